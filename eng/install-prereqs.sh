@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Installs what GroupRobust's tests and samples need on the machine itself:
+#   1. a libstdc++ that exports GLIBCXX_3.4.32 (TorchSharp 0.107's libLibTorchSharp.so needs it);
+#   2. the Debian package dataset-fashion-mnist (real data for tests and samples).
+# Idempotent and quiet when nothing is missing. On Debian 12 as root it installs what is missing;
+# anywhere else it prints what is missing and how to get it, and exits non-zero.
+set -euo pipefail
+
+NEEDED_GLIBCXX="GLIBCXX_3.4.32"
+DATASET_PKG="dataset-fashion-mnist"
+DATASET_DIR="/usr/share/datasets/fashion-mnist"
+TRIXIE_LIST="/etc/apt/sources.list.d/grouprobust-trixie.sources"
+TRIXIE_PIN="/etc/apt/preferences.d/grouprobust-trixie.pref"
+
+log() { printf 'install-prereqs: %s\n' "$*" >&2; }
+
+find_libstdcxx() {
+  local candidates=(/usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib64/libstdc++.so.6 /usr/lib/libstdc++.so.6)
+  local c
+  if command -v ldconfig >/dev/null 2>&1; then
+    c=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ {print $NF; exit}')
+    [ -n "${c:-}" ] && candidates=("$c" "${candidates[@]}")
+  fi
+  for c in "${candidates[@]}"; do
+    [ -e "$c" ] && { readlink -f "$c"; return 0; }
+  done
+  return 1
+}
+
+has_glibcxx() {
+  local lib
+  lib=$(find_libstdcxx) || return 1
+  # grep -a on the binary works without binutils installed
+  grep -aq "$NEEDED_GLIBCXX" "$lib"
+}
+
+has_dataset() {
+  [ -f "$DATASET_DIR/train-images-idx3-ubyte.gz" ] || [ -f "$DATASET_DIR/train-images-idx3-ubyte" ]
+}
+
+os_id="" ; os_version=""
+if [ -r /etc/os-release ]; then
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  os_id="${ID:-}"; os_version="${VERSION_ID:-}"
+fi
+is_debian=false
+case "$os_id" in debian|ubuntu) is_debian=true ;; esac
+is_root=false
+[ "$(id -u)" = "0" ] && is_root=true
+
+missing=()
+has_glibcxx || missing+=("libstdc++")
+has_dataset || missing+=("dataset")
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! $is_root || ! $is_debian; then
+  log "missing prerequisites on ${os_id:-unknown} ${os_version:-} (running as uid $(id -u)):"
+  for m in "${missing[@]}"; do
+    case "$m" in
+      libstdc++) log "  - libstdc++ with $NEEDED_GLIBCXX (GCC 13 or newer runtime), needed by TorchSharp 0.107's native library."
+                 log "    Debian 12: add the Debian 13 (trixie) suite with a low pin priority and run 'apt-get install -t trixie libstdc++6' as root;"
+                 log "    other distributions: use Ubuntu 24.04+, Debian 13+, Fedora 39+ or install a GCC 13+ libstdc++." ;;
+      dataset)   log "  - Fashion-MNIST in $DATASET_DIR: 'apt-get install $DATASET_PKG' as root on Debian/Ubuntu,"
+                 log "    or put the four IDX files there (or point GroupRobust's data directory option elsewhere)." ;;
+    esac
+  done
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=false
+apt_update() { $apt_updated || { apt-get update -qq >/dev/null; apt_updated=true; }; }
+
+for m in "${missing[@]}"; do
+  case "$m" in
+    libstdc++)
+      if [ "$os_id" != "debian" ] || [ "${os_version%%.*}" != "12" ]; then
+        log "libstdc++ lacks $NEEDED_GLIBCXX and this is $os_id $os_version, not Debian 12: install a GCC 13+ libstdc++ by hand."
+        exit 1
+      fi
+      if [ ! -f "$TRIXIE_LIST" ]; then
+        src=/etc/apt/sources.list.d/debian.sources
+        uris=""
+        if [ -f "$src" ]; then
+          # the main archive URI(s): the stanza whose suites include 'bookworm' itself (not -security)
+          uris=$(awk 'BEGIN{RS=""; FS="\n"} /Suites:[^\n]*bookworm([ \t]|$)/ {for(i=1;i<=NF;i++) if ($i ~ /^URIs:/) {sub(/^URIs:[ \t]*/, "", $i); print $i}}' "$src" | head -n1)
+        fi
+        if [ -z "$uris" ] && [ -f /etc/apt/sources.list ]; then
+          uris=$(awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list)
+        fi
+        if [ -z "$uris" ]; then
+          log "could not find the Debian archive URI in $src or /etc/apt/sources.list; add a trixie source by hand."
+          exit 1
+        fi
+        keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+        {
+          echo "Types: deb"
+          echo "URIs: $uris"
+          echo "Suites: trixie"
+          echo "Components: main"
+          [ -f "$keyring" ] && echo "Signed-By: $keyring"
+        } > "$TRIXIE_LIST"
+        printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' > "$TRIXIE_PIN"
+        log "added the Debian 13 (trixie) suite from $uris with pin priority 100"
+      fi
+      apt_updated=false
+      apt_update
+      log "installing libstdc++6 from trixie (for $NEEDED_GLIBCXX)"
+      apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+      has_glibcxx || { log "libstdc++6 from trixie installed but $NEEDED_GLIBCXX is still missing"; exit 1; }
+      ;;
+    dataset)
+      apt_update
+      log "installing $DATASET_PKG"
+      apt-get install -y -qq "$DATASET_PKG" >/dev/null
+      has_dataset || { log "$DATASET_PKG installed but $DATASET_DIR has no train-images file"; exit 1; }
+      ;;
+  esac
+done

@@ -1,0 +1,79 @@
+namespace GroupRobust.Data;
+
+/// <summary>Mini-batch iteration over an <see cref="IGroupDataset"/>.</summary>
+/// <remarks>
+/// Each batch is valid until the iteration advances: the iterator disposes the previous batch when it moves on
+/// (and the last one when the loop ends), so a loop body that opens its own dispose scope leaks nothing. To keep a
+/// batch's tensors longer, clone them.
+/// </remarks>
+public static class BatchIteration
+{
+    /// <summary>One epoch in a random order drawn from <paramref name="rng"/>, or in dataset order when it is null.</summary>
+    /// <param name="dataset">The dataset.</param>
+    /// <param name="batchSize">Samples per batch, at least 1.</param>
+    /// <param name="rng">Shuffling generator (advanced by each call), or null for sequential order.</param>
+    /// <param name="dropLast">Drop a final batch smaller than <paramref name="batchSize"/>.</param>
+    public static IEnumerable<Batch> Batches(this IGroupDataset dataset, int batchSize, Random? rng = null, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var order = new long[dataset.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        if (rng is not null)
+        {
+            for (int i = order.Length - 1; i > 0; i--)
+            {
+                int j = rng.Next(i + 1);
+                (order[i], order[j]) = (order[j], order[i]);
+            }
+        }
+        return Batches(dataset, order, batchSize, dropLast);
+    }
+
+    /// <summary>Batches in the order of an index sequence, for example one epoch of an <see cref="IIndexSampler"/>.</summary>
+    /// <param name="dataset">The dataset.</param>
+    /// <param name="indices">The indices to visit (enumerated once).</param>
+    /// <param name="batchSize">Samples per batch, at least 1.</param>
+    /// <param name="dropLast">Drop a final batch smaller than <paramref name="batchSize"/>.</param>
+    public static IEnumerable<Batch> Batches(this IGroupDataset dataset, IEnumerable<long> indices, int batchSize, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return Iterate(dataset, indices, batchSize, dropLast);
+    }
+
+    private static IEnumerable<Batch> Iterate(IGroupDataset dataset, IEnumerable<long> indices, int batchSize, bool dropLast)
+    {
+        var buffer = new List<long>(batchSize);
+        Batch? current = null;
+        try
+        {
+            foreach (var index in indices)
+            {
+                buffer.Add(index);
+                if (buffer.Count < batchSize) continue;
+                current?.Dispose();
+                current = Fetch(dataset, buffer);
+                buffer.Clear();
+                yield return current;
+            }
+            if (buffer.Count > 0 && !dropLast)
+            {
+                current?.Dispose();
+                current = Fetch(dataset, buffer);
+                yield return current;
+            }
+        }
+        finally
+        {
+            current?.Dispose();
+        }
+    }
+
+    private static Batch Fetch(IGroupDataset dataset, List<long> indices)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        return dataset.GetBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(indices)).DetachFromDisposeScope();
+    }
+}

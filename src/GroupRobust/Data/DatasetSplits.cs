@@ -1,0 +1,25 @@
+using GroupRobust.Groups;
+
+namespace GroupRobust.Data;
+
+/// <summary>Train, validation and test splits of one task, sharing a <see cref="GroupScheme"/>. Disposing disposes the splits that are disposable.</summary>
+/// <param name="Train">The training split.</param>
+/// <param name="Validation">The validation split (model selection).</param>
+/// <param name="Test">The test split (reported numbers).</param>
+public sealed record DatasetSplits(IGroupDataset Train, IGroupDataset Validation, IGroupDataset Test) : IDisposable
+{
+    /// <summary>The task's group structure (the training split's).</summary>
+    public GroupScheme Scheme => Train.Scheme;
+
+    /// <summary>Training-set count of every group (length C * A); needed for the adjusted average and GroupDRO's adjustment.</summary>
+    /// <exception cref="InvalidOperationException">The training split has no group annotations.</exception>
+    public long[] TrainGroupCounts() => GroupCounts.Of(Train);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        (Train as IDisposable)?.Dispose();
+        (Validation as IDisposable)?.Dispose();
+        (Test as IDisposable)?.Dispose();
+    }
+}

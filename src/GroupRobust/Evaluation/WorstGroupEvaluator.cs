@@ -1,0 +1,341 @@
+using GroupRobust.Data;
+using GroupRobust.Groups;
+using GroupRobust.Internal;
+using GroupRobust.Randomness;
+using MathNet.Numerics.Statistics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Evaluation;
+
+/// <summary>
+/// Accumulates predictions batch by batch, on the device of the inputs, and computes per-group, average,
+/// worst-group, balanced and adjusted accuracy with bootstrap intervals (<see cref="EvaluationResult"/>).
+/// </summary>
+/// <remarks>
+/// <para>Counting uses <c>scatter_add_</c> into per-group and per-class counters on the batch's device: no per-sample host
+/// loop and no host synchronisation per batch. Per-sample outcomes (one int32 per sample) are also kept on the device for
+/// the bootstrap; they are consolidated into one tensor every 64 batches, so the live tensor count stays bounded.</para>
+/// <para>Values are range-checked eagerly when the tensors are on the CPU (free there); on an accelerator, an out-of-range
+/// label or group id trips the indexing kernel's device assertion instead of costing a synchronisation per batch.</para>
+/// <para>The evaluator is not bound to a model: <see cref="Evaluate"/> takes one as an argument.</para>
+/// </remarks>
+public sealed class WorstGroupEvaluator : IDisposable
+{
+    private const int ConsolidateEvery = 64;
+    private readonly EvaluatorOptions _options;
+    private readonly List<Tensor> _outcomes = [];
+    private Tensor? _groupTotal, _groupCorrect, _classTotal, _classCorrect;
+    private bool? _hasGroups;
+    private long _count;
+
+    /// <summary>Creates an evaluator for <paramref name="scheme"/>.</summary>
+    /// <param name="scheme">The group structure (number of classes and groups, names).</param>
+    /// <param name="options">Bootstrap settings; defaults when null.</param>
+    public WorstGroupEvaluator(GroupScheme scheme, EvaluatorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(scheme);
+        _options = options ?? new EvaluatorOptions();
+        _options.Validate();
+        Scheme = scheme;
+    }
+
+    /// <summary>The group structure.</summary>
+    public GroupScheme Scheme { get; }
+
+    /// <summary>Samples accumulated since the last <see cref="Reset"/>.</summary>
+    public long Count => _count;
+
+    /// <summary>
+    /// Adds one batch. <paramref name="predictions"/> is either logits [B, C] (floating; the arg-max is the prediction)
+    /// or predicted classes [B] (integer).
+    /// </summary>
+    /// <param name="predictions">Logits [B, C] or predicted labels [B].</param>
+    /// <param name="labels">True labels [B], integer, in [0, C).</param>
+    /// <param name="groups">Group ids [B], integer, in [0, G) and consistent with the labels; null when the split has no group labels (then all batches must omit them).</param>
+    /// <exception cref="ArgumentException">Shape, dtype or device mismatch, non-finite logits, or groups given for some batches but not others.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label, prediction or group id is out of range.</exception>
+    public void Add(Tensor predictions, Tensor labels, Tensor? groups)
+    {
+        Guard.NotNull(predictions, nameof(predictions));
+        Guard.Dims(labels, 1, nameof(labels));
+        Guard.Integral(labels, nameof(labels));
+        long b = labels.shape[0];
+        if (predictions.dim() == 2)
+        {
+            Guard.Floating(predictions, nameof(predictions));
+            if (predictions.shape[1] != Scheme.NumClasses)
+                throw new ArgumentException($"'predictions' has {predictions.shape[1]} logit columns but the scheme has {Scheme.NumClasses} classes (shape {Guard.Shape(predictions)}).", nameof(predictions));
+        }
+        else if (predictions.dim() == 1)
+        {
+            Guard.Integral(predictions, nameof(predictions));
+        }
+        else
+        {
+            throw new ArgumentException($"'predictions' must be logits [B, C] or labels [B], got shape {Guard.Shape(predictions)}.", nameof(predictions));
+        }
+        Guard.Length(predictions, b, nameof(predictions), nameof(labels));
+        Guard.SameDevice(predictions, nameof(predictions), labels, nameof(labels));
+        if (groups is not null)
+        {
+            Guard.Dims(groups, 1, nameof(groups));
+            Guard.Integral(groups, nameof(groups));
+            Guard.Length(groups, b, nameof(groups), nameof(labels));
+            Guard.SameDevice(predictions, nameof(predictions), groups, nameof(groups));
+        }
+        if (_hasGroups is bool had && had != (groups is not null))
+            throw new ArgumentException(had
+                ? "'groups' is null but earlier batches had group ids; a split is evaluated either with or without group labels."
+                : "'groups' was given but earlier batches had none; a split is evaluated either with or without group labels.", nameof(groups));
+        if (_groupTotal is not null || _classTotal is not null)
+            Guard.SameDevice(predictions, nameof(predictions), _classTotal!.device, "the evaluator's accumulated state (first batch)");
+        if (b == 0) return;
+
+        Guard.IndexRange(labels, Scheme.NumClasses, nameof(labels), "label");
+        if (predictions.dim() == 1) Guard.IndexRange(predictions, Scheme.NumClasses, nameof(predictions), "predicted class");
+        else Guard.Finite(predictions, nameof(predictions));
+        if (groups is not null)
+        {
+            Guard.IndexRange(groups, Scheme.NumGroups, nameof(groups), "group id");
+            CheckConsistent(groups, labels);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        EnsureState(predictions.device, groups is not null);
+        var y = labels.to(ScalarType.Int64);
+        var pred = predictions.dim() == 2 ? predictions.argmax(1) : predictions.to(ScalarType.Int64);
+        var correct = pred.eq(y).to(ScalarType.Int64);
+        var ones = torch.ones_like(y);
+        _classTotal!.scatter_add_(0, y, ones);
+        _classCorrect!.scatter_add_(0, y, correct);
+        Tensor key = y;
+        if (groups is not null)
+        {
+            key = groups.to(ScalarType.Int64);
+            _groupTotal!.scatter_add_(0, key, ones);
+            _groupCorrect!.scatter_add_(0, key, correct);
+        }
+        _outcomes.Add(key.mul(2).add(correct).to(ScalarType.Int32).DetachFromDisposeScope());
+        if (_outcomes.Count >= ConsolidateEvery) Consolidate();
+        _hasGroups = groups is not null;
+        _count += b;
+    }
+
+    /// <summary>Adds a <see cref="Batch"/> and the logits the model produced for it.</summary>
+    /// <param name="logits">Logits [B, C] (or predicted labels [B]).</param>
+    /// <param name="batch">The batch; its group ids are used when present.</param>
+    public void Add(Tensor logits, Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        Add(logits, batch.Labels, batch.Groups);
+    }
+
+    /// <summary>Computes the metrics of everything added since the last <see cref="Reset"/>. Synchronises with the device once.</summary>
+    /// <param name="trainGroupCounts">Training-set count of every group (length G), for the adjusted average; optional.</param>
+    /// <exception cref="InvalidOperationException">No sample was added.</exception>
+    /// <exception cref="ArgumentException"><paramref name="trainGroupCounts"/> has the wrong length or a negative count.</exception>
+    public EvaluationResult Compute(IReadOnlyList<long>? trainGroupCounts = null)
+    {
+        if (_count == 0) throw new InvalidOperationException("No samples were added; call Add before Compute.");
+        if (trainGroupCounts is not null)
+        {
+            if (trainGroupCounts.Count != Scheme.NumGroups)
+                throw new ArgumentException($"Expected {Scheme.NumGroups} training group counts, got {trainGroupCounts.Count}.", nameof(trainGroupCounts));
+            if (trainGroupCounts.Any(c => c < 0))
+                throw new ArgumentException("Training group counts must be >= 0.", nameof(trainGroupCounts));
+        }
+
+        long[] classTotal = ToHost(_classTotal!), classCorrect = ToHost(_classCorrect!);
+        var classes = Enumerable.Range(0, Scheme.NumClasses)
+            .Select(c => new ClassAccuracy(c, Scheme.ClassNames[c], classTotal[c], classCorrect[c])).ToArray();
+        int? worstClass = ArgMinNonEmpty(classTotal, classCorrect);
+
+        GroupAccuracy[] groups = [];
+        int? worstGroup = null;
+        double? balanced = null, adjusted = null;
+        if (_hasGroups == true)
+        {
+            long[] groupTotal = ToHost(_groupTotal!), groupCorrect = ToHost(_groupCorrect!);
+            groups = Enumerable.Range(0, Scheme.NumGroups)
+                .Select(g => new GroupAccuracy(g, Scheme.GroupName(g), groupTotal[g], groupCorrect[g])).ToArray();
+            worstGroup = ArgMinNonEmpty(groupTotal, groupCorrect);
+            balanced = groups.Where(g => !g.IsEmpty).Average(g => g.Accuracy!.Value);
+            if (trainGroupCounts is not null)
+            {
+                double n = trainGroupCounts.Sum();
+                bool defined = n > 0 && Enumerable.Range(0, Scheme.NumGroups).All(g => trainGroupCounts[g] == 0 || !groups[g].IsEmpty);
+                if (defined)
+                    adjusted = Enumerable.Range(0, Scheme.NumGroups).Where(g => trainGroupCounts[g] > 0)
+                        .Sum(g => groups[g].Accuracy!.Value * trainGroupCounts[g] / n);
+            }
+        }
+
+        var (avgCi, worstCi) = Bootstrap();
+        return new EvaluationResult
+        {
+            Groups = groups,
+            Classes = classes,
+            Count = classTotal.Sum(),
+            Correct = classCorrect.Sum(),
+            WorstGroup = worstGroup,
+            BalancedAccuracy = balanced,
+            AdjustedAverageAccuracy = adjusted,
+            WorstClass = worstClass,
+            AverageInterval = avgCi,
+            WorstGroupInterval = worstCi,
+        };
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="dataset"/>: resets, runs the model in eval mode under
+    /// <c>no_grad</c> batch by batch (each in its own dispose scope), restores the model's training mode, and computes.
+    /// </summary>
+    /// <param name="model">The classifier, producing logits [B, C].</param>
+    /// <param name="dataset">The split to evaluate.</param>
+    /// <param name="batchSize">Evaluation batch size (default 256).</param>
+    /// <param name="device">Device to move inputs to before the forward pass; null keeps the dataset's device.</param>
+    /// <param name="trainGroupCounts">Training group counts for the adjusted average; optional.</param>
+    public EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, int batchSize = 256,
+        Device? device = null, IReadOnlyList<long>? trainGroupCounts = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (dataset.Scheme.NumClasses != Scheme.NumClasses || (dataset.HasGroups && dataset.Scheme.NumGroups != Scheme.NumGroups))
+            throw new ArgumentException($"The dataset's scheme ({dataset.Scheme.NumClasses} classes, {dataset.Scheme.NumGroups} groups) does not match the evaluator's ({Scheme.NumClasses} classes, {Scheme.NumGroups} groups).", nameof(dataset));
+        Reset();
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var batch in dataset.Batches(batchSize))
+            {
+                using var scope = NewDisposeScope();
+                var x = device is null ? batch.Inputs : batch.Inputs.to(device);
+                var logits = model.call(x);
+                var y = device is null ? batch.Labels : batch.Labels.to(device);
+                var g = batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
+                Add(logits, y, g);
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return Compute(trainGroupCounts);
+    }
+
+    /// <summary>Clears the accumulated state (frees its tensors).</summary>
+    public void Reset()
+    {
+        foreach (var t in _outcomes) t.Dispose();
+        _outcomes.Clear();
+        _groupTotal?.Dispose();
+        _groupCorrect?.Dispose();
+        _classTotal?.Dispose();
+        _classCorrect?.Dispose();
+        _groupTotal = _groupCorrect = _classTotal = _classCorrect = null;
+        _hasGroups = null;
+        _count = 0;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Reset();
+
+    private void EnsureState(Device device, bool withGroups)
+    {
+        if (_classTotal is not null) return;
+        _classTotal = torch.zeros(Scheme.NumClasses, ScalarType.Int64, device).DetachFromDisposeScope();
+        _classCorrect = torch.zeros(Scheme.NumClasses, ScalarType.Int64, device).DetachFromDisposeScope();
+        if (withGroups)
+        {
+            _groupTotal = torch.zeros(Scheme.NumGroups, ScalarType.Int64, device).DetachFromDisposeScope();
+            _groupCorrect = torch.zeros(Scheme.NumGroups, ScalarType.Int64, device).DetachFromDisposeScope();
+        }
+    }
+
+    private void CheckConsistent(Tensor groups, Tensor labels)
+    {
+        if (groups.device_type != DeviceType.CPU) return;
+        using var scope = NewDisposeScope();
+        var mismatch = groups.to(ScalarType.Int64).div(Scheme.NumAttributes, rounding_mode: RoundingMode.floor).ne(labels.to(ScalarType.Int64));
+        if (mismatch.any().ToBoolean())
+        {
+            long i = mismatch.nonzero()[0, 0].ToInt64();
+            throw new ArgumentException($"'groups' is inconsistent with 'labels' at row {i}: group {groups[i].ToInt64()} belongs to class {groups[i].ToInt64() / Scheme.NumAttributes} but the label is {labels[i].ToInt64()} (g = y * {Scheme.NumAttributes} + a).", nameof(groups));
+        }
+    }
+
+    private void Consolidate()
+    {
+        using var scope = NewDisposeScope();
+        var merged = torch.cat(_outcomes, 0).DetachFromDisposeScope();
+        foreach (var t in _outcomes) t.Dispose();
+        _outcomes.Clear();
+        _outcomes.Add(merged);
+    }
+
+    private (ConfidenceInterval? Average, ConfidenceInterval? Worst) Bootstrap()
+    {
+        if (_options.BootstrapSamples == 0) return (null, null);
+        int[] outcomes;
+        using (var scope = NewDisposeScope())
+            outcomes = torch.cat(_outcomes, 0).cpu().data<int>().ToArray();
+        int k = _hasGroups == true ? Scheme.NumGroups : Scheme.NumClasses;
+        var rng = new ReproducibleRandom(_options.BootstrapSeed);
+        var averages = new double[_options.BootstrapSamples];
+        var worsts = new double[_options.BootstrapSamples];
+        var total = new long[k];
+        var correct = new long[k];
+        int n = outcomes.Length;
+        for (int r = 0; r < averages.Length; r++)
+        {
+            Array.Clear(total);
+            Array.Clear(correct);
+            long hits = 0;
+            for (int i = 0; i < n; i++)
+            {
+                int o = outcomes[rng.Next(n)];
+                total[o >> 1]++;
+                correct[o >> 1] += o & 1;
+                hits += o & 1;
+            }
+            averages[r] = (double)hits / n;
+            double worst = double.PositiveInfinity;
+            for (int g = 0; g < k; g++)
+                if (total[g] > 0) worst = Math.Min(worst, (double)correct[g] / total[g]);
+            worsts[r] = worst;
+        }
+        double lo = (1 - _options.ConfidenceLevel) / 2, hi = 1 - lo;
+        var avgCi = new ConfidenceInterval(Statistics.Quantile(averages, lo), Statistics.Quantile(averages, hi), _options.ConfidenceLevel);
+        var worstCi = _hasGroups == true
+            ? new ConfidenceInterval(Statistics.Quantile(worsts, lo), Statistics.Quantile(worsts, hi), _options.ConfidenceLevel)
+            : null;
+        return (avgCi, worstCi);
+    }
+
+    private static int? ArgMinNonEmpty(long[] total, long[] correct)
+    {
+        int? best = null;
+        double bestAcc = double.PositiveInfinity;
+        for (int i = 0; i < total.Length; i++)
+        {
+            if (total[i] == 0) continue;
+            double acc = (double)correct[i] / total[i];
+            if (acc < bestAcc)
+            {
+                bestAcc = acc;
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static long[] ToHost(Tensor t)
+    {
+        using var scope = NewDisposeScope();
+        return t.cpu().data<long>().ToArray();
+    }
+}

@@ -1,0 +1,111 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Internal;
+
+/// <summary>Argument checks shared by the library; every message names the argument, the expectation and the actual value.</summary>
+internal static class Guard
+{
+    public static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
+
+    public static void NotNull(Tensor? t, string name)
+    {
+        if (t is null) throw new ArgumentNullException(name);
+        if (t.IsInvalid) throw new ObjectDisposedException(name, $"Tensor '{name}' has already been disposed.");
+    }
+
+    public static void Dims(Tensor t, int dims, string name)
+    {
+        NotNull(t, name);
+        if (t.dim() != dims)
+            throw new ArgumentException($"'{name}' must be {dims}-D, got shape {Shape(t)}.", name);
+    }
+
+    public static void MinDims(Tensor t, int dims, string name)
+    {
+        NotNull(t, name);
+        if (t.dim() < dims)
+            throw new ArgumentException($"'{name}' must have at least {dims} dimension(s), got shape {Shape(t)}.", name);
+    }
+
+    public static void Length(Tensor t, long length, string name, string otherName)
+    {
+        if (t.shape[0] != length)
+            throw new ArgumentException($"'{name}' has {t.shape[0]} rows but '{otherName}' has {length}; they must match (shape {Shape(t)}).", name);
+    }
+
+    public static bool IsIntegral(ScalarType dtype) => dtype is ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte;
+
+    public static bool IsFloating(ScalarType dtype) => dtype is ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16;
+
+    public static void Integral(Tensor t, string name)
+    {
+        if (!IsIntegral(t.dtype))
+            throw new ArgumentException($"'{name}' must have an integer dtype (Int64 preferred), got {t.dtype}.", name);
+    }
+
+    public static void Floating(Tensor t, string name)
+    {
+        if (!IsFloating(t.dtype))
+            throw new ArgumentException($"'{name}' must have a floating-point dtype, got {t.dtype}.", name);
+    }
+
+    public static void SameDevice(Tensor a, string nameA, Tensor b, string nameB)
+    {
+        if (a.device_type != b.device_type || a.device_index != b.device_index)
+            throw new ArgumentException($"'{nameB}' is on {b.device} but '{nameA}' is on {a.device}; they must be on the same device.", nameB);
+    }
+
+    public static void SameDevice(Tensor t, string name, Device expected, string what)
+    {
+        if (t.device_type != expected.type || (expected.index >= 0 && t.device_index != expected.index))
+            throw new ArgumentException($"'{name}' is on {t.device} but {what} is on {expected}; move it with .to(...) first.", name);
+    }
+
+    /// <summary>
+    /// Checks that every value of an integer tensor lies in [0, upper). Runs eagerly for CPU tensors, where the
+    /// check costs no device synchronisation; on accelerators it is skipped (the indexing kernels assert instead),
+    /// so the hot path never waits for the device.
+    /// </summary>
+    public static void IndexRange(Tensor t, long upper, string name, string what)
+    {
+        if (t.device_type != DeviceType.CPU || t.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        long min = t.min().ToInt64();
+        long max = t.max().ToInt64();
+        if (min < 0)
+            throw new ArgumentOutOfRangeException(name, min, $"'{name}' contains {what} {min}; expected values in [0, {upper - 1}].");
+        if (max >= upper)
+            throw new ArgumentOutOfRangeException(name, max, $"'{name}' contains {what} {max}; expected values in [0, {upper - 1}].");
+    }
+
+    /// <summary>Checks that a floating tensor holds no NaN or infinity. Eager on CPU only, for the same reason as <see cref="IndexRange"/>.</summary>
+    public static void Finite(Tensor t, string name)
+    {
+        if (t.device_type != DeviceType.CPU || t.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        if (!t.isfinite().all().ToBoolean())
+        {
+            long bad = t.isfinite().logical_not().nonzero()[0, 0].ToInt64();
+            throw new ArgumentException($"'{name}' contains a non-finite value (NaN or infinity), first at flat row {bad} (shape {Shape(t)}).", name);
+        }
+    }
+
+    public static void Positive(double value, string name)
+    {
+        if (!(value > 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be a finite number > 0.");
+    }
+
+    public static void NonNegative(double value, string name)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be a finite number >= 0.");
+    }
+
+    public static void InRange(double value, double lo, double hi, string name)
+    {
+        if (!(value >= lo && value <= hi))
+            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be in [{lo}, {hi}].");
+    }
+}

@@ -1,0 +1,37 @@
+using GroupRobust.Data;
+using GroupRobust.Groups;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.TestSupport;
+
+/// <summary>Small hand-made tensors and datasets for tests.</summary>
+internal static class Tiny
+{
+    public static Tensor Longs(params long[] values) => torch.tensor(values);
+
+    /// <summary>Logits whose arg-max is <paramref name="predicted"/> for each row.</summary>
+    public static Tensor LogitsFor(int classes, params long[] predicted)
+    {
+        var data = new float[predicted.Length * classes];
+        for (int i = 0; i < predicted.Length; i++) data[i * classes + predicted[i]] = 1f;
+        return torch.tensor(data, [predicted.Length, classes]);
+    }
+
+    /// <summary>A dataset with labels/attributes as given and inputs[i] = [i, y, a] as floats.</summary>
+    public static TensorGroupDataset Dataset(int[] labels, int[]? attributes, GroupScheme? scheme = null)
+    {
+        scheme ??= GroupScheme.Binary();
+        int n = labels.Length;
+        var x = new float[n * 3];
+        for (int i = 0; i < n; i++)
+        {
+            x[i * 3] = i;
+            x[i * 3 + 1] = labels[i];
+            x[i * 3 + 2] = attributes?[i] ?? 0;
+        }
+        using var scope = NewDisposeScope();
+        return new TensorGroupDataset(torch.tensor(x, [n, 3]), torch.tensor(labels.Select(v => (long)v).ToArray()), scheme,
+            attributes is null ? null : torch.tensor(attributes.Select(v => (long)v).ToArray()));
+    }
+}
