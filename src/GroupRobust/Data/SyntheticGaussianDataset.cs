@@ -8,7 +8,7 @@ namespace GroupRobust.Data;
 
 /// <summary>
 /// The synthetic task of the JM1 paper's Appendix C: binary label y, binary spurious attribute c, and
-/// <c>h | c, y ~ N((c, y, 0, ..., 0), sigma^2 I_d)</c>. In training, a fraction
+/// <c>h | c, y ~ N((s c, y, 0, ..., 0), sigma^2 I_d)</c> (s = <see cref="SyntheticGaussianOptions.SpuriousScale"/>, 1 by default as in the paper). In training, a fraction
 /// <see cref="SyntheticGaussianOptions.MinorityFraction"/> of each class has c != y (the minority groups);
 /// validation and test are group-balanced. Groups follow <c>g = 2y + c</c>.
 /// </summary>
@@ -69,7 +69,7 @@ public static class SyntheticGaussianDataset
             attrs[i] = c;
             for (int k = 0; k < d; k++)
             {
-                double mean = k == 0 ? c : k == 1 ? y : 0;
+                double mean = k == 0 ? o.SpuriousScale * c : k == 1 ? y : 0;
                 features[i * d + k] = (float)(mean + noise.Sample());
             }
         }

@@ -24,6 +24,13 @@ public sealed record SyntheticGaussianOptions
     /// <summary>Standard deviation of the isotropic noise, sigma (default 0.5); greater than 0.</summary>
     public double Sigma { get; init; } = 0.5;
 
+    /// <summary>
+    /// Distance between the two spurious-feature means, s (default 1: the paper's mean (c, y)). The mean becomes (s c, y):
+    /// s &gt; 1 makes the spurious cue easier than the core one, the regime where ERM relies on it and misclassifies the
+    /// minority groups. Greater than 0.
+    /// </summary>
+    public double SpuriousScale { get; init; } = 1.0;
+
     /// <summary>Seed of the generator (default 0).</summary>
     public long Seed { get; init; }
 
@@ -36,5 +43,6 @@ public sealed record SyntheticGaussianOptions
         if (!(MinorityFraction >= 0 && MinorityFraction <= 0.5)) throw new ArgumentOutOfRangeException(nameof(MinorityFraction), MinorityFraction, "Must be in [0, 0.5].");
         if (Dimensions < 2) throw new ArgumentOutOfRangeException(nameof(Dimensions), Dimensions, "At least 2 dimensions are needed.");
         if (!(Sigma > 0) || double.IsInfinity(Sigma)) throw new ArgumentOutOfRangeException(nameof(Sigma), Sigma, "Must be a finite number > 0.");
+        if (!(SpuriousScale > 0) || double.IsInfinity(SpuriousScale)) throw new ArgumentOutOfRangeException(nameof(SpuriousScale), SpuriousScale, "Must be a finite number > 0.");
     }
 }

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace GroupRobust.Internal;
+
+/// <summary>High-performance log messages (source-generated; free when the level is off).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Identification ({Method}) found {ErrorCount} of {Count} samples in the error set ({Fraction:P1}); per class: {PerClass}")]
+    public static partial void ErrorSetIdentified(ILogger logger, string method, int errorCount, int count, double fraction, string perClass);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "The error set is empty: phase II has nothing to upsample or mix ({Method}).")]
+    public static partial void EmptyErrorSet(ILogger logger, string method);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Class {Label} has all of its {Count} samples on one side of the partition: its samples have no same-class partner in the other partition and will not be mixed.")]
+    public static partial void ClassOnOneSide(ILogger logger, int label, int count);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Epoch {Epoch}: {Missing} of {Count} training samples were never recorded; they are treated as correctly classified (not in the error set).")]
+    public static partial void UnrecordedSamples(ILogger logger, int epoch, int missing, int count);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Identification epoch T = {Epoch} chosen by {Criterion} ({Score:P2}); {Reason}")]
+    public static partial void IdentificationEpochChosen(ILogger logger, int epoch, string criterion, double score, string reason);
+
+    [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "JTT upsampling: {ErrorCount} error samples repeated lambda = {Lambda} extra times; epoch length {EpochLength} (dataset {Count}).")]
+    public static partial void JttConfigured(ILogger logger, int errorCount, int lambda, long epochLength, int count);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "JTT lambda {Requested} resolves to {Lambda}: {Reason}")]
+    public static partial void JttLambdaAdjusted(ILogger logger, int requested, int lambda, string reason);
+
+    [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "Mixing epoch {Epoch}: {Unmixed} of {Seen} samples had no partner and were not mixed (per class: {PerClass}).")]
+    public static partial void UnmixedSamples(ILogger logger, int epoch, long unmixed, long seen, string perClass);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Information, Message = "Mixing epoch {Epoch}: {Mixed} mixed, {Unmixed} unmixed; alpha mean {AlphaMean:F3} (min {AlphaMin:F3}, max {AlphaMax:F3}, {Draws} draws).")]
+    public static partial void MixingEpochSummary(ILogger logger, int epoch, long mixed, long unmixed, double alphaMean, double alphaMin, double alphaMax, long draws);
+
+    [LoggerMessage(EventId = 130, Level = LogLevel.Warning, Message = "GroupDRO: {Message}")]
+    public static partial void GroupDroWarning(ILogger logger, string message);
+}

@@ -1,0 +1,129 @@
+using GroupRobust.Identification;
+using GroupRobust.Tests.TestSupport;
+
+namespace GroupRobust.Tests.Identification;
+
+public class PartitionTests
+{
+    [Fact]
+    public void Per_class_index_lists_and_counts()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0, 1, 0], [0, 1, 0, 1, 1, 0]);
+        var p = Partition.FromIndices([2, 3], ds, "test");
+        Assert.Equal(2, p.ErrorCount);
+        Assert.Equal(4, p.RestCount);
+        Assert.Equal(new[] { 1, 1 }, p.ErrorCountsPerClass);
+        Assert.Equal(new[] { 2, 2 }, p.RestCountsPerClass);
+        Assert.Equal(new[] { 3 }, p.ErrorIndicesOfClass(0).ToArray());
+        Assert.Equal(new[] { 1, 4 }, p.RestIndicesOfClass(1).ToArray());
+        Assert.True(p[2]);
+        Assert.False(p.IsInErrorSet(0));
+        Assert.Equal(new long[] { 2, 3 }, p.ErrorIndices());
+        Assert.Throws<ArgumentOutOfRangeException>(() => p[6]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Partition.FromIndices([6], ds, "test"));
+    }
+
+    [Fact]
+    public void Quality_matches_the_papers_definitions()
+    {
+        // groups: 0,3,2,1,3,0 -> class 0 has g0 x2, g1 x1 (minority g1); class 1 has g3 x2, g2 x1 (minority g2)
+        using var ds = Tiny.Dataset([0, 1, 1, 0, 1, 0], [0, 1, 0, 1, 1, 0]);
+        var p = Partition.FromIndices([2, 0, 5], ds, "test"); // index 2 is g2 (minority); 0 and 5 are g0
+        var q = p.Quality(ds);
+        Assert.Equal(new[] { 1, 2 }, q.MinorityGroups);
+        Assert.Equal(1, q.MinorityInErrorSet);
+        Assert.Equal(2, q.MajorityInErrorSet);
+        Assert.Equal(2, q.MinorityTotal);
+        Assert.Equal(1.0 / 3, q.Precision!.Value, 12);
+        Assert.Equal(0.5, q.Recall!.Value, 12);
+        Assert.Equal(new long[] { 2, 0, 1, 0 }, q.ErrorSetPerGroup);
+        Assert.Equal(new long[] { 2, 1, 1, 2 }, q.TotalPerGroup);
+        Assert.Contains("precision 33.3%", q.ToString());
+    }
+
+    [Fact]
+    public void Save_load_round_trip_keeps_everything()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0, 1, 0, 1], [0, 1, 0, 1, 1, 0, 0]);
+        var p = Partition.FromIndices([1, 6], ds, "misclassification", epoch: 3);
+        var path = Path.Combine(Path.GetTempPath(), $"partition-{Guid.NewGuid():N}.csv");
+        try
+        {
+            p.Save(path);
+            var lines = File.ReadAllLines(path);
+            Assert.Equal("# grouprobust-partition v1", lines[0]);
+            Assert.Equal("index,label,error_set", lines[2]);
+            Assert.Equal("1,1,1", lines[4]);
+            var q = Partition.Load(path, ds);
+            Assert.Equal(p.ToMask(), q.ToMask());
+            Assert.Equal(3, q.Metadata.Epoch);
+            Assert.Equal("misclassification", q.Metadata.Method);
+            Assert.Equal(1.0, p.Overlap(q));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(4, "1,1,1", "1,1,2", "expected 'index,label,0|1'")]
+    [InlineData(4, "1,1,1", "2,1,1", "has index 2; expected 1")]
+    [InlineData(4, "1,1,1", "1,0,1", "fingerprint")]
+    [InlineData(0, "# grouprobust-partition v1", "hello", "not a GroupRobust partition file")]
+    [InlineData(4, "1,1,1", "1,5,1", "label 5")]
+    public void Corrupted_files_are_reported_with_file_and_line(int line, string original, string replacement, string expected)
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
+        var path = Path.Combine(Path.GetTempPath(), $"partition-{Guid.NewGuid():N}.csv");
+        try
+        {
+            Partition.FromIndices([1], ds, "test").Save(path);
+            var lines = File.ReadAllLines(path);
+            Assert.Equal(original, lines[line]);
+            lines[line] = replacement;
+            File.WriteAllLines(path, lines);
+            var ex = Assert.Throws<FormatException>(() => Partition.Load(path, ds));
+            Assert.Contains(expected, ex.Message);
+            Assert.Contains(path, ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Truncated_file_and_other_dataset_are_rejected()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
+        using var other = Tiny.Dataset([0, 1, 1, 1], [0, 1, 0, 1]);
+        using var bigger = Tiny.Dataset([0, 1, 1, 0, 1], [0, 1, 0, 1, 1]);
+        var path = Path.Combine(Path.GetTempPath(), $"partition-{Guid.NewGuid():N}.csv");
+        try
+        {
+            Partition.FromIndices([1], ds, "test").Save(path);
+            var ex = Assert.Throws<ArgumentException>(() => Partition.Load(path, other));
+            Assert.Contains("another dataset", ex.Message);
+            var ex2 = Assert.Throws<ArgumentException>(() => Partition.Load(path, bigger));
+            Assert.Contains("4 samples but the dataset has 5", ex2.Message);
+            File.WriteAllLines(path, File.ReadAllLines(path).Take(5));
+            var ex3 = Assert.Throws<FormatException>(() => Partition.Load(path, ds));
+            Assert.Contains("unexpected end of file", ex3.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Overlap_is_jaccard()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
+        var a = Partition.FromIndices([0, 1, 2], ds, "a");
+        var b = Partition.FromIndices([1, 2, 3], ds, "b");
+        Assert.Equal(0.5, a.Overlap(b), 12);
+        Assert.Equal(1.0, Partition.FromIndices([], ds, "x").Overlap(Partition.FromIndices([], ds, "y")));
+    }
+}
