@@ -10,7 +10,7 @@ namespace GroupRobust.Identification;
 /// per-class counts and per-class index lists of each side (what a partner sampler needs). Immutable.
 /// </summary>
 /// <remarks>
-/// Storage is one bit per sample plus one int per sample for the per-class index lists. The file format
+/// Storage is one bit per sample, the labels, and one int per sample for the per-class index lists. The file format
 /// (<see cref="Save(string)"/>) is CSV: two comment lines (a version tag and the JSON metadata), a header
 /// <c>index,label,error_set</c>, then one row per sample.
 /// </remarks>
@@ -21,10 +21,12 @@ public sealed class Partition
     private readonly ulong[] _bits;
     private readonly int[][] _error;
     private readonly int[][] _rest;
+    private readonly int[] _labels;
 
     private Partition(ulong[] bits, ReadOnlySpan<int> labels, PartitionMetadata metadata)
     {
         _bits = bits;
+        _labels = labels.ToArray();
         Metadata = metadata;
         int c = metadata.NumClasses;
         var errCounts = new int[c];
@@ -135,6 +137,14 @@ public sealed class Partition
     /// <summary>True when sample <paramref name="index"/> is in the error set.</summary>
     public bool IsInErrorSet(long index) => this[index];
 
+    /// <summary>The label of sample <paramref name="index"/>, as recorded when the partition was made.</summary>
+    public int LabelOf(long index)
+    {
+        if ((ulong)index >= (ulong)Count)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"Index must be in [0, {Count - 1}].");
+        return _labels[index];
+    }
+
     /// <summary>Error-set size of each class.</summary>
     public IReadOnlyList<int> ErrorCountsPerClass => _error.Select(a => a.Length).ToArray();
 
@@ -242,7 +252,7 @@ public sealed class Partition
         w.Write("# ");
         w.WriteLine(JsonSerializer.Serialize(Metadata, JsonOptions));
         w.WriteLine("index,label,error_set");
-        var labels = Labels();
+        var labels = _labels;
         for (int i = 0; i < Count; i++)
         {
             w.Write(i.ToString(CultureInfo.InvariantCulture));
@@ -336,17 +346,6 @@ public sealed class Partition
         h ^= (ulong)labels.Length;
         h *= 1099511628211UL;
         return h.ToString("x16", CultureInfo.InvariantCulture);
-    }
-
-    private int[] Labels()
-    {
-        var labels = new int[Count];
-        for (int c = 0; c < NumClasses; c++)
-        {
-            foreach (var i in _error[c]) labels[i] = c;
-            foreach (var i in _rest[c]) labels[i] = c;
-        }
-        return labels;
     }
 
     private int CheckLabel(int label)

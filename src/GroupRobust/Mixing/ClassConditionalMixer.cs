@@ -1,0 +1,324 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Mixing;
+
+/// <summary>
+/// JM1's phase II (Just Mix Once): every sample of a batch is mixed with a partner of the same label drawn uniformly
+/// from the other side of the partition, h_mix = alpha h_minority + (1 - alpha) h_majority, keeping the label. No
+/// oversampling: the dataset is iterated once per epoch. The c-MixUp and unconditional-JM1 baselines are other
+/// <see cref="PartnerPolicy"/> values.
+/// </summary>
+/// <remarks>
+/// <para>Partner sampling runs on the host from the partition's per-class index lists (no device access). The mix
+/// itself is one <c>lerp</c> on the inputs' device and dtype; per-row weights are uploaded once per batch.</para>
+/// <para>Honest accounting: a sample whose class has no member on the other side is paired with itself and counted as
+/// unmixed. <see cref="EndEpoch"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
+/// when samples went unmixed.</para>
+/// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
+/// <see cref="HiddenLayerMixer"/>.</para>
+/// </remarks>
+public sealed class ClassConditionalMixer
+{
+    private readonly Partition _partition;
+    private readonly Random _rng;
+    private readonly ILogger _logger;
+    private readonly long[] _mixed;
+    private readonly long[] _unmixed;
+    private readonly int[] _allIndicesOfSide0, _allIndicesOfSide1;
+    private readonly int[][] _allOfClass;
+    private long _alphaCount;
+    private double _alphaSum, _alphaSumSq, _alphaMin = double.PositiveInfinity, _alphaMax = double.NegativeInfinity;
+
+    /// <summary>Creates the mixer.</summary>
+    /// <param name="partition">Phase I's partition of the training set (the error set is the minority side).</param>
+    /// <param name="rng">Generator for partner draws (advanced by every draw).</param>
+    /// <param name="options">Policy and orientation; JM1 defaults when null.</param>
+    /// <param name="logger">Receives per-epoch summaries and unmixed-sample warnings; <see cref="NullLogger"/> by default.</param>
+    public ClassConditionalMixer(Partition partition, Random rng, MixerOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(rng);
+        _partition = partition;
+        _rng = rng;
+        Options = options ?? new MixerOptions();
+        _logger = logger ?? NullLogger.Instance;
+        _mixed = new long[partition.NumClasses];
+        _unmixed = new long[partition.NumClasses];
+        var side0 = new List<int>();
+        var side1 = new List<int>();
+        _allOfClass = new int[partition.NumClasses][];
+        for (int c = 0; c < partition.NumClasses; c++)
+        {
+            side0.AddRange(partition.RestIndicesOfClass(c).ToArray());
+            side1.AddRange(partition.ErrorIndicesOfClass(c).ToArray());
+            _allOfClass[c] = [.. partition.RestIndicesOfClass(c), .. partition.ErrorIndicesOfClass(c)];
+        }
+        _allIndicesOfSide0 = [.. side0];
+        _allIndicesOfSide1 = [.. side1];
+        if (Options.Policy == PartnerPolicy.OtherPartitionSameClass)
+        {
+            for (int c = 0; c < partition.NumClasses; c++)
+            {
+                int e = partition.ErrorCountsPerClass[c], r = partition.RestCountsPerClass[c];
+                if (e + r > 0 && (e == 0 || r == 0)) Log.ClassOnOneSide(_logger, c, e + r);
+            }
+        }
+    }
+
+    /// <summary>Policy and orientation.</summary>
+    public MixerOptions Options { get; }
+
+    /// <summary>The partition partners are drawn from.</summary>
+    public Partition Partition => _partition;
+
+    /// <summary>The epoch the running statistics belong to (advanced by <see cref="EndEpoch"/>).</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Throws unless the partition indexes <paramref name="dataset"/> (same size and labels).</summary>
+    public void EnsureMatches(IGroupDataset dataset) => _partition.EnsureMatches(dataset, nameof(dataset));
+
+    /// <summary>Draws a partner for every row of <paramref name="batch"/> and counts mixed and unmixed samples.</summary>
+    /// <exception cref="ArgumentException">The batch does not come from the partition's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
+    public MixPlan DrawPartners(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Labels.device_type == DeviceType.CPU)
+        {
+            using var scope = NewDisposeScope();
+            var labels = batch.Labels.to(ScalarType.Int64).data<long>().ToArray();
+            for (int i = 0; i < labels.Length; i++)
+            {
+                long idx = batch.Indices[i];
+                if ((ulong)idx < (ulong)_partition.Count && _partition.LabelOf(idx) != labels[i])
+                    throw new ArgumentException($"Row {i} (index {idx}) has label {labels[i]} but the partition recorded {_partition.LabelOf(idx)}: the partition was made for another dataset.", nameof(batch));
+            }
+        }
+        return DrawPartners(batch.Indices);
+    }
+
+    /// <summary>Draws a partner for every index and counts mixed and unmixed samples.</summary>
+    /// <param name="indices">Dataset indices of the batch rows.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside the partition.</exception>
+    public MixPlan DrawPartners(ReadOnlySpan<long> indices)
+    {
+        if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
+        var idx = indices.ToArray();
+        var partners = new long[idx.Length];
+        var mixed = new bool[idx.Length];
+        var side = new bool[idx.Length];
+        for (int i = 0; i < idx.Length; i++)
+        {
+            long s = idx[i];
+            if ((ulong)s >= (ulong)_partition.Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), s, $"Index at position {i} is {s}; the partition covers {_partition.Count} samples (was it made for another dataset?).");
+            int y = _partition.LabelOf(s);
+            bool inE = _partition[s];
+            side[i] = inE;
+            ReadOnlySpan<int> pool = Options.Policy switch
+            {
+                PartnerPolicy.OtherPartitionSameClass => inE ? _partition.RestIndicesOfClass(y) : _partition.ErrorIndicesOfClass(y),
+                PartnerPolicy.SameClass => _allOfClass[y],
+                PartnerPolicy.OtherPartition => inE ? _allIndicesOfSide0 : _allIndicesOfSide1,
+                _ => throw new InvalidOperationException($"Unknown policy {Options.Policy}."),
+            };
+            if (pool.Length == 0)
+            {
+                partners[i] = s;
+                _unmixed[y]++;
+            }
+            else
+            {
+                partners[i] = pool[_rng.Next(pool.Length)];
+                mixed[i] = true;
+                _mixed[y]++;
+            }
+        }
+        return new MixPlan(idx, partners, mixed, side);
+    }
+
+    /// <summary>
+    /// Per-row weights c of the batch rows, so that h_mix = c h_batch + (1 - c) h_partner: c = alpha on the side alpha
+    /// weights and 1 - alpha on the other (c = alpha for every row under c-MixUp); 1 for unmixed rows. Returned on
+    /// <paramref name="like"/>'s device and dtype, shape [B].
+    /// </summary>
+    /// <param name="plan">The batch's plan.</param>
+    /// <param name="alpha">One alpha for the batch, in [0, 1].</param>
+    /// <param name="like">A tensor on the target device with the target floating dtype (usually the inputs).</param>
+    public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        CheckAlpha(alpha, nameof(alpha));
+        RecordAlpha(alpha);
+        return BuildCoefficients(plan, _ => alpha, like);
+    }
+
+    /// <summary>Per-row weights with one alpha per row (see <see cref="Coefficients(MixPlan, double, Tensor)"/>).</summary>
+    /// <param name="plan">The batch's plan.</param>
+    /// <param name="alphas">One alpha per row, each in [0, 1].</param>
+    /// <param name="like">A tensor on the target device with the target floating dtype.</param>
+    public Tensor Coefficients(MixPlan plan, double[] alphas, Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(alphas);
+        if (alphas.Length != plan.Count)
+            throw new ArgumentException($"Expected {plan.Count} alphas (one per row), got {alphas.Length}.", nameof(alphas));
+        foreach (var a in alphas) CheckAlpha(a, nameof(alphas));
+        foreach (var a in alphas) RecordAlpha(a);
+        return BuildCoefficients(plan, i => alphas[i], like);
+    }
+
+    /// <summary>Input-level JM1: mixes <paramref name="batch"/>'s inputs with <paramref name="partners"/>' (fetched with the plan's indices) under one alpha.</summary>
+    /// <returns>Mixed inputs, same shape, device and dtype as the batch's inputs; labels are the batch's.</returns>
+    public Tensor Mix(Batch batch, Batch partners, MixPlan plan, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(partners);
+        CheckPartners(batch, partners, plan);
+        return Mix(batch.Inputs, partners.Inputs, plan, alpha);
+    }
+
+    /// <summary>Input-level JM1 on raw tensors: h_mix = c x + (1 - c) p with c from <see cref="Coefficients(MixPlan, double, Tensor)"/>.</summary>
+    /// <param name="inputs">Batch inputs [B, ...], floating.</param>
+    /// <param name="partnerInputs">Partner inputs, same shape, device and dtype.</param>
+    /// <param name="plan">The batch's plan.</param>
+    /// <param name="alpha">One alpha for the batch, in [0, 1].</param>
+    public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
+    {
+        CheckInputs(inputs, partnerInputs, plan);
+        using var scope = NewDisposeScope();
+        var c = Coefficients(plan, alpha, inputs);
+        return Interpolate(inputs, partnerInputs, c).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Input-level mixing with one alpha per row.</summary>
+    public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double[] alphas)
+    {
+        CheckInputs(inputs, partnerInputs, plan);
+        using var scope = NewDisposeScope();
+        var c = Coefficients(plan, alphas, inputs);
+        return Interpolate(inputs, partnerInputs, c).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>c x + (1 - c) p with c [B] broadcast over the trailing dimensions (one fused <c>lerp</c>).</summary>
+    /// <param name="x">Tensor [B, ...], floating.</param>
+    /// <param name="p">Tensor of the same shape, device and dtype.</param>
+    /// <param name="c">Weights [B] on x, same device.</param>
+    public static Tensor Interpolate(Tensor x, Tensor p, Tensor c)
+    {
+        Guard.MinDims(x, 1, nameof(x));
+        Guard.NotNull(p, nameof(p));
+        Guard.Dims(c, 1, nameof(c));
+        if (!x.shape.SequenceEqual(p.shape))
+            throw new ArgumentException($"'p' has shape {Guard.Shape(p)} but 'x' has {Guard.Shape(x)}; they must match.", nameof(p));
+        Guard.Length(c, x.shape[0], nameof(c), nameof(x));
+        Guard.SameDevice(x, nameof(x), p, nameof(p));
+        Guard.SameDevice(x, nameof(x), c, nameof(c));
+        using var scope = NewDisposeScope();
+        var shape = new long[x.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = x.shape[0];
+        var w = c.to(x.dtype).reshape(shape);
+        return torch.lerp(p, x, w).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The running statistics of the current epoch.</summary>
+    public MixingStatistics Statistics => new()
+    {
+        Epoch = Epoch,
+        MixedPerClass = _mixed.ToArray(),
+        UnmixedPerClass = _unmixed.ToArray(),
+        AlphaDraws = _alphaCount,
+        AlphaMean = _alphaCount == 0 ? double.NaN : _alphaSum / _alphaCount,
+        AlphaStandardDeviation = _alphaCount == 0 ? double.NaN : Math.Sqrt(Math.Max(0, _alphaSumSq / _alphaCount - Math.Pow(_alphaSum / _alphaCount, 2))),
+        AlphaMin = _alphaCount == 0 ? double.NaN : _alphaMin,
+        AlphaMax = _alphaCount == 0 ? double.NaN : _alphaMax,
+    };
+
+    /// <summary>Closes the epoch: logs its summary (and a warning if samples went unmixed), returns its statistics and resets them.</summary>
+    public MixingStatistics EndEpoch()
+    {
+        var stats = Statistics;
+        if (stats.Unmixed > 0)
+            Log.UnmixedSamples(_logger, stats.Epoch, stats.Unmixed, stats.Mixed + stats.Unmixed,
+                string.Join(", ", stats.UnmixedPerClass.Select((u, c) => $"{c}: {u}")));
+        Log.MixingEpochSummary(_logger, stats.Epoch, stats.Mixed, stats.Unmixed, stats.AlphaMean, stats.AlphaMin, stats.AlphaMax, stats.AlphaDraws);
+        Array.Clear(_mixed);
+        Array.Clear(_unmixed);
+        _alphaCount = 0;
+        _alphaSum = _alphaSumSq = 0;
+        _alphaMin = double.PositiveInfinity;
+        _alphaMax = double.NegativeInfinity;
+        Epoch++;
+        return stats;
+    }
+
+    private Tensor BuildCoefficients(MixPlan plan, Func<int, double> alphaOf, Tensor like)
+    {
+        Guard.NotNull(like, nameof(like));
+        var c = new float[plan.Count];
+        for (int i = 0; i < c.Length; i++)
+        {
+            if (!plan.Mixed[i])
+            {
+                c[i] = 1f;
+                continue;
+            }
+            double a = alphaOf(i);
+            if (Options.Policy == PartnerPolicy.SameClass)
+            {
+                c[i] = (float)a;
+                continue;
+            }
+            // weight of the minority (error-set) sample
+            double wMin = Options.Orientation == AlphaOrientation.MinorityWeight ? a : 1 - a;
+            c[i] = (float)(plan.InErrorSet[i] ? wMin : 1 - wMin);
+        }
+        var dtype = Guard.IsFloating(like.dtype) ? like.dtype : ScalarType.Float32;
+        return torch.tensor(c, dtype: ScalarType.Float32, device: like.device).to(dtype);
+    }
+
+    private void RecordAlpha(double a)
+    {
+        _alphaCount++;
+        _alphaSum += a;
+        _alphaSumSq += a * a;
+        _alphaMin = Math.Min(_alphaMin, a);
+        _alphaMax = Math.Max(_alphaMax, a);
+    }
+
+    private static void CheckAlpha(double alpha, string name)
+    {
+        if (!(alpha >= 0 && alpha <= 1))
+            throw new ArgumentOutOfRangeException(name, alpha, "alpha must be in [0, 1].");
+    }
+
+    private static void CheckInputs(Tensor inputs, Tensor partnerInputs, MixPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        Guard.MinDims(inputs, 1, nameof(inputs));
+        Guard.Floating(inputs, nameof(inputs));
+        Guard.NotNull(partnerInputs, nameof(partnerInputs));
+        if (inputs.shape[0] != plan.Count)
+            throw new ArgumentException($"'inputs' has {inputs.shape[0]} rows but the plan has {plan.Count}.", nameof(inputs));
+        if (!inputs.shape.SequenceEqual(partnerInputs.shape))
+            throw new ArgumentException($"'partnerInputs' has shape {Guard.Shape(partnerInputs)} but 'inputs' has {Guard.Shape(inputs)}; fetch the partners with the plan's indices.", nameof(partnerInputs));
+        Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
+        if (inputs.dtype != partnerInputs.dtype)
+            throw new ArgumentException($"'partnerInputs' has dtype {partnerInputs.dtype} but 'inputs' has {inputs.dtype}.", nameof(partnerInputs));
+    }
+
+    private static void CheckPartners(Batch batch, Batch partners, MixPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        if (!batch.Indices.AsSpan().SequenceEqual(plan.Indices.ToArray()))
+            throw new ArgumentException("The batch is not the one the plan was drawn for (indices differ).", nameof(batch));
+        if (!partners.Indices.AsSpan().SequenceEqual(plan.PartnerIndices))
+            throw new ArgumentException($"The partner batch's indices differ from the plan's; fetch it with GetBatch(plan.PartnerIndices) (got {partners.Size} rows, plan has {plan.Count}).", nameof(partners));
+    }
+}

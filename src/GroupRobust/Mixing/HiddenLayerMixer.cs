@@ -1,0 +1,177 @@
+using GroupRobust.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Mixing;
+
+/// <summary>
+/// Mixes at a hidden layer of any TorchSharp model without rewriting it (Manifold Mixup's mechanism, used by JM1's
+/// "early", "output" and "random" layers). The batch and its partners go forward together as one 2B batch; at the
+/// chosen layer a forward hook replaces the 2B representation by its mix, c h[:B] + (1 - c) h[B:], and only the B
+/// mixed rows continue.
+/// </summary>
+/// <remarks>
+/// <para>Layer names: <see cref="InputLayer"/> (mix the inputs, no doubling), any submodule name from
+/// <c>named_modules()</c> (mix its output), <see cref="OutputLayer"/> (mix the input of the final classifier module,
+/// i.e. the penultimate representation), or an explicit point a custom model marks with <see cref="MixHere"/>.</para>
+/// <para>TorchSharp runs hooks only when a module is invoked through <c>call()</c>. When the chosen layer's hook does
+/// not fire during a forward pass (a model whose forward calls <c>.forward()</c> on its children), <see cref="Forward"/>
+/// throws an <see cref="InvalidOperationException"/> that says so and how to fix it. Hooks are attached for the
+/// duration of one <see cref="Forward"/> call only, so the model is left untouched between calls. Not thread-safe.</para>
+/// </remarks>
+public sealed class HiddenLayerMixer
+{
+    /// <summary>Mix the inputs themselves.</summary>
+    public const string InputLayer = "input";
+
+    /// <summary>Mix the representation entering the final classifier module.</summary>
+    public const string OutputLayer = "output";
+
+    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly Random _rng;
+    private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _modules = [];
+    private readonly HashSet<string> _explicitPoints;
+    private string? _pending;
+    private Tensor? _coefficients;
+    private long _rows;
+    private bool _fired;
+
+    /// <summary>Creates the mixer.</summary>
+    /// <param name="model">The classifier (not owned).</param>
+    /// <param name="layers">The layers mixing may happen at; one is chosen per batch (uniformly when several).</param>
+    /// <param name="rng">Generator of the per-batch layer choice.</param>
+    /// <param name="classifierName">Name of the final classifier module for <see cref="OutputLayer"/>; null picks the last <c>Linear</c> module of <c>named_modules()</c> (else the last leaf module).</param>
+    /// <param name="explicitPoints">Names a custom model marks itself with <see cref="MixHere"/> instead of hooks.</param>
+    /// <exception cref="ArgumentException">A layer name is unknown (the message lists the model's module names), or no layer was given.</exception>
+    public HiddenLayerMixer(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> layers, Random rng, string? classifierName = null,
+        IEnumerable<string>? explicitPoints = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (layers.Count == 0) throw new ArgumentException("At least one mixing layer is needed.", nameof(layers));
+        _model = model;
+        _rng = rng;
+        _explicitPoints = explicitPoints?.ToHashSet() ?? [];
+        var named = model.named_modules().Where(m => m.name.Length > 0).ToList();
+        foreach (var layer in layers)
+        {
+            if (layer == InputLayer || _explicitPoints.Contains(layer)) continue;
+            string target = layer;
+            if (layer == OutputLayer)
+            {
+                target = classifierName ?? DefaultClassifier(named)
+                    ?? throw new ArgumentException("The model has no submodules, so the 'output' layer (input of the final classifier) cannot be found; pass classifierName.", nameof(classifierName));
+            }
+            var found = named.FirstOrDefault(m => m.name == target).module
+                ?? throw new ArgumentException($"The model has no submodule '{target}'. Known names: {string.Join(", ", named.Select(m => m.name))}; also '{InputLayer}', '{OutputLayer}'" +
+                                               (_explicitPoints.Count > 0 ? $" and explicit points {string.Join(", ", _explicitPoints)}" : "") + ".", nameof(layers));
+            _modules[layer] = found as nn.Module<Tensor, Tensor>
+                ?? throw new ArgumentException($"Submodule '{target}' is a {found.GetType().Name}, not a Module<Tensor, Tensor>, so it cannot be hooked.", nameof(layers));
+        }
+        Layers = layers.ToArray();
+        ClassifierName = layers.Contains(OutputLayer) ? (classifierName ?? DefaultClassifier(named)) : classifierName;
+    }
+
+    /// <summary>The candidate layers.</summary>
+    public IReadOnlyList<string> Layers { get; }
+
+    /// <summary>The module whose input <see cref="OutputLayer"/> mixes, when "output" is a candidate.</summary>
+    public string? ClassifierName { get; }
+
+    /// <summary>The layer used by the last <see cref="Forward"/> call.</summary>
+    public string? LastLayer { get; private set; }
+
+    /// <summary>One candidate layer, uniformly at random (the same one when there is a single candidate; the generator is then not advanced).</summary>
+    public string ChooseLayer() => Layers.Count == 1 ? Layers[0] : Layers[_rng.Next(Layers.Count)];
+
+    /// <summary>
+    /// Runs the model on the mix of <paramref name="inputs"/> and <paramref name="partnerInputs"/> at <paramref name="layer"/>:
+    /// returns logits for the B mixed samples.
+    /// </summary>
+    /// <param name="inputs">Batch inputs [B, ...].</param>
+    /// <param name="partnerInputs">Partner inputs, same shape, device and dtype.</param>
+    /// <param name="coefficients">Weights c [B] on the batch rows (e.g. from <see cref="ClassConditionalMixer.Coefficients(MixPlan, double, Tensor)"/>).</param>
+    /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
+    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
+    public Tensor Forward(Tensor inputs, Tensor partnerInputs, Tensor coefficients, string? layer = null)
+    {
+        Guard.MinDims(inputs, 1, nameof(inputs));
+        Guard.NotNull(partnerInputs, nameof(partnerInputs));
+        Guard.Dims(coefficients, 1, nameof(coefficients));
+        if (!inputs.shape.SequenceEqual(partnerInputs.shape))
+            throw new ArgumentException($"'partnerInputs' has shape {Guard.Shape(partnerInputs)} but 'inputs' has {Guard.Shape(inputs)}; they must match.", nameof(partnerInputs));
+        Guard.Length(coefficients, inputs.shape[0], nameof(coefficients), nameof(inputs));
+        Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
+        Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
+        layer ??= ChooseLayer();
+        if (!Layers.Contains(layer))
+            throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
+        LastLayer = layer;
+        long b = inputs.shape[0];
+        if (layer == InputLayer)
+            return _model.call(ClassConditionalMixer.Interpolate(inputs, partnerInputs, coefficients));
+
+        using var scope = NewDisposeScope();
+        _pending = layer;
+        _coefficients = coefficients;
+        _rows = b;
+        _fired = false;
+        nn.HookableModule<Func<nn.Module<Tensor, Tensor>, Tensor, Tensor>, Func<nn.Module<Tensor, Tensor>, Tensor, Tensor, Tensor>>.HookRemover? remover = null;
+        try
+        {
+            if (_modules.TryGetValue(layer, out var module))
+            {
+                remover = layer == OutputLayer
+                    ? module.register_forward_pre_hook((_, input) => MixHalves(input))
+                    : module.register_forward_hook((_, _, output) => MixHalves(output));
+            }
+            var logits = _model.call(torch.cat([inputs, partnerInputs], 0));
+            if (!_fired)
+            {
+                throw new InvalidOperationException(_modules.ContainsKey(layer)
+                    ? $"The mixing hook on layer '{(layer == OutputLayer ? $"{OutputLayer}' (input of '{ClassifierName}')" : layer + "'")} did not fire. TorchSharp runs hooks only when a module is invoked " +
+                      "through call(); this model's forward() most likely calls .forward() on its children, or never uses that layer. " +
+                      "Fix the model to invoke submodules with .call(x), or mark the point in your forward with mixer.MixHere(\"name\", h) and pass the name in explicitPoints."
+                    : $"The explicit mixing point '{layer}' was never reached: the model's forward must call mixer.MixHere(\"{layer}\", h).");
+            }
+            if (logits.shape[0] != b)
+                throw new InvalidOperationException($"The model returned {logits.shape[0]} rows after mixing at '{layer}', expected {b}; does a layer after the mixing point depend on the batch size?");
+            return logits.MoveToOuterDisposeScope();
+        }
+        finally
+        {
+            remover?.remove();
+            _pending = null;
+            _coefficients = null;
+        }
+    }
+
+    /// <summary>
+    /// An explicit mixing point for a custom model: inside <see cref="Forward"/>, at the chosen point, returns the mix of
+    /// the two halves of <paramref name="h"/> (B rows); everywhere else returns <paramref name="h"/> unchanged (as an alias).
+    /// </summary>
+    /// <param name="point">The point's name (declared in <c>explicitPoints</c>).</param>
+    /// <param name="h">The representation at that point (2B rows while a mixed forward pass is running).</param>
+    public Tensor MixHere(string point, Tensor h)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        Guard.NotNull(h, nameof(h));
+        if (_pending != point || _fired || !_explicitPoints.Contains(point)) return h.alias();
+        return MixHalves(h);
+    }
+
+    /// <summary>The last <c>Linear</c> module in registration order, else the last leaf module (null for a model without submodules).</summary>
+    private static string? DefaultClassifier(List<(string name, nn.Module module)> named)
+        => named.LastOrDefault(m => m.module is TorchSharp.Modules.Linear).name
+           ?? named.LastOrDefault(m => !m.module.children().Any()).name;
+
+    private Tensor MixHalves(Tensor h)
+    {
+        if (_fired || _coefficients is null) return h;
+        if (h.dim() == 0 || h.shape[0] != 2 * _rows)
+            throw new InvalidOperationException($"At layer '{_pending}' the representation has shape {Guard.Shape(h)}; expected {2 * _rows} rows (batch and partners, batch-first).");
+        _fired = true;
+        return ClassConditionalMixer.Interpolate(h.narrow(0, 0, _rows), h.narrow(0, _rows, _rows), _coefficients);
+    }
+}

@@ -1,0 +1,149 @@
+using GroupRobust.Mixing;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Mixing;
+
+public class HiddenLayerMixerTests
+{
+    private static nn.Module<Tensor, Tensor> Mlp()
+    {
+        torch.random.manual_seed(3);
+        return nn.Sequential(("lin1", nn.Linear(4, 8)), ("act1", nn.ReLU()), ("lin2", nn.Linear(8, 6)), ("act2", nn.ReLU()), ("fc", nn.Linear(6, 3)));
+    }
+
+    [Fact]
+    public void Sequential_mixes_at_the_named_layer_like_a_manual_computation()
+    {
+        using var model = Mlp();
+        using var scope = NewDisposeScope();
+        var x = torch.randn(5, 4);
+        var p = torch.randn(5, 4);
+        var c = torch.tensor(new[] { 0.1f, 0.5f, 0.9f, 1f, 0f });
+        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
+        var logits = mixer.Forward(x, p, c);
+        var seq = (TorchSharp.Modules.Sequential)model;
+        var m = seq.named_children().ToDictionary(k => k.name, k => (nn.Module<Tensor, Tensor>)k.module);
+        var hx = m["act1"].call(m["lin1"].call(x));
+        var hp = m["act1"].call(m["lin1"].call(p));
+        var mixed = hx * c.unsqueeze(1) + hp * (1 - c).unsqueeze(1);
+        var expected = m["fc"].call(m["act2"].call(m["lin2"].call(mixed)));
+        Assert.True(logits.allclose(expected, 1e-5, 1e-6));
+        Assert.Equal("act1", mixer.LastLayer);
+    }
+
+    [Fact]
+    public void Input_and_output_layers()
+    {
+        using var model = Mlp();
+        using var scope = NewDisposeScope();
+        var x = torch.randn(3, 4);
+        var p = torch.randn(3, 4);
+        var c = torch.tensor(new[] { 0.2f, 0.7f, 0.4f });
+        var mixer = new HiddenLayerMixer(model, [HiddenLayerMixer.InputLayer, HiddenLayerMixer.OutputLayer], new Random(0));
+        Assert.Equal("fc", mixer.ClassifierName);
+        var atInput = mixer.Forward(x, p, c, HiddenLayerMixer.InputLayer);
+        Assert.True(atInput.allclose(model.call(x * c.unsqueeze(1) + p * (1 - c).unsqueeze(1)), 1e-5, 1e-6));
+        // the classifier is affine, so mixing its input mixes the logits
+        var atOutput = mixer.Forward(x, p, c, HiddenLayerMixer.OutputLayer);
+        var expected = model.call(x) * c.unsqueeze(1) + model.call(p) * (1 - c).unsqueeze(1);
+        Assert.True(atOutput.allclose(expected, 1e-5, 1e-5));
+    }
+
+    [Fact]
+    public void Random_choice_is_uniform_over_the_candidates()
+    {
+        using var model = Mlp();
+        var mixer = new HiddenLayerMixer(model, ["input", "act1", "output"], new GroupRobust.Randomness.ReproducibleRandom(1));
+        var counts = Enumerable.Range(0, 3000).Select(_ => mixer.ChooseLayer()).GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(3, counts.Count);
+        Assert.All(counts.Values, n => Assert.InRange(n, 900, 1100));
+    }
+
+    [Fact]
+    public void Resnet18_mixes_at_layer1_and_output()
+    {
+        using var resnet = torchvision.models.resnet18(num_classes: 2);
+        resnet.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = torch.randn(2, 3, 32, 32);
+        var p = torch.randn(2, 3, 32, 32);
+        var mixer = new HiddenLayerMixer(resnet, ["layer1", "output"], new Random(0));
+        Assert.Equal("fc", mixer.ClassifierName);
+        // c = 1 keeps the batch, c = 0 takes the partner
+        Assert.True(mixer.Forward(x, p, torch.ones(2), "layer1").allclose(resnet.call(x), 1e-4, 1e-5));
+        Assert.True(mixer.Forward(x, p, torch.zeros(2), "layer1").allclose(resnet.call(p), 1e-4, 1e-5));
+        var c = torch.tensor(new[] { 0.3f, 0.6f });
+        var half = mixer.Forward(x, p, c, "layer1");
+        var linear = resnet.call(x) * c.unsqueeze(1) + resnet.call(p) * (1 - c).unsqueeze(1);
+        Assert.False(half.allclose(linear, 1e-4, 1e-4)); // layer1 is followed by non-linear blocks
+        var atOutput = mixer.Forward(x, p, c, "output");
+        Assert.True(atOutput.allclose(linear, 1e-4, 1e-4));
+    }
+
+    private sealed class ForwardCallingModel : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear lin1 = nn.Linear(4, 5);
+        private readonly TorchSharp.Modules.Linear fc = nn.Linear(5, 2);
+
+        public ForwardCallingModel() : base(nameof(ForwardCallingModel)) => RegisterComponents();
+
+        public HiddenLayerMixer? Mixer { get; set; }
+
+        public override Tensor forward(Tensor x)
+        {
+            var h = lin1.forward(x);   // bypasses call(): hooks on lin1 never fire
+            if (Mixer is not null) h = Mixer.MixHere("after_lin1", h);
+            return fc.forward(h);
+        }
+    }
+
+    [Fact]
+    public void A_model_calling_forward_on_its_children_gets_the_explanation_and_can_use_explicit_points()
+    {
+        using var model = new ForwardCallingModel();
+        using var scope = NewDisposeScope();
+        var x = torch.randn(3, 4);
+        var p = torch.randn(3, 4);
+        var c = torch.full(3, 0.5f);
+        var hooked = new HiddenLayerMixer(model, ["lin1"], new Random(0));
+        var ex = Assert.Throws<InvalidOperationException>(() => hooked.Forward(x, p, c));
+        Assert.Contains("did not fire", ex.Message);
+        Assert.Contains(".call(x)", ex.Message);
+        Assert.Contains("MixHere", ex.Message);
+
+        var explicitMixer = new HiddenLayerMixer(model, ["after_lin1"], new Random(0), explicitPoints: ["after_lin1"]);
+        model.Mixer = explicitMixer;
+        var logits = explicitMixer.Forward(x, p, c);
+        Assert.Equal(new long[] { 3, 2 }, logits.shape);
+        model.Mixer = null;
+        var unmixed = model.call(x);
+        Assert.Equal(new long[] { 3, 2 }, unmixed.shape);
+    }
+
+    [Fact]
+    public void Unknown_layers_and_bad_shapes_are_reported()
+    {
+        using var model = Mlp();
+        var ex = Assert.Throws<ArgumentException>(() => new HiddenLayerMixer(model, ["layer9"], new Random(0)));
+        Assert.Contains("no submodule 'layer9'", ex.Message);
+        Assert.Contains("lin1", ex.Message);
+        using var scope = NewDisposeScope();
+        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
+        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(2, 4), torch.ones(3)));
+        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(3, 4), torch.ones(2)));
+        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(3, 4), torch.ones(3), "lin2"));
+    }
+
+    [Fact]
+    public void Gradients_flow_through_both_halves()
+    {
+        using var model = Mlp();
+        using var scope = NewDisposeScope();
+        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
+        var logits = mixer.Forward(torch.randn(4, 4), torch.randn(4, 4), torch.full(4, 0.5f));
+        nn.functional.cross_entropy(logits, torch.tensor(new long[] { 0, 1, 2, 0 })).backward();
+        Assert.All(model.parameters(), prm => Assert.True(prm.grad is not null && prm.grad.abs().sum().item<float>() > 0));
+    }
+}
