@@ -153,9 +153,9 @@ public sealed class ClassConditionalMixer
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        CheckAlpha(alpha, nameof(alpha));
+        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         RecordAlpha(alpha);
-        return BuildCoefficients(plan, _ => alpha, like);
+        return MixCoefficients.Build(plan, _ => alpha, Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
     }
 
     /// <summary>Per-row weights with one alpha per row (see <see cref="Coefficients(MixPlan, double, Tensor)"/>).</summary>
@@ -168,9 +168,9 @@ public sealed class ClassConditionalMixer
         ArgumentNullException.ThrowIfNull(alphas);
         if (alphas.Length != plan.Count)
             throw new ArgumentException($"Expected {plan.Count} alphas (one per row), got {alphas.Length}.", nameof(alphas));
-        foreach (var a in alphas) CheckAlpha(a, nameof(alphas));
+        foreach (var a in alphas) MixCoefficients.CheckAlpha(a, nameof(alphas));
         foreach (var a in alphas) RecordAlpha(a);
-        return BuildCoefficients(plan, i => alphas[i], like);
+        return MixCoefficients.Build(plan, i => alphas[i], Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
     }
 
     /// <summary>Input-level JM1: mixes <paramref name="batch"/>'s inputs with <paramref name="partners"/>' (fetched with the plan's indices) under one alpha.</summary>
@@ -258,31 +258,6 @@ public sealed class ClassConditionalMixer
         return stats;
     }
 
-    private Tensor BuildCoefficients(MixPlan plan, Func<int, double> alphaOf, Tensor like)
-    {
-        Guard.NotNull(like, nameof(like));
-        var c = new float[plan.Count];
-        for (int i = 0; i < c.Length; i++)
-        {
-            if (!plan.Mixed[i])
-            {
-                c[i] = 1f;
-                continue;
-            }
-            double a = alphaOf(i);
-            if (Options.Policy == PartnerPolicy.SameClass)
-            {
-                c[i] = (float)a;
-                continue;
-            }
-            // weight of the minority (error-set) sample
-            double wMin = Options.Orientation == AlphaOrientation.MinorityWeight ? a : 1 - a;
-            c[i] = (float)(plan.InErrorSet[i] ? wMin : 1 - wMin);
-        }
-        var dtype = Guard.IsFloating(like.dtype) ? like.dtype : ScalarType.Float32;
-        return torch.tensor(c, dtype: ScalarType.Float32, device: like.device).to(dtype);
-    }
-
     private void RecordAlpha(double a)
     {
         _alphaCount++;
@@ -290,12 +265,6 @@ public sealed class ClassConditionalMixer
         _alphaSumSq += a * a;
         _alphaMin = Math.Min(_alphaMin, a);
         _alphaMax = Math.Max(_alphaMax, a);
-    }
-
-    private static void CheckAlpha(double alpha, string name)
-    {
-        if (!(alpha >= 0 && alpha <= 1))
-            throw new ArgumentOutOfRangeException(name, alpha, "alpha must be in [0, 1].");
     }
 
     private static void CheckInputs(Tensor inputs, Tensor partnerInputs, MixPlan plan)

@@ -1,0 +1,103 @@
+using GroupRobust.Data;
+using GroupRobust.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Mixing;
+
+/// <summary>
+/// GroupJM1 (JM1 paper, Appendix D), for when full group labels are available: per batch, the group with the highest
+/// loss is mixed with same-class samples of the other groups; the other rows are left as they are. Train with the plain
+/// or the <see cref="Losses.GroupDroLoss"/> loss.
+/// </summary>
+/// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
+/// synchronisation per batch, inherent to the method.</remarks>
+public sealed class GroupJm1Mixer
+{
+    private readonly IGroupDataset _dataset;
+    private readonly Random _rng;
+    private readonly int[][] _othersOfClassByGroup;
+
+    /// <summary>Creates the mixer.</summary>
+    /// <param name="dataset">The training split (needs group labels).</param>
+    /// <param name="rng">Generator of the partner draws.</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side).</param>
+    /// <exception cref="InvalidOperationException">The dataset has no group labels.</exception>
+    public GroupJm1Mixer(IGroupDataset dataset, Random rng, AlphaOrientation orientation = AlphaOrientation.MinorityWeight)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(rng);
+        if (!dataset.HasGroups) throw new InvalidOperationException("GroupJM1 needs group labels, but the dataset has none.");
+        _dataset = dataset;
+        _rng = rng;
+        Orientation = orientation;
+        var scheme = dataset.Scheme;
+        var groups = dataset.Groups.Span;
+        var byGroup = Enumerable.Range(0, scheme.NumGroups).Select(_ => new List<int>()).ToArray();
+        for (int i = 0; i < groups.Length; i++) byGroup[groups[i]].Add(i);
+        _othersOfClassByGroup = new int[scheme.NumGroups][];
+        for (int g = 0; g < scheme.NumGroups; g++)
+        {
+            int y = scheme.LabelOf(g);
+            _othersOfClassByGroup[g] = Enumerable.Range(0, scheme.NumGroups)
+                .Where(h => h != g && scheme.LabelOf(h) == y).SelectMany(h => byGroup[h]).ToArray();
+        }
+    }
+
+    /// <summary>Which side alpha weights.</summary>
+    public AlphaOrientation Orientation { get; }
+
+    /// <summary>The group with the highest mean loss among the groups present (lowest id on ties).</summary>
+    /// <param name="groupLosses">Per-group losses [G] (e.g. <see cref="Losses.GroupDroLoss.LastGroupLoss"/>).</param>
+    /// <param name="groupCounts">Per-group counts [G]; groups with 0 are skipped.</param>
+    public static int WorstGroup(Tensor groupLosses, Tensor groupCounts)
+    {
+        Guard.Dims(groupLosses, 1, nameof(groupLosses));
+        Guard.Dims(groupCounts, 1, nameof(groupCounts));
+        Guard.Length(groupCounts, groupLosses.shape[0], nameof(groupCounts), nameof(groupLosses));
+        using var scope = NewDisposeScope();
+        var masked = torch.where(groupCounts.gt(0), groupLosses.to(ScalarType.Float64), torch.full_like(groupLosses, double.NegativeInfinity, ScalarType.Float64));
+        if (!groupCounts.gt(0).any().ToBoolean()) throw new ArgumentException("No group is present (all counts are 0).", nameof(groupCounts));
+        return (int)masked.argmax().ToInt64();
+    }
+
+    /// <summary>Partners for the rows of <paramref name="worstGroup"/> (same class, other groups); other rows are unmixed.</summary>
+    public MixPlan DrawPartners(Batch batch, int worstGroup)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        _dataset.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
+        var groups = _dataset.Groups.Span;
+        var idx = batch.Indices;
+        var partners = new long[idx.Length];
+        var mixed = new bool[idx.Length];
+        var target = new bool[idx.Length];
+        var pool = _othersOfClassByGroup[worstGroup];
+        for (int i = 0; i < idx.Length; i++)
+        {
+            if ((ulong)idx[i] >= (ulong)_dataset.Count)
+                throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the dataset ({_dataset.Count} samples).");
+            partners[i] = idx[i];
+            if (groups[(int)idx[i]] != worstGroup || pool.Length == 0) continue;
+            target[i] = true;
+            mixed[i] = true;
+            partners[i] = pool[_rng.Next(pool.Length)];
+        }
+        return new MixPlan(idx.ToArray(), partners, mixed, target);
+    }
+
+    /// <summary>Per-row weights (the worst group is the minority side; see <see cref="AlphaOrientation"/>).</summary>
+    public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
+        return MixCoefficients.Build(plan, _ => alpha, Orientation, symmetric: false, like);
+    }
+
+    /// <summary>Input-level mixing of the worst group's rows.</summary>
+    public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
+    {
+        Guard.MinDims(inputs, 1, nameof(inputs));
+        using var scope = NewDisposeScope();
+        return ClassConditionalMixer.Interpolate(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();
+    }
+}
