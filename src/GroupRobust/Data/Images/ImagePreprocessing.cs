@@ -1,0 +1,72 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Data.Images;
+
+/// <summary>
+/// Deterministic (evaluation-style) preprocessing of decoded images, as torchvision composes it: optional center crop
+/// of the raw image, optional resize (bilinear, antialiased), optional center crop, conversion to [0, 1], and
+/// per-channel normalisation. Presets follow the GroupDRO reference code.
+/// </summary>
+public sealed record ImagePreprocessing
+{
+    /// <summary>ImageNet channel means.</summary>
+    public static IReadOnlyList<float> ImageNetMean { get; } = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>ImageNet channel standard deviations.</summary>
+    public static IReadOnlyList<float> ImageNetStd { get; } = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>Square center crop of the raw image before resizing (CelebA: 178); null for none.</summary>
+    public int? PreCrop { get; init; }
+
+    /// <summary>Resize to (height, width); null for none.</summary>
+    public (int Height, int Width)? Resize { get; init; }
+
+    /// <summary>Square center crop after resizing (Waterbirds: 224); null for none.</summary>
+    public int? CenterCrop { get; init; }
+
+    /// <summary>Channel means subtracted after scaling to [0, 1]; null for none.</summary>
+    public IReadOnlyList<float>? Mean { get; init; }
+
+    /// <summary>Channel standard deviations divided by; null for none.</summary>
+    public IReadOnlyList<float>? Std { get; init; }
+
+    /// <summary>Waterbirds (GroupDRO reference, no augmentation): resize to 256 x 256 (224 * 256 / 224), center crop 224, ImageNet normalisation.</summary>
+    public static ImagePreprocessing Waterbirds { get; } = new() { Resize = (256, 256), CenterCrop = 224, Mean = ImageNetMean, Std = ImageNetStd };
+
+    /// <summary>CelebA (GroupDRO reference): center crop 178, resize to 224 x 224, ImageNet normalisation.</summary>
+    public static ImagePreprocessing CelebA { get; } = new() { PreCrop = 178, Resize = (224, 224), Mean = ImageNetMean, Std = ImageNetStd };
+
+    /// <summary>Only scaling to [0, 1].</summary>
+    public static ImagePreprocessing None { get; } = new();
+
+    /// <summary>Applies the steps to one image; returns float32 [3, H', W'] on <paramref name="device"/>.</summary>
+    public Tensor Apply(DecodedImage image, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var scope = NewDisposeScope();
+        var x = torch.tensor(image.Rgb, [image.Height, image.Width, 3], device: device ?? CPU)
+            .permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+        if (PreCrop is int pre) x = Crop(x, pre);
+        if (Resize is var (h, w))
+            x = nn.functional.interpolate(x.unsqueeze(0), [h, w], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
+        if (CenterCrop is int crop) x = Crop(x, crop);
+        if (Mean is not null && Std is not null)
+        {
+            var mean = torch.tensor(Mean.ToArray(), device: x.device).reshape(3, 1, 1);
+            var std = torch.tensor(Std.ToArray(), device: x.device).reshape(3, 1, 1);
+            x = (x - mean) / std;
+        }
+        return x.contiguous().MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Crop(Tensor x, int size)
+    {
+        long h = x.shape[1], w = x.shape[2];
+        if (size > h || size > w)
+            throw new ArgumentException($"Cannot center-crop {size} x {size} from an image of {h} x {w}.");
+        long top = (long)Math.Round((h - size) / 2.0, MidpointRounding.AwayFromZero);
+        long left = (long)Math.Round((w - size) / 2.0, MidpointRounding.AwayFromZero);
+        return x.narrow(1, top, size).narrow(2, left, size);
+    }
+}

@@ -1,0 +1,40 @@
+using GroupRobust.Data.Images;
+using GroupRobust.Groups;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Data.Loaders;
+
+/// <summary>
+/// Loads Waterbirds (Sagawa et al., 2020) from its folder: <c>metadata.csv</c> with columns
+/// <c>img_id,img_filename,y,split,place,place_filename</c> (y: 0 landbird / 1 waterbird; split: 0 train / 1 val /
+/// 2 test; place: 0 land / 1 water) and the images it names. Images are decoded lazily per batch with the reference
+/// preprocessing (<see cref="ImagePreprocessing.Waterbirds"/>). Groups: g = 2y + place.
+/// </summary>
+public static class WaterbirdsLoader
+{
+    /// <summary>The Waterbirds scheme: landbird/waterbird by land/water.</summary>
+    public static GroupScheme Scheme { get; } = GroupScheme.Binary(["landbird", "waterbird"], ["land", "water"]);
+
+    /// <summary>Loads the three splits.</summary>
+    /// <param name="root">The dataset folder (holding metadata.csv).</param>
+    /// <param name="decoder">Image decoder (JPEG needs GroupRobust.Imaging's SkiaImageDecoder).</param>
+    /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.Waterbirds"/> by default.</param>
+    /// <param name="device">Device batches are returned on.</param>
+    /// <exception cref="FormatException">Missing columns, unknown split codes, out-of-range labels or missing images (file and line named).</exception>
+    public static DatasetSplits Load(string root, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(root);
+        ArgumentNullException.ThrowIfNull(decoder);
+        var table = CsvTable.ReadCsv(Path.Combine(root, "metadata.csv"));
+        int file = table.Column("img_filename"), y = table.Column("y"), split = table.Column("split"), place = table.Column("place");
+        var builder = new ImageSplitBuilder(table.Source);
+        for (int r = 0; r < table.Rows.Count; r++)
+        {
+            int label = table.Int(r, y), attr = table.Int(r, place);
+            if (label is not (0 or 1)) throw table.Error(r, $"y is {label}; expected 0 (landbird) or 1 (waterbird).");
+            if (attr is not (0 or 1)) throw table.Error(r, $"place is {attr}; expected 0 (land) or 1 (water).");
+            builder.Add(table, r, table.Int(r, split), Path.Combine(root, table.Text(r, file)), label, attr);
+        }
+        return builder.Build(Scheme, decoder, preprocessing ?? ImagePreprocessing.Waterbirds, device);
+    }
+}
