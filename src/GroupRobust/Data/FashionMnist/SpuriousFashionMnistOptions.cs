@@ -6,11 +6,15 @@ public sealed record SpuriousFashionMnistOptions
     /// <summary>Folder with the four IDX files (default /usr/share/datasets/fashion-mnist, from Debian's dataset-fashion-mnist).</summary>
     public string DataDirectory { get; init; } = FashionMnistFiles.DefaultDirectory;
 
-    /// <summary>Fashion-MNIST classes that form label 0 (default T-shirt/top, Pullover, Coat, Shirt: upper-body garments).</summary>
-    public IReadOnlyList<int> Label0Classes { get; init; } = [0, 2, 4, 6];
+    /// <summary>Fashion-MNIST classes that form label 0 (default Sandal, Sneaker: low shoes).</summary>
+    public IReadOnlyList<int> Label0Classes { get; init; } = [5, 7];
 
-    /// <summary>Fashion-MNIST classes that form label 1 (default Sandal, Sneaker, Bag, Ankle boot: footwear and bags).</summary>
-    public IReadOnlyList<int> Label1Classes { get; init; } = [5, 7, 8, 9];
+    /// <summary>Fashion-MNIST classes that form label 1 (default Bag, Ankle boot).</summary>
+    public IReadOnlyList<int> Label1Classes { get; init; } = [8, 9];
+
+    /// <summary>The label names in use: <see cref="LabelNames"/>, or the joined Fashion-MNIST class names.</summary>
+    public IReadOnlyList<string> ResolvedLabelNames()
+        => LabelNames ?? [string.Join("+", Label0Classes.Select(c => FashionMnistFiles.ClassNames[c])), string.Join("+", Label1Classes.Select(c => FashionMnistFiles.ClassNames[c]))];
 
     /// <summary>Fraction of each training class whose background colour agrees with its label (default 0.95, as Waterbirds), in [0.5, 1].</summary>
     public double SpuriousCorrelation { get; init; } = 0.95;
@@ -27,8 +31,8 @@ public sealed record SpuriousFashionMnistOptions
     /// <summary>Background colours (RGB in [0, 1]) of attribute 0 and 1 (default orange and blue).</summary>
     public IReadOnlyList<float> Palette { get; init; } = [0.95f, 0.55f, 0.10f, 0.10f, 0.45f, 0.95f];
 
-    /// <summary>Names of label 0 and 1 (default "upper-body", "footwear+bags").</summary>
-    public IReadOnlyList<string> LabelNames { get; init; } = ["upper-body", "footwear+bags"];
+    /// <summary>Names of label 0 and 1; null (default) joins the Fashion-MNIST class names, e.g. "Sandal+Sneaker".</summary>
+    public IReadOnlyList<string>? LabelNames { get; init; }
 
     /// <summary>Names of the two background colours (default "orange", "blue").</summary>
     public IReadOnlyList<string> ColourNames { get; init; } = ["orange", "blue"];
@@ -53,7 +57,7 @@ public sealed record SpuriousFashionMnistOptions
         if (TestSize is < 4) throw new ArgumentOutOfRangeException(nameof(TestSize), TestSize, "Must be >= 4.");
         if (Palette.Count != 6 || Palette.Any(v => v is < 0 or > 1))
             throw new ArgumentException("The palette needs two RGB colours with components in [0, 1].", nameof(Palette));
-        if (LabelNames.Count != 2 || ColourNames.Count != 2)
+        if ((LabelNames is not null && LabelNames.Count != 2) || ColourNames.Count != 2)
             throw new ArgumentException("Two label names and two colour names are needed.", nameof(LabelNames));
     }
 }

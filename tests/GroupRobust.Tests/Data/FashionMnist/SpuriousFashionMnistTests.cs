@@ -24,12 +24,15 @@ public class SpuriousFashionMnistTests
     {
         using var splits = Build();
         var train = splits.TrainGroupCounts();
-        // 4 classes per label: 24,000 training images per label, minus 1,000 per label for validation
-        Assert.Equal(new long[] { 21_850, 1_150, 1_150, 21_850 }, train);
+        // 2 classes per label: 12,000 training images per label, minus 1,000 per label for validation
+        Assert.Equal(new long[] { 10_450, 550, 550, 10_450 }, train);
         Assert.Equal(0.95, train[0] / (double)(train[0] + train[1]), 6);
         Assert.Equal(new long[] { 500, 500, 500, 500 }, GroupCounts.Of(splits.Validation));
-        Assert.Equal(new long[] { 2_000, 2_000, 2_000, 2_000 }, GroupCounts.Of(splits.Test));
-        Assert.Equal("(upper-body, blue)", splits.Scheme.GroupName(1));
+        Assert.Equal(new long[] { 1_000, 1_000, 1_000, 1_000 }, GroupCounts.Of(splits.Test));
+        Assert.Equal("(Sandal+Sneaker, blue)", splits.Scheme.GroupName(1));
+        using var custom = Build(new SpuriousFashionMnistOptions { Label0Classes = [0, 2, 4, 6], Label1Classes = [5, 7, 8, 9], LabelNames = ["upper-body", "footwear+bags"] });
+        Assert.Equal(new long[] { 21_850, 1_150, 1_150, 21_850 }, custom.TrainGroupCounts());
+        Assert.Equal("(upper-body, blue)", custom.Scheme.GroupName(1));
     }
 
     [Fact]

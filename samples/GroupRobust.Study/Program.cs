@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GroupRobust;
+using GroupRobust.Data.FashionMnist;
+using GroupRobust.Evaluation;
+using GroupRobust.Mixing;
+using GroupRobust.Study;
+using GroupRobust.Study.Reporting;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+
+var methods = new Option<string[]>("--methods") { Description = $"Methods to run: {string.Join(", ", StudyOptions.AllMethods)}", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyOptions.AllMethods };
+var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
+var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 2 };
+var seeds = new Option<int[]>("--seeds") { Description = "Seeds (each a full run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0] };
+var full = new Option<bool>("--full") { Description = "The paper's protocol: seeds 0, 1, 2 and mean ± std" };
+var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
+var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
+var layer = new Option<string>("--mixing-layer") { Description = "JM1 mixing layer: input, block1, block2, output or random", DefaultValueFactory = _ => "input" };
+var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
+var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MinorityWeight };
+var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
+var trainSize = new Option<int>("--train-size") { Description = "Training images (after the validation hold-out)", DefaultValueFactory = _ => 10_000 };
+var correlation = new Option<double>("--correlation") { Description = "Training fraction whose colour matches the label", DefaultValueFactory = _ => 0.95 };
+var label0 = new Option<int[]?>("--label0") { Description = "Fashion-MNIST classes of label 0 (default 5 7: Sandal, Sneaker)", AllowMultipleArgumentsPerToken = true };
+var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST classes of label 1 (default 8 9: Bag, Ankle boot)", AllowMultipleArgumentsPerToken = true };
+var dataDir = new Option<string>("--data-dir") { Description = "Fashion-MNIST folder", DefaultValueFactory = _ => FashionMnistFiles.DefaultDirectory };
+var output = new Option<string>("--output") { Description = "Output folder (JSON, Markdown, PNG)", DefaultValueFactory = _ => "artifacts/study" };
+var device = new Option<string>("--device") { Description = "cpu or cuda (needs a CUDA TorchSharp backend)", DefaultValueFactory = _ => "cpu" };
+var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
+
+var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST, with worst-group model selection.");
+foreach (var o in new Option[] { methods, epochs, phase1, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
+    root.Options.Add(o);
+
+root.SetAction(parse =>
+{
+    var options = new StudyOptions
+    {
+        Methods = parse.GetValue(methods)!,
+        Epochs = parse.GetValue(epochs),
+        Phase1Epochs = parse.GetValue(phase1),
+        Seeds = parse.GetValue(full) && parse.GetResult(seeds) is null ? [0, 1, 2] : parse.GetValue(seeds)!,
+        BatchSize = parse.GetValue(batch),
+        LearningRate = parse.GetValue(lr),
+        MixingLayer = parse.GetValue(layer)!,
+        AlphaSchedule = parse.GetValue(schedule)!,
+        Orientation = parse.GetValue(orientation),
+        JttLambda = parse.GetValue(lambda),
+        TrainSize = parse.GetValue(trainSize),
+        Correlation = parse.GetValue(correlation),
+        Label0Classes = parse.GetValue(label0) is { Length: > 0 } l0 ? l0 : null,
+        Label1Classes = parse.GetValue(label1) is { Length: > 0 } l1 ? l1 : null,
+        DataDirectory = parse.GetValue(dataDir)!,
+        OutputDirectory = parse.GetValue(output)!,
+        Device = parse.GetValue(device)!,
+    };
+    try
+    {
+        options.Validate();
+        TorchBackend.EnsureAvailable();
+    }
+    catch (Exception ex) when (ex is ArgumentException or TorchBackendUnavailableException)
+    {
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+        return 2;
+    }
+    return Study.Run(options, parse.GetValue(verbose));
+});
+return root.Parse(args).Invoke();
+
+internal static class Study
+{
+    public static int Run(StudyOptions options, bool verbose)
+    {
+        using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
+            .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
+        var clock = Stopwatch.StartNew();
+        FashionMnistFiles files;
+        try
+        {
+            files = FashionMnistFiles.Load(options.DataDirectory);
+        }
+        catch (FileNotFoundException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+            return 3;
+        }
+        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/]: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer}, alpha {options.Schedule().Name}, {options.Orientation}");
+        var results = new List<MethodResult>();
+        var identification = new List<IdentificationRecord>();
+        foreach (var seed in options.Seeds)
+        {
+            var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"));
+            var (r, id) = runner.Run(seed);
+            results.AddRange(r);
+            identification.AddRange(id);
+        }
+        clock.Stop();
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        var markdown = StudyReport.Markdown(options, results, identification, clock.Elapsed);
+        File.WriteAllText(Path.Combine(options.OutputDirectory, "report.md"), markdown);
+        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification },
+            new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        File.WriteAllText(Path.Combine(options.OutputDirectory, "results.json"), json);
+        StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
+
+        PrintSummary(options, results);
+        AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
+        return 0;
+    }
+
+    private static void PrintSummary(StudyOptions options, List<MethodResult> results)
+    {
+        var table = new Table().Title("Test accuracy (model selected on validation worst-group)").AddColumns("method", "train groups", "average", "worst-group");
+        foreach (var method in StudyReport.MethodOrder(results))
+        {
+            var rs = results.Where(r => r.Method == method).ToList();
+            var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
+            table.AddRow(method, rs[0].UsesTrainGroups ? "yes" : "no", agg.AverageAccuracy.ToString(), agg.WorstGroupAccuracy?.ToString() ?? "n/a");
+        }
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,50 @@
+using GroupRobust.Mixing;
+
+namespace GroupRobust.Study;
+
+/// <summary>Everything the study can be told on the command line.</summary>
+public sealed record StudyOptions
+{
+    public static readonly string[] AllMethods = ["erm", "jtt", "jm1", "jm1-random", "jm1-oracle", "cmixup", "mixup", "groupdro"];
+
+    public IReadOnlyList<string> Methods { get; init; } = AllMethods;
+    public int Epochs { get; init; } = 8;
+    public int Phase1Epochs { get; init; } = 2;
+    public IReadOnlyList<int> Seeds { get; init; } = [0];
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 1e-3;
+    public string MixingLayer { get; init; } = "input";
+    public string AlphaSchedule { get; init; } = "ub";
+    public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MinorityWeight;
+    public int JttLambda { get; init; } = 20;
+    public int TrainSize { get; init; } = 10_000;
+    public double Correlation { get; init; } = 0.95;
+    public IReadOnlyList<int>? Label0Classes { get; init; }
+    public IReadOnlyList<int>? Label1Classes { get; init; }
+    public string DataDirectory { get; init; } = GroupRobust.Data.FashionMnist.FashionMnistFiles.DefaultDirectory;
+    public string OutputDirectory { get; init; } = "artifacts/study";
+    public string Device { get; init; } = "cpu";
+    public bool Quiet { get; init; }
+
+    public void Validate()
+    {
+        var unknown = Methods.Except(AllMethods).ToArray();
+        if (unknown.Length > 0) throw new ArgumentException($"Unknown method(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", AllMethods)}.");
+        if (Methods.Any(m => m != "erm" && m.StartsWith("j", StringComparison.Ordinal) && m != "jm1-oracle") && !Methods.Contains("erm"))
+            throw new ArgumentException("JTT and JM1 with an identified error set need phase I, which the 'erm' method provides; add erm to --methods.");
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
+        if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}].");
+        if (Seeds.Count == 0) throw new ArgumentException("At least one seed.");
+        if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least 2.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be > 0.");
+        if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
+        if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
+    }
+
+    public Mixing.AlphaSchedule Schedule() => AlphaSchedule switch
+    {
+        "uniform" => Mixing.AlphaSchedule.Uniform(),
+        "beta" => Mixing.AlphaSchedule.Beta(2, 5),
+        _ => Mixing.AlphaSchedule.UniformThenBeta(),
+    };
+}
