@@ -13,7 +13,8 @@ using Spectre.Console;
 
 var methods = new Option<string[]>("--methods") { Description = $"Methods to run: {string.Join(", ", StudyOptions.AllMethods)}", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyOptions.AllMethods };
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
-var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 2 };
+var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
+var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a minority detector) or worst-group (phase-I validation worst-group accuracy)", DefaultValueFactory = _ => "error-set-f1" };
 var seeds = new Option<int[]>("--seeds") { Description = "Seeds (each a full run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0] };
 var full = new Option<bool>("--full") { Description = "The paper's protocol: seeds 0, 1, 2 and mean ± std" };
 var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
@@ -32,7 +33,7 @@ var device = new Option<string>("--device") { Description = "cpu or cuda (needs 
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST, with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -42,6 +43,7 @@ root.SetAction(parse =>
         Methods = parse.GetValue(methods)!,
         Epochs = parse.GetValue(epochs),
         Phase1Epochs = parse.GetValue(phase1),
+        IdentificationRule = parse.GetValue(rule)!,
         Seeds = parse.GetValue(full) && parse.GetResult(seeds) is null ? [0, 1, 2] : parse.GetValue(seeds)!,
         BatchSize = parse.GetValue(batch),
         LearningRate = parse.GetValue(lr),

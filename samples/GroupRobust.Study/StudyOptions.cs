@@ -9,7 +9,8 @@ public sealed record StudyOptions
 
     public IReadOnlyList<string> Methods { get; init; } = AllMethods;
     public int Epochs { get; init; } = 8;
-    public int Phase1Epochs { get; init; } = 2;
+    public int Phase1Epochs { get; init; } = 3;
+    public string IdentificationRule { get; init; } = "error-set-f1";
     public IReadOnlyList<int> Seeds { get; init; } = [0];
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
@@ -37,6 +38,7 @@ public sealed record StudyOptions
         if (Seeds.Count == 0) throw new ArgumentException("At least one seed.");
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least 2.");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be > 0.");
+        if (IdentificationRule is not ("error-set-f1" or "worst-group")) throw new ArgumentException($"Unknown identification rule '{IdentificationRule}'; use error-set-f1 or worst-group.");
         if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
         if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
     }

@@ -47,7 +47,11 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                     afterEpoch: (epoch, _, m) => { if (epoch <= options.Phase1Epochs) snapshots.Add((epoch, Trainer.Snapshot(m))); },
                     progress: progress);
                 results.Add(erm);
-                var choice = IdentificationEpoch.Choose(erm.ValidationHistory.Take(options.Phase1Epochs).ToList(), loggers.CreateLogger("Identification"));
+                var phase1 = erm.ValidationHistory.Take(options.Phase1Epochs).ToList();
+                var idLog = loggers.CreateLogger("Identification");
+                var choice = options.IdentificationRule == "worst-group"
+                    ? IdentificationEpoch.Choose(phase1, idLog)
+                    : IdentificationEpoch.ChooseByValidationErrorSet(phase1, OracleIdentifier.MinorityGroupsOf(data.Train), idLog);
                 using var probe = NewModel(seeds, data, device);
                 foreach (var (epoch, state) in snapshots)
                 {

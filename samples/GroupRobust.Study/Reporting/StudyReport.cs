@@ -19,7 +19,7 @@ internal static class StudyReport
         int runs = options.Seeds.Count;
         sb.AppendLine("# GroupRobust study: Spurious Fashion-MNIST").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; total time {elapsed.TotalMinutes:F1} min.");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs}, batch {options.BatchSize}, Adam lr {options.LearningRate}, train size {options.TrainSize}, spurious correlation {options.Correlation}, " +
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, train size {options.TrainSize}, spurious correlation {options.Correlation}, " +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");
         sb.AppendLine("Model selection: the epoch with the best validation worst-group accuracy (first on ties). Test numbers at that epoch.").AppendLine();
 

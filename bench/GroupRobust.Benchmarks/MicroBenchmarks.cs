@@ -1,0 +1,81 @@
+using BenchmarkDotNet.Attributes;
+using GroupRobust.Data;
+using GroupRobust.Evaluation;
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Losses;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using GroupRobust.Reweighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Benchmarks;
+
+/// <summary>Per-call costs of the library's hot-path pieces on a batch of 128 Fashion-MNIST-sized inputs.</summary>
+[MemoryDiagnoser]
+public class MicroBenchmarks
+{
+    private const int BatchSize = 128;
+    private TensorGroupDataset _data = null!;
+    private Partition _partition = null!;
+    private ClassConditionalMixer _mixer = null!;
+    private Batch _batch = null!;
+    private Batch _partners = null!;
+    private MixPlan _plan = null!;
+    private GroupDroLoss _dro = null!;
+    private WorstGroupEvaluator _evaluator = null!;
+    private Tensor _losses = null!, _groups = null!, _logits = null!;
+    private JttReweighter _jtt = null!;
+    private long[] _indices = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        TorchBackend.EnsureAvailable();
+        torch.random.manual_seed(0);
+        const int n = 20_000;
+        var y = torch.randint(0, 2, [n], dtype: ScalarType.Int64);
+        var a = torch.randint(0, 2, [n], dtype: ScalarType.Int64);
+        _data = new TensorGroupDataset(torch.randn(n, 3, 28, 28), y, GroupScheme.Binary(), a);
+        _partition = Partition.FromMask(Enumerable.Range(0, n).Select(i => i % 20 == 0).ToArray(), _data, "bench");
+        _mixer = new ClassConditionalMixer(_partition, new ReproducibleRandom(1));
+        _indices = Enumerable.Range(0, BatchSize).Select(i => (long)(i * 97 % n)).ToArray();
+        _batch = _data.GetBatch(_indices).DetachFromDisposeScope();
+        _plan = _mixer.DrawPartners(_batch);
+        _partners = _data.GetBatch(_plan).DetachFromDisposeScope();
+        _dro = new GroupDroLoss(GroupCounts.Of(_data), new GroupDroOptions { GeneralizationAdjustment = 1 });
+        _evaluator = new WorstGroupEvaluator(_data.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        _losses = torch.rand(BatchSize).DetachFromDisposeScope();
+        _groups = _batch.Groups!;
+        _logits = torch.randn(BatchSize, 2).DetachFromDisposeScope();
+        _jtt = new JttReweighter(_partition, 50, 3);
+    }
+
+    [Benchmark(Description = "partner sampling (128 rows)")]
+    public MixPlan PartnerSampling() => _mixer.DrawPartners(_indices);
+
+    [Benchmark(Description = "JM1 input mix (128 x 3 x 28 x 28)")]
+    public void Mix()
+    {
+        using var scope = NewDisposeScope();
+        _mixer.Mix(_batch.Inputs, _partners.Inputs, _plan, 0.3);
+    }
+
+    [Benchmark(Description = "GroupDRO step (128 losses)")]
+    public void GroupDroStep()
+    {
+        using var scope = NewDisposeScope();
+        _dro.Forward(_losses, _groups);
+    }
+
+    [Benchmark(Description = "evaluator accumulation (128 rows)")]
+    public void EvaluatorAdd()
+    {
+        _evaluator.Add(_logits, _batch.Labels, _groups);
+        if (_evaluator.Count > 1_000_000) _evaluator.Reset();
+    }
+
+    [Benchmark(Description = "JTT epoch generation (N 20k, |E| 1k, lambda 50)")]
+    public long[] JttEpoch() => _jtt.IndicesForEpoch(0);
+}

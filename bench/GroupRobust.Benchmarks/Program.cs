@@ -1,0 +1,25 @@
+using BenchmarkDotNet.Running;
+using GroupRobust;
+using GroupRobust.Benchmarks;
+
+// Usage: micro [BenchmarkDotNet args] | macro [repetitions] [train-size] | scale [sizes...] | soak [epochs] [train-size]
+TorchBackend.EnsureAvailable();
+string mode = args.Length > 0 ? args[0] : "macro";
+int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+switch (mode)
+{
+    case "micro":
+        BenchmarkRunner.Run<MicroBenchmarks>(args: args[1..]);
+        return 0;
+    case "macro":
+        MacroBenchmark.Run(Arg(1, 5), Arg(2, 10_000));
+        return 0;
+    case "scale":
+        ScaleBenchmark.Run(args.Length > 1 ? args[1..].Select(int.Parse) : [1_000_000, 10_000_000]);
+        return 0;
+    case "soak":
+        return SoakBenchmark.Run(Arg(1, 50), Arg(2, 2_000));
+    default:
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use micro, macro, scale or soak.");
+        return 2;
+}

@@ -1,0 +1,161 @@
+using GroupRobust.Checkpoints;
+using GroupRobust.Data;
+using GroupRobust.Data.Idx;
+using GroupRobust.Evaluation;
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Losses;
+using GroupRobust.Mixing;
+using GroupRobust.Reweighting;
+using GroupRobust.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests;
+
+/// <summary>
+/// The bad inputs users actually produce, fed to every public entry point (docs/bad-input.md lists the same cases).
+/// Each case must throw the named exception type with a message naming the problem, before any state changes.
+/// </summary>
+public class BadInputTests
+{
+    private static readonly GroupScheme Scheme = GroupScheme.Binary();
+
+    public static TheoryData<string, Type, string> Cases => new()
+    {
+        { "evaluator: logits with the wrong number of classes", typeof(ArgumentException), "3 logit columns" },
+        { "evaluator: labels and logits of different lengths", typeof(ArgumentException), "'predictions' has 3 rows but 'labels' has 2" },
+        { "evaluator: float labels", typeof(ArgumentException), "integer dtype" },
+        { "evaluator: label out of range", typeof(ArgumentOutOfRangeException), "label 5" },
+        { "evaluator: negative group id", typeof(ArgumentOutOfRangeException), "group id -1" },
+        { "evaluator: NaN logits", typeof(ArgumentException), "non-finite" },
+        { "evaluator: logits on another device", typeof(ArgumentException), "meta" },
+        { "evaluator: compute before any batch", typeof(InvalidOperationException), "No samples" },
+        { "groupdro: group id >= G", typeof(ArgumentOutOfRangeException), "group id 4" },
+        { "groupdro: infinite loss", typeof(ArgumentException), "non-finite" },
+        { "groupdro: 2-D losses", typeof(ArgumentException), "1-D" },
+        { "groupdro: empty batch", typeof(ArgumentException), "empty" },
+        { "groupdro: negative step size", typeof(ArgumentOutOfRangeException), "step size" },
+        { "groupdro: adjustment on an empty group", typeof(ArgumentException), "no training samples" },
+        { "groupdro: state of another run", typeof(ArgumentException), "training group counts" },
+        { "mixer: alpha above 1", typeof(ArgumentOutOfRangeException), "alpha must be in [0, 1]" },
+        { "mixer: partners of another size", typeof(ArgumentException), "partnerInputs" },
+        { "mixer: batch of another dataset", typeof(ArgumentException), "another dataset" },
+        { "mixer: empty batch", typeof(ArgumentException), "empty" },
+        { "hidden mixer: unknown layer", typeof(ArgumentException), "no submodule 'layer7'" },
+        { "jtt: lambda below -1", typeof(ArgumentOutOfRangeException), "lambda" },
+        { "jtt: automatic lambda with an empty error set", typeof(InvalidOperationException), "empty error set" },
+        { "partition: loaded against another dataset", typeof(ArgumentException), "another dataset" },
+        { "partition: corrupted file", typeof(FormatException), "expected 'index,label,0|1'" },
+        { "identifier: model with the wrong number of classes", typeof(ArgumentException), "logits [B, 2]" },
+        { "dataset: index out of range", typeof(ArgumentOutOfRangeException), "the dataset has 4 samples" },
+        { "idx: truncated file", typeof(InvalidDataException), "truncated" },
+        { "checkpoint: corrupted file", typeof(FormatException), "not a GroupRobust checkpoint" },
+        { "schedule: Beta with a = 0", typeof(ArgumentOutOfRangeException), "Beta shape a" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Bad_input_gives_a_clear_exception(string name, Type expected, string fragment)
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        var ex = Assert.Throws(expected, () => Act(name, dir));
+        Assert.Contains(fragment, ex.Message);
+    }
+
+    private static void Act(string name, TempDirectory dir)
+    {
+        using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        using var evaluator = new WorstGroupEvaluator(Scheme);
+        using var dro = new GroupDroLoss([10, 10, 10, 10]);
+        var partition = Partition.FromIndices([1], ds, "test");
+        var mixer = new ClassConditionalMixer(partition, new Random(0));
+        switch (name)
+        {
+            case "evaluator: logits with the wrong number of classes": evaluator.Add(torch.zeros(2, 3), Tiny.Longs(0, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: labels and logits of different lengths": evaluator.Add(torch.zeros(3, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: float labels": evaluator.Add(torch.zeros(2, 2), torch.zeros(2), Tiny.Longs(0, 2)); break;
+            case "evaluator: label out of range": evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 5), Tiny.Longs(0, 2)); break;
+            case "evaluator: negative group id": evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(-1, 2)); break;
+            case "evaluator: NaN logits": evaluator.Add(torch.full(2, 2, float.NaN), Tiny.Longs(0, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: logits on another device": evaluator.Add(torch.zeros(2, 2, device: META), Tiny.Longs(0, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: compute before any batch": evaluator.Compute(); break;
+            case "groupdro: group id >= G": dro.Forward(torch.ones(2), Tiny.Longs(0, 4)); break;
+            case "groupdro: infinite loss": dro.Forward(torch.tensor(new[] { 1f, float.PositiveInfinity }), Tiny.Longs(0, 1)); break;
+            case "groupdro: 2-D losses": dro.Forward(torch.ones(2, 1), Tiny.Longs(0, 1)); break;
+            case "groupdro: empty batch": dro.Forward(torch.ones(0), torch.zeros(0, ScalarType.Int64)); break;
+            case "groupdro: negative step size": _ = new GroupDroLoss([1, 1], new GroupDroOptions { StepSize = -1 }); break;
+            case "groupdro: adjustment on an empty group": _ = new GroupDroLoss([1, 0], new GroupDroOptions { GeneralizationAdjustment = 2 }); break;
+            case "groupdro: state of another run":
+                using (var other = new GroupDroLoss([5, 5, 5, 5])) dro.SetState(other.GetState());
+                break;
+            case "mixer: alpha above 1":
+            {
+                using var b = ds.GetBatch([0, 1]);
+                mixer.Mix(b.Inputs, b.Inputs, mixer.DrawPartners(b), 1.5);
+                break;
+            }
+            case "mixer: partners of another size":
+            {
+                using var b = ds.GetBatch([0, 1]);
+                mixer.Mix(b.Inputs, b.Inputs[..1], mixer.DrawPartners(b), 0.5);
+                break;
+            }
+            case "mixer: batch of another dataset":
+            {
+                using var other = Tiny.Dataset([1, 1, 1, 1], null);
+                using var b = other.GetBatch([0]);
+                mixer.DrawPartners(b);
+                break;
+            }
+            case "mixer: empty batch": mixer.DrawPartners(ReadOnlySpan<long>.Empty); break;
+            case "hidden mixer: unknown layer": _ = new HiddenLayerMixer(nn.Sequential(nn.Linear(3, 2)), ["layer7"], new Random(0)); break;
+            case "jtt: lambda below -1": _ = new JttReweighter(partition, -3, 0); break;
+            case "jtt: automatic lambda with an empty error set": _ = new JttReweighter(Partition.FromIndices([], ds, "none"), -1, 0); break;
+            case "partition: loaded against another dataset":
+            {
+                partition.Save(dir.File("p.csv"));
+                using var other = Tiny.Dataset([1, 1, 0, 0], null);
+                Partition.Load(dir.File("p.csv"), other);
+                break;
+            }
+            case "partition: corrupted file":
+                partition.Save(dir.File("p.csv"));
+                File.WriteAllLines(dir.File("p.csv"), File.ReadAllLines(dir.File("p.csv")).Select((l, i) => i == 4 ? "1;1;1" : l));
+                Partition.Load(dir.File("p.csv"), ds);
+                break;
+            case "identifier: model with the wrong number of classes": new MisclassificationIdentifier(nn.Linear(3, 5)).Identify(ds); break;
+            case "dataset: index out of range": ds.GetBatch([0, 4]); break;
+            case "idx: truncated file":
+                IdxFile.Write(dir.File("a.idx"), new IdxArray([2, 2], new byte[4]));
+                File.WriteAllBytes(dir.File("a.idx"), File.ReadAllBytes(dir.File("a.idx"))[..^1]);
+                IdxFile.Read(dir.File("a.idx"));
+                break;
+            case "checkpoint: corrupted file":
+                File.WriteAllText(dir.File("c.bin"), "garbage");
+                TrainingCheckpoint.Load(dir.File("c.bin"), nn.Linear(3, 2), null);
+                break;
+            case "schedule: Beta with a = 0": AlphaSchedule.Beta(0, 5); break;
+            default: throw new InvalidOperationException($"No action for case '{name}'.");
+        }
+    }
+
+    [Fact]
+    public void Degenerate_partitions_are_logged_not_silent()
+    {
+        // an error set covering a whole class: that class has no partner on the other side
+        using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        var logger = new Identification.ListLogger();
+        var mixer = new ClassConditionalMixer(Partition.FromIndices([0, 2], ds, "test"), new Random(0), logger: logger);
+        Assert.Contains(logger.Messages, m => m.Contains("Class 1 has all of its 2 samples on one side"));
+        mixer.DrawPartners([1, 3]);
+        Assert.Equal(2, mixer.EndEpoch().Unmixed);
+        Assert.Contains(logger.Messages, m => m.Contains("2 of 2 samples had no partner"));
+        // an empty error set: identification logs it
+        var idLogger = new Identification.ListLogger();
+        var p = new OracleIdentifier([], idLogger).Identify(ds);
+        Assert.Equal(0, p.ErrorCount);
+        Assert.Contains(idLogger.Messages, m => m.Contains("The error set is empty"));
+    }
+}
