@@ -73,7 +73,14 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         {
             using var model = NewModel(seeds, data, device);
             var method = Create(name, data, identified, oracle, seeds);
-            results.Add(Trainer.Train(method, model, data, evaluator, options, seed, device, progress: progress));
+            try
+            {
+                results.Add(Trainer.Train(method, model, data, evaluator, options, seed, device, progress: progress));
+            }
+            finally
+            {
+                (method as IDisposable)?.Dispose();
+            }
         }
         return (results, identification);
     }

@@ -10,12 +10,10 @@ namespace GroupRobust.Data;
 /// <see cref="IGroupDataset"/>. Labels and attributes are read once at construction; inputs are fetched per
 /// sample and stacked per batch, so prefer <see cref="TensorGroupDataset"/> when the data fits in memory.
 /// </summary>
-public sealed class TorchDatasetAdapter : IGroupDataset
+public sealed class TorchDatasetAdapter : GroupDatasetBase
 {
     private readonly utils.data.Dataset _source;
     private readonly string _inputKey;
-    private readonly int[] _labels;
-    private readonly int[] _groups;
 
     /// <summary>Wraps <paramref name="source"/>. The adapter does not own or dispose it.</summary>
     /// <param name="source">The TorchSharp dataset.</param>
@@ -28,71 +26,39 @@ public sealed class TorchDatasetAdapter : IGroupDataset
     /// <exception cref="ArgumentOutOfRangeException">A label or attribute is out of range.</exception>
     public TorchDatasetAdapter(utils.data.Dataset source, GroupScheme scheme, string inputKey = "data", string labelKey = "label",
         string? attributeKey = null, Device? device = null)
+        : this(source, scheme, inputKey, ReadColumns(source, inputKey, labelKey, attributeKey), device)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        ArgumentNullException.ThrowIfNull(scheme);
-        if (source.Count == 0) throw new ArgumentException("The TorchSharp dataset is empty.", nameof(source));
-        if (source.Count > int.MaxValue) throw new ArgumentException($"The dataset has {source.Count} samples; at most {int.MaxValue} are supported.", nameof(source));
+    }
+
+    private TorchDatasetAdapter(utils.data.Dataset source, GroupScheme scheme, string inputKey, (int[] Labels, int[]? Attributes) columns, Device? device)
+        : base(scheme, columns.Labels, columns.Attributes, device ?? CPU)
+    {
         _source = source;
         _inputKey = inputKey;
-        Scheme = scheme;
-        Device = device ?? CPU;
+    }
+
+    /// <inheritdoc />
+    protected override Tensor GatherInputs(long[] indices)
+        => torch.stack(indices.Select(i => _source.GetTensor(i)[_inputKey]).ToArray()).to(Device);
+
+    private static (int[] Labels, int[]? Attributes) ReadColumns(utils.data.Dataset source, string inputKey, string labelKey, string? attributeKey)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Count == 0) throw new ArgumentException("The TorchSharp dataset is empty.", nameof(source));
+        if (source.Count > int.MaxValue) throw new ArgumentException($"The dataset has {source.Count} samples; at most {int.MaxValue} are supported.", nameof(source));
         int n = (int)source.Count;
-        _labels = new int[n];
-        _groups = attributeKey is null ? [] : new int[n];
+        var labels = new int[n];
+        var attributes = attributeKey is null ? null : new int[n];
         for (int i = 0; i < n; i++)
         {
             using var scope = NewDisposeScope();
             var sample = source.GetTensor(i);
-            _labels[i] = (int)Scalar(sample, labelKey, i);
-            scheme.CheckLabel(_labels[i], "labels");
-            if (attributeKey is not null)
-            {
-                int a = (int)Scalar(sample, attributeKey, i);
-                if ((uint)a >= (uint)scheme.NumAttributes)
-                    throw new ArgumentOutOfRangeException(nameof(attributeKey), a, $"Attribute of sample {i} is {a}; expected [0, {scheme.NumAttributes - 1}].");
-                _groups[i] = _labels[i] * scheme.NumAttributes + a;
-            }
             if (!sample.ContainsKey(inputKey))
                 throw new ArgumentException($"Sample {i} has no '{inputKey}' entry; keys are: {string.Join(", ", sample.Keys)}.", nameof(inputKey));
+            labels[i] = (int)Scalar(sample, labelKey, i);
+            if (attributes is not null) attributes[i] = (int)Scalar(sample, attributeKey!, i);
         }
-    }
-
-    /// <inheritdoc />
-    public int Count => _labels.Length;
-
-    /// <inheritdoc />
-    public GroupScheme Scheme { get; }
-
-    /// <inheritdoc />
-    public ReadOnlyMemory<int> Labels => _labels;
-
-    /// <inheritdoc />
-    public bool HasGroups => _groups.Length > 0;
-
-    /// <inheritdoc />
-    public ReadOnlyMemory<int> Groups => _groups;
-
-    /// <inheritdoc />
-    public Device Device { get; }
-
-    /// <inheritdoc />
-    public Batch GetBatch(ReadOnlySpan<long> indices)
-    {
-        if (indices.Length == 0) throw new ArgumentException("At least one index is needed.", nameof(indices));
-        var idx = indices.ToArray();
-        using var scope = NewDisposeScope();
-        var inputs = new Tensor[idx.Length];
-        for (int i = 0; i < idx.Length; i++)
-        {
-            if ((ulong)idx[i] >= (ulong)Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), idx[i], $"Index at position {i} is {idx[i]}; the dataset has {Count} samples.");
-            inputs[i] = _source.GetTensor(idx[i])[_inputKey];
-        }
-        var x = torch.stack(inputs).to(Device);
-        var y = torch.tensor(idx.Select(i => (long)_labels[i]).ToArray(), ScalarType.Int64, Device);
-        var g = HasGroups ? torch.tensor(idx.Select(i => (long)_groups[i]).ToArray(), ScalarType.Int64, Device) : null;
-        return new Batch(x, y, g, idx).MoveToOuterDisposeScope();
+        return (labels, attributes);
     }
 
     private static long Scalar(Dictionary<string, Tensor> sample, string key, int index)

@@ -55,7 +55,7 @@ public class TensorGroupDatasetTests
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
             new TensorGroupDataset(torch.zeros(3, 2), torch.tensor(new long[] { 0, 2, 0 }), GroupScheme.Binary()));
         Assert.Equal("labels", ex.ParamName);
-        Assert.Contains("index 1 is 2", ex.Message);
+        Assert.Contains("sample 1: label 2 is out of range", ex.Message);
         var ex2 = Assert.Throws<ArgumentException>(() =>
             new TensorGroupDataset(torch.zeros(3, 2), torch.tensor(new long[] { 0, 1 }), GroupScheme.Binary()));
         Assert.Contains("'labels' has 2 rows but 'inputs' has 3", ex2.Message);
