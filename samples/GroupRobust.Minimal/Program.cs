@@ -1,6 +1,7 @@
 // Just Mix Once in a hand-written TorchSharp loop: phase I (ERM + error set), phase II (class-conditional mixing),
 // worst-group evaluation. Every GroupRobust piece is used directly; the loop stays yours.
 using GroupRobust;
+using GroupRobust.Checkpoints;
 using GroupRobust.Data;
 using GroupRobust.Data.FashionMnist;
 using GroupRobust.Evaluation;
@@ -48,9 +49,10 @@ Console.WriteLine($"{errors}\nerror-set quality: {errors.Quality(data.Train)}");
 // Phase II: Just Mix Once. Same-label partners from the other partition, alpha from the U/B schedule.
 using var model = NewModel();
 var rng = seeds.Random("phase2");
-var mixer = new ClassConditionalMixer(errors, rng, new MixerOptions { Orientation = AlphaOrientation.MajorityWeight });
+var mixer = new ClassConditionalMixer(errors, rng);   // alpha weights the error-set sample, as Eq. 1 of the paper
 var schedule = AlphaSchedule.UniformThenBeta();
 var selector = new ModelSelector();
+var bestPath = Path.Combine(Path.GetTempPath(), "grouprobust-minimal-best.ckpt");
 const int epochs = 6;
 using (var opt = torch.optim.Adam(model.parameters(), 1e-3))
 {
@@ -69,9 +71,10 @@ using (var opt = torch.optim.Adam(model.parameters(), 1e-3))
         }
         var stats = mixer.EndEpoch();
         var val = evaluator.Evaluate(model, data.Validation);
-        selector.Add(epoch + 1, val);
+        if (selector.Add(epoch + 1, val)) TrainingCheckpoint.Save(bestPath, model, opt, new CheckpointState { Epoch = epoch + 1 });
         Console.WriteLine($"epoch {epoch + 1}: {stats.Mixed} mixed, val {val}");
     }
 }
-Console.WriteLine($"best validation epoch: {selector.Best!.Epoch}");
-Console.WriteLine(evaluator.Evaluate(model, data.Test, trainGroupCounts: data.TrainGroupCounts()).ToMarkdown("JM1, last epoch, test"));
+// Model selection: the epoch with the best validation worst-group accuracy.
+TrainingCheckpoint.Load(bestPath, model, optimizer: null);
+Console.WriteLine(evaluator.Evaluate(model, data.Test, trainGroupCounts: data.TrainGroupCounts()).ToMarkdown($"JM1, epoch {selector.Best!.Epoch}, test"));
