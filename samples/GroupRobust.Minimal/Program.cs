@@ -49,7 +49,7 @@ Console.WriteLine($"{errors}\nerror-set quality: {errors.Quality(data.Train)}");
 // Phase II: Just Mix Once. Same-label partners from the other partition, alpha from the U/B schedule.
 using var model = NewModel();
 var rng = seeds.Random("phase2");
-var mixer = new ClassConditionalMixer(errors, rng);   // alpha weights the error-set sample, as Eq. 1 of the paper
+var mixer = new ClassConditionalMixer(errors, rng);
 var schedule = AlphaSchedule.UniformThenBeta();
 var selector = new ModelSelector();
 var bestPath = Path.Combine(Path.GetTempPath(), "grouprobust-minimal-best.ckpt");

@@ -21,7 +21,7 @@ var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", D
 var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
 var layer = new Option<string>("--mixing-layer") { Description = "JM1 mixing layer: input, block1, block2, output or random", DefaultValueFactory = _ => "input" };
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
-var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MinorityWeight };
+var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
 var trainSize = new Option<int>("--train-size") { Description = "Training images (after the validation hold-out)", DefaultValueFactory = _ => 10_000 };
 var correlation = new Option<double>("--correlation") { Description = "Training fraction whose colour matches the label", DefaultValueFactory = _ => 0.95 };

@@ -16,7 +16,7 @@ public sealed record StudyOptions
     public double LearningRate { get; init; } = 1e-3;
     public string MixingLayer { get; init; } = "input";
     public string AlphaSchedule { get; init; } = "ub";
-    public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MinorityWeight;
+    public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MajorityWeight;
     public int JttLambda { get; init; } = 20;
     public int TrainSize { get; init; } = 10_000;
     public double Correlation { get; init; } = 0.95;

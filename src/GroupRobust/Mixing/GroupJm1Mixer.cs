@@ -21,9 +21,9 @@ public sealed class GroupJm1Mixer
     /// <summary>Creates the mixer.</summary>
     /// <param name="dataset">The training split (needs group labels).</param>
     /// <param name="rng">Generator of the partner draws.</param>
-    /// <param name="orientation">Which side alpha weights (the worst group is the minority side).</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="MixerOptions.Orientation"/>).</param>
     /// <exception cref="InvalidOperationException">The dataset has no group labels.</exception>
-    public GroupJm1Mixer(IGroupDataset dataset, Random rng, AlphaOrientation orientation = AlphaOrientation.MinorityWeight)
+    public GroupJm1Mixer(IGroupDataset dataset, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(rng);

@@ -100,10 +100,11 @@ public class ClassConditionalMixerTests
         using var _ = ds;
         using var like = torch.zeros(1);
         // indices 0..3: (y0, rest), (y0, E), (y1, rest), (y1, E)
-        var minority = new ClassConditionalMixer(partition, new Random(0));
+        var minority = new ClassConditionalMixer(partition, new Random(0), new MixerOptions { Orientation = AlphaOrientation.MinorityWeight });
         var plan = minority.DrawPartners([0, 1, 2, 3]);
         Assert.Equal(new[] { 0.75f, 0.25f, 0.75f, 0.25f }, minority.Coefficients(plan, 0.25, like).data<float>().ToArray());
-        var majority = new ClassConditionalMixer(partition, new Random(0), new MixerOptions { Orientation = AlphaOrientation.MajorityWeight });
+        var majority = new ClassConditionalMixer(partition, new Random(0));   // the default orientation
+        Assert.Equal(AlphaOrientation.MajorityWeight, majority.Options.Orientation);
         Assert.Equal(new[] { 0.25f, 0.75f, 0.25f, 0.75f }, majority.Coefficients(majority.DrawPartners([0, 1, 2, 3]), 0.25, like).data<float>().ToArray());
         var cmix = new ClassConditionalMixer(partition, new Random(0), new MixerOptions { Policy = PartnerPolicy.SameClass });
         Assert.Equal(new[] { 0.25f, 0.25f, 0.25f, 0.25f }, cmix.Coefficients(cmix.DrawPartners([0, 1, 2, 3]), 0.25, like).data<float>().ToArray());

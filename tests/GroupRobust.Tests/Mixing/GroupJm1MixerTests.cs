@@ -66,7 +66,7 @@ public class GroupJm1MixerTests
         }
         using var evaluator = new WorstGroupEvaluator(splits.Scheme);
         var result = evaluator.Evaluate(model, splits.Test);
-        // Measured with this setting on data seeds 0-2: worst-group 75.0-78.6% (avg 82.8-84.0%).
+        // Measured with this setting on data seeds 0-2: worst-group 69.2-80.6% (avg 82.4-84.7%).
         Assert.True(result.WorstGroupAccuracy > 0.65, result.ToString());
     }
 }
