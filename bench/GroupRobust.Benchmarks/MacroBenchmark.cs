@@ -34,13 +34,14 @@ internal static class MacroBenchmark
             ("ERM", new ShuffleSampler(data.Train.Count, 1), _ => (m, b, e) => nn.functional.cross_entropy(m.call(b.Inputs), b.Labels)),
             ("JM1 input", new ShuffleSampler(data.Train.Count, 1), m => JM1(m, ["input"])),
             ("JM1 random layer", new ShuffleSampler(data.Train.Count, 1), m => JM1(m, SmallCnn.RandomLayers)),
+            ("JM1 random layer, detached partners", new ShuffleSampler(data.Train.Count, 1), m => JM1(m, SmallCnn.RandomLayers, detach: true)),
             ("JTT lambda=50", new JttReweighter(partition, 50, 1), _ => (m, b, e) => nn.functional.cross_entropy(m.call(b.Inputs), b.Labels)),
             ("GroupDRO", new GroupBalancedSampler(data.Train, 1), _ => (m, b, e) => dro.Forward(nn.functional.cross_entropy(m.call(b.Inputs), b.Labels, reduction: nn.Reduction.None), b.Groups!)),
         };
 
-        Step JM1(nn.Module<Tensor, Tensor> model, string[] layers)
+        Step JM1(nn.Module<Tensor, Tensor> model, string[] layers, bool detach = false)
         {
-            var hidden = new HiddenLayerMixer(model, layers, rng);
+            var hidden = new HiddenLayerMixer(model, layers, rng, detachPartners: detach);
             return (m, b, e) =>
             {
                 var plan = mixer.DrawPartners(b);

@@ -137,6 +137,24 @@ public class HiddenLayerMixerTests
     }
 
     [Fact]
+    public void Detached_partners_give_the_same_mix_without_the_partner_gradient()
+    {
+        using var model = Mlp();
+        using var scope = NewDisposeScope();
+        var x = torch.randn(4, 4, requires_grad: true);
+        var p = torch.randn(4, 4, requires_grad: true);
+        var c = torch.full(4, 0.3f);
+        var exact = new HiddenLayerMixer(model, ["act1"], new Random(0)).Forward(x, p, c);
+        var detached = new HiddenLayerMixer(model, ["act1"], new Random(0), detachPartners: true);
+        Assert.True(detached.DetachPartners);
+        var fast = detached.Forward(x, p, c);
+        Assert.True(exact.allclose(fast, 1e-6, 1e-7));
+        fast.sum().backward();
+        Assert.Null(p.grad);
+        Assert.NotNull(x.grad);
+    }
+
+    [Fact]
     public void Gradients_flow_through_both_halves()
     {
         using var model = Mlp();
