@@ -44,7 +44,8 @@ internal sealed class GeneratedDataset : IGroupDataset
         var g = torch.tensor(idx.Select(i => (long)_groups[i]).ToArray());
         var a = g.remainder(2L).to(ScalarType.Float32);
         // features: (spurious a, core y) plus noise seeded by the index, as in the Appendix C task
-        var noise = torch.sin(index.to(ScalarType.Float32).unsqueeze(1) * torch.tensor(new float[] { 12.9898f, 78.233f })).mul(43758.5453f).frac().sub(0.5f);
+        var h = torch.sin(index.to(ScalarType.Float32).unsqueeze(1) * torch.tensor(new float[] { 12.9898f, 78.233f })).mul(43758.5453f);
+        var noise = (h - h.floor()).sub(0.5f);   // in [-0.5, 0.5)
         var x = torch.stack([a, y.to(ScalarType.Float32)], 1) + noise;
         return new Batch(x, y, g, idx).MoveToOuterDisposeScope();
     }
