@@ -16,7 +16,7 @@ namespace GroupRobust.Mixing;
 /// <para>How: the partners go forward first, up to the chosen layer, where a forward hook keeps their representation
 /// and stops that pass (by throwing a private exception the mixer catches, so no compute is spent after the layer);
 /// then the batch goes forward and the hook replaces its representation by the mix. Both passes run at batch size B
-/// and both stay in the autograd graph. Two passes of B rows were measured 1.9x faster than one pass of 2B rows on
+/// and both stay in the autograd graph. Two passes of B rows were measured about 2x faster than one pass of 2B rows on
 /// the development CPU (docs/performance.md), and batch-norm layers before the mixing point see the batch and the
 /// partners separately, as in an ordinary step.</para>
 /// <para>TorchSharp runs hooks only when a module is invoked through <c>call()</c>. When the chosen layer's hook does
