@@ -17,16 +17,8 @@ public static class BatchIteration
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var order = new long[dataset.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (rng is not null)
-        {
-            for (int i = order.Length - 1; i > 0; i--)
-            {
-                int j = rng.Next(i + 1);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
-        }
+        var order = Randomness.Shuffling.Identity(dataset.Count);
+        if (rng is not null) Randomness.Shuffling.Shuffle(order.AsSpan(), rng);
         return Batches(dataset, order, batchSize, dropLast);
     }
 

@@ -53,12 +53,5 @@ public abstract class EpochSampler : IIndexSampler
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>Fisher-Yates shuffle in place.</summary>
-    protected static void Shuffle(long[] values, Random rng)
-    {
-        for (int i = values.Length - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (values[i], values[j]) = (values[j], values[i]);
-        }
-    }
+    protected static void Shuffle(long[] values, Random rng) => Shuffling.Shuffle(values.AsSpan(), rng);
 }

@@ -20,8 +20,7 @@ public sealed class ShuffleSampler : EpochSampler
     /// <inheritdoc />
     protected override long[] Generate(int epoch, Random rng)
     {
-        var order = new long[_count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var order = Randomness.Shuffling.Identity(_count);
         Shuffle(order, rng);
         return order;
     }

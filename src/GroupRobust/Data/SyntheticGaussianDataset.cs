@@ -52,11 +52,7 @@ public static class SyntheticGaussianDataset
         var groups = new int[n];
         for (int g = 0, k = 0; g < 4; g++)
             for (int i = 0; i < groupCounts[g]; i++) groups[k++] = g;
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (groups[i], groups[j]) = (groups[j], groups[i]);
-        }
+        Shuffling.Shuffle(groups.AsSpan(), rng);
 
         var features = new float[n * d];
         var labels = new long[n];

@@ -90,22 +90,4 @@ internal static class Guard
             throw new ArgumentException($"'{name}' contains a non-finite value (NaN or infinity), first at flat row {bad} (shape {Shape(t)}).", name);
         }
     }
-
-    public static void Positive(double value, string name)
-    {
-        if (!(value > 0) || double.IsInfinity(value))
-            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be a finite number > 0.");
-    }
-
-    public static void NonNegative(double value, string name)
-    {
-        if (!(value >= 0) || double.IsInfinity(value))
-            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be a finite number >= 0.");
-    }
-
-    public static void InRange(double value, double lo, double hi, string name)
-    {
-        if (!(value >= lo && value <= hi))
-            throw new ArgumentOutOfRangeException(name, value, $"'{name}' must be in [{lo}, {hi}].");
-    }
 }

@@ -30,8 +30,8 @@ public sealed class ClassConditionalMixer
     private readonly ILogger _logger;
     private readonly long[] _mixed;
     private readonly long[] _unmixed;
-    private readonly int[] _allIndicesOfSide0, _allIndicesOfSide1;
-    private readonly int[][] _allOfClass;
+    private readonly int[] _restPool = [], _errorPool = [];
+    private readonly int[][] _allOfClass = [];
     private long _alphaCount;
     private double _alphaSum, _alphaSumSq, _alphaMin = double.PositiveInfinity, _alphaMax = double.NegativeInfinity;
 
@@ -50,17 +50,15 @@ public sealed class ClassConditionalMixer
         _logger = logger ?? NullLogger.Instance;
         _mixed = new long[partition.NumClasses];
         _unmixed = new long[partition.NumClasses];
-        var side0 = new List<int>();
-        var side1 = new List<int>();
-        _allOfClass = new int[partition.NumClasses][];
-        for (int c = 0; c < partition.NumClasses; c++)
+        // Pools of the policies that do not use the per-class sides directly; built only for the policy in use.
+        int classes = partition.NumClasses;
+        if (Options.Policy == PartnerPolicy.SameClass)
+            _allOfClass = Enumerable.Range(0, classes).Select(c => (int[])[.. partition.RestIndicesOfClass(c), .. partition.ErrorIndicesOfClass(c)]).ToArray();
+        if (Options.Policy == PartnerPolicy.OtherPartition)
         {
-            side0.AddRange(partition.RestIndicesOfClass(c).ToArray());
-            side1.AddRange(partition.ErrorIndicesOfClass(c).ToArray());
-            _allOfClass[c] = [.. partition.RestIndicesOfClass(c), .. partition.ErrorIndicesOfClass(c)];
+            _restPool = Enumerable.Range(0, classes).SelectMany(c => partition.RestIndicesOfClass(c).ToArray()).ToArray();
+            _errorPool = Enumerable.Range(0, classes).SelectMany(c => partition.ErrorIndicesOfClass(c).ToArray()).ToArray();
         }
-        _allIndicesOfSide0 = [.. side0];
-        _allIndicesOfSide1 = [.. side1];
         if (Options.Policy == PartnerPolicy.OtherPartitionSameClass)
         {
             for (int c = 0; c < partition.NumClasses; c++)
@@ -124,7 +122,7 @@ public sealed class ClassConditionalMixer
             {
                 PartnerPolicy.OtherPartitionSameClass => inE ? _partition.RestIndicesOfClass(y) : _partition.ErrorIndicesOfClass(y),
                 PartnerPolicy.SameClass => _allOfClass[y],
-                PartnerPolicy.OtherPartition => inE ? _allIndicesOfSide0 : _allIndicesOfSide1,
+                PartnerPolicy.OtherPartition => inE ? _restPool : _errorPool,
                 _ => throw new InvalidOperationException($"Unknown policy {Options.Policy}."),
             };
             if (pool.Length == 0)

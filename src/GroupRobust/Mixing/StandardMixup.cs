@@ -1,4 +1,5 @@
 using GroupRobust.Internal;
+using GroupRobust.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,13 +33,8 @@ public sealed class StandardMixup
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         double lam = Alpha > 0 ? MathNet.Numerics.Distributions.Beta.Sample(_rng, Alpha, Alpha) : 1.0;
-        var perm = new long[batchSize];
-        for (int i = 0; i < perm.Length; i++) perm[i] = i;
-        for (int i = perm.Length - 1; i > 0; i--)
-        {
-            int j = _rng.Next(i + 1);
-            (perm[i], perm[j]) = (perm[j], perm[i]);
-        }
+        var perm = Shuffling.Identity(batchSize);
+        Shuffling.Shuffle(perm.AsSpan(), _rng);
         return new MixupDraw(perm, lam);
     }
 

@@ -87,7 +87,7 @@ public sealed class JttReweighter : EpochSampler
     {
         var order = new long[EpochLength];
         int n = Partition.Count;
-        for (int i = 0; i < n; i++) order[i] = i;
+        Randomness.Shuffling.Identity(n).CopyTo(order, 0);
         long k = n;
         for (int r = 0; r < Lambda; r++)
         {

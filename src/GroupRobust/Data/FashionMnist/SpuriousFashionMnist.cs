@@ -94,14 +94,7 @@ public static class SpuriousFashionMnist
         return copy;
     }
 
-    internal static void ShuffleInPlace<T>(List<T> list, Random rng)
-    {
-        for (int i = list.Count - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (list[i], list[j]) = (list[j], list[i]);
-        }
-    }
+    internal static void ShuffleInPlace<T>(List<T> list, Random rng) => Shuffling.Shuffle(list, rng);
 
     internal static ColoredImageDataset Make(byte[] images, List<(int Image, int Label, int Colour)> rows, GroupScheme scheme, float[] palette, Device? device)
     {
