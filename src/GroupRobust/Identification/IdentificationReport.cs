@@ -14,9 +14,8 @@ internal static class IdentificationReport
         Log.ErrorSetIdentified(logger, p.Metadata.Method, p.ErrorCount, p.Count, (double)p.ErrorCount / p.Count,
             string.Join(", ", Enumerable.Range(0, p.NumClasses).Select(c => $"{c}: {err[c]}/{err[c] + rest[c]}")));
         if (p.ErrorCount == 0) Log.EmptyErrorSet(logger, p.Metadata.Method);
-        for (int c = 0; c < p.NumClasses; c++)
-            if (err[c] + rest[c] > 0 && (err[c] == 0 || rest[c] == 0) && p.ErrorCount > 0)
-                Log.ClassOnOneSide(logger, c, err[c] + rest[c]);
+        if (p.ErrorCount > 0)
+            foreach (var c in p.ClassesOnOneSide()) Log.ClassOnOneSide(logger, c, err[c] + rest[c]);
         return p;
     }
 }

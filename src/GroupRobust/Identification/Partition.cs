@@ -151,6 +151,13 @@ public sealed class Partition
     /// <summary>Size of the rest of each class.</summary>
     public IReadOnlyList<int> RestCountsPerClass => _rest.Select(a => a.Length).ToArray();
 
+    /// <summary>
+    /// Classes that have samples but all of them on one side of the partition: under JM1 their samples have no
+    /// same-class partner on the other side (an error set that covers a whole class, or misses it entirely).
+    /// </summary>
+    public IReadOnlyList<int> ClassesOnOneSide()
+        => Enumerable.Range(0, NumClasses).Where(c => _error[c].Length + _rest[c].Length > 0 && (_error[c].Length == 0 || _rest[c].Length == 0)).ToArray();
+
     /// <summary>Indices of class <paramref name="label"/> in the error set, ascending.</summary>
     public ReadOnlySpan<int> ErrorIndicesOfClass(int label) => _error[CheckLabel(label)];
 

@@ -60,13 +60,8 @@ public sealed class ClassConditionalMixer
             _errorPool = Enumerable.Range(0, classes).SelectMany(c => partition.ErrorIndicesOfClass(c).ToArray()).ToArray();
         }
         if (Options.Policy == PartnerPolicy.OtherPartitionSameClass)
-        {
-            for (int c = 0; c < partition.NumClasses; c++)
-            {
-                int e = partition.ErrorCountsPerClass[c], r = partition.RestCountsPerClass[c];
-                if (e + r > 0 && (e == 0 || r == 0)) Log.ClassOnOneSide(_logger, c, e + r);
-            }
-        }
+            foreach (var c in partition.ClassesOnOneSide())
+                Log.ClassOnOneSide(_logger, c, partition.ErrorIndicesOfClass(c).Length + partition.RestIndicesOfClass(c).Length);
     }
 
     /// <summary>Policy and orientation.</summary>
