@@ -22,7 +22,7 @@ public class PartitionTests
         Assert.Throws<ArgumentOutOfRangeException>(() => p[6]);
         Assert.Throws<ArgumentOutOfRangeException>(() => Partition.FromIndices([6], ds, "test"));
         Assert.Empty(p.ClassesOnOneSide());
-        Assert.Equal(new[] { 1 }, Partition.FromIndices([1, 2, 4], ds, "whole class 1").ClassesOnOneSide());
+        Assert.Equal(new[] { 1 }, Partition.FromIndices([0, 1, 2, 4], ds, "whole class 1").ClassesOnOneSide());
         Assert.Equal(new[] { 0, 1 }, Partition.FromIndices([], ds, "empty").ClassesOnOneSide());
     }
 
