@@ -132,10 +132,10 @@ public sealed class HiddenLayerMixer
             throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
         LastLayer = layer;
         long b = inputs.shape[0];
-        if (layer == InputLayer)
-            return _model.call(ClassConditionalMixer.Interpolate(inputs, partnerInputs, coefficients));
-
         using var scope = NewDisposeScope();
+        if (layer == InputLayer)
+            return _model.call(ClassConditionalMixer.Interpolate(inputs, partnerInputs, coefficients)).MoveToOuterDisposeScope();
+
         _pending = layer;
         _coefficients = coefficients;
         try
