@@ -117,12 +117,13 @@ internal static class Study
 
     private static void PrintSummary(StudyOptions options, List<MethodResult> results)
     {
-        var table = new Table().Title("Test accuracy (model selected on validation worst-group)").AddColumns("method", "train groups", "average", "worst-group");
+        var table = new Table().Title(options.Seeds.Count > 1 ? "Test accuracy, % (mean ± std over seeds; model selected on validation worst-group)" : "Test accuracy, % (model selected on validation worst-group)").AddColumns("method", "train groups", "average", "worst-group");
         foreach (var method in StudyReport.MethodOrder(results))
         {
             var rs = results.Where(r => r.Method == method).ToList();
             var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
-            table.AddRow(method, rs[0].UsesTrainGroups ? "yes" : "no", agg.AverageAccuracy.ToString(), agg.WorstGroupAccuracy?.ToString() ?? "n/a");
+            string Cell(MetricSummary? m) => m is null ? "n/a" : rs.Count > 1 ? m.ToString() : (m.Mean * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+            table.AddRow(method, rs[0].UsesTrainGroups ? "yes" : "no", Cell(agg.AverageAccuracy), Cell(agg.WorstGroupAccuracy));
         }
         AnsiConsole.Write(table);
     }
