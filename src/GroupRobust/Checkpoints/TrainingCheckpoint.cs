@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using GroupRobust.Internal;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,38 +33,26 @@ public static class TrainingCheckpoint
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state);
-        var full = Path.GetFullPath(path);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write))
-            using (var w = new BinaryWriter(file))
+            using var w = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true);
+            w.Write(Tag);
+            WriteSection(w, JsonSerializer.SerializeToUtf8Bytes(state, Json));
+            using (var ms = new MemoryStream())
             {
-                w.Write(Tag);
-                WriteSection(w, JsonSerializer.SerializeToUtf8Bytes(state, Json));
-                using (var ms = new MemoryStream())
-                {
-                    model.save(ms);
-                    WriteSection(w, ms.ToArray());
-                }
-                using (var ms = new MemoryStream())
-                {
-                    if (optimizer is not null)
-                    {
-                        using var ow = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true);
-                        optimizer.save_state_dict(ow);
-                    }
-                    WriteSection(w, ms.ToArray());
-                }
-                w.Flush();
-                file.Flush(flushToDisk: true);
+                model.save(ms);
+                WriteSection(w, ms.ToArray());
             }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            using (var ms = new MemoryStream())
+            {
+                if (optimizer is not null)
+                {
+                    using var ow = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true);
+                    optimizer.save_state_dict(ow);
+                }
+                WriteSection(w, ms.ToArray());
+            }
+        });
     }
 
     /// <summary>Restores the model and optimizer in place and returns the saved state.</summary>

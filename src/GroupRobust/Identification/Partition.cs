@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using GroupRobust.Data;
+using GroupRobust.Internal;
 
 namespace GroupRobust.Identification;
 
@@ -244,10 +245,7 @@ public sealed class Partition
     /// <summary>Writes the partition as CSV (see the remarks), atomically: a temporary file is renamed over <paramref name="path"/>.</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var tmp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-        using (var stream = File.Create(tmp)) Save(stream);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, Save);
     }
 
     /// <summary>Writes the partition as CSV to <paramref name="stream"/>.</summary>

@@ -241,10 +241,8 @@ public sealed class GroupDroLoss : IDisposable
     /// <summary>Writes <see cref="GetState"/> as JSON, atomically (temporary file, then rename).</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, JsonSerializer.Serialize(GetState(), new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(tmp, path, overwrite: true);
+        var json = JsonSerializer.SerializeToUtf8Bytes(GetState(), new JsonSerializerOptions { WriteIndented = true });
+        AtomicFile.Write(path, stream => stream.Write(json));
     }
 
     /// <summary>Restores the state written by <see cref="Save"/>.</summary>
