@@ -36,18 +36,18 @@ internal static class MacroBenchmark
             ("JM1 random layer", new ShuffleSampler(data.Train.Count, 1), m => JM1(m, SmallCnn.RandomLayers)),
             ("JM1 random layer, detached partners", new ShuffleSampler(data.Train.Count, 1), m => JM1(m, SmallCnn.RandomLayers, detach: true)),
             ("JTT lambda=50", new JttReweighter(partition, 50, 1), _ => (m, b, e) => nn.functional.cross_entropy(m.call(b.Inputs), b.Labels)),
-            ("GroupDRO", new GroupBalancedSampler(data.Train, 1), _ => (m, b, e) => dro.Forward(nn.functional.cross_entropy(m.call(b.Inputs), b.Labels, reduction: nn.Reduction.None), b.Groups!)),
+            ("GroupDRO", new GroupBalancedSampler(GroupAssignment.FromTrueGroups(data.Train), 1), _ => (m, b, e) => dro.Forward(nn.functional.cross_entropy(m.call(b.Inputs), b.Labels, reduction: nn.Reduction.None), b.Groups!)),
         };
 
         Step JM1(nn.Module<Tensor, Tensor> model, string[] layers, bool detach = false)
         {
-            var hidden = new HiddenLayerMixer(model, layers, rng, detachPartners: detach);
+            var hidden = new MixedForwardPass(model, layers, rng, detachPartners: detach);
             return (m, b, e) =>
             {
                 var plan = mixer.DrawPartners(b);
-                var partners = data.Train.GetBatch(plan);
+                var partners = data.Train.GetBatch(plan.PartnerIndices);
                 var c = mixer.Coefficients(plan, schedule.Sample(e % 4, 4, rng), b.Inputs);
-                return nn.functional.cross_entropy(hidden.Forward(b.Inputs, partners.Inputs, c), b.Labels);
+                return nn.functional.cross_entropy(hidden.Run(b.Inputs, partners.Inputs, c), b.Labels);
             };
         }
 

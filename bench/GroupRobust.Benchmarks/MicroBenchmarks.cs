@@ -18,7 +18,7 @@ public class MicroBenchmarks
 {
     private const int BatchSize = 128;
     private TensorGroupDataset _data = null!;
-    private Partition _partition = null!;
+    private GroupAssignment _partition = null!;
     private ClassConditionalMixer _mixer = null!;
     private Batch _batch = null!;
     private Batch _partners = null!;
@@ -38,7 +38,7 @@ public class MicroBenchmarks
         var y = torch.randint(0, 2, [n], dtype: ScalarType.Int64);
         var a = torch.randint(0, 2, [n], dtype: ScalarType.Int64);
         _data = new TensorGroupDataset(torch.randn(n, 3, 28, 28), y, GroupScheme.Binary(), a);
-        _partition = Partition.FromMask(Enumerable.Range(0, n).Select(i => i % 20 == 0).ToArray(), _data, "bench");
+        _partition = GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 == 0).ToArray(), _data, "bench");
         _mixer = new ClassConditionalMixer(_partition, new ReproducibleRandom(1));
         _indices = Enumerable.Range(0, BatchSize).Select(i => (long)(i * 97 % n)).ToArray();
         _batch = _data.GetBatch(_indices).DetachFromDisposeScope();

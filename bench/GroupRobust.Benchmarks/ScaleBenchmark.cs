@@ -37,7 +37,7 @@ internal static class ScaleBenchmark
             var epoch = new JttReweighter(partition, 5, 0).IndicesForEpoch(0);
             double jtt = clock.Elapsed.TotalSeconds;
             process.Refresh();
-            Console.WriteLine($"| {n:N0} | {build:F2} | {identify:F2} | {partition.ErrorCount:N0} | {afterIdentify / 1e6:F0} | {jtt:F2} | {epoch.Length:N0} | {process.PeakWorkingSet64 / 1e6:F0} |");
+            Console.WriteLine($"| {n:N0} | {build:F2} | {identify:F2} | {partition.MinorityCount:N0} | {afterIdentify / 1e6:F0} | {jtt:F2} | {epoch.Length:N0} | {process.PeakWorkingSet64 / 1e6:F0} |");
         }
     }
 }

@@ -30,13 +30,13 @@ internal static class SoakBenchmark
         using var opt = torch.optim.Adam(model.parameters(), 1e-3);
         var mixer = new ClassConditionalMixer(partition, rng);
         var cmix = new ClassConditionalMixer(partition, rng, new MixerOptions { Policy = PartnerPolicy.SameClass });
-        var hidden = new HiddenLayerMixer(model, SmallCnn.RandomLayers, rng);
+        var hidden = new MixedForwardPass(model, SmallCnn.RandomLayers, rng);
         var mixup = new StandardMixup(1, rng);
         using var dro = new GroupDroLoss(data.TrainGroupCounts());
         using var evaluator = new WorstGroupEvaluator(data.Scheme);
         var jtt = new JttReweighter(partition, 5, 1);
         var shuffle = new ShuffleSampler(data.Train.Count, 1);
-        var balanced = new GroupBalancedSampler(data.Train, 1);
+        var balanced = new GroupBalancedSampler(GroupAssignment.FromTrueGroups(data.Train), 1);
         var schedule = AlphaSchedule.UniformThenBeta();
         var recorder = new ErrorSetRecorder(data.Train);
 
@@ -68,9 +68,9 @@ internal static class SoakBenchmark
                 Run(shuffle.IndicesForEpoch(epoch), b =>
                 {
                     var plan = m.DrawPartners(b);
-                    var partners = data.Train.GetBatch(plan);
+                    var partners = data.Train.GetBatch(plan.PartnerIndices);
                     var c = m.Coefficients(plan, schedule.Sample(epoch, epochs, rng), b.Inputs);
-                    return nn.functional.cross_entropy(hidden.Forward(b.Inputs, partners.Inputs, c, layer), b.Labels);
+                    return nn.functional.cross_entropy(hidden.Run(b.Inputs, partners.Inputs, c, layer), b.Labels);
                 });
                 m.EndEpoch();
             }

@@ -5,8 +5,8 @@ using GroupRobust.Identification;
 using GroupRobust.Losses;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Reweighting;
-using GroupRobust.Study.Methods;
+using GroupRobust.Methods;
+using GroupRobust.Training;
 using GroupRobust.Study.Models;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 
 namespace GroupRobust.Study;
 
-/// <summary>Runs every requested method for one seed: phase I once (inside the ERM run), then each phase-II method from the same initialisation.</summary>
+/// <summary>Runs every requested method for one seed: phase I once (inside the ERM run), then each phase-II method from the same initialisation, all through the library's methods and its training loop.</summary>
 internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files, ILoggerFactory loggers, Action<string> progress)
 {
     private readonly ILogger _log = loggers.CreateLogger("Study");
@@ -36,18 +36,19 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
 
-        Partition? identified = null;
+        GroupAssignment? identified = null;
         if (options.Methods.Contains("erm"))
         {
             var snapshots = new List<(int Epoch, Dictionary<string, Tensor> State)>();
             try
             {
                 using var model = NewModel(seeds, data, device);
-                var erm = Trainer.Train(new ErmMethod(data.Train.Count, seeds.Derive("erm-order")), model, data, evaluator, options, seed, device,
-                    afterEpoch: (epoch, _, m) => { if (epoch <= options.Phase1Epochs) snapshots.Add((epoch, Trainer.Snapshot(m))); },
-                    progress: progress);
-                results.Add(erm);
-                var phase1 = erm.ValidationHistory.Take(options.Phase1Epochs).ToList();
+                using var erm = new ErmMethod(data.Train, seeds.Child("erm"));
+                results.Add(Train(erm, model, data, evaluator, seed, report =>
+                {
+                    if (report.Epoch <= options.Phase1Epochs) snapshots.Add((report.Epoch, Snapshot(model)));
+                }));
+                var phase1 = results[^1].ValidationHistory.Take(options.Phase1Epochs).ToList();
                 var idLog = loggers.CreateLogger("Identification");
                 var choice = options.IdentificationRule == "worst-group"
                     ? IdentificationEpoch.Choose(phase1, idLog)
@@ -57,56 +58,72 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                 {
                     probe.load_state_dict(state);
                     var p = new MisclassificationIdentifier(probe, new IdentificationOptions { Epoch = epoch, BatchSize = 1000 }).Identify(data.Train);
-                    identification.Add(new IdentificationRecord(seed, "ERM misclassified", epoch, epoch == choice.Epoch, p.ErrorCount, p.Quality(data.Train)));
+                    identification.Add(new IdentificationRecord(seed, "ERM misclassified", epoch, epoch == choice.Epoch, p.MinorityCount, p.Quality(data.Train)));
                     if (epoch == choice.Epoch) identified = p;
                 }
             }
             finally
             {
-                foreach (var (_, state) in snapshots) Trainer.DisposeAll(state);
+                foreach (var (_, state) in snapshots) DisposeAll(state);
             }
         }
         var oracle = new OracleIdentifier(logger: loggers.CreateLogger("Identification")).Identify(data.Train);
-        identification.Add(new IdentificationRecord(seed, "oracle", null, false, oracle.ErrorCount, oracle.Quality(data.Train)));
+        identification.Add(new IdentificationRecord(seed, "oracle", null, false, oracle.MinorityCount, oracle.Quality(data.Train)));
 
         foreach (var name in options.Methods.Where(m => m != "erm"))
         {
             using var model = NewModel(seeds, data, device);
-            var method = Create(name, data, identified, oracle, seeds);
-            try
-            {
-                results.Add(Trainer.Train(method, model, data, evaluator, options, seed, device, progress: progress));
-            }
-            finally
-            {
-                (method as IDisposable)?.Dispose();
-            }
+            using var method = Create(name, data, identified, oracle, seeds.Child(name));
+            results.Add(Train(method, model, data, evaluator, seed, null));
         }
         return (results, identification);
     }
 
-    private IStudyMethod Create(string name, DatasetSplits data, Partition? identified, Partition oracle, SeedSource seeds)
+    private MethodResult Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, DatasetSplits data, WorstGroupEvaluator evaluator, int seed,
+        Action<EpochReport>? afterEpoch)
+    {
+        using var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var history = TrainingLoop.Run(method, model, optimizer, data.Train, data.Validation,
+            new TrainingLoopOptions
+            {
+                Epochs = options.Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, Selection = SelectionCriterion.WorstGroupAccuracy,
+                Evaluator = new EvaluatorOptions { BootstrapSeed = seed },
+            },
+            new InlineProgress(report =>
+            {
+                afterEpoch?.Invoke(report);
+                progress($"{method.Name}: epoch {report.Epoch}/{report.TotalEpochs}, val avg {report.Validation.AverageAccuracy:P1}, worst {report.Validation.WorstGroupAccuracy:P1}");
+            }),
+            loggers.CreateLogger("Training"));
+        var test = evaluator.Evaluate(model, data.Test, batchSize: 500, trainGroupCounts: data.TrainGroupCounts());
+        return new MethodResult
+        {
+            Method = method.Name,
+            Seed = seed,
+            UsesTrainGroups = method.UsesTrainingGroupLabels,
+            BestEpoch = history.Best.Epoch,
+            ValidationHistory = history.ValidationHistory,
+            Test = test,
+            Seconds = clock.Elapsed.TotalSeconds,
+            SamplesSeen = history.Epochs.Sum(e => e.Method.Samples),
+        };
+    }
+
+    private ITrainingMethod Create(string name, DatasetSplits data, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds)
     {
         var mixLog = loggers.CreateLogger("Mixing");
-        var mixOptions = new MixerOptions { Orientation = options.Orientation };
-        var rng = seeds.Random(name);
-        long order = seeds.Derive(name + "-order");
-        string[] chosenLayer = options.MixingLayer == "random" ? SmallCnn.RandomLayers : [options.MixingLayer];
-        string layerName = options.MixingLayer == "random" ? "random layer" : options.MixingLayer;
+        var layer = options.MixingLayer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(options.MixingLayer);
+        var mixing = new MixingOptions { Orientation = options.Orientation, Schedule = options.Schedule(), Layer = layer };
         return name switch
         {
-            "jtt" => new JttMethod(new JttReweighter(identified!, options.JttLambda, order, loggers.CreateLogger("JTT"))),
-            "jm1" => new MixingMethod($"JM1 ({layerName})", false, data.Train, new ClassConditionalMixer(identified!, rng, mixOptions, mixLog),
-                options.Schedule(), chosenLayer, rng, order),
-            "jm1-random" => new MixingMethod("JM1 (random layer)", false, data.Train, new ClassConditionalMixer(identified!, rng, mixOptions, mixLog),
-                options.Schedule(), SmallCnn.RandomLayers, rng, order),
-            "jm1-oracle" => new MixingMethod($"JM1 oracle ({layerName})", true, data.Train, new ClassConditionalMixer(oracle, rng, mixOptions, mixLog),
-                options.Schedule(), chosenLayer, rng, order),
-            "cmixup" => new MixingMethod("c-MixUp", false, data.Train,
-                new ClassConditionalMixer(Partition.FromMask(new bool[data.Train.Count], data.Train, "none"), rng, mixOptions with { Policy = PartnerPolicy.SameClass }, mixLog),
-                AlphaSchedule.Uniform(), ["input"], rng, order),
-            "mixup" => new MixupMethod(data.Train.Count, rng, order),
-            "groupdro" => new GroupDroMethod(data.Train, new GroupDroLoss(data.TrainGroupCounts(), new GroupDroOptions(), loggers.CreateLogger("GroupDRO"), data.Train.Device), order),
+            "jtt" => new JttMethod(identified!, options.JttLambda, seeds, loggers.CreateLogger("JTT")),
+            "jm1" => MixingMethod.Jm1(data.Train, identified!, seeds, mixing, mixLog),
+            "jm1-random" => MixingMethod.Jm1(data.Train, identified!, seeds, mixing with { Layer = MixingLayer.Random(SmallCnn.RandomLayers) }, mixLog),
+            "jm1-oracle" => MixingMethod.Jm1(data.Train, oracle, seeds, mixing, mixLog),
+            "cmixup" => MixingMethod.ClassConditionalMixup(data.Train, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
+            "mixup" => new MixupMethod(data.Train, seeds),
+            "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(data.Train), seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),
             _ => throw new ArgumentException($"Unknown method {name}."),
         };
     }
@@ -116,5 +133,23 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         torch.random.manual_seed(seeds.Derive("model-init"));
         var model = SmallCnn.Create(data.Scheme.NumClasses);
         return device.type == DeviceType.CPU ? model : model.to(device);
+    }
+
+    /// <summary>Detached copies of the model's parameters and buffers.</summary>
+    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
+    {
+        using var noGrad = torch.no_grad();
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    private static void DisposeAll(Dictionary<string, Tensor> state)
+    {
+        foreach (var t in state.Values) t.Dispose();
+    }
+
+    /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>
+    private sealed class InlineProgress(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
     }
 }

@@ -46,7 +46,7 @@ public class BadInputTests
         { "jtt: lambda below -1", typeof(ArgumentOutOfRangeException), "lambda" },
         { "jtt: automatic lambda with an empty error set", typeof(InvalidOperationException), "empty error set" },
         { "partition: loaded against another dataset", typeof(ArgumentException), "another dataset" },
-        { "partition: corrupted file", typeof(FormatException), "expected 'index,label,0|1'" },
+        { "partition: corrupted file", typeof(FormatException), "expected 'index,label,group'" },
         { "identifier: model with the wrong number of classes", typeof(ArgumentException), "logits [B, 2]" },
         { "dataset: index out of range", typeof(ArgumentOutOfRangeException), "the dataset has 4 samples" },
         { "idx: truncated file", typeof(InvalidDataException), "truncated" },
@@ -69,7 +69,7 @@ public class BadInputTests
         using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
         using var evaluator = new WorstGroupEvaluator(Scheme);
         using var dro = new GroupDroLoss([10, 10, 10, 10]);
-        var partition = Partition.FromIndices([1], ds, "test");
+        var partition = GroupAssignment.FromErrorIndices([1], ds, "test");
         var mixer = new ClassConditionalMixer(partition, new Random(0));
         switch (name)
         {
@@ -88,7 +88,7 @@ public class BadInputTests
             case "groupdro: negative step size": _ = new GroupDroLoss([1, 1], new GroupDroOptions { StepSize = -1 }); break;
             case "groupdro: adjustment on an empty group": _ = new GroupDroLoss([1, 0], new GroupDroOptions { GeneralizationAdjustment = 2 }); break;
             case "groupdro: state of another run":
-                using (var other = new GroupDroLoss([5, 5, 5, 5])) dro.SetState(other.GetState());
+                using (var other = new GroupDroLoss([5, 5, 5, 5])) dro.CopyStateFrom(other);
                 break;
             case "mixer: alpha above 1":
             {
@@ -110,20 +110,20 @@ public class BadInputTests
                 break;
             }
             case "mixer: empty batch": mixer.DrawPartners(ReadOnlySpan<long>.Empty); break;
-            case "hidden mixer: unknown layer": _ = new HiddenLayerMixer(nn.Sequential(nn.Linear(3, 2)), ["layer7"], new Random(0)); break;
+            case "hidden mixer: unknown layer": _ = new MixedForwardPass(nn.Sequential(nn.Linear(3, 2)), ["layer7"], new Random(0)); break;
             case "jtt: lambda below -1": _ = new JttReweighter(partition, -3, 0); break;
-            case "jtt: automatic lambda with an empty error set": _ = new JttReweighter(Partition.FromIndices([], ds, "none"), -1, 0); break;
+            case "jtt: automatic lambda with an empty error set": _ = new JttReweighter(GroupAssignment.FromErrorIndices([], ds, "none"), -1, 0); break;
             case "partition: loaded against another dataset":
             {
                 partition.Save(dir.File("p.csv"));
                 using var other = Tiny.Dataset([1, 1, 0, 0], null);
-                Partition.Load(dir.File("p.csv"), other);
+                GroupAssignment.Load(dir.File("p.csv"), other);
                 break;
             }
             case "partition: corrupted file":
                 partition.Save(dir.File("p.csv"));
                 File.WriteAllLines(dir.File("p.csv"), File.ReadAllLines(dir.File("p.csv")).Select((l, i) => i == 4 ? "1;1;1" : l));
-                Partition.Load(dir.File("p.csv"), ds);
+                GroupAssignment.Load(dir.File("p.csv"), ds);
                 break;
             case "identifier: model with the wrong number of classes": new MisclassificationIdentifier(nn.Linear(3, 5)).Identify(ds); break;
             case "dataset: index out of range": ds.GetBatch([0, 4]); break;
@@ -147,7 +147,7 @@ public class BadInputTests
         // an error set covering a whole class: that class has no partner on the other side
         using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
         var logger = new Identification.ListLogger();
-        var mixer = new ClassConditionalMixer(Partition.FromIndices([0, 2], ds, "test"), new Random(0), logger: logger);
+        var mixer = new ClassConditionalMixer(GroupAssignment.FromErrorIndices([0, 2], ds, "test"), new Random(0), logger: logger);
         Assert.Contains(logger.Messages, m => m.Contains("Class 1 has all of its 2 samples on one side"));
         mixer.DrawPartners([1, 3]);
         Assert.Equal(2, mixer.EndEpoch().Unmixed);
@@ -155,7 +155,7 @@ public class BadInputTests
         // an empty error set: identification logs it
         var idLogger = new Identification.ListLogger();
         var p = new OracleIdentifier([], idLogger).Identify(ds);
-        Assert.Equal(0, p.ErrorCount);
+        Assert.Equal(0, p.MinorityCount);
         Assert.Contains(idLogger.Messages, m => m.Contains("The error set is empty"));
     }
 }

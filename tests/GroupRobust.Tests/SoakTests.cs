@@ -25,14 +25,14 @@ public class SoakTests
         using var model = nn.Sequential(("lin1", nn.Linear(2, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2)));
         using var opt = torch.optim.SGD(model.parameters(), 0.05);
         var mixer = new ClassConditionalMixer(partition, rng);
-        var hidden = new HiddenLayerMixer(model, ["input", "act", "output"], rng);
+        var hidden = new MixedForwardPass(model, ["input", "act", "output"], rng);
         var mixup = new StandardMixup(1, rng);
         using var dro = new GroupDroLoss(data.TrainGroupCounts(), new GroupDroOptions { Btl = false });
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 20 });
         using var recorder = new ErrorSetRecorder(data.Train);
         var jtt = new JttReweighter(partition, 3, 1);
         var shuffle = new ShuffleSampler(data.Train.Count, 1);
-        var balanced = new GroupBalancedSampler(data.Train, 1);
+        var balanced = new GroupBalancedSampler(GroupAssignment.FromTrueGroups(data.Train), 1);
         var schedule = AlphaSchedule.UniformThenBeta();
         int epoch = 0;
 
@@ -59,9 +59,9 @@ public class SoakTests
             Run(shuffle.IndicesForEpoch(epoch), b =>
             {
                 var plan = mixer.DrawPartners(b);
-                var partners = data.Train.GetBatch(plan);
+                var partners = data.Train.GetBatch(plan.PartnerIndices);
                 var c = mixer.Coefficients(plan, schedule.Sample(epoch % 6, 6, rng), b.Inputs);
-                return nn.functional.cross_entropy(hidden.Forward(b.Inputs, partners.Inputs, c), b.Labels);
+                return nn.functional.cross_entropy(hidden.Run(b.Inputs, partners.Inputs, c), b.Labels);
             });
             mixer.EndEpoch();
             Run(shuffle.IndicesForEpoch(epoch), b =>

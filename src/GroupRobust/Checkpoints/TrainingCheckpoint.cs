@@ -9,7 +9,7 @@ namespace GroupRobust.Checkpoints;
 
 /// <summary>
 /// Saves and restores everything a training loop needs to resume exactly: the model's parameters and buffers, the
-/// optimizer's state, and a <see cref="CheckpointState"/> (epoch, generator states, GroupDRO state, metadata). One file,
+/// optimizer's state, and a <see cref="CheckpointState"/> (epoch, the method's state, generator states, metadata). One file,
 /// written atomically: a temporary file in the same folder is renamed over the target, so a crash mid-write leaves
 /// the previous checkpoint intact.
 /// </summary>
@@ -21,13 +21,17 @@ namespace GroupRobust.Checkpoints;
 public static class TrainingCheckpoint
 {
     private static readonly byte[] Tag = Encoding.ASCII.GetBytes("GRCKPT1\n");
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     /// <summary>Writes a checkpoint atomically.</summary>
     /// <param name="path">Target file.</param>
     /// <param name="model">The model (parameters and buffers are saved).</param>
     /// <param name="optimizer">The optimizer, or null.</param>
-    /// <param name="state">Epoch, generator states and the rest.</param>
+    /// <param name="state">Epoch, the method's state, generator states and metadata.</param>
     public static void Save(string path, nn.Module model, OptimizerHelper? optimizer, CheckpointState state)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

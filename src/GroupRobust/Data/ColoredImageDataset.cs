@@ -10,7 +10,7 @@ namespace GroupRobust.Data;
 /// coloured on the fly on the storage device: rgb = x + (1 - x) * colour, x the grayscale in [0, 1], so the garment
 /// keeps its shading and the background takes the colour. Batches are float32 [B, 3, H, W].
 /// </summary>
-public sealed class ColoredImageDataset : GroupDatasetBase, IDisposable
+public sealed class ColoredImageDataset : GroupDatasetBase
 {
     private readonly Tensor _images;
     private readonly Tensor _colours;
@@ -58,10 +58,14 @@ public sealed class ColoredImageDataset : GroupDatasetBase, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _images.Dispose();
-        _colours.Dispose();
-        _palette.Dispose();
+        if (disposing)
+        {
+            _images.Dispose();
+            _colours.Dispose();
+            _palette.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

@@ -2,7 +2,7 @@ using GroupRobust.Groups;
 
 namespace GroupRobust.Data;
 
-/// <summary>Train, validation and test splits of one task, sharing a <see cref="GroupScheme"/>. Disposing disposes the splits that are disposable.</summary>
+/// <summary>Train, validation and test splits of one task, sharing a <see cref="GroupScheme"/>. Disposing disposes the three splits.</summary>
 /// <param name="Train">The training split.</param>
 /// <param name="Validation">The validation split (model selection).</param>
 /// <param name="Test">The test split (reported numbers).</param>
@@ -18,8 +18,8 @@ public sealed record DatasetSplits(IGroupDataset Train, IGroupDataset Validation
     /// <inheritdoc />
     public void Dispose()
     {
-        (Train as IDisposable)?.Dispose();
-        (Validation as IDisposable)?.Dispose();
-        (Test as IDisposable)?.Dispose();
+        Train.Dispose();
+        Validation.Dispose();
+        Test.Dispose();
     }
 }

@@ -78,6 +78,19 @@ public abstract class GroupDatasetBase : IGroupDataset
         return new Batch(x, y, g, idx).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Frees the storage the dataset owns (see <see cref="Dispose(bool)"/>).</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees owned storage; the base class owns none. Subclasses that own tensors override it and call the base.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+
     /// <summary>The inputs of <paramref name="indices"/> (already validated), stacked along dimension 0, on <see cref="Device"/>.</summary>
     /// <remarks>Called inside a dispose scope owned by <see cref="GetBatch"/>; return a tensor created in it.</remarks>
     protected abstract Tensor GatherInputs(long[] indices);

@@ -10,9 +10,10 @@ namespace GroupRobust.Data;
 /// <remarks>
 /// Labels and group ids are kept on the host (they drive samplers, partitions and partner sampling without
 /// touching the device); inputs stay wherever the implementation stores them and batches come back on
-/// <see cref="Device"/>.
+/// <see cref="Device"/>. Disposing a dataset frees the storage it owns (its input tensors); a dataset that only reads
+/// from a source it does not own leaves that source alone.
 /// </remarks>
-public interface IGroupDataset
+public interface IGroupDataset : IDisposable
 {
     /// <summary>Number of samples, N.</summary>
     int Count { get; }

@@ -10,7 +10,7 @@ namespace GroupRobust.Data;
 /// <c>index_select</c> (no per-sample collation) and an optional per-batch transform, so inputs can be stored
 /// compactly (for example as uint8 images) and converted only for the batch in use.
 /// </summary>
-public sealed class TensorGroupDataset : GroupDatasetBase, IDisposable
+public sealed class TensorGroupDataset : GroupDatasetBase
 {
     private readonly Tensor _inputs;
     private readonly Func<Tensor, Tensor>? _transform;
@@ -63,7 +63,11 @@ public sealed class TensorGroupDataset : GroupDatasetBase, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _inputs.Dispose();
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _inputs.Dispose();
+        base.Dispose(disposing);
+    }
 
     private Tensor LabelTensor(long[] idx, Device device)
         => torch.tensor(idx.Select(i => (long)Labels.Span[(int)i]).ToArray(), ScalarType.Int64, device);

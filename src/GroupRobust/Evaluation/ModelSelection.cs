@@ -53,6 +53,8 @@ public static class ModelSelection
             SelectionCriterion.WorstGroupAccuracy => result.WorstGroupAccuracy
                 ?? throw new ArgumentException("The result has no group labels.", nameof(result)),
             SelectionCriterion.AverageAccuracy => result.AverageAccuracy,
+            SelectionCriterion.ValidationErrorSetF1 => throw new ArgumentException(
+                "ValidationErrorSetF1 chooses an identification epoch and needs the minority groups; use IdentificationEpoch.ChooseByValidationErrorSet.", nameof(criterion)),
             _ => throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Resolve Auto first."),
         };
     }

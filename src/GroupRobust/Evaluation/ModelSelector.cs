@@ -10,7 +10,13 @@ public sealed class ModelSelector
 
     /// <summary>Creates a selector.</summary>
     /// <param name="criterion">The ranking rule; <see cref="SelectionCriterion.Auto"/> decides on the first result.</param>
-    public ModelSelector(SelectionCriterion criterion = SelectionCriterion.Auto) => Criterion = criterion;
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="criterion"/> is <see cref="SelectionCriterion.ValidationErrorSetF1"/> (an identification rule) or unknown.</exception>
+    public ModelSelector(SelectionCriterion criterion = SelectionCriterion.Auto)
+    {
+        if (criterion is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy))
+            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Model selection ranks epochs by Auto, WorstGroupAccuracy or AverageAccuracy.");
+        Criterion = criterion;
+    }
 
     /// <summary>The ranking rule (resolved once the first result arrives).</summary>
     public SelectionCriterion Criterion { get; private set; }

@@ -11,4 +11,11 @@ public enum SelectionCriterion
 
     /// <summary>Highest validation average accuracy (the rule without group labels).</summary>
     AverageAccuracy,
+
+    /// <summary>
+    /// Identification only (<see cref="IdentificationEpoch.ChooseByValidationErrorSet"/>): the highest F1 of a phase-I
+    /// model's validation errors as a detector of the minority groups. It needs the minority groups besides the
+    /// results, so <see cref="ModelSelection"/> and <see cref="ModelSelector"/> do not accept it.
+    /// </summary>
+    ValidationErrorSetF1,
 }

@@ -1,5 +1,6 @@
 using GroupRobust.Data;
 using GroupRobust.Groups;
+using GroupRobust.Identification;
 using GroupRobust.Internal;
 using GroupRobust.Randomness;
 using MathNet.Numerics.Statistics;
@@ -18,7 +19,7 @@ namespace GroupRobust.Evaluation;
 /// the bootstrap; they are consolidated into one tensor every 64 batches, so the live tensor count stays bounded.</para>
 /// <para>Values are range-checked eagerly when the tensors are on the CPU (free there); on an accelerator, an out-of-range
 /// label or group id trips the indexing kernel's device assertion instead of costing a synchronisation per batch.</para>
-/// <para>The evaluator is not bound to a model: <see cref="Evaluate"/> takes one as an argument.</para>
+/// <para>The evaluator is not bound to a model: <c>Evaluate</c> takes one as an argument.</para>
 /// </remarks>
 public sealed class WorstGroupEvaluator : IDisposable
 {
@@ -204,6 +205,36 @@ public sealed class WorstGroupEvaluator : IDisposable
         ArgumentNullException.ThrowIfNull(dataset);
         if (dataset.Scheme.NumClasses != Scheme.NumClasses || (dataset.HasGroups && dataset.Scheme.NumGroups != Scheme.NumGroups))
             throw new ArgumentException($"The dataset's scheme ({dataset.Scheme.NumClasses} classes, {dataset.Scheme.NumGroups} groups) does not match the evaluator's ({Scheme.NumClasses} classes, {Scheme.NumGroups} groups).", nameof(dataset));
+        return Run(model, dataset, batchSize, device, trainGroupCounts, null);
+    }
+
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on <paramref name="dataset"/> reporting accuracy per group of
+    /// <paramref name="groups"/> instead of the dataset's own annotations: for example per inferred group of the
+    /// training set (how the model does on the error set and the rest of each class). Otherwise as
+    /// <see cref="Evaluate(nn.Module{Tensor, Tensor}, IGroupDataset, int, Device?, IReadOnlyList{long}?)"/>.
+    /// </summary>
+    /// <param name="model">The classifier, producing logits [B, C].</param>
+    /// <param name="dataset">The split to evaluate.</param>
+    /// <param name="groups">A group assignment of <paramref name="dataset"/>; the evaluator's scheme must have its group count (build the evaluator with <see cref="GroupAssignment.Scheme"/>).</param>
+    /// <param name="batchSize">Evaluation batch size (default 256).</param>
+    /// <param name="device">Device to move inputs to; null keeps the dataset's device.</param>
+    /// <exception cref="ArgumentException">The assignment does not index the dataset, or its group structure differs from the evaluator's.</exception>
+    public EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, GroupAssignment groups, int batchSize = 256, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(groups);
+        groups.EnsureMatches(dataset, nameof(groups));
+        if (groups.NumClasses != Scheme.NumClasses || groups.NumGroups != Scheme.NumGroups)
+            throw new ArgumentException($"The group assignment has {groups.NumClasses} classes and {groups.NumGroups} groups but the evaluator's scheme has {Scheme.NumClasses} and {Scheme.NumGroups}; create the evaluator with the assignment's Scheme.", nameof(groups));
+        return Run(model, dataset, batchSize, device, null, groups);
+    }
+
+    private EvaluationResult Run(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, int batchSize, Device? device,
+        IReadOnlyList<long>? trainGroupCounts, GroupAssignment? assigned)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         Reset();
         bool wasTraining = model.training;
         model.eval();
@@ -216,7 +247,8 @@ public sealed class WorstGroupEvaluator : IDisposable
                 var x = device is null ? batch.Inputs : batch.Inputs.to(device);
                 var logits = model.call(x);
                 var y = device is null ? batch.Labels : batch.Labels.to(device);
-                var g = batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
+                var g = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
+                    : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
                 Add(logits, y, g);
             }
         }

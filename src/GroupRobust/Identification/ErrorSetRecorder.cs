@@ -11,7 +11,7 @@ namespace GroupRobust.Identification;
 /// Records, during the user's own phase-I training loop, which training samples the model gets wrong in every
 /// epoch, exactly as the JTT reference collects its error set: from the training pass itself (train mode, shuffled,
 /// each batch predicted before its own optimizer step). The epoch T can then be chosen after the run
-/// (<see cref="IdentificationEpoch"/>) and the error sets of several epochs compared (<see cref="Partition.Overlap"/>).
+/// (<see cref="Evaluation.IdentificationEpoch"/>) and the error sets of several epochs compared (<see cref="GroupAssignment.Overlap"/>).
 /// </summary>
 /// <remarks>
 /// Each recorded epoch keeps two N-long bool tensors on the logits' device (wrong, seen); <c>Record</c> scatters
@@ -85,7 +85,7 @@ public sealed class ErrorSetRecorder : IDisposable
 
     /// <summary>The error set recorded in <paramref name="epoch"/>. Samples never recorded in that epoch count as correct and are reported (log warning and metadata).</summary>
     /// <exception cref="ArgumentException">The epoch was not recorded.</exception>
-    public Partition PartitionAt(int epoch)
+    public GroupAssignment PartitionAt(int epoch)
     {
         if (!_epochs.TryGetValue(epoch, out var rec))
             throw new ArgumentException($"Epoch {epoch} was not recorded; recorded epochs: [{string.Join(", ", _epochs.Keys)}].", nameof(epoch));
@@ -97,7 +97,7 @@ public sealed class ErrorSetRecorder : IDisposable
         }
         int missing = seen.Count(s => !s);
         if (missing > 0) Log.UnrecordedSamples(_logger, epoch, missing, seen.Length);
-        var p = Partition.FromMask(wrong, _dataset, "recorder", epoch, new Dictionary<string, string>
+        var p = GroupAssignment.FromErrorSet(wrong, _dataset, "recorder", epoch, new Dictionary<string, string>
         {
             ["pass"] = "train",
             ["unrecorded"] = missing.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -45,10 +45,10 @@ public sealed class LossMagnitudeIdentifier : IGroupIdentifier
     public bool PerClass { get; }
 
     /// <inheritdoc />
-    public Partition Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset)
     {
         var (_, loss) = ModelPass.Run(_model, dataset, _options, needLoss: true);
-        var p = Partition.FromMask(SelectTop(loss, dataset.Labels.Span, dataset.Scheme.NumClasses, Fraction, PerClass), dataset,
+        var p = GroupAssignment.FromErrorSet(SelectTop(loss, dataset.Labels.Span, dataset.Scheme.NumClasses, Fraction, PerClass), dataset,
             "loss-magnitude", _options.Epoch, new Dictionary<string, string>
             {
                 ["fraction"] = Fraction.ToString("R", CultureInfo.InvariantCulture),

@@ -33,10 +33,10 @@ public sealed class MisclassificationIdentifier : IGroupIdentifier
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The model's output does not have one logit per class.</exception>
-    public Partition Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset)
     {
         var (wrong, _) = ModelPass.Run(_model, dataset, _options, needLoss: false);
-        var p = Partition.FromMask(wrong, dataset, "misclassification", _options.Epoch,
+        var p = GroupAssignment.FromErrorSet(wrong, dataset, "misclassification", _options.Epoch,
             new Dictionary<string, string> { ["pass"] = "eval", ["batchSize"] = _options.BatchSize.ToString(CultureInfo.InvariantCulture) });
         return IdentificationReport.Report(p, _logger);
     }

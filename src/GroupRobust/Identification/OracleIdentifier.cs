@@ -6,7 +6,9 @@ namespace GroupRobust.Identification;
 
 /// <summary>
 /// The oracle partition of the JM1 paper: from true group labels, the minority is every sample whose group is not
-/// the largest group of its class (or the groups given explicitly). An upper bound for identification quality.
+/// the largest group of its class (or the groups given explicitly). The result is a two-sided assignment like an error
+/// set, (y, rest) and (y, error set), marked <see cref="GroupSource.TrueLabels"/>: it reads the training group labels,
+/// so it is an upper bound for identification quality, never a method without training groups.
 /// </summary>
 public sealed class OracleIdentifier : IGroupIdentifier
 {
@@ -24,7 +26,7 @@ public sealed class OracleIdentifier : IGroupIdentifier
 
     /// <inheritdoc />
     /// <exception cref="InvalidOperationException">The dataset has no group labels.</exception>
-    public Partition Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var minority = (_minorityGroups ?? MinorityGroupsOf(dataset)).ToHashSet();
@@ -32,8 +34,8 @@ public sealed class OracleIdentifier : IGroupIdentifier
         var groups = dataset.Groups.Span;
         var mask = new bool[dataset.Count];
         for (int i = 0; i < mask.Length; i++) mask[i] = minority.Contains(groups[i]);
-        var p = Partition.FromMask(mask, dataset, "oracle", null,
-            new Dictionary<string, string> { ["minorityGroups"] = string.Join(" ", minority.Order()) });
+        var p = GroupAssignment.TwoSided(mask, dataset.Labels.Span, dataset.Scheme.NumClasses, "oracle", GroupSource.TrueLabels, null,
+            new Dictionary<string, string> { ["minorityGroups"] = string.Join(" ", minority.Order()) }, dataset.Scheme.ClassNames);
         return IdentificationReport.Report(p, _logger);
     }
 

@@ -34,4 +34,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 130, Level = LogLevel.Warning, Message = "GroupDRO: {Message}")]
     public static partial void GroupDroWarning(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 140, Level = LogLevel.Information, Message = "{Method}: epoch {Epoch}/{Epochs}, train loss {Loss:F4}, validation average {Average:P1}, worst-group {Worst:P1}{Best}")]
+    private static partial void EpochCompletedCore(ILogger logger, string method, int epoch, int epochs, double loss, double average, double worst, string best);
+
+    public static void EpochCompleted(ILogger logger, string method, int epoch, int epochs, double loss, double average, double worst, bool best)
+        => EpochCompletedCore(logger, method, epoch, epochs, loss, average, worst, best ? " (best so far)" : "");
+
+    [LoggerMessage(EventId = 141, Level = LogLevel.Information, Message = "{Method}: selected epoch {Epoch} by {Criterion}")]
+    public static partial void BestEpochSelected(ILogger logger, string method, int epoch, string criterion);
+
+    [LoggerMessage(EventId = 142, Level = LogLevel.Information, Message = "{Method}: resumed after epoch {Epoch} from {Path}")]
+    public static partial void TrainingResumed(ILogger logger, string method, int epoch, string path);
 }

@@ -18,27 +18,30 @@ namespace GroupRobust.Losses;
 /// eta a), the same values without underflow); N_g = 0 with C_g &gt; 0 is rejected at construction instead of giving
 /// infinity; a zero sum under <c>normalize_loss</c> leaves the losses unnormalised instead of giving NaN; in btl the
 /// adjustment of a group with C_g = 0 is 0 even when N_g = 0.</para>
-/// <para>Everything stays on the device of the losses (the state moves there on first use); a step makes no host
-/// synchronisation except the eager range check of CPU group ids. Inputs are validated before any state changes, so a
-/// failed step leaves q and the EMA unchanged.</para>
+/// <para>The state (log q, the EMA and its initialisation flags, the step count) lives in module buffers, so
+/// <c>state_dict()</c>, <c>save</c>/<c>load</c> and <c>to(device)</c> work as for any TorchSharp module, and a method's
+/// checkpoint carries it. Everything stays on the device of the losses (the state moves there on first use); a step
+/// makes no host synchronisation except the eager range check of CPU group ids. Inputs are validated before any state
+/// changes, so a failed step leaves q and the EMA unchanged.</para>
 /// </remarks>
-public sealed class GroupDroLoss : IDisposable
+public sealed class GroupDroLoss : nn.Module
 {
+    private const string LogQName = "log_q", EmaName = "exp_avg_loss", InitializedName = "exp_avg_initialized", StepsName = "steps";
+    private const string AdjustmentName = "adjustment", FractionName = "group_fraction";
+    private static readonly string[] PersistentBuffers = [LogQName, EmaName, InitializedName, StepsName];
     private readonly GroupDroOptions _options;
     private readonly long[] _groupCounts;
     private readonly bool _adjust;
-    private readonly ILogger _logger;
-    private Tensor _logq, _ema, _initialized, _adjTerm, _frac;
-    private Tensor _lastLoss, _lastCount, _lastWeights;
-    private Tensor? _lastAcc;
+    private Tensor? _lastLoss, _lastCount, _lastWeights, _lastAcc;
 
     /// <summary>Creates the loss.</summary>
-    /// <param name="trainGroupCounts">N_g: training-set count of every group (length G &gt;= 1).</param>
+    /// <param name="trainGroupCounts">N_g: training-set count of every group (length G &gt;= 1), e.g. <see cref="Identification.GroupAssignment.GroupCounts"/>.</param>
     /// <param name="options">Step size, adjustment, normalisation, EMA and btl settings; reference defaults when null.</param>
     /// <param name="logger">Receives configuration warnings; <see cref="NullLogger"/> by default.</param>
     /// <param name="device">Device of the initial state (CPU by default; it follows the inputs on first use).</param>
     /// <exception cref="ArgumentException">No groups, a negative count, or an adjustment on a group with N_g = 0.</exception>
     public GroupDroLoss(IReadOnlyList<long> trainGroupCounts, GroupDroOptions? options = null, ILogger? logger = null, Device? device = null)
+        : base(nameof(GroupDroLoss))
     {
         ArgumentNullException.ThrowIfNull(trainGroupCounts);
         if (trainGroupCounts.Count == 0) throw new ArgumentException("At least one group is needed.", nameof(trainGroupCounts));
@@ -50,7 +53,7 @@ public sealed class GroupDroLoss : IDisposable
         _options = options ?? new GroupDroOptions();
         NumGroups = trainGroupCounts.Count;
         _options.Validate(NumGroups);
-        _logger = logger ?? NullLogger.Instance;
+        var log = logger ?? NullLogger.Instance;
         _groupCounts = trainGroupCounts.ToArray();
         var adj = _options.AdjustmentsFor(NumGroups);
         for (int g = 0; g < NumGroups; g++)
@@ -58,16 +61,25 @@ public sealed class GroupDroLoss : IDisposable
                 throw new ArgumentException($"Group {g} has a generalization adjustment {adj[g]} but no training samples: C / sqrt(N_g) would be infinite. Set its adjustment to 0 or drop the group.", nameof(options));
         _adjust = adj.All(c => c > 0);
         if (!_adjust && adj.Any(c => c > 0) && !_options.Btl)
-            Log.GroupDroWarning(_logger, "the generalization adjustment is applied only when every group's C is > 0 (as in the reference); some are 0, so it is off.");
+            Log.GroupDroWarning(log, "the generalization adjustment is applied only when every group's C is > 0 (as in the reference); some are 0, so it is off.");
         var dev = device ?? CPU;
-        _logq = torch.full(NumGroups, -Math.Log(NumGroups), ScalarType.Float64, dev).DetachFromDisposeScope();
-        _ema = torch.zeros(NumGroups, ScalarType.Float64, dev).DetachFromDisposeScope();
-        _initialized = torch.zeros(NumGroups, ScalarType.Bool, dev).DetachFromDisposeScope();
-        _adjTerm = torch.tensor(adj.Select((c, g) => c > 0 ? c / Math.Sqrt(_groupCounts[g]) : 0.0).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope();
-        _frac = torch.tensor(_groupCounts.Select(n => (double)n / total).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope();
-        _lastLoss = torch.zeros(NumGroups, ScalarType.Float64, dev).DetachFromDisposeScope();
-        _lastCount = torch.zeros(NumGroups, ScalarType.Float64, dev).DetachFromDisposeScope();
-        _lastWeights = _logq.exp().DetachFromDisposeScope();
+        using var scope = NewDisposeScope();
+        register_buffer(LogQName, torch.full(NumGroups, -Math.Log(NumGroups), ScalarType.Float64, dev).DetachFromDisposeScope());
+        register_buffer(EmaName, torch.zeros(NumGroups, ScalarType.Float64, dev).DetachFromDisposeScope());
+        register_buffer(InitializedName, torch.zeros(NumGroups, ScalarType.Bool, dev).DetachFromDisposeScope());
+        register_buffer(StepsName, torch.zeros(1, ScalarType.Int64, dev).DetachFromDisposeScope());
+        register_buffer(AdjustmentName, torch.tensor(adj.Select((c, g) => c > 0 ? c / Math.Sqrt(_groupCounts[g]) : 0.0).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope(), persistent: false);
+        register_buffer(FractionName, torch.tensor(_groupCounts.Select(n => (double)n / total).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope(), persistent: false);
+    }
+
+    /// <summary>Creates the loss over the groups of <paramref name="groups"/> (N_g from its group counts).</summary>
+    /// <param name="groups">The training split's groups: true (<see cref="Identification.GroupAssignment.FromTrueGroups"/>) or inferred by any identifier.</param>
+    /// <param name="options">Reference defaults when null.</param>
+    /// <param name="logger">Receives configuration warnings.</param>
+    /// <param name="device">Device of the initial state.</param>
+    public GroupDroLoss(Identification.GroupAssignment groups, GroupDroOptions? options = null, ILogger? logger = null, Device? device = null)
+        : this((groups ?? throw new ArgumentNullException(nameof(groups))).GroupCounts(), options, logger, device)
+    {
     }
 
     /// <summary>Number of groups G.</summary>
@@ -76,23 +88,18 @@ public sealed class GroupDroLoss : IDisposable
     /// <summary>The options in use.</summary>
     public GroupDroOptions Options => _options;
 
-    /// <summary>Steps taken (updating calls of <see cref="Forward"/>).</summary>
-    public long Steps { get; private set; }
+    /// <summary>The training group counts N_g the loss was made with.</summary>
+    public IReadOnlyList<long> GroupCounts => _groupCounts;
 
-    /// <summary>The group weights q (a new float64 tensor on the state's device, owned by the caller).</summary>
-    public Tensor Q => _logq.exp();
-
-    /// <summary>The EMA of the group losses (a new tensor owned by the caller).</summary>
-    public Tensor ExpAvgLoss => _ema.clone();
-
-    /// <summary>The last batch's per-group mean losses (detached copy).</summary>
-    public Tensor LastGroupLoss => _lastLoss.clone();
-
-    /// <summary>The last batch's per-group counts.</summary>
-    public Tensor LastGroupCount => _lastCount.clone();
-
-    /// <summary>The weights of the last robust loss (q, or btl's weights).</summary>
-    public Tensor LastWeights => _lastWeights.clone();
+    /// <summary>Steps taken (updating calls of <see cref="Forward"/>); reading it synchronises with the state's device.</summary>
+    public long Steps
+    {
+        get
+        {
+            using var scope = NewDisposeScope();
+            return get_buffer(StepsName)!.cpu().ToInt64();
+        }
+    }
 
     /// <summary>
     /// The robust loss of one batch; with <paramref name="update"/> (default) also advances q and the EMA.
@@ -126,6 +133,8 @@ public sealed class GroupDroLoss : IDisposable
         EnsureDevice(perSampleLosses.device);
 
         using var scope = NewDisposeScope();
+        Tensor logqState = get_buffer(LogQName)!, emaState = get_buffer(EmaName)!, initState = get_buffer(InitializedName)!;
+        Tensor adjTerm = get_buffer(AdjustmentName)!;
         var dtype = perSampleLosses.dtype;
         var g = groups.to(ScalarType.Int64);
         var count = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
@@ -134,19 +143,19 @@ public sealed class GroupDroLoss : IDisposable
         var groupLoss = sums / denom.to(dtype);                     // L_g, differentiable
         var detached = groupLoss.detach().to(ScalarType.Float64);
 
-        Tensor ema = _ema, initialized = _initialized, logq = _logq;
+        Tensor ema = emaState, initialized = initState, logq = logqState;
         if (update)
         {
             var present = count.gt(0);
-            var prev = (1 - _options.Gamma * present.to(ScalarType.Float64)) * initialized.to(ScalarType.Float64);
-            ema = _ema * prev + detached * (1 - prev);
-            initialized = _initialized.logical_or(present);
+            var prev = (1 - _options.Gamma * present.to(ScalarType.Float64)) * initState.to(ScalarType.Float64);
+            ema = emaState * prev + detached * (1 - prev);
+            initialized = initState.logical_or(present);
         }
 
         Tensor robust, weights;
         if (_options.Btl)
         {
-            weights = BtlWeights(ema + _adjTerm);
+            weights = BtlWeights(ema + adjTerm);
             robust = groupLoss.dot(weights.to(dtype));
         }
         else
@@ -154,17 +163,17 @@ public sealed class GroupDroLoss : IDisposable
             if (update)
             {
                 var a = detached;
-                if (_adjust) a = a + _adjTerm;
+                if (_adjust) a = a + adjTerm;
                 if (_options.NormalizeLoss)
                 {
                     var s = a.sum();
                     a = torch.where(s.gt(0), a / s, a);
                 }
-                logq = (_logq + _options.StepSize * a).log_softmax(0);
+                logq = (logqState + _options.StepSize * a).log_softmax(0);
             }
             weights = logq.exp();
             robust = groupLoss.dot(weights.to(dtype));
-            if (_options.ReferenceLossValue && _adjust) robust = robust + _adjTerm.dot(weights).to(dtype);
+            if (_options.ReferenceLossValue && _adjust) robust = robust + adjTerm.dot(weights).to(dtype);
         }
 
         Tensor? acc = null;
@@ -176,19 +185,16 @@ public sealed class GroupDroLoss : IDisposable
 
         if (update)
         {
-            Replace(ref _ema, ema);
-            Replace(ref _initialized, initialized);
-            Replace(ref _logq, logq);
-            Steps++;
+            using var noGrad = torch.no_grad();
+            emaState.copy_(ema);
+            initState.copy_(initialized);
+            logqState.copy_(logq);
+            get_buffer(StepsName)!.add_(1);
         }
         Replace(ref _lastLoss, detached);
         Replace(ref _lastCount, count);
         Replace(ref _lastWeights, weights.detach());
-        if (acc is not null)
-        {
-            _lastAcc?.Dispose();
-            _lastAcc = acc.DetachFromDisposeScope();
-        }
+        if (acc is not null) Replace(ref _lastAcc, acc);
         return robust.MoveToOuterDisposeScope();
     }
 
@@ -196,99 +202,137 @@ public sealed class GroupDroLoss : IDisposable
     public GroupDroSnapshot Snapshot()
     {
         using var scope = NewDisposeScope();
-        return new GroupDroSnapshot(ToHost(_logq.exp()), ToHost(_ema), ToHost(_lastLoss), ToHost(_lastCount),
-            _lastAcc is null ? null : ToHost(_lastAcc), ToHost(_lastWeights), Steps);
+        var zeros = new double[NumGroups];
+        return new GroupDroSnapshot(ToHost(get_buffer(LogQName)!.exp()), ToHost(get_buffer(EmaName)!),
+            _lastLoss is null ? zeros : ToHost(_lastLoss), _lastCount is null ? zeros : ToHost(_lastCount),
+            _lastAcc is null ? null : ToHost(_lastAcc), _lastWeights is null ? ToHost(get_buffer(LogQName)!.exp()) : ToHost(_lastWeights), Steps);
     }
 
-    /// <summary>The resumable state: log q, the EMA and its initialisation flags, the step count.</summary>
-    public GroupDroState GetState()
+    /// <summary>Writes the persistent buffers (log q, EMA, flags, steps) as host arrays under <paramref name="prefix"/> (method checkpoints).</summary>
+    internal void WriteState(IDictionary<string, double[]> values, string prefix)
     {
         using var scope = NewDisposeScope();
-        return new GroupDroState
+        foreach (var name in PersistentBuffers)
+            values[prefix + name] = get_buffer(name)!.to(ScalarType.Float64).cpu().data<double>().ToArray();
+    }
+
+    /// <summary>Validates what <see cref="WriteState"/> wrote and returns the action that restores it (nothing changes before).</summary>
+    /// <exception cref="ArgumentException">An entry is missing, has another length, or holds invalid values.</exception>
+    internal Action ReadState(IReadOnlyDictionary<string, double[]> values, string prefix)
+    {
+        double[] Get(string name, int length)
         {
-            LogQ = ToHost(_logq),
-            ExpAvgLoss = ToHost(_ema),
-            ExpAvgInitialized = _initialized.cpu().data<bool>().ToArray(),
-            Steps = Steps,
-            GroupCounts = _groupCounts.ToArray(),
+            if (!values.TryGetValue(prefix + name, out var v))
+                throw new ArgumentException($"The state has no '{prefix + name}' entry.", "state");
+            if (v.Length != length)
+                throw new ArgumentException($"The state's '{prefix + name}' has {v.Length} numbers; this GroupDRO loss ({NumGroups} groups) needs {length}.", "state");
+            return v;
+        }
+        var logq = Get(LogQName, NumGroups);
+        var ema = Get(EmaName, NumGroups);
+        var init = Get(InitializedName, NumGroups);
+        var steps = Get(StepsName, 1);
+        if (logq.Any(v => double.IsNaN(v) || double.IsPositiveInfinity(v)) || ema.Any(v => !double.IsFinite(v)))
+            throw new ArgumentException("The GroupDRO state holds non-finite values.", "state");
+        if (Math.Abs(logq.Sum(Math.Exp) - 1) > 1e-6)
+            throw new ArgumentException($"The GroupDRO state's exp(log q) sums to {logq.Sum(Math.Exp)}, not 1.", "state");
+        if (init.Any(v => v is not (0 or 1))) throw new ArgumentException("The GroupDRO state's initialisation flags must be 0 or 1.", "state");
+        if (!(steps[0] >= 0)) throw new ArgumentException($"The GroupDRO state has {steps[0]} steps; must be >= 0.", "state");
+        return () =>
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            foreach (var (name, v) in new[] { (LogQName, logq), (EmaName, ema), (InitializedName, init), (StepsName, steps) })
+            {
+                var buffer = get_buffer(name)!;
+                buffer.copy_(torch.tensor(v, ScalarType.Float64).reshape(buffer.shape).to(buffer.dtype, buffer.device));
+            }
         };
     }
 
-    /// <summary>Restores a state from <see cref="GetState"/>; training then continues exactly as if uninterrupted.</summary>
-    /// <exception cref="ArgumentException">The state has another number of groups or other training group counts, or invalid values.</exception>
-    public void SetState(GroupDroState state)
-    {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Version != 1) throw new ArgumentException($"Unknown GroupDRO state version {state.Version}; expected 1.", nameof(state));
-        if (state.LogQ is null || state.ExpAvgLoss is null || state.ExpAvgInitialized is null || state.GroupCounts is null)
-            throw new ArgumentException("The GroupDRO state is incomplete.", nameof(state));
-        if (state.LogQ.Length != NumGroups || state.ExpAvgLoss.Length != NumGroups || state.ExpAvgInitialized.Length != NumGroups)
-            throw new ArgumentException($"The state has {state.LogQ.Length} groups; this loss has {NumGroups}.", nameof(state));
-        if (!state.GroupCounts.SequenceEqual(_groupCounts))
-            throw new ArgumentException($"The state was made with training group counts [{string.Join(", ", state.GroupCounts)}], this loss has [{string.Join(", ", _groupCounts)}].", nameof(state));
-        if (state.LogQ.Any(v => double.IsNaN(v) || double.IsPositiveInfinity(v)) || state.ExpAvgLoss.Any(v => !double.IsFinite(v)))
-            throw new ArgumentException("The state holds non-finite values.", nameof(state));
-        if (Math.Abs(state.LogQ.Sum(Math.Exp) - 1) > 1e-6)
-            throw new ArgumentException($"exp(LogQ) sums to {state.LogQ.Sum(Math.Exp)}, not 1.", nameof(state));
-        if (state.Steps < 0) throw new ArgumentException($"Steps is {state.Steps}; must be >= 0.", nameof(state));
-        var dev = _logq.device;
-        Replace(ref _logq, torch.tensor(state.LogQ, ScalarType.Float64, dev));
-        Replace(ref _ema, torch.tensor(state.ExpAvgLoss, ScalarType.Float64, dev));
-        Replace(ref _initialized, torch.tensor(state.ExpAvgInitialized, device: dev));
-        Steps = state.Steps;
-    }
-
-    /// <summary>Writes <see cref="GetState"/> as JSON, atomically (temporary file, then rename).</summary>
+    /// <summary>
+    /// Writes the persistent state (log q, the EMA and its flags, the step count) and the training group counts as JSON,
+    /// atomically (temporary file, then rename). The same numbers a method checkpoint carries.
+    /// </summary>
+    /// <param name="path">The target file.</param>
     public void Save(string path)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(GetState(), new JsonSerializerOptions { WriteIndented = true });
+        var values = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        WriteState(values, "");
+        var json = JsonSerializer.SerializeToUtf8Bytes(new SavedState(1, _groupCounts, values), SavedJson);
         AtomicFile.Write(path, stream => stream.Write(json));
     }
 
-    /// <summary>Restores the state written by <see cref="Save"/>.</summary>
-    /// <exception cref="FormatException">The file is not a valid GroupDRO state (the message names the file).</exception>
+    /// <summary>Restores the state written by <see cref="Save"/>; training then continues exactly as if uninterrupted. Nothing changes when it fails.</summary>
+    /// <param name="path">A file written by <see cref="Save"/>.</param>
+    /// <exception cref="FormatException">The file is not a valid GroupDRO state, or was made with other training group counts (the message names the file).</exception>
     public void Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        GroupDroState? state;
+        SavedState? saved;
         try
         {
-            state = JsonSerializer.Deserialize<GroupDroState>(File.ReadAllText(path));
+            saved = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(path), SavedJson);
         }
         catch (JsonException ex)
         {
             throw new FormatException($"{path}: not a valid GroupDRO state: {ex.Message}", ex);
         }
-        if (state is null) throw new FormatException($"{path}: empty GroupDRO state.");
+        if (saved?.GroupCounts is null || saved.Values is null) throw new FormatException($"{path}: empty or incomplete GroupDRO state.");
+        if (saved.Version != 1) throw new FormatException($"{path}: unknown GroupDRO state version {saved.Version}; expected 1.");
+        if (!saved.GroupCounts.SequenceEqual(_groupCounts))
+            throw new FormatException($"{path}: the state was made with training group counts [{string.Join(", ", saved.GroupCounts)}], this loss has [{string.Join(", ", _groupCounts)}].");
+        Action apply;
         try
         {
-            SetState(state);
+            apply = ReadState(saved.Values, "");
         }
         catch (ArgumentException ex)
         {
             throw new FormatException($"{path}: {ex.Message}", ex);
         }
+        apply();
     }
 
-    /// <inheritdoc />
-    public void Dispose()
+    /// <summary>Restores the state of <paramref name="other"/>, a loss over the same training group counts.</summary>
+    /// <exception cref="ArgumentException">The other loss has other training group counts.</exception>
+    public void CopyStateFrom(GroupDroLoss other)
     {
-        _logq.Dispose();
-        _ema.Dispose();
-        _initialized.Dispose();
-        _adjTerm.Dispose();
-        _frac.Dispose();
-        _lastLoss.Dispose();
-        _lastCount.Dispose();
-        _lastWeights.Dispose();
-        _lastAcc?.Dispose();
+        ArgumentNullException.ThrowIfNull(other);
+        if (!other._groupCounts.SequenceEqual(_groupCounts))
+            throw new ArgumentException($"The other loss was made with training group counts [{string.Join(", ", other._groupCounts)}], this loss has [{string.Join(", ", _groupCounts)}].", nameof(other));
+        var values = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        other.WriteState(values, "");
+        ReadState(values, "")();
+    }
+
+    private sealed record SavedState(int Version, long[] GroupCounts, Dictionary<string, double[]> Values);
+
+    private static readonly JsonSerializerOptions SavedJson = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Frees the state.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _lastLoss?.Dispose();
+            _lastCount?.Dispose();
+            _lastWeights?.Dispose();
+            _lastAcc?.Dispose();
+            _lastLoss = _lastCount = _lastWeights = _lastAcc = null;
+        }
+        base.Dispose(disposing);
     }
 
     /// <summary>Greedy bottom-k weights: groups sorted by <paramref name="reference"/> descending get f_g / alpha while the cumulative mass stays within alpha, the next group the remainder, then w = m f + (1 - m) w.</summary>
     private Tensor BtlWeights(Tensor reference)
     {
         var order = reference.argsort(descending: true);
-        var sortedFrac = _frac.index_select(0, order);
+        var sortedFrac = get_buffer(FractionName)!.index_select(0, order);
         var mask = sortedFrac.cumsum(0).le(_options.BtlAlpha);
         var w = mask.to(ScalarType.Float64) * sortedFrac / _options.BtlAlpha;
         var last = mask.to(ScalarType.Int64).sum().clamp_max(NumGroups - 1).reshape(1);
@@ -298,31 +342,25 @@ public sealed class GroupDroLoss : IDisposable
         return torch.zeros_like(w).scatter_(0, order, w);
     }
 
+    /// <summary>Moves the state to <paramref name="device"/> on first use there (the module's own <c>to</c> moves every buffer).</summary>
     private void EnsureDevice(Device device)
     {
-        if (_logq.device_type == device.type && _logq.device_index == device.index) return;
-        Replace(ref _logq, _logq.to(device));
-        Replace(ref _ema, _ema.to(device));
-        Replace(ref _initialized, _initialized.to(device));
-        Replace(ref _adjTerm, _adjTerm.to(device));
-        Replace(ref _frac, _frac.to(device));
-        Replace(ref _lastLoss, _lastLoss.to(device));
-        Replace(ref _lastCount, _lastCount.to(device));
-        Replace(ref _lastWeights, _lastWeights.to(device));
-        if (_lastAcc is not null)
-        {
-            var moved = _lastAcc.to(device).DetachFromDisposeScope();
-            _lastAcc.Dispose();
-            _lastAcc = moved;
-        }
+        var logq = get_buffer(LogQName)!;
+        if (logq.device_type == device.type && logq.device_index == device.index) return;
+        this.to(device);
+        _lastLoss?.Dispose();
+        _lastCount?.Dispose();
+        _lastWeights?.Dispose();
+        _lastAcc?.Dispose();
+        _lastLoss = _lastCount = _lastWeights = _lastAcc = null;
     }
 
-    private static void Replace(ref Tensor field, Tensor value)
+    private static void Replace(ref Tensor? field, Tensor value)
     {
         if (ReferenceEquals(field, value)) return;
         var old = field;
         field = value.DetachFromDisposeScope();
-        old.Dispose();
+        old?.Dispose();
     }
 
     private static double[] ToHost(Tensor t)

@@ -10,74 +10,92 @@ namespace GroupRobust.Mixing;
 
 /// <summary>
 /// JM1's phase II (Just Mix Once): every sample of a batch is mixed with a partner of the same label drawn uniformly
-/// from the other side of the partition, h_mix = alpha h_minority + (1 - alpha) h_majority, keeping the label. No
-/// oversampling: the dataset is iterated once per epoch. The c-MixUp and unconditional-JM1 baselines are other
+/// from the other groups of its class, h_mix = alpha h_minority + (1 - alpha) h_majority, keeping the label. With an
+/// error set (two groups per class) the partner comes from the other side of the partition, as in the paper; any
+/// <see cref="GroupAssignment"/> works, true or inferred, with any number of groups per class. No oversampling: the
+/// dataset is iterated once per epoch. The c-MixUp and unconditional-JM1 baselines are other
 /// <see cref="PartnerPolicy"/> values.
 /// </summary>
 /// <remarks>
-/// <para>Partner sampling runs on the host from the partition's per-class index lists (no device access). The mix
+/// <para>Partner sampling runs on the host from the assignment's per-group index lists (no device access). The mix
 /// itself is one <c>lerp</c> on the inputs' device and dtype; per-row weights are uploaded once per batch.</para>
-/// <para>Honest accounting: a sample whose class has no member on the other side is paired with itself and counted as
+/// <para>Honest accounting: a sample whose class has no member in another group is paired with itself and counted as
 /// unmixed. <see cref="EndEpoch"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
 /// when samples went unmixed.</para>
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
-/// <see cref="HiddenLayerMixer"/>.</para>
+/// <see cref="MixedForwardPass"/>; <see cref="Methods.MixingMethod"/> assembles the whole step.</para>
 /// </remarks>
 public sealed class ClassConditionalMixer
 {
-    private readonly Partition _partition;
+    private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly ILogger _logger;
     private readonly long[] _mixed;
     private readonly long[] _unmixed;
-    private readonly int[] _restPool = [], _errorPool = [];
-    private readonly int[][] _allOfClass = [];
+    private readonly int[][] _pools;
+    private readonly int[] _minorityPool = [], _majorityPool = [];
     private long _alphaCount;
     private double _alphaSum, _alphaSumSq, _alphaMin = double.PositiveInfinity, _alphaMax = double.NegativeInfinity;
 
     /// <summary>Creates the mixer.</summary>
-    /// <param name="partition">Phase I's partition of the training set (the error set is the minority side).</param>
+    /// <param name="groups">Phase I's groups of the training set (an error set, true groups, or any identifier's output); the minority groups are the minority side.</param>
     /// <param name="rng">Generator for partner draws (advanced by every draw).</param>
     /// <param name="options">Policy and orientation; JM1 defaults when null.</param>
     /// <param name="logger">Receives per-epoch summaries and unmixed-sample warnings; <see cref="NullLogger"/> by default.</param>
-    public ClassConditionalMixer(Partition partition, Random rng, MixerOptions? options = null, ILogger? logger = null)
+    public ClassConditionalMixer(GroupAssignment groups, Random rng, MixerOptions? options = null, ILogger? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(partition);
+        ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(rng);
-        _partition = partition;
+        _groups = groups;
         _rng = rng;
         Options = options ?? new MixerOptions();
         _logger = logger ?? NullLogger.Instance;
-        _mixed = new long[partition.NumClasses];
-        _unmixed = new long[partition.NumClasses];
-        // Pools of the policies that do not use the per-class sides directly; built only for the policy in use.
-        int classes = partition.NumClasses;
-        if (Options.Policy == PartnerPolicy.SameClass)
-            _allOfClass = Enumerable.Range(0, classes).Select(c => (int[])[.. partition.RestIndicesOfClass(c), .. partition.ErrorIndicesOfClass(c)]).ToArray();
-        if (Options.Policy == PartnerPolicy.OtherPartition)
+        _mixed = new long[groups.NumClasses];
+        _unmixed = new long[groups.NumClasses];
+        int k = groups.GroupsPerClass;
+        // The pools of the policy in use only. Group members are ascending, pools concatenate groups in id order.
+        switch (Options.Policy)
         {
-            _restPool = Enumerable.Range(0, classes).SelectMany(c => partition.RestIndicesOfClass(c).ToArray()).ToArray();
-            _errorPool = Enumerable.Range(0, classes).SelectMany(c => partition.ErrorIndicesOfClass(c).ToArray()).ToArray();
+            case PartnerPolicy.OtherGroupSameClass:
+                _pools = Enumerable.Range(0, groups.NumGroups).Select(g =>
+                {
+                    int y = g / k;
+                    var others = Enumerable.Range(y * k, k).Where(h => h != g).ToArray();
+                    return others.Length == 1
+                        ? groups.MembersOf(others[0]).ToArray()
+                        : others.SelectMany(h => groups.MembersOf(h).ToArray()).Order().ToArray();
+                }).ToArray();
+                foreach (var c in groups.ClassesInOneGroup())
+                    Log.ClassOnOneSide(_logger, c, Enumerable.Range(c * k, k).Sum(h => groups.MembersOf(h).Length));
+                break;
+            case PartnerPolicy.SameClass:
+                _pools = Enumerable.Range(0, groups.NumClasses)
+                    .Select(y => Enumerable.Range(y * k, k).SelectMany(h => groups.MembersOf(h).ToArray()).ToArray()).ToArray();
+                break;
+            case PartnerPolicy.OtherSideAnyClass:
+                _pools = [];
+                _minorityPool = Enumerable.Range(0, groups.NumGroups).Where(groups.IsMinorityGroup).SelectMany(g => groups.MembersOf(g).ToArray()).ToArray();
+                _majorityPool = Enumerable.Range(0, groups.NumGroups).Where(g => !groups.IsMinorityGroup(g)).SelectMany(g => groups.MembersOf(g).ToArray()).ToArray();
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(options), Options.Policy, "Unknown partner policy.");
         }
-        if (Options.Policy == PartnerPolicy.OtherPartitionSameClass)
-            foreach (var c in partition.ClassesOnOneSide())
-                Log.ClassOnOneSide(_logger, c, partition.ErrorIndicesOfClass(c).Length + partition.RestIndicesOfClass(c).Length);
     }
 
     /// <summary>Policy and orientation.</summary>
     public MixerOptions Options { get; }
 
-    /// <summary>The partition partners are drawn from.</summary>
-    public Partition Partition => _partition;
+    /// <summary>The groups partners are drawn from.</summary>
+    public GroupAssignment Groups => _groups;
 
     /// <summary>The epoch the running statistics belong to (advanced by <see cref="EndEpoch"/>).</summary>
     public int Epoch { get; private set; }
 
-    /// <summary>Throws unless the partition indexes <paramref name="dataset"/> (same size and labels).</summary>
-    public void EnsureMatches(IGroupDataset dataset) => _partition.EnsureMatches(dataset, nameof(dataset));
+    /// <summary>Throws unless the assignment indexes <paramref name="dataset"/> (same size and labels).</summary>
+    public void EnsureMatches(IGroupDataset dataset) => _groups.EnsureMatches(dataset, nameof(dataset));
 
     /// <summary>Draws a partner for every row of <paramref name="batch"/> and counts mixed and unmixed samples.</summary>
-    /// <exception cref="ArgumentException">The batch does not come from the partition's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
+    /// <exception cref="ArgumentException">The batch does not come from the assignment's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
     public MixPlan DrawPartners(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -88,37 +106,39 @@ public sealed class ClassConditionalMixer
             for (int i = 0; i < labels.Length; i++)
             {
                 long idx = batch.Indices[i];
-                if ((ulong)idx < (ulong)_partition.Count && _partition.LabelOf(idx) != labels[i])
-                    throw new ArgumentException($"Row {i} (index {idx}) has label {labels[i]} but the partition recorded {_partition.LabelOf(idx)}: the partition was made for another dataset.", nameof(batch));
+                if ((ulong)idx < (ulong)_groups.Count && _groups.LabelOf(idx) != labels[i])
+                    throw new ArgumentException($"Row {i} (index {idx}) has label {labels[i]} but the group assignment recorded {_groups.LabelOf(idx)}: it was made for another dataset.", nameof(batch));
             }
         }
         return DrawPartners(batch.Indices);
     }
 
     /// <summary>Draws a partner for every index and counts mixed and unmixed samples.</summary>
-    /// <param name="indices">Dataset indices of the batch rows.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index is outside the partition.</exception>
+    /// <param name="indices">Dataset indices of the batch rows, at least one.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment.</exception>
     public MixPlan DrawPartners(ReadOnlySpan<long> indices)
     {
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
         var idx = indices.ToArray();
+        for (int i = 0; i < idx.Length; i++)
+            if ((ulong)idx[i] >= (ulong)_groups.Count)
+                throw new ArgumentOutOfRangeException(nameof(indices), idx[i], $"Index at position {i} is {idx[i]}; the group assignment covers {_groups.Count} samples (was it made for another dataset?).");
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
         var side = new bool[idx.Length];
+        var groupIds = _groups.Groups.Span;
+        var labels = _groups.Labels.Span;
         for (int i = 0; i < idx.Length; i++)
         {
             long s = idx[i];
-            if ((ulong)s >= (ulong)_partition.Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), s, $"Index at position {i} is {s}; the partition covers {_partition.Count} samples (was it made for another dataset?).");
-            int y = _partition.LabelOf(s);
-            bool inE = _partition[s];
-            side[i] = inE;
-            ReadOnlySpan<int> pool = Options.Policy switch
+            int g = groupIds[(int)s], y = labels[(int)s];
+            bool minority = _groups.IsMinorityGroup(g);
+            side[i] = minority;
+            int[] pool = Options.Policy switch
             {
-                PartnerPolicy.OtherPartitionSameClass => inE ? _partition.RestIndicesOfClass(y) : _partition.ErrorIndicesOfClass(y),
-                PartnerPolicy.SameClass => _allOfClass[y],
-                PartnerPolicy.OtherPartition => inE ? _restPool : _errorPool,
-                _ => throw new InvalidOperationException($"Unknown policy {Options.Policy}."),
+                PartnerPolicy.OtherGroupSameClass => _pools[g],
+                PartnerPolicy.SameClass => _pools[y],
+                _ => minority ? _majorityPool : _minorityPool,
             };
             if (pool.Length == 0)
             {
@@ -186,7 +206,7 @@ public sealed class ClassConditionalMixer
         CheckInputs(inputs, partnerInputs, plan);
         using var scope = NewDisposeScope();
         var c = Coefficients(plan, alpha, inputs);
-        return Interpolate(inputs, partnerInputs, c).MoveToOuterDisposeScope();
+        return Interpolation.Lerp(inputs, partnerInputs, c).MoveToOuterDisposeScope();
     }
 
     /// <summary>Input-level mixing with one alpha per row.</summary>
@@ -195,29 +215,7 @@ public sealed class ClassConditionalMixer
         CheckInputs(inputs, partnerInputs, plan);
         using var scope = NewDisposeScope();
         var c = Coefficients(plan, alphas, inputs);
-        return Interpolate(inputs, partnerInputs, c).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>c x + (1 - c) p with c [B] broadcast over the trailing dimensions (one fused <c>lerp</c>).</summary>
-    /// <param name="x">Tensor [B, ...], floating.</param>
-    /// <param name="p">Tensor of the same shape, device and dtype.</param>
-    /// <param name="c">Weights [B] on x, same device.</param>
-    public static Tensor Interpolate(Tensor x, Tensor p, Tensor c)
-    {
-        Guard.MinDims(x, 1, nameof(x));
-        Guard.NotNull(p, nameof(p));
-        Guard.Dims(c, 1, nameof(c));
-        if (!x.shape.SequenceEqual(p.shape))
-            throw new ArgumentException($"'p' has shape {Guard.Shape(p)} but 'x' has {Guard.Shape(x)}; they must match.", nameof(p));
-        Guard.Length(c, x.shape[0], nameof(c), nameof(x));
-        Guard.SameDevice(x, nameof(x), p, nameof(p));
-        Guard.SameDevice(x, nameof(x), c, nameof(c));
-        using var scope = NewDisposeScope();
-        var shape = new long[x.dim()];
-        Array.Fill(shape, 1L);
-        shape[0] = x.shape[0];
-        var w = c.to(x.dtype).reshape(shape);
-        return torch.lerp(p, x, w).MoveToOuterDisposeScope();
+        return Interpolation.Lerp(inputs, partnerInputs, c).MoveToOuterDisposeScope();
     }
 
     /// <summary>The running statistics of the current epoch.</summary>
@@ -249,6 +247,27 @@ public sealed class ClassConditionalMixer
         _alphaMax = double.NegativeInfinity;
         Epoch++;
         return stats;
+    }
+
+    /// <summary>The running statistics as numbers, for method checkpoints (see <see cref="RestoreStatistics"/>).</summary>
+    internal double[] StatisticsState()
+        => [Epoch, _alphaCount, _alphaSum, _alphaSumSq, _alphaMin, _alphaMax, .. _mixed.Select(v => (double)v), .. _unmixed.Select(v => (double)v)];
+
+    /// <summary>Restores what <see cref="StatisticsState"/> returned.</summary>
+    /// <exception cref="ArgumentException">The numbers do not fit this mixer's class count.</exception>
+    internal void RestoreStatistics(double[] state)
+    {
+        int c = _mixed.Length;
+        if (state.Length != 6 + 2 * c)
+            throw new ArgumentException($"Mixer statistics have {state.Length} numbers; this mixer ({c} classes) needs {6 + 2 * c}.", nameof(state));
+        Epoch = (int)state[0];
+        _alphaCount = (long)state[1];
+        (_alphaSum, _alphaSumSq, _alphaMin, _alphaMax) = (state[2], state[3], state[4], state[5]);
+        for (int i = 0; i < c; i++)
+        {
+            _mixed[i] = (long)state[6 + i];
+            _unmixed[i] = (long)state[6 + c + i];
+        }
     }
 
     private void RecordAlpha(double a)

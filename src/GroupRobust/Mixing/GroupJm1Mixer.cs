@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Identification;
 using GroupRobust.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -7,48 +8,47 @@ namespace GroupRobust.Mixing;
 
 /// <summary>
 /// GroupJM1 (JM1 paper, Appendix D), for when full group labels are available: per batch, the group with the highest
-/// loss is mixed with same-class samples of the other groups; the other rows are left as they are. Train with the plain
+/// loss is mixed with same-class samples of the other groups; the other rows are left as they are. The groups come from
+/// a <see cref="GroupAssignment"/>: true groups as in the paper, or any identifier's inferred groups. Train with the plain
 /// or the <see cref="Losses.GroupDroLoss"/> loss.
 /// </summary>
 /// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
 /// synchronisation per batch, inherent to the method.</remarks>
 public sealed class GroupJm1Mixer
 {
-    private readonly IGroupDataset _dataset;
+    private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly int[][] _othersOfClassByGroup;
 
     /// <summary>Creates the mixer.</summary>
-    /// <param name="dataset">The training split (needs group labels).</param>
+    /// <param name="groups">The training split's groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method).</param>
     /// <param name="rng">Generator of the partner draws.</param>
     /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="MixerOptions.Orientation"/>).</param>
-    /// <exception cref="InvalidOperationException">The dataset has no group labels.</exception>
-    public GroupJm1Mixer(IGroupDataset dataset, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight)
+    public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight)
     {
-        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(rng);
-        if (!dataset.HasGroups) throw new InvalidOperationException("GroupJM1 needs group labels, but the dataset has none.");
-        _dataset = dataset;
+        _groups = groups;
         _rng = rng;
         Orientation = orientation;
-        var scheme = dataset.Scheme;
-        var groups = dataset.Groups.Span;
-        var byGroup = Enumerable.Range(0, scheme.NumGroups).Select(_ => new List<int>()).ToArray();
-        for (int i = 0; i < groups.Length; i++) byGroup[groups[i]].Add(i);
+        var scheme = groups.Scheme;
         _othersOfClassByGroup = new int[scheme.NumGroups][];
         for (int g = 0; g < scheme.NumGroups; g++)
         {
             int y = scheme.LabelOf(g);
             _othersOfClassByGroup[g] = Enumerable.Range(0, scheme.NumGroups)
-                .Where(h => h != g && scheme.LabelOf(h) == y).SelectMany(h => byGroup[h]).ToArray();
+                .Where(h => h != g && scheme.LabelOf(h) == y).SelectMany(h => groups.MembersOf(h).ToArray()).ToArray();
         }
     }
+
+    /// <summary>The groups the worst group is chosen among.</summary>
+    public GroupAssignment Groups => _groups;
 
     /// <summary>Which side alpha weights.</summary>
     public AlphaOrientation Orientation { get; }
 
     /// <summary>The group with the highest mean loss among the groups present (lowest id on ties).</summary>
-    /// <param name="groupLosses">Per-group losses [G] (e.g. <see cref="Losses.GroupDroLoss.LastGroupLoss"/>).</param>
+    /// <param name="groupLosses">Per-group losses [G] (e.g. the batch's per-group mean losses).</param>
     /// <param name="groupCounts">Per-group counts [G]; groups with 0 are skipped.</param>
     public static int WorstGroup(Tensor groupLosses, Tensor groupCounts)
     {
@@ -65,8 +65,8 @@ public sealed class GroupJm1Mixer
     public MixPlan DrawPartners(Batch batch, int worstGroup)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        _dataset.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
-        var groups = _dataset.Groups.Span;
+        _groups.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
+        var groups = _groups.Groups.Span;
         var idx = batch.Indices;
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
@@ -74,8 +74,8 @@ public sealed class GroupJm1Mixer
         var pool = _othersOfClassByGroup[worstGroup];
         for (int i = 0; i < idx.Length; i++)
         {
-            if ((ulong)idx[i] >= (ulong)_dataset.Count)
-                throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the dataset ({_dataset.Count} samples).");
+            if ((ulong)idx[i] >= (ulong)_groups.Count)
+                throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the group assignment ({_groups.Count} samples).");
             partners[i] = idx[i];
             if (groups[(int)idx[i]] != worstGroup || pool.Length == 0) continue;
             target[i] = true;
@@ -98,6 +98,6 @@ public sealed class GroupJm1Mixer
     {
         Guard.MinDims(inputs, 1, nameof(inputs));
         using var scope = NewDisposeScope();
-        return ClassConditionalMixer.Interpolate(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();
+        return Interpolation.Lerp(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();
     }
 }

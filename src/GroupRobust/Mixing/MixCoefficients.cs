@@ -31,7 +31,7 @@ internal static class MixCoefficients
             }
             // weight of the minority (error-set) sample
             double wMin = orientation == AlphaOrientation.MinorityWeight ? a : 1 - a;
-            c[i] = (float)(plan.InErrorSet[i] ? wMin : 1 - wMin);
+            c[i] = (float)(plan.OnMinoritySide[i] ? wMin : 1 - wMin);
         }
         var dtype = Guard.IsFloating(like.dtype) ? like.dtype : ScalarType.Float32;
         using var scope = NewDisposeScope();

@@ -1,18 +1,19 @@
 namespace GroupRobust.Mixing;
 
 /// <summary>
-/// The partners drawn for one batch by <see cref="ClassConditionalMixer.DrawPartners(GroupRobust.Data.Batch)"/>: for
-/// row i, the dataset index of its partner, whether it is mixed at all (a sample without an eligible partner is
-/// paired with itself and left unmixed), and which side of the partition it is on.
+/// The partners drawn for one batch by <see cref="ClassConditionalMixer.DrawPartners(GroupRobust.Data.Batch)"/> (or
+/// <see cref="GroupJm1Mixer"/>): for row i, the dataset index of its partner, whether it is mixed at all (a sample
+/// without an eligible partner is paired with itself and left unmixed), and whether it is on the minority side.
+/// Fetch the partners with <c>dataset.GetBatch(plan.PartnerIndices)</c>.
 /// </summary>
 public sealed class MixPlan
 {
-    internal MixPlan(long[] indices, long[] partners, bool[] mixed, bool[] inErrorSet)
+    internal MixPlan(long[] indices, long[] partners, bool[] mixed, bool[] onMinoritySide)
     {
         Indices = indices;
         PartnerIndices = partners;
         Mixed = mixed;
-        InErrorSet = inErrorSet;
+        OnMinoritySide = onMinoritySide;
     }
 
     /// <summary>The batch's dataset indices.</summary>
@@ -24,15 +25,12 @@ public sealed class MixPlan
     /// <summary>Whether each row has a partner.</summary>
     public IReadOnlyList<bool> Mixed { get; }
 
-    /// <summary>Whether each row is in the error set (minority proxy).</summary>
-    public IReadOnlyList<bool> InErrorSet { get; }
+    /// <summary>Whether each row is in a minority group (the error set, for an error-set assignment).</summary>
+    public IReadOnlyList<bool> OnMinoritySide { get; }
 
     /// <summary>Number of rows.</summary>
     public int Count => PartnerIndices.Length;
 
     /// <summary>Number of mixed rows.</summary>
     public int MixedCount => Mixed.Count(m => m);
-
-    /// <summary>The partner indices, so that a plan can be passed straight to <c>IGroupDataset.GetBatch</c>.</summary>
-    public static implicit operator ReadOnlySpan<long>(MixPlan plan) => plan.PartnerIndices;
 }

@@ -48,11 +48,10 @@ public sealed class StandardMixup
             throw new ArgumentException($"'x' has {x.shape[0]} rows but the draw is for {draw.Permutation.Length}.", nameof(x));
         using var scope = NewDisposeScope();
         var perm = torch.tensor(draw.Permutation, ScalarType.Int64, x.device);
-        using var w = torch.tensor(draw.Lambda, dtype: x.dtype, device: x.device);
-        return torch.lerp(x.index_select(0, perm), x, w).MoveToOuterDisposeScope();
+        return Interpolation.Lerp(x, x.index_select(0, perm), draw.Lambda).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The partner rows x[perm] (for mixing at a hidden layer with <see cref="HiddenLayerMixer"/>).</summary>
+    /// <summary>The partner rows x[perm] (for mixing at a hidden layer with <see cref="MixedForwardPass"/>).</summary>
     public static Tensor Partners(Tensor x, MixupDraw draw)
     {
         ArgumentNullException.ThrowIfNull(draw);
@@ -74,7 +73,6 @@ public sealed class StandardMixup
         var perm = torch.tensor(draw.Permutation, ScalarType.Int64, labels.device);
         var a = nn.functional.cross_entropy(logits, labels);
         var b = nn.functional.cross_entropy(logits, labels.index_select(0, perm));
-        using var w = torch.tensor(draw.Lambda, dtype: a.dtype, device: a.device);
-        return torch.lerp(b, a, w).MoveToOuterDisposeScope();
+        return Interpolation.Lerp(a, b, draw.Lambda).MoveToOuterDisposeScope();
     }
 }

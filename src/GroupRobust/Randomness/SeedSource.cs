@@ -50,6 +50,13 @@ public sealed class SeedSource
         return unchecked((long)ReproducibleRandom.SplitMix64(ref x));
     }
 
+    /// <summary>
+    /// A seed source for a part of the run (one method, one phase), seeded by the named stream: its streams are
+    /// independent of this source's streams and of every other child's.
+    /// </summary>
+    /// <param name="name">A stable, descriptive name such as "jm1" or "phase1".</param>
+    public SeedSource Child(string name) => new(Derive(name));
+
     /// <summary>A new, independent <see cref="ReproducibleRandom"/> for the named stream. The same name gives the same stream.</summary>
     /// <param name="stream">A stable, descriptive stream name.</param>
     public ReproducibleRandom Random(string stream) => new(Derive(stream));

@@ -1,10 +1,12 @@
 using GroupRobust.Data;
+using GroupRobust.Identification;
 
 namespace GroupRobust.Reweighting;
 
 /// <summary>
 /// GroupDRO's group-balanced sampler: per-sample weight N / N_g and N draws with replacement per epoch, so every
-/// non-empty group is drawn equally often in expectation. Drawing the group uniformly among non-empty groups and then
+/// non-empty group of a <see cref="GroupAssignment"/> (true groups, or any identifier's inferred groups) is drawn
+/// equally often in expectation. Drawing the group uniformly among non-empty groups and then
 /// a sample uniformly within it is exactly that distribution (P(i) = (1 / N_{g_i}) / G'), computed in O(1) per draw.
 /// Each enumeration yields a new epoch (the generator advances per epoch).
 /// </summary>
@@ -13,23 +15,18 @@ public sealed class GroupBalancedSampler : EpochSampler
     private readonly int[][] _members;
     private readonly int _count;
 
-    /// <summary>Creates the sampler for a dataset with group labels.</summary>
-    /// <param name="dataset">The training split (needs group labels).</param>
+    /// <summary>Creates the sampler over the groups of <paramref name="groups"/>.</summary>
+    /// <param name="groups">The training split's groups: <see cref="GroupAssignment.FromTrueGroups"/> or an identifier's output.</param>
     /// <param name="seed">Seed; epoch e's draws depend only on (seed, e).</param>
-    /// <param name="epochLength">Draws per epoch; N (the dataset size) by default.</param>
-    /// <exception cref="InvalidOperationException">The dataset has no group labels.</exception>
-    public GroupBalancedSampler(IGroupDataset dataset, long seed, int? epochLength = null) : base(seed)
+    /// <param name="epochLength">Draws per epoch, at least 1; N (the dataset size) by default.</param>
+    public GroupBalancedSampler(GroupAssignment groups, long seed, int? epochLength = null) : base(seed)
     {
-        ArgumentNullException.ThrowIfNull(dataset);
-        if (!dataset.HasGroups)
-            throw new InvalidOperationException("Group-balanced sampling needs group labels, but the dataset has none.");
+        ArgumentNullException.ThrowIfNull(groups);
         if (epochLength is < 1) throw new ArgumentOutOfRangeException(nameof(epochLength), epochLength, "Must be >= 1.");
-        var groups = dataset.Groups.Span;
-        var lists = Enumerable.Range(0, dataset.Scheme.NumGroups).Select(_ => new List<int>()).ToArray();
-        for (int i = 0; i < groups.Length; i++) lists[groups[i]].Add(i);
-        _members = lists.Where(l => l.Count > 0).Select(l => l.ToArray()).ToArray();
-        GroupSizes = lists.Select(l => l.Count).ToArray();
-        _count = epochLength ?? dataset.Count;
+        var lists = Enumerable.Range(0, groups.NumGroups).Select(g => groups.MembersOf(g).ToArray()).ToArray();
+        _members = lists.Where(l => l.Length > 0).ToArray();
+        GroupSizes = lists.Select(l => l.Length).ToArray();
+        _count = epochLength ?? groups.Count;
     }
 
     /// <summary>N_g of every group of the scheme (empty groups are never drawn).</summary>

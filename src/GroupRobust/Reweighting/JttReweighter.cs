@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace GroupRobust.Reweighting;
 
 /// <summary>
-/// JTT's phase-II sampling (Liu et al., 2021): every epoch visits the whole training set plus the error set repeated
-/// lambda more times, so each error sample appears lambda + 1 times, shuffled without replacement (not a weighted
+/// JTT's phase-II sampling (Liu et al., 2021): every epoch visits the whole training set plus the error set (the
+/// minority side of a <see cref="GroupAssignment"/>: any identifier's output, or true groups) repeated lambda more times, so each error sample appears lambda + 1 times, shuffled without replacement (not a weighted
 /// sampler). Each enumeration yields a new epoch's order (the generator advances per epoch; TorchSharp's seeded
 /// shuffler would replay one order).
 /// </summary>
@@ -25,20 +25,20 @@ public sealed class JttReweighter : EpochSampler
     private readonly long[] _errorIndices;
 
     /// <summary>Creates the sampler.</summary>
-    /// <param name="errorSet">The phase-I partition.</param>
+    /// <param name="errorSet">The phase-I groups; the members of its minority groups are upsampled.</param>
     /// <param name="lambda">Extra repetitions of each error sample (>= 0), or -1 for automatic.</param>
     /// <param name="seed">Seed; epoch e's order depends only on (seed, e).</param>
     /// <param name="logger">Receives the configuration and warnings; <see cref="NullLogger"/> by default.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1.</exception>
     /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set.</exception>
-    public JttReweighter(Partition errorSet, int lambda, long seed, ILogger? logger = null) : base(seed)
+    public JttReweighter(GroupAssignment errorSet, int lambda, long seed, ILogger? logger = null) : base(seed)
     {
         ArgumentNullException.ThrowIfNull(errorSet);
         if (lambda < AutomaticLambda)
             throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be >= 0, or -1 for the automatic value.");
         var log = logger ?? NullLogger.Instance;
-        Partition = errorSet;
-        _errorIndices = errorSet.ErrorIndices();
+        Groups = errorSet;
+        _errorIndices = errorSet.MinorityIndices();
         int n = errorSet.Count, e = _errorIndices.Length;
         RequestedLambda = lambda;
         if (lambda == AutomaticLambda)
@@ -58,8 +58,8 @@ public sealed class JttReweighter : EpochSampler
         Log.JttConfigured(log, e, Lambda, EpochLength, n);
     }
 
-    /// <summary>The partition whose error set is upsampled.</summary>
-    public Partition Partition { get; }
+    /// <summary>The groups whose minority side (the error set) is upsampled.</summary>
+    public GroupAssignment Groups { get; }
 
     /// <summary>The lambda asked for (-1 = automatic).</summary>
     public int RequestedLambda { get; }
@@ -77,16 +77,16 @@ public sealed class JttReweighter : EpochSampler
     }
 
     /// <summary>N + lambda * |E|.</summary>
-    public override long EpochLength => Partition.Count + (long)Lambda * _errorIndices.Length;
+    public override long EpochLength => Groups.Count + (long)Lambda * _errorIndices.Length;
 
     /// <summary>How many times sample <paramref name="index"/> appears in every epoch (1 or lambda + 1).</summary>
-    public int Multiplicity(long index) => Partition[index] ? Lambda + 1 : 1;
+    public int Multiplicity(long index) => Groups.IsMinority(index) ? Lambda + 1 : 1;
 
     /// <inheritdoc />
     protected override long[] Generate(int epoch, Random rng)
     {
         var order = new long[EpochLength];
-        int n = Partition.Count;
+        int n = Groups.Count;
         Randomness.Shuffling.Identity(n).CopyTo(order, 0);
         long k = n;
         for (int r = 0; r < Lambda; r++)

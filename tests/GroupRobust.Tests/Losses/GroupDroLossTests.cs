@@ -210,7 +210,7 @@ public class GroupDroLossTests
         using var dro = new GroupDroLoss(Counts);
         using var scope = NewDisposeScope();
         dro.Forward(torch.tensor(new[] { 1.0 }), torch.tensor(new long[] { 0 }));
-        var before = dro.GetState();
+        var before = dro.Snapshot();
         var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => dro.Forward(torch.tensor(new[] { 1.0 }), torch.tensor(new long[] { 4 })));
         Assert.Contains("group id 4", e1.Message);
         var e2 = Assert.Throws<ArgumentException>(() => dro.Forward(torch.ones(2, 2), torch.tensor(new long[] { 0, 1 })));
@@ -220,8 +220,8 @@ public class GroupDroLossTests
         var e4 = Assert.Throws<ArgumentException>(() => dro.Forward(torch.tensor(new[] { double.NaN }), torch.tensor(new long[] { 0 })));
         Assert.Contains("non-finite", e4.Message);
         Assert.Throws<ArgumentException>(() => dro.Forward(torch.ones(1), torch.ones(1)));
-        var after = dro.GetState();
-        Assert.Equal(before.LogQ, after.LogQ);
+        var after = dro.Snapshot();
+        Assert.Equal(before.Q, after.Q);
         Assert.Equal(before.ExpAvgLoss, after.ExpAvgLoss);
         Assert.Equal(1, dro.Steps);
         Assert.Throws<ArgumentOutOfRangeException>(() => new GroupDroLoss(Counts, new GroupDroOptions { StepSize = -0.1 }));

@@ -14,7 +14,7 @@ namespace GroupRobust.Tests.Mixing;
 public class ClassConditionalMixerTests
 {
     /// <summary>n samples per (class, side); inputs of class y on side s are N(mean(y, s), I) in d dims.</summary>
-    private static (TensorGroupDataset Data, Partition Partition) TwoSided(int perCell, int d, Func<int, int, float> mean, int seed = 0)
+    private static (TensorGroupDataset Data, GroupAssignment Partition) TwoSided(int perCell, int d, Func<int, int, float> mean, int seed = 0)
     {
         int n = 4 * perCell;
         var labels = new long[n];
@@ -31,7 +31,7 @@ public class ClassConditionalMixerTests
         }
         using var scope = NewDisposeScope();
         var ds = new TensorGroupDataset(torch.tensor(x, [n, d]), torch.tensor(labels), GroupScheme.Binary(), torch.tensor(side.Select(s => s ? 1L : 0L).ToArray()));
-        return (ds, Partition.FromMask(side, ds, "test"));
+        return (ds, GroupAssignment.FromErrorSet(side, ds, "test"));
     }
 
     [Theory]
@@ -48,7 +48,7 @@ public class ClassConditionalMixerTests
         var class0 = Enumerable.Range(0, ds.Count).Where(i => ds.Labels.Span[i] == 0).Select(i => (long)i).ToArray();
         using var batch = ds.GetBatch(class0);
         var plan = mixer.DrawPartners(batch);
-        using var partners = ds.GetBatch(plan);
+        using var partners = ds.GetBatch(plan.PartnerIndices);
         var mixed = mixer.Mix(batch, partners, plan, 0.3);
         double wMin = orientation == AlphaOrientation.MinorityWeight ? 0.3 : 0.7;
         double expectedMean = wMin * 3 + (1 - wMin) * -1;
@@ -63,9 +63,9 @@ public class ClassConditionalMixerTests
     }
 
     [Theory]
-    [InlineData(PartnerPolicy.OtherPartitionSameClass)]
+    [InlineData(PartnerPolicy.OtherGroupSameClass)]
     [InlineData(PartnerPolicy.SameClass)]
-    [InlineData(PartnerPolicy.OtherPartition)]
+    [InlineData(PartnerPolicy.OtherSideAnyClass)]
     public void Every_pair_obeys_its_policy(PartnerPolicy policy)
     {
         var (ds, partition) = TwoSided(50, 1, (y, s) => 0f);
@@ -81,12 +81,12 @@ public class ClassConditionalMixerTests
                 long p = plan.PartnerIndices[i];
                 Assert.True(plan.Mixed[i]);
                 bool sameLabel = partition.LabelOf(p) == partition.LabelOf(idx[i]);
-                bool otherSide = partition[p] != partition[idx[i]];
+                bool otherSide = partition.IsMinority(p) != partition.IsMinority(idx[i]);
                 switch (policy)
                 {
-                    case PartnerPolicy.OtherPartitionSameClass: Assert.True(sameLabel && otherSide); break;
+                    case PartnerPolicy.OtherGroupSameClass: Assert.True(sameLabel && otherSide); break;
                     case PartnerPolicy.SameClass: Assert.True(sameLabel); break;
-                    case PartnerPolicy.OtherPartition: Assert.True(otherSide); break;
+                    case PartnerPolicy.OtherSideAnyClass: Assert.True(otherSide); break;
                 }
             }
         }
@@ -116,7 +116,7 @@ public class ClassConditionalMixerTests
     {
         // class 1 lies entirely in the rest
         using var ds = Tiny.Dataset([0, 0, 1, 1, 0, 1], [0, 1, 0, 0, 1, 0]);
-        var partition = Partition.FromIndices([1, 4], ds, "test");
+        var partition = GroupAssignment.FromErrorIndices([1, 4], ds, "test");
         var logger = new ListLogger();
         var mixer = new ClassConditionalMixer(partition, new Random(0), logger: logger);
         Assert.Contains(logger.Messages, m => m.Contains("Class 1 has all of its 3 samples on one side"));
@@ -124,7 +124,7 @@ public class ClassConditionalMixerTests
         var plan = mixer.DrawPartners(batch);
         Assert.Equal(new[] { true, false, false, false, true }, plan.Mixed);
         Assert.Equal(new long[] { 2, 3, 5 }, plan.PartnerIndices[1..4]);
-        using var partners = ds.GetBatch(plan);
+        using var partners = ds.GetBatch(plan.PartnerIndices);
         using var mixed = mixer.Mix(batch, partners, plan, 0.5);
         Assert.True(mixed[1..4].allclose(batch.Inputs[1..4], 0, 0));   // unmixed rows unchanged
         var stats = mixer.EndEpoch();
@@ -145,7 +145,7 @@ public class ClassConditionalMixerTests
         using var scope = NewDisposeScope();
         using var batch = ds.GetBatch([0, 1, 2, 3, 4]);
         var plan = mixer.DrawPartners(batch);
-        using var partners = ds.GetBatch(plan);
+        using var partners = ds.GetBatch(plan.PartnerIndices);
         var x64 = mixer.Mix(batch.Inputs.to(ScalarType.Float64), partners.Inputs.to(ScalarType.Float64), plan, 0.4);
         Assert.Equal(ScalarType.Float64, x64.dtype);
         Assert.Equal(batch.Inputs.device_type, x64.device_type);
@@ -163,7 +163,7 @@ public class ClassConditionalMixerTests
             var mixer = new ClassConditionalMixer(partition, rng);
             using var batch = ds.GetBatch([0, 5, 9, 14, 33]);
             var plan = mixer.DrawPartners(batch);
-            using var partners = ds.GetBatch(plan);
+            using var partners = ds.GetBatch(plan.PartnerIndices);
             return mixer.Mix(batch, partners, plan, AlphaSchedule.UniformThenBeta().Sample(0, 4, rng));
         }
         using var a = Run();
@@ -180,7 +180,7 @@ public class ClassConditionalMixerTests
         using var scope = NewDisposeScope();
         using var batch = ds.GetBatch([0, 1, 2]);
         var plan = mixer.DrawPartners(batch);
-        using var partners = ds.GetBatch(plan);
+        using var partners = ds.GetBatch(plan.PartnerIndices);
         var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => mixer.Mix(batch, partners, plan, 1.5));
         Assert.Equal("alpha", e1.ParamName);
         var e2 = Assert.Throws<ArgumentException>(() => mixer.Mix(batch.Inputs, partners.Inputs[..2], plan, 0.5));
@@ -207,7 +207,7 @@ public class ClassConditionalMixerTests
         {
             using var scope = NewDisposeScope();
             var plan = mixer.DrawPartners(batch);
-            using var partners = ds.GetBatch(plan);
+            using var partners = ds.GetBatch(plan.PartnerIndices);
             var mixed = mixer.Mix(batch, partners, plan, 0.5);
             Assert.Equal(batch.Inputs.shape, mixed.shape);
             rows += batch.Size;

@@ -1,3 +1,4 @@
+using GroupRobust.Identification;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
 using GroupRobust.Losses;
@@ -15,7 +16,7 @@ public class GroupJm1MixerTests
     public void Only_the_worst_groups_rows_are_mixed_with_same_class_rows_of_other_groups()
     {
         using var ds = Tiny.Dataset([0, 0, 0, 1, 1, 1, 0, 1], [0, 1, 0, 0, 1, 1, 1, 0]);
-        var mixer = new GroupJm1Mixer(ds, new ReproducibleRandom(0));
+        var mixer = new GroupJm1Mixer(GroupAssignment.FromTrueGroups(ds), new ReproducibleRandom(0));
         using var batch = ds.GetBatch([0, 1, 2, 3, 4, 5, 6, 7]);
         var groups = ds.Groups.ToArray();
         for (int t = 0; t < 50; t++)
@@ -45,7 +46,7 @@ public class GroupJm1MixerTests
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
         using var dro = new GroupDroLoss(splits.TrainGroupCounts(), new GroupDroOptions { StepSize = 0.1 });
         var rng = new ReproducibleRandom(1);
-        var mixer = new GroupJm1Mixer(splits.Train, rng);
+        var mixer = new GroupJm1Mixer(GroupAssignment.FromTrueGroups(splits.Train), rng);
         var sampler = new ShuffleSampler(splits.Train.Count, 3);
         int worst = 0;
         for (int epoch = 0; epoch < 20; epoch++)
@@ -54,13 +55,13 @@ public class GroupJm1MixerTests
             {
                 using var scope = NewDisposeScope();
                 var plan = mixer.DrawPartners(batch, worst);
-                using var partners = splits.Train.GetBatch(plan);
+                using var partners = splits.Train.GetBatch(plan.PartnerIndices);
                 var logits = model.call(mixer.Mix(batch.Inputs, partners.Inputs, plan, AlphaSchedule.Uniform().Sample(epoch, 20, rng)));
                 opt.zero_grad();
                 dro.Forward(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), batch.Groups!).backward();
                 opt.step();
-                using var gl = dro.LastGroupLoss;
-                using var gc = dro.LastGroupCount;
+                using var gl = torch.tensor(dro.Snapshot().LastGroupLoss);
+                using var gc = torch.tensor(dro.Snapshot().LastGroupCount);
                 worst = GroupJm1Mixer.WorstGroup(gl, gc);
             }
         }

@@ -21,7 +21,7 @@ public class MixingLeakTests
         using var opt = torch.optim.SGD(model.parameters(), 0.01);
         var rng = new ReproducibleRandom(1);
         var mixer = new ClassConditionalMixer(partition, rng);
-        var hidden = new HiddenLayerMixer(model, ["input", "act1", "output"], rng);
+        var hidden = new MixedForwardPass(model, ["input", "act1", "output"], rng);
         var schedule = AlphaSchedule.UniformThenBeta();
         var indices = Enumerable.Range(0, 32).Select(i => (long)i).ToArray();
         int step = 0;
@@ -30,10 +30,10 @@ public class MixingLeakTests
             using var batch = splits.Train.GetBatch(indices);
             using var scope = NewDisposeScope();
             var plan = mixer.DrawPartners(batch);
-            using var partners = splits.Train.GetBatch(plan);
+            using var partners = splits.Train.GetBatch(plan.PartnerIndices);
             var c = mixer.Coefficients(plan, schedule.Sample(step++ % 4, 4, rng), batch.Inputs);
             opt.zero_grad();
-            var logits = hidden.Forward(batch.Inputs, partners.Inputs, c);
+            var logits = hidden.Run(batch.Inputs, partners.Inputs, c);
             nn.functional.cross_entropy(logits, batch.Labels).backward();
             opt.step();
         }, warmup: 10, steps: 300);

@@ -1,3 +1,4 @@
+using GroupRobust.Identification;
 using GroupRobust.Reweighting;
 using GroupRobust.Tests.TestSupport;
 
@@ -12,7 +13,7 @@ public class GroupBalancedSamplerTests
         var labels = Enumerable.Range(0, 100).Select(i => i < 90 ? 0 : 1).ToArray();
         var attrs = Enumerable.Range(0, 100).Select(i => i < 80 ? 0 : 1).ToArray();
         using var ds = Tiny.Dataset(labels, attrs);
-        var s = new GroupBalancedSampler(ds, seed: 1, epochLength: 30_000);
+        var s = new GroupBalancedSampler(GroupAssignment.FromTrueGroups(ds), seed: 1, epochLength: 30_000);
         var draws = s.ToArray();
         var groups = ds.Groups.ToArray();
         var perGroup = draws.GroupBy(i => groups[i]).ToDictionary(g => g.Key, g => g.Count());
@@ -21,9 +22,9 @@ public class GroupBalancedSamplerTests
         Assert.Equal(1.0 / 80 / 3, s.Probability(0), 12);
         Assert.Equal(0, s.Probability(2));
         Assert.NotEqual(draws.Take(100), s.Take(100));
-        Assert.Equal(draws, new GroupBalancedSampler(ds, seed: 1, epochLength: 30_000).ToArray());
-        Assert.Equal(100, new GroupBalancedSampler(ds, 0).EpochLength);
+        Assert.Equal(draws, new GroupBalancedSampler(GroupAssignment.FromTrueGroups(ds), seed: 1, epochLength: 30_000).ToArray());
+        Assert.Equal(100, new GroupBalancedSampler(GroupAssignment.FromTrueGroups(ds), 0).EpochLength);
         using var noGroups = Tiny.Dataset([0, 1], null);
-        Assert.Throws<InvalidOperationException>(() => new GroupBalancedSampler(noGroups, 0));
+        Assert.Throws<InvalidOperationException>(() => new GroupBalancedSampler(GroupAssignment.FromTrueGroups(noGroups), 0));
     }
 }

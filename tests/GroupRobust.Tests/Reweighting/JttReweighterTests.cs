@@ -10,10 +10,10 @@ namespace GroupRobust.Tests.Reweighting;
 
 public class JttReweighterTests
 {
-    private static (TensorGroupDataset Data, Partition Errors) Setup(int n = 20, params long[] errors)
+    private static (TensorGroupDataset Data, GroupAssignment Errors) Setup(int n = 20, params long[] errors)
     {
         var ds = Tiny.Dataset(Enumerable.Range(0, n).Select(i => i % 2).ToArray(), null);
-        return (ds, Partition.FromIndices(errors, ds, "test"));
+        return (ds, GroupAssignment.FromErrorIndices(errors, ds, "test"));
     }
 
     [Fact]
@@ -28,7 +28,7 @@ public class JttReweighterTests
         var counts = epoch.GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
         for (long i = 0; i < 20; i++)
         {
-            Assert.Equal(errors[i] ? 5 : 1, counts[i]);
+            Assert.Equal(errors.IsMinority(i) ? 5 : 1, counts[i]);
             Assert.Equal(counts[i], jtt.Multiplicity(i));
         }
     }
@@ -68,7 +68,7 @@ public class JttReweighterTests
         var ex = Assert.Throws<InvalidOperationException>(() => new JttReweighter(errors, -1, 0));
         Assert.Contains("empty error set", ex.Message);
         var logger = new ListLogger();
-        var big = Partition.FromIndices(Enumerable.Range(0, 8).Select(i => (long)i), ds, "test");
+        var big = GroupAssignment.FromErrorIndices(Enumerable.Range(0, 8).Select(i => (long)i), ds, "test");
         var clamped = new JttReweighter(big, -1, 0, logger);
         Assert.Equal(0, clamped.Lambda);
         Assert.Contains(logger.Messages, m => m.Contains("clamped to 0"));

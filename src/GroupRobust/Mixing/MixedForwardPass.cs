@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Mixing;
 
 /// <summary>
-/// Mixes at a hidden layer of any TorchSharp model without rewriting it (Manifold Mixup's mechanism, used by JM1's
+/// Runs a model forward with the batch mixed at the input or at a hidden layer, without rewriting the model (Manifold Mixup's mechanism, used by JM1's
 /// "early", "output" and "random" layers): h_mix = c h(x) + (1 - c) h(partner) at the chosen layer, and only the mixed
 /// rows continue through the rest of the network.
 /// </summary>
@@ -20,11 +20,11 @@ namespace GroupRobust.Mixing;
 /// the development CPU (docs/performance.md), and batch-norm layers before the mixing point see the batch and the
 /// partners separately, as in an ordinary step.</para>
 /// <para>TorchSharp runs hooks only when a module is invoked through <c>call()</c>. When the chosen layer's hook does
-/// not fire (a model whose forward calls <c>.forward()</c> on its children), <see cref="Forward"/> throws an
+/// not fire (a model whose forward calls <c>.forward()</c> on its children), <see cref="Run"/> throws an
 /// <see cref="InvalidOperationException"/> that says so and how to fix it. Hooks are attached for the duration of one
 /// pass only, so the model is left untouched between calls. Not thread-safe.</para>
 /// </remarks>
-public sealed class HiddenLayerMixer
+public sealed class MixedForwardPass
 {
     /// <summary>Mix the inputs themselves.</summary>
     public const string InputLayer = "input";
@@ -44,7 +44,7 @@ public sealed class HiddenLayerMixer
 
     private enum Pass { None, Partners, Batch }
 
-    /// <summary>Thrown by the hook to end the partner pass at the mixing layer; never escapes <see cref="Forward"/>.</summary>
+    /// <summary>Thrown by the hook to end the partner pass at the mixing layer; never escapes <see cref="Run"/>.</summary>
     private sealed class PartnerPassComplete : Exception
     {
     }
@@ -62,7 +62,7 @@ public sealed class HiddenLayerMixer
     /// more (docs/performance.md has both costs).
     /// </param>
     /// <exception cref="ArgumentException">A layer name is unknown (the message lists the model's module names), or no layer was given.</exception>
-    public HiddenLayerMixer(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> layers, Random rng, string? classifierName = null,
+    public MixedForwardPass(nn.Module<Tensor, Tensor> model, IReadOnlyList<string> layers, Random rng, string? classifierName = null,
         IEnumerable<string>? explicitPoints = null, bool detachPartners = false)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -102,7 +102,7 @@ public sealed class HiddenLayerMixer
     /// <summary>The module whose input <see cref="OutputLayer"/> mixes, when "output" is a candidate.</summary>
     public string? ClassifierName { get; }
 
-    /// <summary>The layer used by the last <see cref="Forward"/> call.</summary>
+    /// <summary>The layer used by the last <see cref="Run"/> call.</summary>
     public string? LastLayer { get; private set; }
 
     /// <summary>One candidate layer, uniformly at random (the same one when there is a single candidate; the generator is then not advanced).</summary>
@@ -117,7 +117,7 @@ public sealed class HiddenLayerMixer
     /// <param name="coefficients">Weights c [B] on the batch rows (e.g. from <see cref="ClassConditionalMixer.Coefficients(MixPlan, double, Tensor)"/>).</param>
     /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
     /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
-    public Tensor Forward(Tensor inputs, Tensor partnerInputs, Tensor coefficients, string? layer = null)
+    public Tensor Run(Tensor inputs, Tensor partnerInputs, Tensor coefficients, string? layer = null)
     {
         Guard.MinDims(inputs, 1, nameof(inputs));
         Guard.NotNull(partnerInputs, nameof(partnerInputs));
@@ -134,7 +134,7 @@ public sealed class HiddenLayerMixer
         long b = inputs.shape[0];
         using var scope = NewDisposeScope();
         if (layer == InputLayer)
-            return _model.call(ClassConditionalMixer.Interpolate(inputs, partnerInputs, coefficients)).MoveToOuterDisposeScope();
+            return _model.call(Interpolation.Lerp(inputs, partnerInputs, coefficients)).MoveToOuterDisposeScope();
 
         _pending = layer;
         _coefficients = coefficients;
@@ -143,6 +143,7 @@ public sealed class HiddenLayerMixer
             // Pass 1: the partners, up to the mixing layer.
             _pass = Pass.Partners;
             _fired = false;
+            bool stopped = false;
             try
             {
                 using var noGrad = DetachPartners ? torch.no_grad() : null;
@@ -150,8 +151,13 @@ public sealed class HiddenLayerMixer
             }
             catch (PartnerPassComplete)
             {
+                stopped = true;
             }
             if (!_fired) throw NotFired(layer);
+            if (!stopped)
+                throw new InvalidOperationException($"The partner pass reached the mixing layer '{layer}' but did not stop there: the model's forward (or a hook) " +
+                    "caught the exception the mixed forward pass uses to end that pass, so the rest of the network ran on the partners and the step would " +
+                    "silently differ. Do not catch all exceptions inside forward (catch specific types, or rethrow what you do not handle).");
 
             // Pass 2: the batch; at the mixing layer its representation is replaced by the mix.
             _pass = Pass.Batch;
@@ -173,7 +179,7 @@ public sealed class HiddenLayerMixer
     }
 
     /// <summary>
-    /// An explicit mixing point for a custom model: inside <see cref="Forward"/>, at the chosen point, records the partners'
+    /// An explicit mixing point for a custom model: inside <see cref="Run"/>, at the chosen point, records the partners'
     /// representation (partner pass) or returns the mix (batch pass); everywhere else returns <paramref name="h"/>
     /// unchanged (as an alias).
     /// </summary>
@@ -214,14 +220,14 @@ public sealed class HiddenLayerMixer
         }
         if (!h.shape.SequenceEqual(_partnerRepresentation!.shape))
             throw new InvalidOperationException($"At layer '{_pending}' the batch's representation has shape {Guard.Shape(h)} but the partners' has {Guard.Shape(_partnerRepresentation)}.");
-        return ClassConditionalMixer.Interpolate(h, _partnerRepresentation, _coefficients);
+        return Interpolation.Lerp(h, _partnerRepresentation, _coefficients);
     }
 
     private InvalidOperationException NotFired(string layer) => new(_modules.ContainsKey(layer)
         ? $"The mixing hook on layer '{(layer == OutputLayer ? $"{OutputLayer}' (input of '{ClassifierName}')" : layer + "'")} did not fire. TorchSharp runs hooks only when a module is invoked " +
           "through call(); this model's forward() most likely calls .forward() on its children, or never uses that layer. " +
-          "Fix the model to invoke submodules with .call(x), or mark the point in your forward with mixer.MixHere(\"name\", h) and pass the name in explicitPoints."
-        : $"The explicit mixing point '{layer}' was never reached: the model's forward must call mixer.MixHere(\"{layer}\", h).");
+          "Fix the model to invoke submodules with .call(x), or mark the point in your forward with pass.MixHere(\"name\", h) and pass the name in explicitPoints."
+        : $"The explicit mixing point '{layer}' was never reached: the model's forward must call pass.MixHere(\"{layer}\", h).");
 
     /// <summary>The last <c>Linear</c> module in registration order, else the last leaf module (null for a model without submodules).</summary>
     private static string? DefaultClassifier(List<(string name, nn.Module module)> named)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Mixing;
 
-public class HiddenLayerMixerTests
+public class MixedForwardPassTests
 {
     private static nn.Module<Tensor, Tensor> Mlp()
     {
@@ -20,8 +20,8 @@ public class HiddenLayerMixerTests
         var x = torch.randn(5, 4);
         var p = torch.randn(5, 4);
         var c = torch.tensor(new[] { 0.1f, 0.5f, 0.9f, 1f, 0f });
-        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
-        var logits = mixer.Forward(x, p, c);
+        var mixer = new MixedForwardPass(model, ["act1"], new Random(0));
+        var logits = mixer.Run(x, p, c);
         var seq = (TorchSharp.Modules.Sequential)model;
         var m = seq.named_children().ToDictionary(k => k.name, k => (nn.Module<Tensor, Tensor>)k.module);
         var hx = m["act1"].call(m["lin1"].call(x));
@@ -40,12 +40,12 @@ public class HiddenLayerMixerTests
         var x = torch.randn(3, 4);
         var p = torch.randn(3, 4);
         var c = torch.tensor(new[] { 0.2f, 0.7f, 0.4f });
-        var mixer = new HiddenLayerMixer(model, [HiddenLayerMixer.InputLayer, HiddenLayerMixer.OutputLayer], new Random(0));
+        var mixer = new MixedForwardPass(model, [MixedForwardPass.InputLayer, MixedForwardPass.OutputLayer], new Random(0));
         Assert.Equal("fc", mixer.ClassifierName);
-        var atInput = mixer.Forward(x, p, c, HiddenLayerMixer.InputLayer);
+        var atInput = mixer.Run(x, p, c, MixedForwardPass.InputLayer);
         Assert.True(atInput.allclose(model.call(x * c.unsqueeze(1) + p * (1 - c).unsqueeze(1)), 1e-5, 1e-6));
         // the classifier is affine, so mixing its input mixes the logits
-        var atOutput = mixer.Forward(x, p, c, HiddenLayerMixer.OutputLayer);
+        var atOutput = mixer.Run(x, p, c, MixedForwardPass.OutputLayer);
         var expected = model.call(x) * c.unsqueeze(1) + model.call(p) * (1 - c).unsqueeze(1);
         Assert.True(atOutput.allclose(expected, 1e-5, 1e-5));
     }
@@ -54,7 +54,7 @@ public class HiddenLayerMixerTests
     public void Random_choice_is_uniform_over_the_candidates()
     {
         using var model = Mlp();
-        var mixer = new HiddenLayerMixer(model, ["input", "act1", "output"], new GroupRobust.Randomness.ReproducibleRandom(1));
+        var mixer = new MixedForwardPass(model, ["input", "act1", "output"], new GroupRobust.Randomness.ReproducibleRandom(1));
         var counts = Enumerable.Range(0, 3000).Select(_ => mixer.ChooseLayer()).GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(3, counts.Count);
         Assert.All(counts.Values, n => Assert.InRange(n, 900, 1100));
@@ -69,16 +69,16 @@ public class HiddenLayerMixerTests
         using var noGrad = torch.no_grad();
         var x = torch.randn(2, 3, 32, 32);
         var p = torch.randn(2, 3, 32, 32);
-        var mixer = new HiddenLayerMixer(resnet, ["layer1", "output"], new Random(0));
+        var mixer = new MixedForwardPass(resnet, ["layer1", "output"], new Random(0));
         Assert.Equal("fc", mixer.ClassifierName);
         // c = 1 keeps the batch, c = 0 takes the partner
-        Assert.True(mixer.Forward(x, p, torch.ones(2), "layer1").allclose(resnet.call(x), 1e-4, 1e-5));
-        Assert.True(mixer.Forward(x, p, torch.zeros(2), "layer1").allclose(resnet.call(p), 1e-4, 1e-5));
+        Assert.True(mixer.Run(x, p, torch.ones(2), "layer1").allclose(resnet.call(x), 1e-4, 1e-5));
+        Assert.True(mixer.Run(x, p, torch.zeros(2), "layer1").allclose(resnet.call(p), 1e-4, 1e-5));
         var c = torch.tensor(new[] { 0.3f, 0.6f });
-        var half = mixer.Forward(x, p, c, "layer1");
+        var half = mixer.Run(x, p, c, "layer1");
         var linear = resnet.call(x) * c.unsqueeze(1) + resnet.call(p) * (1 - c).unsqueeze(1);
         Assert.False(half.allclose(linear, 1e-4, 1e-4)); // layer1 is followed by non-linear blocks
-        var atOutput = mixer.Forward(x, p, c, "output");
+        var atOutput = mixer.Run(x, p, c, "output");
         Assert.True(atOutput.allclose(linear, 1e-4, 1e-4));
     }
 
@@ -89,7 +89,7 @@ public class HiddenLayerMixerTests
 
         public ForwardCallingModel() : base(nameof(ForwardCallingModel)) => RegisterComponents();
 
-        public HiddenLayerMixer? Mixer { get; set; }
+        public MixedForwardPass? Mixer { get; set; }
 
         public override Tensor forward(Tensor x)
         {
@@ -107,15 +107,15 @@ public class HiddenLayerMixerTests
         var x = torch.randn(3, 4);
         var p = torch.randn(3, 4);
         var c = torch.full(3, 0.5f);
-        var hooked = new HiddenLayerMixer(model, ["lin1"], new Random(0));
-        var ex = Assert.Throws<InvalidOperationException>(() => hooked.Forward(x, p, c));
+        var hooked = new MixedForwardPass(model, ["lin1"], new Random(0));
+        var ex = Assert.Throws<InvalidOperationException>(() => hooked.Run(x, p, c));
         Assert.Contains("did not fire", ex.Message);
         Assert.Contains(".call(x)", ex.Message);
         Assert.Contains("MixHere", ex.Message);
 
-        var explicitMixer = new HiddenLayerMixer(model, ["after_lin1"], new Random(0), explicitPoints: ["after_lin1"]);
+        var explicitMixer = new MixedForwardPass(model, ["after_lin1"], new Random(0), explicitPoints: ["after_lin1"]);
         model.Mixer = explicitMixer;
-        var logits = explicitMixer.Forward(x, p, c);
+        var logits = explicitMixer.Run(x, p, c);
         Assert.Equal(new long[] { 3, 2 }, logits.shape);
         model.Mixer = null;
         var unmixed = model.call(x);
@@ -126,14 +126,14 @@ public class HiddenLayerMixerTests
     public void Unknown_layers_and_bad_shapes_are_reported()
     {
         using var model = Mlp();
-        var ex = Assert.Throws<ArgumentException>(() => new HiddenLayerMixer(model, ["layer9"], new Random(0)));
+        var ex = Assert.Throws<ArgumentException>(() => new MixedForwardPass(model, ["layer9"], new Random(0)));
         Assert.Contains("no submodule 'layer9'", ex.Message);
         Assert.Contains("lin1", ex.Message);
         using var scope = NewDisposeScope();
-        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
-        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(2, 4), torch.ones(3)));
-        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(3, 4), torch.ones(2)));
-        Assert.Throws<ArgumentException>(() => mixer.Forward(torch.randn(3, 4), torch.randn(3, 4), torch.ones(3), "lin2"));
+        var mixer = new MixedForwardPass(model, ["act1"], new Random(0));
+        Assert.Throws<ArgumentException>(() => mixer.Run(torch.randn(3, 4), torch.randn(2, 4), torch.ones(3)));
+        Assert.Throws<ArgumentException>(() => mixer.Run(torch.randn(3, 4), torch.randn(3, 4), torch.ones(2)));
+        Assert.Throws<ArgumentException>(() => mixer.Run(torch.randn(3, 4), torch.randn(3, 4), torch.ones(3), "lin2"));
     }
 
     [Fact]
@@ -144,10 +144,10 @@ public class HiddenLayerMixerTests
         var x = torch.randn(4, 4, requires_grad: true);
         var p = torch.randn(4, 4, requires_grad: true);
         var c = torch.full(4, 0.3f);
-        var exact = new HiddenLayerMixer(model, ["act1"], new Random(0)).Forward(x, p, c);
-        var detached = new HiddenLayerMixer(model, ["act1"], new Random(0), detachPartners: true);
+        var exact = new MixedForwardPass(model, ["act1"], new Random(0)).Run(x, p, c);
+        var detached = new MixedForwardPass(model, ["act1"], new Random(0), detachPartners: true);
         Assert.True(detached.DetachPartners);
-        var fast = detached.Forward(x, p, c);
+        var fast = detached.Run(x, p, c);
         Assert.True(exact.allclose(fast, 1e-6, 1e-7));
         fast.sum().backward();
         Assert.Null(p.grad);
@@ -159,8 +159,8 @@ public class HiddenLayerMixerTests
     {
         using var model = Mlp();
         using var scope = NewDisposeScope();
-        var mixer = new HiddenLayerMixer(model, ["act1"], new Random(0));
-        var logits = mixer.Forward(torch.randn(4, 4), torch.randn(4, 4), torch.full(4, 0.5f));
+        var mixer = new MixedForwardPass(model, ["act1"], new Random(0));
+        var logits = mixer.Run(torch.randn(4, 4), torch.randn(4, 4), torch.full(4, 0.5f));
         nn.functional.cross_entropy(logits, torch.tensor(new long[] { 0, 1, 2, 0 })).backward();
         Assert.All(model.parameters(), prm => Assert.True(prm.grad is not null && prm.grad.abs().sum().item<float>() > 0));
     }

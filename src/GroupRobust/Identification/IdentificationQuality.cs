@@ -4,10 +4,10 @@ using System.Text;
 namespace GroupRobust.Identification;
 
 /// <summary>
-/// How well an error set matches the true minority groups, as in the JM1 paper's Table 4: S = error samples from
+/// How well the minority side of a group assignment (the error set) matches the true minority groups, as in the JM1 paper's Table 4: S = error samples from
 /// minority groups, NS = error samples from majority groups, precision = S / |E|, recall = S / |minority|.
 /// </summary>
-public sealed record PartitionQuality
+public sealed record IdentificationQuality
 {
     /// <summary>Error-set samples from minority groups (S).</summary>
     public required long MinorityInErrorSet { get; init; }

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Tests.TestSupport;
 
 /// <summary>A minimal ERM loop for tests.</summary>
-internal static class Training
+internal static class TestTraining
 {
     public static void Erm(nn.Module<Tensor, Tensor> model, IGroupDataset data, int epochs, double lr = 0.1, int batchSize = 64, int seed = 0,
         Action<int, Batch, Tensor>? onBatch = null)

@@ -1,9 +1,9 @@
-using GroupRobust.Evaluation;
+using GroupRobust.Identification;
 using GroupRobust.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace GroupRobust.Identification;
+namespace GroupRobust.Evaluation;
 
 /// <summary>
 /// Chooses the identification epoch T from per-epoch phase-I validation results. <see cref="Choose"/>: with group labels
@@ -30,9 +30,8 @@ public static class IdentificationEpoch
             ? $"highest validation worst-group accuracy over {history.Count} epochs (first epoch on ties)"
             : (criterion == SelectionCriterion.Auto ? "validation has no group labels, so " : "")
               + $"highest validation average accuracy over {history.Count} epochs (first epoch on ties)";
-        var rule = resolved == SelectionCriterion.WorstGroupAccuracy ? IdentificationRule.WorstGroupAccuracy : IdentificationRule.AverageAccuracy;
-        Log.IdentificationEpochChosen(logger ?? NullLogger.Instance, best.Epoch, rule.ToString(), score, reason);
-        return new EpochChoice(best.Epoch, rule, score, reason);
+        Log.IdentificationEpochChosen(logger ?? NullLogger.Instance, best.Epoch, resolved.ToString(), score, reason);
+        return new EpochChoice(best.Epoch, resolved, score, reason);
     }
 
     /// <summary>
@@ -70,8 +69,8 @@ public static class IdentificationEpoch
             }
         }
         string reason = $"highest F1 of validation errors as a minority detector over {history.Count} epochs (first epoch on ties)";
-        Log.IdentificationEpochChosen(logger ?? NullLogger.Instance, best!.Epoch, nameof(IdentificationRule.ValidationErrorSetF1), bestF1, reason);
-        return new EpochChoice(best.Epoch, IdentificationRule.ValidationErrorSetF1, bestF1, reason);
+        Log.IdentificationEpochChosen(logger ?? NullLogger.Instance, best!.Epoch, nameof(SelectionCriterion.ValidationErrorSetF1), bestF1, reason);
+        return new EpochChoice(best.Epoch, SelectionCriterion.ValidationErrorSetF1, bestF1, reason);
     }
 
     /// <summary>F1 of "misclassified" as a detector of membership in <paramref name="minorityGroups"/>, from a result's per-group counts (0 when nothing is detected).</summary>

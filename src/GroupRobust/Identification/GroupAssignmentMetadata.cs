@@ -1,0 +1,42 @@
+namespace GroupRobust.Identification;
+
+/// <summary>
+/// Where a <see cref="GroupAssignment"/> came from and what it indexes: the method, the phase-I epoch, the dataset's
+/// size and label fingerprint, the group structure (classes x values per class, with names), which groups are the
+/// minority side, whether the groups are true annotations or inferred, and the creation parameters.
+/// </summary>
+public sealed record GroupAssignmentMetadata
+{
+    /// <summary>Identification method, e.g. "misclassification", "recorder", "loss-magnitude", "true-groups", "oracle".</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Phase-I epoch the groups were taken at (T), when applicable.</summary>
+    public int? Epoch { get; init; }
+
+    /// <summary>Whether the group ids are the dataset's true annotations or inferred by an identifier.</summary>
+    public required GroupSource Source { get; init; }
+
+    /// <summary>Number of samples of the dataset the assignment indexes.</summary>
+    public required int DatasetSize { get; init; }
+
+    /// <summary>Number of classes C of the dataset.</summary>
+    public required int NumClasses { get; init; }
+
+    /// <summary>Number of groups per class K (2 for an error set: rest and error set; A for true groups).</summary>
+    public required int GroupsPerClass { get; init; }
+
+    /// <summary>Names of the classes (length C).</summary>
+    public required IReadOnlyList<string> ClassNames { get; init; }
+
+    /// <summary>Names of the values within a class (length K), e.g. "rest", "error set".</summary>
+    public required IReadOnlyList<string> ValueNames { get; init; }
+
+    /// <summary>The groups on the minority side (the error set's groups; for true groups the designated minority groups), ascending.</summary>
+    public required IReadOnlyList<int> MinorityGroups { get; init; }
+
+    /// <summary>A fingerprint (FNV-1a, hex) of the dataset's labels; an assignment loaded against a dataset with other labels is rejected.</summary>
+    public required string LabelsFingerprint { get; init; }
+
+    /// <summary>Free-form creation parameters (fraction, per-class, pass, ...).</summary>
+    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+}

@@ -1,0 +1,116 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Losses;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// GroupJM1 (JM1 paper, Appendix D), for when group labels are available: per batch, the group with the highest mean
+/// loss (measured on the batch itself, without gradients) is mixed at the input with same-class samples of the other
+/// groups (<see cref="GroupJm1Mixer"/>); the loss is the cross entropy, or GroupDRO's robust loss (the constructor's
+/// <c>useGroupDroLoss</c>). Shuffled epochs.
+/// </summary>
+/// <remarks>
+/// Finding the worst group reads G numbers from the device once per batch (inherent to the method), and the
+/// measuring pass is one extra forward without gradients (in training mode, so batch-norm statistics see the batch
+/// twice). Streams: "order", "partners", "alpha".
+/// </remarks>
+public sealed class GroupJm1Method : TrainingMethod
+{
+    private readonly IGroupDataset _train;
+    private readonly GroupAssignment _groups;
+    private readonly GroupJm1Mixer _mixer;
+    private readonly AlphaSchedule _schedule;
+    private readonly ReproducibleRandom _alphaRng;
+    private readonly GroupDroLoss? _dro;
+    private long _mixed;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="groups">Its groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method, or inferred).</param>
+    /// <param name="seeds">Seed source of the method's streams.</param>
+    /// <param name="schedule">Alpha schedule (default U/B).</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side).</param>
+    /// <param name="useGroupDroLoss">Train with GroupDRO's robust loss instead of cross entropy (default false).</param>
+    /// <param name="groupDroOptions">GroupDRO's options when <paramref name="useGroupDroLoss"/>.</param>
+    /// <param name="logger">Receives GroupDRO's configuration warnings.</param>
+    public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, AlphaSchedule? schedule = null,
+        AlphaOrientation orientation = AlphaOrientation.MajorityWeight, bool useGroupDroLoss = false, GroupDroOptions? groupDroOptions = null, ILogger? logger = null)
+        : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        groups.EnsureMatches(train, nameof(groups));
+        _train = train;
+        _groups = groups;
+        _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation);
+        _alphaRng = Stream("alpha");
+        _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
+        UseSampler(seed => new ShuffleSampler(train.Count, seed));
+        if (useGroupDroLoss) _dro = new GroupDroLoss(groups, groupDroOptions, logger);
+    }
+
+    /// <inheritdoc />
+    public override string Name => _dro is null ? "GroupJM1" : "GroupJM1 + GroupDRO";
+
+    /// <inheritdoc />
+    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+
+    /// <inheritdoc />
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
+        var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
+        Tensor groupLoss;
+        using (torch.no_grad())
+        {
+            var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
+            groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
+        }
+        var plan = _mixer.DrawPartners(batch, GroupJm1Mixer.WorstGroup(groupLoss, counts));
+        _mixed += plan.MixedCount;
+        var partners = _train.GetBatch(plan.PartnerIndices);
+        var inputs = _mixer.Mix(batch.Inputs, partners.Inputs, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+        var logits = model.call(inputs);
+        if (_dro is null) return nn.functional.cross_entropy(logits, batch.Labels);
+        return _dro.Forward(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g);
+    }
+
+    /// <inheritdoc />
+    protected override MethodEpochSummary Summarize(MethodEpochSummary summary)
+    {
+        var result = summary with { GroupWeights = _dro?.Snapshot().LastWeights };
+        _mixed = 0;
+        return result;
+    }
+
+    /// <inheritdoc />
+    protected override void WriteState(IDictionary<string, double[]> values)
+    {
+        values["groupjm1/mixed"] = [_mixed];
+        _dro?.WriteState(values, "groupdro/");
+    }
+
+    /// <inheritdoc />
+    protected override Action ReadState(IReadOnlyDictionary<string, double[]> values)
+    {
+        var mixed = Entry(values, "groupjm1/mixed", 1);
+        var dro = _dro?.ReadState(values, "groupdro/");
+        return () =>
+        {
+            _mixed = (long)mixed[0];
+            dro?.Invoke();
+        };
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _dro?.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,65 @@
+using GroupRobust.Data;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// The phase-II method contract: what a group-robust method adds to an ordinary training loop. Per epoch the index
+/// order (<see cref="BeginEpoch"/>), per batch the loss from the model and the batch (<see cref="Loss"/>), at the end
+/// of the epoch its statistics (<see cref="EndEpoch"/>), and its whole state for checkpoints
+/// (<see cref="GetState"/>, <see cref="SetState"/>). The loop, the model and the optimizer stay the caller's.
+/// </summary>
+/// <example>
+/// <code>
+/// using var method = MixingMethod.Jm1(data.Train, errorSet, new SeedSource(0));
+/// for (int epoch = 0; epoch &lt; epochs; epoch++)
+/// {
+///     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), batchSize: 64))
+///     {
+///         using var scope = torch.NewDisposeScope();
+///         optimizer.zero_grad();
+///         method.Loss(model, batch).backward();
+///         optimizer.step();
+///     }
+///     Console.WriteLine(method.EndEpoch());
+/// }
+/// </code>
+/// <see cref="Training.TrainingLoop"/> is a ready loop over this contract (validation, model selection, best weights,
+/// checkpoints), but the contract works without it.
+/// </example>
+public interface ITrainingMethod : IDisposable
+{
+    /// <summary>A row label for tables, e.g. "JM1 (input)" or "JTT (λ=20)".</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Whether training reads group labels of the training set: true for GroupDRO, GroupJM1 and any method fed with
+    /// <see cref="Identification.GroupSource.TrueLabels"/> groups (an oracle); false for ERM, MixUp, CVaR-DRO and JTT or
+    /// JM1 on inferred groups.
+    /// </summary>
+    bool UsesTrainingGroupLabels { get; }
+
+    /// <summary>Starts epoch <paramref name="epoch"/> of <paramref name="totalEpochs"/> and returns its sample indices (a pure function of the method's seed, the epoch and, for stateful orders, the restored state).</summary>
+    /// <param name="epoch">0-based epoch, in [0, totalEpochs).</param>
+    /// <param name="totalEpochs">Number of epochs of the run, at least 1 (alpha schedules depend on it).</param>
+    /// <exception cref="InvalidOperationException">The previous epoch was not ended.</exception>
+    long[] BeginEpoch(int epoch, int totalEpochs);
+
+    /// <summary>The loss of one batch of the current epoch, a scalar to backpropagate, in the caller's dispose scope.</summary>
+    /// <param name="model">The classifier being trained (logits [B, C]).</param>
+    /// <param name="batch">A batch of the training split, fetched with the indices <see cref="BeginEpoch"/> returned.</param>
+    /// <exception cref="InvalidOperationException">No epoch was begun.</exception>
+    /// <exception cref="ArgumentException">The batch does not come from the method's training split.</exception>
+    Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch);
+
+    /// <summary>Ends the current epoch and returns its statistics (samples, mixing, group weights), logging them.</summary>
+    /// <exception cref="InvalidOperationException">No epoch was begun.</exception>
+    MethodEpochSummary EndEpoch();
+
+    /// <summary>The method's whole resumable state (generators, epoch position, loss buffers, mixer statistics), as host values.</summary>
+    MethodState GetState();
+
+    /// <summary>Restores a state from <see cref="GetState"/> of a method built the same way; training then continues exactly as if uninterrupted.</summary>
+    /// <exception cref="ArgumentException">The state belongs to another method or does not fit this one; nothing is changed.</exception>
+    void SetState(MethodState state);
+}

@@ -1,0 +1,21 @@
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// The resumable state of an <see cref="ITrainingMethod"/>, as host values: the method's kind, the states of its
+/// named generators (<see cref="Randomness.ReproducibleRandom.GetState"/>) and named number arrays (epoch position,
+/// loss buffers such as GroupDRO's log q, mixer statistics). JSON-serialisable; checkpoints store it as it is.
+/// </summary>
+public sealed record MethodState
+{
+    /// <summary>Format version (1).</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>The method kind that produced the state, e.g. "jm1"; a state is only accepted by a method of the same kind.</summary>
+    public required string Kind { get; init; }
+
+    /// <summary>Generator states by stream name.</summary>
+    public required IReadOnlyDictionary<string, ulong[]> Generators { get; init; }
+
+    /// <summary>Named arrays of numbers (counters are exact up to 2^53).</summary>
+    public required IReadOnlyDictionary<string, double[]> Values { get; init; }
+}

@@ -1,0 +1,132 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using GroupRobust.Reweighting;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// Just Mix Once (JM1) and its relatives as one method: per batch, draw partners (<see cref="ClassConditionalMixer"/>),
+/// fetch them, draw alpha from the schedule, mix at the chosen layer (<see cref="MixedForwardPass"/>) and take the
+/// cross entropy with the batch's labels. The policy makes it JM1, c-MixUp or unconditional JM1; an upsampling lambda
+/// makes it JM1+. Use the factories (<see cref="Jm1"/>, <see cref="Jm1Plus"/>, <see cref="ClassConditionalMixup"/>,
+/// <see cref="UnconditionalJm1"/>) or the constructor with <see cref="MixingOptions"/>.
+/// </summary>
+/// <remarks>
+/// Randomness: the epoch order comes from the seed source's "order" stream (a pure function of the seed and the epoch),
+/// partners from "partners", alpha from "alpha" and the per-batch layer of random mixing from "layer"; all of them are
+/// part of <see cref="TrainingMethod.GetState"/>, and so are the mixer's running statistics.
+/// </remarks>
+public sealed class MixingMethod : TrainingMethod
+{
+    private readonly IGroupDataset _train;
+    private readonly GroupAssignment _groups;
+    private readonly ClassConditionalMixer _mixer;
+    private readonly ReproducibleRandom _alphaRng;
+    private readonly ReproducibleRandom _layerRng;
+    private MixedForwardPass? _pass;
+    private nn.Module<Tensor, Tensor>? _passModel;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="train">The training split (partners are fetched from it).</param>
+    /// <param name="groups">Phase I's groups of <paramref name="train"/> (an error set, true groups, any identifier's output).</param>
+    /// <param name="seeds">Seed source of the method's streams.</param>
+    /// <param name="options">Policy, orientation, schedule, layer, JM1+ lambda; JM1's defaults when null.</param>
+    /// <param name="logger">Receives the mixer's per-epoch summaries and warnings.</param>
+    /// <exception cref="ArgumentException"><paramref name="groups"/> does not index <paramref name="train"/>.</exception>
+    public MixingMethod(IGroupDataset train, GroupAssignment groups, SeedSource seeds, MixingOptions? options = null, ILogger? logger = null)
+        : base("mixing", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        groups.EnsureMatches(train, nameof(groups));
+        Options = options ?? new MixingOptions();
+        Options.Validate();
+        _train = train;
+        _groups = groups;
+        _mixer = new ClassConditionalMixer(groups, Stream("partners"), new MixerOptions { Policy = Options.Policy, Orientation = Options.Orientation }, logger);
+        _alphaRng = Stream("alpha");
+        _layerRng = Stream("layer");
+        int? lambda = Options.UpsampleLambda;
+        UseSampler(seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed));
+    }
+
+    /// <summary>JM1: partners from the other groups of the same class (with an error set: the other side), at <see cref="MixingOptions.Layer"/>.</summary>
+    public static MixingMethod Jm1(IGroupDataset train, GroupAssignment groups, SeedSource seeds, MixingOptions? options = null, ILogger? logger = null)
+        => new(train, groups, seeds, (options ?? new MixingOptions()) with { Policy = PartnerPolicy.OtherGroupSameClass }, logger);
+
+    /// <summary>JM1+ (JM1 over a JTT-style upsampled epoch): every minority-side sample appears <paramref name="lambda"/> + 1 times per epoch.</summary>
+    public static MixingMethod Jm1Plus(IGroupDataset train, GroupAssignment groups, int lambda, SeedSource seeds, MixingOptions? options = null, ILogger? logger = null)
+        => new(train, groups, seeds, (options ?? new MixingOptions()) with { Policy = PartnerPolicy.OtherGroupSameClass, UpsampleLambda = lambda }, logger);
+
+    /// <summary>
+    /// c-MixUp (the JM1 paper's baseline): partners from all samples of the same class, no groups; alpha ~ U(0, 1) on the
+    /// batch sample unless <paramref name="options"/> says otherwise.
+    /// </summary>
+    public static MixingMethod ClassConditionalMixup(IGroupDataset train, SeedSource seeds, MixingOptions? options = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var none = GroupAssignment.FromErrorSet(new bool[train.Count], train, "none");
+        var o = options ?? new MixingOptions { Schedule = AlphaSchedule.Uniform() };
+        return new(train, none, seeds, o with { Policy = PartnerPolicy.SameClass }, logger);
+    }
+
+    /// <summary>Unconditional JM1 (ablation): partners from the other side, any label; the batch sample's label is kept.</summary>
+    public static MixingMethod UnconditionalJm1(IGroupDataset train, GroupAssignment groups, SeedSource seeds, MixingOptions? options = null, ILogger? logger = null)
+        => new(train, groups, seeds, (options ?? new MixingOptions()) with { Policy = PartnerPolicy.OtherSideAnyClass }, logger);
+
+    /// <summary>The options in use.</summary>
+    public MixingOptions Options { get; }
+
+    /// <summary>The layer the last batch was mixed at.</summary>
+    public string? LastLayer => _pass?.LastLayer;
+
+    /// <inheritdoc />
+    public override string Name
+    {
+        get
+        {
+            string oracle = _groups.Source == GroupSource.TrueLabels ? " oracle" : "";
+            string layer = Options.Layer.Description;
+            return Options.Policy switch
+            {
+                PartnerPolicy.SameClass => layer == MixedForwardPass.InputLayer ? "c-MixUp" : $"c-MixUp ({layer})",
+                PartnerPolicy.OtherSideAnyClass => $"unconditional JM1{oracle} ({layer})",
+                _ => $"JM1{(Options.UpsampleLambda is null ? "" : "+")}{oracle} ({layer})",
+            };
+        }
+    }
+
+    /// <inheritdoc />
+    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+
+    /// <inheritdoc />
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        if (!ReferenceEquals(model, _passModel))
+        {
+            _pass = new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName, detachPartners: Options.DetachPartners);
+            _passModel = model;
+        }
+        var plan = _mixer.DrawPartners(batch);
+        var partners = _train.GetBatch(plan.PartnerIndices);
+        var c = _mixer.Coefficients(plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng), batch.Inputs);
+        var logits = _pass!.Run(batch.Inputs, partners.Inputs, c);
+        return nn.functional.cross_entropy(logits, batch.Labels);
+    }
+
+    /// <inheritdoc />
+    protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch() };
+
+    /// <inheritdoc />
+    protected override void WriteState(IDictionary<string, double[]> values) => values["mixing/statistics"] = _mixer.StatisticsState();
+
+    /// <inheritdoc />
+    protected override Action ReadState(IReadOnlyDictionary<string, double[]> values)
+    {
+        var stats = Entry(values, "mixing/statistics", _mixer.StatisticsState().Length);
+        return () => _mixer.RestoreStatistics(stats);
+    }
+}

@@ -1,0 +1,220 @@
+using System.Globalization;
+using GroupRobust.Data;
+using GroupRobust.Randomness;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// Base class of the library's methods and the easy way to write one: it owns the epoch bookkeeping, the named random
+/// streams (derived from one <see cref="SeedSource"/>, saved and restored by <see cref="GetState"/> and
+/// <see cref="SetState"/>), the dispose scope of every loss and the validation of batches. A subclass supplies the
+/// epoch order, the batch loss and, when it has more state, <see cref="WriteState"/> and <see cref="ReadState"/>.
+/// </summary>
+public abstract class TrainingMethod : ITrainingMethod
+{
+    private readonly SeedSource _seeds;
+    private readonly SortedDictionary<string, ReproducibleRandom> _streams = new(StringComparer.Ordinal);
+    private long _samples;
+    private bool _inEpoch;
+    private long _orderSeed;
+    private Func<long, EpochSampler>? _samplerFactory;
+    private EpochSampler? _sampler;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
+    /// <param name="datasetSize">Size N of the training split the method indexes, at least 1.</param>
+    /// <param name="seeds">The seed source every stream of the method derives from.</param>
+    protected TrainingMethod(string kind, int datasetSize, SeedSource seeds)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        ArgumentNullException.ThrowIfNull(seeds);
+        ArgumentOutOfRangeException.ThrowIfLessThan(datasetSize, 1);
+        Kind = kind;
+        DatasetSize = datasetSize;
+        _seeds = seeds;
+        _orderSeed = seeds.Derive("order");
+    }
+
+    /// <summary>The kind tag stored in the state.</summary>
+    public string Kind { get; }
+
+    /// <summary>Size N of the training split.</summary>
+    public int DatasetSize { get; }
+
+    /// <inheritdoc />
+    public abstract string Name { get; }
+
+    /// <inheritdoc />
+    public abstract bool UsesTrainingGroupLabels { get; }
+
+    /// <summary>The current (or last) epoch, 0-based.</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>The run's number of epochs, as passed to <see cref="BeginEpoch"/>.</summary>
+    public int TotalEpochs { get; private set; } = 1;
+
+    /// <summary>
+    /// Sets the sampler of the epoch orders, built by <paramref name="factory"/> from the seed of the seed source's
+    /// "order" stream; the seed is part of the state, so a restored method rebuilds the saved run's sampler.
+    /// </summary>
+    /// <param name="factory">Builds the sampler from a seed (epoch e's order must depend only on the seed and e).</param>
+    protected void UseSampler(Func<long, EpochSampler> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _samplerFactory = factory;
+        _sampler = factory(_orderSeed);
+    }
+
+    /// <summary>The sampler set by <see cref="UseSampler"/>.</summary>
+    /// <exception cref="InvalidOperationException">No sampler was set.</exception>
+    protected EpochSampler Sampler => _sampler ?? throw new InvalidOperationException($"{GetType().Name} set no sampler; call UseSampler in its constructor or override Order.");
+
+    /// <summary>The named generator <paramref name="name"/>, created on first use from the seed source and part of the state.</summary>
+    /// <param name="name">A stable stream name such as "partners" or "alpha".</param>
+    protected ReproducibleRandom Stream(string name)
+    {
+        if (!_streams.TryGetValue(name, out var rng))
+        {
+            rng = _seeds.Random(name);
+            _streams[name] = rng;
+        }
+        return rng;
+    }
+
+    /// <inheritdoc />
+    public long[] BeginEpoch(int epoch, int totalEpochs)
+    {
+        if (totalEpochs < 1) throw new ArgumentOutOfRangeException(nameof(totalEpochs), totalEpochs, "At least one epoch is needed.");
+        if ((uint)epoch >= (uint)totalEpochs)
+            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [0, {totalEpochs - 1}].");
+        if (_inEpoch) throw new InvalidOperationException($"Epoch {Epoch} was begun but not ended; call EndEpoch before beginning epoch {epoch}.");
+        Epoch = epoch;
+        TotalEpochs = totalEpochs;
+        _samples = 0;
+        _inEpoch = true;
+        return Order(epoch);
+    }
+
+    /// <inheritdoc />
+    public Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; call BeginEpoch(epoch, totalEpochs) first and fetch batches with the indices it returns.");
+        var indices = batch.Indices;
+        for (int i = 0; i < indices.Length; i++)
+            if ((ulong)indices[i] >= (ulong)DatasetSize)
+                throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
+        using var scope = NewDisposeScope();
+        var loss = BatchLoss(model, batch);
+        _samples += batch.Size;
+        return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public MethodEpochSummary EndEpoch()
+    {
+        if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; EndEpoch closes the epoch BeginEpoch started.");
+        _inEpoch = false;
+        return Summarize(new MethodEpochSummary { Epoch = Epoch, Samples = _samples });
+    }
+
+    /// <inheritdoc />
+    public MethodState GetState()
+    {
+        var values = new Dictionary<string, double[]>(StringComparer.Ordinal)
+        {
+            ["epoch"] = [Epoch, TotalEpochs, _inEpoch ? 1 : 0, _samples],
+        };
+        var generators = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState());
+        generators["order-seed"] = [unchecked((ulong)_orderSeed)];
+        WriteState(values);
+        return new MethodState
+        {
+            Kind = Kind,
+            Generators = generators,
+            Values = values,
+        };
+    }
+
+    /// <inheritdoc />
+    public void SetState(MethodState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Version != 1) throw new ArgumentException($"Unknown method state version {state.Version}; expected 1.", nameof(state));
+        if (state.Kind != Kind) throw new ArgumentException($"The state belongs to a '{state.Kind}' method; this one is '{Kind}'.", nameof(state));
+        if (state.Generators is null || state.Values is null) throw new ArgumentException("The method state is incomplete (no generators or values).", nameof(state));
+        if (!state.Values.TryGetValue("epoch", out var position) || position.Length != 4)
+            throw new ArgumentException("The method state has no valid 'epoch' entry (4 numbers).", nameof(state));
+        if (!state.Generators.TryGetValue("order-seed", out var orderSeed) || orderSeed.Length != 1)
+            throw new ArgumentException("The method state has no valid 'order-seed' entry (1 word).", nameof(state));
+        var generators = new Dictionary<string, ReproducibleRandom>(StringComparer.Ordinal);
+        foreach (var (name, words) in state.Generators.Where(kv => kv.Key != "order-seed"))
+        {
+            try
+            {
+                generators[name] = ReproducibleRandom.FromState(words);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"Generator '{name}' of the method state is invalid: {ex.Message}", nameof(state), ex);
+            }
+        }
+        // Validate the subclass's part first; nothing changes unless all of it is accepted.
+        var apply = ReadState(state.Values);
+        foreach (var (name, rng) in generators)
+            Stream(name).SetState(rng.GetState());
+        Epoch = (int)position[0];
+        TotalEpochs = Math.Max(1, (int)position[1]);
+        _inEpoch = position[2] != 0;
+        _samples = (long)position[3];
+        _orderSeed = unchecked((long)orderSeed[0]);
+        if (_samplerFactory is not null) _sampler = _samplerFactory(_orderSeed);
+        apply();
+    }
+
+    /// <summary>The sample indices of epoch <paramref name="epoch"/>; by default the <see cref="Sampler"/>'s.</summary>
+    protected virtual long[] Order(int epoch) => Sampler.IndicesForEpoch(epoch);
+
+    /// <summary>The loss of one validated batch (inside a dispose scope the base class owns; return a tensor created in it).</summary>
+    protected abstract Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch);
+
+    /// <summary>Adds the method's own statistics to the epoch summary (and logs them); the base returns it unchanged.</summary>
+    protected virtual MethodEpochSummary Summarize(MethodEpochSummary summary) => summary;
+
+    /// <summary>Adds the subclass's state to <paramref name="values"/> (names must not collide with "epoch").</summary>
+    protected virtual void WriteState(IDictionary<string, double[]> values)
+    {
+    }
+
+    /// <summary>
+    /// Validates the subclass's part of a state and returns the action that applies it; throw
+    /// <see cref="ArgumentException"/> before returning when something does not fit, so a failed restore changes nothing.
+    /// </summary>
+    protected virtual Action ReadState(IReadOnlyDictionary<string, double[]> values) => () => { };
+
+    /// <summary>The entry <paramref name="name"/> of a state, checked for length <paramref name="length"/>.</summary>
+    /// <exception cref="ArgumentException">The entry is missing or has another length.</exception>
+    protected static double[] Entry(IReadOnlyDictionary<string, double[]> values, string name, int length)
+    {
+        if (!values.TryGetValue(name, out var v))
+            throw new ArgumentException($"The method state has no '{name}' entry.", "state");
+        if (v.Length != length)
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The method state's '{name}' has {v.Length} numbers; this method needs {length}."), "state");
+        return v;
+    }
+
+    /// <summary>Frees what the method owns; the base owns no native memory.</summary>
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees owned resources (loss modules); override and call the base.</summary>
+    /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>
+    protected virtual void Dispose(bool disposing)
+    {
+    }
+}

@@ -1,0 +1,39 @@
+using GroupRobust.Internal;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Mixing;
+
+/// <summary>The library's one interpolation: h_mix = c x + (1 - c) p, every mixer and the mixed forward pass use it.</summary>
+internal static class Interpolation
+{
+    /// <summary>c x + (1 - c) p with c [B] broadcast over the trailing dimensions (one fused <c>lerp</c>, in x's dtype).</summary>
+    /// <param name="x">Tensor [B, ...], floating.</param>
+    /// <param name="p">Tensor of the same shape, device and dtype.</param>
+    /// <param name="c">Weights [B] on x, same device.</param>
+    public static Tensor Lerp(Tensor x, Tensor p, Tensor c)
+    {
+        Guard.MinDims(x, 1, nameof(x));
+        Guard.NotNull(p, nameof(p));
+        Guard.Dims(c, 1, nameof(c));
+        if (!x.shape.SequenceEqual(p.shape))
+            throw new ArgumentException($"'p' has shape {Guard.Shape(p)} but 'x' has {Guard.Shape(x)}; they must match.", nameof(p));
+        Guard.Length(c, x.shape[0], nameof(c), nameof(x));
+        Guard.SameDevice(x, nameof(x), p, nameof(p));
+        Guard.SameDevice(x, nameof(x), c, nameof(c));
+        using var scope = NewDisposeScope();
+        var shape = new long[x.dim()];
+        Array.Fill(shape, 1L);
+        shape[0] = x.shape[0];
+        var w = c.to(x.dtype).reshape(shape);
+        return torch.lerp(p, x, w).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>c x + (1 - c) p with one scalar weight c for every row.</summary>
+    public static Tensor Lerp(Tensor x, Tensor p, double c)
+    {
+        using var scope = NewDisposeScope();
+        using var w = torch.tensor(c, dtype: x.dtype, device: x.device);
+        return torch.lerp(p, x, w).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GroupRobust.Checkpoints;
+using GroupRobust.Data;
+using GroupRobust.Evaluation;
+using GroupRobust.Internal;
+using GroupRobust.Methods;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Training;
+
+/// <summary>
+/// A ready training loop for the common case: trains an <see cref="ITrainingMethod"/> for N epochs with the caller's
+/// model and optimizer, evaluates on validation after every epoch, keeps the best weights by the selection rule (in
+/// memory or on disk), reports progress through <see cref="IProgress{T}"/> and <see cref="ILogger"/>, optionally writes
+/// a checkpoint every epoch and resumes from it, restores the best weights at the end and returns the history.
+/// </summary>
+/// <remarks>
+/// The loop is a convenience, not the only way: every method works in a hand-written loop through its contract
+/// (<see cref="ITrainingMethod"/>). Every step runs in its own dispose scope; the training loss is accumulated on the
+/// device and read once per epoch. The model is put in training mode for the epoch and in evaluation mode for validation
+/// (its previous mode is restored by the evaluator). Model selection follows <see cref="ModelSelection"/>: the first best
+/// epoch wins ties.
+/// </remarks>
+public static class TrainingLoop
+{
+    private static readonly JsonSerializerOptions HistoryJson = new()
+    {
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>Trains <paramref name="method"/> for <paramref name="epochs"/> epochs on <paramref name="data"/>'s training split, selecting on its validation split.</summary>
+    /// <param name="method">The method (its groups must index <paramref name="data"/>'s training split).</param>
+    /// <param name="model">The classifier (trained in place; the best weights are restored at the end).</param>
+    /// <param name="optimizer">An optimizer over the model's parameters.</param>
+    /// <param name="data">Training and validation splits.</param>
+    /// <param name="epochs">Number of epochs, at least 1.</param>
+    /// <param name="batchSize">Training batch size, at least 1 (default 64).</param>
+    public static TrainingHistory Run(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, DatasetSplits data, int epochs, int batchSize = 64)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        return Run(method, model, optimizer, data.Train, data.Validation, new TrainingLoopOptions { Epochs = epochs, BatchSize = batchSize });
+    }
+
+    /// <summary>Trains <paramref name="method"/> with every option of <see cref="TrainingLoopOptions"/>.</summary>
+    /// <param name="method">The method.</param>
+    /// <param name="model">The classifier (trained in place).</param>
+    /// <param name="optimizer">An optimizer over the model's parameters.</param>
+    /// <param name="train">The training split the method indexes.</param>
+    /// <param name="validation">The validation split (model selection).</param>
+    /// <param name="options">Epochs, batch sizes, selection, best-weights storage, checkpoint.</param>
+    /// <param name="progress">Receives every epoch's report; optional.</param>
+    /// <param name="logger">Receives one line per epoch and the final choice; <see cref="NullLogger"/> by default.</param>
+    /// <exception cref="ArgumentException">An option is out of range, or the splits' class counts differ.</exception>
+    /// <exception cref="FormatException">The checkpoint to resume from is not valid.</exception>
+    public static TrainingHistory Run(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train,
+        IGroupDataset validation, TrainingLoopOptions options, IProgress<EpochReport>? progress = null, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (validation.Scheme.NumClasses != train.Scheme.NumClasses)
+            throw new ArgumentException($"The validation split has {validation.Scheme.NumClasses} classes but the training split has {train.Scheme.NumClasses}.", nameof(validation));
+        var log = logger ?? NullLogger.Instance;
+        string? bestPath = options.BestWeightsPath ?? (options.CheckpointPath is null ? null : options.CheckpointPath + ".best");
+
+        using var evaluator = new WorstGroupEvaluator(validation.Scheme, options.Evaluator);
+        var selector = new ModelSelector(options.Selection);
+        var reports = new List<EpochReport>();
+        Dictionary<string, Tensor>? bestInMemory = null;
+        int start = 0;
+        if (options.CheckpointPath is not null && options.Resume && File.Exists(options.CheckpointPath))
+        {
+            var state = TrainingCheckpoint.Load(options.CheckpointPath, model, optimizer);
+            if (state.Method is null) throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no method state.");
+            if (!state.Metadata.TryGetValue("history", out var json)) throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no training history.");
+            try
+            {
+                method.SetState(state.Method);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new FormatException($"{options.CheckpointPath}: the method state does not fit {method.Name}: {ex.Message}", ex);
+            }
+            reports = JsonSerializer.Deserialize<List<EpochReport>>(json, HistoryJson) ?? [];
+            foreach (var r in reports) selector.Add(r.Epoch, r.Validation);
+            start = state.Epoch;
+            Log.TrainingResumed(log, method.Name, start, options.CheckpointPath);
+        }
+
+        try
+        {
+            for (int epoch = start; epoch < options.Epochs; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                double trainLoss = TrainEpoch(method, model, optimizer, train, epoch, options);
+                var summary = method.EndEpoch();
+                var val = evaluator.Evaluate(model, validation, options.EvaluationBatchSize);
+                bool best = selector.Add(epoch + 1, val);
+                if (best)
+                {
+                    if (bestPath is not null) TrainingCheckpoint.Save(bestPath, model, null, new CheckpointState { Epoch = epoch + 1 });
+                    else Replace(ref bestInMemory, Snapshot(model));
+                }
+                var report = new EpochReport
+                {
+                    Epoch = epoch + 1, TotalEpochs = options.Epochs, TrainLoss = trainLoss, Method = summary, Validation = val, IsBest = best,
+                    Seconds = clock.Elapsed.TotalSeconds,
+                };
+                reports.Add(report);
+                if (options.CheckpointPath is not null)
+                {
+                    TrainingCheckpoint.Save(options.CheckpointPath, model, optimizer, new CheckpointState
+                    {
+                        Epoch = epoch + 1,
+                        Method = method.GetState(),
+                        Metadata = new Dictionary<string, string> { ["history"] = JsonSerializer.Serialize(reports, HistoryJson), ["method"] = method.Name },
+                    });
+                }
+                Log.EpochCompleted(log, method.Name, report.Epoch, options.Epochs, trainLoss, val.AverageAccuracy, val.WorstGroupAccuracy ?? double.NaN, best);
+                progress?.Report(report);
+            }
+
+            var history = new TrainingHistory
+            {
+                Method = method.Name,
+                UsesTrainingGroupLabels = method.UsesTrainingGroupLabels,
+                Selection = selector.Criterion,
+                Epochs = reports,
+            };
+            if (options.RestoreBest)
+            {
+                if (bestPath is not null) TrainingCheckpoint.Load(bestPath, model, null);
+                else if (bestInMemory is not null)
+                {
+                    using var noGrad = torch.no_grad();
+                    model.load_state_dict(bestInMemory);
+                }
+            }
+            Log.BestEpochSelected(log, method.Name, history.Best.Epoch, selector.Criterion.ToString());
+            return history;
+        }
+        finally
+        {
+            Replace(ref bestInMemory, null);
+        }
+    }
+
+    private static double TrainEpoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epoch, TrainingLoopOptions options)
+    {
+        var order = method.BeginEpoch(epoch, options.Epochs);
+        model.train();
+        Tensor? sum = null;
+        long batches = 0;
+        try
+        {
+            foreach (var batch in train.Batches(order, options.BatchSize))
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                var loss = method.Loss(model, batch);
+                loss.backward();
+                optimizer.step();
+                using (torch.no_grad())
+                {
+                    if (sum is null) sum = loss.detach().to(ScalarType.Float64).clone().DetachFromDisposeScope();
+                    else sum.add_(loss.detach().to(ScalarType.Float64));
+                }
+                batches++;
+            }
+            if (sum is null) return double.NaN;
+            using var host = sum.cpu();
+            return host.ToDouble() / batches;
+        }
+        finally
+        {
+            sum?.Dispose();
+        }
+    }
+
+    /// <summary>Detached copies of the model's parameters and buffers.</summary>
+    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
+    {
+        using var noGrad = torch.no_grad();
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    private static void Replace(ref Dictionary<string, Tensor>? state, Dictionary<string, Tensor>? value)
+    {
+        if (state is not null)
+            foreach (var t in state.Values) t.Dispose();
+        state = value;
+    }
+}

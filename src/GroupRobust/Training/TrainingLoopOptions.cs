@@ -1,0 +1,53 @@
+using GroupRobust.Evaluation;
+
+namespace GroupRobust.Training;
+
+/// <summary>Options of <see cref="TrainingLoop"/>; small and immutable, defaults for the common case.</summary>
+public sealed record TrainingLoopOptions
+{
+    /// <summary>Number of epochs, at least 1 (default 10).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Training batch size, at least 1 (default 64).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Validation batch size, at least 1 (default 256).</summary>
+    public int EvaluationBatchSize { get; init; } = 256;
+
+    /// <summary>
+    /// How the best epoch is chosen on validation (default <see cref="SelectionCriterion.Auto"/>: worst-group accuracy when
+    /// validation has group labels, else average accuracy; the first epoch wins ties).
+    /// </summary>
+    public SelectionCriterion Selection { get; init; } = SelectionCriterion.Auto;
+
+    /// <summary>Where the best epoch's weights are kept: null (default) keeps them in memory, a path keeps them in that file (written atomically).</summary>
+    public string? BestWeightsPath { get; init; }
+
+    /// <summary>
+    /// A checkpoint written atomically after every epoch (model, optimizer, method state, history), so that a killed run
+    /// can resume; null (default) writes none. With a checkpoint, the best weights go to <see cref="BestWeightsPath"/> or,
+    /// when it is null, to the checkpoint path plus ".best".
+    /// </summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Continue from <see cref="CheckpointPath"/> when that file exists (default true); the result equals the uninterrupted run.</summary>
+    public bool Resume { get; init; } = true;
+
+    /// <summary>Restore the best epoch's weights into the model at the end (default true).</summary>
+    public bool RestoreBest { get; init; } = true;
+
+    /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
+    public EvaluatorOptions? Evaluator { get; init; }
+
+    /// <summary>Throws when an option is out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
+        if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
+        if (Selection is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy))
+            throw new ArgumentOutOfRangeException(nameof(Selection), Selection, "Model selection ranks epochs by Auto, WorstGroupAccuracy or AverageAccuracy.");
+        if (BestWeightsPath is { Length: 0 }) throw new ArgumentException("BestWeightsPath is empty; use null to keep the best weights in memory.", nameof(BestWeightsPath));
+        if (CheckpointPath is { Length: 0 }) throw new ArgumentException("CheckpointPath is empty; use null for no checkpoint.", nameof(CheckpointPath));
+    }
+}
