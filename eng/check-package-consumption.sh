@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Consumes the packed GroupRobust .nupkg the way a downstream user does: a throwaway console project outside the
 # solution references it from a local folder feed, together with TorchSharp-cpu, and runs a few lines of it
-# (evaluate a tiny model, mix a batch). Run eng/check-pack.sh first (it produces artifacts/packages).
+# (JM1 through the method contract in the ready loop, then an evaluation). Run eng/check-pack.sh first (it produces artifacts/packages).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 feed="$root/artifacts/packages"
@@ -41,8 +41,9 @@ using GroupRobust;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
 using GroupRobust.Identification;
-using GroupRobust.Mixing;
+using GroupRobust.Methods;
 using GroupRobust.Randomness;
+using GroupRobust.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -50,14 +51,13 @@ TorchBackend.EnsureAvailable();
 using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 200, Seed = 1 });
 using var model = nn.Linear(2, 2);
 using var evaluator = new WorstGroupEvaluator(data.Scheme);
+var groups = new OracleIdentifier().Identify(data.Train);
+using var jm1 = MixingMethod.Jm1(data.Train, groups, new SeedSource(2));
+using var optimizer = torch.optim.SGD(model.parameters(), 0.1);
+var history = TrainingLoop.Run(jm1, model, optimizer, data, epochs: 2, batchSize: 32);
 var result = evaluator.Evaluate(model, data.Test);
-var mixer = new ClassConditionalMixer(new OracleIdentifier().Identify(data.Train), new ReproducibleRandom(2));
-using var batch = data.Train.GetBatch([0, 1, 2, 3]);
-var plan = mixer.DrawPartners(batch);
-using var partners = data.Train.GetBatch(plan);
-using var mixed = mixer.Mix(batch, partners, plan, 0.3);
-if (result.Count != data.Test.Count || !mixed.shape.SequenceEqual(batch.Inputs.shape)) throw new Exception("unexpected result");
-Console.WriteLine($"consumer OK: {result}; mixed {string.Join("x", mixed.shape)}");
+if (result.Count != data.Test.Count || history.Epochs.Count != 2 || history.Epochs[0].Method.Mixing is null) throw new Exception("unexpected result");
+Console.WriteLine($"consumer OK: {result}; {history.Method} selected epoch {history.Best.Epoch}");
 CS
 cd "$work"
 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet run --configfile "$work/nuget.config" -v quiet 2>&1 | tail -n 5 > "$work/out.txt" || { cat "$work/out.txt" >&2; echo "check-package-consumption: the consumer project failed" >&2; exit 1; }

@@ -14,6 +14,11 @@ internal sealed class GeneratedDataset : IGroupDataset
     private readonly int[] _labels;
     private readonly int[] _groups;
 
+    /// <summary>Nothing to free: features are generated per batch.</summary>
+    public void Dispose()
+    {
+    }
+
     public GeneratedDataset(int count)
     {
         _labels = new int[count];

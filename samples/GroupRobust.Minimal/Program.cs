@@ -1,18 +1,18 @@
-// Just Mix Once in a hand-written TorchSharp loop: phase I (ERM + error set), phase II (class-conditional mixing),
-// worst-group evaluation. Every GroupRobust piece is used directly; the loop stays yours.
+// Just Mix Once on Spurious Fashion-MNIST: phase I in a hand-written loop, the error set, phase II in the ready loop,
+// then the same error set driving GroupDRO. README.md shows this file; CI compiles and runs it.
 using GroupRobust;
-using GroupRobust.Checkpoints;
 using GroupRobust.Data;
 using GroupRobust.Data.FashionMnist;
 using GroupRobust.Evaluation;
 using GroupRobust.Identification;
-using GroupRobust.Mixing;
+using GroupRobust.Methods;
 using GroupRobust.Randomness;
+using GroupRobust.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-TorchBackend.EnsureAvailable();
-var seeds = new SeedSource(1);
+TorchBackend.EnsureAvailable();                        // one clear message if the native backend cannot load
+var seeds = new SeedSource(1);                         // every stream of the run derives from it
 using var data = SpuriousFashionMnist.Load(new SpuriousFashionMnistOptions { TrainSize = 4000, TestSize = 2000, Seed = 1 });
 using var evaluator = new WorstGroupEvaluator(data.Scheme);
 
@@ -22,59 +22,44 @@ nn.Module<Tensor, Tensor> NewModel()
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(16 * 7 * 7, 2));
 }
 
-// Phase I: two epochs of ERM, keeping the validation result of each epoch.
+// Phase I: two epochs of ERM in your own loop, through the method contract.
 using var erm = NewModel();
-var history = new List<EpochResult>();
-using (var opt = torch.optim.Adam(erm.parameters(), 1e-3))
+using (var method = new ErmMethod(data.Train, seeds.Child("phase1")))
+using (var optimizer = torch.optim.Adam(erm.parameters(), 1e-3))
 {
-    var order = seeds.Random("phase1");
-    for (int epoch = 1; epoch <= 2; epoch++)
-    {
-        foreach (var batch in data.Train.Batches(64, order))
-        {
-            using var scope = NewDisposeScope();
-            opt.zero_grad();
-            nn.functional.cross_entropy(erm.call(batch.Inputs), batch.Labels).backward();
-            opt.step();
-        }
-        history.Add(new EpochResult(epoch, evaluator.Evaluate(erm, data.Validation)));
-    }
-}
-Console.WriteLine($"ERM (phase I) test: {evaluator.Evaluate(erm, data.Test)}");
-
-// The error set: what the phase-I model gets wrong on the training set.
-Partition errors = new MisclassificationIdentifier(erm).Identify(data.Train);
-Console.WriteLine($"{errors}\nerror-set quality: {errors.Quality(data.Train)}");
-
-// Phase II: Just Mix Once. Same-label partners from the other partition, alpha from the U/B schedule.
-using var model = NewModel();
-var rng = seeds.Random("phase2");
-var mixer = new ClassConditionalMixer(errors, rng);
-var schedule = AlphaSchedule.UniformThenBeta();
-var selector = new ModelSelector();
-var bestPath = Path.Combine(Path.GetTempPath(), "grouprobust-minimal-best.ckpt");
-const int epochs = 6;
-using (var opt = torch.optim.Adam(model.parameters(), 1e-3))
-{
+    const int epochs = 2;
     for (int epoch = 0; epoch < epochs; epoch++)
     {
-        model.train();
-        foreach (var batch in data.Train.Batches(64, rng))
+        foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), batchSize: 64))
         {
             using var scope = NewDisposeScope();
-            var plan = mixer.DrawPartners(batch);
-            var partners = data.Train.GetBatch(plan);
-            var inputs = mixer.Mix(batch, partners, plan, schedule.Sample(epoch, epochs, rng));
-            opt.zero_grad();
-            nn.functional.cross_entropy(model.call(inputs), batch.Labels).backward();
-            opt.step();
+            optimizer.zero_grad();
+            method.Loss(erm, batch).backward();
+            optimizer.step();
         }
-        var stats = mixer.EndEpoch();
-        var val = evaluator.Evaluate(model, data.Validation);
-        if (selector.Add(epoch + 1, val)) TrainingCheckpoint.Save(bestPath, model, opt, new CheckpointState { Epoch = epoch + 1 });
-        Console.WriteLine($"epoch {epoch + 1}: {stats.Mixed} mixed, val {val}");
+        Console.WriteLine($"phase I {method.EndEpoch()}");
     }
 }
-// Model selection: the epoch with the best validation worst-group accuracy.
-TrainingCheckpoint.Load(bestPath, model, optimizer: null);
-Console.WriteLine(evaluator.Evaluate(model, data.Test, trainGroupCounts: data.TrainGroupCounts()).ToMarkdown($"JM1, epoch {selector.Best!.Epoch}, test"));
+
+// The error set: the training samples the phase-I model gets wrong (no training group labels are read).
+GroupAssignment errorSet = new MisclassificationIdentifier(erm).Identify(data.Train);
+Console.WriteLine(errorSet);
+
+// Phase II: Just Mix Once in the ready loop: validation every epoch, the best epoch's weights restored at the end.
+using var model = NewModel();
+using (var jm1 = MixingMethod.Jm1(data.Train, errorSet, seeds.Child("jm1")))
+using (var optimizer = torch.optim.Adam(model.parameters(), 1e-3))
+{
+    var history = TrainingLoop.Run(jm1, model, optimizer, data, epochs: 4);
+    Console.WriteLine($"{history.Method}: selected epoch {history.Best.Epoch} of {history.Epochs.Count}");
+}
+Console.WriteLine(evaluator.Evaluate(model, data.Test, trainGroupCounts: data.TrainGroupCounts()).ToMarkdown("JM1 (input), test"));
+
+// The same inferred groups drive any group-based method: here GroupDRO on the error set, still without training group labels.
+using var dro = NewModel();
+using (var method = new GroupDroMethod(errorSet, seeds.Child("groupdro")))
+using (var optimizer = torch.optim.Adam(dro.parameters(), 1e-3))
+{
+    var history = TrainingLoop.Run(method, dro, optimizer, data, epochs: 4);
+    Console.WriteLine($"{history.Method}: selected epoch {history.Best.Epoch}, test {evaluator.Evaluate(dro, data.Test)}");
+}
