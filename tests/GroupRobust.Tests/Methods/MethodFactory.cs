@@ -1,0 +1,75 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Methods;
+
+/// <summary>Every method of the library by a short name, on a tiny synthetic task with a model whose layers are "lin1", "act", "fc".</summary>
+internal static class MethodFactory
+{
+    public static readonly string[] Kinds =
+        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar"];
+
+    public static TheoryData<string> All()
+    {
+        var data = new TheoryData<string>();
+        foreach (var k in Kinds) data.Add(k);
+        return data;
+    }
+
+    public static DatasetSplits Data(int trainSize = 300)
+        => SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = trainSize, ValidationSize = 100, TestSize = 100, SpuriousScale = 3, Seed = 4 });
+
+    public static nn.Module<Tensor, Tensor> Model(int seed)
+    {
+        torch.random.manual_seed(seed);
+        return nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
+    }
+
+    public static ITrainingMethod Make(string kind, DatasetSplits data, SeedSource seeds)
+    {
+        var train = data.Train;
+        // an "identified" error set: every fifth sample, no training group labels involved
+        var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, train.Count).Select(i => i % 5 == 0).ToArray(), train, "test");
+        var truth = GroupAssignment.FromTrueGroups(train);
+        return kind switch
+        {
+            "erm" => new ErmMethod(train, seeds),
+            "jtt" => new JttMethod(errorSet, 3, seeds),
+            "jm1" => MixingMethod.Jm1(train, errorSet, seeds),
+            "jm1-hidden" => MixingMethod.Jm1(train, errorSet, seeds, new MixingOptions { Layer = MixingLayer.Named("act") }),
+            "jm1-random" => MixingMethod.Jm1(train, errorSet, seeds, new MixingOptions { Layer = MixingLayer.Random("input", "act", "output") }),
+            "jm1plus" => MixingMethod.Jm1Plus(train, errorSet, 2, seeds),
+            "cmixup" => MixingMethod.ClassConditionalMixup(train, seeds),
+            "unconditional" => MixingMethod.UnconditionalJm1(train, errorSet, seeds),
+            "mixup" => new MixupMethod(train, seeds),
+            "groupdro" => new GroupDroMethod(truth, seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
+            "groupdro-inferred" => new GroupDroMethod(errorSet, seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
+            "groupjm1" => new GroupJm1Method(train, truth, seeds),
+            "groupjm1-dro" => new GroupJm1Method(train, truth, seeds, useGroupDroLoss: true),
+            "cvar" => new CvarDroMethod(train, seeds, 0.3),
+            _ => throw new ArgumentException($"unknown kind {kind}"),
+        };
+    }
+
+    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop.</summary>
+    public static void Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper opt, IGroupDataset train, int from, int to, int total)
+    {
+        for (int epoch = from; epoch < to; epoch++)
+        {
+            model.train();
+            foreach (var batch in train.Batches(method.BeginEpoch(epoch, total), 32))
+            {
+                using var scope = NewDisposeScope();
+                opt.zero_grad();
+                method.Loss(model, batch).backward();
+                opt.step();
+            }
+            method.EndEpoch();
+        }
+    }
+}

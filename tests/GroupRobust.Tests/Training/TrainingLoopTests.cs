@@ -1,0 +1,100 @@
+using GroupRobust.Evaluation;
+using GroupRobust.Methods;
+using GroupRobust.Randomness;
+using GroupRobust.Tests.Methods;
+using GroupRobust.Tests.TestSupport;
+using GroupRobust.Training;
+using TorchSharp;
+
+namespace GroupRobust.Tests.Training;
+
+public class TrainingLoopTests
+{
+    private sealed class Crash(int afterEpoch) : IProgress<EpochReport>
+    {
+        public List<EpochReport> Seen { get; } = [];
+
+        public void Report(EpochReport value)
+        {
+            Seen.Add(value);
+            if (value.Epoch == afterEpoch) throw new IOException("simulated crash");
+        }
+    }
+
+    [Theory]
+    [InlineData("jm1-random")]
+    [InlineData("groupdro")]
+    [InlineData("jtt")]
+    public void A_killed_run_resumed_from_its_checkpoint_equals_the_uninterrupted_run(string kind)
+    {
+        using var data = MethodFactory.Data();
+        using var dir = new TempDirectory();
+        var options = new TrainingLoopOptions { Epochs = 4, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } };
+
+        using var whole = MethodFactory.Model(1);
+        TrainingHistory expected;
+        using (var method = MethodFactory.Make(kind, data, new SeedSource(2)))
+        using (var opt = torch.optim.Adam(whole.parameters(), 0.01))
+            expected = TrainingLoop.Run(method, whole, opt, data.Train, data.Validation, options);
+
+        var withCheckpoint = options with { CheckpointPath = dir.File("run.ckpt") };
+        using (var first = MethodFactory.Model(1))
+        using (var method = MethodFactory.Make(kind, data, new SeedSource(2)))
+        using (var opt = torch.optim.Adam(first.parameters(), 0.01))
+            Assert.Throws<IOException>(() => TrainingLoop.Run(method, first, opt, data.Train, data.Validation, withCheckpoint, new Crash(2)));
+
+        using var resumed = MethodFactory.Model(5);
+        TrainingHistory actual;
+        var progress = new Crash(-1);
+        using (var method = MethodFactory.Make(kind, data, new SeedSource(3)))
+        using (var opt = torch.optim.Adam(resumed.parameters(), 0.01))
+            actual = TrainingLoop.Run(method, resumed, opt, data.Train, data.Validation, withCheckpoint, progress);
+
+        Assert.Equal([3, 4], progress.Seen.Select(r => r.Epoch));
+        Assert.Equal(expected.Epochs.Select(e => e.Validation.ToJson()), actual.Epochs.Select(e => e.Validation.ToJson()));
+        Assert.Equal(expected.Epochs.Select(e => e.TrainLoss), actual.Epochs.Select(e => e.TrainLoss));
+        Assert.Equal(expected.Best.Epoch, actual.Best.Epoch);
+        foreach (var ((name, a), (_, b)) in whole.named_parameters().Zip(resumed.named_parameters()))
+            Assert.True(a.allclose(b, 0, 0), $"{kind}: parameter {name} differs (best weights restored in both)");
+        Assert.Empty(Directory.GetFiles(dir.Path, ".*tmp*"));
+    }
+
+    [Fact]
+    public void The_best_epoch_is_selected_restored_and_reported()
+    {
+        using var data = MethodFactory.Data();
+        using var model = MethodFactory.Model(0);
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.2);
+        var reports = new List<EpochReport>();
+        var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
+            new TrainingLoopOptions { Epochs = 5, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } }, new Sync(reports));
+        Assert.Equal(5, reports.Count);
+        Assert.Equal(SelectionCriterion.WorstGroupAccuracy, history.Selection);
+        var best = ModelSelection.BestEpoch(history.ValidationHistory);
+        Assert.Equal(best.Epoch, history.Best.Epoch);
+        using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        Assert.Equal(history.Best.Validation.ToJson(), evaluator.Evaluate(model, data.Validation).ToJson());
+        Assert.All(history.Epochs, e => Assert.True(double.IsFinite(e.TrainLoss)));
+        Assert.Equal(300, history.Epochs[0].Method.Samples);
+    }
+
+    [Fact]
+    public void Bad_options_are_rejected_with_the_option_named()
+    {
+        using var data = MethodFactory.Data(100);
+        using var model = MethodFactory.Model(0);
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.2);
+        TrainingHistory Run(TrainingLoopOptions o) => TrainingLoop.Run(method, model, opt, data.Train, data.Validation, o);
+        Assert.Equal("Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Epochs = 0 })).ParamName);
+        Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { BatchSize = 0 })).ParamName);
+        Assert.Equal("Selection", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Selection = SelectionCriterion.ValidationErrorSetF1 })).ParamName);
+        Assert.Equal("CheckpointPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { CheckpointPath = "" })).ParamName);
+    }
+
+    private sealed class Sync(List<EpochReport> into) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => into.Add(value);
+    }
+}
