@@ -17,7 +17,7 @@ namespace GroupRobust;
 public static class TorchBackend
 {
     /// <summary>The libstdc++ symbol version TorchSharp 0.107's native library needs on Linux.</summary>
-    public const string RequiredGlibcxx = "GLIBCXX_3.4.32";
+    internal const string RequiredGlibcxx = "GLIBCXX_3.4.32";
 
     private static readonly object Gate = new();
     private static bool _verified;
@@ -67,7 +67,7 @@ public static class TorchBackend
     /// <param name="failure">The exception TorchSharp threw when the first tensor was created.</param>
     /// <param name="libStdCxxPath">Path of the system libstdc++ to inspect on Linux, or null when none was found.</param>
     /// <returns>An exception whose message names the cause and the fix.</returns>
-    public static TorchBackendUnavailableException Diagnose(Exception failure, string? libStdCxxPath)
+    internal static TorchBackendUnavailableException Diagnose(Exception failure, string? libStdCxxPath)
     {
         ArgumentNullException.ThrowIfNull(failure);
         var text = Flatten(failure);
@@ -98,7 +98,7 @@ public static class TorchBackend
     /// <summary>True when the shared library at <paramref name="path"/> contains the symbol version string <paramref name="version"/>.</summary>
     /// <param name="path">A shared library file, e.g. /usr/lib/x86_64-linux-gnu/libstdc++.so.6.</param>
     /// <param name="version">A version tag such as <c>GLIBCXX_3.4.32</c>.</param>
-    public static bool LibraryExportsVersion(string path, string version)
+    internal static bool LibraryExportsVersion(string path, string version)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentException.ThrowIfNullOrEmpty(version);
@@ -118,7 +118,7 @@ public static class TorchBackend
     }
 
     /// <summary>The system libstdc++ that the dynamic loader would pick on Linux, or null when none is found.</summary>
-    public static string? FindLibStdCxx()
+    internal static string? FindLibStdCxx()
     {
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return null;
         string[] candidates =

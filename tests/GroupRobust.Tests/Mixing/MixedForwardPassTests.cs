@@ -164,4 +164,39 @@ public class MixedForwardPassTests
         nn.functional.cross_entropy(logits, torch.tensor(new long[] { 0, 1, 2, 0 })).backward();
         Assert.All(model.parameters(), prm => Assert.True(prm.grad is not null && prm.grad.abs().sum().item<float>() > 0));
     }
+
+    /// <summary>A model whose forward catches every exception around one layer (a pattern some user code has).</summary>
+    private sealed class Swallowing : nn.Module<Tensor, Tensor>
+    {
+        private readonly nn.Module<Tensor, Tensor> lin1 = nn.Linear(2, 4);
+        private readonly nn.Module<Tensor, Tensor> fc = nn.Linear(4, 2);
+
+        public Swallowing() : base(nameof(Swallowing)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            Tensor h;
+            try
+            {
+                h = lin1.call(x);
+            }
+            catch (Exception)
+            {
+                h = torch.zeros(x.shape[0], 4);
+            }
+            return fc.call(h);
+        }
+    }
+
+    [Fact]
+    public void A_forward_that_swallows_the_partner_pass_stop_is_detected_not_silently_mixed_wrong()
+    {
+        using var model = new Swallowing();
+        var pass = new MixedForwardPass(model, ["lin1"], new Random(0));
+        using var scope = NewDisposeScope();
+        var x = torch.randn(3, 2);
+        var ex = Assert.Throws<InvalidOperationException>(() => pass.Run(x, torch.randn(3, 2), torch.full(3, 0.5f)));
+        Assert.Contains("caught the exception", ex.Message);
+        Assert.Contains("'lin1'", ex.Message);
+    }
 }

@@ -72,7 +72,7 @@ public static class IdxFile
     }
 
     /// <summary>Writes an unsigned-byte IDX file; gzip-compressed when <paramref name="path"/> ends in ".gz".</summary>
-    public static void Write(string path, IdxArray array)
+    internal static void Write(string path, IdxArray array)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(array);

@@ -34,7 +34,7 @@ public sealed class NetpbmImageDecoder : IImageDecoder
     }
 
     /// <summary>Writes a binary PPM (P6) file, e.g. for test fixtures.</summary>
-    public static void WritePpm(string path, DecodedImage image)
+    internal static void WritePpm(string path, DecodedImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
         using var f = File.Create(path);

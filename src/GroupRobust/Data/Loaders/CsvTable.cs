@@ -8,7 +8,7 @@ namespace GroupRobust.Data.Loaders;
 /// every row, so that loaders can name the file, the line and the problem in their errors. Also reads
 /// whitespace-separated tables (CelebA's original .txt files).
 /// </summary>
-public sealed class CsvTable
+internal sealed class CsvTable
 {
     private readonly Dictionary<string, int> _columns;
 
