@@ -56,9 +56,10 @@ internal static class MethodFactory
         };
     }
 
-    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop.</summary>
-    public static void Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper opt, IGroupDataset train, int from, int to, int total)
+    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop; returns the last epoch's summary.</summary>
+    public static MethodEpochSummary? Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper opt, IGroupDataset train, int from, int to, int total)
     {
+        MethodEpochSummary? last = null;
         for (int epoch = from; epoch < to; epoch++)
         {
             model.train();
@@ -69,7 +70,8 @@ internal static class MethodFactory
                 method.Loss(model, batch).backward();
                 opt.step();
             }
-            method.EndEpoch();
+            last = method.EndEpoch();
         }
+        return last;
     }
 }
