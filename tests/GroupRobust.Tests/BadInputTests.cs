@@ -5,7 +5,9 @@ using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Losses;
+using GroupRobust.Methods;
 using GroupRobust.Mixing;
+using GroupRobust.Randomness;
 using GroupRobust.Reweighting;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
@@ -52,6 +54,18 @@ public class BadInputTests
         { "idx: truncated file", typeof(InvalidDataException), "truncated" },
         { "checkpoint: corrupted file", typeof(FormatException), "not a GroupRobust checkpoint" },
         { "schedule: Beta with a = 0", typeof(ArgumentOutOfRangeException), "Beta shape a" },
+        { "groups: inferred value out of range", typeof(ArgumentOutOfRangeException), "Value at index 1 is 3; expected [0, 1]" },
+        { "groups: minority group out of range", typeof(ArgumentOutOfRangeException), "Minority group 9 is out of range [0, 3]" },
+        { "groups: values and labels of different lengths", typeof(ArgumentException), "'values' has 3 entries but 'labels' has 4" },
+        { "groups: true groups of a dataset without group labels", typeof(InvalidOperationException), "no group labels" },
+        { "groups: no groups per class", typeof(ArgumentOutOfRangeException), "At least 1 group per class" },
+        { "groups: sample index out of range", typeof(ArgumentOutOfRangeException), "Index must be in [0, 3]" },
+        { "mixing layer: random without candidates", typeof(ArgumentException), "at least one candidate" },
+        { "mixing layer: empty name", typeof(ArgumentException), "module" },
+        { "seeds: empty child name", typeof(ArgumentException), "name" },
+        { "groupdro method: null groups", typeof(ArgumentNullException), "groups" },
+        { "mixing method: upsampling lambda below -1", typeof(ArgumentOutOfRangeException), "UpsampleLambda" },
+        { "jtt method: lambda below -1", typeof(ArgumentOutOfRangeException), "lambda" },
     };
 
     [Theory]
@@ -136,6 +150,23 @@ public class BadInputTests
                 File.WriteAllText(dir.File("c.bin"), "garbage");
                 TrainingCheckpoint.Load(dir.File("c.bin"), nn.Linear(3, 2), null);
                 break;
+            case "groups: inferred value out of range": GroupAssignment.FromInferred([0, 3, 1, 0], [0, 1, 0, 1], 2, 2, [1], "test"); break;
+            case "groups: minority group out of range": GroupAssignment.FromInferred([0, 1, 1, 0], [0, 1, 0, 1], 2, 2, [9], "test"); break;
+            case "groups: values and labels of different lengths": GroupAssignment.FromInferred([0, 1, 1], [0, 1, 0, 1], 2, 2, [1], "test"); break;
+            case "groups: true groups of a dataset without group labels":
+            {
+                using var unlabeled = Tiny.Dataset([0, 1], null);
+                GroupAssignment.FromTrueGroups(unlabeled);
+                break;
+            }
+            case "groups: no groups per class": GroupAssignment.FromInferred([0, 0], [0, 1], 2, 0, [], "test"); break;
+            case "groups: sample index out of range": GroupAssignment.FromTrueGroups(ds).GroupOf(4); break;
+            case "mixing layer: random without candidates": MixingLayer.Random([]); break;
+            case "mixing layer: empty name": MixingLayer.Named(""); break;
+            case "seeds: empty child name": new SeedSource(1).Child(""); break;
+            case "groupdro method: null groups": _ = new GroupDroMethod(null!, new SeedSource(0)); break;
+            case "mixing method: upsampling lambda below -1": MixingMethod.Jm1Plus(ds, GroupAssignment.FromTrueGroups(ds), -2, new SeedSource(0)); break;
+            case "jtt method: lambda below -1": _ = new JttMethod(GroupAssignment.FromTrueGroups(ds), -4, new SeedSource(0)); break;
             case "schedule: Beta with a = 0": AlphaSchedule.Beta(0, 5); break;
             default: throw new InvalidOperationException($"No action for case '{name}'.");
         }

@@ -28,7 +28,6 @@ public sealed class GroupJm1Method : TrainingMethod
     private readonly AlphaSchedule _schedule;
     private readonly ReproducibleRandom _alphaRng;
     private readonly GroupDroLoss? _dro;
-    private long _mixed;
 
     /// <summary>Creates the method.</summary>
     /// <param name="train">The training split.</param>
@@ -47,7 +46,7 @@ public sealed class GroupJm1Method : TrainingMethod
         groups.EnsureMatches(train, nameof(groups));
         _train = train;
         _groups = groups;
-        _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation);
+        _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation, logger);
         _alphaRng = Stream("alpha");
         _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
         UseSampler(seed => new ShuffleSampler(train.Count, seed));
@@ -72,7 +71,6 @@ public sealed class GroupJm1Method : TrainingMethod
             groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
         }
         var plan = _mixer.DrawPartners(batch, GroupJm1Mixer.WorstGroup(groupLoss, counts));
-        _mixed += plan.MixedCount;
         var partners = _train.GetBatch(plan.PartnerIndices);
         var inputs = _mixer.Mix(batch.Inputs, partners.Inputs, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
         var logits = model.call(inputs);
@@ -82,27 +80,23 @@ public sealed class GroupJm1Method : TrainingMethod
 
     /// <inheritdoc />
     protected override MethodEpochSummary Summarize(MethodEpochSummary summary)
-    {
-        var result = summary with { GroupWeights = _dro?.Snapshot().LastWeights };
-        _mixed = 0;
-        return result;
-    }
+        => summary with { Mixing = _mixer.EndEpoch(), GroupWeights = _dro?.Snapshot().LastWeights };
 
     /// <inheritdoc />
     protected override void WriteState(IDictionary<string, double[]> values)
     {
-        values["groupjm1/mixed"] = [_mixed];
+        values["mixing/statistics"] = _mixer.Tally.State();
         _dro?.WriteState(values, "groupdro/");
     }
 
     /// <inheritdoc />
     protected override Action ReadState(IReadOnlyDictionary<string, double[]> values)
     {
-        var mixed = Entry(values, "groupjm1/mixed", 1);
+        var stats = Entry(values, "mixing/statistics", _mixer.Tally.StateLength);
         var dro = _dro?.ReadState(values, "groupdro/");
         return () =>
         {
-            _mixed = (long)mixed[0];
+            _mixer.Tally.Restore(stats);
             dro?.Invoke();
         };
     }

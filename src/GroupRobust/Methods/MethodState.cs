@@ -1,9 +1,10 @@
 namespace GroupRobust.Methods;
 
 /// <summary>
-/// The resumable state of an <see cref="ITrainingMethod"/>, as host values: the method's kind, the states of its
-/// named generators (<see cref="Randomness.ReproducibleRandom.GetState"/>) and named number arrays (epoch position,
-/// loss buffers such as GroupDRO's log q, mixer statistics). JSON-serialisable; checkpoints store it as it is.
+/// The resumable state of an <see cref="ITrainingMethod"/>, as host values: the method's kind, its seeds (the seed of
+/// its epoch orders), the states of its named generators (<see cref="Randomness.ReproducibleRandom.GetState"/>) and named
+/// number arrays (epoch position, loss buffers such as GroupDRO's log q, mixer statistics). JSON-serialisable;
+/// checkpoints store it as it is.
 /// </summary>
 public sealed record MethodState
 {
@@ -12,6 +13,9 @@ public sealed record MethodState
 
     /// <summary>The method kind that produced the state, e.g. "jm1"; a state is only accepted by a method of the same kind.</summary>
     public required string Kind { get; init; }
+
+    /// <summary>Seeds by name ("order": the seed epoch orders are a pure function of).</summary>
+    public required IReadOnlyDictionary<string, long> Seeds { get; init; }
 
     /// <summary>Generator states by stream name.</summary>
     public required IReadOnlyDictionary<string, ulong[]> Generators { get; init; }

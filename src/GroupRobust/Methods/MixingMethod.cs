@@ -121,12 +121,12 @@ public sealed class MixingMethod : TrainingMethod
     protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch() };
 
     /// <inheritdoc />
-    protected override void WriteState(IDictionary<string, double[]> values) => values["mixing/statistics"] = _mixer.StatisticsState();
+    protected override void WriteState(IDictionary<string, double[]> values) => values["mixing/statistics"] = _mixer.Tally.State();
 
     /// <inheritdoc />
     protected override Action ReadState(IReadOnlyDictionary<string, double[]> values)
     {
-        var stats = Entry(values, "mixing/statistics", _mixer.StatisticsState().Length);
-        return () => _mixer.RestoreStatistics(stats);
+        var stats = Entry(values, "mixing/statistics", _mixer.Tally.StateLength);
+        return () => _mixer.Tally.Restore(stats);
     }
 }

@@ -127,13 +127,13 @@ public abstract class TrainingMethod : ITrainingMethod
         {
             ["epoch"] = [Epoch, TotalEpochs, _inEpoch ? 1 : 0, _samples],
         };
-        var generators = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState());
-        generators["order-seed"] = [unchecked((ulong)_orderSeed)];
+
         WriteState(values);
         return new MethodState
         {
             Kind = Kind,
-            Generators = generators,
+            Seeds = new Dictionary<string, long>(StringComparer.Ordinal) { ["order"] = _orderSeed },
+            Generators = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState()),
             Values = values,
         };
     }
@@ -144,13 +144,14 @@ public abstract class TrainingMethod : ITrainingMethod
         ArgumentNullException.ThrowIfNull(state);
         if (state.Version != 1) throw new ArgumentException($"Unknown method state version {state.Version}; expected 1.", nameof(state));
         if (state.Kind != Kind) throw new ArgumentException($"The state belongs to a '{state.Kind}' method; this one is '{Kind}'.", nameof(state));
-        if (state.Generators is null || state.Values is null) throw new ArgumentException("The method state is incomplete (no generators or values).", nameof(state));
+        if (state.Seeds is null || state.Generators is null || state.Values is null)
+            throw new ArgumentException("The method state is incomplete (no seeds, generators or values).", nameof(state));
         if (!state.Values.TryGetValue("epoch", out var position) || position.Length != 4)
             throw new ArgumentException("The method state has no valid 'epoch' entry (4 numbers).", nameof(state));
-        if (!state.Generators.TryGetValue("order-seed", out var orderSeed) || orderSeed.Length != 1)
-            throw new ArgumentException("The method state has no valid 'order-seed' entry (1 word).", nameof(state));
+        if (!state.Seeds.TryGetValue("order", out var orderSeed))
+            throw new ArgumentException("The method state has no 'order' seed.", nameof(state));
         var generators = new Dictionary<string, ReproducibleRandom>(StringComparer.Ordinal);
-        foreach (var (name, words) in state.Generators.Where(kv => kv.Key != "order-seed"))
+        foreach (var (name, words) in state.Generators)
         {
             try
             {
@@ -169,7 +170,7 @@ public abstract class TrainingMethod : ITrainingMethod
         TotalEpochs = Math.Max(1, (int)position[1]);
         _inEpoch = position[2] != 0;
         _samples = (long)position[3];
-        _orderSeed = unchecked((long)orderSeed[0]);
+        _orderSeed = orderSeed;
         if (_samplerFactory is not null) _sampler = _samplerFactory(_orderSeed);
         apply();
     }

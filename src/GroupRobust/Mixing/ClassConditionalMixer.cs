@@ -25,17 +25,14 @@ namespace GroupRobust.Mixing;
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
 /// <see cref="MixedForwardPass"/>; <see cref="Methods.MixingMethod"/> assembles the whole step.</para>
 /// </remarks>
-public sealed class ClassConditionalMixer
+public sealed class ClassConditionalMixer : IPartnerMixer
 {
     private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly ILogger _logger;
-    private readonly long[] _mixed;
-    private readonly long[] _unmixed;
+    private readonly MixingTally _tally;
     private readonly int[][] _pools;
     private readonly int[] _minorityPool = [], _majorityPool = [];
-    private long _alphaCount;
-    private double _alphaSum, _alphaSumSq, _alphaMin = double.PositiveInfinity, _alphaMax = double.NegativeInfinity;
 
     /// <summary>Creates the mixer.</summary>
     /// <param name="groups">Phase I's groups of the training set (an error set, true groups, or any identifier's output); the minority groups are the minority side.</param>
@@ -50,8 +47,7 @@ public sealed class ClassConditionalMixer
         _rng = rng;
         Options = options ?? new MixerOptions();
         _logger = logger ?? NullLogger.Instance;
-        _mixed = new long[groups.NumClasses];
-        _unmixed = new long[groups.NumClasses];
+        _tally = new MixingTally(groups.NumClasses);
         int k = groups.GroupsPerClass;
         // The pools of the policy in use only. Group members are ascending, pools concatenate groups in id order.
         switch (Options.Policy)
@@ -89,7 +85,7 @@ public sealed class ClassConditionalMixer
     public GroupAssignment Groups => _groups;
 
     /// <summary>The epoch the running statistics belong to (advanced by <see cref="EndEpoch"/>).</summary>
-    public int Epoch { get; private set; }
+    public int Epoch => _tally.Epoch;
 
     /// <summary>Throws unless the assignment indexes <paramref name="dataset"/> (same size and labels).</summary>
     public void EnsureMatches(IGroupDataset dataset) => _groups.EnsureMatches(dataset, nameof(dataset));
@@ -143,13 +139,13 @@ public sealed class ClassConditionalMixer
             if (pool.Length == 0)
             {
                 partners[i] = s;
-                _unmixed[y]++;
+                _tally.Unmixed(y);
             }
             else
             {
                 partners[i] = pool[_rng.Next(pool.Length)];
                 mixed[i] = true;
-                _mixed[y]++;
+                _tally.Mixed(y);
             }
         }
         return new MixPlan(idx, partners, mixed, side);
@@ -167,7 +163,7 @@ public sealed class ClassConditionalMixer
     {
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
-        RecordAlpha(alpha);
+        _tally.Alpha(alpha);
         return MixCoefficients.Build(plan, _ => alpha, Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
     }
 
@@ -182,7 +178,7 @@ public sealed class ClassConditionalMixer
         if (alphas.Length != plan.Count)
             throw new ArgumentException($"Expected {plan.Count} alphas (one per row), got {alphas.Length}.", nameof(alphas));
         foreach (var a in alphas) MixCoefficients.CheckAlpha(a, nameof(alphas));
-        foreach (var a in alphas) RecordAlpha(a);
+        foreach (var a in alphas) _tally.Alpha(a);
         return MixCoefficients.Build(plan, i => alphas[i], Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
     }
 
@@ -219,65 +215,13 @@ public sealed class ClassConditionalMixer
     }
 
     /// <summary>The running statistics of the current epoch.</summary>
-    public MixingStatistics Statistics => new()
-    {
-        Epoch = Epoch,
-        MixedPerClass = _mixed.ToArray(),
-        UnmixedPerClass = _unmixed.ToArray(),
-        AlphaDraws = _alphaCount,
-        AlphaMean = _alphaCount == 0 ? double.NaN : _alphaSum / _alphaCount,
-        AlphaStandardDeviation = _alphaCount == 0 ? double.NaN : Math.Sqrt(Math.Max(0, _alphaSumSq / _alphaCount - Math.Pow(_alphaSum / _alphaCount, 2))),
-        AlphaMin = _alphaCount == 0 ? double.NaN : _alphaMin,
-        AlphaMax = _alphaCount == 0 ? double.NaN : _alphaMax,
-    };
+    public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary (and a warning if samples went unmixed), returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch()
-    {
-        var stats = Statistics;
-        if (stats.Unmixed > 0)
-            Log.UnmixedSamples(_logger, stats.Epoch, stats.Unmixed, stats.Mixed + stats.Unmixed,
-                string.Join(", ", stats.UnmixedPerClass.Select((u, c) => $"{c}: {u}")));
-        Log.MixingEpochSummary(_logger, stats.Epoch, stats.Mixed, stats.Unmixed, stats.AlphaMean, stats.AlphaMin, stats.AlphaMax, stats.AlphaDraws);
-        Array.Clear(_mixed);
-        Array.Clear(_unmixed);
-        _alphaCount = 0;
-        _alphaSum = _alphaSumSq = 0;
-        _alphaMin = double.PositiveInfinity;
-        _alphaMax = double.NegativeInfinity;
-        Epoch++;
-        return stats;
-    }
+    public MixingStatistics EndEpoch() => _tally.EndEpoch(_logger);
 
-    /// <summary>The running statistics as numbers, for method checkpoints (see <see cref="RestoreStatistics"/>).</summary>
-    internal double[] StatisticsState()
-        => [Epoch, _alphaCount, _alphaSum, _alphaSumSq, _alphaMin, _alphaMax, .. _mixed.Select(v => (double)v), .. _unmixed.Select(v => (double)v)];
-
-    /// <summary>Restores what <see cref="StatisticsState"/> returned.</summary>
-    /// <exception cref="ArgumentException">The numbers do not fit this mixer's class count.</exception>
-    internal void RestoreStatistics(double[] state)
-    {
-        int c = _mixed.Length;
-        if (state.Length != 6 + 2 * c)
-            throw new ArgumentException($"Mixer statistics have {state.Length} numbers; this mixer ({c} classes) needs {6 + 2 * c}.", nameof(state));
-        Epoch = (int)state[0];
-        _alphaCount = (long)state[1];
-        (_alphaSum, _alphaSumSq, _alphaMin, _alphaMax) = (state[2], state[3], state[4], state[5]);
-        for (int i = 0; i < c; i++)
-        {
-            _mixed[i] = (long)state[6 + i];
-            _unmixed[i] = (long)state[6 + c + i];
-        }
-    }
-
-    private void RecordAlpha(double a)
-    {
-        _alphaCount++;
-        _alphaSum += a;
-        _alphaSumSq += a * a;
-        _alphaMin = Math.Min(_alphaMin, a);
-        _alphaMax = Math.Max(_alphaMax, a);
-    }
+    /// <summary>The running statistics as numbers, for method checkpoints.</summary>
+    internal MixingTally Tally => _tally;
 
     private static void CheckInputs(Tensor inputs, Tensor partnerInputs, MixPlan plan)
     {

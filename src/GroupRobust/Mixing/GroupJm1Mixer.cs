@@ -1,6 +1,8 @@
 using GroupRobust.Data;
 using GroupRobust.Identification;
 using GroupRobust.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,23 +16,28 @@ namespace GroupRobust.Mixing;
 /// </summary>
 /// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
 /// synchronisation per batch, inherent to the method.</remarks>
-public sealed class GroupJm1Mixer
+public sealed class GroupJm1Mixer : IPartnerMixer
 {
     private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly int[][] _othersOfClassByGroup;
+    private readonly MixingTally _tally;
+    private readonly ILogger _logger;
 
     /// <summary>Creates the mixer.</summary>
     /// <param name="groups">The training split's groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method).</param>
     /// <param name="rng">Generator of the partner draws.</param>
     /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="MixerOptions.Orientation"/>).</param>
-    public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight)
+    /// <param name="logger">Receives per-epoch summaries; <see cref="NullLogger"/> by default.</param>
+    public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(rng);
         _groups = groups;
         _rng = rng;
         Orientation = orientation;
+        _logger = logger ?? NullLogger.Instance;
+        _tally = new MixingTally(groups.NumClasses);
         var scheme = groups.Scheme;
         _othersOfClassByGroup = new int[scheme.NumGroups][];
         for (int g = 0; g < scheme.NumGroups; g++)
@@ -61,7 +68,15 @@ public sealed class GroupJm1Mixer
         return (int)masked.argmax().ToInt64();
     }
 
-    /// <summary>Partners for the rows of <paramref name="worstGroup"/> (same class, other groups); other rows are unmixed.</summary>
+    /// <summary>The group <see cref="DrawPartners(Batch)"/> mixes (set it per batch, e.g. from <see cref="WorstGroup"/>); null until set.</summary>
+    public int? TargetGroup { get; set; }
+
+    /// <summary>Partners for the rows of <see cref="TargetGroup"/> (the <see cref="IPartnerMixer"/> form of <see cref="DrawPartners(Batch, int)"/>).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="TargetGroup"/> was not set.</exception>
+    public MixPlan DrawPartners(Batch batch)
+        => DrawPartners(batch, TargetGroup ?? throw new InvalidOperationException("Set TargetGroup (the group to mix, e.g. GroupJm1Mixer.WorstGroup of the batch's group losses) before drawing partners."));
+
+    /// <summary>Partners for the rows of <paramref name="worstGroup"/> (same class, other groups); other rows are left as they are (not counted as unmixed).</summary>
     public MixPlan DrawPartners(Batch batch, int worstGroup)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -77,10 +92,17 @@ public sealed class GroupJm1Mixer
             if ((ulong)idx[i] >= (ulong)_groups.Count)
                 throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the group assignment ({_groups.Count} samples).");
             partners[i] = idx[i];
-            if (groups[(int)idx[i]] != worstGroup || pool.Length == 0) continue;
+            if (groups[(int)idx[i]] != worstGroup) continue;
             target[i] = true;
+            int y = _groups.LabelOf(idx[i]);
+            if (pool.Length == 0)
+            {
+                _tally.Unmixed(y);
+                continue;
+            }
             mixed[i] = true;
             partners[i] = pool[_rng.Next(pool.Length)];
+            _tally.Mixed(y);
         }
         return new MixPlan(idx.ToArray(), partners, mixed, target);
     }
@@ -90,8 +112,18 @@ public sealed class GroupJm1Mixer
     {
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
+        _tally.Alpha(alpha);
         return MixCoefficients.Build(plan, _ => alpha, Orientation, symmetric: false, like);
     }
+
+    /// <summary>The running statistics of the current epoch (targeted rows only).</summary>
+    public MixingStatistics Statistics => _tally.Statistics;
+
+    /// <inheritdoc />
+    public MixingStatistics EndEpoch() => _tally.EndEpoch(_logger);
+
+    /// <summary>The running statistics as numbers, for method checkpoints.</summary>
+    internal MixingTally Tally => _tally;
 
     /// <summary>Input-level mixing of the worst group's rows.</summary>
     public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)

@@ -55,7 +55,12 @@ public sealed class SeedSource
     /// independent of this source's streams and of every other child's.
     /// </summary>
     /// <param name="name">A stable, descriptive name such as "jm1" or "phase1".</param>
-    public SeedSource Child(string name) => new(Derive(name));
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null or empty.</exception>
+    public SeedSource Child(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return new SeedSource(Derive(name));
+    }
 
     /// <summary>A new, independent <see cref="ReproducibleRandom"/> for the named stream. The same name gives the same stream.</summary>
     /// <param name="stream">A stable, descriptive stream name.</param>

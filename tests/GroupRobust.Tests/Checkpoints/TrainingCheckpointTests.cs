@@ -58,11 +58,7 @@ public class TrainingCheckpointTests
         Assert.Empty(Directory.GetFiles(dir.Path, ".*tmp*"));
     }
 
-    private static nn.Module<Tensor, Tensor> Model(int seed)
-    {
-        torch.random.manual_seed(seed);
-        return nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
-    }
+    private static nn.Module<Tensor, Tensor> Model(int seed) => Methods.MethodFactory.Model(seed);
 
     private static void Train(MixingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper opt, DatasetSplits data, int from, int to)
     {

@@ -91,7 +91,7 @@ public class MethodContractTests
         var summary = method.EndEpoch();
         Assert.Equal(seen, summary.Samples);
         Assert.Equal(order.Length, seen);
-        Assert.Equal(kind.StartsWith("jm1", StringComparison.Ordinal) || kind is "cmixup" or "unconditional", summary.Mixing is not null);
+        Assert.Equal(kind.StartsWith("jm1", StringComparison.Ordinal) || kind.StartsWith("groupjm1", StringComparison.Ordinal) || kind is "cmixup" or "unconditional", summary.Mixing is not null);
         Assert.Equal(kind is "groupdro" or "groupdro-inferred" or "groupjm1-dro", summary.GroupWeights is not null);
     }
 

@@ -24,10 +24,18 @@ internal static class MethodFactory
     public static DatasetSplits Data(int trainSize = 300)
         => SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = trainSize, ValidationSize = 100, TestSize = 100, SpuriousScale = 3, Seed = 4 });
 
+    /// <summary>The model, initialised from its own generator (not the global one other tests running in parallel reseed).</summary>
     public static nn.Module<Tensor, Tensor> Model(int seed)
     {
-        torch.random.manual_seed(seed);
-        return nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
+        var model = nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
+        using var generator = new torch.Generator((ulong)seed);
+        using var noGrad = torch.no_grad();
+        foreach (var p in model.parameters())
+        {
+            using var init = torch.randn(p.shape, generator: generator).mul_(0.4);
+            p.copy_(init);
+        }
+        return model;
     }
 
     public static ITrainingMethod Make(string kind, DatasetSplits data, SeedSource seeds)

@@ -70,4 +70,22 @@ public class GroupJm1MixerTests
         // Measured with this setting on data seeds 0-2: worst-group 69.2-80.6% (avg 82.4-84.7%).
         Assert.True(result.WorstGroupAccuracy > 0.65, result.ToString());
     }
+
+    [Fact]
+    public void Behind_the_mixer_contract_it_mixes_the_target_group_and_counts_it()
+    {
+        using var ds = Tiny.Dataset([0, 0, 0, 1, 1, 1], [0, 0, 1, 0, 1, 1]);
+        IPartnerMixer mixer = new GroupJm1Mixer(GroupAssignment.FromTrueGroups(ds), new Random(0));
+        using var batch = ds.GetBatch([0, 1, 2, 3, 4, 5]);
+        Assert.Contains("Set TargetGroup", Assert.Throws<InvalidOperationException>(() => mixer.DrawPartners(batch)).Message);
+        ((GroupJm1Mixer)mixer).TargetGroup = 1;                     // (y=0, a=1): row 2
+        var plan = mixer.DrawPartners(batch);
+        Assert.Equal([false, false, true, false, false, false], plan.Mixed);
+        Assert.Contains(plan.PartnerIndices[2], new long[] { 0, 1 });
+        using var c = mixer.Coefficients(plan, 0.25, batch.Inputs);
+        var stats = mixer.EndEpoch();
+        Assert.Equal(1, stats.Mixed);
+        Assert.Equal(0, stats.Unmixed);
+        Assert.Equal(0.25, stats.AlphaMean, 12);
+    }
 }
