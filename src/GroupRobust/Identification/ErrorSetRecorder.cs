@@ -11,7 +11,7 @@ namespace GroupRobust.Identification;
 /// Records, during the user's own phase-I training loop, which training samples the model gets wrong in every
 /// epoch, exactly as the JTT reference collects its error set: from the training pass itself (train mode, shuffled,
 /// each batch predicted before its own optimizer step). The epoch T can then be chosen after the run
-/// (<see cref="Evaluation.IdentificationEpoch"/>) and the error sets of several epochs compared (<see cref="GroupAssignment.Overlap"/>).
+/// (<c>Evaluation.IdentificationEpoch</c>, downstream) and the error sets of several epochs compared (<see cref="GroupAssignment.Overlap"/>).
 /// </summary>
 /// <remarks>
 /// Each recorded epoch keeps two N-long bool tensors on the logits' device (wrong, seen); <c>Record</c> scatters

@@ -23,7 +23,7 @@ namespace GroupRobust.Mixing;
 /// unmixed. <see cref="EndEpoch"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
 /// when samples went unmixed.</para>
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
-/// <see cref="MixedForwardPass"/>; <see cref="Methods.MixingMethod"/> assembles the whole step.</para>
+/// <see cref="MixedForwardPass"/>; the downstream <c>Methods.MixingMethod</c> assembles the whole step.</para>
 /// </remarks>
 public sealed class ClassConditionalMixer : IPartnerMixer
 {
