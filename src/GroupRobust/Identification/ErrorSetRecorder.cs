@@ -15,7 +15,7 @@ namespace GroupRobust.Identification;
 /// </summary>
 /// <remarks>
 /// Each recorded epoch keeps two N-long bool tensors on the logits' device (wrong, seen); <c>Record</c> scatters
-/// into them without synchronising with the device. <see cref="PartitionAt"/> copies one epoch to the host.
+/// into them without synchronising with the device. <see cref="ErrorSetAt"/> copies one epoch to the host.
 /// </remarks>
 public sealed class ErrorSetRecorder : IDisposable
 {
@@ -85,7 +85,7 @@ public sealed class ErrorSetRecorder : IDisposable
 
     /// <summary>The error set recorded in <paramref name="epoch"/>. Samples never recorded in that epoch count as correct and are reported (log warning and metadata).</summary>
     /// <exception cref="ArgumentException">The epoch was not recorded.</exception>
-    public GroupAssignment PartitionAt(int epoch)
+    public GroupAssignment ErrorSetAt(int epoch)
     {
         if (!_epochs.TryGetValue(epoch, out var rec))
             throw new ArgumentException($"Epoch {epoch} was not recorded; recorded epochs: [{string.Join(", ", _epochs.Keys)}].", nameof(epoch));
