@@ -1,4 +1,5 @@
 using GroupRobust.Evaluation;
+using GroupRobust.Groups;
 
 namespace GroupRobust.Study;
 
@@ -7,7 +8,14 @@ public sealed record MethodResult
 {
     public required string Method { get; init; }
     public required int Seed { get; init; }
-    public required bool UsesTrainGroups { get; init; }
+    /// <summary>The group labels the whole run read: the method's training, its identification rule and its selection rule.</summary>
+    public required LabelBudget LabelsUsed { get; init; }
+    /// <summary>How the reported epoch was selected on validation.</summary>
+    public required SelectionCriterion Selection { get; init; }
+    /// <summary>The identification epoch T of the error set the method trained on, when it used one.</summary>
+    public int? IdentificationEpoch { get; init; }
+    /// <summary>ORACLE, reference only: the best test worst-group accuracy over the run's epochs (selected on test).</summary>
+    public double? OracleTestWorstGroup { get; init; }
     public required int BestEpoch { get; init; }
     public required IReadOnlyList<EpochResult> ValidationHistory { get; init; }
     public required EvaluationResult Test { get; init; }

@@ -14,7 +14,9 @@ using Spectre.Console;
 var methods = new Option<string[]>("--methods") { Description = $"Methods to run: {string.Join(", ", StudyOptions.AllMethods)}", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyOptions.AllMethods };
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
 var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
-var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a minority detector) or worst-group (phase-I validation worst-group accuracy)", DefaultValueFactory = _ => "error-set-f1" };
+var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a detector of the minority groups, both from validation; default), worst-group or average (phase-I validation accuracy), joint (JTT's protocol: T and the phase-II epoch together), oracle-f1 (ORACLE: minority groups from the training counts)", DefaultValueFactory = _ => "error-set-f1" };
+var selection = new Option<string>("--selection") { Description = "Phase-II model selection on validation: worst-group (validation groups), average or worst-class (no group labels)", DefaultValueFactory = _ => "worst-group" };
+var noLabelsSection = new Option<bool>("--no-labels-section") { Description = "Also run the no-labels protocol (the paper's Table 4): JM1 for every candidate T, selected by validation average accuracy", DefaultValueFactory = _ => true };
 var seeds = new Option<int[]>("--seeds") { Description = "Seeds (each a full run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0] };
 var full = new Option<bool>("--full") { Description = "The paper's protocol: seeds 0, 1, 2 and mean ± std" };
 var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
@@ -33,7 +35,7 @@ var device = new Option<string>("--device") { Description = "cpu or cuda (needs 
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST, with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -44,6 +46,8 @@ root.SetAction(parse =>
         Epochs = parse.GetValue(epochs),
         Phase1Epochs = parse.GetValue(phase1),
         IdentificationRule = parse.GetValue(rule)!,
+        Selection = parse.GetValue(selection)!,
+        NoLabelsSection = parse.GetValue(noLabelsSection),
         Seeds = parse.GetValue(full) && parse.GetResult(seeds) is null or { Implicit: true } ? [0, 1, 2] : parse.GetValue(seeds)!,
         BatchSize = parse.GetValue(batch),
         LearningRate = parse.GetValue(lr),
@@ -93,19 +97,21 @@ internal static class Study
         AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/]: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer}, alpha {options.Schedule().Name}, {options.Orientation}");
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
+        var noLabels = new List<NoLabelRecord>();
         foreach (var seed in options.Seeds)
         {
             var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"));
-            var (r, id) = runner.Run(seed);
+            var (r, id, nl) = runner.Run(seed);
             results.AddRange(r);
             identification.AddRange(id);
+            noLabels.AddRange(nl);
         }
         clock.Stop();
 
         Directory.CreateDirectory(options.OutputDirectory);
-        var markdown = StudyReport.Markdown(options, results, identification, clock.Elapsed);
+        var markdown = StudyReport.Markdown(options, results, identification, noLabels, clock.Elapsed);
         File.WriteAllText(Path.Combine(options.OutputDirectory, "report.md"), markdown);
-        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification },
+        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification, noLabels },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
         File.WriteAllText(Path.Combine(options.OutputDirectory, "results.json"), json);
         StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
@@ -117,13 +123,13 @@ internal static class Study
 
     private static void PrintSummary(StudyOptions options, List<MethodResult> results)
     {
-        var table = new Table().Title(options.Seeds.Count > 1 ? "Test accuracy, % (mean ± std over seeds; model selected on validation worst-group)" : "Test accuracy, % (model selected on validation worst-group)").AddColumns("method", "train groups", "average", "worst-group");
+        var table = new Table().Title(options.Seeds.Count > 1 ? "Test accuracy, % (mean ± std over seeds; model selected on validation worst-group)" : "Test accuracy, % (model selected on validation worst-group)").AddColumns("method", "labels used", "average", "worst-group");
         foreach (var method in StudyReport.MethodOrder(results))
         {
             var rs = results.Where(r => r.Method == method).ToList();
             var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
             string Cell(MetricSummary? m) => m is null ? "n/a" : rs.Count > 1 ? m.ToString() : (m.Mean * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-            table.AddRow(method, rs[0].UsesTrainGroups ? "yes" : "no", Cell(agg.AverageAccuracy), Cell(agg.WorstGroupAccuracy));
+            table.AddRow(method, StudyReport.Labels(rs[0].LabelsUsed), Cell(agg.AverageAccuracy), Cell(agg.WorstGroupAccuracy));
         }
         AnsiConsole.Write(table);
     }

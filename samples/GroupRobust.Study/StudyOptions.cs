@@ -10,7 +10,12 @@ public sealed record StudyOptions
     public IReadOnlyList<string> Methods { get; init; } = AllMethods;
     public int Epochs { get; init; } = 8;
     public int Phase1Epochs { get; init; } = 3;
+    public static readonly string[] IdentificationRules = ["error-set-f1", "worst-group", "average", "joint", "oracle-f1"];
+    public static readonly string[] SelectionRules = ["worst-group", "average", "worst-class"];
+
     public string IdentificationRule { get; init; } = "error-set-f1";
+    public string Selection { get; init; } = "worst-group";
+    public bool NoLabelsSection { get; init; } = true;
     public IReadOnlyList<int> Seeds { get; init; } = [0];
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
@@ -38,10 +43,19 @@ public sealed record StudyOptions
         if (Seeds.Count == 0) throw new ArgumentException("At least one seed.");
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "At least 2.");
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be > 0.");
-        if (IdentificationRule is not ("error-set-f1" or "worst-group")) throw new ArgumentException($"Unknown identification rule '{IdentificationRule}'; use error-set-f1 or worst-group.");
+        if (!IdentificationRules.Contains(IdentificationRule)) throw new ArgumentException($"Unknown identification rule '{IdentificationRule}'; use {string.Join(", ", IdentificationRules)}.");
+        if (!SelectionRules.Contains(Selection)) throw new ArgumentException($"Unknown selection rule '{Selection}'; use {string.Join(", ", SelectionRules)}.");
         if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
         if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
     }
+
+    /// <summary>The selection rule of phase II.</summary>
+    public GroupRobust.Evaluation.SelectionCriterion SelectionCriterion() => Selection switch
+    {
+        "average" => GroupRobust.Evaluation.SelectionCriterion.AverageAccuracy,
+        "worst-class" => GroupRobust.Evaluation.SelectionCriterion.WorstClassAccuracy,
+        _ => GroupRobust.Evaluation.SelectionCriterion.WorstGroupAccuracy,
+    };
 
     public Mixing.AlphaSchedule Schedule() => AlphaSchedule switch
     {

@@ -1,6 +1,7 @@
 using GroupRobust.Data;
 using GroupRobust.Data.FashionMnist;
 using GroupRobust.Evaluation;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Losses;
 using GroupRobust.Mixing;
@@ -19,7 +20,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
 {
     private readonly ILogger _log = loggers.CreateLogger("Study");
 
-    public (List<MethodResult> Results, List<IdentificationRecord> Identification) Run(int seed)
+    public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels) Run(int seed)
     {
         var device = options.Device == "cuda" ? CUDA : CPU;
         var seeds = new SeedSource(seed);
@@ -33,33 +34,45 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         _log.LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed,
             string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
+        // Every method that trains without training group labels gets a training split that has none.
+        var ungrouped = data.Train.WithoutGroupLabels();
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
+        var noLabels = new List<NoLabelRecord>();
 
-        GroupAssignment? identified = null;
+        var candidates = new SortedDictionary<int, GroupAssignment>();
+        EpochChoice? choice = null;
+        var idBudget = LabelBudget.None;
         if (options.Methods.Contains("erm"))
         {
             var snapshots = new List<(int Epoch, Dictionary<string, Tensor> State)>();
             try
             {
                 using var model = NewModel(seeds, data, device);
-                using var erm = new ErmMethod(data.Train, seeds.Child("erm"));
-                results.Add(Train(erm, model, data, evaluator, seed, report =>
+                using var erm = new ErmMethod(ungrouped, seeds.Child("erm"));
+                results.Add(Train(erm, model, data, evaluator, seed, options.SelectionCriterion(), LabelBudget.None, null, report =>
                 {
                     if (report.Epoch <= options.Phase1Epochs) snapshots.Add((report.Epoch, Snapshot(model)));
                 }));
                 var phase1 = results[^1].ValidationHistory.Take(options.Phase1Epochs).ToList();
                 var idLog = loggers.CreateLogger("Identification");
-                var choice = options.IdentificationRule == "worst-group"
-                    ? IdentificationEpoch.Choose(phase1, idLog)
-                    : IdentificationEpoch.ChooseByValidationErrorSet(phase1, OracleIdentifier.MinorityGroupsOf(data.Train), idLog);
+                (choice, idBudget) = options.IdentificationRule switch
+                {
+                    "worst-group" => (IdentificationEpoch.Choose(phase1, idLog, SelectionCriterion.WorstGroupAccuracy), LabelBudget.ValidationGroupsForSelection),
+                    "average" => (IdentificationEpoch.Choose(phase1, idLog, SelectionCriterion.AverageAccuracy), LabelBudget.None),
+                    // ORACLE: the minority groups from the training split's group counts
+                    "oracle-f1" => (IdentificationEpoch.ChooseByValidationErrorSet(phase1, OracleIdentifier.MinorityGroupsOf(data.Train), idLog), LabelBudget.TrainingGroups),
+                    "joint" => ((EpochChoice?)null, LabelBudget.ValidationGroupsForSelection),
+                    _ => (IdentificationEpoch.ChooseByValidationErrorSet(phase1, idLog), LabelBudget.ValidationGroupsForSelection),
+                };
                 using var probe = NewModel(seeds, data, device);
                 foreach (var (epoch, state) in snapshots)
                 {
                     probe.load_state_dict(state);
-                    var p = new MisclassificationIdentifier(probe, new IdentificationOptions { Epoch = epoch, BatchSize = 1000 }).Identify(data.Train);
-                    identification.Add(new IdentificationRecord(seed, "ERM misclassified", epoch, epoch == choice.Epoch, p.MinorityCount, p.Quality(data.Train)));
-                    if (epoch == choice.Epoch) identified = p;
+                    // identification reads no group label; the quality report compares with the true groups afterwards
+                    var p = new MisclassificationIdentifier(probe, new IdentificationOptions { Epoch = epoch, BatchSize = 1000 }).Identify(ungrouped);
+                    candidates[epoch] = p;
+                    identification.Add(new IdentificationRecord(seed, "ERM misclassified", epoch, epoch == choice?.Epoch, p.MinorityCount, p.Quality(data.Train)));
                 }
             }
             finally
@@ -72,28 +85,57 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
 
         foreach (var name in options.Methods.Where(m => m != "erm"))
         {
-            using var model = NewModel(seeds, data, device);
-            using var method = Create(name, data, identified, oracle, seeds.Child(name));
-            results.Add(Train(method, model, data, evaluator, seed, null));
+            bool usesErrorSet = name is "jtt" or "jm1" or "jm1-random";
+            if (usesErrorSet && choice is null)
+            {
+                // JTT's protocol: one phase-II run per candidate T, (T, epoch) chosen jointly on validation
+                var runs = candidates.ToDictionary(kv => kv.Key, kv => RunMethod(name, data, ungrouped, kv.Value, oracle, seeds, evaluator, seed, idBudget, kv.Key));
+                var (t, _, _) = IdentificationEpoch.ChooseJointly(runs.ToDictionary(kv => kv.Key, kv => kv.Value.ValidationHistory), options.SelectionCriterion());
+                results.Add(runs[t]);
+                continue;
+            }
+            results.Add(RunMethod(name, data, ungrouped, usesErrorSet ? candidates[choice!.Epoch] : null, oracle, seeds, evaluator, seed,
+                usesErrorSet ? idBudget : LabelBudget.None, usesErrorSet ? choice!.Epoch : null));
         }
-        return (results, identification);
+
+        if (options.NoLabelsSection && candidates.Count > 0 && options.Methods.Contains("jm1"))
+        {
+            // The paper's Table 4 protocol: no group labels anywhere. T from a fixed set, JM1 selected by validation average accuracy.
+            foreach (var (t, errorSet) in candidates)
+            {
+                using var model = NewModel(seeds, data, device);
+                using var method = MixingMethod.Jm1(ungrouped, errorSet, seeds.Child("jm1"),
+                    MixingOptionsFor(options.MixingLayer) with { Orientation = options.Orientation, Schedule = options.Schedule() }, loggers.CreateLogger("Mixing"));
+                var r = Train(method, model, data, evaluator, seed, SelectionCriterion.AverageAccuracy, LabelBudget.None, t, null);
+                noLabels.Add(new NoLabelRecord(seed, t, r));
+            }
+        }
+        return (results, identification, noLabels);
+    }
+
+    private MethodResult RunMethod(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds,
+        WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t)
+    {
+        using var model = NewModel(seeds, data, data.Train.Device);
+        using var method = Create(name, data, ungrouped, identified, oracle, seeds.Child(name));
+        return Train(method, model, data, evaluator, seed, options.SelectionCriterion(), identificationBudget, t, null);
     }
 
     private MethodResult Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, DatasetSplits data, WorstGroupEvaluator evaluator, int seed,
-        Action<EpochReport>? afterEpoch)
+        SelectionCriterion selection, LabelBudget identificationBudget, int? t, Action<EpochReport>? afterEpoch)
     {
         using var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var history = TrainingLoop.Run(method, model, optimizer, data.Train, data.Validation,
             new TrainingLoopOptions
             {
-                Epochs = options.Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, Selection = SelectionCriterion.WorstGroupAccuracy,
-                Evaluator = new EvaluatorOptions { BootstrapSeed = seed },
+                Epochs = options.Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, Selection = selection,
+                Evaluator = new EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
             },
             new InlineProgress(report =>
             {
                 afterEpoch?.Invoke(report);
-                progress($"{method.Name}: epoch {report.Epoch}/{report.TotalEpochs}, val avg {report.Validation.AverageAccuracy:P1}, worst {report.Validation.WorstGroupAccuracy:P1}");
+                progress($"{method.Name}{(t is int e ? $" (T = {e})" : "")}: epoch {report.Epoch}/{report.TotalEpochs}, val avg {report.Validation.AverageAccuracy:P1}, worst {report.Validation.WorstGroupAccuracy:P1}");
             }),
             loggers.CreateLogger("Training"));
         var test = evaluator.Evaluate(model, data.Test, batchSize: 500, trainGroupCounts: data.TrainGroupCounts());
@@ -101,7 +143,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         {
             Method = method.Name,
             Seed = seed,
-            UsesTrainGroups = method.UsesTrainingGroupLabels,
+            LabelsUsed = (LabelBudget)Math.Max((int)history.LabelBudget, (int)identificationBudget),
+            Selection = history.Selection,
+            IdentificationEpoch = t,
+            OracleTestWorstGroup = history.OracleBest?.OracleReference?.WorstGroupAccuracy,
             BestEpoch = history.Best.Epoch,
             ValidationHistory = history.ValidationHistory,
             Test = test,
@@ -110,19 +155,23 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         };
     }
 
-    private ITrainingMethod Create(string name, DatasetSplits data, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds)
+    private static MixingOptions MixingOptionsFor(string layer) => new()
+    {
+        Layer = layer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(layer),
+    };
+
+    private ITrainingMethod Create(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds)
     {
         var mixLog = loggers.CreateLogger("Mixing");
-        var layer = options.MixingLayer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(options.MixingLayer);
-        var mixing = new MixingOptions { Orientation = options.Orientation, Schedule = options.Schedule(), Layer = layer };
+        var mixing = MixingOptionsFor(options.MixingLayer) with { Orientation = options.Orientation, Schedule = options.Schedule() };
         return name switch
         {
             "jtt" => new JttMethod(identified!, options.JttLambda, seeds, loggers.CreateLogger("JTT")),
-            "jm1" => MixingMethod.Jm1(data.Train, identified!, seeds, mixing, mixLog),
-            "jm1-random" => MixingMethod.Jm1(data.Train, identified!, seeds, mixing with { Layer = MixingLayer.Random(SmallCnn.RandomLayers) }, mixLog),
+            "jm1" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing, mixLog),
+            "jm1-random" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing with { Layer = MixingLayer.Random(SmallCnn.RandomLayers) }, mixLog),
             "jm1-oracle" => MixingMethod.Jm1(data.Train, oracle, seeds, mixing, mixLog),
-            "cmixup" => MixingMethod.ClassConditionalMixup(data.Train, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
-            "mixup" => new MixupMethod(data.Train, seeds),
+            "cmixup" => MixingMethod.ClassConditionalMixup(ungrouped, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
+            "mixup" => new MixupMethod(ungrouped, seeds),
             "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(data.Train), seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),
             _ => throw new ArgumentException($"Unknown method {name}."),
         };

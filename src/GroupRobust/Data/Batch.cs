@@ -46,6 +46,9 @@ public sealed class Batch : IDisposable
     /// <summary>Number of samples, B.</summary>
     public int Size => Indices.Length;
 
+    /// <summary>A view of this batch without group ids, sharing its inputs and labels (never dispose the view: the tensors are this batch's).</summary>
+    internal Batch WithoutGroupIds() => Groups is null ? this : new Batch(Inputs, Labels, null, Indices);
+
     /// <summary>Moves the batch's tensors out of the current dispose scope to the enclosing one.</summary>
     public Batch MoveToOuterDisposeScope()
     {

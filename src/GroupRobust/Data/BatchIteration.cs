@@ -22,6 +22,13 @@ public static class BatchIteration
         return Batches(dataset, order, batchSize, dropLast);
     }
 
+    /// <summary>The dataset without its group annotations (<see cref="UngroupedView"/>; <paramref name="dataset"/> itself when it has none).</summary>
+    public static IGroupDataset WithoutGroupLabels(this IGroupDataset dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return dataset.HasGroups ? new UngroupedView(dataset) : dataset;
+    }
+
     /// <summary>Batches in the order of an index sequence, for example one epoch of an <see cref="IIndexSampler"/>.</summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="indices">The indices to visit (enumerated once).</param>

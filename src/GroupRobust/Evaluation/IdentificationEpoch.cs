@@ -6,12 +6,19 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace GroupRobust.Evaluation;
 
 /// <summary>
-/// Chooses the identification epoch T from per-epoch phase-I validation results. <see cref="Choose"/>: with group labels
-/// on validation, the highest worst-group accuracy, the first epoch on ties; without them (group-free rule), the highest
-/// validation average accuracy, the first epoch on ties — the ordinary early-stopping point, after which ERM starts to
-/// memorise the minority samples and the error set shrinks towards noise. <see cref="ChooseByValidationErrorSet"/>: the
-/// epoch whose validation mistakes best pick out the minority groups, which measured far better error sets (see its
-/// remarks); prefer it when validation has group labels.
+/// Chooses the identification epoch T from per-epoch phase-I validation results, within a label budget:
+/// <list type="bullet">
+/// <item><description>Validation groups for selection (the default, as JTT and JM1 are published):
+/// <see cref="ChooseByValidationErrorSet(IReadOnlyList{EpochResult}, ILogger?)"/>, the epoch whose validation mistakes best
+/// pick out the minority groups, which are themselves decided from validation (<see cref="MinorityGroupsFromValidation"/>).
+/// <see cref="ChooseJointly"/> is JTT's own protocol (T and the phase-II epoch together, one phase-II run per T).</description></item>
+/// <item><description>No group labels: <see cref="Choose"/> with <see cref="SelectionCriterion.AverageAccuracy"/> (the
+/// early-stopping point), or a fixed T; phase II is then selected by validation average or worst-class accuracy.</description></item>
+/// <item><description>Oracle: the error-set rule with the minority groups of the training split
+/// (<see cref="OracleIdentifier.MinorityGroupsOf"/>) reads training group counts; report it as an oracle.</description></item>
+/// </list>
+/// <see cref="Choose"/> with worst-group accuracy also exists, but it picks the epoch where ERM is most robust, whose
+/// error set is the least informative (docs/results.md).
 /// </summary>
 public static class IdentificationEpoch
 {
@@ -48,7 +55,7 @@ public static class IdentificationEpoch
     /// with recall 83% and precision 99%, and JM1's test worst-group accuracy moved from 83.5% to 94.4%.
     /// </remarks>
     /// <param name="history">Per-epoch phase-I validation results with group labels.</param>
-    /// <param name="minorityGroups">The minority groups (e.g. <see cref="OracleIdentifier.MinorityGroupsOf"/> of the training split).</param>
+    /// <param name="minorityGroups">The minority groups: <see cref="MinorityGroupsFromValidation"/> for a rule that reads only validation; <see cref="OracleIdentifier.MinorityGroupsOf"/> of the training split is an ORACLE (it reads training group counts) and must be reported as one.</param>
     /// <param name="logger">Receives the choice.</param>
     /// <exception cref="ArgumentException">The history is empty, lacks group labels, or no minority group is given.</exception>
     public static EpochChoice ChooseByValidationErrorSet(IReadOnlyList<EpochResult> history, IReadOnlyCollection<int> minorityGroups, ILogger? logger = null)
@@ -71,6 +78,78 @@ public static class IdentificationEpoch
         string reason = $"highest F1 of validation errors as a minority detector over {history.Count} epochs (first epoch on ties)";
         Log.IdentificationEpochChosen(logger ?? NullLogger.Instance, best!.Epoch, nameof(SelectionCriterion.ValidationErrorSetF1), bestF1, reason);
         return new EpochChoice(best.Epoch, SelectionCriterion.ValidationErrorSetF1, bestF1, reason);
+    }
+
+    /// <summary>
+    /// <see cref="ChooseByValidationErrorSet(IReadOnlyList{EpochResult}, IReadOnlyCollection{int}, ILogger?)"/> with the
+    /// minority groups decided from validation alone (<see cref="MinorityGroupsFromValidation"/>): the rule for the budget
+    /// "validation groups for selection", reading no training group label.
+    /// </summary>
+    /// <param name="history">Per-epoch phase-I validation results with group labels.</param>
+    /// <param name="logger">Receives the choice.</param>
+    /// <exception cref="ArgumentException">The history is empty or lacks group labels, or validation shows no group below another of its class.</exception>
+    public static EpochChoice ChooseByValidationErrorSet(IReadOnlyList<EpochResult> history, ILogger? logger = null)
+        => ChooseByValidationErrorSet(history, MinorityGroupsFromValidation(history), logger);
+
+    /// <summary>
+    /// The minority groups as validation shows them: within each class, every group whose validation accuracy, averaged
+    /// over the phase-I epochs of <paramref name="history"/>, is below the best group of that class (groups without
+    /// validation samples are skipped). It reads only validation group labels and the phase-I models' behaviour there,
+    /// so it works on a group-balanced validation set, where the training-count rule has nothing to go on.
+    /// </summary>
+    /// <param name="history">Per-epoch phase-I validation results with group labels, at least one.</param>
+    /// <exception cref="ArgumentException">The history is empty or lacks group labels.</exception>
+    public static IReadOnlyList<int> MinorityGroupsFromValidation(IReadOnlyList<EpochResult> history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Count == 0) throw new ArgumentException("The phase-I history is empty; evaluate at least one epoch on validation.", nameof(history));
+        if (history.Any(e => e.Result.Groups.Count == 0))
+            throw new ArgumentException("Deciding the minority groups from validation needs group labels on every validation result.", nameof(history));
+        int groups = history[0].Result.Groups.Count, classes = history[0].Result.Classes.Count;
+        if (history.Any(e => e.Result.Groups.Count != groups))
+            throw new ArgumentException("The validation results have different numbers of groups.", nameof(history));
+        int perClass = groups / classes;
+        var mean = new double?[groups];
+        for (int g = 0; g < groups; g++)
+        {
+            var accs = history.Select(e => e.Result.Groups[g].Accuracy).Where(a => a is not null).Select(a => a!.Value).ToArray();
+            mean[g] = accs.Length == 0 ? null : accs.Average();
+        }
+        var minority = new List<int>();
+        for (int y = 0; y < classes; y++)
+        {
+            var present = Enumerable.Range(y * perClass, perClass).Where(g => mean[g] is not null).ToArray();
+            if (present.Length < 2) continue;
+            double best = present.Max(g => mean[g]!.Value);
+            minority.AddRange(present.Where(g => mean[g]!.Value < best));
+        }
+        return minority;
+    }
+
+    /// <summary>
+    /// JTT's own protocol: the identification epoch T and the phase-II epoch chosen jointly, as the pair whose phase-II
+    /// model has the best validation score under <paramref name="criterion"/> (first T, then first epoch, on ties). One
+    /// phase-II run per candidate T.
+    /// </summary>
+    /// <param name="phase2ByT">Per candidate T, the phase-II run's per-epoch validation results.</param>
+    /// <param name="criterion">Ranking rule (default: worst-group accuracy when validation has group labels).</param>
+    /// <returns>The chosen T, the chosen phase-II epoch and its score.</returns>
+    /// <exception cref="ArgumentException">No candidate, or a candidate without epochs.</exception>
+    public static (int T, EpochResult Phase2, double Score) ChooseJointly(IReadOnlyDictionary<int, IReadOnlyList<EpochResult>> phase2ByT,
+        SelectionCriterion criterion = SelectionCriterion.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(phase2ByT);
+        if (phase2ByT.Count == 0) throw new ArgumentException("At least one candidate T is needed.", nameof(phase2ByT));
+        (int T, EpochResult Phase2, double Score)? best = null;
+        foreach (var (t, history) in phase2ByT.OrderBy(kv => kv.Key))
+        {
+            if (history.Count == 0) throw new ArgumentException($"The phase-II run of T = {t} has no epochs.", nameof(phase2ByT));
+            var resolved = ModelSelection.Resolve(history.ToArray(), criterion);
+            var e = ModelSelection.BestEpoch(history, resolved);
+            double score = ModelSelection.Score(e.Result, resolved);
+            if (best is null || score > best.Value.Score) best = (t, e, score);
+        }
+        return best!.Value;
     }
 
     /// <summary>F1 of "misclassified" as a detector of membership in <paramref name="minorityGroups"/>, from a result's per-group counts (0 when nothing is detected).</summary>

@@ -1,3 +1,5 @@
+using GroupRobust.Groups;
+
 namespace GroupRobust.Evaluation;
 
 /// <summary>
@@ -44,6 +46,18 @@ public static class ModelSelection
         };
     }
 
+    /// <summary>
+    /// The group labels a resolved criterion reads: worst-group accuracy and the error-set rule read the validation
+    /// split's groups (<see cref="LabelBudget.ValidationGroupsForSelection"/>); average and worst-class accuracy read none.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="SelectionCriterion.Auto"/> (resolve it first) or an unknown value.</exception>
+    public static LabelBudget BudgetOf(SelectionCriterion criterion) => criterion switch
+    {
+        SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.ValidationErrorSetF1 => LabelBudget.ValidationGroupsForSelection,
+        SelectionCriterion.AverageAccuracy or SelectionCriterion.WorstClassAccuracy => LabelBudget.None,
+        _ => throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Resolve Auto first."),
+    };
+
     /// <summary>The score of <paramref name="result"/> under a resolved criterion.</summary>
     public static double Score(EvaluationResult result, SelectionCriterion criterion)
     {
@@ -53,6 +67,8 @@ public static class ModelSelection
             SelectionCriterion.WorstGroupAccuracy => result.WorstGroupAccuracy
                 ?? throw new ArgumentException("The result has no group labels.", nameof(result)),
             SelectionCriterion.AverageAccuracy => result.AverageAccuracy,
+            SelectionCriterion.WorstClassAccuracy => result.WorstClassAccuracy
+                ?? throw new ArgumentException("The result has no class with samples.", nameof(result)),
             SelectionCriterion.ValidationErrorSetF1 => throw new ArgumentException(
                 "ValidationErrorSetF1 chooses an identification epoch and needs the minority groups; use IdentificationEpoch.ChooseByValidationErrorSet.", nameof(criterion)),
             _ => throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Resolve Auto first."),

@@ -13,8 +13,8 @@ public sealed class ModelSelector
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="criterion"/> is <see cref="SelectionCriterion.ValidationErrorSetF1"/> (an identification rule) or unknown.</exception>
     public ModelSelector(SelectionCriterion criterion = SelectionCriterion.Auto)
     {
-        if (criterion is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy))
-            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Model selection ranks epochs by Auto, WorstGroupAccuracy or AverageAccuracy.");
+        if (criterion is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy or SelectionCriterion.WorstClassAccuracy))
+            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Model selection ranks epochs by Auto, WorstGroupAccuracy, AverageAccuracy or WorstClassAccuracy.");
         Criterion = criterion;
     }
 

@@ -9,11 +9,14 @@ public enum SelectionCriterion
     /// <summary>Highest validation worst-group accuracy (needs group labels on validation).</summary>
     WorstGroupAccuracy,
 
-    /// <summary>Highest validation average accuracy (the rule without group labels).</summary>
+    /// <summary>Highest validation average accuracy (a rule without group labels).</summary>
     AverageAccuracy,
 
+    /// <summary>Highest validation worst-class accuracy (a rule without group labels; SubpopBench's "min class accuracy").</summary>
+    WorstClassAccuracy,
+
     /// <summary>
-    /// Identification only (<see cref="IdentificationEpoch.ChooseByValidationErrorSet"/>): the highest F1 of a phase-I
+    /// Identification only (<c>IdentificationEpoch.ChooseByValidationErrorSet</c>): the highest F1 of a phase-I
     /// model's validation errors as a detector of the minority groups. It needs the minority groups besides the
     /// results, so <see cref="ModelSelection"/> and <see cref="ModelSelector"/> do not accept it.
     /// </summary>

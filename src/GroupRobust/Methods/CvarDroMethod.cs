@@ -1,5 +1,6 @@
 using System.Globalization;
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Losses;
 using GroupRobust.Randomness;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ public sealed class CvarDroMethod : TrainingMethod
     public override string Name => string.Create(CultureInfo.InvariantCulture, $"CVaR-DRO (α={Alpha:G})");
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => false;
+    public override LabelBudget LabelBudget => LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

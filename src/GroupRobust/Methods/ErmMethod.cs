@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Randomness;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed class ErmMethod : TrainingMethod
     public override string Name => "ERM";
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => false;
+    public override LabelBudget LabelBudget => LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Losses;
 using GroupRobust.Randomness;
@@ -44,7 +45,7 @@ public sealed class GroupDroMethod : TrainingMethod
     public override string Name => _groups.Source == GroupSource.TrueLabels ? "GroupDRO" : $"GroupDRO ({_groups.Metadata.Method} groups)";
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

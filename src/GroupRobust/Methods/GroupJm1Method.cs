@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Losses;
 using GroupRobust.Mixing;
@@ -44,8 +45,8 @@ public sealed class GroupJm1Method : TrainingMethod
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));
-        _train = train;
         _groups = groups;
+        _train = groups.Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
         _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation, logger);
         _alphaRng = Stream("alpha");
         _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
@@ -57,7 +58,7 @@ public sealed class GroupJm1Method : TrainingMethod
     public override string Name => _dro is null ? "GroupJM1" : "GroupJM1 + GroupDRO";
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Methods;
@@ -33,11 +34,12 @@ public interface ITrainingMethod : IDisposable
     string Name { get; }
 
     /// <summary>
-    /// Whether training reads group labels of the training set: true for GroupDRO, GroupJM1 and any method fed with
-    /// <see cref="Identification.GroupSource.TrueLabels"/> groups (an oracle); false for ERM, MixUp, CVaR-DRO and JTT or
-    /// JM1 on inferred groups.
+    /// The group labels training reads: <see cref="LabelBudget.TrainingGroups"/> for GroupDRO, GroupJM1 and any method fed
+    /// with <see cref="Identification.GroupSource.TrueLabels"/> groups (an oracle); <see cref="LabelBudget.None"/> for ERM,
+    /// MixUp, CVaR-DRO and JTT or JM1 on inferred groups. Enforced: a method below <see cref="LabelBudget.TrainingGroups"/>
+    /// sees batches without group ids. A run's budget also counts its selection rules (<see cref="Training.TrainingHistory.LabelBudget"/>).
     /// </summary>
-    bool UsesTrainingGroupLabels { get; }
+    LabelBudget LabelBudget { get; }
 
     /// <summary>Starts epoch <paramref name="epoch"/> of <paramref name="totalEpochs"/> and returns its sample indices (a pure function of the method's seed, the epoch and, for stateful orders, the restored state).</summary>
     /// <param name="epoch">0-based epoch, in [0, totalEpochs).</param>

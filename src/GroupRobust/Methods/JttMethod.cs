@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Randomness;
 using GroupRobust.Reweighting;
@@ -34,7 +35,7 @@ public sealed class JttMethod : TrainingMethod
     public override string Name => $"JTT (λ={Lambda})";
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

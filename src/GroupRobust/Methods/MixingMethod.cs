@@ -1,4 +1,5 @@
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
@@ -44,8 +45,8 @@ public sealed class MixingMethod : TrainingMethod
         groups.EnsureMatches(train, nameof(groups));
         Options = options ?? new MixingOptions();
         Options.Validate();
-        _train = train;
         _groups = groups;
+        _train = groups.Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
         _mixer = new ClassConditionalMixer(groups, Stream("partners"), new MixerOptions { Policy = Options.Policy, Orientation = Options.Orientation }, logger);
         _alphaRng = Stream("alpha");
         _layerRng = Stream("layer");
@@ -100,7 +101,7 @@ public sealed class MixingMethod : TrainingMethod
     }
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => _groups.Source == GroupSource.TrueLabels;
+    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

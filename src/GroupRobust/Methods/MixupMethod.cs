@@ -1,5 +1,6 @@
 using System.Globalization;
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using static TorchSharp.torch;
@@ -29,7 +30,7 @@ public sealed class MixupMethod : TrainingMethod
     public override string Name => _mixup.Alpha == 1 ? "MixUp" : string.Create(CultureInfo.InvariantCulture, $"MixUp (a={_mixup.Alpha:G})");
 
     /// <inheritdoc />
-    public override bool UsesTrainingGroupLabels => false;
+    public override LabelBudget LabelBudget => LabelBudget.None;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using GroupRobust.Data;
+using GroupRobust.Groups;
 using GroupRobust.Randomness;
 using static TorchSharp.torch;
 
@@ -46,7 +47,10 @@ public abstract class TrainingMethod : ITrainingMethod
     public abstract string Name { get; }
 
     /// <inheritdoc />
-    public abstract bool UsesTrainingGroupLabels { get; }
+    public abstract LabelBudget LabelBudget { get; }
+
+    /// <summary>True when <see cref="LabelBudget"/> includes the training split's group labels.</summary>
+    protected bool UsesTrainingGroups => LabelBudget >= LabelBudget.TrainingGroups;
 
     /// <summary>The current (or last) epoch, 0-based.</summary>
     public int Epoch { get; private set; }
@@ -107,7 +111,7 @@ public abstract class TrainingMethod : ITrainingMethod
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
         using var scope = NewDisposeScope();
-        var loss = BatchLoss(model, batch);
+        var loss = BatchLoss(model, UsesTrainingGroups ? batch : batch.WithoutGroupIds());
         _samples += batch.Size;
         return loss.MoveToOuterDisposeScope();
     }

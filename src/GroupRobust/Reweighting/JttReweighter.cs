@@ -14,8 +14,9 @@ namespace GroupRobust.Reweighting;
 /// </summary>
 /// <remarks>
 /// lambda = -1 selects the reference's automatic value floor((N - |E|) / |E|) - 1, which roughly balances error and
-/// non-error samples. When it would be negative (|E| > N / 2) it is clamped to 0 with a warning. lambda = 0 is allowed
-/// and logged: it is plain ERM. Published settings: Waterbirds 100, CelebA 50, MultiNLI 4 to 6.
+/// non-error samples. When that value is 1 or less (the error set holds a third of the data or more) JTT would barely
+/// upsample, or not at all, and silently become ERM: the constructor then throws and asks for an explicit lambda. An
+/// explicit lambda = 0 is allowed and logged: it is plain ERM. Published settings: Waterbirds 100, CelebA 50, MultiNLI 4 to 6.
 /// </remarks>
 public sealed class JttReweighter : EpochSampler
 {
@@ -30,7 +31,7 @@ public sealed class JttReweighter : EpochSampler
     /// <param name="seed">Seed; epoch e's order depends only on (seed, e).</param>
     /// <param name="logger">Receives the configuration and warnings; <see cref="NullLogger"/> by default.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1.</exception>
-    /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set.</exception>
+    /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set, or an automatic lambda of 1 or less.</exception>
     public JttReweighter(GroupAssignment errorSet, int lambda, long seed, ILogger? logger = null) : base(seed)
     {
         ArgumentNullException.ThrowIfNull(errorSet);
@@ -46,8 +47,11 @@ public sealed class JttReweighter : EpochSampler
             if (e == 0)
                 throw new InvalidOperationException("Automatic lambda is undefined for an empty error set (it divides by |E|); pass an explicit lambda or check phase I.");
             int auto = (n - e) / e - 1;
-            Lambda = Math.Max(0, auto);
-            if (auto < 0) Log.JttLambdaAdjusted(log, lambda, Lambda, $"floor(({n} - {e}) / {e}) - 1 = {auto} is negative because the error set holds more than half the data; clamped to 0 (plain ERM).");
+            if (auto <= 1)
+                throw new InvalidOperationException($"Automatic lambda is floor(({n} - {e}) / {e}) - 1 = {auto}: the error set holds {e} of {n} samples, " +
+                    $"so JTT would {(auto <= 0 ? "not upsample at all and train plain ERM" : "repeat each error sample only once more")}. " +
+                    "Check phase I (an error set this large is rarely a minority proxy) or pass an explicit lambda.");
+            Lambda = auto;
         }
         else
         {

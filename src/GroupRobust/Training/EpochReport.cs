@@ -22,6 +22,9 @@ public sealed record EpochReport
     /// <summary>The validation metrics after the epoch.</summary>
     public required EvaluationResult Validation { get; init; }
 
+    /// <summary>The oracle reference split's metrics after the epoch (<see cref="TrainingLoopOptions.OracleReference"/>); null when none was given. Never used for selection.</summary>
+    public EvaluationResult? OracleReference { get; init; }
+
     /// <summary>Whether this epoch is the best so far under the selection rule.</summary>
     public required bool IsBest { get; init; }
 

@@ -8,8 +8,12 @@ public sealed record TrainingHistory
     /// <summary>The method's name.</summary>
     public required string Method { get; init; }
 
-    /// <summary>Whether the method read training group labels.</summary>
-    public required bool UsesTrainingGroupLabels { get; init; }
+    /// <summary>
+    /// The run's label budget: the largest of the method's (<see cref="Methods.ITrainingMethod.LabelBudget"/>) and the
+    /// selection rule's (<see cref="ModelSelection.BudgetOf"/>). Group labels of an oracle reference split are not counted:
+    /// that report is labelled oracle.
+    /// </summary>
+    public required Groups.LabelBudget LabelBudget { get; init; }
 
     /// <summary>The selection rule, resolved (worst-group or average accuracy).</summary>
     public required SelectionCriterion Selection { get; init; }
@@ -19,6 +23,21 @@ public sealed record TrainingHistory
 
     /// <summary>The selected epoch (the first best one).</summary>
     public EpochReport Best => Epochs.Last(e => e.IsBest);
+
+    /// <summary>
+    /// ORACLE, for reference only: the epoch with the best worst-group accuracy (else average accuracy) on the oracle
+    /// reference split, first on ties; null without <see cref="TrainingLoopOptions.OracleReference"/>.
+    /// </summary>
+    public EpochReport? OracleBest
+    {
+        get
+        {
+            var scored = Epochs.Where(e => e.OracleReference is not null).ToList();
+            if (scored.Count == 0) return null;
+            var best = ModelSelection.BestEpoch(scored.Select(e => new EpochResult(e.Epoch, e.OracleReference!)));
+            return scored.First(e => e.Epoch == best.Epoch);
+        }
+    }
 
     /// <summary>The validation results as <see cref="EpochResult"/>s (1-based epochs), e.g. for <see cref="IdentificationEpoch"/>.</summary>
     public IReadOnlyList<EpochResult> ValidationHistory => Epochs.Select(e => new EpochResult(e.Epoch, e.Validation)).ToArray();

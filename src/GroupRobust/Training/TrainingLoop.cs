@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using GroupRobust.Checkpoints;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
+using GroupRobust.Groups;
 using GroupRobust.Internal;
 using GroupRobust.Methods;
 using Microsoft.Extensions.Logging;
@@ -106,6 +107,7 @@ public static class TrainingLoop
                 double trainLoss = TrainEpoch(method, model, optimizer, train, epoch, options);
                 var summary = method.EndEpoch();
                 var val = evaluator.Evaluate(model, validation, options.EvaluationBatchSize);
+                var oracle = options.OracleReference is null ? null : evaluator.Evaluate(model, options.OracleReference, options.EvaluationBatchSize);
                 bool best = selector.Add(epoch + 1, val);
                 if (best)
                 {
@@ -114,7 +116,7 @@ public static class TrainingLoop
                 }
                 var report = new EpochReport
                 {
-                    Epoch = epoch + 1, TotalEpochs = options.Epochs, TrainLoss = trainLoss, Method = summary, Validation = val, IsBest = best,
+                    Epoch = epoch + 1, TotalEpochs = options.Epochs, TrainLoss = trainLoss, Method = summary, Validation = val, OracleReference = oracle, IsBest = best,
                     Seconds = clock.Elapsed.TotalSeconds,
                 };
                 reports.Add(report);
@@ -134,7 +136,7 @@ public static class TrainingLoop
             var history = new TrainingHistory
             {
                 Method = method.Name,
-                UsesTrainingGroupLabels = method.UsesTrainingGroupLabels,
+                LabelBudget = (LabelBudget)Math.Max((int)method.LabelBudget, (int)ModelSelection.BudgetOf(selector.Criterion)),
                 Selection = selector.Criterion,
                 Epochs = reports,
             };
@@ -159,12 +161,14 @@ public static class TrainingLoop
     private static double TrainEpoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epoch, TrainingLoopOptions options)
     {
         var order = method.BeginEpoch(epoch, options.Epochs);
+        // a method whose budget excludes training groups is handed a view without them
+        var data = method.LabelBudget >= LabelBudget.TrainingGroups ? train : train.WithoutGroupLabels();
         model.train();
         Tensor? sum = null;
         long batches = 0;
         try
         {
-            foreach (var batch in train.Batches(order, options.BatchSize))
+            foreach (var batch in data.Batches(order, options.BatchSize))
             {
                 using var scope = NewDisposeScope();
                 optimizer.zero_grad();

@@ -36,6 +36,13 @@ public sealed record TrainingLoopOptions
     /// <summary>Restore the best epoch's weights into the model at the end (default true).</summary>
     public bool RestoreBest { get; init; } = true;
 
+    /// <summary>
+    /// An oracle reference split (usually the test split), evaluated after every epoch and reported as
+    /// <see cref="EpochReport.OracleReference"/> and <see cref="TrainingHistory.OracleBest"/>, never used for selection:
+    /// "the best test worst-group over epochs" is an oracle upper bound and must be labelled so. Null (default) evaluates none.
+    /// </summary>
+    public Data.IGroupDataset? OracleReference { get; init; }
+
     /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
     public EvaluatorOptions? Evaluator { get; init; }
 
@@ -45,8 +52,8 @@ public sealed record TrainingLoopOptions
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
-        if (Selection is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy))
-            throw new ArgumentOutOfRangeException(nameof(Selection), Selection, "Model selection ranks epochs by Auto, WorstGroupAccuracy or AverageAccuracy.");
+        if (Selection is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy or SelectionCriterion.WorstClassAccuracy))
+            throw new ArgumentOutOfRangeException(nameof(Selection), Selection, "Model selection ranks epochs by Auto, WorstGroupAccuracy, AverageAccuracy or WorstClassAccuracy.");
         if (BestWeightsPath is { Length: 0 }) throw new ArgumentException("BestWeightsPath is empty; use null to keep the best weights in memory.", nameof(BestWeightsPath));
         if (CheckpointPath is { Length: 0 }) throw new ArgumentException("CheckpointPath is empty; use null for no checkpoint.", nameof(CheckpointPath));
     }

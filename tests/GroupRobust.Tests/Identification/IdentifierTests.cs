@@ -120,49 +120,6 @@ public class IdentifierTests
         Assert.Contains("3 columns", ex.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => recorder.Record(0, [4], Tiny.Longs(1), torch.zeros(1, 2)));
     }
-
-    [Fact]
-    public void Epoch_choice_by_worst_group_or_average_and_logged()
-    {
-        static EvaluationResult R(long correct, long? worstCorrect) => new()
-        {
-            Groups = worstCorrect is long w ? [new GroupAccuracy(0, "g0", 10, w), new GroupAccuracy(1, "g1", 10, 10)] : [],
-            Classes = [new ClassAccuracy(0, "c", 20, correct)],
-            Count = 20, Correct = correct, WorstGroup = worstCorrect is null ? null : 0,
-        };
-        var logger = new ListLogger();
-        var choice = IdentificationEpoch.Choose([new(1, R(18, 5)), new(2, R(17, 7)), new(3, R(19, 7))], logger);
-        Assert.Equal(2, choice.Epoch);
-        Assert.Equal(SelectionCriterion.WorstGroupAccuracy, choice.Rule);
-        Assert.Contains(logger.Messages, m => m.Contains("T = 2"));
-        var groupFree = IdentificationEpoch.Choose([new(1, R(18, null)), new(2, R(19, null)), new(3, R(19, null))]);
-        Assert.Equal(2, groupFree.Epoch);
-        Assert.Contains("no group labels", groupFree.Reason);
-        Assert.Equal(SelectionCriterion.AverageAccuracy, groupFree.Rule);
-    }
-
-    [Fact]
-    public void Epoch_choice_by_validation_error_set_f1()
-    {
-        static EvaluationResult R(long g0Correct, long g1Correct) => new()
-        {
-            // group 0 majority (100 samples), group 1 minority (20 samples)
-            Groups = [new GroupAccuracy(0, "g0", 100, g0Correct), new GroupAccuracy(1, "g1", 20, g1Correct)],
-            Classes = [new ClassAccuracy(0, "c", 120, g0Correct + g1Correct)],
-            Count = 120, Correct = g0Correct + g1Correct, WorstGroup = 1,
-        };
-        // epoch 1: 16 minority errors, 4 majority errors -> P 0.8, R 0.8, F1 0.8
-        // epoch 2: 4 minority errors, 0 majority errors -> P 1, R 0.2, F1 1/3 (but a better worst-group accuracy)
-        var history = new List<EpochResult> { new(1, R(96, 4)), new(2, R(100, 16)) };
-        Assert.Equal(0.8, IdentificationEpoch.ValidationErrorSetF1(history[0].Result, [1]), 12);
-        Assert.Equal(1.0 / 3, IdentificationEpoch.ValidationErrorSetF1(history[1].Result, [1]), 12);
-        var choice = IdentificationEpoch.ChooseByValidationErrorSet(history, [1]);
-        Assert.Equal(1, choice.Epoch);
-        Assert.Equal(SelectionCriterion.ValidationErrorSetF1, choice.Rule);
-        Assert.Equal(2, IdentificationEpoch.Choose(history).Epoch);
-        Assert.Equal(0, IdentificationEpoch.ValidationErrorSetF1(R(100, 20), [1]));
-        Assert.Throws<ArgumentException>(() => IdentificationEpoch.ChooseByValidationErrorSet(history, [5]));
-    }
 }
 
 internal sealed class ListLogger : ILogger

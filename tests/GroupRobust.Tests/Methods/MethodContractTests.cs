@@ -1,6 +1,7 @@
 using GroupRobust.Checkpoints;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
+using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
@@ -76,7 +77,7 @@ public class MethodContractTests
         using var method = MethodFactory.Make(kind, data, new SeedSource(0));
         using var model = MethodFactory.Model(0);
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
-        Assert.Equal(kind is "groupdro" or "groupjm1" or "groupjm1-dro", method.UsesTrainingGroupLabels);
+        Assert.Equal(kind is "groupdro" or "groupjm1" or "groupjm1-dro" ? LabelBudget.TrainingGroups : LabelBudget.None, method.LabelBudget);
         Assert.False(string.IsNullOrWhiteSpace(method.Name));
         var order = method.BeginEpoch(0, 2);
         long seen = 0;
@@ -152,7 +153,7 @@ public class MethodContractTests
         foreach (var g in nonEmpty) Assert.InRange(drawn[g], 600 / nonEmpty.Length * 0.7, 600 / nonEmpty.Length * 1.3);
 
         using var dro = new GroupDroMethod(errorSet, new SeedSource(1), new GroupRobust.Losses.GroupDroOptions { StepSize = 0.5 });
-        Assert.False(dro.UsesTrainingGroupLabels);
+        Assert.Equal(LabelBudget.None, dro.LabelBudget);
         Assert.Equal(errorSet.GroupCounts(), dro.RobustLoss.GroupCounts);
         using var fresh = MethodFactory.Model(1);
         using var opt = torch.optim.SGD(fresh.parameters(), 0.1);
@@ -207,7 +208,7 @@ public class MethodContractTests
             using (method)
             {
                 MethodFactory.Train(method, model, opt, data.Train, 0, 1, 1);
-                Assert.False(method.UsesTrainingGroupLabels);
+                Assert.Equal(LabelBudget.None, method.LabelBudget);
             }
         }
         using var evaluator = new WorstGroupEvaluator(groups.Scheme);

@@ -24,6 +24,9 @@ internal static class MethodFactory
     public static DatasetSplits Data(int trainSize = 300)
         => SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = trainSize, ValidationSize = 100, TestSize = 100, SpuriousScale = 3, Seed = 4 });
 
+    /// <summary>The kinds whose training reads no training group label.</summary>
+    public static readonly string[] WithoutTrainingGroups = Kinds.Where(k => k is not ("groupdro" or "groupjm1" or "groupjm1-dro")).ToArray();
+
     /// <summary>The model, initialised from its own generator (not the global one other tests running in parallel reseed).</summary>
     public static nn.Module<Tensor, Tensor> Model(int seed)
     {
@@ -43,7 +46,7 @@ internal static class MethodFactory
         var train = data.Train;
         // an "identified" error set: every fifth sample, no training group labels involved
         var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, train.Count).Select(i => i % 5 == 0).ToArray(), train, "test");
-        var truth = GroupAssignment.FromTrueGroups(train);
+        GroupAssignment Truth() => GroupAssignment.FromTrueGroups(train);
         return kind switch
         {
             "erm" => new ErmMethod(train, seeds),
@@ -55,10 +58,10 @@ internal static class MethodFactory
             "cmixup" => MixingMethod.ClassConditionalMixup(train, seeds),
             "unconditional" => MixingMethod.UnconditionalJm1(train, errorSet, seeds),
             "mixup" => new MixupMethod(train, seeds),
-            "groupdro" => new GroupDroMethod(truth, seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
+            "groupdro" => new GroupDroMethod(Truth(), seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
             "groupdro-inferred" => new GroupDroMethod(errorSet, seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
-            "groupjm1" => new GroupJm1Method(train, truth, seeds),
-            "groupjm1-dro" => new GroupJm1Method(train, truth, seeds, useGroupDroLoss: true),
+            "groupjm1" => new GroupJm1Method(train, Truth(), seeds),
+            "groupjm1-dro" => new GroupJm1Method(train, Truth(), seeds, useGroupDroLoss: true),
             "cvar" => new CvarDroMethod(train, seeds, 0.3),
             _ => throw new ArgumentException($"unknown kind {kind}"),
         };

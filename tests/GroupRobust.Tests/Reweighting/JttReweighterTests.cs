@@ -69,9 +69,10 @@ public class JttReweighterTests
         Assert.Contains("empty error set", ex.Message);
         var logger = new ListLogger();
         var big = GroupAssignment.FromErrorIndices(Enumerable.Range(0, 8).Select(i => (long)i), ds, "test");
-        var clamped = new JttReweighter(big, -1, 0, logger);
-        Assert.Equal(0, clamped.Lambda);
-        Assert.Contains(logger.Messages, m => m.Contains("clamped to 0"));
+        var degenerate = Assert.Throws<InvalidOperationException>(() => new JttReweighter(big, -1, 0, logger));
+        Assert.Contains("= -1: the error set holds 8 of 10 samples, so JTT would not upsample at all", degenerate.Message);
+        var third = GroupAssignment.FromErrorIndices(Enumerable.Range(0, 4).Select(i => (long)i), ds, "test"); // floor(6 / 4) - 1 = 0
+        Assert.Contains("explicit lambda", Assert.Throws<InvalidOperationException>(() => new JttReweighter(third, -1, 0)).Message);
         var zero = new JttReweighter(big, 0, 0, logger);
         Assert.Equal(10, zero.EpochLength);
         Assert.Contains(logger.Messages, m => m.Contains("plain ERM"));

@@ -68,7 +68,7 @@ public class TrainingLoopTests
         using var opt = torch.optim.SGD(model.parameters(), 0.2);
         var reports = new List<EpochReport>();
         var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
-            new TrainingLoopOptions { Epochs = 5, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } }, new Sync(reports));
+            new TrainingLoopOptions { Epochs = 5, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 }, OracleReference = data.Test }, new Sync(reports));
         Assert.Equal(5, reports.Count);
         Assert.Equal(SelectionCriterion.WorstGroupAccuracy, history.Selection);
         var best = ModelSelection.BestEpoch(history.ValidationHistory);
@@ -77,6 +77,18 @@ public class TrainingLoopTests
         Assert.Equal(history.Best.Validation.ToJson(), evaluator.Evaluate(model, data.Validation).ToJson());
         Assert.All(history.Epochs, e => Assert.True(double.IsFinite(e.TrainLoss)));
         Assert.Equal(300, history.Epochs[0].Method.Samples);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, history.LabelBudget);
+        // the oracle reference is reported per epoch and never used for selection
+        Assert.All(history.Epochs, e => Assert.NotNull(e.OracleReference));
+        var oracleBest = ModelSelection.BestEpoch(history.Epochs.Select(e => new EpochResult(e.Epoch, e.OracleReference!)));
+        Assert.Equal(oracleBest.Epoch, history.OracleBest!.Epoch);
+        using var averaged = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var fresh = MethodFactory.Model(0);
+        using var opt2 = torch.optim.SGD(fresh.parameters(), 0.2);
+        var noGroups = TrainingLoop.Run(averaged, fresh, opt2, data.Train, data.Validation,
+            new TrainingLoopOptions { Epochs = 2, BatchSize = 32, Selection = SelectionCriterion.WorstClassAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
+        Assert.Equal(GroupRobust.Groups.LabelBudget.None, noGroups.LabelBudget);
+        Assert.Null(noGroups.OracleBest);
     }
 
     [Fact]
