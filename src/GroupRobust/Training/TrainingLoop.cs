@@ -82,17 +82,9 @@ public static class TrainingLoop
         int start = 0;
         if (options.CheckpointPath is not null && options.Resume && File.Exists(options.CheckpointPath))
         {
-            var state = TrainingCheckpoint.Load(options.CheckpointPath, model, optimizer);
-            if (state.Method is null) throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no method state.");
+            // all or nothing: the model, the optimizer and the method are restored together or left as they were
+            var state = TrainingCheckpoint.Load(options.CheckpointPath, model, optimizer, method);
             if (!state.Metadata.TryGetValue("history", out var json)) throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no training history.");
-            try
-            {
-                method.SetState(state.Method);
-            }
-            catch (ArgumentException ex)
-            {
-                throw new FormatException($"{options.CheckpointPath}: the method state does not fit {method.Name}: {ex.Message}", ex);
-            }
             reports = JsonSerializer.Deserialize<List<EpochReport>>(json, HistoryJson) ?? [];
             foreach (var r in reports) selector.Add(r.Epoch, r.Validation);
             start = state.Epoch;

@@ -92,4 +92,104 @@ public class TrainingCheckpointTests
         File.WriteAllText(dir.File("x.bin"), "hello world, not a checkpoint");
         Assert.Contains("not a GroupRobust checkpoint", Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("x.bin"), run.Model, null)).Message);
     }
+
+    private static Dictionary<string, float[]> Values(nn.Module model)
+        => model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).data<float>().ToArray());
+
+    private static void AssertUnchanged(Dictionary<string, float[]> before, nn.Module model)
+    {
+        var after = Values(model);
+        foreach (var (name, v) in before) Assert.Equal(v, after[name]);
+    }
+
+    [Fact]
+    public void A_checkpoint_that_does_not_fit_changes_nothing()
+    {
+        using var dir = new TempDirectory();
+        using var source = Model(3);
+        using var sourceOpt = torch.optim.SGD(source.parameters(), 0.1, momentum: 0.9);
+        TrainingCheckpoint.Save(dir.File("sgd.bin"), source, sourceOpt, new CheckpointState { Epoch = 1 });
+        TrainingCheckpoint.Save(dir.File("no-opt.bin"), source, null, new CheckpointState { Epoch = 1 });
+        var otherHead = nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 3)));
+        TrainingCheckpoint.Save(dir.File("head.bin"), otherHead, null, new CheckpointState { Epoch = 1 });
+
+        using var target = Model(5);
+        using var adam = torch.optim.Adam(target.parameters(), 0.01);
+        var before = Values(target);
+        var e1 = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("head.bin"), target, null));
+        Assert.Contains("head.bin", e1.Message);
+        Assert.Contains("model section does not fit", e1.Message);
+        AssertUnchanged(before, target);
+        var e2 = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("no-opt.bin"), target, adam));
+        Assert.Contains("no optimizer state", e2.Message);
+        AssertUnchanged(before, target);
+        var e3 = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("sgd.bin"), target, adam));
+        Assert.Contains("optimizer section does not fit", e3.Message);
+        AssertUnchanged(before, target);
+
+        // a method state of another method: the model and optimizer are put back too
+        using var data = Methods.MethodFactory.Data(64);
+        using var erm = Methods.MethodFactory.Make("erm", data, new SeedSource(0));
+        using var jm1 = Methods.MethodFactory.Make("jm1", data, new SeedSource(0));
+        using var fitting = Model(7);
+        using var fittingOpt = torch.optim.Adam(fitting.parameters(), 0.01);
+        TrainingCheckpoint.Save(dir.File("erm.bin"), fitting, fittingOpt, new CheckpointState { Epoch = 1, Method = erm.GetState() });
+        var e4 = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("erm.bin"), target, adam, jm1));
+        Assert.Contains("state (method) section does not fit", e4.Message);
+        AssertUnchanged(before, target);
+        Assert.Equal(1, TrainingCheckpoint.Load(dir.File("erm.bin"), target, adam, erm).Epoch); // and the right one loads
+    }
+
+    [Fact]
+    public void A_flipped_bit_is_caught_by_the_section_checksum()
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 2 });
+        var bytes = File.ReadAllBytes(dir.File("c.bin"));
+        bytes[^100] ^= 0x10; // the optimizer section (name, length, hash, no bytes) is the last 50 bytes: this is a model weight
+        File.WriteAllBytes(dir.File("c.bin"), bytes);
+        using var target = Model(2);
+        var before = Values(target);
+        var ex = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("c.bin"), target, null));
+        Assert.Contains("c.bin", ex.Message);
+        Assert.Contains("model section fails its checksum", ex.Message);
+        AssertUnchanged(before, target);
+    }
+
+    [Fact]
+    public void A_model_with_a_disposed_parameter_is_refused_and_the_previous_file_survives()
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 1 });
+        var good = File.ReadAllBytes(dir.File("c.bin"));
+        using var broken = Model(2);
+        broken.named_parameters().First(p => p.name == "fc.bias").parameter.Dispose();
+        var ex = Assert.Throws<InvalidOperationException>(() => TrainingCheckpoint.Save(dir.File("c.bin"), broken, null, new CheckpointState { Epoch = 9 }));
+        Assert.Contains("'fc.bias'", ex.Message);
+        Assert.Equal(good, File.ReadAllBytes(dir.File("c.bin")));
+        Assert.Empty(Directory.GetFiles(dir.Path, ".*tmp*"));
+    }
+
+    [Fact]
+    public void Temporary_files_left_by_a_killed_writer_are_removed_by_the_next_save()
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        int deadPid;
+        using (var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("true") { UseShellExecute = false })!)
+        {
+            p.WaitForExit();
+            deadPid = p.Id;
+        }
+        // what kill -9 mid-write leaves behind: temporary files named after the target and the dead process
+        for (int i = 0; i < 5; i++) File.WriteAllBytes(dir.File($".c.bin.tmp-{deadPid}-{Guid.NewGuid():N}"), new byte[1000]);
+        File.WriteAllBytes(dir.File($".other.bin.tmp-{deadPid}-{Guid.NewGuid():N}"), new byte[10]); // another target's: left alone
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 1 });
+        var left = Directory.GetFiles(dir.Path, ".*tmp*").Select(Path.GetFileName).ToArray();
+        Assert.Single(left);
+        Assert.StartsWith(".other.bin.tmp-", left[0]);
+        Assert.Equal(1, TrainingCheckpoint.Load(dir.File("c.bin"), model, null).Epoch);
+    }
 }
