@@ -14,7 +14,7 @@ public sealed record GroupScheme
     /// <param name="numAttributes">Number of attribute values, at least 1.</param>
     /// <param name="classNames">Optional names of the labels (length <paramref name="numClasses"/>).</param>
     /// <param name="attributeNames">Optional names of the attribute values (length <paramref name="numAttributes"/>).</param>
-    /// <exception cref="ArgumentOutOfRangeException">A count is out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A count is out of range, or C * A exceeds <see cref="MaxGroups"/>.</exception>
     /// <exception cref="ArgumentException">A name list has the wrong length.</exception>
     [JsonConstructor]
     public GroupScheme(int numClasses, int numAttributes, IReadOnlyList<string>? classNames = null, IReadOnlyList<string>? attributeNames = null)
@@ -23,6 +23,8 @@ public sealed record GroupScheme
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "A classification task needs at least 2 classes.");
         if (numAttributes < 1)
             throw new ArgumentOutOfRangeException(nameof(numAttributes), numAttributes, "At least 1 attribute value is needed.");
+        if ((long)numClasses * numAttributes > MaxGroups)
+            throw new ArgumentOutOfRangeException(nameof(numAttributes), numAttributes, $"{numClasses} classes x {numAttributes} attribute values is more than {MaxGroups} groups (a corrupted label or attribute column?).");
         if (classNames is not null && classNames.Count != numClasses)
             throw new ArgumentException($"Expected {numClasses} class names, got {classNames.Count}.", nameof(classNames));
         if (attributeNames is not null && attributeNames.Count != numAttributes)
@@ -32,6 +34,9 @@ public sealed record GroupScheme
         ClassNames = classNames?.ToArray() ?? Enumerable.Range(0, numClasses).Select(i => $"y={i}").ToArray();
         AttributeNames = attributeNames?.ToArray() ?? Enumerable.Range(0, numAttributes).Select(i => $"a={i}").ToArray();
     }
+
+    /// <summary>The largest number of groups C * A a scheme may have (2^24): far above any real task, far below a size that would overflow.</summary>
+    public const int MaxGroups = 1 << 24;
 
     /// <summary>Number of labels (C).</summary>
     public int NumClasses { get; }

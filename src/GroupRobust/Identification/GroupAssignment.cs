@@ -30,6 +30,7 @@ public sealed class GroupAssignment
 {
     private const string FormatTag = "# grouprobust-groups v1";
     private const string PartitionFormatTag = "# grouprobust-partition v1";
+    private const long MaxGroups = GroupScheme.MaxGroups;
     private static readonly string[] ErrorSetValueNames = ["rest", "error set"];
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -364,19 +365,18 @@ public sealed class GroupAssignment
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+        var rows = new StringBuilder(Count * 12);
+        for (int i = 0; i < Count; i++)
+            rows.Append(CultureInfo.InvariantCulture, $"{i},{_labels[i]},{_groups[i]}\n");
+        var rowBytes = Encoding.UTF8.GetBytes(rows.ToString());
+        var meta = Metadata with { RowsSha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(rowBytes)) };
+        using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
         w.WriteLine(FormatTag);
         w.Write("# ");
-        w.WriteLine(JsonSerializer.Serialize(Metadata, JsonOptions));
+        w.WriteLine(JsonSerializer.Serialize(meta, JsonOptions));
         w.WriteLine("index,label,group");
-        for (int i = 0; i < Count; i++)
-        {
-            w.Write(i.ToString(CultureInfo.InvariantCulture));
-            w.Write(',');
-            w.Write(_labels[i].ToString(CultureInfo.InvariantCulture));
-            w.Write(',');
-            w.WriteLine(_groups[i].ToString(CultureInfo.InvariantCulture));
-        }
+        w.Flush();
+        stream.Write(rowBytes);
     }
 
     /// <summary>Reads an assignment written by <see cref="Save(string)"/> (or an earlier partition file) and checks it against <paramref name="dataset"/>.</summary>
@@ -422,6 +422,14 @@ public sealed class GroupAssignment
         }
         if (meta.DatasetSize <= 0 || meta.NumClasses <= 0 || meta.GroupsPerClass <= 0)
             throw new FormatException($"{source}: line 2 has dataset size {meta.DatasetSize}, {meta.NumClasses} classes and {meta.GroupsPerClass} groups per class; all must be positive.");
+        // sizes from the header are checked before anything is allocated: a row takes at least 6 bytes ("i,y,g\n")
+        if (stream.CanSeek && (long)meta.DatasetSize * 6 > stream.Length)
+            throw new FormatException($"{source}: line 2 announces {meta.DatasetSize} rows but the file has only {stream.Length} bytes (at least 6 per row); the header is corrupted.");
+        if ((long)meta.NumClasses * meta.GroupsPerClass > MaxGroups)
+            throw new FormatException($"{source}: line 2 announces {meta.NumClasses} classes x {meta.GroupsPerClass} groups per class, more than {MaxGroups} groups; the header is corrupted.");
+        if (meta.ClassNames is null || meta.ValueNames is null || meta.MinorityGroups is null || meta.LabelsFingerprint is null)
+            throw new FormatException($"{source}: line 2 lacks class names, value names, minority groups or the labels fingerprint.");
+        using var rowHash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         string header = legacy ? "index,label,error_set" : "index,label,group";
         if (Next() != header) throw new FormatException($"{source}: line 3 must be the header '{header}'.");
         int numGroups = meta.NumClasses * meta.GroupsPerClass;
@@ -430,6 +438,7 @@ public sealed class GroupAssignment
         for (int i = 0; i < meta.DatasetSize; i++)
         {
             var line = Next();
+            rowHash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
             var parts = line.Split(',');
             if (parts.Length != 3
                 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int index)
@@ -450,6 +459,8 @@ public sealed class GroupAssignment
         var fp = Fingerprint(labels);
         if (fp != meta.LabelsFingerprint)
             throw new FormatException($"{source}: the labels' fingerprint {fp} does not match the metadata's {meta.LabelsFingerprint}; the file is corrupted.");
+        if (meta.RowsSha256 is string expected && !string.Equals(Convert.ToHexString(rowHash.GetHashAndReset()), expected, StringComparison.OrdinalIgnoreCase))
+            throw new FormatException($"{source}: the rows fail their checksum (the metadata's rowsSha256); a row was changed or corrupted.");
         GroupAssignment assignment;
         try
         {

@@ -37,6 +37,9 @@ public sealed record GroupAssignmentMetadata
     /// <summary>A fingerprint (FNV-1a, hex) of the dataset's labels; an assignment loaded against a dataset with other labels is rejected.</summary>
     public required string LabelsFingerprint { get; init; }
 
+    /// <summary>SHA-256 (hex) of the file's row lines, set by <see cref="GroupAssignment.Save(Stream)"/> and checked on load; null for files that predate it.</summary>
+    public string? RowsSha256 { get; init; }
+
     /// <summary>Free-form creation parameters (fraction, per-class, pass, ...).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 }

@@ -54,4 +54,11 @@ public class GroupSchemeTests
         Assert.Equal(GroupScheme.Binary(["a", "b"]), GroupScheme.Binary(["a", "b"]));
         Assert.NotEqual(GroupScheme.Binary(["a", "b"]), GroupScheme.Binary(["a", "c"]));
     }
+
+    [Fact]
+    public void A_scheme_whose_group_count_overflows_is_rejected()
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new GroupScheme(50_000_000, 2));
+        Assert.Contains("50000000 classes x 2 attribute values", ex.Message);
+    }
 }

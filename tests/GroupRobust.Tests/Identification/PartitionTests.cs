@@ -76,6 +76,7 @@ public class PartitionTests
     [InlineData(4, "1,1,3", "1,5,3", "label 5")]
     [InlineData(4, "1,1,3", "1,1,9", "has group 9")]
     [InlineData(4, "1,1,3", "1,1,1", "belongs to class 0, but label 1")]
+    [InlineData(4, "1,1,3", "1,1,2", "rows fail their checksum")]
     public void Corrupted_files_are_reported_with_file_and_line(int line, string original, string replacement, string expected)
     {
         using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
@@ -154,6 +155,30 @@ public class PartitionTests
             Assert.Equal(new[] { 1, 3 }, p.MinorityGroups);
             File.WriteAllLines(path, File.ReadAllLines(path).Select(l => l == "1,1,1" ? "1,1,2" : l));
             Assert.Contains("expected 'index,label,0|1'", Assert.Throws<FormatException>(() => GroupAssignment.Load(path, ds)).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_header_announcing_more_rows_than_the_file_holds_is_rejected_before_allocating()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
+        var path = Path.Combine(Path.GetTempPath(), $"partition-{Guid.NewGuid():N}.csv");
+        try
+        {
+            GroupAssignment.FromErrorIndices([1], ds, "test").Save(path);
+            var lines = File.ReadAllLines(path);
+            lines[1] = lines[1].Replace("\"datasetSize\":4", "\"datasetSize\":2000000000");
+            File.WriteAllLines(path, lines);
+            var ex = Assert.Throws<FormatException>(() => GroupAssignment.Load(path, ds));
+            Assert.Contains("announces 2000000000 rows", ex.Message);
+            Assert.Contains(path, ex.Message);
+            lines[1] = File.ReadAllLines(path)[1].Replace("\"datasetSize\":2000000000", "\"datasetSize\":4").Replace("\"groupsPerClass\":2", "\"groupsPerClass\":2000000000");
+            File.WriteAllLines(path, lines);
+            Assert.Contains("more than", Assert.Throws<FormatException>(() => GroupAssignment.Load(path, ds)).Message);
         }
         finally
         {

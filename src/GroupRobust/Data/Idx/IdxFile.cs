@@ -64,11 +64,40 @@ public static class IdxFile
             if (total > Array.MaxLength)
                 throw new InvalidDataException($"{source}: the dimensions [{string.Join(", ", sizes.Take(d + 1))}] describe more than {Array.MaxLength} values.");
         }
-        var data = new byte[total];
-        ReadExactly(stream, data, source, $"{total} data bytes for dimensions [{string.Join(", ", sizes)}]");
+        var data = ReadData(stream, total, source, $"{total} data bytes for dimensions [{string.Join(", ", sizes)}]");
         if (stream.ReadByte() != -1)
             throw new InvalidDataException($"{source}: extra bytes follow the {total} data bytes of dimensions [{string.Join(", ", sizes)}].");
         return new IdxArray(sizes, data);
+    }
+
+    /// <summary>
+    /// The data bytes, with the header's size checked before the array is allocated: against the remaining length of a
+    /// seekable stream, and for a compressed stream by reading in chunks, so a header claiming gigabytes in a small file
+    /// fails with the file's name instead of allocating them.
+    /// </summary>
+    private static byte[] ReadData(Stream stream, long total, string source, string what)
+    {
+        if (stream.CanSeek)
+        {
+            long remaining = stream.Length - stream.Position;
+            if (total > remaining)
+                throw new InvalidDataException($"{source}: truncated: the header announces {what} but only {remaining} bytes follow it.");
+            var data = new byte[total];
+            ReadExactly(stream, data, source, what);
+            return data;
+        }
+        const int chunk = 1 << 20;
+        using var buffer = new MemoryStream((int)Math.Min(total, 16L << 20));
+        var part = new byte[chunk];
+        long read = 0;
+        while (read < total)
+        {
+            int n = stream.Read(part, 0, (int)Math.Min(chunk, total - read));
+            if (n == 0) throw new InvalidDataException($"{source}: truncated: expected {what}, the data ends after {read} bytes.");
+            buffer.Write(part, 0, n);
+            read += n;
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>Writes an unsigned-byte IDX file; gzip-compressed when <paramref name="path"/> ends in ".gz".</summary>

@@ -50,4 +50,23 @@ public class IdxFileTests
         Assert.Contains("truncated", Assert.Throws<InvalidDataException>(() => IdxFile.Read(path)).Message);
         Assert.Throws<FileNotFoundException>(() => IdxFile.Read(dir.File("missing.idx")));
     }
+
+    [Fact]
+    public void A_header_claiming_gigabytes_in_a_tiny_file_fails_without_allocating_them()
+    {
+        using var dir = new TempDirectory();
+        // magic 00 00 08 01, one dimension of 0x7F000000 bytes (2.1 GB), then nothing: 8 bytes in all
+        byte[] header = [0, 0, 8, 1, 0x7F, 0x00, 0x00, 0x00];
+        File.WriteAllBytes(dir.File("huge.idx"), header);
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var plain = Assert.Throws<InvalidDataException>(() => IdxFile.Read(dir.File("huge.idx")));
+        Assert.Contains("huge.idx", plain.Message);
+        Assert.Contains("only 0 bytes follow", plain.Message);
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(dir.File("huge.idx.gz")), System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write(header);
+        var compressed = Assert.Throws<InvalidDataException>(() => IdxFile.Read(dir.File("huge.idx.gz")));
+        Assert.Contains("huge.idx.gz", compressed.Message);
+        Assert.Contains("truncated", compressed.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 100_000_000, "the 2 GB the header claims must not be allocated");
+    }
 }
