@@ -27,7 +27,7 @@ namespace GroupRobust.Losses;
 public sealed class GroupDroLoss : nn.Module
 {
     private const string LogQName = "log_q", EmaName = "exp_avg_loss", InitializedName = "exp_avg_initialized", StepsName = "steps";
-    private const string AdjustmentName = "adjustment", FractionName = "group_fraction";
+    private const string AdjustmentName = "adjustment", FractionName = "group_fraction", SkippedName = "skipped_steps";
     private static readonly string[] PersistentBuffers = [LogQName, EmaName, InitializedName, StepsName];
     private readonly GroupDroOptions _options;
     private readonly long[] _groupCounts;
@@ -68,6 +68,7 @@ public sealed class GroupDroLoss : nn.Module
         register_buffer(EmaName, torch.zeros(NumGroups, ScalarType.Float64, dev).DetachFromDisposeScope());
         register_buffer(InitializedName, torch.zeros(NumGroups, ScalarType.Bool, dev).DetachFromDisposeScope());
         register_buffer(StepsName, torch.zeros(1, ScalarType.Int64, dev).DetachFromDisposeScope());
+        register_buffer(SkippedName, torch.zeros(1, ScalarType.Int64, dev).DetachFromDisposeScope(), persistent: false);
         register_buffer(AdjustmentName, torch.tensor(adj.Select((c, g) => c > 0 ? c / Math.Sqrt(_groupCounts[g]) : 0.0).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope(), persistent: false);
         register_buffer(FractionName, torch.tensor(_groupCounts.Select(n => (double)n / total).ToArray(), ScalarType.Float64, dev).DetachFromDisposeScope(), persistent: false);
     }
@@ -102,7 +103,23 @@ public sealed class GroupDroLoss : nn.Module
     }
 
     /// <summary>
-    /// The robust loss of one batch; with <paramref name="update"/> (default) also advances q and the EMA.
+    /// Updates skipped because a batch's group losses were not finite (read it at a natural synchronisation point, such
+    /// as the end of an epoch); reading it synchronises with the state's device.
+    /// </summary>
+    public long SkippedSteps
+    {
+        get
+        {
+            using var scope = NewDisposeScope();
+            return get_buffer(SkippedName)!.cpu().ToInt64();
+        }
+    }
+
+    /// <summary>
+    /// The robust loss of one batch; with <paramref name="update"/> (default) also advances q and the EMA. Group sums
+    /// accumulate in float32 or wider whatever the loss dtype; the returned value has the losses' dtype. A batch whose
+    /// group losses are not finite (only possible where the eager finiteness check does not run, on accelerators) leaves
+    /// q and the EMA unchanged and is counted in <see cref="SkippedSteps"/>.
     /// </summary>
     /// <param name="perSampleLosses">Losses [B] with reduction none (any loss), floating, finite.</param>
     /// <param name="groups">Group ids [B] in [0, G), integer, on the same device.</param>
@@ -126,7 +143,9 @@ public sealed class GroupDroLoss : nn.Module
             Guard.SameDevice(perSampleLosses, nameof(perSampleLosses), logits, nameof(logits));
             if (labels is null) throw new ArgumentNullException(nameof(labels), "'labels' are needed with 'logits'.");
             Guard.Dims(labels, 1, nameof(labels));
+            Guard.Integral(labels, nameof(labels));
             Guard.Length(labels, perSampleLosses.shape[0], nameof(labels), nameof(perSampleLosses));
+            Guard.SameDevice(perSampleLosses, nameof(perSampleLosses), labels, nameof(labels));
         }
         Guard.IndexRange(groups, NumGroups, nameof(groups), "group id");
         Guard.Finite(perSampleLosses, nameof(perSampleLosses));
@@ -136,44 +155,52 @@ public sealed class GroupDroLoss : nn.Module
         Tensor logqState = get_buffer(LogQName)!, emaState = get_buffer(EmaName)!, initState = get_buffer(InitializedName)!;
         Tensor adjTerm = get_buffer(AdjustmentName)!;
         var dtype = perSampleLosses.dtype;
+        // group sums and means accumulate in float32 or wider whatever the loss dtype (fp16 / bf16 sums lose the mean)
+        var accum = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var g = groups.to(ScalarType.Int64);
         var count = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
-        var sums = torch.zeros(NumGroups, dtype, g.device).scatter_add(0, g, perSampleLosses);
+        var sums = torch.zeros(NumGroups, accum, g.device).scatter_add(0, g, perSampleLosses.to(accum));
         var denom = count + count.eq(0).to(ScalarType.Float64);
-        var groupLoss = sums / denom.to(dtype);                     // L_g, differentiable
-        var detached = groupLoss.detach().to(ScalarType.Float64);
+        var groupLoss = sums / denom.to(accum);                     // L_g, differentiable
+        // the statistics that drive q and the EMA: float64 group means of the detached losses (no float32 overflow)
+        var detached = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, perSampleLosses.detach().to(ScalarType.Float64)) / denom;
+        // a non-finite loss (possible on accelerators, where the eager check above does not run) must not poison q or the
+        // EMA: the update is skipped on the device, without a host synchronisation, and counted in "skipped_steps"
+        var finite = detached.isfinite().all();
+        var safe = torch.where(detached.isfinite(), detached, torch.zeros_like(detached));
 
         Tensor ema = emaState, initialized = initState, logq = logqState;
         if (update)
         {
             var present = count.gt(0);
             var prev = (1 - _options.Gamma * present.to(ScalarType.Float64)) * initState.to(ScalarType.Float64);
-            ema = emaState * prev + detached * (1 - prev);
-            initialized = initState.logical_or(present);
+            ema = torch.where(finite, emaState * prev + safe * (1 - prev), emaState);
+            initialized = torch.where(finite, initState.logical_or(present), initState);
         }
 
         Tensor robust, weights;
         if (_options.Btl)
         {
             weights = BtlWeights(ema + adjTerm);
-            robust = groupLoss.dot(weights.to(dtype));
+            robust = groupLoss.dot(weights.to(accum)).to(dtype);
         }
         else
         {
             if (update)
             {
-                var a = detached;
+                var a = safe;
                 if (_adjust) a = a + adjTerm;
                 if (_options.NormalizeLoss)
                 {
                     var s = a.sum();
                     a = torch.where(s.gt(0), a / s, a);
                 }
-                logq = (logqState + _options.StepSize * a).log_softmax(0);
+                logq = torch.where(finite, (logqState + _options.StepSize * a).log_softmax(0), logqState);
             }
             weights = logq.exp();
-            robust = groupLoss.dot(weights.to(dtype));
-            if (_options.ReferenceLossValue && _adjust) robust = robust + adjTerm.dot(weights).to(dtype);
+            robust = groupLoss.dot(weights.to(accum));
+            if (_options.ReferenceLossValue && _adjust) robust = robust + adjTerm.dot(weights).to(accum);
+            robust = robust.to(dtype);
         }
 
         Tensor? acc = null;
@@ -190,6 +217,7 @@ public sealed class GroupDroLoss : nn.Module
             initState.copy_(initialized);
             logqState.copy_(logq);
             get_buffer(StepsName)!.add_(1);
+            get_buffer(SkippedName)!.add_(finite.logical_not().to(ScalarType.Int64));
         }
         Replace(ref _lastLoss, detached);
         Replace(ref _lastCount, count);

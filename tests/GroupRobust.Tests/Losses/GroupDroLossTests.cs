@@ -260,4 +260,39 @@ public class GroupDroLossTests
         using var dro = new GroupDroLoss([5, 5], new GroupDroOptions { GeneralizationAdjustments = [1, 0] }, logger);
         Assert.Contains(logger.Messages, m => m.Contains("every group's C is > 0"));
     }
+
+    [Fact]
+    public void Reduced_precision_losses_accumulate_in_float32_and_an_overflow_cannot_poison_q()
+    {
+        using var scope = NewDisposeScope();
+        // 1000 losses of 0.7 in bfloat16: summed in bf16 the group mean comes out far from 0.7
+        using var dro = new GroupDroLoss([1000, 1000]);
+        var losses = torch.full(1000, 0.7f).to(ScalarType.BFloat16);
+        var robust = dro.Forward(losses, torch.zeros(1000, ScalarType.Int64));
+        Assert.Equal(ScalarType.BFloat16, robust.dtype);
+        Assert.Equal(0.7, dro.Snapshot().LastGroupLoss[0], 2);
+
+        // float32 losses whose group sum overflows float32: q and the EMA stay finite and sum to 1
+        using var big = new GroupDroLoss([2, 2], new GroupDroOptions { StepSize = 0.1 });
+        big.Forward(torch.tensor(new[] { 3e38f, 3e38f, 1f, 1f }), torch.tensor(new long[] { 0, 0, 1, 1 }));
+        var snap = big.Snapshot();
+        Assert.All(snap.Q, v => Assert.True(double.IsFinite(v)));
+        Assert.Equal(1.0, snap.Q.Sum(), 9);
+        Assert.All(snap.ExpAvgLoss, v => Assert.True(double.IsFinite(v)));
+        Assert.Equal(0, big.SkippedSteps);
+    }
+
+    [Fact]
+    public void A_failing_call_leaves_the_loss_usable()
+    {
+        using var scope = NewDisposeScope();
+        using var dro = new GroupDroLoss([5, 5]);
+        dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }));
+        var before = dro.Snapshot();
+        Assert.Throws<ArgumentException>(() => dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }), torch.zeros(2, 2), torch.tensor(new[] { 0.0, 1.0 })));
+        Assert.Equal(before.Q, dro.Snapshot().Q);
+        Assert.Equal(before.Steps, dro.Steps);
+        dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }));
+        Assert.Equal(before.Steps + 1, dro.Steps);
+    }
 }
