@@ -19,11 +19,15 @@ namespace GroupRobust.Evaluation;
 /// the bootstrap; they are consolidated into one tensor every 64 batches, so the live tensor count stays bounded.</para>
 /// <para>Values are range-checked eagerly when the tensors are on the CPU (free there); on an accelerator, an out-of-range
 /// label or group id trips the indexing kernel's device assertion instead of costing a synchronisation per batch.</para>
-/// <para>The evaluator is not bound to a model: <c>Evaluate</c> takes one as an argument.</para>
+/// <para>The evaluator is not bound to a model: <c>Evaluate</c> takes one as an argument. It is not thread-safe: a call
+/// while another thread is inside one throws <see cref="InvalidOperationException"/> (updates are never lost silently), and
+/// a call after <see cref="Dispose"/> throws <see cref="ObjectDisposedException"/>. Evaluation restores the training flag of
+/// every submodule of the model exactly as it was.</para>
 /// </remarks>
 public sealed class WorstGroupEvaluator : IDisposable
 {
     private const int ConsolidateEvery = 64;
+    private readonly ExclusiveUse _use = new("WorstGroupEvaluator");
     private readonly EvaluatorOptions _options;
     private readonly List<Tensor> _outcomes = [];
     private Tensor? _groupTotal, _groupCorrect, _classTotal, _classCorrect;
@@ -58,6 +62,7 @@ public sealed class WorstGroupEvaluator : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">A label, prediction or group id is out of range.</exception>
     public void Add(Tensor predictions, Tensor labels, Tensor? groups)
     {
+        using var use = _use.Enter();
         Guard.NotNull(predictions, nameof(predictions));
         Guard.Dims(labels, 1, nameof(labels));
         Guard.Integral(labels, nameof(labels));
@@ -139,6 +144,7 @@ public sealed class WorstGroupEvaluator : IDisposable
     /// <exception cref="ArgumentException"><paramref name="trainGroupCounts"/> has the wrong length or a negative count.</exception>
     public EvaluationResult Compute(IReadOnlyList<long>? trainGroupCounts = null)
     {
+        using var use = _use.Enter();
         if (_count == 0) throw new InvalidOperationException("No samples were added; call Add before Compute.");
         if (trainGroupCounts is not null)
         {
@@ -235,10 +241,9 @@ public sealed class WorstGroupEvaluator : IDisposable
         IReadOnlyList<long>? trainGroupCounts, GroupAssignment? assigned)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        using var use = _use.Enter();
         Reset();
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        using (TrainingModes.Evaluating(model))
         {
             using var noGrad = torch.no_grad();
             foreach (var batch in dataset.Batches(batchSize))
@@ -252,16 +257,13 @@ public sealed class WorstGroupEvaluator : IDisposable
                 Add(logits, y, g);
             }
         }
-        finally
-        {
-            model.train(wasTraining);
-        }
         return Compute(trainGroupCounts);
     }
 
     /// <summary>Clears the accumulated state (frees its tensors).</summary>
     public void Reset()
     {
+        using var use = _use.Enter();
         foreach (var t in _outcomes) t.Dispose();
         _outcomes.Clear();
         _groupTotal?.Dispose();
@@ -273,8 +275,12 @@ public sealed class WorstGroupEvaluator : IDisposable
         _count = 0;
     }
 
-    /// <inheritdoc />
-    public void Dispose() => Reset();
+    /// <summary>Frees the accumulated state; every later call throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        Reset();
+        _use.Dispose();
+    }
 
     private void EnsureState(Device device, bool withGroups)
     {

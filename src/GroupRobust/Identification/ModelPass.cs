@@ -18,8 +18,7 @@ internal static class ModelPass
         ArgumentNullException.ThrowIfNull(dataset);
         options.Validate();
         int classes = dataset.Scheme.NumClasses;
-        bool wasTraining = model.training;
-        model.eval();
+        using var modes = TrainingModes.Evaluating(model);
         Tensor? wrongBuf = null, lossBuf = null;
         try
         {
@@ -52,7 +51,6 @@ internal static class ModelPass
         {
             wrongBuf?.Dispose();
             lossBuf?.Dispose();
-            model.train(wasTraining);
         }
     }
 }

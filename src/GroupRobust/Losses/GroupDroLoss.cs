@@ -33,6 +33,7 @@ public sealed class GroupDroLoss : nn.Module
     private readonly long[] _groupCounts;
     private readonly bool _adjust;
     private Tensor? _lastLoss, _lastCount, _lastWeights, _lastAcc;
+    private readonly ExclusiveUse _use = new("GroupDroLoss");
 
     /// <summary>Creates the loss.</summary>
     /// <param name="trainGroupCounts">N_g: training-set count of every group (length G &gt;= 1), e.g. <see cref="Identification.GroupAssignment.GroupCounts"/>.</param>
@@ -97,6 +98,7 @@ public sealed class GroupDroLoss : nn.Module
     {
         get
         {
+            using var use = _use.Enter();
             using var scope = NewDisposeScope();
             return get_buffer(StepsName)!.cpu().ToInt64();
         }
@@ -110,6 +112,7 @@ public sealed class GroupDroLoss : nn.Module
     {
         get
         {
+            using var use = _use.Enter();
             using var scope = NewDisposeScope();
             return get_buffer(SkippedName)!.cpu().ToInt64();
         }
@@ -129,6 +132,7 @@ public sealed class GroupDroLoss : nn.Module
     /// <returns>A scalar tensor to backpropagate, on the losses' device and dtype.</returns>
     public Tensor Forward(Tensor perSampleLosses, Tensor groups, Tensor? logits = null, Tensor? labels = null, bool update = true)
     {
+        using var use = _use.Enter();
         Guard.Dims(perSampleLosses, 1, nameof(perSampleLosses));
         Guard.Floating(perSampleLosses, nameof(perSampleLosses));
         Guard.Dims(groups, 1, nameof(groups));
@@ -229,6 +233,7 @@ public sealed class GroupDroLoss : nn.Module
     /// <summary>Host copies of q, the EMA and the last batch's statistics (one device synchronisation).</summary>
     public GroupDroSnapshot Snapshot()
     {
+        using var use = _use.Enter();
         using var scope = NewDisposeScope();
         var zeros = new double[NumGroups];
         return new GroupDroSnapshot(ToHost(get_buffer(LogQName)!.exp()), ToHost(get_buffer(EmaName)!),
@@ -347,6 +352,7 @@ public sealed class GroupDroLoss : nn.Module
     {
         if (disposing)
         {
+            _use.Dispose();
             _lastLoss?.Dispose();
             _lastCount?.Dispose();
             _lastWeights?.Dispose();

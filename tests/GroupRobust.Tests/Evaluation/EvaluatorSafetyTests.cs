@@ -1,0 +1,91 @@
+using GroupRobust.Evaluation;
+using GroupRobust.Identification;
+using GroupRobust.Losses;
+using GroupRobust.Tests.TestSupport;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Evaluation;
+
+public class EvaluatorSafetyTests
+{
+    private static nn.Module<Tensor, Tensor> WithFrozenNorm(out nn.Module norm)
+    {
+        var bn = nn.BatchNorm1d(4);
+        norm = bn;
+        var model = nn.Sequential(("lin1", nn.Linear(3, 4)), ("bn", bn), ("fc", nn.Linear(4, 2)));
+        model.train();
+        bn.eval(); // the user keeps this layer frozen inside a training model
+        return model;
+    }
+
+    [Fact]
+    public void Evaluation_and_identification_restore_every_submodules_training_flag()
+    {
+        using var ds = Tiny.Dataset([0, 1, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1]);
+        using var model = WithFrozenNorm(out var norm);
+        using var evaluator = new WorstGroupEvaluator(ds.Scheme);
+        evaluator.Evaluate(model, ds);
+        Assert.True(model.training);
+        Assert.False(norm.training);
+        Assert.True(model.named_modules().First(m => m.name == "lin1").module.training);
+        new MisclassificationIdentifier(model).Identify(ds);
+        new LossMagnitudeIdentifier(model, 0.5).Identify(ds);
+        Assert.True(model.training);
+        Assert.False(norm.training);
+        model.eval();
+        evaluator.Evaluate(model, ds);
+        Assert.False(model.training);
+    }
+
+    /// <summary>A model whose forward lets another thread use the evaluator while an evaluation is in progress.</summary>
+    private sealed class Intruder(WorstGroupEvaluator evaluator) : nn.Module<Tensor, Tensor>("intruder")
+    {
+        public Exception? Seen { get; private set; }
+
+        public override Tensor forward(Tensor x)
+        {
+            var t = new Thread(() =>
+            {
+                try
+                {
+                    using var scope = NewDisposeScope();
+                    evaluator.Add(torch.zeros(1, 2), torch.zeros(1, ScalarType.Int64), null);
+                }
+                catch (Exception ex)
+                {
+                    Seen = ex;
+                }
+            });
+            t.Start();
+            t.Join();
+            return torch.zeros(x.shape[0], 2);
+        }
+    }
+
+    [Fact]
+    public void Use_from_a_second_thread_during_a_call_is_detected_not_lost()
+    {
+        using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        using var evaluator = new WorstGroupEvaluator(ds.Scheme);
+        using var intruder = new Intruder(evaluator);
+        var result = evaluator.Evaluate(intruder, ds);
+        Assert.IsType<InvalidOperationException>(intruder.Seen);
+        Assert.Contains("two threads at once", intruder.Seen!.Message);
+        Assert.Equal(4, result.Count); // the evaluation itself is intact
+    }
+
+    [Fact]
+    public void Calls_after_dispose_throw_object_disposed()
+    {
+        using var scope = NewDisposeScope();
+        var evaluator = new WorstGroupEvaluator(GroupRobust.Groups.GroupScheme.Binary());
+        evaluator.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => evaluator.Add(torch.zeros(1, 2), torch.zeros(1, ScalarType.Int64), null));
+        Assert.Throws<ObjectDisposedException>(() => evaluator.Compute());
+        var dro = new GroupDroLoss([1, 1]);
+        dro.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => dro.Forward(torch.ones(1), torch.zeros(1, ScalarType.Int64)));
+        Assert.Throws<ObjectDisposedException>(() => dro.Snapshot());
+    }
+}
