@@ -58,6 +58,7 @@ public sealed class ErrorSetRecorder : IDisposable
         ArgumentNullException.ThrowIfNull(indices);
         Guard.Dims(logits, 2, nameof(logits));
         Guard.Dims(labels, 1, nameof(labels));
+        Guard.Integral(labels, nameof(labels));
         if (logits.shape[1] != _dataset.Scheme.NumClasses)
             throw new ArgumentException($"'logits' has {logits.shape[1]} columns but the dataset has {_dataset.Scheme.NumClasses} classes (shape {Guard.Shape(logits)}).", nameof(logits));
         Guard.Length(logits, indices.Length, nameof(logits), nameof(indices));

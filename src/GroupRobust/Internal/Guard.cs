@@ -80,6 +80,20 @@ internal static class Guard
     }
 
     /// <summary>Checks that a floating tensor holds no NaN or infinity. Eager on CPU only, for the same reason as <see cref="IndexRange"/>.</summary>
+    /// <summary>Mixing weights: floating, and (checked eagerly on the CPU, where it is free) finite and in [0, 1].</summary>
+    public static void UnitInterval(Tensor t, string name)
+    {
+        Floating(t, name);
+        if (t.device_type != DeviceType.CPU || t.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        var bad = t.isfinite().logical_not().logical_or(t.lt(0)).logical_or(t.gt(1));
+        if (bad.any().ToBoolean())
+        {
+            long i = bad.nonzero()[0, 0].ToInt64();
+            throw new ArgumentOutOfRangeException(name, t[i].to(ScalarType.Float64).ToDouble(), $"'{name}' must hold finite weights in [0, 1]; row {i} is out of range.");
+        }
+    }
+
     public static void Finite(Tensor t, string name)
     {
         if (t.device_type != DeviceType.CPU || t.numel() == 0) return;

@@ -21,6 +21,7 @@ internal static class Interpolation
         Guard.Length(c, x.shape[0], nameof(c), nameof(x));
         Guard.SameDevice(x, nameof(x), p, nameof(p));
         Guard.SameDevice(x, nameof(x), c, nameof(c));
+        Guard.UnitInterval(c, nameof(c));
         using var scope = NewDisposeScope();
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);

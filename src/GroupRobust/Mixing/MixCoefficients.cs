@@ -15,27 +15,28 @@ internal static class MixCoefficients
     public static Tensor Build(MixPlan plan, Func<int, double> alphaOf, AlphaOrientation orientation, bool symmetric, Tensor like)
     {
         Guard.NotNull(like, nameof(like));
-        var c = new float[plan.Count];
+        var c = new double[plan.Count];
         for (int i = 0; i < c.Length; i++)
         {
             if (!plan.Mixed[i])
             {
-                c[i] = 1f;
+                c[i] = 1;
                 continue;
             }
             double a = alphaOf(i);
             if (symmetric)
             {
-                c[i] = (float)a;
+                c[i] = a;
                 continue;
             }
             // weight of the minority (error-set) sample
             double wMin = orientation == AlphaOrientation.MinorityWeight ? a : 1 - a;
-            c[i] = (float)(plan.OnMinoritySide[i] ? wMin : 1 - wMin);
+            c[i] = plan.OnMinoritySide[i] ? wMin : 1 - wMin;
         }
+        // float64 inputs mix with float64 weights; every other dtype gets its weights rounded once from float64
         var dtype = Guard.IsFloating(like.dtype) ? like.dtype : ScalarType.Float32;
         using var scope = NewDisposeScope();
-        return torch.tensor(c, dtype: ScalarType.Float32, device: like.device).to(dtype).MoveToOuterDisposeScope();
+        return torch.tensor(c, dtype: ScalarType.Float64, device: CPU).to(dtype, like.device).MoveToOuterDisposeScope();
     }
 
     public static void CheckAlpha(double alpha, string name)

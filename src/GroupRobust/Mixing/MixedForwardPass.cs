@@ -127,6 +127,7 @@ public sealed class MixedForwardPass
         Guard.Length(coefficients, inputs.shape[0], nameof(coefficients), nameof(inputs));
         Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
+        Guard.UnitInterval(coefficients, nameof(coefficients));
         layer ??= ChooseLayer();
         if (!Layers.Contains(layer))
             throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));

@@ -119,6 +119,7 @@ public class IdentifierTests
         var ex = Assert.Throws<ArgumentException>(() => recorder.Record(0, [1], Tiny.Longs(1), torch.zeros(1, 3)));
         Assert.Contains("3 columns", ex.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => recorder.Record(0, [4], Tiny.Longs(1), torch.zeros(1, 2)));
+        Assert.Contains("integer dtype", Assert.Throws<ArgumentException>(() => recorder.Record(0, [1], torch.ones(1), torch.zeros(1, 2))).Message);
     }
 }
 

@@ -222,4 +222,19 @@ public class ClassConditionalMixerTests
 
         public int GetHashCode(float obj) => 0;
     }
+
+    [Fact]
+    public void Float64_inputs_mix_with_float64_weights()
+    {
+        using var ds = Tiny.Dataset([0, 0, 1, 1], [0, 1, 0, 1]);
+        var groups = GroupRobust.Identification.GroupAssignment.FromTrueGroups(ds);
+        var mixer = new ClassConditionalMixer(groups, new Random(0), new MixerOptions { Orientation = AlphaOrientation.MinorityWeight });
+        using var scope = NewDisposeScope();
+        var plan = mixer.DrawPartners([0L]);          // (y=0, a=0) is the majority side here: its weight is 1 - alpha
+        var x = torch.tensor(new[] { 1.0 }, ScalarType.Float64).reshape(1, 1);
+        var p = torch.tensor(new[] { 0.0 }, ScalarType.Float64).reshape(1, 1);
+        const double alpha = 0.1234567890123;
+        var mixed = mixer.Mix(x, p, plan, alpha).item<double>();
+        Assert.Equal(1 - alpha, mixed, 15);            // float32 weights would be off in the 8th digit
+    }
 }

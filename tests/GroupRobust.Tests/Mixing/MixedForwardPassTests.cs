@@ -199,4 +199,20 @@ public class MixedForwardPassTests
         Assert.Contains("caught the exception", ex.Message);
         Assert.Contains("'lin1'", ex.Message);
     }
+
+    [Fact]
+    public void Mixing_weights_outside_the_unit_interval_or_not_finite_are_rejected()
+    {
+        using var model = nn.Sequential(("lin1", nn.Linear(2, 4)), ("fc", nn.Linear(4, 2)));
+        var pass = new MixedForwardPass(model, ["input", "lin1"], new Random(0));
+        using var scope = NewDisposeScope();
+        var x = torch.randn(3, 2);
+        foreach (var bad in new[] { 1.5f, -0.1f, float.NaN })
+        {
+            var ex = Assert.Throws<ArgumentOutOfRangeException>(() => pass.Run(x, torch.randn(3, 2), torch.tensor(new[] { 0.5f, bad, 0.5f })));
+            Assert.Equal("coefficients", ex.ParamName);
+            Assert.Contains("row 1", ex.Message);
+        }
+        Assert.Throws<ArgumentException>(() => pass.Run(x, torch.randn(3, 2), torch.tensor(new long[] { 0, 1, 1 })));
+    }
 }
