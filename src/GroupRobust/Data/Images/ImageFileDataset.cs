@@ -38,6 +38,25 @@ public sealed class ImageFileDataset : GroupDatasetBase
         _preprocessing = preprocessing;
     }
 
+    /// <summary>True when <paramref name="path"/> is a regular, non-empty file (not a device such as /dev/zero, a directory or an empty file, through links too).</summary>
+    internal static bool IsRegularImageFile(string path, out string why)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target) info = target;
+        why = "";
+        if ((info.Attributes & (FileAttributes.Device | FileAttributes.Directory)) != 0 || info.FullName.StartsWith("/dev/", StringComparison.Ordinal) || info.FullName.StartsWith("/proc/", StringComparison.Ordinal))
+        {
+            why = "is not a regular file (a device, directory or special file)";
+            return false;
+        }
+        if (!info.Exists || info.Length == 0)
+        {
+            why = "is empty or not a regular file";
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>The image file of sample <paramref name="index"/>.</summary>
     public string PathOf(int index) => _paths[index];
 
@@ -49,6 +68,7 @@ public sealed class ImageFileDataset : GroupDatasetBase
         {
             int k = (int)indices[i];
             if (!File.Exists(_paths[k])) throw new FileNotFoundException($"{_origins[k]}: image '{_paths[k]}' does not exist.", _paths[k]);
+            if (!IsRegularImageFile(_paths[k], out var why)) throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' {why}.");
             DecodedImage decoded;
             try
             {

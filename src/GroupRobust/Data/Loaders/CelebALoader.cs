@@ -21,8 +21,9 @@ public static class CelebALoader
     /// <param name="attribute">Attribute used as the spurious attribute (default Male).</param>
     /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.CelebA"/> by default.</param>
     /// <param name="device">Device batches are returned on.</param>
+    /// <param name="allowPathsOutsideRoot">Accept image ids that resolve outside the image folder (absolute or with ".."); false by default.</param>
     public static DatasetSplits Load(string root, IImageDecoder decoder, string target = "Blond_Hair", string attribute = "Male",
-        ImagePreprocessing? preprocessing = null, Device? device = null)
+        ImagePreprocessing? preprocessing = null, Device? device = null, bool allowPathsOutsideRoot = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentNullException.ThrowIfNull(decoder);
@@ -56,14 +57,14 @@ public static class CelebALoader
                 throw parts.Error(r, $"image id '{parts.Text(r, pid)}' appears twice.");
         var imageDir = Path.Combine(root, "img_align_celeba");
         if (Directory.Exists(Path.Combine(imageDir, "img_align_celeba"))) imageDir = Path.Combine(imageDir, "img_align_celeba");
-        var builder = new ImageSplitBuilder(attrs.Source);
+        var builder = new ImageSplitBuilder(attrs.Source, imageDir, allowPathsOutsideRoot);
         for (int r = 0; r < attrs.Rows.Count; r++)
         {
             var image = attrs.Text(r, id);
             if (!partition.TryGetValue(image, out var p)) throw attrs.Error(r, $"image id '{image}' has no row in {parts.Source}.");
             int y = PlusMinusOne(attrs, r, yCol), a = PlusMinusOne(attrs, r, aCol);
             if (p.Split is < 0 or > 2) throw parts.Error(p.Row, $"partition code {p.Split} is unknown; expected 0 (train), 1 (validation) or 2 (test).");
-            builder.Add(attrs, r, p.Split, Path.Combine(imageDir, image), y, a);
+            builder.Add(attrs, r, image, p.Split, image, y, a);
         }
         var scheme = GroupScheme.Binary([$"not {target}", target], [$"not {attribute}", attribute]);
         return builder.Build(scheme, decoder, preprocessing ?? ImagePreprocessing.CelebA, device);

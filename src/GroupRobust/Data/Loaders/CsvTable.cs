@@ -18,7 +18,9 @@ internal sealed class CsvTable
         Header = header;
         Rows = rows;
         _columns = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < header.Count; i++) _columns.TryAdd(header[i], i);
+        for (int i = 0; i < header.Count; i++)
+            if (!_columns.TryAdd(header[i], i))
+                throw new FormatException($"{source}: the header names column '{header[i]}' twice (columns {_columns[header[i]] + 1} and {i + 1}).");
     }
 
     /// <summary>The file the table came from.</summary>

@@ -17,13 +17,15 @@ public static class NormalizedCsvLoader
     /// <param name="preprocessing">Preprocessing (must give equal sizes; default: none).</param>
     /// <param name="scheme">The group structure; inferred from the data when null.</param>
     /// <param name="device">Device batches are returned on.</param>
-    public static DatasetSplits Load(string csvPath, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, GroupScheme? scheme = null, Device? device = null)
+    /// <param name="allowPathsOutsideRoot">Accept filenames that resolve outside the CSV's folder (absolute or with ".."); false by default.</param>
+    public static DatasetSplits Load(string csvPath, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, GroupScheme? scheme = null, Device? device = null,
+        bool allowPathsOutsideRoot = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(csvPath);
         ArgumentNullException.ThrowIfNull(decoder);
         var table = CsvTable.ReadCsv(csvPath);
         int file = table.Column("filename"), split = table.Column("split"), y = table.Column("y"), a = table.Column("a");
-        table.Column("id");
+        int id = table.Column("id");
         var root = Path.GetDirectoryName(Path.GetFullPath(csvPath))!;
         var labels = new int[table.Rows.Count];
         var attrs = new int[table.Rows.Count];
@@ -38,9 +40,9 @@ public static class NormalizedCsvLoader
         }
         if (table.Rows.Count == 0) throw new FormatException($"{csvPath}: no data rows.");
         scheme ??= new GroupScheme(Math.Max(2, labels.Max() + 1), attrs.Max() + 1);
-        var builder = new ImageSplitBuilder(table.Source);
+        var builder = new ImageSplitBuilder(table.Source, root, allowPathsOutsideRoot);
         for (int r = 0; r < table.Rows.Count; r++)
-            builder.Add(table, r, table.Int(r, split), Path.Combine(root, table.Text(r, file)), labels[r], attrs[r]);
+            builder.Add(table, r, table.Text(r, id), table.Int(r, split), table.Text(r, file), labels[r], attrs[r]);
         return builder.Build(scheme, decoder, preprocessing ?? ImagePreprocessing.None, device);
     }
 }

@@ -20,20 +20,22 @@ public static class WaterbirdsLoader
     /// <param name="decoder">Image decoder (JPEG needs GroupRobust.Imaging's SkiaImageDecoder).</param>
     /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.Waterbirds"/> by default.</param>
     /// <param name="device">Device batches are returned on.</param>
-    /// <exception cref="FormatException">Missing columns, unknown split codes, out-of-range labels or missing images (file and line named).</exception>
-    public static DatasetSplits Load(string root, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, Device? device = null)
+    /// <param name="allowPathsOutsideRoot">Accept image paths that resolve outside <paramref name="root"/> (absolute or with ".."); false by default.</param>
+    /// <exception cref="FormatException">Missing or duplicate columns, duplicate ids, unknown split codes, out-of-range labels, paths outside the root, missing or non-regular images (file and line named).</exception>
+    public static DatasetSplits Load(string root, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, Device? device = null, bool allowPathsOutsideRoot = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentNullException.ThrowIfNull(decoder);
         var table = CsvTable.ReadCsv(Path.Combine(root, "metadata.csv"));
         int file = table.Column("img_filename"), y = table.Column("y"), split = table.Column("split"), place = table.Column("place");
-        var builder = new ImageSplitBuilder(table.Source);
+        int id = table.HasColumn("img_id") ? table.Column("img_id") : file;
+        var builder = new ImageSplitBuilder(table.Source, root, allowPathsOutsideRoot);
         for (int r = 0; r < table.Rows.Count; r++)
         {
             int label = table.Int(r, y), attr = table.Int(r, place);
             if (label is not (0 or 1)) throw table.Error(r, $"y is {label}; expected 0 (landbird) or 1 (waterbird).");
             if (attr is not (0 or 1)) throw table.Error(r, $"place is {attr}; expected 0 (land) or 1 (water).");
-            builder.Add(table, r, table.Int(r, split), Path.Combine(root, table.Text(r, file)), label, attr);
+            builder.Add(table, r, table.Text(r, id), table.Int(r, split), table.Text(r, file), label, attr);
         }
         return builder.Build(Scheme, decoder, preprocessing ?? ImagePreprocessing.Waterbirds, device);
     }

@@ -141,6 +141,46 @@ public class LoaderTests
     }
 
     [Fact]
+    public void Metadata_from_the_internet_cannot_escape_the_root_open_devices_or_repeat_ids()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("data/imgs"));
+        var lines = new List<string> { "id,filename,split,y,a" };
+        for (int i = 0; i < 6; i++)
+        {
+            NetpbmImageDecoder.WritePpm(dir.File($"data/imgs/{i}.ppm"), LoaderFixtures.Solid(8, 8, (byte)i, 0, 0));
+            lines.Add($"{i},imgs/{i}.ppm,{i % 3},{i % 2},{i / 3 % 2}");
+        }
+        NetpbmImageDecoder.WritePpm(dir.File("outside.ppm"), LoaderFixtures.Solid(8, 8, 1, 0, 0));
+        string csv = dir.File("data/data.csv");
+        FormatException Fails(int line, string row)
+        {
+            var edited = lines.ToList();
+            edited[line] = row;
+            File.WriteAllLines(csv, edited);
+            return Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder()));
+        }
+        var up = Fails(1, "0,../outside.ppm,0,0,0");
+        Assert.Contains("line 2", up.Message);
+        Assert.Contains("outside the data root", up.Message);
+        Assert.Contains("outside the data root", Fails(1, $"0,{dir.File("outside.ppm")},0,0,0").Message);
+        Assert.Contains("outside the data root", Fails(1, "0,/dev/zero,0,0,0").Message);
+        var dup = Fails(4, "0,imgs/3.ppm,1,1,0");
+        Assert.Contains("id '0' already appears on line 2", dup.Message);
+        Assert.Contains("line 5", dup.Message);
+        // the opt-in accepts paths outside the root, but still never a device
+        var edited = lines.ToList();
+        edited[1] = "0,../outside.ppm,0,0,0";
+        File.WriteAllLines(csv, edited);
+        Assert.Equal(2, NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder(), allowPathsOutsideRoot: true).Train.Count);
+        edited[1] = "0,/dev/zero,0,0,0";
+        File.WriteAllLines(csv, edited);
+        Assert.Contains("not a regular file", Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder(), allowPathsOutsideRoot: true)).Message);
+        File.WriteAllLines(csv, ["id,filename,split,y,y", "0,imgs/0.ppm,0,0,0"]);
+        Assert.Contains("names column 'y' twice", Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder())).Message);
+    }
+
+    [Fact]
     public void Csv_reader_handles_quotes_and_reports_ragged_rows()
     {
         using var dir = new TempDirectory();
