@@ -95,15 +95,7 @@ public static class TrainingCheckpoint
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         var sections = ReadSections(path);
-        CheckpointState state;
-        try
-        {
-            state = JsonSerializer.Deserialize<CheckpointState>(sections["state"], Json) ?? throw new FormatException($"{path}: empty state section.");
-        }
-        catch (JsonException ex)
-        {
-            throw new FormatException($"{path}: the state section is not valid JSON: {ex.Message}", ex);
-        }
+        var state = ParseState(path, sections);
         if (optimizer is not null && sections["optimizer"].Length == 0)
             throw new FormatException($"{path}: the checkpoint has no optimizer state (it was saved without an optimizer); nothing was changed.");
         if (method is not null && state.Method is null)
@@ -137,6 +129,27 @@ public static class TrainingCheckpoint
             foreach (var t in modelBefore.Values) t.Dispose();
         }
         return state;
+    }
+
+    /// <summary>Reads and verifies a checkpoint's state section without applying anything (to check what it holds before <c>Load</c>).</summary>
+    /// <param name="path">A file written by <see cref="Save"/>.</param>
+    /// <exception cref="FormatException">The file is not a checkpoint, is truncated or corrupted (the message names the file and section).</exception>
+    public static CheckpointState ReadState(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return ParseState(path, ReadSections(path));
+    }
+
+    private static CheckpointState ParseState(string path, Dictionary<string, byte[]> sections)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<CheckpointState>(sections["state"], Json) ?? throw new FormatException($"{path}: empty state section.");
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"{path}: the state section is not valid JSON: {ex.Message}", ex);
+        }
     }
 
     private static void CheckComplete(nn.Module model)

@@ -82,10 +82,21 @@ public static class TrainingLoop
         int start = 0;
         if (options.CheckpointPath is not null && options.Resume && File.Exists(options.CheckpointPath))
         {
-            // all or nothing: the model, the optimizer and the method are restored together or left as they were
+            // all or nothing: the history is checked first, then the model, the optimizer and the method are restored
+            // together or left as they were
+            if (!TrainingCheckpoint.ReadState(options.CheckpointPath).Metadata.TryGetValue("history", out var json))
+                throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no training history (it was not written by TrainingLoop); nothing was changed.");
+            List<EpochReport> saved;
+            try
+            {
+                saved = JsonSerializer.Deserialize<List<EpochReport>>(json, HistoryJson) ?? [];
+            }
+            catch (JsonException ex)
+            {
+                throw new FormatException($"{options.CheckpointPath}: the training history is not valid: {ex.Message}", ex);
+            }
             var state = TrainingCheckpoint.Load(options.CheckpointPath, model, optimizer, method);
-            if (!state.Metadata.TryGetValue("history", out var json)) throw new FormatException($"{options.CheckpointPath}: the checkpoint holds no training history.");
-            reports = JsonSerializer.Deserialize<List<EpochReport>>(json, HistoryJson) ?? [];
+            reports = saved;
             foreach (var r in reports) selector.Add(r.Epoch, r.Validation);
             start = state.Epoch;
             Log.TrainingResumed(log, method.Name, start, options.CheckpointPath);

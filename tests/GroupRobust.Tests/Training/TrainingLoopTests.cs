@@ -109,4 +109,21 @@ public class TrainingLoopTests
     {
         public void Report(EpochReport value) => into.Add(value);
     }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_the_loop_did_not_write_changes_nothing()
+    {
+        using var data = MethodFactory.Data(100);
+        using var dir = new TempDirectory();
+        using (var other = MethodFactory.Model(9))
+            GroupRobust.Checkpoints.TrainingCheckpoint.Save(dir.File("foreign.ckpt"), other, null, new GroupRobust.Checkpoints.CheckpointState { Epoch = 3 });
+        using var model = MethodFactory.Model(1);
+        var before = model.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.1);
+        var ex = Assert.Throws<FormatException>(() => TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
+            new TrainingLoopOptions { Epochs = 4, CheckpointPath = dir.File("foreign.ckpt") }));
+        Assert.Contains("no training history", ex.Message);
+        Assert.Equal(before, model.parameters().Select(p => p.data<float>().ToArray()).ToArray());
+    }
 }
