@@ -66,6 +66,7 @@ public abstract class GroupDatasetBase : IGroupDataset
     /// <inheritdoc />
     public Batch GetBatch(ReadOnlySpan<long> indices)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (indices.Length == 0) throw new ArgumentException("At least one index is needed.", nameof(indices));
         var idx = indices.ToArray();
         for (int i = 0; i < idx.Length; i++)
@@ -81,9 +82,13 @@ public abstract class GroupDatasetBase : IGroupDataset
     /// <summary>Frees the storage the dataset owns (see <see cref="Dispose(bool)"/>).</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         Dispose(true);
         GC.SuppressFinalize(this);
     }
+
+    private bool _disposed;
 
     /// <summary>Frees owned storage; the base class owns none. Subclasses that own tensors override it and call the base.</summary>
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>

@@ -22,6 +22,7 @@ public sealed class ErrorSetRecorder : IDisposable
     private readonly IGroupDataset _dataset;
     private readonly ILogger _logger;
     private readonly SortedDictionary<int, (Tensor Wrong, Tensor Seen)> _epochs = [];
+    private readonly ExclusiveUse _use = new("ErrorSetRecorder");
 
     /// <summary>Creates a recorder for <paramref name="dataset"/> (the training split the loop iterates).</summary>
     /// <param name="dataset">The training split; batch indices refer to it.</param>
@@ -54,6 +55,7 @@ public sealed class ErrorSetRecorder : IDisposable
     /// <param name="logits">Logits [B, C].</param>
     public void Record(int epoch, long[] indices, Tensor labels, Tensor logits)
     {
+        using var use = _use.Enter();
         ArgumentOutOfRangeException.ThrowIfNegative(epoch);
         ArgumentNullException.ThrowIfNull(indices);
         Guard.Dims(logits, 2, nameof(logits));
@@ -88,6 +90,7 @@ public sealed class ErrorSetRecorder : IDisposable
     /// <exception cref="ArgumentException">The epoch was not recorded.</exception>
     public GroupAssignment ErrorSetAt(int epoch)
     {
+        using var use = _use.Enter();
         if (!_epochs.TryGetValue(epoch, out var rec))
             throw new ArgumentException($"Epoch {epoch} was not recorded; recorded epochs: [{string.Join(", ", _epochs.Keys)}].", nameof(epoch));
         bool[] wrong, seen;
@@ -116,9 +119,10 @@ public sealed class ErrorSetRecorder : IDisposable
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Frees every record; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         foreach (var epoch in _epochs.Keys.ToArray()) Forget(epoch);
+        _use.Dispose();
     }
 }

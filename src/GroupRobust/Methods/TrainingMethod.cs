@@ -21,6 +21,7 @@ public abstract class TrainingMethod : ITrainingMethod
     private long _orderSeed;
     private Func<long, EpochSampler>? _samplerFactory;
     private EpochSampler? _sampler;
+    private readonly Internal.ExclusiveUse _use;
 
     /// <summary>Creates the method.</summary>
     /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
@@ -35,6 +36,7 @@ public abstract class TrainingMethod : ITrainingMethod
         DatasetSize = datasetSize;
         _seeds = seeds;
         _orderSeed = seeds.Derive("order");
+        _use = new Internal.ExclusiveUse($"{kind} method");
     }
 
     /// <summary>The kind tag stored in the state.</summary>
@@ -89,6 +91,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <inheritdoc />
     public long[] BeginEpoch(int epoch, int totalEpochs)
     {
+        using var use = _use.Enter();
         if (totalEpochs < 1) throw new ArgumentOutOfRangeException(nameof(totalEpochs), totalEpochs, "At least one epoch is needed.");
         if ((uint)epoch >= (uint)totalEpochs)
             throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [0, {totalEpochs - 1}].");
@@ -103,6 +106,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <inheritdoc />
     public Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
         if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; call BeginEpoch(epoch, totalEpochs) first and fetch batches with the indices it returns.");
@@ -119,6 +123,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <inheritdoc />
     public MethodEpochSummary EndEpoch()
     {
+        using var use = _use.Enter();
         if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; EndEpoch closes the epoch BeginEpoch started.");
         _inEpoch = false;
         return Summarize(new MethodEpochSummary { Epoch = Epoch, Samples = _samples });
@@ -127,6 +132,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <inheritdoc />
     public MethodState GetState()
     {
+        using var use = _use.Enter();
         var values = new Dictionary<string, double[]>(StringComparer.Ordinal)
         {
             ["epoch"] = [Epoch, TotalEpochs, _inEpoch ? 1 : 0, _samples],
@@ -145,6 +151,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <inheritdoc />
     public void SetState(MethodState state)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(state);
         if (state.Version != 1) throw new ArgumentException($"Unknown method state version {state.Version}; expected 1.", nameof(state));
         if (state.Kind != Kind) throw new ArgumentException($"The state belongs to a '{state.Kind}' method; this one is '{Kind}'.", nameof(state));
@@ -210,9 +217,10 @@ public abstract class TrainingMethod : ITrainingMethod
         return v;
     }
 
-    /// <summary>Frees what the method owns; the base owns no native memory.</summary>
+    /// <summary>Frees what the method owns; later calls throw <see cref="ObjectDisposedException"/>. Not thread-safe: use from two threads at once throws.</summary>
     public void Dispose()
     {
+        _use.Dispose();
         Dispose(true);
         GC.SuppressFinalize(this);
     }

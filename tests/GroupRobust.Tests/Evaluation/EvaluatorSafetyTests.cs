@@ -87,5 +87,18 @@ public class EvaluatorSafetyTests
         dro.Dispose();
         Assert.Throws<ObjectDisposedException>(() => dro.Forward(torch.ones(1), torch.zeros(1, ScalarType.Int64)));
         Assert.Throws<ObjectDisposedException>(() => dro.Snapshot());
+
+        var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        var recorder = new ErrorSetRecorder(ds);
+        recorder.Record(0, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2));
+        recorder.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => recorder.ErrorSetAt(0));
+        var method = new GroupRobust.Methods.ErmMethod(ds, new GroupRobust.Randomness.SeedSource(0));
+        method.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => method.BeginEpoch(0, 1));
+        Assert.Throws<ObjectDisposedException>(() => method.GetState());
+        ds.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => ds.GetBatch([0]));
+        ds.Dispose(); // twice is fine
     }
 }
