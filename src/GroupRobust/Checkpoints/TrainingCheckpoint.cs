@@ -101,7 +101,7 @@ public static class TrainingCheckpoint
         if (method is not null && state.Method is null)
             throw new FormatException($"{path}: the checkpoint holds no method state; nothing was changed.");
 
-        var modelBefore = Snapshot(model);
+        var modelBefore = ModuleState.Copy(model);
         byte[]? optimizerBefore = optimizer is null ? null : OptimizerBytes(optimizer);
         string section = "model";
         try
@@ -126,7 +126,7 @@ public static class TrainingCheckpoint
         }
         finally
         {
-            foreach (var t in modelBefore.Values) t.Dispose();
+            ModuleState.Free(modelBefore);
         }
         return state;
     }
@@ -176,12 +176,6 @@ public static class TrainingCheckpoint
         var keys = model.state_dict().Keys.ToHashSet();
         foreach (var (name, _) in model.named_parameters())
             if (!keys.Contains(name)) throw new InvalidOperationException($"Parameter '{name}' is missing from the model's state_dict: saving would silently drop it. Nothing was written.");
-    }
-
-    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
-    {
-        using var noGrad = torch.no_grad();
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
     }
 
     private static byte[] OptimizerBytes(OptimizerHelper optimizer)

@@ -253,14 +253,7 @@ public sealed class GroupDroLoss : nn.Module
     /// <exception cref="ArgumentException">An entry is missing, has another length, or holds invalid values.</exception>
     internal Action ReadState(IReadOnlyDictionary<string, double[]> values, string prefix)
     {
-        double[] Get(string name, int length)
-        {
-            if (!values.TryGetValue(prefix + name, out var v))
-                throw new ArgumentException($"The state has no '{prefix + name}' entry.", "state");
-            if (v.Length != length)
-                throw new ArgumentException($"The state's '{prefix + name}' has {v.Length} numbers; this GroupDRO loss ({NumGroups} groups) needs {length}.", "state");
-            return v;
-        }
+        double[] Get(string name, int length) => StateEntries.Get(values, prefix + name, length, $"this GroupDRO loss ({NumGroups} groups)");
         var logq = Get(LogQName, NumGroups);
         var ema = Get(EmaName, NumGroups);
         var init = Get(InitializedName, NumGroups);

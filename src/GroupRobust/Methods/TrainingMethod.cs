@@ -1,4 +1,3 @@
-using System.Globalization;
 using GroupRobust.Data;
 using GroupRobust.Groups;
 using GroupRobust.Randomness;
@@ -209,13 +208,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <summary>The entry <paramref name="name"/> of a state, checked for length <paramref name="length"/>.</summary>
     /// <exception cref="ArgumentException">The entry is missing or has another length.</exception>
     protected static double[] Entry(IReadOnlyDictionary<string, double[]> values, string name, int length)
-    {
-        if (!values.TryGetValue(name, out var v))
-            throw new ArgumentException($"The method state has no '{name}' entry.", "state");
-        if (v.Length != length)
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The method state's '{name}' has {v.Length} numbers; this method needs {length}."), "state");
-        return v;
-    }
+        => Internal.StateEntries.Get(values, name, length, "this method");
 
     /// <summary>Frees what the method owns; later calls throw <see cref="ObjectDisposedException"/>. Not thread-safe: use from two threads at once throws.</summary>
     public void Dispose()

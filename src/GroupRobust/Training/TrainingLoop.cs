@@ -115,7 +115,7 @@ public static class TrainingLoop
                 if (best)
                 {
                     if (bestPath is not null) TrainingCheckpoint.Save(bestPath, model, null, new CheckpointState { Epoch = epoch + 1 });
-                    else Replace(ref bestInMemory, Snapshot(model));
+                    else Replace(ref bestInMemory, ModuleState.Copy(model));
                 }
                 var report = new EpochReport
                 {
@@ -195,17 +195,9 @@ public static class TrainingLoop
         }
     }
 
-    /// <summary>Detached copies of the model's parameters and buffers.</summary>
-    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
-    {
-        using var noGrad = torch.no_grad();
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
-    }
-
     private static void Replace(ref Dictionary<string, Tensor>? state, Dictionary<string, Tensor>? value)
     {
-        if (state is not null)
-            foreach (var t in state.Values) t.Dispose();
+        ModuleState.Free(state);
         state = value;
     }
 }
