@@ -104,8 +104,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
             foreach (var (t, errorSet) in candidates)
             {
                 using var model = NewModel(seeds, data, device);
-                using var method = MixingMethod.Jm1(ungrouped, errorSet, seeds.Child("jm1"),
-                    MixingOptionsFor(options.MixingLayer) with { Orientation = options.Orientation, Schedule = options.Schedule() }, loggers.CreateLogger("Mixing"));
+                using var method = MixingMethod.Jm1(ungrouped, errorSet, seeds.Child("jm1"), Jm1Options(), loggers.CreateLogger("Mixing"));
                 var r = Train(method, model, data, evaluator, seed, SelectionCriterion.AverageAccuracy, LabelBudget.None, t, null);
                 noLabels.Add(new NoLabelRecord(seed, t, r));
             }
@@ -155,15 +154,18 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         };
     }
 
-    private static MixingOptions MixingOptionsFor(string layer) => new()
+    /// <summary>JM1's options from the command line: layer, orientation and schedule.</summary>
+    private MixingOptions Jm1Options() => new()
     {
-        Layer = layer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(layer),
+        Layer = options.MixingLayer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(options.MixingLayer),
+        Orientation = options.Orientation,
+        Schedule = options.Schedule(),
     };
 
     private ITrainingMethod Create(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds)
     {
         var mixLog = loggers.CreateLogger("Mixing");
-        var mixing = MixingOptionsFor(options.MixingLayer) with { Orientation = options.Orientation, Schedule = options.Schedule() };
+        var mixing = Jm1Options();
         return name switch
         {
             "jtt" => new JttMethod(identified!, options.JttLambda, seeds, loggers.CreateLogger("JTT")),
