@@ -4,6 +4,7 @@ using System.Text.Json;
 using GroupRobust.Data;
 using GroupRobust.Groups;
 using GroupRobust.Internal;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Identification;
@@ -307,6 +308,23 @@ public sealed class GroupAssignment
         var fp = Fingerprint(dataset.Labels.Span);
         if (fp != Metadata.LabelsFingerprint)
             throw new ArgumentException($"The dataset's labels (fingerprint {fp}) differ from the ones the group assignment was made for ({Metadata.LabelsFingerprint}): it was made for another dataset.", paramName);
+    }
+
+    /// <summary>
+    /// Throws when a CPU batch's labels differ from the ones this assignment recorded for its indices (a batch of another
+    /// dataset); indices out of range are left to the caller's range check. Batches on other devices are not read (no sync).
+    /// </summary>
+    internal void EnsureBatchLabels(Batch batch, string paramName)
+    {
+        if (batch.Labels.device_type != DeviceType.CPU) return;
+        using var scope = NewDisposeScope();
+        var labels = batch.Labels.to(ScalarType.Int64).data<long>().ToArray();
+        for (int i = 0; i < labels.Length; i++)
+        {
+            long idx = batch.Indices[i];
+            if ((ulong)idx < (ulong)Count && LabelOf(idx) != labels[i])
+                throw new ArgumentException($"Row {i} (index {idx}) has label {labels[i]} but the group assignment recorded {LabelOf(idx)}: it was made for another dataset.", paramName);
+        }
     }
 
     /// <summary>

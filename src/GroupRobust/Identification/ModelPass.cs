@@ -6,20 +6,33 @@ using static TorchSharp.torch;
 namespace GroupRobust.Identification;
 
 /// <summary>
-/// One eval-mode, no-grad pass of a model over a dataset that records, per sample, whether the arg-max is wrong and
-/// the cross-entropy loss. Results are scattered into two N-long buffers on the model's device and copied to the host
-/// once at the end: memory is bounded by the batch plus the buffers, with no host synchronisation per batch.
+/// One eval-mode, no-grad pass of a model over a dataset that records per-sample statistics of its logits (whether the
+/// arg-max is wrong, the cross-entropy loss, EIIL's scale derivative). Results are scattered into N-long buffers on the
+/// model's device and copied to the host once at the end: memory is bounded by the batch plus the buffers, with no host
+/// synchronisation per batch.
 /// </summary>
 internal static class ModelPass
 {
     public static (bool[] Wrong, float[] Loss) Run(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, bool needLoss)
+    {
+        var stats = Statistics(model, dataset, options, (logits, labels) => needLoss
+            ? [logits.argmax(1).ne(labels).to(ScalarType.Float64), nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None)]
+            : [logits.argmax(1).ne(labels).to(ScalarType.Float64)]);
+        return (stats[0].Select(v => v != 0).ToArray(), needLoss ? stats[1].Select(v => (float)v).ToArray() : []);
+    }
+
+    /// <summary>
+    /// Per-sample statistics: <paramref name="perBatch"/> maps a batch's logits [B, C] and labels [B] (on the logits'
+    /// device) to k tensors [B]; returns k host arrays of N values (float64; each statistic is accumulated in float64).
+    /// </summary>
+    public static double[][] Statistics(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, Func<Tensor, Tensor, Tensor[]> perBatch)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dataset);
         options.Validate();
         int classes = dataset.Scheme.NumClasses;
         using var modes = TrainingModes.Evaluating(model);
-        Tensor? wrongBuf = null, lossBuf = null;
+        Tensor[]? buffers = null;
         try
         {
             using var noGrad = torch.no_grad();
@@ -31,26 +44,19 @@ internal static class ModelPass
                 if (logits.dim() != 2 || logits.shape[1] != classes)
                     throw new ArgumentException($"The model must output logits [B, {classes}] for a {classes}-class dataset, got shape {Guard.Shape(logits)}.", nameof(model));
                 Guard.Finite(logits, "logits");
-                if (wrongBuf is null)
-                {
-                    wrongBuf = torch.zeros(dataset.Count, ScalarType.Bool, logits.device).DetachFromDisposeScope();
-                    if (needLoss) lossBuf = torch.zeros(dataset.Count, ScalarType.Float32, logits.device).DetachFromDisposeScope();
-                }
                 var labels = batch.Labels.to(logits.device);
+                var values = perBatch(logits, labels);
+                buffers ??= values.Select(_ => torch.zeros(dataset.Count, ScalarType.Float64, logits.device).DetachFromDisposeScope()).ToArray();
                 var index = torch.tensor(batch.Indices, ScalarType.Int64, logits.device);
-                wrongBuf.scatter_(0, index, logits.argmax(1).ne(labels));
-                if (lossBuf is not null)
-                    lossBuf.scatter_(0, index, nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None).to(ScalarType.Float32));
+                for (int k = 0; k < values.Length; k++) buffers[k].scatter_(0, index, values[k].to(ScalarType.Float64));
             }
             using var s = NewDisposeScope();
-            var wrong = wrongBuf!.cpu().data<bool>().ToArray();
-            var loss = lossBuf is null ? [] : lossBuf.cpu().data<float>().ToArray();
-            return (wrong, loss);
+            return buffers!.Select(b => b.cpu().data<double>().ToArray()).ToArray();
         }
         finally
         {
-            wrongBuf?.Dispose();
-            lossBuf?.Dispose();
+            if (buffers is not null)
+                foreach (var b in buffers) b.Dispose();
         }
     }
 }

@@ -95,17 +95,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     public MixPlan DrawPartners(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Labels.device_type == DeviceType.CPU)
-        {
-            using var scope = NewDisposeScope();
-            var labels = batch.Labels.to(ScalarType.Int64).data<long>().ToArray();
-            for (int i = 0; i < labels.Length; i++)
-            {
-                long idx = batch.Indices[i];
-                if ((ulong)idx < (ulong)_groups.Count && _groups.LabelOf(idx) != labels[i])
-                    throw new ArgumentException($"Row {i} (index {idx}) has label {labels[i]} but the group assignment recorded {_groups.LabelOf(idx)}: it was made for another dataset.", nameof(batch));
-            }
-        }
+        _groups.EnsureBatchLabels(batch, nameof(batch));
         return DrawPartners(batch.Indices);
     }
 

@@ -39,8 +39,8 @@ public class LabelBudgetTests
         try
         {
             Assert.False(stripped.Train.HasGroups);
-            using var a = MethodFactory.Model(1);
-            using var b = MethodFactory.Model(1);
+            using var a = MethodFactory.ModelFor(kind, 1);
+            using var b = MethodFactory.ModelFor(kind, 1);
             TrainingHistory ha, hb;
             using (var method = MethodFactory.Make(kind, data, new SeedSource(3)))
             using (var opt = torch.optim.Adam(a.parameters(), 0.01))

@@ -25,7 +25,7 @@ public class MethodContractTests
         using var dir = new TempDirectory();
         const int total = 4;
 
-        using var whole = MethodFactory.Model(1);
+        using var whole = MethodFactory.ModelFor(kind, 1);
         MethodEpochSummary lastWhole;
         using (var method = MethodFactory.Make(kind, data, new SeedSource(2)))
         using (var opt = torch.optim.Adam(whole.parameters(), 0.01))
@@ -33,7 +33,7 @@ public class MethodContractTests
             lastWhole = MethodFactory.Train(method, whole, opt, data.Train, 0, total, total)!;
         }
 
-        using (var first = MethodFactory.Model(1))
+        using (var first = MethodFactory.ModelFor(kind, 1))
         using (var method = MethodFactory.Make(kind, data, new SeedSource(2)))
         using (var opt = torch.optim.Adam(first.parameters(), 0.01))
         {
@@ -41,7 +41,7 @@ public class MethodContractTests
             TrainingCheckpoint.Save(dir.File("ckpt.bin"), first, opt, new CheckpointState { Epoch = 2, Method = method.GetState() });
         }
 
-        using var resumed = MethodFactory.Model(77);
+        using var resumed = MethodFactory.ModelFor(kind, 77);
         MethodEpochSummary lastResumed;
         using (var method = MethodFactory.Make(kind, data, new SeedSource(999))) // another seed: the state must carry everything
         using (var opt = torch.optim.Adam(resumed.parameters(), 0.01))
@@ -75,9 +75,9 @@ public class MethodContractTests
     {
         using var data = MethodFactory.Data(100);
         using var method = MethodFactory.Make(kind, data, new SeedSource(0));
-        using var model = MethodFactory.Model(0);
+        using var model = MethodFactory.ModelFor(kind, 0);
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
-        Assert.Equal(kind is "groupdro" or "groupjm1" or "groupjm1-dro" ? LabelBudget.TrainingGroups : LabelBudget.None, method.LabelBudget);
+        Assert.Equal(MethodFactory.UsesTrainingGroups(kind) ? LabelBudget.TrainingGroups : LabelBudget.None, method.LabelBudget);
         Assert.False(string.IsNullOrWhiteSpace(method.Name));
         var order = method.BeginEpoch(0, 2);
         long seen = 0;
@@ -92,8 +92,8 @@ public class MethodContractTests
         var summary = method.EndEpoch();
         Assert.Equal(seen, summary.Samples);
         Assert.Equal(order.Length, seen);
-        Assert.Equal(kind.StartsWith("jm1", StringComparison.Ordinal) || kind.StartsWith("groupjm1", StringComparison.Ordinal) || kind is "cmixup" or "unconditional", summary.Mixing is not null);
-        Assert.Equal(kind is "groupdro" or "groupdro-inferred" or "groupjm1-dro", summary.GroupWeights is not null);
+        Assert.Equal(kind.StartsWith("jm1", StringComparison.Ordinal) || kind.StartsWith("groupjm1", StringComparison.Ordinal) || kind is "cmixup" or "unconditional" or "lisa" or "lisa-inferred", summary.Mixing is not null);
+        Assert.Equal(kind is "groupdro" or "groupdro-inferred" or "groupjm1-dro" or "eiil-groupdro", summary.GroupWeights is not null);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace GroupRobust.Tests.Methods;
 internal static class MethodFactory
 {
     public static readonly string[] Kinds =
-        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar"];
+        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar", "lff", "lisa", "lisa-inferred", "eiil-groupdro"];
 
     public static TheoryData<string> All()
     {
@@ -25,7 +25,14 @@ internal static class MethodFactory
         => SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = trainSize, ValidationSize = 100, TestSize = 100, SpuriousScale = 3, Seed = 4 });
 
     /// <summary>The kinds whose training reads no training group label.</summary>
-    public static readonly string[] WithoutTrainingGroups = Kinds.Where(k => k is not ("groupdro" or "groupjm1" or "groupjm1-dro")).ToArray();
+    public static readonly string[] WithoutTrainingGroups = Kinds.Where(k => !UsesTrainingGroups(k)).ToArray();
+
+    /// <summary>Whether the kind trains with the training split's true groups.</summary>
+    public static bool UsesTrainingGroups(string kind) => kind is "groupdro" or "groupjm1" or "groupjm1-dro" or "lisa";
+
+    /// <summary>The model a kind trains: <see cref="Model"/>, or for LfF a pair of two such models.</summary>
+    public static nn.Module<Tensor, Tensor> ModelFor(string kind, int seed)
+        => kind == "lff" ? new LffModel(Model(seed), Model(seed + 1000)) : Model(seed);
 
     /// <summary>The model, initialised from its own generator (not the global one other tests running in parallel reseed).</summary>
     public static nn.Module<Tensor, Tensor> Model(int seed)
@@ -63,8 +70,19 @@ internal static class MethodFactory
             "groupjm1" => new GroupJm1Method(train, Truth(), seeds),
             "groupjm1-dro" => new GroupJm1Method(train, Truth(), seeds, useGroupDroLoss: true),
             "cvar" => new CvarDroMethod(train, seeds, 0.3),
+            "lff" => new LffMethod(train, seeds),
+            "lisa" => new LisaMethod(train, Truth(), seeds),
+            "lisa-inferred" => new LisaMethod(train, errorSet, seeds),
+            "eiil-groupdro" => new GroupDroMethod(Eiil(train, seeds), seeds, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.1 }),
             _ => throw new ArgumentException($"unknown kind {kind}"),
         };
+    }
+
+    /// <summary>EIIL's environments from an untrained reference model (a short optimisation; the mechanism has its own tests).</summary>
+    private static GroupAssignment Eiil(IGroupDataset train, SeedSource seeds)
+    {
+        using var reference = Model(5);
+        return new EiilIdentifier(reference, seeds.Child("eiil"), new EiilOptions { Steps = 200, LearningRate = 0.05 }).Identify(train);
     }
 
     /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop; returns the last epoch's summary.</summary>

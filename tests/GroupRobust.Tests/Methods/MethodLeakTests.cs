@@ -16,7 +16,7 @@ public class MethodLeakTests
     {
         using var data = MethodFactory.Data(96);
         using var method = MethodFactory.Make(kind, data, new SeedSource(0));
-        using var model = MethodFactory.Model(0);
+        using var model = MethodFactory.ModelFor(kind, 0);
         using var opt = torch.optim.SGD(model.parameters(), 0.05);
         int epoch = 0;
         LeakCheck.AssertFlat(() =>
