@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Epoch time of ERM, JM1 (input, random layer), JTT (lambda 50) and GroupDRO in one run; ratios to ERM.
+# Epoch time of ERM, JM1 (input, random layer), JTT (lambda 50), GroupDRO, EIIL + GroupDRO, LfF and LISA in one run; ratios to ERM.
 # Usage: bash bench/run-macro.sh [repetitions=5] [train-size=10000]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: installs the prerequisites, then runs the end-to-end study on Spurious Fashion-MNIST
-# (ERM, JTT, JM1 with identified and oracle partitions, c-MixUp, MixUp, GroupDRO). Extra arguments go to the study,
+# (ERM, JTT, JM1 with identified and oracle partitions, c-MixUp, MixUp, GroupDRO, LfF, EIIL + GroupDRO, LISA). Extra arguments go to the study,
 # e.g. `bash eng/run-study.sh --full` (3 seeds) or `bash eng/run-study.sh --help`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

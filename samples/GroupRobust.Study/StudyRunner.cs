@@ -41,6 +41,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         var noLabels = new List<NoLabelRecord>();
 
         var candidates = new SortedDictionary<int, GroupAssignment>();
+        var eiilCandidates = new SortedDictionary<int, GroupAssignment>();
         EpochChoice? choice = null;
         var idBudget = LabelBudget.None;
         if (options.Methods.Contains("erm"))
@@ -73,6 +74,14 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                     var p = new MisclassificationIdentifier(probe, new IdentificationOptions { Epoch = epoch, BatchSize = 1000 }).Identify(ungrouped);
                     candidates[epoch] = p;
                     identification.Add(new IdentificationRecord(seed, "ERM misclassified", epoch, epoch == choice?.Epoch, p.MinorityCount, p.Quality(data.Train)));
+                    if (options.Methods.Contains("eiil") && (choice is null || choice.Epoch == epoch))
+                    {
+                        // EIIL's reference model is phase I's ERM model at the same T; inference reads no group label
+                        var e = new EiilIdentifier(probe, seeds.Child("eiil"), new EiilOptions { Pass = new IdentificationOptions { Epoch = epoch, BatchSize = 1000 } },
+                            idLog).Identify(ungrouped);
+                        eiilCandidates[epoch] = e;
+                        identification.Add(new IdentificationRecord(seed, "EIIL environments", epoch, epoch == choice?.Epoch, e.MinorityCount, e.Quality(data.Train)));
+                    }
                 }
             }
             finally
@@ -85,16 +94,17 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
 
         foreach (var name in options.Methods.Where(m => m != "erm"))
         {
-            bool usesErrorSet = name is "jtt" or "jm1" or "jm1-random";
+            bool usesErrorSet = StudyOptions.UsesPhase1(name);
+            var pool = name == "eiil" ? eiilCandidates : candidates;
             if (usesErrorSet && choice is null)
             {
                 // JTT's protocol: one phase-II run per candidate T, (T, epoch) chosen jointly on validation
-                var runs = candidates.ToDictionary(kv => kv.Key, kv => RunMethod(name, data, ungrouped, kv.Value, oracle, seeds, evaluator, seed, idBudget, kv.Key));
+                var runs = pool.ToDictionary(kv => kv.Key, kv => RunMethod(name, data, ungrouped, kv.Value, oracle, seeds, evaluator, seed, idBudget, kv.Key));
                 var (t, _, _) = IdentificationEpoch.ChooseJointly(runs.ToDictionary(kv => kv.Key, kv => kv.Value.ValidationHistory), options.SelectionCriterion());
                 results.Add(runs[t]);
                 continue;
             }
-            results.Add(RunMethod(name, data, ungrouped, usesErrorSet ? candidates[choice!.Epoch] : null, oracle, seeds, evaluator, seed,
+            results.Add(RunMethod(name, data, ungrouped, usesErrorSet ? pool[choice!.Epoch] : null, oracle, seeds, evaluator, seed,
                 usesErrorSet ? idBudget : LabelBudget.None, usesErrorSet ? choice!.Epoch : null));
         }
 
@@ -115,7 +125,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     private MethodResult RunMethod(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds,
         WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t)
     {
-        using var model = NewModel(seeds, data, data.Train.Device);
+        using var model = name == "lff" ? NewLffPair(seeds, data, data.Train.Device) : NewModel(seeds, data, data.Train.Device);
         using var method = Create(name, data, ungrouped, identified, oracle, seeds.Child(name));
         return Train(method, model, data, evaluator, seed, options.SelectionCriterion(), identificationBudget, t, null);
     }
@@ -175,6 +185,9 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
             "cmixup" => MixingMethod.ClassConditionalMixup(ungrouped, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
             "mixup" => new MixupMethod(ungrouped, seeds),
             "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(data.Train), seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),
+            "eiil" => new GroupDroMethod(identified!, seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),
+            "lff" => new LffMethod(ungrouped, seeds, logger: loggers.CreateLogger("LfF")),
+            "lisa" => new LisaMethod(data.Train, GroupAssignment.FromTrueGroups(data.Train), seeds, logger: mixLog),
             _ => throw new ArgumentException($"Unknown method {name}."),
         };
     }
@@ -184,6 +197,18 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         torch.random.manual_seed(seeds.Derive("model-init"));
         var model = SmallCnn.Create(data.Scheme.NumClasses);
         return device.type == DeviceType.CPU ? model : model.to(device);
+    }
+
+    /// <summary>
+    /// LfF's two networks: the debiased one starts from the same initialisation as every other method's model, the
+    /// biased one from its own seed.
+    /// </summary>
+    private static LffModel NewLffPair(SeedSource seeds, DatasetSplits data, Device device)
+    {
+        var debiased = NewModel(seeds, data, device);
+        torch.random.manual_seed(seeds.Derive("lff-biased-init"));
+        var biased = SmallCnn.Create(data.Scheme.NumClasses);
+        return new LffModel(debiased, device.type == DeviceType.CPU ? biased : biased.to(device));
     }
 
     /// <summary>Detached copies of the model's parameters and buffers.</summary>

@@ -66,6 +66,17 @@ public class BadInputTests
         { "groupdro method: null groups", typeof(ArgumentNullException), "groups" },
         { "mixing method: upsampling lambda below -1", typeof(ArgumentOutOfRangeException), "UpsampleLambda" },
         { "jtt method: lambda below -1", typeof(ArgumentOutOfRangeException), "lambda" },
+        { "lff: a model that is not an LffModel", typeof(ArgumentException), "LffModel(debiased, biased)" },
+        { "lff: a batch holding a sample twice", typeof(ArgumentException), "holds sample 1 twice" },
+        { "lff: q above 1", typeof(ArgumentOutOfRangeException), "q must be in (0, 1]" },
+        { "lff: the same network twice", typeof(ArgumentException), "two separate networks" },
+        { "gce: float labels", typeof(ArgumentException), "integer dtype" },
+        { "eiil: zero steps", typeof(ArgumentOutOfRangeException), "At least one step" },
+        { "eiil: model with the wrong number of classes", typeof(ArgumentException), "logits [B, 2]" },
+        { "lisa: p_sel above 1", typeof(ArgumentOutOfRangeException), "p_sel must be in [0, 1]" },
+        { "lisa: one domain per class", typeof(ArgumentException), "at least two domains per class" },
+        { "lisa: Beta parameter 0", typeof(ArgumentOutOfRangeException), "Beta parameter" },
+        { "lisa: groups of another dataset", typeof(ArgumentException), "another dataset" },
     };
 
     [Theory]
@@ -168,6 +179,40 @@ public class BadInputTests
             case "mixing method: upsampling lambda below -1": MixingMethod.Jm1Plus(ds, GroupAssignment.FromTrueGroups(ds), -2, new SeedSource(0)); break;
             case "jtt method: lambda below -1": _ = new JttMethod(GroupAssignment.FromTrueGroups(ds), -4, new SeedSource(0)); break;
             case "schedule: Beta with a = 0": AlphaSchedule.Beta(0, 5); break;
+            case "lff: a model that is not an LffModel":
+            case "lff: a batch holding a sample twice":
+            {
+                using var lff = new LffMethod(ds, new SeedSource(0));
+                using var pair = new LffModel(nn.Linear(3, 2), nn.Linear(3, 2));
+                lff.BeginEpoch(0, 1);
+                using var b = ds.GetBatch(name.Contains("twice") ? [1, 1] : [0, 1]);
+                if (name.Contains("twice")) lff.Loss(pair, b);
+                else
+                {
+                    using var plain = nn.Linear(3, 2);
+                    lff.Loss(plain, b);
+                }
+                break;
+            }
+            case "lff: q above 1": _ = new LffMethod(ds, new SeedSource(0), new LffOptions { Q = 1.5 }); break;
+            case "lff: the same network twice":
+            {
+                var net = nn.Linear(3, 2);
+                _ = new LffModel(net, net);
+                break;
+            }
+            case "gce: float labels": GeneralizedCrossEntropy.PerSample(torch.zeros(2, 2), torch.zeros(2)); break;
+            case "eiil: zero steps": _ = new EiilIdentifier(nn.Linear(3, 2), new SeedSource(0), new EiilOptions { Steps = 0 }); break;
+            case "eiil: model with the wrong number of classes": new EiilIdentifier(nn.Linear(3, 5), new SeedSource(0)).Identify(ds); break;
+            case "lisa: p_sel above 1": _ = new LisaMixer(GroupAssignment.FromTrueGroups(ds), new Random(0), 1.5); break;
+            case "lisa: one domain per class": _ = new LisaMethod(ds, GroupAssignment.FromInferred([0, 0, 0, 0], [0, 1, 0, 1], 2, 1, [], "one"), new SeedSource(0)); break;
+            case "lisa: Beta parameter 0": _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(ds), new SeedSource(0), new LisaOptions { MixAlpha = 0 }); break;
+            case "lisa: groups of another dataset":
+            {
+                using var other = Tiny.Dataset([1, 1, 0, 0], [0, 1, 0, 1]);
+                _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(other), new SeedSource(0));
+                break;
+            }
             default: throw new InvalidOperationException($"No action for case '{name}'.");
         }
     }

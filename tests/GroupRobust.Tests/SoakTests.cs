@@ -20,6 +20,8 @@ public class SoakTests
         using var data = MethodFactory.Data(256);
         using var model = MethodFactory.Model(0);
         using var opt = torch.optim.SGD(model.parameters(), 0.05);
+        using var pair = MethodFactory.ModelFor("lff", 0);   // LfF trains its own two networks
+        using var pairOpt = torch.optim.SGD(pair.parameters(), 0.05);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 20 });
         using var recorder = new ErrorSetRecorder(data.Train);
         var methods = MethodFactory.Kinds.Select(k => MethodFactory.Make(k, data, new SeedSource(1))).ToArray();
@@ -30,14 +32,15 @@ public class SoakTests
             {
                 foreach (var method in methods)
                 {
+                    var (net, optimizer) = method is LffMethod ? (pair, pairOpt) : (model, opt);
                     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch % 6, 6), 32))
                     {
                         using var scope = NewDisposeScope();
-                        opt.zero_grad();
-                        var loss = method.Loss(model, batch);
+                        optimizer.zero_grad();
+                        var loss = method.Loss(net, batch);
                         if (method is ErmMethod) recorder.Record(0, batch, model.call(batch.Inputs));
                         loss.backward();
-                        opt.step();
+                        optimizer.step();
                     }
                     method.EndEpoch();
                 }

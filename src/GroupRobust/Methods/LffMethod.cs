@@ -69,6 +69,7 @@ public sealed class LffMethod : TrainingMethod
     public double[] SampleWeights()
     {
         if (_emaBiased is null) return new double[DatasetSize];
+        EnsureBuffers(_emaBiased.device);
         using var scope = NewDisposeScope();
         var all = torch.arange(DatasetSize, ScalarType.Int64, _emaBiased.device);
         using var noGrad = torch.no_grad();

@@ -88,6 +88,7 @@ public sealed class LisaMixer : IPartnerMixer
     {
         ArgumentNullException.ThrowIfNull(batch);
         _groups.EnsureBatchLabels(batch, nameof(batch));
+        CheckIndices(batch.Indices);   // before the strategy draw, so a rejected batch leaves the generator untouched
         var strategy = _rng.NextDouble() < SelectionProbability ? LisaStrategy.IntraLabel : LisaStrategy.IntraDomain;
         return DrawPartners(batch.Indices, strategy);
     }
@@ -101,9 +102,7 @@ public sealed class LisaMixer : IPartnerMixer
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
         if (!Enum.IsDefined(strategy)) throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown LISA strategy.");
         var idx = indices.ToArray();
-        for (int i = 0; i < idx.Length; i++)
-            if ((ulong)idx[i] >= (ulong)_groups.Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), idx[i], $"Index at position {i} is {idx[i]}; the group assignment covers {_groups.Count} samples (was it made for another dataset?).");
+        CheckIndices(idx);
         var pools = strategy == LisaStrategy.IntraLabel ? _intraLabel : _intraDomain;
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
@@ -128,6 +127,14 @@ public sealed class LisaMixer : IPartnerMixer
         else _intraDomainBatches++;
         LastStrategy = strategy;
         return new MixPlan(idx, partners, mixed, side);
+    }
+
+    private void CheckIndices(ReadOnlySpan<long> idx)
+    {
+        if (idx.Length == 0) throw new ArgumentException("The batch is empty.", "indices");
+        for (int i = 0; i < idx.Length; i++)
+            if ((ulong)idx[i] >= (ulong)_groups.Count)
+                throw new ArgumentOutOfRangeException("indices", idx[i], $"Index at position {i} is {idx[i]}; the group assignment covers {_groups.Count} samples (was it made for another dataset?).");
     }
 
     /// <summary>Per-row weights c [B] with one lambda for the batch: c = lambda for mixed rows, 1 for unmixed rows.</summary>

@@ -29,6 +29,15 @@ public class IdentificationLeakTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Eiil_environment_inference_leaks_nothing()
+    {
+        using var splits = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 256, SpuriousScale = 3 });
+        using var model = Methods.MethodFactory.Model(0);
+        var eiil = new EiilIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new EiilOptions { Steps = 50, LearningRate = 0.05, Pass = new IdentificationOptions { BatchSize = 64 } });
+        LeakCheck.AssertFlat(() => eiil.Identify(splits.Train), warmup: 2, steps: 20);
+    }
+
+    [Fact]
     public void A_million_samples_stream_through_identification()
     {
         const int n = 1_000_000;

@@ -42,6 +42,38 @@ public class MixingLeakTests
     }
 
     [Fact]
+    public void Lisa_steps_with_soft_label_loss_keep_the_live_tensor_count_flat()
+    {
+        using var splits = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 256, SpuriousScale = 3 });
+        var groups = GroupAssignment.FromTrueGroups(splits.Train);
+        using var model = Methods.MethodFactory.Model(0);
+        using var opt = torch.optim.SGD(model.parameters(), 0.01);
+        var rng = new ReproducibleRandom(1);
+        var mixer = new LisaMixer(groups, rng);
+        var hidden = new MixedForwardPass(model, ["input", "act", "output"], rng);
+        var indices = Enumerable.Range(0, 32).Select(i => (long)i).ToArray();
+        var lambdas = Enumerable.Range(0, 32).Select(i => (i + 0.5) / 32).ToArray();
+        LeakCheck.AssertFlat(() =>
+        {
+            using var batch = splits.Train.GetBatch(indices);
+            using var scope = NewDisposeScope();
+            var plan = mixer.DrawPartners(batch);
+            using var partners = splits.Train.GetBatch(plan.PartnerIndices);
+            var c = mixer.Coefficients(plan, lambdas, batch.Inputs);
+            opt.zero_grad();
+            var logits = hidden.Run(batch.Inputs, partners.Inputs, c);
+            var own = nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None);
+            var other = nn.functional.cross_entropy(logits, partners.Labels, reduction: nn.Reduction.None);
+            (c * own + (1 - c) * other).mean().backward();
+            opt.step();
+        }, warmup: 10, steps: 300);
+        var (intraLabel, intraDomain) = mixer.StrategyCounts;
+        Assert.Equal(310, intraLabel + intraDomain);
+        Assert.True(intraLabel > 0 && intraDomain > 0);
+        Assert.Equal(310 * 32, mixer.EndEpoch().Mixed);
+    }
+
+    [Fact]
     public void Standard_mixup_steps_leak_nothing()
     {
         var m = new StandardMixup(1.0, new ReproducibleRandom(2));
