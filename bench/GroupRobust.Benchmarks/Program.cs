@@ -12,6 +12,7 @@ switch (mode)
         BenchmarkRunner.Run<MicroBenchmarks>(args: args[1..]);
         return 0;
     case "macro":
+        MacroBenchmark.LastLayer();
         MacroBenchmark.Run(Arg(1, 5), Arg(2, 10_000));
         return 0;
     case "scale":

@@ -5,10 +5,11 @@ namespace GroupRobust.Study;
 /// <summary>Everything the study can be told on the command line.</summary>
 public sealed record StudyOptions
 {
-    public static readonly string[] AllMethods = ["erm", "jtt", "jm1", "jm1-random", "jm1-oracle", "cmixup", "mixup", "groupdro", "lff", "eiil", "lisa"];
+    public static readonly string[] AllMethods =
+        ["erm", "jtt", "jm1", "jm1-random", "jm1-oracle", "cmixup", "mixup", "groupdro", "lff", "eiil", "lisa", "dfr", "afr", "xrm-groupdro", "jm1-xrm", "dfr-jm1"];
 
     /// <summary>The methods that start from phase I's ERM model (its error set, or EIIL's reference model).</summary>
-    public static bool UsesPhase1(string method) => method is "jtt" or "jm1" or "jm1-random" or "eiil";
+    public static bool UsesPhase1(string method) => method is "jtt" or "jm1" or "jm1-random" or "eiil" or "dfr-jm1";
 
     public IReadOnlyList<string> Methods { get; init; } = AllMethods;
     public int Epochs { get; init; } = 8;
@@ -39,8 +40,8 @@ public sealed record StudyOptions
     {
         var unknown = Methods.Except(AllMethods).ToArray();
         if (unknown.Length > 0) throw new ArgumentException($"Unknown method(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", AllMethods)}.");
-        if (Methods.Any(UsesPhase1) && !Methods.Contains("erm"))
-            throw new ArgumentException("JTT, JM1 (identified error set) and EIIL (reference model) need phase I, which the 'erm' method provides; add erm to --methods.");
+        if ((Methods.Any(UsesPhase1) || Methods.Contains("dfr")) && !Methods.Contains("erm"))
+            throw new ArgumentException("JTT, JM1 (identified error set), EIIL (reference model) and DFR (the ERM backbone) need the 'erm' run; add erm to --methods.");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}].");
         if (Seeds.Count == 0) throw new ArgumentException("At least one seed.");

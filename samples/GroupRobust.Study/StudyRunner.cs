@@ -8,6 +8,7 @@ using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using GroupRobust.Methods;
 using GroupRobust.Training;
+using GroupRobust.Retraining;
 using GroupRobust.Study.Models;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -51,11 +52,28 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
             {
                 using var model = NewModel(seeds, data, device);
                 using var erm = new ErmMethod(ungrouped, seeds.Child("erm"));
-                results.Add(Train(erm, model, data, evaluator, seed, options.SelectionCriterion(), LabelBudget.None, null, report =>
+                Dictionary<string, Tensor>? final = null;
+                var ermResult = Train(erm, model, data, evaluator, seed, options.SelectionCriterion(), LabelBudget.None, null, report =>
                 {
                     if (report.Epoch <= options.Phase1Epochs) snapshots.Add((report.Epoch, Snapshot(model)));
-                }));
-                var phase1 = results[^1].ValidationHistory.Take(options.Phase1Epochs).ToList();
+                    if (report.Epoch == options.Epochs && options.Methods.Contains("dfr")) final = Snapshot(model);
+                });
+                results.Add(ermResult);
+                if (final is not null)
+                {
+                    // DFR retrains the last layer of the final ERM model (the reference's base model: the last checkpoint)
+                    try
+                    {
+                        using var backbone = NewModel(seeds, data, device);
+                        backbone.load_state_dict(final);
+                        results.Add(RetrainLastLayer("DFR (ERM backbone)", backbone, data, evaluator, seeds.Child("dfr"), seed, LabelBudget.None, null));
+                    }
+                    finally
+                    {
+                        DisposeAll(final);
+                    }
+                }
+                var phase1 = ermResult.ValidationHistory.Take(options.Phase1Epochs).ToList();
                 var idLog = loggers.CreateLogger("Identification");
                 (choice, idBudget) = options.IdentificationRule switch
                 {
@@ -92,8 +110,27 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         var oracle = new OracleIdentifier(logger: loggers.CreateLogger("Identification")).Identify(data.Train);
         identification.Add(new IdentificationRecord(seed, "oracle", null, false, oracle.MinorityCount, oracle.Quality(data.Train)));
 
-        foreach (var name in options.Methods.Where(m => m != "erm"))
+        XrmResult? xrm = null;
+        foreach (var name in options.Methods.Where(m => m is not ("erm" or "dfr")))
         {
+            if (name == "afr")
+            {
+                results.Add(RunAfr(data, seeds.Child("afr"), evaluator, seed));
+                continue;
+            }
+            if (name is "xrm-groupdro" or "jm1-xrm")
+            {
+                if (xrm is null)
+                {
+                    xrm = DiscoverEnvironments(data, ungrouped, seeds.Child("xrm"));
+                    identification.Add(new IdentificationRecord(seed, "XRM cross-mistakes", null, false, xrm.Train.MinorityCount, xrm.Train.Quality(data.Train)));
+                }
+                // no group labels at all: selection by worst-group accuracy on XRM's inferred validation groups
+                using var inferredValidation = xrm.Validation!.ApplyTo(data.Validation);
+                var run = RunMethod(name == "jm1-xrm" ? "jm1" : "eiil", data, ungrouped, xrm.Train, oracle, seeds.Child(name), evaluator, seed, LabelBudget.None, null, inferredValidation);
+                results.Add(run with { Method = name == "jm1-xrm" ? "JM1 (XRM groups)" : "GroupDRO (XRM groups)" });
+                continue;
+            }
             bool usesErrorSet = StudyOptions.UsesPhase1(name);
             var pool = name == "eiil" ? eiilCandidates : candidates;
             if (usesErrorSet && choice is null)
@@ -123,19 +160,110 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     }
 
     private MethodResult RunMethod(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds,
-        WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t)
+        WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t, IGroupDataset? validation = null)
     {
         using var model = name == "lff" ? NewLffPair(seeds, data, data.Train.Device) : NewModel(seeds, data, data.Train.Device);
-        using var method = Create(name, data, ungrouped, identified, oracle, seeds.Child(name));
-        return Train(method, model, data, evaluator, seed, options.SelectionCriterion(), identificationBudget, t, null);
+        // "dfr-jm1": JM1 at the same T, then DFR on its selected backbone
+        using var method = Create(name == "dfr-jm1" ? "jm1" : name, data, ungrouped, identified, oracle, seeds.Child(name == "dfr-jm1" ? "jm1" : name));
+        var result = Train(method, model, data, evaluator, seed, options.SelectionCriterion(), identificationBudget, t, null, validation);
+        if (name != "dfr-jm1") return result;
+        var dfr = RetrainLastLayer("DFR (JM1 backbone)", model, data, evaluator, seeds.Child("dfr"), seed, result.LabelsUsed, t);
+        // the joint choice of T reads the backbone's validation history
+        return dfr with { ValidationHistory = result.ValidationHistory, Seconds = dfr.Seconds + result.Seconds, SamplesSeen = result.SamplesSeen };
+    }
+
+    /// <summary>DFR on validation over <paramref name="backbone"/>'s features; the backbone's last layer is replaced.</summary>
+    private MethodResult RetrainLastLayer(string name, nn.Module<Tensor, Tensor> backbone, DatasetSplits data, WorstGroupEvaluator evaluator, SeedSource seeds, int seed,
+        LabelBudget backboneBudget, int? t)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var trainFeatures = FeatureExtractor.Extract(backbone, data.Train, batchSize: 1000);
+        using var validationFeatures = FeatureExtractor.Extract(backbone, data.Validation, batchSize: 1000);
+        var dfr = Dfr.OnValidation(trainFeatures, validationFeatures, seeds, logger: loggers.CreateLogger("DFR"));
+        dfr.Head.Load(backbone);
+        var validation = evaluator.Evaluate(backbone, data.Validation, batchSize: 500);
+        var test = evaluator.Evaluate(backbone, data.Test, batchSize: 500, trainGroupCounts: data.TrainGroupCounts());
+        progress($"{name}: C = {dfr.C}, {dfr.SamplesPerResample} validation samples per resample, test worst-group {test.WorstGroupAccuracy:P1}");
+        return new MethodResult
+        {
+            Method = name, Seed = seed, LabelsUsed = (LabelBudget)Math.Max((int)dfr.LabelBudget, (int)backboneBudget), Selection = SelectionCriterion.WorstGroupAccuracy,
+            IdentificationEpoch = t, OracleTestWorstGroup = null, BestEpoch = options.Epochs, ValidationHistory = [new EpochResult(options.Epochs, validation)],
+            Test = test, Seconds = clock.Elapsed.TotalSeconds, SamplesSeen = 0,
+        };
+    }
+
+    /// <summary>
+    /// AFR: ERM on a random 80% of the training split (final epoch, as the reference), then the last layer retrained on the
+    /// held-out 20% by <see cref="AfrSearch"/> (a reduced grid around the reference's Waterbirds grid; docs/results.md).
+    /// </summary>
+    private MethodResult RunAfr(DatasetSplits data, SeedSource seeds, WorstGroupEvaluator evaluator, int seed)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var rng = seeds.Random("split");
+        var order = Enumerable.Range(0, data.Train.Count).Select(i => (long)i).ToArray();
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        int cut = (int)(order.Length * 0.8);
+        using var stage1 = new SubsetView(data.Train.WithoutGroupLabels(), order[..cut]);
+        using var heldOut = new SubsetView(data.Train.WithoutGroupLabels(), order[cut..]);
+        using var model = NewModel(seeds, data, data.Train.Device);
+        using (var erm = new ErmMethod(stage1, seeds.Child("erm")))
+        using (var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate))
+        {
+            TrainingLoop.Run(erm, model, optimizer, stage1, data.Validation, new TrainingLoopOptions
+            {
+                Epochs = options.Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, RestoreBest = false,
+                Selection = SelectionCriterion.AverageAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
+            });
+        }
+        using var heldOutFeatures = FeatureExtractor.Extract(model, heldOut, batchSize: 1000);
+        using var validationFeatures = FeatureExtractor.Extract(model, data.Validation, batchSize: 1000);
+        var afr = AfrSearch.Run(heldOutFeatures, validationFeatures, LinearHead.Read(model), AfrGammas, AfrLambdas, seeds, AfrSteps, 1e-2, loggers.CreateLogger("AFR"));
+        afr.Head.Load(model);
+        var test = evaluator.Evaluate(model, data.Test, batchSize: 500, trainGroupCounts: data.TrainGroupCounts());
+        progress($"AFR: gamma {afr.Gamma}, lambda {afr.Lambda}, step {afr.Step}, validation worst-group {afr.ValidationWorstGroup:P1}, test worst-group {test.WorstGroupAccuracy:P1}");
+        return new MethodResult
+        {
+            Method = "AFR", Seed = seed, LabelsUsed = afr.LabelBudget, Selection = SelectionCriterion.WorstGroupAccuracy, BestEpoch = afr.Step,
+            ValidationHistory = [new EpochResult(afr.Step, evaluator.Evaluate(model, data.Validation, batchSize: 500))], Test = test,
+            Seconds = clock.Elapsed.TotalSeconds, SamplesSeen = (long)cut * options.Epochs,
+        };
+    }
+
+    /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
+    internal static readonly double[] AfrGammas = [4, 6, 8, 10, 12, 14, 16, 18, 20];
+    internal static readonly double[] AfrLambdas = [0, 0.1, 0.2, 0.3];
+    internal const int AfrSteps = 300;
+
+    /// <summary>XRM's environments of the training and validation splits, from two SmallCnn twins trained as long as the other methods.</summary>
+    private XrmResult DiscoverEnvironments(DatasetSplits data, IGroupDataset ungrouped, SeedSource seeds)
+    {
+        int twin = 0;
+        var xrm = new XrmIdentifier(
+            () =>
+            {
+                torch.random.manual_seed(seeds.Derive($"twin-{twin++}"));
+                var m = SmallCnn.Create(data.Scheme.NumClasses);
+                return data.Train.Device.type == DeviceType.CPU ? m : m.to(data.Train.Device);
+            },
+            parameters => torch.optim.Adam(parameters, options.LearningRate),
+            seeds,
+            new XrmOptions { Steps = options.Epochs * data.Train.Count / options.BatchSize, BatchSize = options.BatchSize, Pass = new IdentificationOptions { BatchSize = 1000 } },
+            loggers.CreateLogger("XRM"));
+        var result = xrm.Discover(ungrouped, data.Validation);
+        progress($"XRM: flip rate {result.FlipRate:P1}, {result.Train.MinorityCount} training cross-mistakes{(result.Degenerate ? " (degenerate)" : "")}");
+        return result;
     }
 
     private MethodResult Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, DatasetSplits data, WorstGroupEvaluator evaluator, int seed,
-        SelectionCriterion selection, LabelBudget identificationBudget, int? t, Action<EpochReport>? afterEpoch)
+        SelectionCriterion selection, LabelBudget identificationBudget, int? t, Action<EpochReport>? afterEpoch, IGroupDataset? validation = null)
     {
         using var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var history = TrainingLoop.Run(method, model, optimizer, data.Train, data.Validation,
+        var history = TrainingLoop.Run(method, model, optimizer, data.Train, validation ?? data.Validation,
             new TrainingLoopOptions
             {
                 Epochs = options.Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, Selection = selection,

@@ -311,6 +311,19 @@ public sealed class GroupAssignment
     }
 
     /// <summary>
+    /// <paramref name="dataset"/> seen through this assignment's groups (a <see cref="RegroupedView"/>): batches carry
+    /// these group ids, so per-group evaluation and worst-group model selection use them. For inferred groups the view is
+    /// marked <see cref="RegroupedView.Inferred"/> and selection on it reads no group label (XRM's protocol).
+    /// </summary>
+    /// <param name="dataset">The dataset the assignment indexes.</param>
+    /// <exception cref="ArgumentException">The assignment was made for another dataset.</exception>
+    public RegroupedView ApplyTo(IGroupDataset dataset)
+    {
+        EnsureMatches(dataset, nameof(dataset));
+        return new RegroupedView(dataset, Scheme, _groups, Source == GroupSource.Inferred);
+    }
+
+    /// <summary>
     /// Throws when a CPU batch's labels differ from the ones this assignment recorded for its indices (a batch of another
     /// dataset); indices out of range are left to the caller's range check. Batches on other devices are not read (no sync).
     /// </summary>

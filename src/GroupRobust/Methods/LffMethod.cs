@@ -104,9 +104,8 @@ public sealed class LffMethod : TrainingMethod
         Tensor w;
         using (torch.no_grad())
         {
-            var ceB = nn.functional.cross_entropy(zb, y, reduction: nn.Reduction.None).to(ScalarType.Float32);
-            Update(_emaBiased!, index, ceB);
-            Update(_emaDebiased!, index, ceD.detach().to(ScalarType.Float32));
+            Update(_emaBiased!, index, PreciseCrossEntropy(zb, y));
+            Update(_emaDebiased!, index, PreciseCrossEntropy(zd, y));
             _seen!.index_fill_(0, index, true);
             w = Weights(index, _emaBiased!, _emaDebiased!);
             _weightSumDevice!.add_(w.sum().to(ScalarType.Float64));
@@ -114,6 +113,24 @@ public sealed class LffMethod : TrainingMethod
         var biasedLoss = GeneralizedCrossEntropy.PerSample(zb, y, Options.Q, Options.ExactGce).mean();
         var debiasedLoss = (ceD * w.to(ceD.dtype)).mean();
         return biasedLoss + debiasedLoss.to(biasedLoss.dtype);
+    }
+
+    /// <summary>
+    /// The per-sample cross entropy that feeds the loss averages, in float64 and without cancellation:
+    /// log1p(sum_{k != y} exp(z_k - z_y)) when the sample is classified correctly, the log-sum-exp otherwise. The ordinary
+    /// float32 cross entropy is exactly 0 once a logit margin exceeds about 17, and a confidently fitted sample must keep
+    /// a small positive loss: with exact zeros, W = 0 for a whole majority group that the biased network fits perfectly,
+    /// while the other class's majority keeps tiny weights, and the debiased network collapses (docs/algorithms.md).
+    /// </summary>
+    private static Tensor PreciseCrossEntropy(Tensor logits, Tensor labels)
+    {
+        var z = logits.detach().to(ScalarType.Float64);
+        var d = z - z.gather(1, labels.unsqueeze(1));                                   // d_y = 0
+        var others = d.masked_fill(nn.functional.one_hot(labels, z.shape[1]).to(ScalarType.Bool), double.NegativeInfinity); // exclude k = y
+        var m = others.amax([1]);
+        var correct = torch.log1p(others.exp().sum(1));                                  // all d_k < 0: no cancellation
+        var general = m + torch.log((-m).exp() + (others - m.unsqueeze(1)).exp().sum(1)); // log-sum-exp with d_y = 0
+        return torch.where(m.lt(0), correct, general);
     }
 
     /// <summary>e_i &lt;- beta e_i + (1 - beta) l_i for seen samples, e_i &lt;- l_i on the first visit.</summary>
@@ -145,8 +162,8 @@ public sealed class LffMethod : TrainingMethod
     {
         if (_emaBiased is null)
         {
-            _emaBiased = torch.zeros(DatasetSize, ScalarType.Float32).DetachFromDisposeScope();
-            _emaDebiased = torch.zeros(DatasetSize, ScalarType.Float32).DetachFromDisposeScope();
+            _emaBiased = torch.zeros(DatasetSize, ScalarType.Float64).DetachFromDisposeScope();
+            _emaDebiased = torch.zeros(DatasetSize, ScalarType.Float64).DetachFromDisposeScope();
             _seen = torch.zeros(DatasetSize, ScalarType.Bool).DetachFromDisposeScope();
         }
         _labelsOnDevice ??= torch.tensor(_labels.Select(l => (long)l).ToArray(), ScalarType.Int64).DetachFromDisposeScope();
@@ -242,8 +259,8 @@ public sealed class LffMethod : TrainingMethod
         {
             var device = _emaBiased?.device ?? CPU;
             DisposeBuffers();
-            _emaBiased = torch.tensor(b, ScalarType.Float64).to(ScalarType.Float32, device).DetachFromDisposeScope();
-            _emaDebiased = torch.tensor(d, ScalarType.Float64).to(ScalarType.Float32, device).DetachFromDisposeScope();
+            _emaBiased = torch.tensor(b, ScalarType.Float64).to(device).DetachFromDisposeScope();
+            _emaDebiased = torch.tensor(d, ScalarType.Float64).to(device).DetachFromDisposeScope();
             _seen = torch.tensor(seen.Select(s => s != 0).ToArray()).to(device).DetachFromDisposeScope();
             _weightSumDevice = torch.tensor(new[] { weightSum }, ScalarType.Float64).to(device).DetachFromDisposeScope();
         };

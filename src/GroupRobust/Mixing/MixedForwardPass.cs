@@ -53,7 +53,7 @@ public sealed class MixedForwardPass
     /// <param name="model">The classifier (not owned).</param>
     /// <param name="layers">The layers mixing may happen at; one is chosen per batch (uniformly when several).</param>
     /// <param name="rng">Generator of the per-batch layer choice.</param>
-    /// <param name="classifierName">Name of the final classifier module for <see cref="OutputLayer"/>; null picks the last <c>Linear</c> module of <c>named_modules()</c> (else the last leaf module).</param>
+    /// <param name="classifierName">Name of the final classifier module for <see cref="OutputLayer"/>; null picks the last <c>Linear</c> module in depth-first (definition) order (else the last leaf module).</param>
     /// <param name="explicitPoints">Names a custom model marks itself with <see cref="MixHere"/> instead of hooks.</param>
     /// <param name="detachPartners">
     /// Run the partner pass without gradients (default false). Exact mixing backpropagates through both
@@ -80,7 +80,7 @@ public sealed class MixedForwardPass
             string target = layer;
             if (layer == OutputLayer)
             {
-                target = classifierName ?? DefaultClassifier(named)
+                target = classifierName ?? ClassifierModule.DefaultName(model)
                     ?? throw new ArgumentException("The model has no submodules, so the 'output' layer (input of the final classifier) cannot be found; pass classifierName.", nameof(classifierName));
             }
             var found = named.FirstOrDefault(m => m.name == target).module
@@ -90,7 +90,7 @@ public sealed class MixedForwardPass
                 ?? throw new ArgumentException($"Submodule '{target}' is a {found.GetType().Name}, not a Module<Tensor, Tensor>, so it cannot be hooked.", nameof(layers));
         }
         Layers = layers.ToArray();
-        ClassifierName = layers.Contains(OutputLayer) ? (classifierName ?? DefaultClassifier(named)) : classifierName;
+        ClassifierName = layers.Contains(OutputLayer) ? (classifierName ?? ClassifierModule.DefaultName(model)) : classifierName;
     }
 
     /// <summary>Whether the partner pass runs without gradients (see the constructor).</summary>
@@ -229,9 +229,4 @@ public sealed class MixedForwardPass
           "through call(); this model's forward() most likely calls .forward() on its children, or never uses that layer. " +
           "Fix the model to invoke submodules with .call(x), or mark the point in your forward with pass.MixHere(\"name\", h) and pass the name in explicitPoints."
         : $"The explicit mixing point '{layer}' was never reached: the model's forward must call pass.MixHere(\"{layer}\", h).");
-
-    /// <summary>The last <c>Linear</c> module in registration order, else the last leaf module (null for a model without submodules).</summary>
-    private static string? DefaultClassifier(List<(string name, nn.Module module)> named)
-        => named.LastOrDefault(m => m.module is TorchSharp.Modules.Linear).name
-           ?? named.LastOrDefault(m => !m.module.children().Any()).name;
 }

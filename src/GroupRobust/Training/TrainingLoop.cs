@@ -139,7 +139,9 @@ public static class TrainingLoop
             var history = new TrainingHistory
             {
                 Method = method.Name,
-                LabelBudget = (LabelBudget)Math.Max((int)method.LabelBudget, (int)ModelSelection.BudgetOf(selector.Criterion)),
+                // worst-group selection on inferred validation groups (a RegroupedView marked Inferred) reads no group label
+                LabelBudget = (LabelBudget)Math.Max((int)method.LabelBudget,
+                    validation is RegroupedView { Inferred: true } ? (int)LabelBudget.None : (int)ModelSelection.BudgetOf(selector.Criterion)),
                 Selection = selector.Criterion,
                 Epochs = reports,
             };
@@ -177,6 +179,7 @@ public static class TrainingLoop
                 optimizer.zero_grad();
                 var loss = method.Loss(model, batch);
                 loss.backward();
+                if (options.MaxGradientNorm is double maxNorm) nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
                 optimizer.step();
                 using (torch.no_grad())
                 {

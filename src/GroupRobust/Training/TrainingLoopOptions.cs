@@ -46,9 +46,13 @@ public sealed record TrainingLoopOptions
     /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
     public EvaluatorOptions? Evaluator { get; init; }
 
+    /// <summary>Clip the global gradient norm of the model's parameters to this value before every optimizer step (null, the default: no clipping). AFR's reference clips at 1.</summary>
+    public double? MaxGradientNorm { get; init; }
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {
+        if (MaxGradientNorm is double g && !(g > 0 && double.IsFinite(g))) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");

@@ -10,10 +10,10 @@ public partial class PipelineDirectionTests
     {
         ["Randomness"] = 0, ["Groups"] = 1, ["Data"] = 2, ["Identification"] = 3,
         ["Reweighting"] = 4, ["Mixing"] = 4, ["Losses"] = 4,
-        ["Methods"] = 5, ["Evaluation"] = 6, ["Checkpoints"] = 7, ["Training"] = 8,
+        ["Methods"] = 5, ["Evaluation"] = 6, ["Checkpoints"] = 7, ["Training"] = 8, ["Retraining"] = 9,
     };
 
-    [GeneratedRegex(@"(?<![\w.])(?:GroupRobust\.)?(Randomness|Groups|Data|Identification|Reweighting|Mixing|Losses|Methods|Evaluation|Checkpoints|Training)(?:\.[A-Z]|\s*;)")]
+    [GeneratedRegex(@"(?<![\w.])(?:GroupRobust\.)?(Randomness|Groups|Data|Identification|Reweighting|Mixing|Losses|Methods|Evaluation|Checkpoints|Training|Retraining)(?:\.[A-Z]|\s*;)")]
     private static partial Regex Reference();
 
     [Fact]

@@ -51,6 +51,23 @@ public class MixedForwardPassTests
     }
 
     [Fact]
+    public void The_output_layer_of_a_nested_model_is_its_final_linear_not_the_last_one_TorchSharp_lists()
+    {
+        // TorchSharp's named_modules() lists direct children before grandchildren, so "features.1" comes after "fc" there
+        using var model = nn.Sequential(("features", nn.Sequential(nn.Linear(4, 8), nn.ReLU())), ("fc", nn.Linear(8, 2)));
+        Assert.Equal("features.0", model.named_modules().Last(m => m.module is TorchSharp.Modules.Linear).name);
+        var mixer = new MixedForwardPass(model, [MixedForwardPass.OutputLayer], new Random(0));
+        Assert.Equal("fc", mixer.ClassifierName);
+        using var scope = NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var x = torch.randn(3, 4);
+        var p = torch.randn(3, 4);
+        var c = torch.tensor(new[] { 0.2f, 0.7f, 0.4f });
+        var expected = model.call(x) * c.unsqueeze(1) + model.call(p) * (1 - c).unsqueeze(1);   // fc is affine
+        Assert.True(mixer.Run(x, p, c).allclose(expected, 1e-5, 1e-5));
+    }
+
+    [Fact]
     public void Random_choice_is_uniform_over_the_candidates()
     {
         using var model = Mlp();
