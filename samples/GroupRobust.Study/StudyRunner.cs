@@ -66,7 +66,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                     {
                         using var backbone = NewModel(seeds, data, device);
                         backbone.load_state_dict(final);
-                        results.Add(RetrainLastLayer("DFR (ERM backbone)", backbone, data, evaluator, seeds.Child("dfr"), seed, LabelBudget.None, null));
+                        results.Add(RetrainLastLayer("DFR (ERM backbone)", ungrouped, backbone, data, evaluator, seeds.Child("dfr"), seed, LabelBudget.None, null));
                     }
                     finally
                     {
@@ -115,7 +115,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         {
             if (name == "afr")
             {
-                results.Add(RunAfr(data, seeds.Child("afr"), evaluator, seed));
+                results.Add(RunAfr(data, seeds, evaluator, seed));
                 continue;
             }
             if (name is "xrm-groupdro" or "jm1-xrm")
@@ -127,7 +127,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                 }
                 // no group labels at all: selection by worst-group accuracy on XRM's inferred validation groups
                 using var inferredValidation = xrm.Validation!.ApplyTo(data.Validation);
-                var run = RunMethod(name == "jm1-xrm" ? "jm1" : "eiil", data, ungrouped, xrm.Train, oracle, seeds.Child(name), evaluator, seed, LabelBudget.None, null, inferredValidation);
+                var run = RunMethod(name == "jm1-xrm" ? "jm1" : "eiil", data, ungrouped, xrm.Train, oracle, seeds, evaluator, seed, LabelBudget.None, null, inferredValidation, methodSeeds: name);
                 results.Add(run with { Method = name == "jm1-xrm" ? "JM1 (XRM groups)" : "GroupDRO (XRM groups)" });
                 continue;
             }
@@ -160,24 +160,30 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     }
 
     private MethodResult RunMethod(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds,
-        WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t, IGroupDataset? validation = null)
+        WorstGroupEvaluator evaluator, int seed, LabelBudget identificationBudget, int? t, IGroupDataset? validation = null, string? methodSeeds = null)
     {
+        // every row starts from the same initialisation (seeds.Derive("model-init")); the method's streams come from its own child
         using var model = name == "lff" ? NewLffPair(seeds, data, data.Train.Device) : NewModel(seeds, data, data.Train.Device);
         // "dfr-jm1": JM1 at the same T, then DFR on its selected backbone
-        using var method = Create(name == "dfr-jm1" ? "jm1" : name, data, ungrouped, identified, oracle, seeds.Child(name == "dfr-jm1" ? "jm1" : name));
+        using var method = Create(name == "dfr-jm1" ? "jm1" : name, data, ungrouped, identified, oracle, seeds.Child(methodSeeds ?? (name == "dfr-jm1" ? "jm1" : name)));
         var result = Train(method, model, data, evaluator, seed, options.SelectionCriterion(), identificationBudget, t, null, validation);
         if (name != "dfr-jm1") return result;
-        var dfr = RetrainLastLayer("DFR (JM1 backbone)", model, data, evaluator, seeds.Child("dfr"), seed, result.LabelsUsed, t);
-        // the joint choice of T reads the backbone's validation history
-        return dfr with { ValidationHistory = result.ValidationHistory, Seconds = dfr.Seconds + result.Seconds, SamplesSeen = result.SamplesSeen };
+        var dfr = RetrainLastLayer("DFR (JM1 backbone)", ungrouped, model, data, evaluator, seeds.Child("dfr"), seed, result.LabelsUsed, t);
+        // the backbone is JM1's selected epoch; the joint choice of T (and the plots) read the backbone's validation history
+        return dfr with
+        {
+            BestEpoch = result.BestEpoch, Selection = result.Selection, ValidationHistory = result.ValidationHistory,
+            Seconds = dfr.Seconds + result.Seconds, SamplesSeen = result.SamplesSeen,
+        };
     }
 
     /// <summary>DFR on validation over <paramref name="backbone"/>'s features; the backbone's last layer is replaced.</summary>
-    private MethodResult RetrainLastLayer(string name, nn.Module<Tensor, Tensor> backbone, DatasetSplits data, WorstGroupEvaluator evaluator, SeedSource seeds, int seed,
-        LabelBudget backboneBudget, int? t)
+    private MethodResult RetrainLastLayer(string name, IGroupDataset ungrouped, nn.Module<Tensor, Tensor> backbone, DatasetSplits data, WorstGroupEvaluator evaluator,
+        SeedSource seeds, int seed, LabelBudget backboneBudget, int? t)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var trainFeatures = FeatureExtractor.Extract(backbone, data.Train, batchSize: 1000);
+        // DFR reads the training features only for their mean and standard deviation: no training group labels
+        using var trainFeatures = FeatureExtractor.Extract(backbone, ungrouped, batchSize: 1000);
         using var validationFeatures = FeatureExtractor.Extract(backbone, data.Validation, batchSize: 1000);
         var dfr = Dfr.OnValidation(trainFeatures, validationFeatures, seeds, logger: loggers.CreateLogger("DFR"));
         dfr.Head.Load(backbone);
@@ -196,9 +202,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     /// AFR: ERM on a random 80% of the training split (final epoch, as the reference), then the last layer retrained on the
     /// held-out 20% by <see cref="AfrSearch"/> (a reduced grid around the reference's Waterbirds grid; docs/results.md).
     /// </summary>
-    private MethodResult RunAfr(DatasetSplits data, SeedSource seeds, WorstGroupEvaluator evaluator, int seed)
+    private MethodResult RunAfr(DatasetSplits data, SeedSource root, WorstGroupEvaluator evaluator, int seed)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var seeds = root.Child("afr");
         var rng = seeds.Random("split");
         var order = Enumerable.Range(0, data.Train.Count).Select(i => (long)i).ToArray();
         for (int i = order.Length - 1; i > 0; i--)
@@ -209,7 +216,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         int cut = (int)(order.Length * 0.8);
         using var stage1 = new SubsetView(data.Train.WithoutGroupLabels(), order[..cut]);
         using var heldOut = new SubsetView(data.Train.WithoutGroupLabels(), order[cut..]);
-        using var model = NewModel(seeds, data, data.Train.Device);
+        using var model = NewModel(root, data, data.Train.Device);   // the initialisation every row starts from
         using (var erm = new ErmMethod(stage1, seeds.Child("erm")))
         using (var optimizer = torch.optim.Adam(model.parameters(), options.LearningRate))
         {

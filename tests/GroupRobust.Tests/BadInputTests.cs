@@ -77,6 +77,16 @@ public class BadInputTests
         { "lisa: one domain per class", typeof(ArgumentException), "at least two domains per class" },
         { "lisa: Beta parameter 0", typeof(ArgumentOutOfRangeException), "Beta parameter" },
         { "lisa: groups of another dataset", typeof(ArgumentException), "another dataset" },
+        { "dfr: validation without group labels", typeof(ArgumentException), "no group labels" },
+        { "dfr: an empty C grid", typeof(ArgumentException), "C grid is empty" },
+        { "l1 logistic: C = 0", typeof(ArgumentOutOfRangeException), "C must be a finite number > 0" },
+        { "l1 logistic: label out of range", typeof(ArgumentOutOfRangeException), "label 2" },
+        { "linear head: another shape", typeof(ArgumentException), "the model's classifier is [2, 3]" },
+        { "features: a model whose final layer is not Linear", typeof(ArgumentException), "needs a Linear final layer" },
+        { "afr: negative gamma", typeof(ArgumentOutOfRangeException), "gamma" },
+        { "xrm: batch size 1", typeof(ArgumentOutOfRangeException), "At least 2" },
+        { "regrouped view: a group of another class", typeof(ArgumentException), "belongs to class" },
+        { "subset view: row out of range", typeof(ArgumentOutOfRangeException), "the dataset has 4 samples" },
     };
 
     [Theory]
@@ -207,6 +217,33 @@ public class BadInputTests
             case "lisa: p_sel above 1": _ = new LisaMixer(GroupAssignment.FromTrueGroups(ds), new Random(0), 1.5); break;
             case "lisa: one domain per class": _ = new LisaMethod(ds, GroupAssignment.FromInferred([0, 0, 0, 0], [0, 1, 0, 1], 2, 1, [], "one"), new SeedSource(0)); break;
             case "lisa: Beta parameter 0": _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(ds), new SeedSource(0), new LisaOptions { MixAlpha = 0 }); break;
+            case "dfr: validation without group labels":
+            case "dfr: an empty C grid":
+            {
+                using var features = new TensorGroupDataset(torch.randn(4, 3), Tiny.Longs(0, 1, 0, 1), Scheme, name.Contains("empty") ? Tiny.Longs(0, 1, 1, 0) : null);
+                using var train = new TensorGroupDataset(torch.randn(4, 3), Tiny.Longs(0, 1, 0, 1), Scheme);
+                GroupRobust.Retraining.Dfr.OnValidation(train, features, new SeedSource(0), name.Contains("empty") ? new GroupRobust.Retraining.DfrOptions { CGrid = [] } : null);
+                break;
+            }
+            case "l1 logistic: C = 0": GroupRobust.Retraining.L1LogisticRegression.Fit(torch.randn(4, 3), Tiny.Longs(0, 1, 0, 1), 2, 0); break;
+            case "l1 logistic: label out of range": GroupRobust.Retraining.L1LogisticRegression.Fit(torch.randn(4, 3), Tiny.Longs(0, 1, 2, 1), 2, 1); break;
+            case "linear head: another shape":
+            {
+                using var small = nn.Linear(3, 2);
+                using var big = nn.Linear(5, 2);
+                GroupRobust.Retraining.LinearHead.Read(big).Load(small);
+                break;
+            }
+            case "features: a model whose final layer is not Linear":
+            {
+                using var conv = nn.Sequential(("flat", nn.Flatten()), ("norm", nn.LayerNorm(3)));
+                GroupRobust.Retraining.FeatureExtractor.Extract(conv, ds);
+                break;
+            }
+            case "afr: negative gamma": new GroupRobust.Retraining.AfrOptions { Gamma = -1 }.Validate(); break;
+            case "xrm: batch size 1": _ = new XrmIdentifier(() => nn.Linear(3, 2), p => torch.optim.SGD(p, 0.1), new SeedSource(0), new XrmOptions { BatchSize = 1 }); break;
+            case "regrouped view: a group of another class": _ = new RegroupedView(ds, Scheme, [0, 0, 0, 0], inferred: true); break;
+            case "subset view: row out of range": _ = new SubsetView(ds, [0, 4]); break;
             case "lisa: groups of another dataset":
             {
                 using var other = Tiny.Dataset([1, 1, 0, 0], [0, 1, 0, 1]);

@@ -21,7 +21,8 @@ public sealed class RegroupedView : IGroupDataset
     /// <param name="groups">Group id of every sample, in [0, <see cref="GroupScheme.NumGroups"/>), consistent with the labels (g / A = y).</param>
     /// <param name="inferred">True when the groups were inferred (they are not group labels).</param>
     /// <exception cref="ArgumentException">The lengths, the class count or a group's class do not fit.</exception>
-    public RegroupedView(IGroupDataset dataset, GroupScheme scheme, ReadOnlySpan<int> groups, bool inferred)
+    /// <remarks>Internal: the <paramref name="inferred"/> flag lowers the label budget of selection, so it may only come from a group assignment's source (<c>GroupAssignment.ApplyTo</c>).</remarks>
+    internal RegroupedView(IGroupDataset dataset, GroupScheme scheme, ReadOnlySpan<int> groups, bool inferred)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(scheme);

@@ -133,6 +133,9 @@ public sealed class EiilIdentifier : IGroupIdentifier
     }
 
     /// <summary>The IRMv1 penalty (P_A + P_B) / 2 of a (soft) assignment to A, from the scale derivatives, in float64.</summary>
+    /// <param name="scaleDerivatives">d_i = dl_i/ds at s = 1 for every sample.</param>
+    /// <param name="assignmentToA">q_i in [0, 1], the weight of sample i in environment A (1 - q_i in B).</param>
+    /// <returns>((1/N sum q_i d_i)^2 + (1/N sum (1 - q_i) d_i)^2) / 2.</returns>
     public static double Penalty(ReadOnlySpan<double> scaleDerivatives, ReadOnlySpan<double> assignmentToA)
     {
         if (scaleDerivatives.Length != assignmentToA.Length)

@@ -169,15 +169,16 @@ public sealed class LffMethod : TrainingMethod
         _labelsOnDevice ??= torch.tensor(_labels.Select(l => (long)l).ToArray(), ScalarType.Int64).DetachFromDisposeScope();
         _classTable ??= ClassTable().DetachFromDisposeScope();
         _weightSumDevice ??= torch.zeros(1, ScalarType.Float64).DetachFromDisposeScope();
-        if (_emaBiased.device != device)
+        // Device has no value equality: compare type and index
+        if (!On(_emaBiased, device))
         {
             Move(ref _emaBiased, device);
             Move(ref _emaDebiased!, device);
             Move(ref _seen!, device);
         }
-        if (_labelsOnDevice.device != device) Move(ref _labelsOnDevice, device);
-        if (_classTable.device != device) Move(ref _classTable, device);
-        if (_weightSumDevice.device != device) Move(ref _weightSumDevice, device);
+        if (!On(_labelsOnDevice, device)) Move(ref _labelsOnDevice, device);
+        if (!On(_classTable, device)) Move(ref _classTable, device);
+        if (!On(_weightSumDevice, device)) Move(ref _weightSumDevice, device);
     }
 
     /// <summary>Row c lists the samples of class c, padded with N (the index of an appended 0).</summary>
@@ -192,6 +193,8 @@ public sealed class LffMethod : TrainingMethod
             for (int j = 0; j < members[c].Count; j++) table[c * width + j] = members[c][j];
         return torch.tensor(table, ScalarType.Int64).view(_classes, width);
     }
+
+    private static bool On(Tensor t, Device device) => t.device_type == device.type && t.device_index == device.index;
 
     private static void Move(ref Tensor t, Device device)
     {

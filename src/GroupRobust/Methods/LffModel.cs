@@ -6,15 +6,18 @@ namespace GroupRobust.Methods;
 /// <summary>
 /// The pair of networks Learning from Failure trains together (<see cref="LffMethod"/>): the debiased network, which is
 /// the classifier (<c>forward</c> is its forward, so evaluation, selection and checkpoints see it), and the biased
-/// network, trained alongside with generalized cross entropy. Both are registered submodules ("debiased", "biased"), so
+/// network, trained alongside with generalized cross entropy. Both are registered submodules ("biased", then "debiased", so
+/// the model's final layer is the debiased network's), so
 /// one optimizer over <c>parameters()</c> trains both (the reference's two Adam optimizers with equal settings are the
 /// same update, Adam being per-parameter), <c>state_dict()</c> and checkpoints hold both, and <c>to(device)</c> moves both.
 /// </summary>
 /// <remarks>The pair owns both networks: disposing it disposes them. Use the same architecture with independent initialisations, as the reference does.</remarks>
 public sealed class LffModel : nn.Module<Tensor, Tensor>
 {
-    private readonly nn.Module<Tensor, Tensor> debiased;
+    // registration follows field order: the biased network first, the debiased one last, so that "the model's final
+    // layer" (last-layer retraining, MixingLayer.Output) resolves to the debiased network's
     private readonly nn.Module<Tensor, Tensor> biased;
+    private readonly nn.Module<Tensor, Tensor> debiased;
 
     /// <summary>Creates the pair; it takes ownership of both networks.</summary>
     /// <param name="debiased">The classifier being debiased (logits [B, C]).</param>

@@ -23,7 +23,7 @@ namespace GroupRobust.Methods;
 /// domains.</para>
 /// <para>Epochs: group-balanced (<see cref="GroupBalancedSampler"/>, N draws with replacement, every group equally likely,
 /// as the reference's one-loader-per-group batches are), or shuffled. Streams: "order", "selection" (strategy and
-/// partners), "lambda"; the mixer's statistics are part of the state.</para>
+/// partners), "lambda", "layer" (the per-batch layer of a random mixing layer); the mixer's statistics are part of the state.</para>
 /// </remarks>
 public sealed class LisaMethod : TrainingMethod
 {

@@ -14,7 +14,7 @@ public sealed record LisaOptions
     /// <summary>Where to mix (default the input; the reference mixes text at the featurizer output, <see cref="MixingLayer.Output"/>).</summary>
     public MixingLayer Layer { get; init; } = MixingLayer.Input;
 
-    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null picks the last <c>Linear</c> module in depth-first (definition) order.</summary>
+    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null picks the final layer: the last leaf module holding parameters, in depth-first (definition) order (it must be a <c>Linear</c> where a linear layer is needed).</summary>
     public string? ClassifierName { get; init; }
 
     /// <summary>Group-balanced epochs (default true: the reference draws one batch from every group per step); false shuffles the data once per epoch.</summary>

@@ -20,7 +20,7 @@ public sealed record MixingOptions
     /// <summary>Run the partner pass of hidden-layer mixing without gradients (default false: exact); see <see cref="MixedForwardPass"/>.</summary>
     public bool DetachPartners { get; init; }
 
-    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null picks the last <c>Linear</c> module in depth-first (definition) order.</summary>
+    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null picks the final layer: the last leaf module holding parameters, in depth-first (definition) order (it must be a <c>Linear</c> where a linear layer is needed).</summary>
     public string? ClassifierName { get; init; }
 
     /// <summary>

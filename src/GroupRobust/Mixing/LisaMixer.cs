@@ -34,7 +34,7 @@ public sealed class LisaMixer : IPartnerMixer
     private long _intraLabelBatches, _intraDomainBatches;
 
     /// <summary>Creates the mixer.</summary>
-    /// <param name="groups">The training split's groups; K = <see cref="GroupAssignment.GroupsPerClass"/> domains, at least 2 (and at least 2 classes).</param>
+    /// <param name="groups">The training split's groups; K = <see cref="GroupAssignment.GroupsPerClass"/> domains: at least 2 when p_sel &gt; 0 (intra-label), and at least 2 classes when p_sel &lt; 1 (intra-domain).</param>
     /// <param name="rng">Generator of the strategy choice and the partner draws.</param>
     /// <param name="selectionProbability">p_sel, the probability of intra-label mixing per batch, in [0, 1]; the reference default is 0.5.</param>
     /// <param name="logger">Receives per-epoch summaries and warnings about groups without partners.</param>
@@ -138,6 +138,9 @@ public sealed class LisaMixer : IPartnerMixer
     }
 
     /// <summary>Per-row weights c [B] with one lambda for the batch: c = lambda for mixed rows, 1 for unmixed rows.</summary>
+    /// <param name="plan">The batch's plan.</param>
+    /// <param name="alpha">The batch's lambda, in [0, 1].</param>
+    /// <param name="like">A tensor on the target device with the target floating dtype.</param>
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
         ArgumentNullException.ThrowIfNull(plan);

@@ -53,7 +53,7 @@ public sealed class MixedForwardPass
     /// <param name="model">The classifier (not owned).</param>
     /// <param name="layers">The layers mixing may happen at; one is chosen per batch (uniformly when several).</param>
     /// <param name="rng">Generator of the per-batch layer choice.</param>
-    /// <param name="classifierName">Name of the final classifier module for <see cref="OutputLayer"/>; null picks the last <c>Linear</c> module in depth-first (definition) order (else the last leaf module).</param>
+    /// <param name="classifierName">Name of the final classifier module for <see cref="OutputLayer"/>; null picks the final layer: the last leaf module holding parameters, in depth-first (definition) order.</param>
     /// <param name="explicitPoints">Names a custom model marks itself with <see cref="MixHere"/> instead of hooks.</param>
     /// <param name="detachPartners">
     /// Run the partner pass without gradients (default false). Exact mixing backpropagates through both

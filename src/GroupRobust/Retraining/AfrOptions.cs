@@ -3,7 +3,7 @@ namespace GroupRobust.Retraining;
 /// <summary>Options of one AFR configuration (<see cref="AfrMethod"/>); the reference is AndPotap/afr (losses/__init__.py, train_embeddings.py).</summary>
 public sealed record AfrOptions
 {
-    /// <summary>gamma in w_i proportional to exp(-gamma p_i), &gt;= 0 (0: uniform weights, the CLI default; Waterbirds' README run uses 10).</summary>
+    /// <summary>gamma in w_i proportional to exp(-gamma p_i), &gt;= 0; default 10 (the reference README's Waterbirds run; the reference CLI's default is 0, uniform weights).</summary>
     public double Gamma { get; init; } = 10;
 
     /// <summary>lambda of the pull lambda (||W - W0||^2 + ||b - b0||^2) towards the initial last layer, &gt;= 0 (default 0).</summary>

@@ -65,7 +65,7 @@ public static class AfrSearch
                 double score = history.Best.Validation.WorstGroupAccuracy ?? double.NaN;
                 scores.Add((gamma, lambda, history.Best.Epoch, score));
                 logger.LogInformation("AFR gamma {Gamma}, lambda {Lambda}: best validation worst-group {Score:P2} at step {Step}", gamma, lambda, score, history.Best.Epoch);
-                if (best is null || score > best.ValidationWorstGroup)
+                if (best is null || score > best.ValidationWorstGroup || (double.IsNaN(best.ValidationWorstGroup) && !double.IsNaN(score)))
                     best = new AfrResult
                     {
                         Head = LinearHead.Read(head), Gamma = gamma, Lambda = lambda, Step = history.Best.Epoch, ValidationWorstGroup = score,

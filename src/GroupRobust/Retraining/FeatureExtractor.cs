@@ -18,7 +18,7 @@ public static class FeatureExtractor
     /// <summary>Extracts the features.</summary>
     /// <param name="model">The trained classifier (not owned).</param>
     /// <param name="dataset">The samples, e.g. a split of the training set, validation or test.</param>
-    /// <param name="classifierName">The final classifier module; null picks the last <c>Linear</c> module in depth-first (definition) order.</param>
+    /// <param name="classifierName">The final classifier module; null picks the final layer: the last leaf module holding parameters, in depth-first (definition) order (it must be a <c>Linear</c> where a linear layer is needed).</param>
     /// <param name="batchSize">Batch size of the pass, at least 1 (default 512).</param>
     /// <param name="device">Device to run on and store the features; null keeps the dataset's.</param>
     /// <returns>Features [N, D] (float32) with the dataset's labels and, when it has them, its groups; owned by the caller.</returns>

@@ -98,6 +98,11 @@ public static class L1LogisticRegression
     }
 
     /// <summary>The objective ||w||_1 + |b| + C sum log(1 + exp(-t (w . x + b))) of a two-class head (row 1 minus row 0), for checks.</summary>
+    /// <param name="head">A two-class head.</param>
+    /// <param name="features">Features [N, D].</param>
+    /// <param name="labels">Labels [N] in {0, 1}.</param>
+    /// <param name="c">C &gt; 0.</param>
+    /// <returns>The objective's value, in float64.</returns>
     public static double Objective(LinearHead head, Tensor features, Tensor labels, double c)
     {
         ArgumentNullException.ThrowIfNull(head);

@@ -22,7 +22,10 @@ public sealed record LinearHead
     /// <summary>Feature dimension D.</summary>
     public int Features => Weight.GetLength(1);
 
-    /// <summary>Reads the final <c>Linear</c> of <paramref name="model"/> (the last one, or <paramref name="classifierName"/>).</summary>
+    /// <summary>Reads the final <c>Linear</c> of <paramref name="model"/> (its final layer, or <paramref name="classifierName"/>).</summary>
+    /// <param name="model">The model (a bare <c>Linear</c> is its own final layer).</param>
+    /// <param name="classifierName">The final layer's module name; null finds it (the last leaf holding parameters, depth-first).</param>
+    /// <returns>The layer's weights and biases as float64 host values.</returns>
     /// <exception cref="ArgumentException">No such module, or it has no bias.</exception>
     public static LinearHead Read(nn.Module model, string? classifierName = null)
     {
@@ -39,6 +42,8 @@ public sealed record LinearHead
     }
 
     /// <summary>Writes this head into the final <c>Linear</c> of <paramref name="model"/>, in its dtype and on its device.</summary>
+    /// <param name="model">The model whose final layer is overwritten in place.</param>
+    /// <param name="classifierName">The final layer's module name; null finds it.</param>
     /// <exception cref="ArgumentException">The shapes differ from the model's classifier.</exception>
     public void Load(nn.Module model, string? classifierName = null)
     {
@@ -54,7 +59,9 @@ public sealed record LinearHead
         b.copy_(torch.tensor(Bias, ScalarType.Float64).to(b.dtype, b.device));
     }
 
-    /// <summary>The weights as a tensor [C, D].</summary>
+    /// <summary>The weights as a tensor [C, D], in the caller's dispose scope.</summary>
+    /// <param name="dtype">The tensor's dtype.</param>
+    /// <param name="device">The tensor's device.</param>
     public Tensor WeightTensor(ScalarType dtype, Device device)
     {
         var flat = new double[Weight.Length];
@@ -63,7 +70,9 @@ public sealed record LinearHead
         return torch.tensor(flat, ScalarType.Float64).view(Classes, Features).to(dtype, device).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The biases as a tensor [C].</summary>
+    /// <summary>The biases as a tensor [C], in the caller's dispose scope.</summary>
+    /// <param name="dtype">The tensor's dtype.</param>
+    /// <param name="device">The tensor's device.</param>
     public Tensor BiasTensor(ScalarType dtype, Device device)
     {
         using var scope = NewDisposeScope();
@@ -71,13 +80,17 @@ public sealed record LinearHead
     }
 
     /// <summary>Logits X W^T + b of features [N, D].</summary>
+    /// <param name="features">Features [N, D], floating; the head is applied in their dtype on their device.</param>
+    /// <returns>Logits [N, C].</returns>
     public Tensor Logits(Tensor features)
     {
         using var scope = NewDisposeScope();
         return (features.matmul(WeightTensor(features.dtype, features.device).t()) + BiasTensor(features.dtype, features.device)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Builds a head from tensors W [C, D] and b [C].</summary>
+    /// <summary>Builds a head from tensors W [C, D] and b [C] (copied to the host).</summary>
+    /// <param name="weight">Weights [C, D].</param>
+    /// <param name="bias">Biases [C].</param>
     public static LinearHead FromTensors(Tensor weight, Tensor bias)
     {
         ArgumentNullException.ThrowIfNull(weight);

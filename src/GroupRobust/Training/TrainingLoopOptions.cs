@@ -46,7 +46,7 @@ public sealed record TrainingLoopOptions
     /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
     public EvaluatorOptions? Evaluator { get; init; }
 
-    /// <summary>Clip the global gradient norm of the model's parameters to this value before every optimizer step (null, the default: no clipping). AFR's reference clips at 1.</summary>
+    /// <summary>Clip the global gradient norm of the model's parameters to this value before every optimizer step (null, the default: no clipping). AFR's reference clips at 1. TorchSharp's <c>clip_grad_norm_</c> returns the norm as a host number, so clipping reads one value from the device per batch.</summary>
     public double? MaxGradientNorm { get; init; }
 
     /// <summary>Throws when an option is out of range.</summary>
