@@ -323,6 +323,14 @@ public sealed class GroupAssignment
         return new RegroupedView(dataset, Scheme, _groups, Source == GroupSource.Inferred);
     }
 
+    /// <summary>Throws when an index of a batch is outside the assignment (a batch of another, larger dataset).</summary>
+    internal void EnsureBatchIndices(ReadOnlySpan<long> indices, string paramName)
+    {
+        for (int i = 0; i < indices.Length; i++)
+            if ((ulong)indices[i] >= (ulong)Count)
+                throw new ArgumentOutOfRangeException(paramName, indices[i], $"Index at position {i} is {indices[i]}; the group assignment covers {Count} samples (was it made for another dataset?).");
+    }
+
     /// <summary>
     /// Throws when a CPU batch's labels differ from the ones this assignment recorded for its indices (a batch of another
     /// dataset); indices out of range are left to the caller's range check. Batches on other devices are not read (no sync).

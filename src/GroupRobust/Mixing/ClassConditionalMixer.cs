@@ -106,9 +106,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     {
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
         var idx = indices.ToArray();
-        for (int i = 0; i < idx.Length; i++)
-            if ((ulong)idx[i] >= (ulong)_groups.Count)
-                throw new ArgumentOutOfRangeException(nameof(indices), idx[i], $"Index at position {i} is {idx[i]}; the group assignment covers {_groups.Count} samples (was it made for another dataset?).");
+        _groups.EnsureBatchIndices(idx, nameof(indices));
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
         var side = new bool[idx.Length];

@@ -132,9 +132,7 @@ public sealed class LisaMixer : IPartnerMixer
     private void CheckIndices(ReadOnlySpan<long> idx)
     {
         if (idx.Length == 0) throw new ArgumentException("The batch is empty.", "indices");
-        for (int i = 0; i < idx.Length; i++)
-            if ((ulong)idx[i] >= (ulong)_groups.Count)
-                throw new ArgumentOutOfRangeException("indices", idx[i], $"Index at position {i} is {idx[i]}; the group assignment covers {_groups.Count} samples (was it made for another dataset?).");
+        _groups.EnsureBatchIndices(idx, "indices");
     }
 
     /// <summary>Per-row weights c [B] with one lambda for the batch: c = lambda for mixed rows, 1 for unmixed rows.</summary>

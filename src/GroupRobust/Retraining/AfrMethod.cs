@@ -66,7 +66,7 @@ public sealed class AfrMethod : TrainingMethod
     public override LabelBudget LabelBudget => LabelBudget.None;
 
     /// <inheritdoc />
-    protected override long[] Order(int epoch) => Enumerable.Range(0, DatasetSize).Select(i => (long)i).ToArray();
+    protected override long[] Order(int epoch) => Shuffling.Identity(DatasetSize);
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

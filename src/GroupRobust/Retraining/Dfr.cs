@@ -48,7 +48,7 @@ public static class Dfr
         var rng = seeds.Random("dfr");
         int n = validationFeatures.Count;
         var order = Enumerable.Range(0, n).ToArray();
-        Shuffle(order, rng);
+        Shuffling.Shuffle<int>(order, rng);
         var scoring = order[..(n / 2)];
         var fitting = order[(n / 2)..];
         var groups = validationFeatures.Groups.ToArray();
@@ -177,19 +177,10 @@ public static class Dfr
         foreach (var members in byGroup)
         {
             var copy = members.ToArray();
-            Shuffle(copy, rng);
+            Shuffling.Shuffle<int>(copy, rng);
             result.AddRange(copy[..m]);
         }
         return result.Order().ToArray();
-    }
-
-    private static void Shuffle(int[] a, Random rng)
-    {
-        for (int i = a.Length - 1; i > 0; i--)
-        {
-            int j = rng.Next(i + 1);
-            (a[i], a[j]) = (a[j], a[i]);
-        }
     }
 
     private static (Tensor Mean, Tensor Std) Moments(Tensor x)
