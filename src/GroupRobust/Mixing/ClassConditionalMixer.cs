@@ -22,11 +22,14 @@ namespace GroupRobust.Mixing;
 /// <para>Honest accounting: a sample whose class has no member in another group is paired with itself and counted as
 /// unmixed. <see cref="EndEpoch"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
 /// when samples went unmixed.</para>
+/// <para>Not thread-safe (its generator and counts are shared state): use from two threads at once throws
+/// <see cref="InvalidOperationException"/> instead of interleaving draws.</para>
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
 /// <see cref="MixedForwardPass"/>; the downstream <c>Methods.MixingMethod</c> assembles the whole step.</para>
 /// </remarks>
 public sealed class ClassConditionalMixer : IPartnerMixer
 {
+    private readonly ExclusiveUse _use = new("ClassConditionalMixer");
     private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly ILogger _logger;
@@ -94,6 +97,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <exception cref="ArgumentException">The batch does not come from the assignment's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
     public MixPlan DrawPartners(Batch batch)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(batch);
         _groups.EnsureBatchLabels(batch, nameof(batch));
         return DrawPartners(batch.Indices);
@@ -104,6 +108,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment.</exception>
     public MixPlan DrawPartners(ReadOnlySpan<long> indices)
     {
+        using var use = _use.Enter();
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
         var idx = indices.ToArray();
         _groups.EnsureBatchIndices(idx, nameof(indices));
@@ -149,6 +154,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <param name="like">A tensor on the target device with the target floating dtype (usually the inputs).</param>
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
@@ -161,6 +167,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <param name="like">A tensor on the target device with the target floating dtype.</param>
     public Tensor Coefficients(MixPlan plan, double[] alphas, Tensor like)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(alphas);
         if (alphas.Length != plan.Count)
@@ -174,6 +181,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <returns>Mixed inputs, same shape, device and dtype as the batch's inputs; labels are the batch's.</returns>
     public Tensor Mix(Batch batch, Batch partners, MixPlan plan, double alpha)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(partners);
         CheckPartners(batch, partners, plan);
@@ -187,6 +195,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <param name="alpha">One alpha for the batch, in [0, 1].</param>
     public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
     {
+        using var use = _use.Enter();
         CheckInputs(inputs, partnerInputs, plan);
         using var scope = NewDisposeScope();
         var c = Coefficients(plan, alpha, inputs);
@@ -196,6 +205,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <summary>Input-level mixing with one alpha per row.</summary>
     public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double[] alphas)
     {
+        using var use = _use.Enter();
         CheckInputs(inputs, partnerInputs, plan);
         using var scope = NewDisposeScope();
         var c = Coefficients(plan, alphas, inputs);
@@ -206,7 +216,11 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary (and a warning if samples went unmixed), returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch() => _tally.EndEpoch(_logger);
+    public MixingStatistics EndEpoch()
+    {
+        using var use = _use.Enter();
+        return _tally.EndEpoch(_logger);
+    }
 
     /// <summary>The running statistics as numbers, for method checkpoints.</summary>
     internal MixingTally Tally => _tally;

@@ -15,9 +15,10 @@ namespace GroupRobust.Mixing;
 /// or the <see cref="Losses.GroupDroLoss"/> loss.
 /// </summary>
 /// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
-/// synchronisation per batch, inherent to the method.</remarks>
+/// synchronisation per batch, inherent to the method. Not thread-safe: use from two threads at once throws <see cref="InvalidOperationException"/>.</remarks>
 public sealed class GroupJm1Mixer : IPartnerMixer
 {
+    private readonly ExclusiveUse _use = new("GroupJm1Mixer");
     private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly int[][] _othersOfClassByGroup;
@@ -79,6 +80,7 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>Partners for the rows of <paramref name="worstGroup"/> (same class, other groups); other rows are left as they are (not counted as unmixed).</summary>
     public MixPlan DrawPartners(Batch batch, int worstGroup)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(batch);
         _groups.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
         var groups = _groups.Groups.Span;
@@ -110,6 +112,7 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>Per-row weights (the worst group is the minority side; see <see cref="AlphaOrientation"/>).</summary>
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
@@ -120,7 +123,11 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <inheritdoc />
-    public MixingStatistics EndEpoch() => _tally.EndEpoch(_logger);
+    public MixingStatistics EndEpoch()
+    {
+        using var use = _use.Enter();
+        return _tally.EndEpoch(_logger);
+    }
 
     /// <summary>The running statistics as numbers, for method checkpoints.</summary>
     internal MixingTally Tally => _tally;
@@ -128,6 +135,7 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>Input-level mixing of the worst group's rows.</summary>
     public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
     {
+        using var use = _use.Enter();
         Guard.MinDims(inputs, 1, nameof(inputs));
         using var scope = NewDisposeScope();
         return Interpolation.Lerp(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();

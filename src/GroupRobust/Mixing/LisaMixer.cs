@@ -22,10 +22,11 @@ namespace GroupRobust.Mixing;
 /// (the reference pairs by position and breaks the rule beyond 2 x 2 groups). A sample whose group has no allowed
 /// partner group is paired with itself and counted as unmixed.</para>
 /// <para>Weights are symmetric: row i's weight c_i is its own lambda (no minority side), h_mix = c h_batch + (1 - c)
-/// h_partner, and the label is c onehot(y) + (1 - c) onehot(y_partner). Host-side draws only; not thread-safe.</para>
+/// h_partner, and the label is c onehot(y) + (1 - c) onehot(y_partner). Host-side draws only; not thread-safe: use from two threads at once throws <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
 public sealed class LisaMixer : IPartnerMixer
 {
+    private readonly ExclusiveUse _use = new("LisaMixer");
     private readonly GroupAssignment _groups;
     private readonly Random _rng;
     private readonly ILogger _logger;
@@ -86,6 +87,7 @@ public sealed class LisaMixer : IPartnerMixer
     /// <exception cref="ArgumentException">The batch does not come from the assignment's dataset.</exception>
     public MixPlan DrawPartners(Batch batch)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(batch);
         _groups.EnsureBatchLabels(batch, nameof(batch));
         CheckIndices(batch.Indices);   // before the strategy draw, so a rejected batch leaves the generator untouched
@@ -99,6 +101,7 @@ public sealed class LisaMixer : IPartnerMixer
     /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment.</exception>
     public MixPlan DrawPartners(ReadOnlySpan<long> indices, LisaStrategy strategy)
     {
+        using var use = _use.Enter();
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
         if (!Enum.IsDefined(strategy)) throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown LISA strategy.");
         var idx = indices.ToArray();
@@ -141,6 +144,7 @@ public sealed class LisaMixer : IPartnerMixer
     /// <param name="like">A tensor on the target device with the target floating dtype.</param>
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
@@ -153,6 +157,7 @@ public sealed class LisaMixer : IPartnerMixer
     /// <param name="like">A tensor on the target device with the target floating dtype.</param>
     public Tensor Coefficients(MixPlan plan, double[] lambdas, Tensor like)
     {
+        using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(lambdas);
         if (lambdas.Length != plan.Count)
@@ -169,6 +174,7 @@ public sealed class LisaMixer : IPartnerMixer
     /// <summary>Closes the epoch: logs its summary and strategy counts, returns its statistics and resets them.</summary>
     public MixingStatistics EndEpoch()
     {
+        using var use = _use.Enter();
         _logger.LogInformation("LISA epoch {Epoch}: {IntraLabel} intra-label and {IntraDomain} intra-domain batches.", _tally.Epoch, _intraLabelBatches, _intraDomainBatches);
         _intraLabelBatches = _intraDomainBatches = 0;
         return _tally.EndEpoch(_logger);
