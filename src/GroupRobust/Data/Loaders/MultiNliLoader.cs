@@ -18,7 +18,7 @@ public static class MultiNliLoader
     /// <param name="metadataPath">Path of metadata_random.csv.</param>
     /// <param name="features">Features by metadata row (row r of the file = feature row r).</param>
     /// <param name="device">Device batches are returned on.</param>
-    /// <exception cref="FormatException">Missing columns, unknown split codes or labels out of range (file and line named).</exception>
+    /// <exception cref="FormatException">Missing columns, unknown split codes, labels out of range, or a row id (the leading index column) listed twice (file and line named).</exception>
     public static DatasetSplits Load(string metadataPath, IFeatureSource features, Device? device = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(metadataPath);
@@ -27,6 +27,16 @@ public static class MultiNliLoader
         int y = table.Column("gold_label"), neg = table.Column("sentence2_has_negation"), split = table.Column("split");
         if (features.Count != table.Rows.Count)
             throw new ArgumentException($"The feature source has {features.Count} rows but {metadataPath} has {table.Rows.Count}.", nameof(features));
+        // group_DRO's metadata_random.csv starts with an unnamed index column: a row id listed twice (for example in two
+        // splits) would put one example in both training and test, so ids must be unique
+        int? idColumn = table.Header.Count > 0 && table.Header[0] is "" or "Unnamed: 0" or "id" or "index" ? 0 : null;
+        if (idColumn is int ic)
+        {
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int r = 0; r < table.Rows.Count; r++)
+                if (!seen.TryAdd(table.Text(r, ic), r))
+                    throw table.Error(r, $"row id '{table.Text(r, ic)}' appears twice (also on line {table.LineOf(seen[table.Text(r, ic)])}): one example would be in two splits or counted twice.");
+        }
         var rows = new[] { new List<long>(), new List<long>(), new List<long>() };
         var labels = new[] { new List<int>(), new List<int>(), new List<int>() };
         var attrs = new[] { new List<int>(), new List<int>(), new List<int>() };

@@ -114,6 +114,11 @@ public class LoaderTests
         var ex = Assert.Throws<FormatException>(() => MultiNliLoader.Load(csv, features));
         Assert.Contains("line 19", ex.Message);
         Assert.Contains("gold_label is 3", ex.Message);
+        // an example listed in two splits (the same row id twice) is rejected, naming both lines
+        File.WriteAllLines(csv, [",gold_label,sentence2_has_negation,split", .. rows.Take(17), "3,0,0,2"]);
+        var twice = Assert.Throws<FormatException>(() => MultiNliLoader.Load(csv, features));
+        Assert.Contains("line 19", twice.Message);
+        Assert.Contains("row id '3' appears twice (also on line 5)", twice.Message);
     }
 
     [Fact]
