@@ -82,6 +82,27 @@ public class LoaderTests
     }
 
     [Fact]
+    public void CelebA_rejects_an_image_listed_twice_in_either_file()
+    {
+        using var dir = new TempDirectory();
+        LoaderFixtures.CelebA(dir.Path, txt: false);
+        // the partition file lists an image twice (it would be in two splits)
+        var parts = Path.Combine(dir.Path, "list_eval_partition.csv");
+        var partLines = File.ReadAllLines(parts);
+        File.WriteAllLines(parts, [.. partLines, partLines[1].Split(',')[0] + ",2"]);
+        var ex = Assert.Throws<FormatException>(() => CelebALoader.Load(dir.Path, new NetpbmImageDecoder()));
+        Assert.Contains("list_eval_partition.csv", ex.Message);
+        Assert.Contains("appears twice", ex.Message);
+        File.WriteAllLines(parts, partLines);
+        // the attribute file lists an image twice
+        var attrs = Path.Combine(dir.Path, "list_attr_celeba.csv");
+        var attrLines = File.ReadAllLines(attrs);
+        File.WriteAllLines(attrs, [.. attrLines, attrLines[1]]);
+        var again = Assert.Throws<FormatException>(() => CelebALoader.Load(dir.Path, new NetpbmImageDecoder()));
+        Assert.Contains("list_attr_celeba.csv", again.Message);
+    }
+
+    [Fact]
     public void CelebA_bad_values_name_the_line()
     {
         using var dir = new TempDirectory();
