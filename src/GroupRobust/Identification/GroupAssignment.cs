@@ -323,6 +323,15 @@ public sealed class GroupAssignment
         return new RegroupedView(dataset, Scheme, _groups, Source == GroupSource.Inferred);
     }
 
+    /// <summary>
+    /// The group labels a method trained on these groups reads: <see cref="LabelBudget.TrainingGroups"/> for true groups
+    /// (<see cref="GroupSource.TrueLabels"/>), <see cref="LabelBudget.None"/> for inferred ones.
+    /// </summary>
+    public LabelBudget TrainingBudget => Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+
+    /// <summary>The training split as a method on these groups may read it: with its group labels only for true groups.</summary>
+    internal IGroupDataset Readable(IGroupDataset train) => Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
+
     /// <summary>Throws when an index of a batch is outside the assignment (a batch of another, larger dataset).</summary>
     internal void EnsureBatchIndices(ReadOnlySpan<long> indices, string paramName)
     {

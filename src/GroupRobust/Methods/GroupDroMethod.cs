@@ -45,7 +45,7 @@ public sealed class GroupDroMethod : TrainingMethod
     public override string Name => _groups.Source == GroupSource.TrueLabels ? "GroupDRO" : $"GroupDRO ({_groups.Metadata.Method} groups)";
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

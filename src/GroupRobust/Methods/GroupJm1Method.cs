@@ -46,7 +46,7 @@ public sealed class GroupJm1Method : TrainingMethod
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));
         _groups = groups;
-        _train = groups.Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
+        _train = groups.Readable(train);
         _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation, logger);
         _alphaRng = Stream("alpha");
         _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
@@ -58,7 +58,7 @@ public sealed class GroupJm1Method : TrainingMethod
     public override string Name => _dro is null ? "GroupJM1" : "GroupJM1 + GroupDRO";
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

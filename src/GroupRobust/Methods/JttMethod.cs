@@ -35,7 +35,7 @@ public sealed class JttMethod : TrainingMethod
     public override string Name => $"JTT (λ={Lambda})";
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

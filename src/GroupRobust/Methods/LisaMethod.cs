@@ -32,8 +32,7 @@ public sealed class LisaMethod : TrainingMethod
     private readonly LisaMixer _mixer;
     private readonly ReproducibleRandom _lambdaRng;
     private readonly ReproducibleRandom _layerRng;
-    private MixedForwardPass? _pass;
-    private nn.Module<Tensor, Tensor>? _passModel;
+    private readonly PassCache _passes;
 
     /// <summary>Creates the method.</summary>
     /// <param name="train">The training split (partners are fetched from it).</param>
@@ -50,10 +49,11 @@ public sealed class LisaMethod : TrainingMethod
         Options = options ?? new LisaOptions();
         Options.Validate();
         _groups = groups;
-        _train = groups.Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
+        _train = groups.Readable(train);
         _mixer = new LisaMixer(groups, Stream("selection"), Options.SelectionProbability, logger);
         _lambdaRng = Stream("lambda");
         _layerRng = Stream("layer");
+        _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName));
         bool balanced = Options.GroupBalancedSampling;
         UseSampler(seed => balanced ? new GroupBalancedSampler(groups, seed) : new ShuffleSampler(train.Count, seed));
     }
@@ -75,22 +75,18 @@ public sealed class LisaMethod : TrainingMethod
     }
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
-        if (!ReferenceEquals(model, _passModel))
-        {
-            _pass = new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName);
-            _passModel = model;
-        }
+        var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch);
         var partners = _train.GetBatch(plan.PartnerIndices);
         var lambdas = new double[plan.Count];
         for (int i = 0; i < lambdas.Length; i++) lambdas[i] = MathNet.Numerics.Distributions.Beta.Sample(_lambdaRng, Options.MixAlpha, Options.MixAlpha);
         var c = _mixer.Coefficients(plan, lambdas, batch.Inputs);
-        var logits = _pass!.Run(batch.Inputs, partners.Inputs, c);
+        var logits = pass.Run(batch.Inputs, partners.Inputs, c);
         var own = nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None);
         var partner = nn.functional.cross_entropy(logits, partners.Labels.to(batch.Labels.device), reduction: nn.Reduction.None);
         var w = c.to(own.dtype);

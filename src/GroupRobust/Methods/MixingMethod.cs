@@ -28,8 +28,7 @@ public sealed class MixingMethod : TrainingMethod
     private readonly ClassConditionalMixer _mixer;
     private readonly ReproducibleRandom _alphaRng;
     private readonly ReproducibleRandom _layerRng;
-    private MixedForwardPass? _pass;
-    private nn.Module<Tensor, Tensor>? _passModel;
+    private readonly PassCache _passes;
 
     /// <summary>Creates the method.</summary>
     /// <param name="train">The training split (partners are fetched from it).</param>
@@ -46,10 +45,11 @@ public sealed class MixingMethod : TrainingMethod
         Options = options ?? new MixingOptions();
         Options.Validate();
         _groups = groups;
-        _train = groups.Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
+        _train = groups.Readable(train);
         _mixer = new ClassConditionalMixer(groups, Stream("partners"), new MixerOptions { Policy = Options.Policy, Orientation = Options.Orientation }, logger);
         _alphaRng = Stream("alpha");
         _layerRng = Stream("layer");
+        _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName, detachPartners: Options.DetachPartners));
         int? lambda = Options.UpsampleLambda;
         UseSampler(seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed));
     }
@@ -82,7 +82,7 @@ public sealed class MixingMethod : TrainingMethod
     public MixingOptions Options { get; }
 
     /// <summary>The layer the last batch was mixed at.</summary>
-    public string? LastLayer => _pass?.LastLayer;
+    public string? LastLayer => _passes.Current?.LastLayer;
 
     /// <inheritdoc />
     public override string Name
@@ -101,20 +101,16 @@ public sealed class MixingMethod : TrainingMethod
     }
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => _groups.Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
-        if (!ReferenceEquals(model, _passModel))
-        {
-            _pass = new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName, detachPartners: Options.DetachPartners);
-            _passModel = model;
-        }
+        var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch);
         var partners = _train.GetBatch(plan.PartnerIndices);
         var c = _mixer.Coefficients(plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng), batch.Inputs);
-        var logits = _pass!.Run(batch.Inputs, partners.Inputs, c);
+        var logits = pass.Run(batch.Inputs, partners.Inputs, c);
         return nn.functional.cross_entropy(logits, batch.Labels);
     }
 
