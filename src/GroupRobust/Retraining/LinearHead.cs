@@ -31,14 +31,8 @@ public sealed record LinearHead
     {
         ArgumentNullException.ThrowIfNull(model);
         var linear = ClassifierModule.Linear(model, classifierName, nameof(classifierName));
-        using var scope = NewDisposeScope();
-        var w = linear.weight!.detach().to(ScalarType.Float64).cpu();
-        var b = linear.bias?.detach().to(ScalarType.Float64).cpu() ?? throw new ArgumentException("The classifier has no bias; last-layer retraining fits one.", nameof(model));
-        int c = (int)w.shape[0], d = (int)w.shape[1];
-        var flat = w.data<double>().ToArray();
-        var weight = new double[c, d];
-        Buffer.BlockCopy(flat, 0, weight, 0, flat.Length * sizeof(double));
-        return new LinearHead { Weight = weight, Bias = b.data<double>().ToArray() };
+        var bias = linear.bias ?? throw new ArgumentException("The classifier has no bias; last-layer retraining fits one.", nameof(model));
+        return FromTensors(linear.weight!, bias);
     }
 
     /// <summary>Writes this head into the final <c>Linear</c> of <paramref name="model"/>, in its dtype and on its device.</summary>
