@@ -1,127 +1,192 @@
 using System.Diagnostics;
 using GroupRobust.Data;
-using GroupRobust.Data.FashionMnist;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Study.Models;
+using GroupRobust.Retraining;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Benchmarks;
 
 /// <summary>
-/// Time of one training epoch on Spurious Fashion-MNIST for ERM, JM1 (input), JM1 (random layer), JTT (lambda 50),
-/// GroupDRO, EIIL + GroupDRO, LfF and LISA (and EIIL's one-off inference time), each through the library's method contract in the same hand-written loop, measured in one process,
-/// methods interleaved within each repetition; prints each method's ratio to ERM as the median over repetitions with
-/// min and max, plus the time per sample seen.
+/// Time of one training epoch for ERM, JM1 (input, a hidden layer, the random layer with exact and detached partners),
+/// JTT (lambda 50), GroupDRO, EIIL + GroupDRO, LfF and LISA, each through the library's method contract in the same
+/// hand-written loop, and of the same ERM and JM1-input loops written in raw TorchSharp (<see cref="RawLoops"/>),
+/// measured in one process with the rows interleaved within each repetition. Prints each row's ratio to the library's
+/// ERM and the library's ERM and JM1 input against the raw loops (medians over repetitions, with min and max), the
+/// time per step and per sample, and (optionally) the one-off costs of EIIL, XRM and DFR.
 /// </summary>
 internal static class MacroBenchmark
 {
-    public static void Run(int repetitions, int trainSize)
-    {
-        using var data = SpuriousFashionMnist.Load(new SpuriousFashionMnistOptions { TrainSize = trainSize, Seed = 0 });
-        var oracle = new OracleIdentifier().Identify(data.Train);
-        var seeds = new SeedSource(1);
-        var random = new MixingOptions { Layer = MixingLayer.Random(SmallCnn.RandomLayers) };
-        // EIIL's environments from an ERM reference model of one epoch, timed once (identification is not an epoch cost)
-        GroupAssignment eiil;
-        double eiilSeconds;
-        using (var reference = SmallCnn.Create(2))
-        {
-            using var refOpt = torch.optim.Adam(reference.parameters(), 1e-3);
-            using var refMethod = new ErmMethod(data.Train, seeds);
-            foreach (var batch in data.Train.Batches(refMethod.BeginEpoch(0, 1), 64))
-            {
-                using var scope = NewDisposeScope();
-                refOpt.zero_grad();
-                refMethod.Loss(reference, batch).backward();
-                refOpt.step();
-            }
-            refMethod.EndEpoch();
-            var eiilClock = Stopwatch.StartNew();
-            eiil = new EiilIdentifier(reference, seeds, new EiilOptions { Pass = new IdentificationOptions { BatchSize = 1000 } }).Identify(data.Train);
-            eiilSeconds = eiilClock.Elapsed.TotalSeconds;
-        }
-        var methods = new (string Name, Func<ITrainingMethod> Make)[]
-        {
-            ("ERM", () => new ErmMethod(data.Train, seeds)),
-            ("JM1 input", () => MixingMethod.Jm1(data.Train, oracle, seeds)),
-            ("JM1 random layer", () => MixingMethod.Jm1(data.Train, oracle, seeds, random)),
-            ("JM1 random layer, detached partners", () => MixingMethod.Jm1(data.Train, oracle, seeds, random with { DetachPartners = true })),
-            ("JTT lambda=50", () => new JttMethod(oracle, 50, seeds)),
-            ("GroupDRO", () => new GroupDroMethod(GroupAssignment.FromTrueGroups(data.Train), seeds)),
-            ("EIIL + GroupDRO", () => new GroupDroMethod(eiil, seeds)),
-            ("LfF (two networks)", () => new LffMethod(data.Train, seeds)),
-            ("LISA", () => new LisaMethod(data.Train, GroupAssignment.FromTrueGroups(data.Train), seeds)),
-        };
+    /// <summary>The rows, in the order they run (the --methods keys).</summary>
+    public static readonly string[] AllRows =
+        ["raw-erm", "erm", "raw-jm1", "jm1", "jm1-hidden", "jm1-random", "jm1-random-detached", "jtt", "groupdro", "eiil-groupdro", "lff", "lisa"];
 
-        var seconds = methods.ToDictionary(m => m.Name, _ => new List<double>());
-        var samples = methods.ToDictionary(m => m.Name, _ => 0L);
-        Console.WriteLine($"EIIL environment inference (10,000 Adam steps over {data.Train.Count} samples, plus the reference pass): {eiilSeconds:F2} s, once per run.");
-        Console.WriteLine($"Macro benchmark: {repetitions} repetitions of one epoch per method, train size {data.Train.Count}, batch 64, {Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}");
-        for (int rep = -1; rep < repetitions; rep++) // rep -1 warms up
+    public static void Run(MacroOptions options)
+    {
+        using var work = new MacroWorkload(options);
+        var train = work.Train;
+        var oracle = new OracleIdentifier().Identify(train);
+        var seeds = new SeedSource(1);
+        var rows = (options.Methods ?? AllRows).Append("erm").Distinct().OrderBy(r => Array.IndexOf(AllRows, r)).ToArray();
+        var hidden = work.Candidates[^1];
+        var random = new MixingOptions { Layer = MixingLayer.Random(work.Candidates.ToArray()) };
+        Console.WriteLine($"Macro benchmark: {options.Repetitions} repetitions of one epoch per row, {options.Model} ({options.Dtype}, " +
+                          (options.Model == "small-cnn" ? "Spurious Fashion-MNIST 3 x 28 x 28" : $"random images 3 x {options.ImageSize} x {options.ImageSize}") +
+                          $") on {options.DeviceName}, train size {train.Count}, batch {options.BatchSize}, Adam, " +
+                          $"{Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}; hidden layer '{hidden}', random layer over {string.Join(", ", work.Candidates)}.");
+
+        GroupAssignment? eiil = rows.Contains("eiil-groupdro") ? EiilGroups(work, options, seeds) : null;
+        using var raw = new RawLoops(train.Inputs, LabelTensor(train), oracle.MinorityMask(), train.Scheme.NumClasses);
+        var makers = new Dictionary<string, Func<ITrainingMethod>>
         {
-            foreach (var (name, make) in methods)
+            ["erm"] = () => new ErmMethod(train, seeds),
+            ["jm1"] = () => MixingMethod.Jm1(train, oracle, seeds),
+            ["jm1-hidden"] = () => MixingMethod.Jm1(train, oracle, seeds, new MixingOptions { Layer = MixingLayer.Named(hidden) }),
+            ["jm1-random"] = () => MixingMethod.Jm1(train, oracle, seeds, random),
+            ["jm1-random-detached"] = () => MixingMethod.Jm1(train, oracle, seeds, random with { DetachPartners = true }),
+            ["jtt"] = () => new JttMethod(oracle, 50, seeds),
+            ["groupdro"] = () => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds),
+            ["eiil-groupdro"] = () => new GroupDroMethod(eiil!, seeds),
+            ["lff"] = () => new LffMethod(train, seeds),
+            ["lisa"] = () => new LisaMethod(train, GroupAssignment.FromTrueGroups(train), seeds),
+        };
+        var seconds = rows.ToDictionary(r => r, _ => new List<double>());
+        var samples = rows.ToDictionary(r => r, _ => 0L);
+        var steps = rows.ToDictionary(r => r, _ => 0L);
+        for (int rep = -1; rep < options.Repetitions; rep++) // rep -1 warms up
+        {
+            foreach (var row in rows)
             {
-                torch.random.manual_seed(0);
-                using var model = name.StartsWith("LfF", StringComparison.Ordinal) ? new LffModel(SmallCnn.Create(2), SmallCnn.Create(2)) : SmallCnn.Create(2);
+                using var model = row == "lff" ? new LffModel(work.NewModel(0), work.NewModel(1)) : work.NewModel(0);
                 using var opt = torch.optim.Adam(model.parameters(), 1e-3);
-                using var method = make();
+                work.Synchronize();
                 var clock = Stopwatch.StartNew();
-                foreach (var batch in data.Train.Batches(method.BeginEpoch(Math.Max(rep, 0), Math.Max(repetitions, 1)), 64))
+                long n, s;
+                if (row.StartsWith("raw-", StringComparison.Ordinal))
                 {
-                    using var scope = NewDisposeScope();
-                    opt.zero_grad();
-                    method.Loss(model, batch).backward();
-                    opt.step();
+                    s = row == "raw-erm" ? raw.Erm(model, opt, options.BatchSize, rep + 10) : raw.Jm1Input(model, opt, options.BatchSize, rep + 10);
+                    n = train.Count;
+                    work.Synchronize();
                 }
-                var summary = method.EndEpoch();
+                else
+                {
+                    using var method = makers[row]();
+                    s = 0;
+                    foreach (var batch in train.Batches(method.BeginEpoch(Math.Max(rep, 0), options.Repetitions), options.BatchSize))
+                    {
+                        using var scope = NewDisposeScope();
+                        opt.zero_grad();
+                        method.Loss(model, batch).backward();
+                        opt.step();
+                        s++;
+                    }
+                    work.Synchronize();
+                    n = method.EndEpoch().Samples;
+                }
                 if (rep >= 0)
                 {
-                    seconds[name].Add(clock.Elapsed.TotalSeconds);
-                    samples[name] = summary.Samples;
+                    seconds[row].Add(clock.Elapsed.TotalSeconds);
+                    samples[row] = n;
+                    steps[row] = s;
                 }
             }
-            if (rep >= 0) Console.WriteLine($"  repetition {rep + 1}: " + string.Join(", ", methods.Select(m => $"{m.Name} {seconds[m.Name][^1]:F2} s")));
+            if (rep >= 0) Console.WriteLine($"  repetition {rep + 1}: " + string.Join(", ", rows.Select(r => $"{Label(r, hidden)} {seconds[r][^1]:F2} s")));
         }
 
-        var erm = seconds["ERM"];
+        var erm = seconds["erm"];
         double ermEpoch = Median(erm);
+        Console.WriteLine();
+        Console.WriteLine("| method | epoch s (median) | steps | ms / step | samples / epoch | ratio to ERM: median | min | max | ratio to the raw loop: median | min | max | s per 1k samples |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in rows)
+        {
+            double median = Median(seconds[row]);
+            var (m, lo, hi) = Ratios(seconds[row], erm);
+            string baseline = row switch { "erm" => "raw-erm", "jm1" => "raw-jm1", _ => "" };
+            string vsRaw = baseline != "" && seconds.TryGetValue(baseline, out var b)
+                ? string.Join(" | ", new[] { Ratios(seconds[row], b) }.Select(r => $"{r.Median:F3} | {r.Min:F3} | {r.Max:F3}"))
+                : " | | ";
+            Console.WriteLine($"| {Label(row, hidden)} | {median:F3} | {steps[row]} | {median / steps[row] * 1000:F2} | {samples[row]} | {m:F3} | {lo:F3} | {hi:F3} | {vsRaw} | {median / samples[row] * 1000:F3} |");
+        }
+        if (options.OneOff) OneOffCosts(work, options, seeds, ermEpoch);
+    }
 
-        // One-off costs of the methods that are not epochs of a method: XRM's twins for one epoch's worth of steps plus
-        // the read-out, and DFR (features of train and validation, the C search and 20 resamples) on a trained model.
+    private static string Label(string row, string hidden) => row switch
+    {
+        "raw-erm" => "raw TorchSharp ERM",
+        "raw-jm1" => "raw TorchSharp JM1 input",
+        "erm" => "ERM",
+        "jm1" => "JM1 input",
+        "jm1-hidden" => $"JM1 at {hidden}",
+        "jm1-random" => "JM1 random layer",
+        "jm1-random-detached" => "JM1 random layer, detached partners",
+        "jtt" => "JTT lambda=50",
+        "groupdro" => "GroupDRO",
+        "eiil-groupdro" => "EIIL + GroupDRO",
+        "lff" => "LfF (two networks)",
+        "lisa" => "LISA",
+        _ => row,
+    };
+
+    private static Tensor LabelTensor(TensorGroupDataset train)
+        => torch.tensor(train.Labels.ToArray().Select(l => (long)l).ToArray(), device: train.Device);
+
+    /// <summary>EIIL's environments from an ERM reference model of one epoch, timed once (identification is not an epoch cost).</summary>
+    private static GroupAssignment EiilGroups(MacroWorkload work, MacroOptions options, SeedSource seeds)
+    {
+        using var reference = work.NewModel(0);
+        using var refOpt = torch.optim.Adam(reference.parameters(), 1e-3);
+        using var refMethod = new ErmMethod(work.Train, seeds);
+        foreach (var batch in work.Train.Batches(refMethod.BeginEpoch(0, 1), options.BatchSize))
+        {
+            using var scope = NewDisposeScope();
+            refOpt.zero_grad();
+            refMethod.Loss(reference, batch).backward();
+            refOpt.step();
+        }
+        refMethod.EndEpoch();
+        var clock = Stopwatch.StartNew();
+        var groups = new EiilIdentifier(reference, seeds, new EiilOptions { Pass = new IdentificationOptions { BatchSize = 1000 } }).Identify(work.Train);
+        Console.WriteLine($"EIIL environment inference (10,000 Adam steps over {work.Train.Count} samples, plus the reference pass): {clock.Elapsed.TotalSeconds:F2} s, once per run.");
+        return groups;
+    }
+
+    /// <summary>
+    /// One-off costs of the methods that are not epochs of a method: XRM's twins for one epoch's worth of steps plus the
+    /// read-out, and DFR (features of train and validation, the C search and 20 resamples) on an untrained model.
+    /// </summary>
+    private static void OneOffCosts(MacroWorkload work, MacroOptions options, SeedSource seeds, double ermEpoch)
+    {
+        if (options.ScalarType != ScalarType.Float32)
+        {
+            Console.WriteLine("One-off costs (XRM, DFR) are timed in fp32 only; skipped.");
+            return;
+        }
+        Console.WriteLine();
         var xrmClock = Stopwatch.StartNew();
-        int twin = 0;
-        var xrm = new XrmIdentifier(() => { torch.random.manual_seed(10 + twin++); return SmallCnn.Create(2); }, p => torch.optim.Adam(p, 1e-3), seeds,
-            new XrmOptions { Steps = data.Train.Count / 64, BatchSize = 64, Pass = new IdentificationOptions { BatchSize = 1000 } }).Discover(data.Train, data.Validation);
+        long twin = 10;
+        int stepsPerEpoch = work.Train.Count / options.BatchSize;
+        var xrm = new XrmIdentifier(() => work.NewModel(twin++), p => torch.optim.Adam(p, 1e-3), seeds,
+            new XrmOptions { Steps = stepsPerEpoch, BatchSize = options.BatchSize, Pass = new IdentificationOptions { BatchSize = 1000 } }).Discover(work.Train, work.Validation);
         double xrmSeconds = xrmClock.Elapsed.TotalSeconds;
-        double dfrSeconds;
-        using (var backbone = SmallCnn.Create(2))
+        using (var backbone = work.NewModel(0))
         {
             var dfrClock = Stopwatch.StartNew();
-            using var trainFeatures = GroupRobust.Retraining.FeatureExtractor.Extract(backbone, data.Train, batchSize: 1000);
-            using var valFeatures = GroupRobust.Retraining.FeatureExtractor.Extract(backbone, data.Validation, batchSize: 1000);
-            GroupRobust.Retraining.Dfr.OnValidation(trainFeatures, valFeatures, seeds).Head.Load(backbone);
-            dfrSeconds = dfrClock.Elapsed.TotalSeconds;
+            using var trainFeatures = FeatureExtractor.Extract(backbone, work.Train, batchSize: 1000);
+            using var valFeatures = FeatureExtractor.Extract(backbone, work.Validation, batchSize: 1000);
+            Dfr.OnValidation(trainFeatures, valFeatures, seeds).Head.Load(backbone);
+            double dfrSeconds = dfrClock.Elapsed.TotalSeconds;
+            Console.WriteLine($"XRM, twins for one epoch of steps ({stepsPerEpoch}) + read-out of train and validation: {xrmSeconds:F2} s = {xrmSeconds / ermEpoch:F2} ERM epochs (flip rate {xrm.FlipRate:P1}).");
+            Console.WriteLine($"DFR on {options.Model} (features of {work.Train.Count} + {work.Validation.Count} samples, 7 C values, 20 resamples): {dfrSeconds:F2} s = {dfrSeconds / ermEpoch:F2} ERM epochs.");
         }
-        Console.WriteLine();
-        Console.WriteLine($"XRM, twins for one epoch of steps ({data.Train.Count / 64}) + read-out of train and validation: {xrmSeconds:F2} s = {xrmSeconds / ermEpoch:F2} ERM epochs (flip rate {xrm.FlipRate:P1}).");
-        Console.WriteLine($"DFR on the small CNN (features of {data.Train.Count} + {data.Validation.Count} images, 7 C values, 20 resamples): {dfrSeconds:F2} s = {dfrSeconds / ermEpoch:F2} ERM epochs.");
-        Console.WriteLine();
-        Console.WriteLine("| method | epoch s (median) | samples / epoch | ratio to ERM: median | min | max | s per 1k samples |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-        foreach (var (name, _) in methods)
-        {
-            var ratios = seconds[name].Zip(erm, (a, b) => a / b).OrderBy(v => v).ToArray();
-            double median = Median(seconds[name]);
-            Console.WriteLine($"| {name} | {median:F2} | {samples[name]} | {Median(ratios):F3} | {ratios[0]:F3} | {ratios[^1]:F3} | {median / samples[name] * 1000:F3} |");
-        }
+        LastLayer(options.Device);
     }
 
     /// <summary>DFR's solver and the whole DFR fit on 5,000 x 2,048 features (ResNet-50's penultimate width), timed once each.</summary>
-    public static void LastLayer()
+    public static void LastLayer(Device device)
     {
         using var scope = NewDisposeScope();
         using var generator = new torch.Generator(7);
@@ -129,7 +194,9 @@ internal static class MacroBenchmark
         var labels = torch.randint(0, 2, [n], generator: generator);
         var attributes = torch.randint(0, 2, [n], generator: generator);
         // features with a label direction and an attribute direction, as a trained backbone would give
-        var x = torch.randn([n, d], generator: generator) + labels.unsqueeze(1).to(ScalarType.Float32) * 0.5f + attributes.unsqueeze(1).to(ScalarType.Float32) * 0.3f;
+        var x = (torch.randn([n, d], generator: generator) + labels.unsqueeze(1).to(ScalarType.Float32) * 0.5f + attributes.unsqueeze(1).to(ScalarType.Float32) * 0.3f).to(device);
+        labels = labels.to(device);
+        attributes = attributes.to(device);
         var scheme = GroupRobust.Groups.GroupScheme.Binary();
         using var train = new TensorGroupDataset(x, labels, scheme, attributes);
         using var validation = new TensorGroupDataset(x[..2000], labels[..2000], scheme, attributes[..2000]);
@@ -141,6 +208,12 @@ internal static class MacroBenchmark
         double whole = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"L1 logistic regression on {n} x {d} features (C = 0.1, {Environment.ProcessorCount} cores, {x.device}): {solver:F2} s; " +
                           $"DFR on 2,000 validation x {d} (7 values of C on 1,000 + 20 resamples): {whole:F2} s (C = {dfr.C}).");
+    }
+
+    private static (double Median, double Min, double Max) Ratios(IReadOnlyList<double> row, IReadOnlyList<double> baseline)
+    {
+        var r = row.Zip(baseline, (a, b) => a / b).OrderBy(v => v).ToArray();
+        return (Median(r), r[0], r[^1]);
     }
 
     private static double Median(IEnumerable<double> values)

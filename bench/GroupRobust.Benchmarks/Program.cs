@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 using GroupRobust;
 using GroupRobust.Benchmarks;
 
-// Usage: micro [BenchmarkDotNet args] | macro [repetitions] [train-size] | scale [sizes...] | soak [epochs] [train-size]
+// Usage: micro [BenchmarkDotNet args] | macro [repetitions] [train-size] [--device D] [--model M] [--image-size S] [--batch B]
+//        [--dtype fp32|bf16|fp16] [--methods a,b] [--no-one-off] | scale [sizes...] | soak [epochs] [train-size]
 TorchBackend.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "macro";
 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
@@ -12,8 +13,7 @@ switch (mode)
         BenchmarkRunner.Run<MicroBenchmarks>(args: args[1..]);
         return 0;
     case "macro":
-        MacroBenchmark.LastLayer();
-        MacroBenchmark.Run(Arg(1, 5), Arg(2, 10_000));
+        MacroBenchmark.Run(MacroOptions.Parse(args[1..]));
         return 0;
     case "scale":
         ScaleBenchmark.Run(args.Length > 1 ? args[1..].Select(int.Parse) : [1_000_000, 10_000_000]);
