@@ -22,6 +22,8 @@ var full = new Option<bool>("--full") { Description = "The paper's protocol: see
 var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
 var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
 var layer = new Option<string>("--mixing-layer") { Description = "JM1 mixing layer: input, block1, block2, output or random", DefaultValueFactory = _ => "input" };
+var partners = new Option<PartnerSource>("--partners") { Description = "Where JM1 draws partners: Dataset (the paper) or Batch (the batch's own rows when it holds one: hidden-layer mixing without a second pass)", DefaultValueFactory = _ => PartnerSource.Dataset };
+var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hidden-layer partner pass without gradients (faster, approximate)" };
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
@@ -35,7 +37,7 @@ var device = new Option<string>("--device") { Description = "cpu or cuda (needs 
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST, with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -52,6 +54,8 @@ root.SetAction(parse =>
         BatchSize = parse.GetValue(batch),
         LearningRate = parse.GetValue(lr),
         MixingLayer = parse.GetValue(layer)!,
+        Partners = parse.GetValue(partners),
+        DetachPartners = parse.GetValue(detach),
         AlphaSchedule = parse.GetValue(schedule)!,
         Orientation = parse.GetValue(orientation),
         JttLambda = parse.GetValue(lambda),
@@ -94,7 +98,7 @@ internal static class Study
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
             return 3;
         }
-        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/]: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer}, alpha {options.Schedule().Name}, {options.Orientation}");
+        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/]: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer} (partners: {options.Partners}{(options.DetachPartners ? ", detached" : "")}), alpha {options.Schedule().Name}, {options.Orientation}");
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
         var noLabels = new List<NoLabelRecord>();

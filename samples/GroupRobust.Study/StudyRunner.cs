@@ -299,12 +299,14 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         };
     }
 
-    /// <summary>JM1's options from the command line: layer, orientation and schedule.</summary>
+    /// <summary>JM1's options from the command line: layer, orientation, schedule, partner source and detaching.</summary>
     private MixingOptions Jm1Options() => new()
     {
         Layer = options.MixingLayer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(options.MixingLayer),
         Orientation = options.Orientation,
         Schedule = options.Schedule(),
+        Partners = options.Partners,
+        DetachPartners = options.DetachPartners,
     };
 
     private ITrainingMethod Create(string name, DatasetSplits data, IGroupDataset ungrouped, GroupAssignment? identified, GroupAssignment oracle, SeedSource seeds)

@@ -35,10 +35,7 @@ public static class TorchBackend
         lock (Gate)
         {
             if (_verified) return;
-            if (!Environment.Is64BitProcess)
-                throw new TorchBackendUnavailableException(BackendFailure.Not64BitProcess,
-                    "TorchSharp runs only in 64-bit processes, but this process is 32-bit. " +
-                    "Build and run the application as x64 or arm64 (PlatformTarget x64, no Prefer32Bit).");
+            if (CheckProcess(Environment.Is64BitProcess) is { } notSupported) throw notSupported;
 
             Exception? failure = null;
             try
@@ -59,6 +56,12 @@ public static class TorchBackend
             throw Diagnose(failure, FindLibStdCxx());
         }
     }
+
+    /// <summary>The failure of a 32-bit process (TorchSharp's natives are 64-bit only), or null for a 64-bit one.</summary>
+    internal static TorchBackendUnavailableException? CheckProcess(bool is64Bit) => is64Bit ? null
+        : new TorchBackendUnavailableException(BackendFailure.Not64BitProcess,
+            "TorchSharp runs only in 64-bit processes, but this process is 32-bit. " +
+            "Build and run the application as a 64-bit process (x64 or arm64; no Prefer32Bit).");
 
     /// <summary>
     /// Classifies a TorchSharp initialisation failure. Exposed for tests and for hosts that catch the

@@ -87,6 +87,46 @@ public class BadInputTests
         { "xrm: batch size 1", typeof(ArgumentOutOfRangeException), "At least 2" },
         { "regrouped view: a group of another class", typeof(ArgumentException), "belongs to class" },
         { "subset view: row out of range", typeof(ArgumentOutOfRangeException), "the dataset has 4 samples" },
+        { "evaluator: float group ids", typeof(ArgumentException), "'groups' must have an integer dtype" },
+        { "evaluator: negative label", typeof(ArgumentOutOfRangeException), "label -1" },
+        { "evaluator: infinite logits", typeof(ArgumentException), "non-finite" },
+        { "evaluator: group ids inconsistent with labels", typeof(ArgumentException), "at row 1: group 0 belongs to class 0 but the label is 1" },
+        { "evaluator: group ids after batches without them", typeof(ArgumentException), "earlier batches had none" },
+        { "evaluator: no group ids after batches with them", typeof(ArgumentException), "earlier batches had group ids" },
+        { "evaluator: training group counts of the wrong length", typeof(ArgumentException), "trainGroupCounts" },
+        { "evaluator: a negative training group count", typeof(ArgumentException), "trainGroupCounts" },
+        { "evaluator: Evaluate with groups of another dataset", typeof(ArgumentException), "another dataset" },
+        { "groupdro: infinite step size", typeof(ArgumentOutOfRangeException), "step size must be a finite number" },
+        { "groupdro: gamma 0", typeof(ArgumentOutOfRangeException), "Gamma" },
+        { "groupdro: btl alpha 1", typeof(ArgumentOutOfRangeException), "BtlAlpha" },
+        { "groupdro: negative group id", typeof(ArgumentOutOfRangeException), "group id -1" },
+        { "groupdro: integer losses", typeof(ArgumentException), "floating" },
+        { "groupdro: losses and group ids of different lengths", typeof(ArgumentException), "'groups' has 2 rows but 'perSampleLosses' has 3" },
+        { "groupdro: state of another group count", typeof(ArgumentException), "training group counts [10, 10]" },
+        { "groupdro: a saved state with NaN", typeof(FormatException), "non-finite" },
+        { "groupdro: a saved state that is not JSON", typeof(FormatException), "not a valid GroupDRO state" },
+        { "mixer: partners of another dtype", typeof(ArgumentException), "dtype Float64" },
+        { "mixer: partners on another device", typeof(ArgumentException), "meta" },
+        { "mixer: in-batch partner rows out of range", typeof(ArgumentOutOfRangeException), "Partner row 0 is 9" },
+        { "hidden mixer: a layer after the mixing point changes the batch size", typeof(InvalidOperationException), "returned 4 rows after mixing at 'lin', expected 2" },
+        { "input mixer: a layer changes the batch size", typeof(InvalidOperationException), "returned 4 rows after mixing at 'input', expected 2" },
+        { "partition: bad column header", typeof(FormatException), "line 3 must be the header" },
+        { "partition: extra rows", typeof(FormatException), "follows the 4 rows the metadata announces" },
+        { "partition: truncated file", typeof(FormatException), "p.csv" },
+        { "oracle: explicit minority groups without group labels", typeof(InvalidOperationException), "needs group labels" },
+        { "dataset: empty index list", typeof(ArgumentException), "index" },
+        { "dataset: no samples", typeof(ArgumentException), "no samples" },
+        { "dataset: a label beyond 32 bits", typeof(ArgumentOutOfRangeException), "outside the 32-bit range" },
+        { "idx: not gzip", typeof(InvalidDataException), "a.idx.gz" },
+        { "checkpoint: a state section that is not JSON", typeof(FormatException), "the state section is not valid JSON" },
+        { "schedule: uniform bound above 1", typeof(ArgumentOutOfRangeException), "hi" },
+        { "backend: a 32-bit process", typeof(TorchBackendUnavailableException), "64-bit" },
+        { "method: a state with an invalid generator", typeof(ArgumentException), "Generator 'partners' of the method state is invalid" },
+        { "eiil: infinite learning rate", typeof(ArgumentOutOfRangeException), "LearningRate" },
+        { "eiil: non-finite logits", typeof(ArgumentException), "non-finite" },
+        { "dfr: features of another class count", typeof(ArgumentException), "2 and 3 classes" },
+        { "dfr: a validation set too small to halve", typeof(ArgumentException), "too small to split in halves" },
+        { "afr: infinite lambda", typeof(ArgumentOutOfRangeException), "Lambda" },
     };
 
     [Theory]
@@ -250,6 +290,137 @@ public class BadInputTests
                 _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(other), new SeedSource(0));
                 break;
             }
+            case "evaluator: float group ids": evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), torch.zeros(2)); break;
+            case "evaluator: negative label": evaluator.Add(torch.zeros(2, 2), Tiny.Longs(-1, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: infinite logits": evaluator.Add(torch.tensor(new[] { 0f, float.PositiveInfinity, 0f, 0f }, [2, 2]), Tiny.Longs(0, 1), Tiny.Longs(0, 2)); break;
+            case "evaluator: group ids inconsistent with labels": evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 0)); break;
+            case "evaluator: group ids after batches without them":
+                evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), null);
+                evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 2));
+                break;
+            case "evaluator: no group ids after batches with them":
+                evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 2));
+                evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), null);
+                break;
+            case "evaluator: training group counts of the wrong length":
+            case "evaluator: a negative training group count":
+                evaluator.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 2));
+                evaluator.Compute(name.Contains("negative") ? [1, -1, 1, 1] : [1, 2]);
+                break;
+            case "evaluator: Evaluate with groups of another dataset":
+            {
+                using var other = Tiny.Dataset([1, 1, 0, 0], [0, 1, 0, 1]);
+                using var model = nn.Linear(3, 2);
+                evaluator.Evaluate(model, ds, GroupAssignment.FromTrueGroups(other));
+                break;
+            }
+            case "groupdro: infinite step size": _ = new GroupDroLoss([1, 1], new GroupDroOptions { StepSize = double.PositiveInfinity }); break;
+            case "groupdro: gamma 0": _ = new GroupDroLoss([1, 1], new GroupDroOptions { Gamma = 0 }); break;
+            case "groupdro: btl alpha 1": _ = new GroupDroLoss([1, 1], new GroupDroOptions { Btl = true, BtlAlpha = 1 }); break;
+            case "groupdro: negative group id": dro.Forward(torch.ones(2), Tiny.Longs(0, -1)); break;
+            case "groupdro: integer losses": dro.Forward(Tiny.Longs(1, 2), Tiny.Longs(0, 1)); break;
+            case "groupdro: losses and group ids of different lengths": dro.Forward(torch.ones(3), Tiny.Longs(0, 1)); break;
+            case "groupdro: state of another group count":
+                using (var other = new GroupDroLoss([10, 10])) dro.CopyStateFrom(other);
+                break;
+            case "groupdro: a saved state with NaN":
+            case "groupdro: a saved state that is not JSON":
+            {
+                dro.Save(dir.File("dro.json"));
+                var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(dir.File("dro.json")))!;
+                var values = json["Values"] ?? json["values"]!;
+                values["exp_avg_loss"] = new System.Text.Json.Nodes.JsonArray("NaN", 0.0, 0.0, 0.0);
+                File.WriteAllText(dir.File("dro.json"), name.Contains("NaN") ? json.ToJsonString() : "{ not json");
+                dro.Load(dir.File("dro.json"));
+                break;
+            }
+            case "mixer: partners of another dtype":
+            case "mixer: partners on another device":
+            {
+                using var b = ds.GetBatch([0, 1]);
+                var partners = name.Contains("dtype") ? b.Inputs.to(ScalarType.Float64) : torch.zeros(b.Inputs.shape, device: META);
+                mixer.Mix(b.Inputs, partners, mixer.DrawPartners(b), 0.5);
+                break;
+            }
+            case "mixer: in-batch partner rows out of range":
+            {
+                using var model = nn.Sequential(("lin", nn.Linear(3, 2)));
+                new MixedForwardPass(model, ["lin"], new Random(0)).Run(torch.zeros(2, 3), null, [9, 0], torch.ones(2));
+                break;
+            }
+            case "hidden mixer: a layer after the mixing point changes the batch size":
+            case "input mixer: a layer changes the batch size":
+            {
+                // Flatten(0, 1) merges the batch and class dimensions: [2, 2] -> [4]
+                using var model = nn.Sequential(("lin", nn.Linear(3, 2)), ("merge", nn.Flatten(0, 1)));
+                var layer = name.StartsWith("hidden", StringComparison.Ordinal) ? "lin" : MixedForwardPass.InputLayer;
+                new MixedForwardPass(model, [layer], new Random(0)).Run(torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2));
+                break;
+            }
+            case "partition: bad column header":
+            case "partition: extra rows":
+            case "partition: truncated file":
+            {
+                partition.Save(dir.File("p.csv"));
+                var lines = File.ReadAllLines(dir.File("p.csv")).ToList();
+                if (name.Contains("header")) lines[2] = "index;label;group";
+                else if (name.Contains("extra")) lines.Add("4,0,0");
+                else lines.RemoveAt(lines.Count - 1);
+                File.WriteAllLines(dir.File("p.csv"), lines);
+                GroupAssignment.Load(dir.File("p.csv"), ds);
+                break;
+            }
+            case "oracle: explicit minority groups without group labels":
+            {
+                using var unlabeled = Tiny.Dataset([0, 1], null);
+                new OracleIdentifier([1]).Identify(unlabeled);
+                break;
+            }
+            case "dataset: empty index list": ds.GetBatch([]); break;
+            case "dataset: no samples": _ = new TensorGroupDataset(torch.zeros(0, 3), torch.zeros(0, ScalarType.Int64), Scheme); break;
+            case "dataset: a label beyond 32 bits": _ = new TensorGroupDataset(torch.zeros(2, 3), Tiny.Longs(0, 1L << 32), Scheme); break;
+            case "idx: not gzip":
+                File.WriteAllBytes(dir.File("a.idx.gz"), [0x1f, 0x8b, 8, 0, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa]);   // gzip's magic, then garbage
+                IdxFile.Read(dir.File("a.idx.gz"));
+                break;
+            case "checkpoint: a state section that is not JSON":
+            {
+                using var model = nn.Linear(3, 2);
+                TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 1 });
+                CheckpointSurgery.ReplaceStateSection(dir.File("c.bin"), "{ not json"u8.ToArray());
+                TrainingCheckpoint.Load(dir.File("c.bin"), model, null);
+                break;
+            }
+            case "schedule: uniform bound above 1": AlphaSchedule.Uniform(0, 1.5); break;
+            case "backend: a 32-bit process": throw TorchBackend.CheckProcess(is64Bit: false)!;
+            case "method: a state with an invalid generator":
+            {
+                using var method = MixingMethod.Jm1(ds, partition, new SeedSource(0));
+                var state = method.GetState();
+                method.SetState(state with { Generators = new Dictionary<string, ulong[]> { ["partners"] = [1UL] } });
+                break;
+            }
+            case "eiil: infinite learning rate": _ = new EiilIdentifier(nn.Linear(3, 2), new SeedSource(0), new EiilOptions { LearningRate = double.PositiveInfinity }); break;
+            case "eiil: non-finite logits":
+            {
+                using var model = nn.Linear(3, 2);
+                using (torch.no_grad()) model.weight!.fill_(float.NaN);
+                new EiilIdentifier(model, new SeedSource(0), new EiilOptions { Steps = 1 }).Identify(ds);
+                break;
+            }
+            case "dfr: features of another class count":
+            case "dfr: a validation set too small to halve":
+            {
+                var three = new GroupRobust.Groups.GroupScheme(3, 2);
+                bool classes = name.Contains("class");
+                using var train = new TensorGroupDataset(torch.randn(4, 3), Tiny.Longs(0, 1, 0, 1), Scheme, Tiny.Longs(0, 1, 1, 0));
+                using var validation = classes
+                    ? new TensorGroupDataset(torch.randn(4, 3), Tiny.Longs(0, 1, 2, 1), three, Tiny.Longs(0, 1, 1, 0))
+                    : new TensorGroupDataset(torch.randn(1, 3), Tiny.Longs(0), Scheme, Tiny.Longs(0));
+                GroupRobust.Retraining.Dfr.OnValidation(train, validation, new SeedSource(0));
+                break;
+            }
+            case "afr: infinite lambda": new GroupRobust.Retraining.AfrOptions { Lambda = double.PositiveInfinity }.Validate(); break;
             default: throw new InvalidOperationException($"No action for case '{name}'.");
         }
     }

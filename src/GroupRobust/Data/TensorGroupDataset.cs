@@ -83,6 +83,15 @@ public sealed class TensorGroupDataset : GroupDatasetBase
         if (inputs.shape[0] == 0) throw new ArgumentException("'inputs' has no samples (shape [0, ...]).", nameof(inputs));
         Guard.Length(t, inputs.shape[0], name, nameof(inputs));
         using var scope = NewDisposeScope();
-        return t.to(ScalarType.Int32, CPU).data<int>().ToArray();
+        var values = t.to(ScalarType.Int64, CPU).data<long>().ToArray();
+        var ints = new int[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            // range-check in 64 bits: a value such as 2^32 must not wrap to a valid label
+            if (values[i] < int.MinValue || values[i] > int.MaxValue)
+                throw new ArgumentOutOfRangeException(name, values[i], $"Value at index {i} is {values[i]}, outside the 32-bit range of labels and attributes.");
+            ints[i] = (int)values[i];
+        }
+        return ints;
     }
 }

@@ -53,7 +53,9 @@ public sealed class WorstGroupEvaluator : IDisposable
 
     /// <summary>
     /// Adds one batch. <paramref name="predictions"/> is either logits [B, C] (floating; the arg-max is the prediction)
-    /// or predicted classes [B] (integer).
+    /// or predicted classes [B] (integer). An empty batch (B = 0) is validated (shapes, dtypes, devices) and otherwise
+    /// a no-op. The range and finiteness checks run on CPU tensors only (on an accelerator they would need a device
+    /// synchronisation per batch; the indexing kernels' device assertions catch out-of-range ids there).
     /// </summary>
     /// <param name="predictions">Logits [B, C] or predicted labels [B].</param>
     /// <param name="labels">True labels [B], integer, in [0, C).</param>

@@ -29,6 +29,8 @@ public sealed class OracleIdentifier : IGroupIdentifier
     public GroupAssignment Identify(IGroupDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
+        if (!dataset.HasGroups)
+            throw new InvalidOperationException("The oracle partition needs group labels, but the dataset has none.");
         var minority = (_minorityGroups ?? MinorityGroupsOf(dataset)).ToHashSet();
         foreach (var g in minority) dataset.Scheme.CheckGroup(g, "minorityGroups");
         var groups = dataset.Groups.Span;

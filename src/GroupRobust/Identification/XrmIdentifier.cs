@@ -149,7 +149,7 @@ public sealed class XrmIdentifier : IGroupIdentifier
         bool degenerate = false;
         var trainGroups = ReadOut(twinA, twinB, train, "train", ref degenerate, history[^1]);
         var valGroups = validation is null ? null : ReadOut(twinA, twinB, validation, "validation", ref degenerate, history[^1]);
-        if (degenerate) _logger.LogWarning("XRM: some class fell entirely into one environment; the reference discards such runs (flip rate recorded as 0).");
+        if (degenerate) _logger.LogWarning("XRM: some class fell entirely into one environment; the reference discards such runs; XrmResult.Degenerate is set, so check it before using the groups.");
         return new XrmResult { Train = trainGroups, Validation = valGroups, FlipRate = history[^1], FlipRateHistory = history, Degenerate = degenerate };
     }
 

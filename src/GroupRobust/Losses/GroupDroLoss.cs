@@ -153,6 +153,9 @@ public sealed class GroupDroLoss : nn.Module
         }
         Guard.IndexRange(groups, NumGroups, nameof(groups), "group id");
         Guard.Finite(perSampleLosses, nameof(perSampleLosses));
+        // the state follows the inputs' device; the meta device holds no data, so moving q there would lose it
+        if (perSampleLosses.device_type == DeviceType.META)
+            throw new ArgumentException("'perSampleLosses' is on the meta device, which holds no data; GroupDRO's weights cannot live there.", nameof(perSampleLosses));
         EnsureDevice(perSampleLosses.device);
 
         using var scope = NewDisposeScope();

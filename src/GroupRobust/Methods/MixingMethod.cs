@@ -90,7 +90,7 @@ public sealed class MixingMethod : TrainingMethod
         get
         {
             string oracle = _groups.Source == GroupSource.TrueLabels ? " oracle" : "";
-            string layer = Options.Layer.Description;
+            string layer = Options.Layer.Description + (Options.Partners == PartnerSource.Batch ? ", in-batch partners" : "");
             return Options.Policy switch
             {
                 PartnerPolicy.SameClass => layer == MixedForwardPass.InputLayer ? "c-MixUp" : $"c-MixUp ({layer})",
@@ -107,10 +107,20 @@ public sealed class MixingMethod : TrainingMethod
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         var pass = _passes.For(model);
-        var plan = _mixer.DrawPartners(batch);
-        var partners = _train.GetBatch(plan.PartnerIndices);
+        var plan = _mixer.DrawPartners(batch, Options.Partners);
         var c = _mixer.Coefficients(plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng), batch.Inputs);
-        var logits = pass.Run(batch.Inputs, partners.Inputs, c);
+        Tensor logits;
+        if (Options.Partners == PartnerSource.Dataset)
+        {
+            using var partners = _train.GetBatch(plan.PartnerIndices);
+            logits = pass.Run(batch.Inputs, partners.Inputs, c);
+        }
+        else
+        {
+            // partners from the batch itself where it holds one; only the others are fetched (and, at a hidden layer, run)
+            using var outside = plan.OutsidePartnerIndices.Length > 0 ? _train.GetBatch(plan.OutsidePartnerIndices) : null;
+            logits = pass.Run(batch.Inputs, outside?.Inputs, plan.PartnerRows, c);
+        }
         return nn.functional.cross_entropy(logits, batch.Labels);
     }
 

@@ -17,6 +17,13 @@ public sealed record MixingOptions
     /// <summary>Where to mix (default <see cref="MixingLayer.Input"/>).</summary>
     public MixingLayer Layer { get; init; } = MixingLayer.Input;
 
+    /// <summary>
+    /// Where partners are drawn among (default <see cref="PartnerSource.Dataset"/>, JM1 as published);
+    /// <see cref="PartnerSource.Batch"/> takes them from the batch's own rows when it holds an eligible one, which makes
+    /// hidden-layer mixing cost about as much as input mixing (docs/performance.md has the cost and the accuracy).
+    /// </summary>
+    public PartnerSource Partners { get; init; } = PartnerSource.Dataset;
+
     /// <summary>Run the partner pass of hidden-layer mixing without gradients (default false: exact); see <see cref="MixedForwardPass"/>.</summary>
     public bool DetachPartners { get; init; }
 
@@ -35,6 +42,7 @@ public sealed record MixingOptions
         ArgumentNullException.ThrowIfNull(Schedule, nameof(Schedule));
         ArgumentNullException.ThrowIfNull(Layer, nameof(Layer));
         if (!Enum.IsDefined(Policy)) throw new ArgumentOutOfRangeException(nameof(Policy), Policy, "Unknown partner policy.");
+        if (!Enum.IsDefined(Partners)) throw new ArgumentOutOfRangeException(nameof(Partners), Partners, "Unknown partner source.");
         if (!Enum.IsDefined(Orientation)) throw new ArgumentOutOfRangeException(nameof(Orientation), Orientation, "Unknown orientation.");
         if (UpsampleLambda is < -1) throw new ArgumentOutOfRangeException(nameof(UpsampleLambda), UpsampleLambda, "Must be >= 0, -1 (automatic) or null (no upsampling).");
     }

@@ -36,6 +36,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     private readonly MixingTally _tally;
     private readonly int[][] _pools;
     private readonly int[] _minorityPool = [], _majorityPool = [];
+    private readonly int[][] _eligibleGroups;   // per group: the groups whose members are in its pool (for in-batch draws)
 
     /// <summary>Creates the mixer.</summary>
     /// <param name="groups">Phase I's groups of the training set (an error set, true groups, or any identifier's output); the minority groups are the minority side.</param>
@@ -79,6 +80,12 @@ public sealed class ClassConditionalMixer : IPartnerMixer
             default:
                 throw new ArgumentOutOfRangeException(nameof(options), Options.Policy, "Unknown partner policy.");
         }
+        _eligibleGroups = Enumerable.Range(0, groups.NumGroups).Select(g => Options.Policy switch
+        {
+            PartnerPolicy.OtherGroupSameClass => Enumerable.Range(g / k * k, k).Where(h => h != g).ToArray(),
+            PartnerPolicy.SameClass => Enumerable.Range(g / k * k, k).ToArray(),
+            _ => Enumerable.Range(0, groups.NumGroups).Where(h => groups.IsMinorityGroup(h) != groups.IsMinorityGroup(g)).ToArray(),
+        }).ToArray();
     }
 
     /// <summary>Policy and orientation.</summary>
@@ -95,23 +102,47 @@ public sealed class ClassConditionalMixer : IPartnerMixer
 
     /// <summary>Draws a partner for every row of <paramref name="batch"/> and counts mixed and unmixed samples.</summary>
     /// <exception cref="ArgumentException">The batch does not come from the assignment's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
-    public MixPlan DrawPartners(Batch batch)
+    public MixPlan DrawPartners(Batch batch) => DrawPartners(batch, PartnerSource.Dataset);
+
+    /// <summary>
+    /// Draws a partner for every row of <paramref name="batch"/> from <paramref name="source"/> (the training set, or the
+    /// batch's own rows where it holds an eligible partner) and counts mixed and unmixed samples.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch does not come from the assignment's dataset (index out of range, or, for CPU batches, labels that differ).</exception>
+    public MixPlan DrawPartners(Batch batch, PartnerSource source)
     {
         using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(batch);
         _groups.EnsureBatchLabels(batch, nameof(batch));
-        return DrawPartners(batch.Indices);
+        return DrawPartners(batch.Indices, source);
     }
 
-    /// <summary>Draws a partner for every index and counts mixed and unmixed samples.</summary>
+    /// <summary>Draws a partner for every index from the training set and counts mixed and unmixed samples.</summary>
     /// <param name="indices">Dataset indices of the batch rows, at least one.</param>
     /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment.</exception>
-    public MixPlan DrawPartners(ReadOnlySpan<long> indices)
+    public MixPlan DrawPartners(ReadOnlySpan<long> indices) => DrawPartners(indices, PartnerSource.Dataset);
+
+    /// <summary>
+    /// Draws a partner for every index from <paramref name="source"/> and counts mixed and unmixed samples. With
+    /// <see cref="PartnerSource.Batch"/> a row's partner is drawn uniformly among the rows of <paramref name="indices"/>
+    /// in its pool, falling back to the training set when there is none; the plan's <see cref="MixPlan.PartnerRows"/>
+    /// and <see cref="MixPlan.OutsidePartnerIndices"/> say which is which.
+    /// </summary>
+    /// <param name="indices">Dataset indices of the batch rows, at least one.</param>
+    /// <param name="source">Where partners are drawn from.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment, or the source is unknown.</exception>
+    public MixPlan DrawPartners(ReadOnlySpan<long> indices, PartnerSource source)
     {
         using var use = _use.Enter();
         if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
+        if (!Enum.IsDefined(source)) throw new ArgumentOutOfRangeException(nameof(source), source, "Unknown partner source.");
         var idx = indices.ToArray();
         _groups.EnsureBatchIndices(idx, nameof(indices));
+        return source == PartnerSource.Batch ? DrawInBatch(idx) : DrawFromDataset(idx);
+    }
+
+    private MixPlan DrawFromDataset(long[] idx)
+    {
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
         var side = new bool[idx.Length];
@@ -123,12 +154,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
             int g = groupIds[(int)s], y = labels[(int)s];
             bool minority = _groups.IsMinorityGroup(g);
             side[i] = minority;
-            int[] pool = Options.Policy switch
-            {
-                PartnerPolicy.OtherGroupSameClass => _pools[g],
-                PartnerPolicy.SameClass => _pools[y],
-                _ => minority ? _majorityPool : _minorityPool,
-            };
+            int[] pool = PoolOf(g, y, minority);
             if (pool.Length == 0)
             {
                 partners[i] = s;
@@ -143,6 +169,73 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         }
         return new MixPlan(idx, partners, mixed, side);
     }
+
+    private MixPlan DrawInBatch(long[] idx)
+    {
+        var groupIds = _groups.Groups.Span;
+        var labels = _groups.Labels.Span;
+        // the batch's rows per group, in row order
+        var rowsOf = new Dictionary<int, List<int>>();
+        for (int i = 0; i < idx.Length; i++)
+        {
+            int g = groupIds[(int)idx[i]];
+            if (!rowsOf.TryGetValue(g, out var list)) rowsOf[g] = list = [];
+            list.Add(i);
+        }
+        var partners = new long[idx.Length];
+        var rows = new int[idx.Length];
+        var mixed = new bool[idx.Length];
+        var side = new bool[idx.Length];
+        for (int i = 0; i < idx.Length; i++)
+        {
+            long s = idx[i];
+            int g = groupIds[(int)s], y = labels[(int)s];
+            side[i] = _groups.IsMinorityGroup(g);
+            int total = 0;
+            foreach (int h in _eligibleGroups[g]) total += rowsOf.TryGetValue(h, out var l) ? l.Count : 0;
+            if (total > 0)
+            {
+                int r = _rng.Next(total);
+                foreach (int h in _eligibleGroups[g])
+                {
+                    if (!rowsOf.TryGetValue(h, out var l)) continue;
+                    if (r < l.Count)
+                    {
+                        rows[i] = l[r];
+                        break;
+                    }
+                    r -= l.Count;
+                }
+                partners[i] = idx[rows[i]];
+                mixed[i] = true;
+                _tally.Mixed(y);
+                continue;
+            }
+            // no eligible row in the batch: the training set's pool, as with PartnerSource.Dataset
+            var pool = PoolOf(g, y, side[i]);
+            if (pool.Length == 0)
+            {
+                partners[i] = s;
+                rows[i] = i;
+                _tally.Unmixed(y);
+            }
+            else
+            {
+                partners[i] = pool[_rng.Next(pool.Length)];
+                rows[i] = -1;
+                mixed[i] = true;
+                _tally.Mixed(y);
+            }
+        }
+        return new MixPlan(idx, partners, mixed, side, rows);
+    }
+
+    private int[] PoolOf(int group, int label, bool minority) => Options.Policy switch
+    {
+        PartnerPolicy.OtherGroupSameClass => _pools[group],
+        PartnerPolicy.SameClass => _pools[label],
+        _ => minority ? _majorityPool : _minorityPool,
+    };
 
     /// <summary>
     /// Per-row weights c of the batch rows, so that h_mix = c h_batch + (1 - c) h_partner: c = alpha on the side alpha

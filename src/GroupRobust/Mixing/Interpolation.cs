@@ -10,7 +10,7 @@ internal static class Interpolation
     /// <summary>c x + (1 - c) p with c [B] broadcast over the trailing dimensions (one fused <c>lerp</c>, in x's dtype).</summary>
     /// <param name="x">Tensor [B, ...], floating.</param>
     /// <param name="p">Tensor of the same shape, device and dtype.</param>
-    /// <param name="c">Weights [B] on x, same device, in [0, 1]: built by a mixer, or checked by the public entry point that took them (<see cref="MixedForwardPass.Run"/>).</param>
+    /// <param name="c">Weights [B] on x, same device, in [0, 1]: built by a mixer, or checked by the public entry point that took them (<c>MixedForwardPass.Run</c>).</param>
     public static Tensor Lerp(Tensor x, Tensor p, Tensor c)
     {
         Guard.MinDims(x, 1, nameof(x));

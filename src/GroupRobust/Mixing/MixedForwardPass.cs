@@ -20,7 +20,7 @@ namespace GroupRobust.Mixing;
 /// the development CPU (docs/performance.md), and batch-norm layers before the mixing point see the batch and the
 /// partners separately, as in an ordinary step.</para>
 /// <para>TorchSharp runs hooks only when a module is invoked through <c>call()</c>. When the chosen layer's hook does
-/// not fire (a model whose forward calls <c>.forward()</c> on its children), <see cref="Run"/> throws an
+/// not fire (a model whose forward calls <c>.forward()</c> on its children), <c>Run</c> throws an
 /// <see cref="InvalidOperationException"/> that says so and how to fix it. Hooks are attached for the duration of one
 /// pass only, so the model is left untouched between calls. Not thread-safe.</para>
 /// </remarks>
@@ -40,11 +40,12 @@ public sealed class MixedForwardPass
     private Pass _pass;
     private Tensor? _coefficients;
     private Tensor? _partnerRepresentation;
+    private Tensor? _partnerRows;     // for Run with partner rows: where each row's partner is in [batch; outside partners]
     private bool _fired;
 
     private enum Pass { None, Partners, Batch }
 
-    /// <summary>Thrown by the hook to end the partner pass at the mixing layer; never escapes <see cref="Run"/>.</summary>
+    /// <summary>Thrown by the hook to end the partner pass at the mixing layer; never escapes <c>Run</c>.</summary>
     private sealed class PartnerPassComplete : Exception
     {
     }
@@ -102,11 +103,67 @@ public sealed class MixedForwardPass
     /// <summary>The module whose input <see cref="OutputLayer"/> mixes, when "output" is a candidate.</summary>
     public string? ClassifierName { get; }
 
-    /// <summary>The layer used by the last <see cref="Run"/> call.</summary>
+    /// <summary>The layer used by the last <c>Run</c> call.</summary>
     public string? LastLayer { get; private set; }
 
     /// <summary>One candidate layer, uniformly at random (the same one when there is a single candidate; the generator is then not advanced).</summary>
     public string ChooseLayer() => Layers.Count == 1 ? Layers[0] : Layers[_rng.Next(Layers.Count)];
+
+    /// <summary>
+    /// Runs the model on a mix whose partners are partly (or wholly) rows of the batch itself: row i's partner is row
+    /// <paramref name="partnerRows"/>[i] of the concatenation [<paramref name="inputs"/>; <paramref name="outsidePartnerInputs"/>]
+    /// (rows in [0, B) are batch rows, B + k the k-th outside partner), as drawn by
+    /// <see cref="ClassConditionalMixer.DrawPartners(GroupRobust.Data.Batch, PartnerSource)"/> with
+    /// <see cref="PartnerSource.Batch"/> (<see cref="MixPlan.PartnerRows"/>, <see cref="MixPlan.OutsidePartnerIndices"/>).
+    /// At a hidden layer, the batch's representation supplies the in-batch partners (gradients flow through both the row
+    /// and its partner, as with exact mixing), so a partner pass runs only over the outside partners, and not at all
+    /// when there are none.
+    /// </summary>
+    /// <param name="inputs">Batch inputs [B, ...].</param>
+    /// <param name="outsidePartnerInputs">The outside partners [K, ...] (same trailing shape, device and dtype), or null when K = 0.</param>
+    /// <param name="partnerRows">B row numbers, each in [0, B + K).</param>
+    /// <param name="coefficients">Weights c [B] on the batch rows, each in [0, 1].</param>
+    /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A partner row is out of range, or a weight is outside [0, 1] (CPU).</exception>
+    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
+    public Tensor Run(Tensor inputs, Tensor? outsidePartnerInputs, IReadOnlyList<long> partnerRows, Tensor coefficients, string? layer = null)
+    {
+        Guard.MinDims(inputs, 1, nameof(inputs));
+        ArgumentNullException.ThrowIfNull(partnerRows);
+        Guard.Dims(coefficients, 1, nameof(coefficients));
+        long b = inputs.shape[0];
+        long k = 0;
+        if (outsidePartnerInputs is not null)
+        {
+            Guard.NotNull(outsidePartnerInputs, nameof(outsidePartnerInputs));
+            if (!inputs.shape.Skip(1).SequenceEqual(outsidePartnerInputs.shape.Skip(1)) || outsidePartnerInputs.dim() != inputs.dim())
+                throw new ArgumentException($"'outsidePartnerInputs' has shape {Guard.Shape(outsidePartnerInputs)} but 'inputs' has {Guard.Shape(inputs)}; all but the first dimension must match.", nameof(outsidePartnerInputs));
+            Guard.SameDevice(inputs, nameof(inputs), outsidePartnerInputs, nameof(outsidePartnerInputs));
+            if (inputs.dtype != outsidePartnerInputs.dtype)
+                throw new ArgumentException($"'outsidePartnerInputs' has dtype {outsidePartnerInputs.dtype} but 'inputs' has {inputs.dtype}.", nameof(outsidePartnerInputs));
+            k = outsidePartnerInputs.shape[0];
+        }
+        if (partnerRows.Count != b)
+            throw new ArgumentException($"'partnerRows' has {partnerRows.Count} entries but 'inputs' has {b} rows; one partner row per batch row.", nameof(partnerRows));
+        for (int i = 0; i < partnerRows.Count; i++)
+            if (partnerRows[i] < 0 || partnerRows[i] >= b + k)
+                throw new ArgumentOutOfRangeException(nameof(partnerRows), partnerRows[i], $"Partner row {i} is {partnerRows[i]}; expected [0, {b + k}) (B = {b} batch rows + K = {k} outside partners).");
+        Guard.Length(coefficients, b, nameof(coefficients), nameof(inputs));
+        Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
+        Guard.UnitInterval(coefficients, nameof(coefficients));
+        layer ??= ChooseLayer();
+        if (!Layers.Contains(layer))
+            throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
+        LastLayer = layer;
+        using var scope = NewDisposeScope();
+        var rows = torch.tensor(partnerRows.ToArray(), ScalarType.Int64, inputs.device);
+        if (layer == InputLayer)
+        {
+            var pool = k > 0 ? torch.cat([inputs, outsidePartnerInputs!], 0) : inputs;
+            return CheckRows(_model.call(Interpolation.Lerp(inputs, pool.index_select(0, rows), coefficients)), b, layer).MoveToOuterDisposeScope();
+        }
+        return Hidden(layer, k > 0 ? outsidePartnerInputs : null, inputs, coefficients, rows).MoveToOuterDisposeScope();
+    }
 
     /// <summary>
     /// Runs the model on the mix of <paramref name="inputs"/> and <paramref name="partnerInputs"/> at <paramref name="layer"/>:
@@ -135,26 +192,36 @@ public sealed class MixedForwardPass
         long b = inputs.shape[0];
         using var scope = NewDisposeScope();
         if (layer == InputLayer)
-            return _model.call(Interpolation.Lerp(inputs, partnerInputs, coefficients)).MoveToOuterDisposeScope();
+            return CheckRows(_model.call(Interpolation.Lerp(inputs, partnerInputs, coefficients)), b, layer).MoveToOuterDisposeScope();
+        return Hidden(layer, partnerInputs, inputs, coefficients, null).MoveToOuterDisposeScope();
+    }
 
+    /// <summary>The two passes of hidden-layer mixing; without partner inputs only the batch pass (partners from the batch).</summary>
+    private Tensor Hidden(string layer, Tensor? partnerInputs, Tensor inputs, Tensor coefficients, Tensor? partnerRows)
+    {
+        long b = inputs.shape[0];
         _pending = layer;
         _coefficients = coefficients;
+        _partnerRows = partnerRows;
         try
         {
-            // Pass 1: the partners, up to the mixing layer.
+            // Pass 1: the partners, up to the mixing layer (none when every partner is a batch row).
             _pass = Pass.Partners;
             _fired = false;
-            bool stopped = false;
-            try
+            bool stopped = partnerInputs is null;
+            if (partnerInputs is not null)
             {
-                using var noGrad = DetachPartners ? torch.no_grad() : null;
-                WithHook(layer, () => _model.call(partnerInputs));
+                try
+                {
+                    using var noGrad = DetachPartners ? torch.no_grad() : null;
+                    WithHook(layer, () => _model.call(partnerInputs));
+                }
+                catch (PartnerPassComplete)
+                {
+                    stopped = true;
+                }
+                if (!_fired) throw NotFired(layer);
             }
-            catch (PartnerPassComplete)
-            {
-                stopped = true;
-            }
-            if (!_fired) throw NotFired(layer);
             if (!stopped)
                 throw new InvalidOperationException($"The partner pass reached the mixing layer '{layer}' but did not stop there: the model's forward (or a hook) " +
                     "caught the exception the mixed forward pass uses to end that pass, so the rest of the network ran on the partners and the step would " +
@@ -165,22 +232,28 @@ public sealed class MixedForwardPass
             _fired = false;
             var logits = WithHook(layer, () => _model.call(inputs));
             if (!_fired) throw NotFired(layer);
-            if (logits.shape[0] != b)
-                throw new InvalidOperationException($"The model returned {logits.shape[0]} rows after mixing at '{layer}', expected {b}; does a layer after the mixing point depend on the batch size?");
-            return logits.MoveToOuterDisposeScope();
+            return CheckRows(logits, b, layer);
         }
         finally
         {
             _partnerRepresentation?.Dispose();
             _partnerRepresentation = null;
+            _partnerRows = null;
             _pending = null;
             _coefficients = null;
             _pass = Pass.None;
         }
     }
 
+    private static Tensor CheckRows(Tensor logits, long b, string layer)
+    {
+        if (logits.dim() == 0 || logits.shape[0] != b)
+            throw new InvalidOperationException($"The model returned {(logits.dim() == 0 ? "a scalar" : logits.shape[0] + " rows")} after mixing at '{layer}', expected {b}; does a layer after the mixing point depend on the batch size?");
+        return logits;
+    }
+
     /// <summary>
-    /// An explicit mixing point for a custom model: inside <see cref="Run"/>, at the chosen point, records the partners'
+    /// An explicit mixing point for a custom model: inside <c>Run</c>, at the chosen point, records the partners'
     /// representation (partner pass) or returns the mix (batch pass); everywhere else returns <paramref name="h"/>
     /// unchanged (as an alias).
     /// </summary>
@@ -218,6 +291,14 @@ public sealed class MixedForwardPass
         {
             _partnerRepresentation = h.alias().DetachFromDisposeScope();
             throw new PartnerPassComplete();
+        }
+        if (_partnerRows is not null)
+        {
+            // partners from the batch's own representation, plus the outside partners' (if any) after it
+            if (_partnerRepresentation is not null && !h.shape.Skip(1).SequenceEqual(_partnerRepresentation.shape.Skip(1)))
+                throw new InvalidOperationException($"At layer '{_pending}' the batch's representation has shape {Guard.Shape(h)} but the outside partners' has {Guard.Shape(_partnerRepresentation)}.");
+            var pool = _partnerRepresentation is null ? h : torch.cat([h, _partnerRepresentation], 0);
+            return Interpolation.Lerp(h, pool.index_select(0, _partnerRows), _coefficients);
         }
         if (!h.shape.SequenceEqual(_partnerRepresentation!.shape))
             throw new InvalidOperationException($"At layer '{_pending}' the batch's representation has shape {Guard.Shape(h)} but the partners' has {Guard.Shape(_partnerRepresentation)}.");

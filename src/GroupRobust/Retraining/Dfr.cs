@@ -44,7 +44,7 @@ public static class Dfr
         logger ??= NullLogger.Instance;
         if (!validationFeatures.HasGroups)
             throw new ArgumentException("DFR on validation fits on group-balanced validation subsets; the validation features have no group labels.", nameof(validationFeatures));
-        CheckDimensions(trainFeatures, validationFeatures);
+        CheckDimensions(trainFeatures, validationFeatures, nameof(validationFeatures));
         var rng = seeds.Random("dfr");
         int n = validationFeatures.Count;
         var order = Enumerable.Range(0, n).ToArray();
@@ -232,11 +232,11 @@ public static class Dfr
         return (double)correct / rows.Length;
     }
 
-    private static void CheckDimensions(TensorGroupDataset a, TensorGroupDataset b)
+    private static void CheckDimensions(TensorGroupDataset a, TensorGroupDataset b, string name)
     {
         if (a.Inputs.dim() != 2 || b.Inputs.dim() != 2 || a.Inputs.shape[1] != b.Inputs.shape[1])
-            throw new ArgumentException($"The features must be [N, D] with the same D; got {Internal.Guard.Shape(a.Inputs)} and {Internal.Guard.Shape(b.Inputs)}.", nameof(b));
+            throw new ArgumentException($"The features must be [N, D] with the same D; got {Internal.Guard.Shape(a.Inputs)} and {Internal.Guard.Shape(b.Inputs)}.", name);
         if (a.Scheme.NumClasses != b.Scheme.NumClasses)
-            throw new ArgumentException($"The feature sets have {a.Scheme.NumClasses} and {b.Scheme.NumClasses} classes.", nameof(b));
+            throw new ArgumentException($"The feature sets have {a.Scheme.NumClasses} and {b.Scheme.NumClasses} classes.", name);
     }
 }

@@ -75,6 +75,60 @@ public class EvaluatorSafetyTests
         Assert.Equal(4, result.Count); // the evaluation itself is intact
     }
 
+    /// <summary>Runs <paramref name="intrude"/> on a second thread while this thread is inside a call of <paramref name="owner"/> (its ExclusiveUse guard held).</summary>
+    private static Exception? FromSecondThreadDuringACall(object owner, Action intrude)
+    {
+        var type = owner.GetType();
+        System.Reflection.FieldInfo? field = null;
+        for (; field is null && type is not null; type = type.BaseType)
+            field = type.GetField("_use", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+        var guard = (GroupRobust.Internal.ExclusiveUse)field!.GetValue(owner)!;
+        Exception? seen = null;
+        using (guard.Enter())
+        {
+            var t = new Thread(() =>
+            {
+                try
+                {
+                    using var scope = NewDisposeScope();
+                    intrude();
+                }
+                catch (Exception ex)
+                {
+                    seen = ex;
+                }
+            });
+            t.Start();
+            t.Join();
+        }
+        return seen;
+    }
+
+    [Fact]
+    public void GroupDro_the_recorder_and_the_methods_detect_a_second_thread_too()
+    {
+        using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        using var dro = new GroupDroLoss([1, 1, 1, 1]);
+        using var recorder = new ErrorSetRecorder(ds);
+        using var method = new GroupRobust.Methods.GroupDroMethod(GroupRobust.Identification.GroupAssignment.FromTrueGroups(ds), new GroupRobust.Randomness.SeedSource(0));
+        var cases = new (object Owner, Action Intrude)[]
+        {
+            (dro, () => dro.Forward(torch.ones(2), Tiny.Longs(0, 1))),
+            (recorder, () => recorder.Record(0, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2))),
+            (method, () => method.BeginEpoch(0, 1)),
+        };
+        foreach (var (owner, intrude) in cases)
+        {
+            var seen = FromSecondThreadDuringACall(owner, intrude);
+            Assert.IsType<InvalidOperationException>(seen);
+            Assert.Contains("two threads at once", seen!.Message);
+        }
+        // nothing was changed by the intruders: GroupDRO took no step, the recorder holds no epoch, the method is between epochs
+        Assert.Equal(0, dro.Steps);
+        Assert.Throws<ArgumentException>(() => recorder.ErrorSetAt(0));
+        method.BeginEpoch(0, 1);
+    }
+
     [Fact]
     public void Calls_after_dispose_throw_object_disposed()
     {

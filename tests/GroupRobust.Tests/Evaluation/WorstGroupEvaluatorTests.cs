@@ -131,6 +131,19 @@ public class WorstGroupEvaluatorTests
     }
 
     [Fact]
+    public void An_empty_batch_is_validated_and_otherwise_a_no_op()
+    {
+        using var scope = NewDisposeScope();
+        using var ev = new WorstGroupEvaluator(Birds);
+        ev.Add(torch.zeros(2, 2), Tiny.Longs(0, 1), Tiny.Longs(0, 3));
+        var before = ev.Compute();
+        ev.Add(torch.zeros(0, 2), torch.zeros(0, ScalarType.Int64), torch.zeros(0, ScalarType.Int64));
+        Assert.Equal(before.ToMarkdown(), ev.Compute().ToMarkdown());
+        // still validated: logits of another width are rejected even when empty
+        Assert.Throws<ArgumentException>(() => ev.Add(torch.zeros(0, 3), torch.zeros(0, ScalarType.Int64), torch.zeros(0, ScalarType.Int64)));
+    }
+
+    [Fact]
     public void Bad_input_names_the_argument_and_the_values()
     {
         using var scope = NewDisposeScope();

@@ -56,6 +56,28 @@ public class XrmIdentifierTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_run_where_a_class_falls_into_one_environment_is_flagged_and_logged()
+    {
+        using var data = Planted();
+        // twins that cannot learn (learning rate 0) and always predict class 0: every class-1 sample is a cross-mistake,
+        // no class-0 sample is, so each class lies in one environment
+        Func<nn.Module<Tensor, Tensor>> constant = () =>
+        {
+            var m = nn.Linear(2, 2);
+            using (torch.no_grad())
+            {
+                m.weight!.zero_();
+                m.bias!.copy_(torch.tensor(new[] { 1f, 0f }));
+            }
+            return m;
+        };
+        var logger = new ListLogger();
+        var result = new XrmIdentifier(constant, p => torch.optim.SGD(p, 0), new SeedSource(0), Fast with { Steps = 3 }, logger).Discover(data.Train);
+        Assert.True(result.Degenerate);
+        Assert.Contains(logger.Messages, m => m.Contains("fell entirely into one environment") && m.Contains("XrmResult.Degenerate"));
+    }
+
+    [Fact]
     public void The_result_is_an_inferred_agree_or_cross_mistake_assignment_with_its_flip_rate_history()
     {
         using var data = Planted(1);

@@ -292,6 +292,12 @@ public class GroupDroLossTests
         Assert.Throws<ArgumentException>(() => dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }), torch.zeros(2, 2), torch.tensor(new[] { 0.0, 1.0 })));
         Assert.Equal(before.Q, dro.Snapshot().Q);
         Assert.Equal(before.Steps, dro.Steps);
+        // tensors on another device: rejected before the loss's state is moved there
+        var onMeta = Assert.Throws<ArgumentException>(() => dro.Forward(torch.ones(2, device: META), torch.zeros(2, ScalarType.Int64, device: META)));
+        Assert.Contains("meta", onMeta.Message);
+        Assert.Throws<ArgumentException>(() => dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }), torch.zeros(2, 2), torch.zeros(2, ScalarType.Int64, device: META)));
+        Assert.Equal(before.Q, dro.Snapshot().Q);
+        Assert.Equal(before.Steps, dro.Steps);
         dro.Forward(torch.tensor(new[] { 1.0, 2.0 }), torch.tensor(new long[] { 0, 1 }));
         Assert.Equal(before.Steps + 1, dro.Steps);
     }

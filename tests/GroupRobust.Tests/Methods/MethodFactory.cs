@@ -12,7 +12,7 @@ namespace GroupRobust.Tests.Methods;
 internal static class MethodFactory
 {
     public static readonly string[] Kinds =
-        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar", "lff", "lisa", "lisa-inferred", "eiil-groupdro"];
+        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1-inbatch", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar", "lff", "lisa", "lisa-inferred", "eiil-groupdro"];
 
     public static TheoryData<string> All()
     {
@@ -61,6 +61,7 @@ internal static class MethodFactory
             "jm1" => MixingMethod.Jm1(train, errorSet, seeds),
             "jm1-hidden" => MixingMethod.Jm1(train, errorSet, seeds, new MixingOptions { Layer = MixingLayer.Named("act") }),
             "jm1-random" => MixingMethod.Jm1(train, errorSet, seeds, new MixingOptions { Layer = MixingLayer.Random("input", "act", "output") }),
+            "jm1-inbatch" => MixingMethod.Jm1(train, errorSet, seeds, new MixingOptions { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
             "jm1plus" => MixingMethod.Jm1Plus(train, errorSet, 2, seeds),
             "cmixup" => MixingMethod.ClassConditionalMixup(train, seeds),
             "unconditional" => MixingMethod.UnconditionalJm1(train, errorSet, seeds),

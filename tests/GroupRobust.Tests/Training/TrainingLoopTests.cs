@@ -103,6 +103,7 @@ public class TrainingLoopTests
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { BatchSize = 0 })).ParamName);
         Assert.Equal("Selection", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Selection = SelectionCriterion.ValidationErrorSetF1 })).ParamName);
         Assert.Equal("CheckpointPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { CheckpointPath = "" })).ParamName);
+        Assert.Equal("BestWeightsPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { BestWeightsPath = "" })).ParamName);
     }
 
     private sealed class Sync(List<EpochReport> into) : IProgress<EpochReport>

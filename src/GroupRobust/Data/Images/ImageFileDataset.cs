@@ -74,7 +74,7 @@ public sealed class ImageFileDataset : GroupDatasetBase
             {
                 decoded = _decoder.Decode(_paths[k]);
             }
-            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)   // any decoder failure names the image and its line
             {
                 throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
             }
