@@ -19,11 +19,11 @@ out=${OUT:-/tmp/out}; mkdir -p "$out"
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 run() { local name=$1 limit=$2; shift 2; echo "== $name: $*"; timeout "$limit" "$@" > "$out/$name.txt" 2>&1; echo "rc $? $(tail -1 "$out/$name.txt")"; }
 run resnet18-fp32 150 bash "$here/run.sh" macro 5 20000 --device cuda --model resnet18 --image-size 112 --batch 128 --no-one-off \
-    --methods raw-erm,erm,raw-jm1,jm1,jm1-hidden,jm1-random,jm1-random-detached,jtt,groupdro
+    --methods raw-erm,erm,raw-jm1,jm1,jm1-hidden,jm1-hidden-inbatch,jm1-random,jm1-random-detached,jm1-random-inbatch,jtt,groupdro
 run pytorch-resnet18-fp32 90 python3 "$here/pytorch_macro.py" --device cuda --model resnet18 --image-size 112 --batch 128 --train-size 20000 --reps 5
 run small-cnn-fp32 90 bash "$here/run.sh" macro 5 10000 --device cuda --model small-cnn --data-dir "$here/fashion-mnist" --no-one-off
 run resnet18-bf16 90 bash "$here/run.sh" macro 3 20000 --device cuda --model resnet18 --image-size 112 --batch 128 --dtype bf16 --no-one-off \
-    --methods raw-erm,erm,jm1,jm1-hidden,groupdro
+    --methods raw-erm,erm,jm1,jm1-hidden,jm1-hidden-inbatch,groupdro
 run pytorch-resnet18-bf16 60 python3 "$here/pytorch_macro.py" --device cuda --model resnet18 --image-size 112 --batch 128 --train-size 20000 --reps 3 --dtype bf16
 RUN
 chmod +x .gpu/measure.sh

@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Benchmarks;
 
 /// <summary>
-/// Time of one training epoch for ERM, JM1 (input, a hidden layer, the random layer with exact and detached partners),
+/// Time of one training epoch for ERM, JM1 (input, a hidden layer and the random layer, with exact, detached and in-batch partners),
 /// JTT (lambda 50), GroupDRO, EIIL + GroupDRO, LfF and LISA, each through the library's method contract in the same
 /// hand-written loop, and of the same ERM and JM1-input loops written in raw TorchSharp (<see cref="RawLoops"/>),
 /// measured in one process with the rows interleaved within each repetition. Prints each row's ratio to the library's
@@ -22,7 +22,7 @@ internal static class MacroBenchmark
 {
     /// <summary>The rows, in the order they run (the --methods keys).</summary>
     public static readonly string[] AllRows =
-        ["raw-erm", "erm", "raw-jm1", "jm1", "jm1-hidden", "jm1-random", "jm1-random-detached", "jtt", "groupdro", "eiil-groupdro", "lff", "lisa"];
+        ["raw-erm", "erm", "raw-jm1", "jm1", "jm1-hidden", "jm1-hidden-inbatch", "jm1-random", "jm1-random-detached", "jm1-random-inbatch", "jtt", "groupdro", "eiil-groupdro", "lff", "lisa"];
 
     public static void Run(MacroOptions options)
     {
@@ -47,6 +47,8 @@ internal static class MacroBenchmark
             ["jm1-hidden"] = () => MixingMethod.Jm1(train, oracle, seeds, new MixingOptions { Layer = MixingLayer.Named(hidden) }),
             ["jm1-random"] = () => MixingMethod.Jm1(train, oracle, seeds, random),
             ["jm1-random-detached"] = () => MixingMethod.Jm1(train, oracle, seeds, random with { DetachPartners = true }),
+            ["jm1-hidden-inbatch"] = () => MixingMethod.Jm1(train, oracle, seeds, new MixingOptions { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch }),
+            ["jm1-random-inbatch"] = () => MixingMethod.Jm1(train, oracle, seeds, random with { Partners = PartnerSource.Batch }),
             ["jtt"] = () => new JttMethod(oracle, 50, seeds),
             ["groupdro"] = () => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds),
             ["eiil-groupdro"] = () => new GroupDroMethod(eiil!, seeds),
@@ -123,6 +125,8 @@ internal static class MacroBenchmark
         "jm1-hidden" => $"JM1 at {hidden}",
         "jm1-random" => "JM1 random layer",
         "jm1-random-detached" => "JM1 random layer, detached partners",
+        "jm1-hidden-inbatch" => $"JM1 at {hidden}, in-batch partners",
+        "jm1-random-inbatch" => "JM1 random layer, in-batch partners",
         "jtt" => "JTT lambda=50",
         "groupdro" => "GroupDRO",
         "eiil-groupdro" => "EIIL + GroupDRO",

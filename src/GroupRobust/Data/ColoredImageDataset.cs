@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using GroupRobust.Groups;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -51,7 +52,7 @@ public sealed class ColoredImageDataset : GroupDatasetBase
     /// <inheritdoc />
     protected override Tensor GatherInputs(long[] indices)
     {
-        var index = torch.tensor(indices, ScalarType.Int64, Device);
+        var index = HostUpload.Int64(indices, Device);
         var gray = _images.index_select(0, index).to(ScalarType.Float32).div_(255f).unsqueeze(1);       // [B, 1, H, W]
         var colour = _palette.index_select(0, _colours.index_select(0, index)).reshape(indices.Length, 3, 1, 1);
         return gray + (1f - gray) * colour;

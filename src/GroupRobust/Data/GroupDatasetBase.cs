@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using GroupRobust.Groups;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -74,8 +75,8 @@ public abstract class GroupDatasetBase : IGroupDataset
                 throw new ArgumentOutOfRangeException(nameof(indices), idx[i], $"Index at position {i} is {idx[i]}; the dataset has {Count} samples.");
         using var scope = NewDisposeScope();
         var x = GatherInputs(idx);
-        var y = torch.tensor(idx.Select(i => (long)_labels[i]).ToArray(), ScalarType.Int64, Device);
-        var g = HasGroups ? torch.tensor(idx.Select(i => (long)_groups[i]).ToArray(), ScalarType.Int64, Device) : null;
+        var y = HostUpload.Int64(idx.Select(i => (long)_labels[i]).ToArray(), Device);
+        var g = HasGroups ? HostUpload.Int64(idx.Select(i => (long)_groups[i]).ToArray(), Device) : null;
         return new Batch(x, y, g, idx).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using GroupRobust.Groups;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -72,7 +73,7 @@ public sealed class RegroupedView : IGroupDataset
         batch.Groups?.Dispose();
         var ids = new long[indices.Length];
         for (int i = 0; i < ids.Length; i++) ids[i] = _groups[indices[i]];
-        return new Batch(batch.Inputs, batch.Labels, torch.tensor(ids, ScalarType.Int64, batch.Labels.device), batch.Indices);
+        return new Batch(batch.Inputs, batch.Labels, HostUpload.Int64(ids, batch.Labels.device), batch.Indices);
     }
 
     /// <summary>Does nothing: the view owns no storage.</summary>

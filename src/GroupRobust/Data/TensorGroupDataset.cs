@@ -36,7 +36,7 @@ public sealed class TensorGroupDataset : GroupDatasetBase
     /// <inheritdoc />
     protected override Tensor GatherInputs(long[] indices)
     {
-        var x = _inputs.index_select(0, torch.tensor(indices, ScalarType.Int64, _inputs.device));
+        var x = _inputs.index_select(0, HostUpload.Int64(indices, _inputs.device));
         return _transform is null ? x : _transform(x);
     }
 

@@ -81,7 +81,7 @@ public sealed class ErrorSetRecorder : IDisposable
         {
             Guard.SameDevice(logits, nameof(logits), rec.Wrong.device, "the recorder's state for this epoch");
         }
-        var index = torch.tensor(indices, ScalarType.Int64, logits.device);
+        var index = HostUpload.Int64(indices, logits.device);
         rec.Wrong.scatter_(0, index, logits.detach().argmax(1).ne(labels.to(ScalarType.Int64)));
         rec.Seen.scatter_(0, index, torch.ones(indices.Length, ScalarType.Bool, logits.device));
     }

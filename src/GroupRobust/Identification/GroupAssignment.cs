@@ -282,7 +282,7 @@ public sealed class GroupAssignment
         ArgumentNullException.ThrowIfNull(device);
         var ids = new long[indices.Length];
         for (int i = 0; i < ids.Length; i++) ids[i] = _groups[CheckIndex(indices[i], nameof(indices))];
-        return TorchSharp.torch.tensor(ids, ScalarType.Int64, device);
+        return HostUpload.Int64(ids, device);
     }
 
     /// <summary>

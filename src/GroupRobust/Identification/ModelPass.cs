@@ -47,7 +47,7 @@ internal static class ModelPass
                 var labels = batch.Labels.to(logits.device);
                 var values = perBatch(logits, labels);
                 buffers ??= values.Select(_ => torch.zeros(dataset.Count, ScalarType.Float64, logits.device).DetachFromDisposeScope()).ToArray();
-                var index = torch.tensor(batch.Indices, ScalarType.Int64, logits.device);
+                var index = HostUpload.Int64(batch.Indices, logits.device);
                 for (int k = 0; k < values.Length; k++) buffers[k].scatter_(0, index, values[k].to(ScalarType.Float64));
             }
             using var s = NewDisposeScope();

@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using System.Globalization;
 using GroupRobust.Data;
 using GroupRobust.Randomness;
@@ -105,7 +106,7 @@ public sealed class XrmIdentifier : IGroupIdentifier
                     dynamic = trueLabels.clone().DetachFromDisposeScope();
                     mask = torch.tensor(heldInByA).to(device).DetachFromDisposeScope();
                 }
-                var index = torch.tensor(indices, ScalarType.Int64, device);
+                var index = HostUpload.Int64(indices, device);
                 var labels = dynamic.index_select(0, index);
                 var m = mask!.index_select(0, index).unsqueeze(1);
                 var zA = twinA.call(batch.Inputs);

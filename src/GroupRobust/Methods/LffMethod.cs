@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using System.Globalization;
 using GroupRobust.Data;
 using GroupRobust.Groups;
@@ -99,7 +100,7 @@ public sealed class LffMethod : TrainingMethod
         var zd = pair.Debiased.call(batch.Inputs);
         var y = batch.Labels.to(zd.device);
         EnsureBuffers(zd.device);
-        var index = torch.tensor(batch.Indices, ScalarType.Int64, zd.device);
+        var index = HostUpload.Int64(batch.Indices, zd.device);
         var ceD = nn.functional.cross_entropy(zd, y, reduction: nn.Reduction.None);
         Tensor w;
         using (torch.no_grad())

@@ -191,20 +191,30 @@ public sealed class ClassConditionalMixer : IPartnerMixer
             long s = idx[i];
             int g = groupIds[(int)s], y = labels[(int)s];
             side[i] = _groups.IsMinorityGroup(g);
+            // candidates: the batch's rows in the eligible groups, except the row itself (c-MixUp's pool holds its own group)
             int total = 0;
-            foreach (int h in _eligibleGroups[g]) total += rowsOf.TryGetValue(h, out var l) ? l.Count : 0;
+            bool selfEligible = false;
+            foreach (int h in _eligibleGroups[g])
+            {
+                total += rowsOf.TryGetValue(h, out var l) ? l.Count : 0;
+                selfEligible |= h == g;
+            }
+            if (selfEligible) total--;
             if (total > 0)
             {
                 int r = _rng.Next(total);
                 foreach (int h in _eligibleGroups[g])
                 {
                     if (!rowsOf.TryGetValue(h, out var l)) continue;
-                    if (r < l.Count)
+                    int size = h == g ? l.Count - 1 : l.Count;
+                    if (r < size)
                     {
-                        rows[i] = l[r];
+                        // skip the row itself: rows of its own group above it shift down by one
+                        int k = h == g && l.IndexOf(i) <= r ? r + 1 : r;
+                        rows[i] = l[k];
                         break;
                     }
-                    r -= l.Count;
+                    r -= size;
                 }
                 partners[i] = idx[rows[i]];
                 mixed[i] = true;

@@ -32,8 +32,10 @@ internal static class Interpolation
     /// <summary>c x + (1 - c) p with one scalar weight c for every row.</summary>
     public static Tensor Lerp(Tensor x, Tensor p, double c)
     {
+        // the weight is filled on the device (torch.tensor(c, device) would copy it from the host, a blocking upload)
         using var scope = NewDisposeScope();
-        using var w = torch.tensor(c, dtype: x.dtype, device: x.device);
+        using var value = c.ToScalar();
+        using var w = torch.full(Array.Empty<long>(), value, x.dtype, x.device);
         return torch.lerp(p, x, w).MoveToOuterDisposeScope();
     }
 }

@@ -36,7 +36,7 @@ internal static class MixCoefficients
         // float64 inputs mix with float64 weights; every other dtype gets its weights rounded once from float64
         var dtype = Guard.IsFloating(like.dtype) ? like.dtype : ScalarType.Float32;
         using var scope = NewDisposeScope();
-        return torch.tensor(c, dtype: ScalarType.Float64, device: CPU).to(dtype, like.device).MoveToOuterDisposeScope();
+        return HostUpload.Float64(c, like.device, dtype).MoveToOuterDisposeScope();
     }
 
     public static void CheckAlpha(double alpha, string name)

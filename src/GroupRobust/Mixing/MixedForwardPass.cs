@@ -156,7 +156,7 @@ public sealed class MixedForwardPass
             throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
         LastLayer = layer;
         using var scope = NewDisposeScope();
-        var rows = torch.tensor(partnerRows.ToArray(), ScalarType.Int64, inputs.device);
+        var rows = HostUpload.Int64(partnerRows.ToArray(), inputs.device);
         if (layer == InputLayer)
         {
             var pool = k > 0 ? torch.cat([inputs, outsidePartnerInputs!], 0) : inputs;

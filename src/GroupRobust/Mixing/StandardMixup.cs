@@ -47,7 +47,7 @@ public sealed class StandardMixup
         if (x.shape[0] != draw.Permutation.Length)
             throw new ArgumentException($"'x' has {x.shape[0]} rows but the draw is for {draw.Permutation.Length}.", nameof(x));
         using var scope = NewDisposeScope();
-        var perm = torch.tensor(draw.Permutation, ScalarType.Int64, x.device);
+        var perm = HostUpload.Int64(draw.Permutation, x.device);
         return Interpolation.Lerp(x, x.index_select(0, perm), draw.Lambda).MoveToOuterDisposeScope();
     }
 
@@ -57,7 +57,7 @@ public sealed class StandardMixup
         ArgumentNullException.ThrowIfNull(draw);
         Guard.MinDims(x, 1, nameof(x));
         using var scope = NewDisposeScope();
-        return x.index_select(0, torch.tensor(draw.Permutation, ScalarType.Int64, x.device)).MoveToOuterDisposeScope();
+        return x.index_select(0, HostUpload.Int64(draw.Permutation, x.device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>lambda CE(logits, y) + (1 - lambda) CE(logits, y[perm]), mean over the batch.</summary>
@@ -70,7 +70,7 @@ public sealed class StandardMixup
         if (labels.shape[0] != draw.Permutation.Length)
             throw new ArgumentException($"'labels' has {labels.shape[0]} rows but the draw is for {draw.Permutation.Length}.", nameof(labels));
         using var scope = NewDisposeScope();
-        var perm = torch.tensor(draw.Permutation, ScalarType.Int64, labels.device);
+        var perm = HostUpload.Int64(draw.Permutation, labels.device);
         var a = nn.functional.cross_entropy(logits, labels);
         var b = nn.functional.cross_entropy(logits, labels.index_select(0, perm));
         return Interpolation.Lerp(a, b, draw.Lambda).MoveToOuterDisposeScope();

@@ -86,7 +86,7 @@ public sealed class AfrMethod : TrainingMethod
         }
         var logits = model.call(batch.Inputs);
         var ce = nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float32);
-        var w = _deviceWeights!.index_select(0, torch.tensor(batch.Indices, ScalarType.Int64, weight.device));
+        var w = _deviceWeights!.index_select(0, HostUpload.Int64(batch.Indices, weight.device));
         var loss = (w * ce).sum();
         if (Options.Lambda == 0) return loss;
         var pull = (weight - _w0).square().sum() + (bias - _b0!).square().sum();

@@ -58,6 +58,30 @@ public class InBatchPartnerTests
     }
 
     [Fact]
+    public void Class_conditional_mixup_never_pairs_a_row_with_itself_in_the_batch()
+    {
+        var (data, _) = Task();
+        using var _ = data;
+        var none = GroupAssignment.FromErrorSet(new bool[data.Count], data, "none");
+        var mixer = new ClassConditionalMixer(none, new Random(8), new MixerOptions { Policy = PartnerPolicy.SameClass });
+        var rng = new Random(9);
+        var seen = new HashSet<long>();
+        for (int trial = 0; trial < 200; trial++)
+        {
+            var idx = Enumerable.Range(0, data.Count).OrderBy(_ => rng.Next()).Take(8).Select(i => (long)i).ToArray();
+            var plan = mixer.DrawPartners(idx, PartnerSource.Batch);
+            for (int i = 0; i < idx.Length; i++)
+            {
+                if (plan.PartnerRows[i] >= idx.Length) continue;   // no other row of its class in the batch
+                Assert.NotEqual(i, plan.PartnerRows[i]);
+                Assert.Equal(none.Labels.Span[(int)idx[i]], none.Labels.Span[(int)plan.PartnerIndices[i]]);
+                seen.Add(plan.PartnerRows[i]);
+            }
+        }
+        Assert.Equal(8, seen.Count);   // every position serves as a partner
+    }
+
+    [Fact]
     public void Over_random_batches_every_pool_member_is_an_equally_likely_partner()
     {
         var (data, errorSet) = Task();
