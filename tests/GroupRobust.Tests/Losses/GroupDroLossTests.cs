@@ -283,6 +283,31 @@ public class GroupDroLossTests
     }
 
     [Fact]
+    public void A_non_finite_batch_where_the_eager_check_does_not_run_is_skipped_on_the_device_and_counted()
+    {
+        using var scope = NewDisposeScope();
+        // as on CUDA: no eager finiteness check, so the NaN reaches the update, which must mask it without a host sync
+        using var dro = new GroupDroLoss([4, 4], new GroupDroOptions { StepSize = 0.5 }) { SkipEagerChecks = true };
+        using var reference = new GroupDroLoss([4, 4], new GroupDroOptions { StepSize = 0.5 });
+        dro.Forward(torch.tensor(new[] { 1f, 2f }), torch.tensor(new long[] { 0, 1 }));
+        reference.Forward(torch.tensor(new[] { 1f, 2f }), torch.tensor(new long[] { 0, 1 }));
+        var before = dro.Snapshot();
+        foreach (var bad in new[] { float.NaN, float.PositiveInfinity })
+            dro.Forward(torch.tensor(new[] { bad, 2f }), torch.tensor(new long[] { 0, 1 }));
+        var after = dro.Snapshot();
+        Assert.Equal(before.Q, after.Q);
+        Assert.Equal(before.ExpAvgLoss, after.ExpAvgLoss);
+        Assert.All(after.Q, v => Assert.True(double.IsFinite(v)));
+        Assert.Equal(2, dro.SkippedSteps);
+        Assert.Equal(3, dro.Steps);   // the skipped calls still count as calls
+        // the next finite batch updates exactly as in a run that never saw the bad batches
+        dro.Forward(torch.tensor(new[] { 3f, 1f }), torch.tensor(new long[] { 0, 1 }));
+        reference.Forward(torch.tensor(new[] { 3f, 1f }), torch.tensor(new long[] { 0, 1 }));
+        Assert.Equal(reference.Snapshot().Q, dro.Snapshot().Q);
+        Assert.Equal(reference.Snapshot().ExpAvgLoss, dro.Snapshot().ExpAvgLoss);
+    }
+
+    [Fact]
     public void A_failing_call_leaves_the_loss_usable()
     {
         using var scope = NewDisposeScope();
