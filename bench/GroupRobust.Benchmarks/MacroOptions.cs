@@ -71,7 +71,7 @@ internal sealed record MacroOptions(int Repetitions, int TrainSize, string Devic
         if (Model is not ("small-cnn" or "resnet18" or "resnet50")) throw new ArgumentException($"--model must be small-cnn, resnet18 or resnet50; got '{Model}'.");
         if (Dtype is not ("fp32" or "bf16" or "fp16")) throw new ArgumentException($"--dtype must be fp32, bf16 or fp16; got '{Dtype}'.");
         if (ImageSize < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ResNet images need a side of at least 32.");
-        if (DeviceName == "cuda" && !torch.cuda.is_available()) throw new ArgumentException("--device cuda: this TorchSharp backend has no CUDA device (on the GPU machine, run through ../shared/gpu/make-bundle.sh's run.sh).");
+        TorchBackend.EnsureDevice(DeviceName);   // one actionable sentence when CUDA is asked of a CPU-only backend
         if (Methods is not null)
             foreach (var m in Methods)
                 if (!MacroBenchmark.AllRows.Contains(m))

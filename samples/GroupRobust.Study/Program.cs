@@ -70,7 +70,7 @@ root.SetAction(parse =>
     try
     {
         options.Validate();
-        TorchBackend.EnsureAvailable();
+        TorchBackend.EnsureDevice(options.Device);
     }
     catch (Exception ex) when (ex is ArgumentException or TorchBackendUnavailableException)
     {

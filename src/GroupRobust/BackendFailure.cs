@@ -14,4 +14,6 @@ public enum BackendFailure
 
     /// <summary>Another native load failure; the inner exception has TorchSharp's own message.</summary>
     Other,
+    /// <summary>A requested accelerator (for example "cuda") cannot be used by the loaded backend (<see cref="TorchBackend.EnsureDevice"/>).</summary>
+    DeviceUnavailable,
 }

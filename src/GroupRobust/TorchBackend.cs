@@ -57,6 +57,53 @@ public static class TorchBackend
         }
     }
 
+    /// <summary>
+    /// Verifies that tensors can be created on <paramref name="device"/> ("cpu", "cuda", "cuda:1", ...), after
+    /// <see cref="EnsureAvailable"/>. Use it before a run that was asked for a GPU, so that a CPU-only backend gives one
+    /// actionable sentence instead of TorchSharp's load trace.
+    /// </summary>
+    /// <param name="device">A TorchSharp device string.</param>
+    /// <exception cref="TorchBackendUnavailableException">The backend cannot use the device (<see cref="BackendFailure.DeviceUnavailable"/>), or the backend does not load at all.</exception>
+    /// <exception cref="ArgumentException">The text is not a device name.</exception>
+    public static void EnsureDevice(string device)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        EnsureAvailable();
+        torch.Device parsed;
+        try
+        {
+            parsed = new torch.Device(device);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            throw new ArgumentException($"'{device}' is not a TorchSharp device name (cpu, cuda, cuda:1, ...).", nameof(device), ex);
+        }
+        if (parsed.type == DeviceType.CPU) return;
+        Exception? failure = null;
+        try
+        {
+            using var probe = torch.zeros(1, device: parsed);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        if (failure is not null) throw DiagnoseDevice(device, failure);
+    }
+
+    /// <summary>Classifies a failure to create a tensor on a requested accelerator.</summary>
+    internal static TorchBackendUnavailableException DiagnoseDevice(string device, Exception failure)
+    {
+        var text = Flatten(failure);
+        string why = text.Contains("did not initialise on the current machine", StringComparison.OrdinalIgnoreCase)
+            ? "the TorchSharp backend this application references has no CUDA support (TorchSharp-cpu), or no GPU is visible"
+            : "TorchSharp could not use it: " + FirstLine(failure);
+        return new TorchBackendUnavailableException(BackendFailure.DeviceUnavailable,
+            $"Device '{device}' was requested, but {why}. Reference TorchSharp-cuda-linux (or -windows) 0.107.0 instead of TorchSharp-cpu; or, on " +
+            "Linux with PyTorch installed, run with LD_LIBRARY_PATH pointing at PyTorch's torch/lib so TorchSharp's glue loads its CUDA libtorch " +
+            "(docs/getting-started.md, 'GPUs'); or run on the CPU.", failure);
+    }
+
     /// <summary>The failure of a 32-bit process (TorchSharp's natives are 64-bit only), or null for a 64-bit one.</summary>
     internal static TorchBackendUnavailableException? CheckProcess(bool is64Bit) => is64Bit ? null
         : new TorchBackendUnavailableException(BackendFailure.Not64BitProcess,
@@ -81,6 +128,17 @@ public static class TorchBackend
                 "No TorchSharp native backend is referenced. GroupRobust references only the managed TorchSharp package; " +
                 "the application must add one backend: 'dotnet add package TorchSharp-cpu --version 0.107.0' " +
                 "(or TorchSharp-cuda-linux / TorchSharp-cuda-windows for NVIDIA GPUs).", failure);
+        }
+
+        // TorchSharp 0.107 when the NuGet folder exists but lacks the backend's libtorch package:
+        // "The libtorch-cpu-linux-x64 package version 2.10.0.0 is not restored on this system. ..."
+        var notRestored = System.Text.RegularExpressions.Regex.Match(text, @"The (\S+) package version (\S+) is not restored on this system");
+        if (notRestored.Success)
+        {
+            return new TorchBackendUnavailableException(BackendFailure.NoBackendPackage,
+                $"TorchSharp found no native backend: its libtorch package ({notRestored.Groups[1].Value} {notRestored.Groups[2].Value.TrimEnd('.')}) is " +
+                "not referenced by the application, so it is not restored. GroupRobust references only the managed TorchSharp package; add one " +
+                "backend: 'dotnet add package TorchSharp-cpu --version 0.107.0' (or TorchSharp-cuda-linux / TorchSharp-cuda-windows for NVIDIA GPUs).", failure);
         }
 
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && libStdCxxPath is not null
