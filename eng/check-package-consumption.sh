@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# Consumes the packed GroupRobust .nupkg the way a downstream user does: a throwaway console project outside the
-# solution references it from a local folder feed, together with TorchSharp-cpu, and runs a few lines of it
-# (JM1 through the method contract in the ready loop, then an evaluation). Run eng/check-pack.sh first (it produces artifacts/packages).
+# Consumes the packages the way README tells a user to: the bash block between README's install markers runs line
+# for line (with HOME pointing at a scratch folder, so its ~/grouprobust-feed lands there, and "grouprobust" a link to
+# this checkout), then a throwaway console application "my-app" that the block gave GroupRobust and TorchSharp-cpu
+# runs a few lines of it (JM1 through the method contract in the ready loop, then an evaluation).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-feed="$root/artifacts/packages"
-pkg=$(find "$feed" -maxdepth 1 -name 'GroupRobust.[0-9]*.nupkg' | head -n1)
-[ -n "$pkg" ] || { echo "check-package-consumption: no GroupRobust package in $feed (run eng/check-pack.sh)" >&2; exit 1; }
-version=$(basename "$pkg" .nupkg); version=${version#GroupRobust.}
+version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$root/src/GroupRobust/GroupRobust.csproj" | head -n1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# a stale copy of this version in the global cache would hide what was just packed
-rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/grouprobust/$version"
-cat > "$work/nuget.config" <<XML
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <add key="local" value="$feed" />
-  </packageSources>
-</configuration>
-XML
-cat > "$work/Consumer.csproj" <<XML
+packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+# a stale copy of this version in the global cache would hide what the block packs
+rm -rf "$packages/grouprobust/$version" "$packages/grouprobust.imaging/$version"
+awk '/<!-- install:begin -->/{f=1;next} /<!-- install:end -->/{f=0} f' "$root/README.md" | sed '/^```/d' > "$work/install.sh"
+[ -s "$work/install.sh" ] || { echo "check-package-consumption: README has no install block between its markers" >&2; exit 1; }
+grep -q "dotnet add package GroupRobust --version $version" "$work/install.sh" \
+  || { echo "check-package-consumption: README's install block does not add GroupRobust $version (the version in GroupRobust.csproj)" >&2; exit 1; }
+ln -s "$root" "$work/grouprobust"
+mkdir -p "$work/my-app"
+cat > "$work/my-app/my-app.csproj" <<XML
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
     <OutputType>Exe</OutputType>
@@ -30,13 +27,9 @@ cat > "$work/Consumer.csproj" <<XML
     <ImplicitUsings>enable</ImplicitUsings>
     <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
   </PropertyGroup>
-  <ItemGroup>
-    <PackageReference Include="GroupRobust" Version="$version" />
-    <PackageReference Include="TorchSharp-cpu" Version="0.107.0" />
-  </ItemGroup>
 </Project>
 XML
-cat > "$work/Program.cs" <<'CS'
+cat > "$work/my-app/Program.cs" <<'CS'
 using GroupRobust;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
@@ -59,7 +52,11 @@ var result = evaluator.Evaluate(model, data.Test);
 if (result.Count != data.Test.Count || history.Epochs.Count != 2 || history.Epochs[0].Method.Mixing is null) throw new Exception("unexpected result");
 Console.WriteLine($"consumer OK: {result}; {history.Method} selected epoch {history.Best.Epoch}");
 CS
-cd "$work"
-DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet run --configfile "$work/nuget.config" -v quiet 2>&1 | tail -n 5 > "$work/out.txt" || { cat "$work/out.txt" >&2; echo "check-package-consumption: the consumer project failed" >&2; exit 1; }
+echo "check-package-consumption: running README's install block"
+(cd "$work" && HOME="$work" NUGET_PACKAGES="$packages" DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 bash -euo pipefail install.sh > "$work/install.log" 2>&1) \
+  || { cat "$work/install.log" >&2; echo "check-package-consumption: README's install block failed" >&2; exit 1; }
+cd "$work/my-app"
+grep -q 'Include="GroupRobust"' my-app.csproj || { echo "check-package-consumption: the block did not reference GroupRobust" >&2; exit 1; }
+DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NUGET_PACKAGES="$packages" dotnet run -v quiet 2>&1 | tail -n 5 > "$work/out.txt" || { cat "$work/out.txt" >&2; echo "check-package-consumption: the consumer project failed" >&2; exit 1; }
 cat "$work/out.txt"
 grep -q "consumer OK" "$work/out.txt" || { echo "check-package-consumption: the consumer did not report success" >&2; exit 1; }
