@@ -25,10 +25,15 @@ public partial class BadInputDocTests
     internal static List<(int Line, string[] Cells)> Rows(string[] lines)
     {
         var rows = new List<(int, string[])>();
+        bool inTable = false;
         for (int i = 0; i < lines.Length; i++)
         {
             var line = lines[i].Trim();
-            if (!line.StartsWith('|')) continue;
+            if (!line.StartsWith('|'))
+            {
+                inTable = false;
+                continue;
+            }
             var cells = line.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
             bool header = i + 1 < lines.Length && lines[i + 1].TrimStart().StartsWith("|---", StringComparison.Ordinal);
             if (header)
@@ -36,7 +41,12 @@ public partial class BadInputDocTests
                 Assert.True(cells[^1] == "test", $"docs/bad-input.md line {i + 1}: every table needs a last column 'test'; this one ends with '{cells[^1]}'.");
                 continue;
             }
-            if (line.StartsWith("|---", StringComparison.Ordinal)) continue;
+            if (line.StartsWith("|---", StringComparison.Ordinal))
+            {
+                inTable = true;
+                continue;
+            }
+            Assert.True(inTable, $"docs/bad-input.md line {i + 1}: a row outside a table (a blank line or text separates it from its header).");
             rows.Add((i + 1, cells));
         }
         return rows;
@@ -88,5 +98,6 @@ public partial class BadInputDocTests
         Assert.Empty(Reference().Matches(rows[0].Cells[^1]));
         Assert.Equal("Foo.Bar", Reference().Match(rows[1].Cells[^1]).Groups[1].Value);
         Assert.ThrowsAny<Exception>(() => Rows(["| a | b | outcome |", "|---|---|---|"]));
+        Assert.ThrowsAny<Exception>(() => Rows(["| a | b | c | test |", "|---|---|---|---|", "", "| x | y | z | `Foo.Bar` |"]));
     }
 }

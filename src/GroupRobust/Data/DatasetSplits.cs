@@ -15,11 +15,15 @@ public sealed record DatasetSplits(IGroupDataset Train, IGroupDataset Validation
     /// <exception cref="InvalidOperationException">The training split has no group annotations.</exception>
     public long[] TrainGroupCounts() => GroupCounts.Of(Train);
 
+    /// <summary>What the splits share and a loader created for them (a feature source, for example); disposed after them.</summary>
+    internal IDisposable? Owned { get; init; }
+
     /// <inheritdoc />
     public void Dispose()
     {
         Train.Dispose();
         Validation.Dispose();
         Test.Dispose();
+        Owned?.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using GroupRobust.Groups;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Data.Loaders;
@@ -19,7 +20,8 @@ public static class MultiNliLoader
     /// <param name="features">Features by metadata row (row r of the file = feature row r).</param>
     /// <param name="device">Device batches are returned on.</param>
     /// <exception cref="FormatException">Missing columns, unknown split codes, labels out of range, or a row id (the leading index column) listed twice (file and line named).</exception>
-    public static DatasetSplits Load(string metadataPath, IFeatureSource features, Device? device = null)
+    /// <param name="featureLabels">The labels stored with the features (group_DRO's <c>label_id</c>), one per row, or null: when given, each must equal the row's gold_label, as group_DRO asserts.</param>
+    public static DatasetSplits Load(string metadataPath, IFeatureSource features, Device? device = null, IReadOnlyList<long>? featureLabels = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(metadataPath);
         ArgumentNullException.ThrowIfNull(features);
@@ -27,6 +29,8 @@ public static class MultiNliLoader
         int y = table.Column("gold_label"), neg = table.Column("sentence2_has_negation"), split = table.Column("split");
         if (features.Count != table.Rows.Count)
             throw new ArgumentException($"The feature source has {features.Count} rows but {metadataPath} has {table.Rows.Count}.", nameof(features));
+        if (featureLabels is not null && featureLabels.Count != table.Rows.Count)
+            throw new ArgumentException($"'featureLabels' has {featureLabels.Count} entries but {metadataPath} has {table.Rows.Count} rows.", nameof(featureLabels));
         // group_DRO's metadata_random.csv starts with an unnamed index column: a row id listed twice (for example in two
         // splits) would put one example in both training and test, so ids must be unique
         int? idColumn = table.Header.Count > 0 && table.Header[0] is "" or "Unnamed: 0" or "id" or "index" ? 0 : null;
@@ -46,6 +50,8 @@ public static class MultiNliLoader
             if (label is < 0 or > 2) throw table.Error(r, $"gold_label is {label}; expected 0 (contradiction), 1 (entailment) or 2 (neutral).");
             if (a is not (0 or 1)) throw table.Error(r, $"sentence2_has_negation is {a}; expected 0 or 1.");
             if (s is < 0 or > 2) throw table.Error(r, $"split code {s} is unknown; expected 0 (train), 1 (validation) or 2 (test).");
+            if (featureLabels is not null && featureLabels[r] != label)
+                throw table.Error(r, $"gold_label is {label} but the features' label for this row is {featureLabels[r]}: the features are not in the order of {Path.GetFileName(metadataPath)} (group_DRO checks the same).");
             rows[s].Add(r);
             labels[s].Add(label);
             attrs[s].Add(a);
@@ -55,5 +61,69 @@ public static class MultiNliLoader
             if (rows[s].Count == 0) throw new FormatException($"{metadataPath}: the {names[s]} split (code {s}) has no rows.");
         FeatureDataset Make(int s) => new(features, rows[s], labels[s], attrs[s], Scheme, device);
         return new DatasetSplits(Make(0), Make(1), Make(2));
+    }
+
+    /// <summary>
+    /// Loads MultiNLI with its features from a file: a safetensors file as written by
+    /// <c>eng/convert-multinli-features.py</c> from group_DRO's cached BERT features (tensors <c>input_ids</c>,
+    /// <c>input_mask</c>, <c>segment_ids</c> [N, L], stacked to [N, L, 3] in that order as group_DRO and SubpopBench do,
+    /// and <c>label_ids</c> [N], checked against gold_label), a safetensors file with one tensor [N, ...] (for example
+    /// precomputed embeddings; <c>label_ids</c> optional), or an <c>.npy</c> array [N, ...].
+    /// </summary>
+    /// <param name="metadataPath">Path of metadata_random.csv.</param>
+    /// <param name="featuresPath">A <c>.safetensors</c> or <c>.npy</c> file whose row r belongs to metadata row r.</param>
+    /// <param name="device">Device batches are returned on (the features stay in host memory until gathered).</param>
+    /// <exception cref="FormatException">A malformed feature file, a layout other than the ones above, or a label that differs from gold_label (file and row named).</exception>
+    public static DatasetSplits Load(string metadataPath, string featuresPath, Device? device = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(featuresPath);
+        Tensor features;
+        long[]? labels = null;
+        if (featuresPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            features = Features.NpyFile.Read(featuresPath);
+        }
+        else
+        {
+            var all = Features.SafetensorsFile.Read(featuresPath);
+            try
+            {
+                if (all.TryGetValue("label_ids", out var l))
+                {
+                    if (l.dim() != 1) throw new FormatException($"{featuresPath}: label_ids has shape [{string.Join(", ", l.shape)}]; expected [N].");
+                    labels = l.to(ScalarType.Int64).data<long>().ToArray();
+                }
+                string[] bert = ["input_ids", "input_mask", "segment_ids"];
+                if (bert.All(all.ContainsKey))
+                {
+                    features = torch.stack(bert.Select(n => all[n].to(ScalarType.Int64)).ToArray(), 2);
+                }
+                else
+                {
+                    var rest = all.Keys.Where(k => k != "label_ids").ToArray();
+                    if (rest.Length != 1)
+                        throw new FormatException($"{featuresPath}: expected input_ids, input_mask and segment_ids, or exactly one feature tensor (besides label_ids); found {string.Join(", ", all.Keys.Order())}.");
+                    features = all[rest[0]].alias();
+                }
+            }
+            finally
+            {
+                foreach (var t in all.Values) t.Dispose();
+            }
+        }
+        using (features)
+        {
+            if (features.dim() < 1) throw new FormatException($"{featuresPath}: the features are a scalar; expected [N, ...].");
+            var source = new TensorFeatureSource(features);
+            try
+            {
+                return Load(metadataPath, source, device, labels) with { Owned = source };
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+        }
     }
 }

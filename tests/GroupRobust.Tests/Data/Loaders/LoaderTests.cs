@@ -1,6 +1,7 @@
 using GroupRobust.Data;
 using GroupRobust.Data.Images;
 using GroupRobust.Data.Loaders;
+using GroupRobust.Groups;
 using GroupRobust.Imaging;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
@@ -164,6 +165,39 @@ public class LoaderTests
         var ex = Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(dir.File("data.csv"), new NetpbmImageDecoder()));
         Assert.Contains("line 5", ex.Message);
         Assert.Contains("y is -1", ex.Message);
+    }
+
+    [Fact]
+    public void SubpopBench_layout_loads_with_the_images_one_folder_below_the_csv()
+    {
+        // SubpopBench's data path: waterbirds/metadata_waterbirds.csv, images under waterbirds/waterbird_complete95_forest2water2/
+        using var dir = new TempDirectory();
+        var images = dir.File("waterbirds/waterbird_complete95_forest2water2/001.Black_footed_Albatross");
+        Directory.CreateDirectory(images);
+        var lines = new List<string> { "id,filename,split,y,a" };
+        for (int i = 0; i < 12; i++)
+        {
+            NetpbmImageDecoder.WritePpm(Path.Combine(images, $"bird_{i}.ppm"), LoaderFixtures.Solid(8, 8, (byte)(10 * i), 0, 0));
+            lines.Add($"{i},001.Black_footed_Albatross/bird_{i}.ppm,{i % 3},{i / 3 % 2},{i / 6 % 2}");
+        }
+        File.WriteAllLines(dir.File("waterbirds/metadata_waterbirds.csv"), lines);
+        var splits = NormalizedCsvLoader.LoadSubpopBench(dir.Path, "waterbirds", new NetpbmImageDecoder(), ImagePreprocessing.None);
+        Assert.Equal(4, splits.Train.Count);
+        Assert.Equal(GroupScheme.Binary(), splits.Scheme);
+        // group = y * A + a, as in group_DRO, WILDS and SubpopBench: sample 0 of the training split is row 0 (y 0, a 0), sample 2 is row 6 (y 0, a 1)
+        Assert.Equal(new[] { 0, 2, 1, 3 }, splits.Train.Groups.ToArray());
+        using (var scope = NewDisposeScope())
+            Assert.Equal(60f / 255f, splits.Train.GetBatch([2]).Inputs[0, 0, 0, 0].item<float>(), 5);
+
+        // without the image root the files are looked for next to the CSV, and the error names the line and the file
+        var missing = Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(dir.File("waterbirds/metadata_waterbirds.csv"), new NetpbmImageDecoder()));
+        Assert.Contains("line 2", missing.Message);
+        Assert.Contains("bird_0.ppm", missing.Message);
+        // the id column is optional (the filename is the id), and an unknown layout lists the known ones
+        File.WriteAllLines(dir.File("waterbirds/metadata_waterbirds.csv"), lines.Select(l => l[(l.IndexOf(',') + 1)..]));
+        Assert.Equal(4, NormalizedCsvLoader.LoadSubpopBench(dir.Path, "waterbirds", new NetpbmImageDecoder(), ImagePreprocessing.None).Train.Count);
+        Assert.Contains("waterbirds, celeba", Assert.Throws<ArgumentException>(() => NormalizedCsvLoader.LoadSubpopBench(dir.Path, "metashift", new NetpbmImageDecoder())).Message);
+        Assert.Throws<DirectoryNotFoundException>(() => NormalizedCsvLoader.Load(dir.File("waterbirds/metadata_waterbirds.csv"), new NetpbmImageDecoder(), imageRoot: dir.File("nowhere")));
     }
 
     [Fact]
