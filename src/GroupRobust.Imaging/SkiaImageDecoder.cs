@@ -3,9 +3,76 @@ using SkiaSharp;
 
 namespace GroupRobust.Imaging;
 
-/// <summary>Decodes JPEG, PNG, WebP, GIF and BMP files with SkiaSharp into RGB (alpha dropped, unpremultiplied).</summary>
-public sealed class SkiaImageDecoder : IImageDecoder
+/// <summary>
+/// Decodes JPEG, PNG, WebP, GIF and BMP files with SkiaSharp into RGB (alpha dropped, unpremultiplied). As an
+/// <see cref="IScalingImageDecoder"/> it also crops and resizes in Skia: JPEGs are decoded at a reduced scale when the
+/// target is at most half the size (libjpeg's DCT scaling, which averages), then resized bilinearly by the remaining
+/// factor (below 2), so that a batch needs no per-image tensor work. Thread-safe. The result differs from the tensor
+/// path's antialiased bilinear resize by rounding and filter shape only (measured in the tests: mean absolute difference
+/// below 0.02 on [0, 1]).
+/// </summary>
+public sealed class SkiaImageDecoder : IScalingImageDecoder
 {
+    /// <inheritdoc />
+    public void DecodeResized(string path, int? preCrop, int height, int width, Span<byte> destination)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        if (destination.Length != height * width * 3)
+            throw new ArgumentException($"'destination' has {destination.Length} bytes; {height} x {width} RGB needs {height * width * 3}.", nameof(destination));
+        if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
+        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown format or corrupted header).");
+        int fullW = codec.Info.Width, fullH = codec.Info.Height;
+        // the source region in full-resolution pixels: the centred square of preCrop, or the whole image
+        int side = preCrop ?? 0;
+        if (side > fullW || side > fullH) throw new InvalidDataException($"{path}: cannot center-crop {side} x {side} from an image of {fullH} x {fullW}.");
+        int srcW = side > 0 ? side : fullW, srcH = side > 0 ? side : fullH;
+        int srcTop = side > 0 ? (int)Math.Round((fullH - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
+        int srcLeft = side > 0 ? (int)Math.Round((fullW - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
+        // decode at the smallest scale the codec supports (JPEG: 1/8, 1/4, 1/2, by DCT scaling, which averages) that keeps
+        // the source region at least the target's size, so that the bilinear resize after it reduces by less than 2x
+        float scale = 1f;
+        var dims = codec.Info.Size;
+        foreach (var candidate in new[] { 0.125f, 0.25f, 0.5f })
+        {
+            var d = codec.GetScaledDimensions(candidate);
+            float sx = (float)d.Width / fullW, sy = (float)d.Height / fullH;
+            if (srcW * sx >= width && srcH * sy >= height && d.Width < fullW)
+            {
+                scale = sx;
+                dims = d;
+                break;
+            }
+        }
+        var info = new SKImageInfo(dims.Width, dims.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var decoded = new SKBitmap(info);
+        var result = codec.GetPixels(info, decoded.GetPixels());
+        if (result == SKCodecResult.IncompleteInput) throw new InvalidDataException($"{path}: the image data is truncated.");
+        if (result != SKCodecResult.Success) throw new InvalidDataException($"{path}: decoding failed ({result}).");
+        var region = scale == 1f
+            ? new SKRectI(srcLeft, srcTop, srcLeft + srcW, srcTop + srcH)
+            : SKRectI.Create((int)Math.Round(srcLeft * scale), (int)Math.Round(srcTop * scale),
+                Math.Min(dims.Width, Math.Max(1, (int)Math.Round(srcW * scale))), Math.Min(dims.Height, Math.Max(1, (int)Math.Round(srcH * scale))));
+        using var source = new SKBitmap();
+        if (!decoded.ExtractSubset(source, region)) throw new InvalidDataException($"{path}: cannot take the region {region} of a {dims.Width} x {dims.Height} decode.");
+        using var resized = source.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None))
+            ?? throw new InvalidDataException($"{path}: Skia could not resize {region.Width} x {region.Height} to {width} x {height}.");
+        var rgba = resized.GetPixelSpan();
+        int rowBytes = resized.RowBytes;
+        for (int y = 0; y < height; y++)
+        {
+            var row = rgba.Slice(y * rowBytes, width * 4);
+            var outRow = destination.Slice(y * width * 3, width * 3);
+            for (int x = 0, i = 0, j = 0; x < width; x++, i += 3, j += 4)
+            {
+                outRow[i] = row[j];
+                outRow[i + 1] = row[j + 1];
+                outRow[i + 2] = row[j + 2];
+            }
+        }
+    }
+
     /// <inheritdoc />
     public DecodedImage Decode(string path)
     {

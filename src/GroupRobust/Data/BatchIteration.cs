@@ -70,6 +70,81 @@ public static class BatchIteration
         }
     }
 
+    /// <summary>
+    /// Batches in the order of <paramref name="indices"/>, as <see cref="Batches(IGroupDataset, IEnumerable{long}, int, bool)"/>,
+    /// with the next batch gathered on a worker thread while the caller works on the current one (decoding images
+    /// overlaps training). The batches, their order and their contents are the same; an error while gathering a batch
+    /// surfaces when the caller reaches that batch. Datasets are read-only, so <c>GetBatch</c> may run on the worker
+    /// while the caller fetches partners from the same dataset.
+    /// </summary>
+    /// <param name="dataset">The dataset.</param>
+    /// <param name="indices">The indices to visit (enumerated once, on the caller's thread).</param>
+    /// <param name="batchSize">Samples per batch, at least 1.</param>
+    /// <param name="dropLast">Drop a final batch smaller than <paramref name="batchSize"/>.</param>
+    public static IEnumerable<Batch> PrefetchedBatches(this IGroupDataset dataset, IEnumerable<long> indices, int batchSize, bool dropLast = false)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(indices);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return IteratePrefetched(dataset, indices, batchSize, dropLast);
+    }
+
+    private static IEnumerable<long[]> Chunks(IEnumerable<long> indices, int batchSize, bool dropLast)
+    {
+        var buffer = new List<long>(batchSize);
+        foreach (var index in indices)
+        {
+            buffer.Add(index);
+            if (buffer.Count < batchSize) continue;
+            yield return buffer.ToArray();
+            buffer.Clear();
+        }
+        if (buffer.Count > 0 && !dropLast) yield return buffer.ToArray();
+    }
+
+    private static IEnumerable<Batch> IteratePrefetched(IGroupDataset dataset, IEnumerable<long> indices, int batchSize, bool dropLast)
+    {
+        using var chunks = Chunks(indices, batchSize, dropLast).GetEnumerator();
+        Task<Batch>? next = chunks.MoveNext() ? Start(dataset, chunks.Current) : null;
+        Batch? current = null;
+        try
+        {
+            while (next is not null)
+            {
+                var batch = next.GetAwaiter().GetResult();
+                next = null;
+                current?.Dispose();
+                current = batch;
+                if (chunks.MoveNext()) next = Start(dataset, chunks.Current);
+                yield return current;
+            }
+        }
+        finally
+        {
+            current?.Dispose();
+            if (next is not null)
+            {
+                try
+                {
+                    next.GetAwaiter().GetResult().Dispose();   // the batch gathered for an iteration that ended early
+                }
+                catch (Exception)
+                {
+                    // the loop already ended (or failed); an error of the batch nobody asked for is not the caller's
+                }
+            }
+        }
+    }
+
+    private static Task<Batch> Start(IGroupDataset dataset, long[] indices)
+        => Task.Run(() => Fetch(dataset, indices));
+
+    private static Batch Fetch(IGroupDataset dataset, long[] indices)
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        return dataset.GetBatch(indices).DetachFromDisposeScope();
+    }
+
     private static Batch Fetch(IGroupDataset dataset, List<long> indices)
     {
         using var scope = TorchSharp.torch.NewDisposeScope();

@@ -173,7 +173,7 @@ public static class TrainingLoop
         long batches = 0;
         try
         {
-            foreach (var batch in data.Batches(order, options.BatchSize))
+            foreach (var batch in options.PrefetchBatches ? data.PrefetchedBatches(order, options.BatchSize) : data.Batches(order, options.BatchSize))
             {
                 using var scope = NewDisposeScope();
                 optimizer.zero_grad();

@@ -49,6 +49,12 @@ public sealed record TrainingLoopOptions
     /// <summary>Clip the global gradient norm of the model's parameters to this value before every optimizer step (null, the default: no clipping). AFR's reference clips at 1. TorchSharp's <c>clip_grad_norm_</c> returns the norm as a host number, so clipping reads one value from the device per batch.</summary>
     public double? MaxGradientNorm { get; init; }
 
+    /// <summary>
+    /// Gather the next training batch on a worker thread while the current one trains (default false): worth it when
+    /// batches are slow to build (images decoded from disk); the batches and the results are the same either way.
+    /// </summary>
+    public bool PrefetchBatches { get; init; }
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {

@@ -62,4 +62,38 @@ public class BatchIterationTests
             }
         }, warmup: 2, steps: 50);
     }
+
+    [Fact]
+    public void Prefetched_batches_are_the_same_batches_in_the_same_order()
+    {
+        using var ds = Tiny.Dataset(Enumerable.Range(0, 23).Select(i => i % 2).ToArray(), null);
+        var order = Enumerable.Range(0, 23).Select(i => (long)((i * 7) % 23)).ToArray();
+        var plain = ds.Batches(order, 5).Select(b => (b.Indices.ToArray(), b.Inputs.data<float>().ToArray())).ToList();
+        var prefetched = ds.PrefetchedBatches(order, 5).Select(b => (b.Indices.ToArray(), b.Inputs.data<float>().ToArray())).ToList();
+        Assert.Equal(plain.Count, prefetched.Count);
+        for (int k = 0; k < plain.Count; k++)
+        {
+            Assert.Equal(plain[k].Item1, prefetched[k].Item1);
+            Assert.Equal(plain[k].Item2, prefetched[k].Item2);
+        }
+        Assert.Equal(4, ds.PrefetchedBatches(order, 5, dropLast: true).Count());
+    }
+
+    [Fact]
+    public void A_prefetching_loop_that_ends_early_or_fails_leaves_no_tensor_behind()
+    {
+        using var ds = Tiny.Dataset(Enumerable.Range(0, 40).Select(i => i % 2).ToArray(), null);
+        var order = Enumerable.Range(0, 40).Select(i => (long)i).ToArray();
+        foreach (var _ in ds.PrefetchedBatches(order, 4).Take(1)) { }   // warm-up
+        long before = torch.Tensor.TotalCount;   // all threads: the worker creates, the caller disposes
+        foreach (var batch in ds.PrefetchedBatches(order, 4))
+            if (batch.Indices[0] == 8) break;   // the next batch is already being gathered
+        // an index out of range in the fourth batch: the first three arrive, the error surfaces at the fourth
+        var bad = order.Take(12).Append(99L).ToArray();
+        int seen = 0;
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => { foreach (var _ in ds.PrefetchedBatches(bad, 4)) seen++; });
+        Assert.Equal(3, seen);
+        Assert.Contains("99", ex.Message);
+        Assert.True(torch.Tensor.TotalCount <= before, $"live tensors grew from {before} to {torch.Tensor.TotalCount}");
+    }
 }

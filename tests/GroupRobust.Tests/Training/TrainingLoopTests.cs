@@ -92,6 +92,25 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void Prefetching_batches_changes_no_number()
+    {
+        using var data = MethodFactory.Data(100);
+        TrainingHistory Run(bool prefetch, out float[] weights)
+        {
+            using var model = MethodFactory.Model(3);
+            using var method = MethodFactory.Make("jm1-hidden", data, new SeedSource(4));
+            using var opt = torch.optim.SGD(model.parameters(), 0.2);
+            var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation, new TrainingLoopOptions { Epochs = 3, BatchSize = 16, PrefetchBatches = prefetch });
+            weights = model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+            return history;
+        }
+        var plain = Run(false, out var a);
+        var prefetched = Run(true, out var b);
+        Assert.Equal(a, b);
+        Assert.Equal(plain.Best.Epoch, prefetched.Best.Epoch);
+    }
+
+    [Fact]
     public void Bad_options_are_rejected_with_the_option_named()
     {
         using var data = MethodFactory.Data(100);

@@ -51,13 +51,16 @@ public sealed record ImagePreprocessing
         if (Resize is var (h, w))
             x = nn.functional.interpolate(x.unsqueeze(0), [h, w], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
         if (CenterCrop is int crop) x = Crop(x, crop);
-        if (Mean is not null && Std is not null)
-        {
-            var mean = torch.tensor(Mean.ToArray(), device: x.device).reshape(3, 1, 1);
-            var std = torch.tensor(Std.ToArray(), device: x.device).reshape(3, 1, 1);
-            x = (x - mean) / std;
-        }
-        return x.contiguous().MoveToOuterDisposeScope();
+        return Normalize(x).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-channel normalisation of images in [0, 1], [3, H, W] or [B, 3, H, W]; unchanged without Mean and Std.</summary>
+    internal Tensor Normalize(Tensor x)
+    {
+        if (Mean is null || Std is null) return x;
+        var mean = torch.tensor(Mean.ToArray(), device: x.device).reshape(3, 1, 1);
+        var std = torch.tensor(Std.ToArray(), device: x.device).reshape(3, 1, 1);
+        return (x - mean) / std;
     }
 
     private static Tensor Crop(Tensor x, int size)
