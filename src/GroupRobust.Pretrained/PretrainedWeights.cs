@@ -1,0 +1,104 @@
+using System.Collections;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Pretrained;
+
+/// <summary>
+/// Loads weights saved by PyTorch into a TorchSharp model: a <c>state_dict</c> written by <c>torch.save</c> (.pth, .pt,
+/// .bin) or a safetensors file, read with TorchSharp.PyBridge. Keys are matched by name (TorchVision for TorchSharp's
+/// models use torchvision's names, so torchvision's ImageNet checkpoints load key for key); everything is checked
+/// before anything is copied: missing, unexpected and mis-shaped keys are reported together, naming the file, and the
+/// model is left untouched when the file does not fit.
+/// </summary>
+public static class PretrainedWeights
+{
+    /// <summary>Reads every tensor of a PyTorch state_dict or safetensors file, on the CPU (the caller disposes them).</summary>
+    /// <param name="path">A .pth / .pt / .bin file written by <c>torch.save(model.state_dict())</c>, or a .safetensors file.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FormatException">The file is not a state dict PyBridge can read (the message names it).</exception>
+    public static Dictionary<string, Tensor> Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such weights file.", path);
+        try
+        {
+            if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+                return Safetensors.LoadStateDict(path);
+            var table = PyTorchUnpickler.UnpickleStateDict(path);
+            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (DictionaryEntry e in table)
+            {
+                if (e.Key is not string key || e.Value is not Tensor t)
+                    throw new FormatException($"{path}: entry '{e.Key}' is a {e.Value?.GetType().Name ?? "null"}, not a tensor; save model.state_dict() (a mapping of names to tensors).");
+                result[key] = t;
+            }
+            return result;
+        }
+        catch (Exception ex) when (ex is not FormatException and not OutOfMemoryException)
+        {
+            throw new FormatException($"{path}: not a PyTorch state dict or safetensors file that can be read ({ex.GetType().Name}: {ex.Message}).", ex);
+        }
+    }
+
+    /// <summary>
+    /// Copies the file's tensors into <paramref name="model"/>'s parameters and buffers of the same names (converted to
+    /// their dtype and device), after checking that the file fits: same keys (outside <see cref="PretrainedLoadOptions.Skip"/>;
+    /// only shapes when not strict), same shapes, floating values for floating tensors.
+    /// </summary>
+    /// <param name="model">The model (its training flag and everything else are left alone).</param>
+    /// <param name="path">The weights file (see <see cref="Read"/>).</param>
+    /// <param name="options">Skipped prefixes and strictness; strict, nothing skipped, by default.</param>
+    /// <returns>What was loaded, kept and ignored.</returns>
+    /// <exception cref="FormatException">The file does not fit the model: every missing, unexpected and mis-shaped key is listed; the model was not changed.</exception>
+    public static PretrainedLoadReport Load(nn.Module model, string path, PretrainedLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new PretrainedLoadOptions();
+        var file = Read(path);
+        try
+        {
+            var target = model.state_dict();
+            bool Skipped(string key) => options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal));
+            var missing = target.Keys.Where(k => !Skipped(k) && !file.ContainsKey(k)).ToList();
+            var unexpected = file.Keys.Where(k => !Skipped(k) && !target.ContainsKey(k)).ToList();
+            var misShaped = new List<string>();
+            var badType = new List<string>();
+            foreach (var (key, t) in target)
+            {
+                if (Skipped(key) || !file.TryGetValue(key, out var source)) continue;
+                if (!source.shape.SequenceEqual(t.shape)) misShaped.Add($"{key}: file [{string.Join(", ", source.shape)}], model [{string.Join(", ", t.shape)}]");
+                else if (torch.is_floating_point(t) != torch.is_floating_point(source)) badType.Add($"{key}: file {source.dtype}, model {t.dtype}");
+            }
+            var problems = new List<string>();
+            if (options.Strict && missing.Count > 0) problems.Add(List($"{missing.Count} model key(s) missing from the file", missing));
+            if (options.Strict && unexpected.Count > 0) problems.Add(List($"{unexpected.Count} file key(s) the model does not have", unexpected));
+            if (misShaped.Count > 0) problems.Add(List($"{misShaped.Count} mis-shaped", misShaped));
+            if (badType.Count > 0) problems.Add(List($"{badType.Count} of another kind (floating vs integer)", badType));
+            if (problems.Count > 0)
+                throw new FormatException($"{path} does not fit the model ({model.GetType().Name}): {string.Join("; ", problems)}. Nothing was changed." +
+                    (misShaped.Count > 0 && options.Skip.Count == 0 ? " A new classifier head? Skip its prefix (PretrainedLoadOptions.Skip, for example \"fc.\")." : ""));
+            var loaded = new List<string>();
+            using (torch.no_grad())
+            {
+                foreach (var (key, t) in target)
+                {
+                    if (Skipped(key) || !file.TryGetValue(key, out var source)) continue;
+                    t.copy_(source.to(t.dtype, t.device));
+                    loaded.Add(key);
+                }
+            }
+            var kept = target.Keys.Where(k => !loaded.Contains(k)).ToList();
+            var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).ToList();
+            return new PretrainedLoadReport(path, loaded, kept, ignored);
+        }
+        finally
+        {
+            foreach (var t in file.Values) t.Dispose();
+        }
+    }
+
+    private static string List(string what, List<string> keys)
+        => $"{what}: {string.Join(", ", keys.Take(8))}{(keys.Count > 8 ? $", and {keys.Count - 8} more" : "")}";
+}
