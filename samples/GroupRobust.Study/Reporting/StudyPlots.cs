@@ -6,6 +6,24 @@ namespace GroupRobust.Study.Reporting;
 /// <summary>PNG plots (ScottPlot): validation curves per method (as the JM1 paper's Figure 10) and per-group test accuracy bars.</summary>
 internal static class StudyPlots
 {
+    /// <summary>The font every plot uses, shipped with the Study (DejaVu Sans, its license next to it): machines without system fonts (minimal containers, the GPU machine) would otherwise get plots without any text.</summary>
+    private const string FontName = "DejaVu Sans (GroupRobust)";
+
+    private static readonly Lazy<bool> FontRegistered = new(() =>
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Reporting", "Fonts", "DejaVuSans.ttf");
+        if (!File.Exists(path)) return false;
+        Fonts.AddFontFile(FontName, path);
+        return true;
+    });
+
+    private static Plot NewPlot()
+    {
+        var plot = new Plot();
+        if (FontRegistered.Value) plot.Font.Set(FontName);
+        return plot;
+    }
+
     public static void Write(string folder, IReadOnlyList<MethodResult> results, int seed)
     {
         Curves(Path.Combine(folder, "val-worst-group.png"), "Validation worst-group accuracy", results.Where(r => r.Seed == seed), r => r.WorstGroupAccuracy ?? double.NaN);
@@ -15,7 +33,7 @@ internal static class StudyPlots
 
     private static void Curves(string path, string title, IEnumerable<MethodResult> results, Func<EvaluationResult, double> metric)
     {
-        var plot = new Plot();
+        var plot = NewPlot();
         foreach (var r in results)
         {
             var xs = r.ValidationHistory.Select(e => (double)e.Epoch).ToArray();
@@ -24,6 +42,7 @@ internal static class StudyPlots
         }
         plot.Title(title);
         plot.XLabel("epoch");
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };   // epochs are whole numbers
         plot.YLabel("accuracy (%)");
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, 900, 560);
@@ -33,7 +52,7 @@ internal static class StudyPlots
     {
         var methods = StudyReport.MethodOrder(results);
         var groups = results[0].Test.Groups.Select(g => g.Name).ToList();
-        var plot = new Plot();
+        var plot = NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
         var bars = new List<Bar>();
         for (int m = 0; m < methods.Count; m++)
