@@ -31,13 +31,16 @@ var trainSize = new Option<int>("--train-size") { Description = "Training images
 var correlation = new Option<double>("--correlation") { Description = "Training fraction whose colour matches the label", DefaultValueFactory = _ => 0.95 };
 var label0 = new Option<int[]?>("--label0") { Description = "Fashion-MNIST classes of label 0 (default 5 7: Sandal, Sneaker)", AllowMultipleArgumentsPerToken = true };
 var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST classes of label 1 (default 8 9: Bag, Ankle boot)", AllowMultipleArgumentsPerToken = true };
+var dataset = new Option<string[]>("--dataset") { Description = "The dataset: spurious-fashion-mnist (default), colored-fashion-mnist, gaussian, or one on disk: waterbirds DIR, celeba DIR, multinli DIR, csv FILE (docs/datasets.md)", AllowMultipleArgumentsPerToken = true, Arity = new System.CommandLine.ArgumentArity(1, 2) };
+var backbone = new Option<string>("--backbone") { Description = "small-cnn (default, 3 x 28 x 28), resnet18, resnet50 (with --weights), mlp (feature vectors), bag-of-words (MultiNLI token ids)", DefaultValueFactory = _ => "small-cnn" };
+var weights = new Option<string?>("--weights") { Description = "torchvision weights (.pth or .safetensors) for --backbone resnet18/resnet50; the head is new" };
 var dataDir = new Option<string>("--data-dir") { Description = "Fashion-MNIST folder", DefaultValueFactory = _ => FashionMnistFiles.DefaultDirectory };
 var output = new Option<string>("--output") { Description = "Output folder (JSON, Markdown, PNG)", DefaultValueFactory = _ => "artifacts/study" };
 var device = new Option<string>("--device") { Description = "cpu or cuda (needs a CUDA TorchSharp backend)", DefaultValueFactory = _ => "cpu" };
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
 
-var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST, with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataDir, output, device, verbose })
+var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, dataDir, output, device, verbose })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -64,6 +67,10 @@ root.SetAction(parse =>
         Label0Classes = parse.GetValue(label0) is { Length: > 0 } l0 ? l0 : null,
         Label1Classes = parse.GetValue(label1) is { Length: > 0 } l1 ? l1 : null,
         DataDirectory = parse.GetValue(dataDir)!,
+        Dataset = parse.GetValue(dataset) is { Length: > 0 } ds ? ds[0] : "spurious-fashion-mnist",
+        DatasetPath = parse.GetValue(dataset) is { Length: > 1 } dp ? dp[1] : null,
+        Backbone = parse.GetValue(backbone)!,
+        Weights = parse.GetValue(weights),
         OutputDirectory = parse.GetValue(output)!,
         Device = parse.GetValue(device)!,
     };
@@ -88,24 +95,36 @@ internal static class Study
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
             .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
         var clock = Stopwatch.StartNew();
-        FashionMnistFiles files;
+        FashionMnistFiles? files = null;
         try
         {
-            files = FashionMnistFiles.Load(options.DataDirectory);
+            if (GroupRobust.Study.Data.StudyDatasets.UsesFashionMnist(options.Dataset)) files = FashionMnistFiles.Load(options.DataDirectory);
         }
         catch (FileNotFoundException ex)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
             return 3;
         }
-        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/]: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer} (partners: {options.Partners}{(options.DetachPartners ? ", detached" : "")}), alpha {options.Schedule().Name}, {options.Orientation}");
+        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/] on {options.Dataset}{(options.DatasetPath is null ? "" : $" ({options.DatasetPath})")} with {options.Backbone}{(options.Weights is null ? "" : $" from {Path.GetFileName(options.Weights)}")}: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer} (partners: {options.Partners}{(options.DetachPartners ? ", detached" : "")}), alpha {options.Schedule().Name}, {options.Orientation}");
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
         var noLabels = new List<NoLabelRecord>();
         foreach (var seed in options.Seeds)
         {
             var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"));
-            var (r, id, nl) = runner.Run(seed);
+            List<MethodResult> r;
+            List<IdentificationRecord> id;
+            List<NoLabelRecord> nl;
+            try
+            {
+                (r, id, nl) = runner.Run(seed);
+            }
+            catch (Exception ex) when (ex is FormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            {
+                // the data on disk does not fit its layout: the loaders name the file and the line
+                AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+                return 3;
+            }
             results.AddRange(r);
             identification.AddRange(id);
             noLabels.AddRange(nl);

@@ -34,6 +34,12 @@ public sealed record StudyOptions
     public IReadOnlyList<int>? Label0Classes { get; init; }
     public IReadOnlyList<int>? Label1Classes { get; init; }
     public string DataDirectory { get; init; } = GroupRobust.Data.FashionMnist.FashionMnistFiles.DefaultDirectory;
+    /// <summary>The dataset (see <see cref="Data.StudyDatasets.Names"/>); the ones on disk take <see cref="DatasetPath"/>.</summary>
+    public string Dataset { get; init; } = "spurious-fashion-mnist";
+    public string? DatasetPath { get; init; }
+    /// <summary>The backbone (see <see cref="Models.StudyModels.Names"/>) and, for the ResNets, torchvision weights to start from.</summary>
+    public string Backbone { get; init; } = "small-cnn";
+    public string? Weights { get; init; }
     public string OutputDirectory { get; init; } = "artifacts/study";
     public string Device { get; init; } = "cpu";
     public bool Quiet { get; init; }
@@ -53,6 +59,17 @@ public sealed record StudyOptions
         if (!SelectionRules.Contains(Selection)) throw new ArgumentException($"Unknown selection rule '{Selection}'; use {string.Join(", ", SelectionRules)}.");
         if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
         if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
+        if (!Data.StudyDatasets.Names.Contains(Dataset)) throw new ArgumentException($"Unknown dataset '{Dataset}'; use {string.Join(", ", Data.StudyDatasets.Names)}.");
+        if (Data.StudyDatasets.NeedsPath(Dataset) && string.IsNullOrEmpty(DatasetPath))
+            throw new ArgumentException($"--dataset {Dataset} needs the data's location: --dataset {Dataset} {(Dataset == "csv" ? "FILE.csv" : "DIR")} (docs/datasets.md has the layouts).");
+        if (DatasetPath is not null && !Data.StudyDatasets.NeedsPath(Dataset))
+            throw new ArgumentException($"--dataset {Dataset} is generated and takes no path (got '{DatasetPath}').");
+        if (!Models.StudyModels.Names.Contains(Backbone)) throw new ArgumentException($"Unknown backbone '{Backbone}'; use {string.Join(", ", Models.StudyModels.Names)}.");
+        if (Weights is not null && Backbone is not ("resnet18" or "resnet50")) throw new ArgumentException("--weights loads torchvision weights into --backbone resnet18 or resnet50.");
+        if (Weights is not null && !File.Exists(Weights)) throw new ArgumentException($"--weights: no such file '{Weights}'.");
+        if (Dataset == "multinli" && Backbone is not ("bag-of-words" or "mlp"))
+            throw new ArgumentException("--dataset multinli trains on token ids or embeddings: use --backbone bag-of-words (token ids) or mlp (embeddings), with --mixing-layer hidden.");
+        if (Dataset == "gaussian" && Backbone != "mlp") throw new ArgumentException("--dataset gaussian is a feature vector task: use --backbone mlp.");
     }
 
     /// <summary>The selection rule of phase II.</summary>

@@ -17,7 +17,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Study;
 
 /// <summary>Runs every requested method for one seed: phase I once (inside the ERM run), then each phase-II method from the same initialisation, all through the library's methods and its training loop.</summary>
-internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files, ILoggerFactory loggers, Action<string> progress)
+internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress)
 {
     private readonly ILogger _log = loggers.CreateLogger("Study");
 
@@ -25,13 +25,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     {
         var device = options.Device == "cuda" ? CUDA : CPU;
         var seeds = new SeedSource(seed);
-        var dataOptions = new SpuriousFashionMnistOptions
-        {
-            DataDirectory = options.DataDirectory, TrainSize = options.TrainSize, SpuriousCorrelation = options.Correlation, Seed = seed,
-        };
-        if (options.Label0Classes is not null) dataOptions = dataOptions with { Label0Classes = options.Label0Classes };
-        if (options.Label1Classes is not null) dataOptions = dataOptions with { Label1Classes = options.Label1Classes };
-        using var data = SpuriousFashionMnist.Build(files, dataOptions, device);
+        using var data = Data.StudyDatasets.Load(options, files, seed, device);
         _log.LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed,
             string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
@@ -82,6 +76,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
                     // ORACLE: the minority groups from the training split's group counts
                     "oracle-f1" => (IdentificationEpoch.ChooseByValidationErrorSet(phase1, OracleIdentifier.MinorityGroupsOf(data.Train), idLog), LabelBudget.TrainingGroups),
                     "joint" => ((EpochChoice?)null, LabelBudget.ValidationGroupsForSelection),
+                    // a phase I that classifies every validation group equally well (a tiny or easy dataset) leaves no
+                    // minority group to detect: T by validation average accuracy then, and said so
+                    _ when IdentificationEpoch.MinorityGroupsFromValidation(phase1).Count == 0 =>
+                        (Warn(idLog, IdentificationEpoch.Choose(phase1, idLog, SelectionCriterion.AverageAccuracy)), LabelBudget.ValidationGroupsForSelection),
                     _ => (IdentificationEpoch.ChooseByValidationErrorSet(phase1, idLog), LabelBudget.ValidationGroupsForSelection),
                 };
                 using var probe = NewModel(seeds, data, device);
@@ -245,7 +243,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     internal static readonly double[] AfrLambdas = [0, 0.1, 0.2, 0.3];
     internal const int AfrSteps = 300;
 
-    /// <summary>XRM's environments of the training and validation splits, from two SmallCnn twins trained as long as the other methods.</summary>
+    /// <summary>XRM's environments of the training and validation splits, from two twins of the backbone trained as long as the other methods.</summary>
     private XrmResult DiscoverEnvironments(DatasetSplits data, IGroupDataset ungrouped, SeedSource seeds)
     {
         int twin = 0;
@@ -253,8 +251,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
             () =>
             {
                 torch.random.manual_seed(seeds.Derive($"twin-{twin++}"));
-                var m = SmallCnn.Create(data.Scheme.NumClasses);
-                return data.Train.Device.type == DeviceType.CPU ? m : m.to(data.Train.Device);
+                return StudyModels.Create(options.Backbone, data, options.Weights, data.Train.Device);
             },
             parameters => torch.optim.Adam(parameters, options.LearningRate),
             seeds,
@@ -302,7 +299,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
     /// <summary>JM1's options from the command line: layer, orientation, schedule, partner source and detaching.</summary>
     private MixingOptions Jm1Options() => new()
     {
-        Layer = options.MixingLayer == "random" ? MixingLayer.Random(SmallCnn.RandomLayers) : MixingLayer.Parse(options.MixingLayer),
+        Layer = options.MixingLayer == "random" ? MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) : MixingLayer.Parse(options.MixingLayer),
         Orientation = options.Orientation,
         Schedule = options.Schedule(),
         Partners = options.Partners,
@@ -317,7 +314,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         {
             "jtt" => new JttMethod(identified!, options.JttLambda, seeds, loggers.CreateLogger("JTT")),
             "jm1" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing, mixLog),
-            "jm1-random" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing with { Layer = MixingLayer.Random(SmallCnn.RandomLayers) }, mixLog),
+            "jm1-random" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing with { Layer = MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) }, mixLog),
             "jm1-oracle" => MixingMethod.Jm1(data.Train, oracle, seeds, mixing, mixLog),
             "cmixup" => MixingMethod.ClassConditionalMixup(ungrouped, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
             "mixup" => new MixupMethod(ungrouped, seeds),
@@ -329,26 +326,31 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles files,
         };
     }
 
-    private static nn.Module<Tensor, Tensor> NewModel(SeedSource seeds, DatasetSplits data, Device device)
+    private nn.Module<Tensor, Tensor> NewModel(SeedSource seeds, DatasetSplits data, Device device)
     {
         torch.random.manual_seed(seeds.Derive("model-init"));
-        var model = SmallCnn.Create(data.Scheme.NumClasses);
-        return device.type == DeviceType.CPU ? model : model.to(device);
+        return StudyModels.Create(options.Backbone, data, options.Weights, device);
     }
 
     /// <summary>
     /// LfF's two networks: the debiased one starts from the same initialisation as every other method's model, the
     /// biased one from its own seed.
     /// </summary>
-    private static LffModel NewLffPair(SeedSource seeds, DatasetSplits data, Device device)
+    private LffModel NewLffPair(SeedSource seeds, DatasetSplits data, Device device)
     {
         var debiased = NewModel(seeds, data, device);
         torch.random.manual_seed(seeds.Derive("lff-biased-init"));
-        var biased = SmallCnn.Create(data.Scheme.NumClasses);
-        return new LffModel(debiased, device.type == DeviceType.CPU ? biased : biased.to(device));
+        var biased = StudyModels.Create(options.Backbone, data, options.Weights, device);
+        return new LffModel(debiased, biased);
     }
 
     /// <summary>Detached copies of the model's parameters and buffers.</summary>
+    private static EpochChoice Warn(ILogger log, EpochChoice choice)
+    {
+        log.LogWarning("Phase I classifies every validation group equally well, so validation shows no minority group to detect; T = {Epoch} by validation average accuracy.", choice.Epoch);
+        return choice;
+    }
+
     private static Dictionary<string, Tensor> Snapshot(nn.Module model)
     {
         using var noGrad = torch.no_grad();

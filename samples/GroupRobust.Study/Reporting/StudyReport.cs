@@ -28,7 +28,13 @@ internal static class StudyReport
     {
         var sb = new StringBuilder();
         int runs = options.Seeds.Count;
-        sb.AppendLine("# GroupRobust study: Spurious Fashion-MNIST").AppendLine();
+        string dataset = options.Dataset switch
+        {
+            "spurious-fashion-mnist" => "Spurious Fashion-MNIST", "colored-fashion-mnist" => "Colored Fashion-MNIST", "gaussian" => "the Gaussian task (JM1, Appendix C)",
+            "waterbirds" => "Waterbirds", "celeba" => "CelebA", "multinli" => "MultiNLI", _ => $"{Path.GetFileName(options.DatasetPath)} (normalized CSV)",
+        };
+        sb.AppendLine(CultureInfo.InvariantCulture, $"# GroupRobust study: {dataset}").AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Backbone: {options.Backbone}{(options.Weights is null ? " (random initialisation)" : $", from {Path.GetFileName(options.Weights)}")}.").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; total time {elapsed.TotalMinutes:F1} min.");
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, train size {options.TrainSize}, spurious correlation {options.Correlation}, " +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");

@@ -1,0 +1,62 @@
+using GroupRobust.Data;
+using GroupRobust.Data.FashionMnist;
+using GroupRobust.Data.Images;
+using GroupRobust.Data.Loaders;
+using GroupRobust.Imaging;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Study.Data;
+
+/// <summary>
+/// The datasets the Study runs on (<c>--dataset</c>): the generated tasks (Spurious and Colored Fashion-MNIST from
+/// Debian's package, the JM1 paper's Gaussian task) and the published layouts on disk (Waterbirds, CelebA, MultiNLI,
+/// a normalized CSV), with the preprocessing the backbone needs (docs/datasets.md has every layout).
+/// </summary>
+internal static class StudyDatasets
+{
+    /// <summary>The names <c>--dataset</c> takes; those marked with a path need one.</summary>
+    public static readonly string[] Names = ["spurious-fashion-mnist", "colored-fashion-mnist", "gaussian", "waterbirds", "celeba", "multinli", "csv"];
+
+    /// <summary>True for the datasets read from a user's folder or file (the same data for every seed).</summary>
+    public static bool NeedsPath(string name) => name is "waterbirds" or "celeba" or "multinli" or "csv";
+
+    /// <summary>True for the datasets built from Debian's Fashion-MNIST files.</summary>
+    public static bool UsesFashionMnist(string name) => name is "spurious-fashion-mnist" or "colored-fashion-mnist";
+
+    public static DatasetSplits Load(StudyOptions options, FashionMnistFiles? files, int seed, Device device)
+    {
+        switch (options.Dataset)
+        {
+            case "spurious-fashion-mnist":
+            {
+                var o = new SpuriousFashionMnistOptions { DataDirectory = options.DataDirectory, TrainSize = options.TrainSize, SpuriousCorrelation = options.Correlation, Seed = seed };
+                if (options.Label0Classes is not null) o = o with { Label0Classes = options.Label0Classes };
+                if (options.Label1Classes is not null) o = o with { Label1Classes = options.Label1Classes };
+                return SpuriousFashionMnist.Build(files!, o, device);
+            }
+            case "colored-fashion-mnist":
+                return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, Seed = seed }, device);
+            case "gaussian":
+                return SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = options.TrainSize, MinorityFraction = 1 - options.Correlation, Seed = seed });
+            case "waterbirds":
+                return WaterbirdsLoader.Load(options.DatasetPath!, new SkiaImageDecoder(), Preprocessing(options, ImagePreprocessing.Waterbirds), device);
+            case "celeba":
+                return CelebALoader.Load(options.DatasetPath!, new SkiaImageDecoder(), preprocessing: Preprocessing(options, ImagePreprocessing.CelebA), device: device);
+            case "csv":
+                return NormalizedCsvLoader.Load(options.DatasetPath!, new SkiaImageDecoder(), Preprocessing(options, ImagePreprocessing.Waterbirds), device: device);
+            case "multinli":
+            {
+                var dir = options.DatasetPath!;
+                var features = new[] { "multinli.safetensors", "features.safetensors", "features.npy" }.Select(f => Path.Combine(dir, f)).FirstOrDefault(File.Exists)
+                    ?? throw new FileNotFoundException($"{dir}: no multinli.safetensors, features.safetensors or features.npy (convert group_DRO's cached features with eng/convert-multinli-features.py).");
+                return MultiNliLoader.Load(Path.Combine(dir, "metadata_random.csv"), features, device);
+            }
+            default:
+                throw new ArgumentException($"Unknown dataset '{options.Dataset}'; known: {string.Join(", ", Names)}.");
+        }
+    }
+
+    /// <summary>The references' preprocessing for a ResNet (224 x 224, ImageNet normalisation); 28 x 28 for the small CNN.</summary>
+    private static ImagePreprocessing Preprocessing(StudyOptions options, ImagePreprocessing reference)
+        => options.Backbone == "small-cnn" ? new ImagePreprocessing { PreCrop = reference.PreCrop, Resize = (28, 28), Mean = reference.Mean, Std = reference.Std } : reference;
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using GroupRobust.Data.Images;
+using GroupRobust.Imaging;
+using GroupRobust.Tests.Data.Features;
+using GroupRobust.Tests.TestSupport;
+using TorchSharp.PyBridge;
+
+namespace GroupRobust.Tests.Samples;
+
+/// <summary>The Study as a benchmark runner: one command on data in the published layouts (small fixtures made here).</summary>
+public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static string StudyDll()
+    {
+        // .../tests/GroupRobust.Tests/bin/<Configuration>/net10.0/ -> .../samples/GroupRobust.Study/bin/<Configuration>/net10.0/
+        var here = new DirectoryInfo(AppContext.BaseDirectory);
+        string tfm = here.Name, configuration = here.Parent!.Name;
+        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(root, "samples", "GroupRobust.Study", "bin", configuration, tfm, "GroupRobust.Study.dll");
+        Assert.True(File.Exists(dll), $"The Study {dll} was not built (it is a project reference of the tests).");
+        return dll;
+    }
+
+    private (int Code, string Output) Study(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(StudyDll());
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["COLUMNS"] = "200";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(4)), "the Study did not finish in 4 minutes");
+        string text = stdout.Result + stderr.Result;
+        output.WriteLine(text);
+        return (process.ExitCode, text);
+    }
+
+    /// <summary>A tiny image with the bird's colour (the label) in the middle and the background's (the place) around it.</summary>
+    private static DecodedImage Bird(int y, int place)
+    {
+        const int side = 32;
+        var rgb = new byte[side * side * 3];
+        for (int r = 0; r < side; r++)
+            for (int c = 0; c < side; c++)
+            {
+                bool bird = Math.Abs(r - 16) < 7 && Math.Abs(c - 16) < 7;
+                int o = (r * side + c) * 3;
+                rgb[o] = (byte)(bird ? (y == 1 ? 220 : 30) : 90);
+                rgb[o + 1] = (byte)(bird ? 90 : (place == 1 ? 40 : 200));
+                rgb[o + 2] = (byte)(bird ? 90 : (place == 1 ? 210 : 60));
+            }
+        return new DecodedImage(side, side, rgb);
+    }
+
+    /// <summary>Waterbirds' layout: metadata.csv (img_id, img_filename, y, split, place, place_filename) and species folders of JPEGs.</summary>
+    private static void WriteWaterbirds(string root)
+    {
+        var lines = new List<string> { "img_id,img_filename,y,split,place,place_filename" };
+        int id = 1;
+        foreach (var split in new[] { 0, 0, 0, 1, 2 })
+            for (int y = 0; y < 2; y++)
+                for (int k = 0; k < 5; k++)
+                {
+                    int place = split == 0 ? (k == 0 ? 1 - y : y) : k % 2;   // 80% agree in training, balanced elsewhere
+                    string folder = y == 1 ? "001.Black_footed_Albatross" : "094.White_breasted_Nuthatch";
+                    Directory.CreateDirectory(Path.Combine(root, folder));
+                    string file = $"{folder}/bird_{id}.jpg";
+                    SkiaImageDecoder.Encode(Path.Combine(root, file), Bird(y, place), 90);
+                    lines.Add($"{id++},{file},{y},{split},{place},/x/y.jpg");
+                }
+        File.WriteAllLines(Path.Combine(root, "metadata.csv"), lines);
+    }
+
+    [Fact]
+    public void One_command_runs_the_protocol_on_waterbirds_on_disk()
+    {
+        using var dir = new TempDirectory();
+        WriteWaterbirds(dir.File("waterbirds"));
+        var (code, text) = Study("--dataset", "waterbirds", dir.File("waterbirds"), "--methods", "erm", "jtt", "groupdro", "--epochs", "2", "--phase1-epochs", "1",
+            "--batch-size", "8", "--no-labels-section", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, text);
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("# GroupRobust study: Waterbirds", report);
+        Assert.Contains("| JTT", report);
+        Assert.Contains("| GroupDRO | train groups", report);
+        Assert.Contains("(landbird, water)", report);   // the per-group table names Waterbirds' groups
+    }
+
+    [Fact]
+    public void A_resnet18_with_torchvision_weights_runs_on_a_normalized_csv()
+    {
+        using var dir = new TempDirectory();
+        WriteWaterbirds(dir.File("data"));
+        // the normalized layout (id, filename, split, y, a) over the same images
+        var meta = File.ReadAllLines(dir.File("data/metadata.csv")).Skip(1).Select(l => l.Split(','));
+        File.WriteAllLines(dir.File("data/subpop.csv"), ["id,filename,split,y,a", .. meta.Select(p => $"{p[0]},{p[1]},{p[3]},{p[2]},{p[4]}")]);
+        using (var source = TorchSharp.torchvision.models.resnet18()) source.save_py(dir.File("resnet18.pth"));   // a 1000-class checkpoint, as torchvision's
+        var (code, text) = Study("--dataset", "csv", dir.File("data/subpop.csv"), "--backbone", "resnet18", "--weights", dir.File("resnet18.pth"),
+            "--methods", "erm", "--epochs", "1", "--phase1-epochs", "1", "--batch-size", "10", "--no-labels-section", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, text);
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("subpop.csv (normalized CSV)", report);
+        Assert.Contains("Backbone: resnet18, from resnet18.pth", report);
+    }
+
+    [Fact]
+    public void MultiNli_with_converted_features_runs_and_bad_data_gets_one_clear_error()
+    {
+        using var dir = new TempDirectory();
+        int n = 60, length = 6;
+        var rng = new Random(3);
+        var rows = Enumerable.Range(0, n).Select(i => (Label: i % 3, Negation: i % 7 == 0 ? 1 - (i % 2) : i % 2, Split: i < 36 ? 0 : i < 48 ? 1 : 2)).ToArray();
+        File.WriteAllLines(dir.File("metadata_random.csv"), [",gold_label,sentence2_has_negation,split", .. rows.Select((r, i) => $"{i},{r.Label},{r.Negation},{r.Split}")]);
+        long[] ids = rows.SelectMany(r => Enumerable.Range(0, length).Select(k => (long)(k == 0 ? 100 + r.Label : rng.Next(1000, 2000)))).ToArray();
+        long[] mask = Enumerable.Repeat(1L, n * length).ToArray();
+        long[] segments = new long[n * length];
+        byte[] Bytes(long[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+        FeatureFileTests.WriteSafetensors(dir.File("multinli.safetensors"),
+            ("input_ids", "I64", [n, length], Bytes(ids)), ("input_mask", "I64", [n, length], Bytes(mask)),
+            ("segment_ids", "I64", [n, length], Bytes(segments)), ("label_ids", "I64", [n], Bytes(rows.Select(r => (long)r.Label).ToArray())));
+        var (code, text) = Study("--dataset", "multinli", dir.Path, "--backbone", "bag-of-words", "--mixing-layer", "hidden", "--methods", "erm", "jm1", "groupdro",
+            "--epochs", "2", "--phase1-epochs", "1", "--batch-size", "12", "--no-labels-section", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, text);
+        Assert.Contains("# GroupRobust study: MultiNLI", File.ReadAllText(dir.File("out/report.md")));
+
+        // a metadata row whose label disagrees with the features: exit code 3 and the loader's message, no stack trace
+        var lines = File.ReadAllLines(dir.File("metadata_random.csv"));
+        lines[5] = "4,2,0,0";
+        File.WriteAllLines(dir.File("metadata_random.csv"), lines);
+        var (bad, message) = Study("--dataset", "multinli", dir.Path, "--backbone", "bag-of-words", "--methods", "erm", "--epochs", "1", "--phase1-epochs", "1",
+            "--no-labels-section", "false", "--output", dir.File("out2"));
+        Assert.Equal(3, bad);
+        Assert.Contains("line 6", message);
+        Assert.DoesNotContain("   at ", message);
+        // a missing path and a backbone that cannot read the data are refused before anything runs
+        Assert.Equal(2, Study("--dataset", "waterbirds").Code);
+        Assert.Equal(2, Study("--dataset", "multinli", dir.Path, "--backbone", "small-cnn").Code);
+    }
+}
