@@ -34,13 +34,14 @@ var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST class
 var dataset = new Option<string[]>("--dataset") { Description = "The dataset: spurious-fashion-mnist (default), colored-fashion-mnist, gaussian, or one on disk: waterbirds DIR, celeba DIR, multinli DIR, csv FILE (docs/datasets.md)", AllowMultipleArgumentsPerToken = true, Arity = new System.CommandLine.ArgumentArity(1, 2) };
 var backbone = new Option<string>("--backbone") { Description = "small-cnn (default, 3 x 28 x 28), resnet18, resnet50 (with --weights), mlp (feature vectors), bag-of-words (MultiNLI token ids)", DefaultValueFactory = _ => "small-cnn" };
 var weights = new Option<string?>("--weights") { Description = "torchvision weights (.pth or .safetensors) for --backbone resnet18/resnet50; the head is new" };
+var augment = new Option<bool>("--augment") { Description = "Train-time augmentation of image datasets (random resized crop and flip, as the references' --augment_data)" };
 var dataDir = new Option<string>("--data-dir") { Description = "Fashion-MNIST folder", DefaultValueFactory = _ => FashionMnistFiles.DefaultDirectory };
 var output = new Option<string>("--output") { Description = "Output folder (JSON, Markdown, PNG)", DefaultValueFactory = _ => "artifacts/study" };
 var device = new Option<string>("--device") { Description = "cpu or cuda (needs a CUDA TorchSharp backend)", DefaultValueFactory = _ => "cpu" };
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, dataDir, output, device, verbose })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -71,6 +72,7 @@ root.SetAction(parse =>
         DatasetPath = parse.GetValue(dataset) is { Length: > 1 } dp ? dp[1] : null,
         Backbone = parse.GetValue(backbone)!,
         Weights = parse.GetValue(weights),
+        Augment = parse.GetValue(augment),
         OutputDirectory = parse.GetValue(output)!,
         Device = parse.GetValue(device)!,
     };

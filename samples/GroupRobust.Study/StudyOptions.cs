@@ -40,6 +40,8 @@ public sealed record StudyOptions
     /// <summary>The backbone (see <see cref="Models.StudyModels.Names"/>) and, for the ResNets, torchvision weights to start from.</summary>
     public string Backbone { get; init; } = "small-cnn";
     public string? Weights { get; init; }
+    /// <summary>Train-time augmentation of image datasets (the references' --augment_data: random resized crop and flip).</summary>
+    public bool Augment { get; init; }
     public string OutputDirectory { get; init; } = "artifacts/study";
     public string Device { get; init; } = "cpu";
     public bool Quiet { get; init; }

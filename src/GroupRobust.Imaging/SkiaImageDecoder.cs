@@ -15,8 +15,13 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
 {
     /// <inheritdoc />
     public void DecodeResized(string path, int? preCrop, int height, int width, Span<byte> destination)
+        => DecodeBox(path, preCrop, (w, h) => (0, 0, w, h, false), height, width, destination);
+
+    /// <inheritdoc />
+    public void DecodeBox(string path, int? preCrop, Func<int, int, (int Left, int Top, int Width, int Height, bool Flip)> box, int height, int width, Span<byte> destination)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(box);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         if (destination.Length != height * width * 3)
@@ -24,12 +29,16 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown format or corrupted header).");
         int fullW = codec.Info.Width, fullH = codec.Info.Height;
-        // the source region in full-resolution pixels: the centred square of preCrop, or the whole image
+        // the (pre-cropped) image in full-resolution pixels: the centred square of preCrop, or the whole image
         int side = preCrop ?? 0;
         if (side > fullW || side > fullH) throw new InvalidDataException($"{path}: cannot center-crop {side} x {side} from an image of {fullH} x {fullW}.");
-        int srcW = side > 0 ? side : fullW, srcH = side > 0 ? side : fullH;
-        int srcTop = side > 0 ? (int)Math.Round((fullH - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
-        int srcLeft = side > 0 ? (int)Math.Round((fullW - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
+        int imgW = side > 0 ? side : fullW, imgH = side > 0 ? side : fullH;
+        int imgTop = side > 0 ? (int)Math.Round((fullH - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
+        int imgLeft = side > 0 ? (int)Math.Round((fullW - side) / 2.0, MidpointRounding.AwayFromZero) : 0;
+        var (boxLeft, boxTop, srcW, srcH, flip) = box(imgW, imgH);
+        if (srcW < 1 || srcH < 1 || boxLeft < 0 || boxTop < 0 || boxLeft + srcW > imgW || boxTop + srcH > imgH)
+            throw new ArgumentException($"The box ({boxLeft}, {boxTop}, {srcW} x {srcH}) is not inside the {imgW} x {imgH} image.", nameof(box));
+        int srcLeft = imgLeft + boxLeft, srcTop = imgTop + boxTop;
         // decode at the smallest scale the codec supports (JPEG: 1/8, 1/4, 1/2, by DCT scaling, which averages) that keeps
         // the source region at least the target's size, so that the bilinear resize after it reduces by less than 2x
         float scale = 1f;
@@ -52,8 +61,9 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         if (result != SKCodecResult.Success) throw new InvalidDataException($"{path}: decoding failed ({result}).");
         var region = scale == 1f
             ? new SKRectI(srcLeft, srcTop, srcLeft + srcW, srcTop + srcH)
-            : SKRectI.Create((int)Math.Round(srcLeft * scale), (int)Math.Round(srcTop * scale),
-                Math.Min(dims.Width, Math.Max(1, (int)Math.Round(srcW * scale))), Math.Min(dims.Height, Math.Max(1, (int)Math.Round(srcH * scale))));
+            : SKRectI.Create(Math.Min(dims.Width - 1, (int)Math.Round(srcLeft * scale)), Math.Min(dims.Height - 1, (int)Math.Round(srcTop * scale)),
+                Math.Max(1, (int)Math.Round(srcW * scale)), Math.Max(1, (int)Math.Round(srcH * scale)));
+        region.Intersect(new SKRectI(0, 0, dims.Width, dims.Height));
         using var source = new SKBitmap();
         if (!decoded.ExtractSubset(source, region)) throw new InvalidDataException($"{path}: cannot take the region {region} of a {dims.Width} x {dims.Height} decode.");
         using var resized = source.Resize(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None))
@@ -64,8 +74,9 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         {
             var row = rgba.Slice(y * rowBytes, width * 4);
             var outRow = destination.Slice(y * width * 3, width * 3);
-            for (int x = 0, i = 0, j = 0; x < width; x++, i += 3, j += 4)
+            for (int x = 0, i = 0; x < width; x++, i += 3)
             {
+                int j = 4 * (flip ? width - 1 - x : x);
                 outRow[i] = row[j];
                 outRow[i + 1] = row[j + 1];
                 outRow[i + 2] = row[j + 2];

@@ -25,6 +25,22 @@ internal static class StudyDatasets
 
     public static DatasetSplits Load(StudyOptions options, FashionMnistFiles? files, int seed, Device device)
     {
+        var splits = LoadPlain(options, files, seed, device);
+        if (!options.Augment) return splits;
+        if (splits.Train is not ImageFileDataset images)
+        {
+            splits.Dispose();
+            throw new ArgumentException($"--augment applies to image datasets on disk (waterbirds, celeba, csv), not to {options.Dataset}.");
+        }
+        // the references' --augment_data: random resized crop and flip of the training images, drawn per seed and epoch
+        var preset = options.Dataset == "celeba" ? ImageAugmentation.CelebA : ImageAugmentation.Waterbirds;
+        var augmented = images.WithAugmentation(preset with { Size = options.Backbone == "small-cnn" ? 28 : 224 }, seed);
+        images.Dispose();
+        return splits with { Train = augmented };
+    }
+
+    private static DatasetSplits LoadPlain(StudyOptions options, FashionMnistFiles? files, int seed, Device device)
+    {
         switch (options.Dataset)
         {
             case "spurious-fashion-mnist":

@@ -11,7 +11,7 @@ namespace GroupRobust.Data;
 /// accuracy reads no group label). Build it with <c>GroupAssignment.ApplyTo(dataset)</c>. The view does not own the
 /// dataset: disposing it leaves the dataset alone.
 /// </summary>
-public sealed class RegroupedView : IGroupDataset
+public sealed class RegroupedView : IGroupDataset, IEpochAware
 {
     private readonly IGroupDataset _inner;
     private readonly int[] _groups;
@@ -80,4 +80,7 @@ public sealed class RegroupedView : IGroupDataset
     public void Dispose()
     {
     }
+
+    /// <summary>Passes the epoch on to the underlying dataset when it is epoch-aware (train-time augmentation).</summary>
+    public void SetEpoch(int epoch) => (_inner as IEpochAware)?.SetEpoch(epoch);
 }

@@ -7,7 +7,7 @@ namespace GroupRobust.Data;
 /// A view of some samples of a dataset, re-indexed 0..M-1 (for example AFR's 80% / 20% split of the training set). The
 /// view does not own the dataset: disposing it leaves the dataset alone. Batches carry the view's indices.
 /// </summary>
-public sealed class SubsetView : IGroupDataset
+public sealed class SubsetView : IGroupDataset, IEpochAware
 {
     private readonly IGroupDataset _inner;
     private readonly long[] _rows;
@@ -74,4 +74,7 @@ public sealed class SubsetView : IGroupDataset
     public void Dispose()
     {
     }
+
+    /// <summary>Passes the epoch on to the underlying dataset when it is epoch-aware (train-time augmentation).</summary>
+    public void SetEpoch(int epoch) => (_inner as IEpochAware)?.SetEpoch(epoch);
 }

@@ -8,7 +8,7 @@ namespace GroupRobust.Data;
 /// false and batches without group ids. What a method whose label budget excludes training groups is handed, so that no
 /// code path of it can read them. The view does not own the dataset: disposing it leaves the dataset alone.
 /// </summary>
-public sealed class UngroupedView : IGroupDataset
+public sealed class UngroupedView : IGroupDataset, IEpochAware
 {
     private readonly IGroupDataset _inner;
 
@@ -50,4 +50,7 @@ public sealed class UngroupedView : IGroupDataset
     public void Dispose()
     {
     }
+
+    /// <summary>Passes the epoch on to the underlying dataset when it is epoch-aware (train-time augmentation).</summary>
+    public void SetEpoch(int epoch) => (_inner as IEpochAware)?.SetEpoch(epoch);
 }

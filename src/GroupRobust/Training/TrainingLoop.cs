@@ -173,6 +173,7 @@ public static class TrainingLoop
         long batches = 0;
         try
         {
+            (train as Data.IEpochAware)?.SetEpoch(epoch);   // train-time augmentation draws per epoch (views pass it on)
             foreach (var batch in options.PrefetchBatches ? data.PrefetchedBatches(order, options.BatchSize) : data.Batches(order, options.BatchSize))
             {
                 using var scope = NewDisposeScope();

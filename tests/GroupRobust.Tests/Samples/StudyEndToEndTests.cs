@@ -77,7 +77,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         WriteWaterbirds(dir.File("waterbirds"));
-        var (code, text) = Study("--dataset", "waterbirds", dir.File("waterbirds"), "--methods", "erm", "jtt", "groupdro", "--epochs", "2", "--phase1-epochs", "1",
+        var (code, text) = Study("--dataset", "waterbirds", dir.File("waterbirds"), "--augment", "--methods", "erm", "jtt", "groupdro", "--epochs", "2", "--phase1-epochs", "1",
             "--batch-size", "8", "--no-labels-section", "false", "--output", dir.File("out"));
         Assert.True(code == 0, text);
         var report = File.ReadAllText(dir.File("out/report.md"));

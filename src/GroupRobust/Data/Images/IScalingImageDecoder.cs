@@ -15,4 +15,10 @@ public interface IScalingImageDecoder : IImageDecoder
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a decodable image, or is smaller than the crop (the message names it).</exception>
     void DecodeResized(string path, int? preCrop, int height, int width, Span<byte> destination);
+
+    /// <summary>
+    /// As <see cref="DecodeResized"/>, but resizes the box <paramref name="box"/> chooses from the (pre-cropped) image's
+    /// width and height, mirrored left-right when it says so (train-time augmentation, <see cref="ImageAugmentation"/>).
+    /// </summary>
+    void DecodeBox(string path, int? preCrop, Func<int, int, (int Left, int Top, int Width, int Height, bool Flip)> box, int height, int width, Span<byte> destination);
 }

@@ -8,8 +8,11 @@ namespace GroupRobust.Data.Images;
 /// Images on disk with labels and optional attributes, decoded and preprocessed lazily, batch by batch (the memory
 /// held is the file list). Used by the Waterbirds, CelebA and normalized-CSV loaders.
 /// </summary>
-public sealed class ImageFileDataset : GroupDatasetBase
+public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
 {
+    private readonly ImageAugmentation? _augmentation;
+    private readonly long _augmentationSeed;
+    private int _epoch;
     private readonly string[] _paths;
     private readonly string[] _origins;
     private readonly IImageDecoder _decoder;
@@ -24,10 +27,21 @@ public sealed class ImageFileDataset : GroupDatasetBase
     /// <param name="preprocessing">Preprocessing (all images must come out the same size).</param>
     /// <param name="origins">Where each sample was declared (e.g. "metadata.csv, line 12"), used in errors; optional.</param>
     /// <param name="device">Device batches are returned on (CPU by default).</param>
+    /// <param name="augmentation">
+    /// Train-time augmentation (random resized crop and flip) replacing the preprocessing's resize and centre crop; null
+    /// (default) for none. Its draws are a function of <paramref name="augmentationSeed"/>, the epoch (<see cref="SetEpoch"/>,
+    /// which the training loop calls), the sample and its occurrence within the batch: the same in a resumed run and
+    /// with or without prefetching. A sample repeated in several batches of one epoch (JTT's upsampling) gets the same draw.
+    /// </param>
+    /// <param name="augmentationSeed">Seed of the augmentation draws.</param>
     public ImageFileDataset(IReadOnlyList<string> paths, IReadOnlyList<int> labels, IReadOnlyList<int>? attributes, GroupScheme scheme,
-        IImageDecoder decoder, ImagePreprocessing preprocessing, IReadOnlyList<string>? origins = null, Device? device = null)
+        IImageDecoder decoder, ImagePreprocessing preprocessing, IReadOnlyList<string>? origins = null, Device? device = null,
+        ImageAugmentation? augmentation = null, long augmentationSeed = 0)
         : base(scheme, labels, attributes, device ?? CPU, i => origins?[i] ?? $"sample {i}")
     {
+        augmentation?.Validate();
+        _augmentation = augmentation;
+        _augmentationSeed = augmentationSeed;
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(decoder);
         ArgumentNullException.ThrowIfNull(preprocessing);
@@ -57,6 +71,52 @@ public sealed class ImageFileDataset : GroupDatasetBase
         return true;
     }
 
+    /// <summary>
+    /// The same files, labels and preprocessing with train-time augmentation (or none): for the training split of a
+    /// loader's <see cref="DatasetSplits"/>, for example <c>splits with { Train = ((ImageFileDataset)splits.Train).WithAugmentation(ImageAugmentation.Waterbirds, seed) }</c>.
+    /// </summary>
+    public ImageFileDataset WithAugmentation(ImageAugmentation? augmentation, long seed)
+        => new(_paths, Labels.ToArray(), HasGroups ? Groups.ToArray().Select(g => g % Scheme.NumAttributes).ToArray() : null, Scheme, _decoder, _preprocessing,
+            _origins, Device, augmentation, seed);
+
+    /// <summary>The train-time augmentation, or null.</summary>
+    public ImageAugmentation? Augmentation => _augmentation;
+
+    /// <inheritdoc />
+    public void SetEpoch(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        _epoch = epoch;
+    }
+
+    /// <summary>The generator of sample <paramref name="index"/>'s augmentation at its <paramref name="occurrence"/>-th place in a batch of the current epoch.</summary>
+    private Random AugmentationRng(long index, int occurrence)
+    {
+        ulong h = (ulong)_augmentationSeed;
+        foreach (ulong v in new[] { (ulong)_epoch, (ulong)index, (ulong)occurrence })
+        {
+            h += 0x9E3779B97F4A7C15UL + v;
+            h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL;
+            h = (h ^ (h >> 27)) * 0x94D049BB133111EBUL;
+            h ^= h >> 31;
+        }
+        return new Random((int)(h ^ (h >> 32)));
+    }
+
+    /// <summary>For each batch row, how many earlier rows hold the same sample (so duplicates get different draws).</summary>
+    private static int[] Occurrences(long[] indices)
+    {
+        var seen = new Dictionary<long, int>();
+        var result = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            seen.TryGetValue(indices[i], out int n);
+            result[i] = n;
+            seen[indices[i]] = n + 1;
+        }
+        return result;
+    }
+
     /// <summary>The image file of sample <paramref name="index"/>.</summary>
     public string PathOf(int index) => _paths[index];
 
@@ -69,8 +129,16 @@ public sealed class ImageFileDataset : GroupDatasetBase
             if (!File.Exists(_paths[k])) throw new FileNotFoundException($"{_origins[k]}: image '{_paths[k]}' does not exist.", _paths[k]);
             if (!IsRegularImageFile(_paths[k], out var why)) throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' {why}.");
         }
-        if (_decoder is IScalingImageDecoder scaling && _preprocessing.Resize is var (h, w))
-            return GatherScaled(scaling, indices, h, w);
+        if (_augmentation is { } aug)
+        {
+            var occurrence = Occurrences(indices);
+            if (_decoder is IScalingImageDecoder augmenting)
+                return GatherScaled(indices, aug.Size, aug.Size, 0, (i, k, buffer) =>
+                    augmenting.DecodeBox(_paths[k], _preprocessing.PreCrop, (w, h) => aug.Draw(w, h, AugmentationRng(indices[i], occurrence[i])), aug.Size, aug.Size, buffer));
+            return GatherAugmentedTensors(indices, aug, occurrence);
+        }
+        if (_decoder is IScalingImageDecoder scaling && _preprocessing.Resize is var (h0, w0))
+            return GatherScaled(indices, h0, w0, _preprocessing.CenterCrop ?? 0, (_, k, buffer) => scaling.DecodeResized(_paths[k], _preprocessing.PreCrop, h0, w0, buffer));
         var images = new Tensor[indices.Length];
         for (int i = 0; i < indices.Length; i++)
         {
@@ -95,9 +163,8 @@ public sealed class ImageFileDataset : GroupDatasetBase
     /// The fast path: every image decoded, cropped and resized natively, in parallel (one image per core), into one
     /// uint8 batch buffer; then a single conversion and normalisation of the whole batch.
     /// </summary>
-    private Tensor GatherScaled(IScalingImageDecoder decoder, long[] indices, int height, int width)
+    private Tensor GatherScaled(long[] indices, int height, int width, int crop, Action<int, int, byte[]> decode)
     {
-        int crop = _preprocessing.CenterCrop ?? 0;
         if (crop > height || crop > width)
             throw new ArgumentException($"Cannot center-crop {crop} x {crop} from an image resized to {height} x {width}.");
         int oh = crop > 0 ? crop : height, ow = crop > 0 ? crop : width;
@@ -120,7 +187,7 @@ public sealed class ImageFileDataset : GroupDatasetBase
             int k = (int)indices[i];
             try
             {
-                decoder.DecodeResized(_paths[k], _preprocessing.PreCrop, height, width, resized);
+                decode(i, k, resized);
                 var image = values.AsSpan((int)((long)i * 3 * plane), 3 * plane);
                 for (int y = 0; y < oh; y++)
                 {
@@ -149,5 +216,33 @@ public sealed class ImageFileDataset : GroupDatasetBase
         using var scope = NewDisposeScope();
         var batch = torch.tensor(values, [indices.Length, 3, oh, ow]);
         return (Device.type == DeviceType.CPU ? batch : batch.to(Device)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Augmentation on the per-image tensor path (decoders that cannot crop and resize): crop the drawn box, antialiased resize, flip.</summary>
+    private Tensor GatherAugmentedTensors(long[] indices, ImageAugmentation aug, int[] occurrence)
+    {
+        using var scope = NewDisposeScope();
+        var images = new Tensor[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int k = (int)indices[i];
+            DecodedImage decoded;
+            try
+            {
+                decoded = _decoder.Decode(_paths[k]);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+            {
+                throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
+            }
+            var x = torch.tensor(decoded.Rgb, [decoded.Height, decoded.Width, 3]).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+            if (_preprocessing.PreCrop is int pre) x = ImagePreprocessing.CenterCropOf(x, pre);
+            var (left, top, w, h, flip) = aug.Draw((int)x.shape[2], (int)x.shape[1], AugmentationRng(indices[i], occurrence[i]));
+            x = x.narrow(1, top, h).narrow(2, left, w);
+            x = nn.functional.interpolate(x.unsqueeze(0), [aug.Size, aug.Size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
+            if (flip) x = x.flip(2);
+            images[i] = _preprocessing.Normalize(x);
+        }
+        return torch.stack(images).contiguous().to(Device).MoveToOuterDisposeScope();
     }
 }

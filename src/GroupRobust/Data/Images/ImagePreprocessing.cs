@@ -63,6 +63,9 @@ public sealed record ImagePreprocessing
         return (x - mean) / std;
     }
 
+    /// <summary>The centred square of side <paramref name="size"/> of an image [3, H, W] (torchvision's CenterCrop rounding).</summary>
+    internal static Tensor CenterCropOf(Tensor x, int size) => Crop(x, size);
+
     private static Tensor Crop(Tensor x, int size)
     {
         long h = x.shape[1], w = x.shape[2];
