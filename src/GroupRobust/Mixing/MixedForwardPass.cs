@@ -151,10 +151,7 @@ public sealed class MixedForwardPass
         Guard.Length(coefficients, b, nameof(coefficients), nameof(inputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
-        layer ??= ChooseLayer();
-        if (!Layers.Contains(layer))
-            throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
-        LastLayer = layer;
+        layer = UseLayer(layer);
         using var scope = NewDisposeScope();
         var rows = HostUpload.Int64(partnerRows.ToArray(), inputs.device);
         if (layer == InputLayer)
@@ -185,10 +182,7 @@ public sealed class MixedForwardPass
         Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
-        layer ??= ChooseLayer();
-        if (!Layers.Contains(layer))
-            throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
-        LastLayer = layer;
+        layer = UseLayer(layer);
         long b = inputs.shape[0];
         using var scope = NewDisposeScope();
         if (layer == InputLayer)
@@ -243,6 +237,16 @@ public sealed class MixedForwardPass
             _coefficients = null;
             _pass = Pass.None;
         }
+    }
+
+    /// <summary>The layer of this call (drawn when null), checked against the candidates and recorded as <see cref="LastLayer"/>.</summary>
+    private string UseLayer(string? layer)
+    {
+        layer ??= ChooseLayer();
+        if (!Layers.Contains(layer))
+            throw new ArgumentException($"Layer '{layer}' is not one of the candidates [{string.Join(", ", Layers)}].", nameof(layer));
+        LastLayer = layer;
+        return layer;
     }
 
     private static Tensor CheckRows(Tensor logits, long b, string layer)

@@ -143,15 +143,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         for (int i = 0; i < indices.Length; i++)
         {
             int k = (int)indices[i];
-            DecodedImage decoded;
-            try
-            {
-                decoded = _decoder.Decode(_paths[k]);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)   // any decoder failure names the image and its line
-            {
-                throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
-            }
+            var decoded = Decode(k);
             images[i] = _preprocessing.Apply(decoded, Device);
             if (i > 0 && !images[i].shape.SequenceEqual(images[0].shape))
                 throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' preprocesses to [{string.Join(", ", images[i].shape)}] but the batch's first image to [{string.Join(", ", images[0].shape)}]; add a resize to the preprocessing.");
@@ -218,6 +210,19 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         return (Device.type == DeviceType.CPU ? batch : batch.to(Device)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Decodes sample <paramref name="k"/>'s file; any decoder failure names the image and its metadata line.</summary>
+    private DecodedImage Decode(int k)
+    {
+        try
+        {
+            return _decoder.Decode(_paths[k]);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        {
+            throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Augmentation on the per-image tensor path (decoders that cannot crop and resize): crop the drawn box, antialiased resize, flip.</summary>
     private Tensor GatherAugmentedTensors(long[] indices, ImageAugmentation aug, int[] occurrence)
     {
@@ -226,15 +231,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         for (int i = 0; i < indices.Length; i++)
         {
             int k = (int)indices[i];
-            DecodedImage decoded;
-            try
-            {
-                decoded = _decoder.Decode(_paths[k]);
-            }
-            catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
-            {
-                throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
-            }
+            var decoded = Decode(k);
             var x = torch.tensor(decoded.Rgb, [decoded.Height, decoded.Width, 3]).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
             if (_preprocessing.PreCrop is int pre) x = ImagePreprocessing.CenterCropOf(x, pre);
             var (left, top, w, h, flip) = aug.Draw((int)x.shape[2], (int)x.shape[1], AugmentationRng(indices[i], occurrence[i]));
