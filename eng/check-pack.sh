@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs GroupRobust, GroupRobust.Imaging and GroupRobust.Pretrained and checks that, for every target framework, GroupRobust depends on exactly
-# TorchSharp, MathNet.Numerics and Microsoft.Extensions.Logging.Abstractions (never a native backend), and that both
+# TorchSharp, MathNet.Numerics and Microsoft.Extensions.Logging.Abstractions (never a native backend), and that all three
 # packages are complete: AnyCPU assemblies (so arm64 loads them), XML docs, a symbols package (.snupkg), the icon, and
 # a README whose links are all absolute (relative ones break on nuget.org).
 set -euo pipefail

@@ -10,7 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
 # a stale copy of this version in the global cache would hide what the block packs
-rm -rf "$packages/grouprobust/$version" "$packages/grouprobust.imaging/$version"
+rm -rf "$packages/grouprobust/$version" "$packages/grouprobust.imaging/$version" "$packages/grouprobust.pretrained/$version"
 awk '/<!-- install:begin -->/{f=1;next} /<!-- install:end -->/{f=0} f' "$root/README.md" | sed '/^```/d' > "$work/install.sh"
 [ -s "$work/install.sh" ] || { echo "check-package-consumption: README has no install block between its markers" >&2; exit 1; }
 grep -q "dotnet add package GroupRobust --version $version" "$work/install.sh" \

@@ -121,9 +121,10 @@ internal static class Study
             {
                 (r, id, nl) = runner.Run(seed);
             }
-            catch (Exception ex) when (ex is FormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            catch (Exception ex) when (ex is FormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
             {
-                // the data on disk does not fit its layout: the loaders name the file and the line
+                // the data on disk does not fit its layout (the loaders name the file and the line), or an option does not
+                // fit the data or the backbone (a mixing layer the model lacks, for example: the message lists its layers)
                 AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
                 return 3;
             }

@@ -72,6 +72,17 @@ public sealed record StudyOptions
         if (Dataset == "multinli" && Backbone is not ("bag-of-words" or "mlp"))
             throw new ArgumentException("--dataset multinli trains on token ids or embeddings: use --backbone bag-of-words (token ids) or mlp (embeddings), with --mixing-layer hidden.");
         if (Dataset == "gaussian" && Backbone != "mlp") throw new ArgumentException("--dataset gaussian is a feature vector task: use --backbone mlp.");
+        if (Dataset == "multinli" && Backbone == "bag-of-words")
+        {
+            // token ids cannot be interpolated: every mix must happen at a hidden layer
+            var inputMixing = Methods.Where(m => m is "mixup" or "lisa" or "cmixup").ToArray();
+            if (inputMixing.Length > 0)
+                throw new ArgumentException($"--dataset multinli with --backbone bag-of-words trains on token ids, which {string.Join(", ", inputMixing)} would interpolate at the input; leave them out of --methods.");
+            if (Methods.Any(m => m is "jm1" or "jm1-oracle" or "jm1-xrm" or "dfr-jm1") && MixingLayer == "input")
+                throw new ArgumentException("--dataset multinli with --backbone bag-of-words trains on token ids: mix at a hidden layer (--mixing-layer hidden or features).");
+        }
+        if (Augment && Dataset is not ("waterbirds" or "celeba" or "csv"))
+            throw new ArgumentException($"--augment applies to the image datasets on disk (waterbirds, celeba, csv), not to {Dataset}.");
     }
 
     /// <summary>The selection rule of phase II.</summary>

@@ -23,7 +23,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
 
     public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels) Run(int seed)
     {
-        var device = options.Device == "cuda" ? CUDA : CPU;
+        var device = new Device(options.Device);   // "cpu", "cuda", "cuda:1", ... (checked by TorchBackend.EnsureDevice at start)
         var seeds = new SeedSource(seed);
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         _log.LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed,
@@ -344,13 +344,13 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         return new LffModel(debiased, biased);
     }
 
-    /// <summary>Detached copies of the model's parameters and buffers.</summary>
     private static EpochChoice Warn(ILogger log, EpochChoice choice)
     {
         log.LogWarning("Phase I classifies every validation group equally well, so validation shows no minority group to detect; T = {Epoch} by validation average accuracy.", choice.Epoch);
         return choice;
     }
 
+    /// <summary>Detached copies of the model's parameters and buffers.</summary>
     private static Dictionary<string, Tensor> Snapshot(nn.Module model)
     {
         using var noGrad = torch.no_grad();

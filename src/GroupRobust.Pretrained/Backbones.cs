@@ -14,16 +14,17 @@ public static class Backbones
     /// <summary>ResNet-18 with a <paramref name="classes"/>-way head; with <paramref name="weights"/>, every tensor but the head is loaded (the head is new unless it has 1000 classes).</summary>
     /// <exception cref="FormatException">The weights do not fit a ResNet-18 (the keys are listed).</exception>
     public static nn.Module<Tensor, Tensor> ResNet18(int classes, string? weights = null)
-        => WithWeights(torchvision.models.resnet18(num_classes: classes), classes, weights);
+        => WithWeights(() => torchvision.models.resnet18(num_classes: classes), classes, weights);
 
     /// <summary>ResNet-50 with a <paramref name="classes"/>-way head; with <paramref name="weights"/>, every tensor but the head is loaded (the head is new unless it has 1000 classes).</summary>
     /// <exception cref="FormatException">The weights do not fit a ResNet-50 (the keys are listed).</exception>
     public static nn.Module<Tensor, Tensor> ResNet50(int classes, string? weights = null)
-        => WithWeights(torchvision.models.resnet50(num_classes: classes), classes, weights);
+        => WithWeights(() => torchvision.models.resnet50(num_classes: classes), classes, weights);
 
-    private static nn.Module<Tensor, Tensor> WithWeights(nn.Module<Tensor, Tensor> model, int classes, string? weights)
+    private static nn.Module<Tensor, Tensor> WithWeights(Func<nn.Module<Tensor, Tensor>> create, int classes, string? weights)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        var model = create();
         if (weights is null) return model;
         try
         {

@@ -85,7 +85,8 @@ public static class PretrainedWeights
                 foreach (var (key, t) in target)
                 {
                     if (Skipped(key) || !file.TryGetValue(key, out var source)) continue;
-                    t.copy_(source.to(t.dtype, t.device));
+                    using var converted = source.to(t.dtype, t.device);   // a new handle (an alias when nothing changes): disposed here
+                    t.copy_(converted);
                     loaded.Add(key);
                 }
             }

@@ -137,8 +137,9 @@ public static class TorchBackend
         {
             return new TorchBackendUnavailableException(BackendFailure.NoBackendPackage,
                 $"TorchSharp found no native backend: its libtorch package ({notRestored.Groups[1].Value} {notRestored.Groups[2].Value.TrimEnd('.')}) is " +
-                "not referenced by the application, so it is not restored. GroupRobust references only the managed TorchSharp package; add one " +
-                "backend: 'dotnet add package TorchSharp-cpu --version 0.107.0' (or TorchSharp-cuda-linux / TorchSharp-cuda-windows for NVIDIA GPUs).", failure);
+                "not restored for this application. GroupRobust references only the managed TorchSharp package; the application must reference the " +
+                "backend package that brings it: 'dotnet add package TorchSharp-cpu --version 0.107.0' for libtorch-cpu, TorchSharp-cuda-linux / " +
+                "TorchSharp-cuda-windows 0.107.0 for libtorch-cuda (then restore again).", failure);
         }
 
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux) && libStdCxxPath is not null

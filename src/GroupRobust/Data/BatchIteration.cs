@@ -74,8 +74,11 @@ public static class BatchIteration
     /// Batches in the order of <paramref name="indices"/>, as <see cref="Batches(IGroupDataset, IEnumerable{long}, int, bool)"/>,
     /// with the next batch gathered on a worker thread while the caller works on the current one (decoding images
     /// overlaps training). The batches, their order and their contents are the same; an error while gathering a batch
-    /// surfaces when the caller reaches that batch. Datasets are read-only, so <c>GetBatch</c> may run on the worker
-    /// while the caller fetches partners from the same dataset.
+    /// surfaces when the caller reaches that batch. Requirement: the dataset's <c>GetBatch</c> may run on the worker
+    /// while the caller fetches partners from the same dataset, so it must be thread-safe and must not draw from
+    /// TorchSharp's global generator (which the caller's dropout also uses). The library's datasets are read-only and
+    /// draw nothing at random (augmentation is seeded per sample); a <see cref="TorchDatasetAdapter"/> or a
+    /// <see cref="TensorGroupDataset"/> transform is only as safe as the code it wraps.
     /// </summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="indices">The indices to visit (enumerated once, on the caller's thread).</param>

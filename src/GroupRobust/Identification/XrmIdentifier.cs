@@ -129,7 +129,7 @@ public sealed class XrmIdentifier : IGroupIdentifier
                     var probability = (pmax - 1.0 / k) * (k / (k - 1.0));
                     var u = new float[size];
                     for (int i = 0; i < size; i++) u[i] = flips.NextSingle();
-                    var flip = torch.tensor(u).to(device).lt(probability);
+                    var flip = HostUpload.Float32(u, device).lt(probability);
                     dynamic.index_copy_(0, index, torch.where(flip, predicted, labels));
                 }
                 if (step % Options.ReportEvery == 0 || step == Options.Steps)

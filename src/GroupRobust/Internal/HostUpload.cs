@@ -20,6 +20,14 @@ internal static class HostUpload
         return ToDevice(host, device);
     }
 
+    /// <summary>The values as a float32 tensor on <paramref name="device"/>.</summary>
+    public static Tensor Float32(float[] values, Device device)
+    {
+        if (device.type == DeviceType.CPU) return torch.tensor(values, ScalarType.Float32, CPU);
+        using var host = torch.tensor(values, ScalarType.Float32, CPU);
+        return ToDevice(host, device);
+    }
+
     /// <summary>The values as a <paramref name="dtype"/> tensor on <paramref name="device"/> (converted from float64 on the device, so rounding happens once).</summary>
     public static Tensor Float64(double[] values, Device device, ScalarType dtype)
     {

@@ -41,6 +41,7 @@ public sealed class MixedForwardPass
     private Tensor? _coefficients;
     private Tensor? _partnerRepresentation;
     private Tensor? _partnerRows;     // for Run with partner rows: where each row's partner is in [batch; outside partners]
+    private long _batchRows;          // B: the rows the mix keeps (the pass over [batch; outside partners] has B + K)
     private bool _fired;
 
     private enum Pass { None, Partners, Batch }
@@ -115,9 +116,10 @@ public sealed class MixedForwardPass
     /// (rows in [0, B) are batch rows, B + k the k-th outside partner), as drawn by
     /// <see cref="ClassConditionalMixer.DrawPartners(GroupRobust.Data.Batch, PartnerSource)"/> with
     /// <see cref="PartnerSource.Batch"/> (<see cref="MixPlan.PartnerRows"/>, <see cref="MixPlan.OutsidePartnerIndices"/>).
-    /// At a hidden layer, the batch's representation supplies the in-batch partners (gradients flow through both the row
-    /// and its partner, as with exact mixing), so a partner pass runs only over the outside partners, and not at all
-    /// when there are none.
+    /// At a hidden layer, one pass runs over the batch and its outside partners together (B + K rows, so batch-norm layers
+    /// before the mixing point see an ordinary batch); at the mixing point every partner's representation is a row of it
+    /// (gradients flow through both the row and its partner, as with exact mixing) and the B mixed rows go on.
+    /// <see cref="DetachPartners"/> does not apply here: there is no separate partner pass.
     /// </summary>
     /// <param name="inputs">Batch inputs [B, ...].</param>
     /// <param name="outsidePartnerInputs">The outside partners [K, ...] (same trailing shape, device and dtype), or null when K = 0.</param>
@@ -159,7 +161,10 @@ public sealed class MixedForwardPass
             var pool = k > 0 ? torch.cat([inputs, outsidePartnerInputs!], 0) : inputs;
             return CheckRows(_model.call(Interpolation.Lerp(inputs, pool.index_select(0, rows), coefficients)), b, layer).MoveToOuterDisposeScope();
         }
-        return Hidden(layer, k > 0 ? outsidePartnerInputs : null, inputs, coefficients, rows).MoveToOuterDisposeScope();
+        // one pass over the batch and its outside partners together: batch-norm layers before the mixing point see B + K
+        // rows (not a separate pass of K, often 1 to 3, rows), and the hook keeps the B mixed rows
+        var all = k > 0 ? torch.cat([inputs, outsidePartnerInputs!], 0) : inputs;
+        return Hidden(layer, null, all, coefficients, rows, b).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -187,13 +192,13 @@ public sealed class MixedForwardPass
         using var scope = NewDisposeScope();
         if (layer == InputLayer)
             return CheckRows(_model.call(Interpolation.Lerp(inputs, partnerInputs, coefficients)), b, layer).MoveToOuterDisposeScope();
-        return Hidden(layer, partnerInputs, inputs, coefficients, null).MoveToOuterDisposeScope();
+        return Hidden(layer, partnerInputs, inputs, coefficients, null, b).MoveToOuterDisposeScope();
     }
 
     /// <summary>The two passes of hidden-layer mixing; without partner inputs only the batch pass (partners from the batch).</summary>
-    private Tensor Hidden(string layer, Tensor? partnerInputs, Tensor inputs, Tensor coefficients, Tensor? partnerRows)
+    private Tensor Hidden(string layer, Tensor? partnerInputs, Tensor inputs, Tensor coefficients, Tensor? partnerRows, long b)
     {
-        long b = inputs.shape[0];
+        _batchRows = b;
         _pending = layer;
         _coefficients = coefficients;
         _partnerRows = partnerRows;
@@ -298,11 +303,9 @@ public sealed class MixedForwardPass
         }
         if (_partnerRows is not null)
         {
-            // partners from the batch's own representation, plus the outside partners' (if any) after it
-            if (_partnerRepresentation is not null && !h.shape.Skip(1).SequenceEqual(_partnerRepresentation.shape.Skip(1)))
-                throw new InvalidOperationException($"At layer '{_pending}' the batch's representation has shape {Guard.Shape(h)} but the outside partners' has {Guard.Shape(_partnerRepresentation)}.");
-            var pool = _partnerRepresentation is null ? h : torch.cat([h, _partnerRepresentation], 0);
-            return Interpolation.Lerp(h, pool.index_select(0, _partnerRows), _coefficients);
+            // h holds the batch's B rows and then the K outside partners': every partner is a row of h; B mixed rows go on
+            var own = h.shape[0] == _batchRows ? h : h.narrow(0, 0, _batchRows);
+            return Interpolation.Lerp(own, h.index_select(0, _partnerRows), _coefficients);
         }
         if (!h.shape.SequenceEqual(_partnerRepresentation!.shape))
             throw new InvalidOperationException($"At layer '{_pending}' the batch's representation has shape {Guard.Shape(h)} but the partners' has {Guard.Shape(_partnerRepresentation)}.");

@@ -16,12 +16,13 @@ public enum PartnerSource
     Dataset,
 
     /// <summary>
-    /// Each partner is drawn uniformly among the batch's other rows that are in the sample's pool (same policy; never the
-    /// row itself); only rows whose pool has no other member in the batch fall back to a draw from the training set. Over random batches every pool member
-    /// is equally likely to be a partner, as with <see cref="Dataset"/>, but partners within one batch repeat (a batch
-    /// of 64 holds about 1.6 error-set samples per class when the error set is 5%), and a hidden-layer mix needs a
-    /// partner pass only for the fallback rows: the partners' representations are the batch's own, with gradients
-    /// through both.
+    /// Each partner is drawn uniformly among the batch's other rows that are in the sample's pool (same policy; the row
+    /// itself only where the training-set fallback draws it, as <see cref="Dataset"/> can); only rows whose pool has no
+    /// other member in the batch fall back to a draw from the training set. Over random batches every pool member is
+    /// equally likely to be a partner, as with <see cref="Dataset"/>, but partners within one batch repeat (a batch of 64
+    /// holds about 1.6 error-set samples per class when the error set is 5%), and a hidden-layer mix runs one pass over
+    /// the batch and its few fallback partners instead of a second pass: the partners' representations are rows of that
+    /// pass, with gradients through both.
     /// </summary>
     Batch,
 }

@@ -51,7 +51,8 @@ public sealed record TrainingLoopOptions
 
     /// <summary>
     /// Gather the next training batch on a worker thread while the current one trains (default false): worth it when
-    /// batches are slow to build (images decoded from disk); the batches and the results are the same either way.
+    /// batches are slow to build (images decoded from disk); the batches and the results are the same either way for
+    /// the library's datasets (see <see cref="Data.BatchIteration.PrefetchedBatches"/> for what a dataset of your own must allow).
     /// </summary>
     public bool PrefetchBatches { get; init; }
 

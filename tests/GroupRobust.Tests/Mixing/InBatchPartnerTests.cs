@@ -138,18 +138,21 @@ public class InBatchPartnerTests
     }
 
     [Fact]
-    public void Without_outside_partners_no_partner_pass_runs()
+    public void One_pass_over_the_batch_and_its_outside_partners_runs_so_batch_norm_sees_an_ordinary_batch()
     {
         using var scope = NewDisposeScope();
         torch.random.manual_seed(6);
-        using var model = nn.Sequential(("lin1", nn.Linear(4, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 3)));
-        int calls = 0;
-        var hook = model.register_forward_pre_hook((_, input) => { calls++; return input; });
+        using var model = nn.Sequential(("lin1", nn.Linear(4, 8)), ("norm", nn.BatchNorm1d(8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 3)));
+        var rowsSeen = new List<long>();
+        var hook = model.register_forward_pre_hook((_, input) => { rowsSeen.Add(input.shape[0]); return input; });
         var pass = new MixedForwardPass(model, ["act"], new Random(0));
-        var logits = pass.Run(torch.randn(4, 4), null, [1, 0, 3, 2], torch.full(4, 0.5f));
+        var none = pass.Run(torch.randn(4, 4), null, [1, 0, 3, 2], torch.full(4, 0.5f));
+        // one outside partner: still one pass, of 5 rows (a separate pass of 1 row would break BatchNorm1d in training mode)
+        var one = pass.Run(torch.randn(4, 4), torch.randn(1, 4), [4, 0, 3, 2], torch.full(4, 0.5f));
         hook.remove();
-        Assert.Equal(1, calls);
-        Assert.Equal([4L, 3L], logits.shape);
+        Assert.Equal([4L, 5L], rowsSeen);
+        Assert.Equal([4L, 3L], none.shape);
+        Assert.Equal([4L, 3L], one.shape);
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public static partial class NpyFile
             2 or 3 => reader.ReadUInt32(),
             _ => throw new FormatException($"{path}: .npy format version {major} is not supported (1, 2 or 3)."),
         };
-        if (headerLength > file.Length - file.Position)
+        if (headerLength > file.Length - file.Position || headerLength > 64 * 1024 * 1024)
             throw new FormatException($"{path}: the header claims {headerLength} bytes but the file has {file.Length - file.Position} after it (truncated).");
         string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(reader.ReadBytes((int)headerLength));
         var descr = Descr().Match(header);

@@ -4,8 +4,9 @@ namespace GroupRobust.Data.Images;
 /// Train-time augmentation of images, as the references' <c>--augment_data</c> (group_DRO, JTT): a random resized
 /// crop (a box covering a uniform fraction of the image's area in <see cref="Scale"/>, with a log-uniform aspect ratio
 /// in <see cref="Ratio"/>, resized to <see cref="Size"/> x <see cref="Size"/>; torchvision's RandomResizedCrop, ten
-/// attempts, then the centre crop) and a horizontal flip with probability <see cref="FlipProbability"/>. It replaces
-/// the preprocessing's resize and centre crop; the pre-crop and the normalisation still apply.
+/// attempts, then the centre crop) and a horizontal flip with probability <see cref="FlipProbability"/>, applied to
+/// the whole decoded image as group_DRO's training transforms are. It replaces the preprocessing's pre-crop, resize and
+/// centre crop; the normalisation still applies.
 /// </summary>
 public sealed record ImageAugmentation
 {

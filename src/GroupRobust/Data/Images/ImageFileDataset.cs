@@ -1,3 +1,4 @@
+using GroupRobust.Internal;
 using GroupRobust.Groups;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -28,7 +29,8 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
     /// <param name="origins">Where each sample was declared (e.g. "metadata.csv, line 12"), used in errors; optional.</param>
     /// <param name="device">Device batches are returned on (CPU by default).</param>
     /// <param name="augmentation">
-    /// Train-time augmentation (random resized crop and flip) replacing the preprocessing's resize and centre crop; null
+    /// Train-time augmentation (random resized crop of the whole decoded image and flip, as group_DRO's training transforms)
+    /// replacing the preprocessing's pre-crop, resize and centre crop (the normalisation stays); null
     /// (default) for none. Its draws are a function of <paramref name="augmentationSeed"/>, the epoch (<see cref="SetEpoch"/>,
     /// which the training loop calls), the sample and its occurrence within the batch: the same in a resumed run and
     /// with or without prefetching. A sample repeated in several batches of one epoch (JTT's upsampling) gets the same draw.
@@ -134,7 +136,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
             var occurrence = Occurrences(indices);
             if (_decoder is IScalingImageDecoder augmenting)
                 return GatherScaled(indices, aug.Size, aug.Size, 0, (i, k, buffer) =>
-                    augmenting.DecodeBox(_paths[k], _preprocessing.PreCrop, (w, h) => aug.Draw(w, h, AugmentationRng(indices[i], occurrence[i])), aug.Size, aug.Size, buffer));
+                    augmenting.DecodeBox(_paths[k], null, (w, h) => aug.Draw(w, h, AugmentationRng(indices[i], occurrence[i])), aug.Size, aug.Size, buffer));
             return GatherAugmentedTensors(indices, aug, occurrence);
         }
         if (_decoder is IScalingImageDecoder scaling && _preprocessing.Resize is var (h0, w0))
@@ -207,7 +209,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         }
         using var scope = NewDisposeScope();
         var batch = torch.tensor(values, [indices.Length, 3, oh, ow]);
-        return (Device.type == DeviceType.CPU ? batch : batch.to(Device)).MoveToOuterDisposeScope();
+        return (Device.type == DeviceType.CPU ? batch : HostUpload.ToDevice(batch, Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Decodes sample <paramref name="k"/>'s file; any decoder failure names the image and its metadata line.</summary>
@@ -233,7 +235,6 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
             int k = (int)indices[i];
             var decoded = Decode(k);
             var x = torch.tensor(decoded.Rgb, [decoded.Height, decoded.Width, 3]).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
-            if (_preprocessing.PreCrop is int pre) x = ImagePreprocessing.CenterCropOf(x, pre);
             var (left, top, w, h, flip) = aug.Draw((int)x.shape[2], (int)x.shape[1], AugmentationRng(indices[i], occurrence[i]));
             x = x.narrow(1, top, h).narrow(2, left, w);
             x = nn.functional.interpolate(x.unsqueeze(0), [aug.Size, aug.Size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);

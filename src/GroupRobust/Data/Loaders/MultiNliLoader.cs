@@ -88,6 +88,7 @@ public static class MultiNliLoader
             var all = Features.SafetensorsFile.Read(featuresPath);
             try
             {
+                using var scope = torch.NewDisposeScope();   // the int64 conversions are new handles (aliases when already int64)
                 if (all.TryGetValue("label_ids", out var l))
                 {
                     if (l.dim() != 1) throw new FormatException($"{featuresPath}: label_ids has shape [{string.Join(", ", l.shape)}]; expected [N].");
@@ -96,14 +97,17 @@ public static class MultiNliLoader
                 string[] bert = ["input_ids", "input_mask", "segment_ids"];
                 if (bert.All(all.ContainsKey))
                 {
-                    features = torch.stack(bert.Select(n => all[n].to(ScalarType.Int64)).ToArray(), 2);
+                    var parts = bert.Select(n => all[n]).ToArray();
+                    if (parts.Any(p => p.dim() != 2 || !p.shape.SequenceEqual(parts[0].shape)))
+                        throw new FormatException($"{featuresPath}: input_ids, input_mask and segment_ids must all be [N, L]; got {string.Join(", ", parts.Select(p => $"[{string.Join(", ", p.shape)}]"))}.");
+                    features = torch.stack(parts.Select(p => p.to(ScalarType.Int64)).ToArray(), 2).MoveToOuterDisposeScope();
                 }
                 else
                 {
                     var rest = all.Keys.Where(k => k != "label_ids").ToArray();
                     if (rest.Length != 1)
                         throw new FormatException($"{featuresPath}: expected input_ids, input_mask and segment_ids, or exactly one feature tensor (besides label_ids); found {string.Join(", ", all.Keys.Order())}.");
-                    features = all[rest[0]].alias();
+                    features = all[rest[0]].alias().MoveToOuterDisposeScope();
                 }
             }
             finally
@@ -118,6 +122,12 @@ public static class MultiNliLoader
             try
             {
                 return Load(metadataPath, source, device, labels) with { Owned = source };
+            }
+            catch (ArgumentException ex)
+            {
+                source.Dispose();
+                // the file and the metadata disagree (row counts): a data error, named as such
+                throw new FormatException($"{featuresPath}: {ex.Message}", ex);
             }
             catch
             {
