@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what GroupRobust's tests and samples need on the machine itself:
 #   1. a libstdc++ that exports GLIBCXX_3.4.32 (TorchSharp 0.107's libLibTorchSharp.so needs it);
-#   2. the Debian package dataset-fashion-mnist (real data for tests and samples).
+#   2. the Debian package dataset-fashion-mnist (real data for tests and samples);
+#   3. Open MPI (openmpi-bin, libopenmpi-dev) for GroupRobust.Distributed and its mpirun tests.
 # Idempotent and quiet when nothing is missing. On Debian 12 as root it installs what is missing;
 # anywhere else it prints what is missing and how to get it, and exits non-zero.
 set -euo pipefail
@@ -34,6 +35,10 @@ has_glibcxx() {
   grep -aq "$NEEDED_GLIBCXX" "$lib"
 }
 
+has_openmpi() {
+  command -v mpirun >/dev/null 2>&1 && { [ -e /usr/lib/x86_64-linux-gnu/libmpi.so.40 ] || [ -e /usr/lib/aarch64-linux-gnu/libmpi.so.40 ] || ldconfig -p 2>/dev/null | grep -q 'libmpi.so.40'; }
+}
+
 has_dataset() {
   [ -f "$DATASET_DIR/train-images-idx3-ubyte.gz" ] || [ -f "$DATASET_DIR/train-images-idx3-ubyte" ]
 }
@@ -52,6 +57,7 @@ is_root=false
 missing=()
 has_glibcxx || missing+=("libstdc++")
 has_dataset || missing+=("dataset")
+has_openmpi || missing+=("openmpi")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! $is_root || ! $is_debian; then
@@ -63,6 +69,7 @@ if ! $is_root || ! $is_debian; then
                  log "    other distributions: use Ubuntu 24.04+, Debian 13+, Fedora 39+ or install a GCC 13+ libstdc++." ;;
       dataset)   log "  - Fashion-MNIST in $DATASET_DIR: 'apt-get install $DATASET_PKG' as root on Debian/Ubuntu,"
                  log "    or put the four IDX files there (or point GroupRobust's data directory option elsewhere)." ;;
+      openmpi)   log "  - Open MPI (mpirun and libmpi.so.40) for GroupRobust.Distributed: 'apt-get install openmpi-bin libopenmpi-dev' as root on Debian/Ubuntu." ;;
     esac
   done
   exit 1
@@ -109,6 +116,12 @@ for m in "${missing[@]}"; do
       log "installing libstdc++6 from trixie (for $NEEDED_GLIBCXX)"
       apt-get install -y -qq -t trixie libstdc++6 >/dev/null
       has_glibcxx || { log "libstdc++6 from trixie installed but $NEEDED_GLIBCXX is still missing"; exit 1; }
+      ;;
+    openmpi)
+      apt_update
+      log "installing Open MPI (openmpi-bin, libopenmpi-dev)"
+      apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
+      has_openmpi || { log "Open MPI installed but mpirun or libmpi.so.40 is still missing"; exit 1; }
       ;;
     dataset)
       apt_update

@@ -1,0 +1,54 @@
+namespace GroupRobust.Distributed;
+
+/// <summary>
+/// Splits one global epoch order among the ranks of a job, step by step: every rank computes the same global order
+/// (the samplers are pure functions of the seed and the epoch), cuts it into global batches of
+/// <c>globalBatchSize</c>, and takes its contiguous part of each, so that N ranks with B / N rows each take the step one
+/// process with B rows would. Every rank gets the same number of steps; in a last, partial global batch a rank's part
+/// can be empty, and it still takes part in that step's collectives.
+/// </summary>
+public static class EpochSharding
+{
+    /// <summary>This rank's rows of every global batch of <paramref name="globalOrder"/>, one array per step (possibly empty in the last step).</summary>
+    /// <param name="globalOrder">The epoch's order, the same on every rank (for example <c>method.BeginEpoch(epoch, total)</c>).</param>
+    /// <param name="globalBatchSize">Rows per global batch, a positive multiple of <paramref name="size"/>.</param>
+    /// <param name="rank">This rank, in [0, <paramref name="size"/>).</param>
+    /// <param name="size">The number of ranks, at least 1.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size, rank or batch size out of range.</exception>
+    public static IEnumerable<long[]> Shards(IEnumerable<long> globalOrder, int globalBatchSize, int rank, int size)
+    {
+        ArgumentNullException.ThrowIfNull(globalOrder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        if ((uint)rank >= (uint)size) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"The rank must be in [0, {size}).");
+        if (globalBatchSize < size || globalBatchSize % size != 0)
+            throw new ArgumentOutOfRangeException(nameof(globalBatchSize), globalBatchSize, $"The global batch must be a positive multiple of the {size} ranks, so that every rank takes the same share.");
+        return Iterate(globalOrder, globalBatchSize, rank, size);
+    }
+
+    /// <summary>The part of a global batch of <paramref name="count"/> rows that <paramref name="rank"/> takes: [start, start + length).</summary>
+    public static (int Start, int Length) PartOf(int count, int rank, int size)
+    {
+        int baseLength = count / size, extra = count % size;
+        int start = rank * baseLength + Math.Min(rank, extra);
+        return (start, baseLength + (rank < extra ? 1 : 0));
+    }
+
+    private static IEnumerable<long[]> Iterate(IEnumerable<long> globalOrder, int globalBatchSize, int rank, int size)
+    {
+        var batch = new List<long>(globalBatchSize);
+        foreach (var index in globalOrder)
+        {
+            batch.Add(index);
+            if (batch.Count < globalBatchSize) continue;
+            yield return Take(batch, rank, size);
+            batch.Clear();
+        }
+        if (batch.Count > 0) yield return Take(batch, rank, size);
+    }
+
+    private static long[] Take(List<long> batch, int rank, int size)
+    {
+        var (start, length) = PartOf(batch.Count, rank, size);
+        return batch.GetRange(start, length).ToArray();
+    }
+}
