@@ -99,6 +99,14 @@ public sealed class GroupDroLoss : nn.Module
     /// </summary>
     internal bool SkipEagerChecks { get; set; }
 
+    /// <summary>
+    /// For data-parallel training (GroupRobust.Distributed sets it): sums a float64 tensor [2G] (the batch's group counts,
+    /// then its group loss sums) over every process of the job and returns the total, so that q and the EMA follow the
+    /// global batch and stay identical on every rank; the returned loss is then this rank's share of the global robust
+    /// loss, scaled to the form that row-weighted gradient averaging expects. Null (the default) for one process.
+    /// </summary>
+    public Func<Tensor, Tensor>? CrossProcessSum { get; set; }
+
     /// <summary>Steps taken (updating calls of <see cref="Forward"/>); reading it synchronises with the state's device.</summary>
     public long Steps
     {
@@ -174,12 +182,21 @@ public sealed class GroupDroLoss : nn.Module
         // group sums and means accumulate in float32 or wider whatever the loss dtype (fp16 / bf16 sums lose the mean)
         var accum = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var g = groups.to(ScalarType.Int64);
-        var count = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
+        var localCount = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
         var sums = torch.zeros(NumGroups, accum, g.device).scatter_add(0, g, perSampleLosses.to(accum));
+        var detachedSums = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, perSampleLosses.detach().to(ScalarType.Float64));
+        var count = localCount;
+        if (CrossProcessSum is { } reduce)
+        {
+            // data-parallel: the group counts and loss sums of the global batch, so q and the EMA are the same on every rank
+            var joint = reduce(torch.cat([localCount, detachedSums]));
+            count = joint.narrow(0, 0, NumGroups);
+            detachedSums = joint.narrow(0, NumGroups, NumGroups);
+        }
         var denom = count + count.eq(0).to(ScalarType.Float64);
-        var groupLoss = sums / denom.to(accum);                     // L_g, differentiable
+        var groupLoss = sums / denom.to(accum);                     // L_g (this rank's share of it when data-parallel), differentiable
         // the statistics that drive q and the EMA: float64 group means of the detached losses (no float32 overflow)
-        var detached = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, perSampleLosses.detach().to(ScalarType.Float64)) / denom;
+        var detached = detachedSums / denom;
         // a non-finite loss (possible on accelerators, where the eager check above does not run) must not poison q or the
         // EMA: the update is skipped on the device, without a host synchronisation, and counted in "skipped_steps"
         var finite = detached.isfinite().all();
@@ -219,11 +236,18 @@ public sealed class GroupDroLoss : nn.Module
             robust = robust.to(dtype);
         }
 
+        if (CrossProcessSum is not null)
+        {
+            // this rank's share of the global robust loss, in the "mean over this rank's rows" form that
+            // GroupRobust.Distributed's gradient averaging weights by rows: the averaged gradients are the global loss's
+            robust = robust * (count.sum() / localCount.sum()).to(robust.dtype);
+        }
+
         Tensor? acc = null;
         if (logits is not null)
         {
             var correct = logits.detach().argmax(1).eq(labels!.to(ScalarType.Int64)).to(ScalarType.Float64);
-            acc = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, correct) / denom;
+            acc = torch.zeros(NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, correct) / (localCount + localCount.eq(0).to(ScalarType.Float64));
         }
 
         if (update)

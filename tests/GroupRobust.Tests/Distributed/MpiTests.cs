@@ -53,11 +53,24 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
         var (code, text, _) = Mpirun("erm", "20");
         Assert.True(code == 0, text);
         var line = text.Split('\n').Single(l => l.Contains("max-diff"));
-        var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var parts = line[line.IndexOf("steps", StringComparison.Ordinal)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         double diff = double.Parse(parts[3], CultureInfo.InvariantCulture), replicas = double.Parse(parts[5], CultureInfo.InvariantCulture);
         Assert.Equal("20", parts[1]);
         Assert.True(diff < 1e-5, $"2 ranks x 16 rows vs 1 process x 32 rows after 20 SGD steps differ by {diff:E2} (float tolerance 1e-5)");
         Assert.Equal(0, replicas);   // the two replicas are bit-identical
+    }
+
+    [Fact]
+    public void GroupDro_on_two_ranks_keeps_q_identical_and_equals_the_one_process_run()
+    {
+        var (code, text, _) = Mpirun("groupdro", "20");
+        Assert.True(code == 0, text);
+        var line = text.Split('\n').Single(l => l.Contains("groupdro param-diff"));
+        var parts = line[line.IndexOf("groupdro param-diff", StringComparison.Ordinal)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        double param = double.Parse(parts[2], CultureInfo.InvariantCulture), q = double.Parse(parts[4], CultureInfo.InvariantCulture), ranks = double.Parse(parts[6], CultureInfo.InvariantCulture);
+        Assert.Equal(0, ranks);                                   // q is bit-identical on both ranks
+        Assert.True(q < 1e-6, $"q differs from the one-process run's by {q:E2} (tolerance 1e-6: float32 loss sums in another order)");
+        Assert.True(param < 1e-5, $"parameters differ from the one-process run's by {param:E2}");
     }
 
     [Fact]

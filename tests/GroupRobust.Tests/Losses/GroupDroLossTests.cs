@@ -308,6 +308,26 @@ public class GroupDroLossTests
     }
 
     [Fact]
+    public void With_a_cross_process_sum_two_ranks_on_the_same_batch_are_the_one_process_run()
+    {
+        using var scope = NewDisposeScope();
+        // two ranks that happen to see the same batch: the global counts and sums are twice the local ones
+        using var two = new GroupDroLoss([4, 4, 4, 4], new GroupDroOptions { StepSize = 0.3 }) { CrossProcessSum = t => t * 2 };
+        using var one = new GroupDroLoss([4, 4, 4, 4], new GroupDroOptions { StepSize = 0.3 });
+        var generator = new torch.Generator(3);
+        for (int step = 0; step < 5; step++)
+        {
+            var losses = torch.rand([16], generator: generator);
+            var groups = torch.randint(0, 4, [16], generator: generator);
+            var a = two.Forward(losses, groups).item<float>();
+            var b = one.Forward(losses, groups).item<float>();
+            Assert.Equal(b, a, 5);   // this rank's share, scaled to the mean form gradient averaging expects, is the whole loss
+        }
+        Assert.Equal(one.Snapshot().Q, two.Snapshot().Q);
+        Assert.Equal(one.Snapshot().ExpAvgLoss, two.Snapshot().ExpAvgLoss);
+    }
+
+    [Fact]
     public void A_failing_call_leaves_the_loss_usable()
     {
         using var scope = NewDisposeScope();
