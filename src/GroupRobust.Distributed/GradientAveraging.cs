@@ -36,6 +36,12 @@ public static class GradientAveraging
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(collective);
         ArgumentOutOfRangeException.ThrowIfNegative(localRows);
+        if (collective.Size == 1)
+        {
+            // a job of one: the local mean gradient is the global one
+            if (localRows == 0) throw new InvalidOperationException("The global batch has no rows on any rank.");
+            return;
+        }
         var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
         // one bucket: every gradient scaled by this rank's rows, then the row count in the last slot
         var buffer = Flatten(parameters, p => p.grad ?? torch.zeros_like(p), extra: 1, scale: localRows);
