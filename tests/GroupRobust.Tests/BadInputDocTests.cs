@@ -1,3 +1,4 @@
+using GroupRobust.Tests.TestSupport;
 using System.Reflection;
 using System.Text.RegularExpressions;
 
@@ -13,13 +14,7 @@ public partial class BadInputDocTests
     [GeneratedRegex("`([^`]+)`")]
     private static partial Regex Reference();
 
-    private static string DocPath()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "GroupRobust.sln")))
-                return Path.Combine(dir.FullName, "docs", "bad-input.md");
-        throw new InvalidOperationException($"GroupRobust.sln not found above {AppContext.BaseDirectory}.");
-    }
+    private static string DocPath() => Path.Combine(RepositoryPaths.Root, "docs", "bad-input.md");
 
     /// <summary>The data rows of every table: (line number, cells).</summary>
     internal static List<(int Line, string[] Cells)> Rows(string[] lines)

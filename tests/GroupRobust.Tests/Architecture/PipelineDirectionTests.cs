@@ -19,7 +19,7 @@ public partial class PipelineDirectionTests
     [Fact]
     public void Every_arrow_points_downstream()
     {
-        var src = Path.Combine(RepositoryRoot(), "src", "GroupRobust");
+        var src = Path.Combine(TestSupport.RepositoryPaths.Root, "src", "GroupRobust");
         var violations = new List<string>();
         foreach (var (folder, rank) in Rank)
         {
@@ -41,12 +41,5 @@ public partial class PipelineDirectionTests
             }
         }
         Assert.True(violations.Count == 0, "Upstream references:\n" + string.Join("\n", violations));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "GroupRobust.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"GroupRobust.sln not found above {AppContext.BaseDirectory}.");
     }
 }

@@ -7,16 +7,7 @@ namespace GroupRobust.Tests.Checkpoints;
 /// <summary>A child process saving checkpoints is killed again and again, most times mid-save: the file always loads, and temporary files never accumulate.</summary>
 public class FaultInjectionTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static string ChildDll()
-    {
-        // .../tests/GroupRobust.Tests/bin/<Configuration>/net10.0/ -> .../tests/GroupRobust.FaultInjection/bin/<Configuration>/net10.0/
-        var here = new DirectoryInfo(AppContext.BaseDirectory);
-        string tfm = here.Name, configuration = here.Parent!.Name;
-        var tests = here.Parent.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(tests, "GroupRobust.FaultInjection", "bin", configuration, tfm, "GroupRobust.FaultInjection.dll");
-        Assert.True(File.Exists(dll), $"The fault-injection child {dll} was not built (it is a project reference of the tests).");
-        return dll;
-    }
+    private static string ChildDll() => RepositoryPaths.BuiltDll("tests/GroupRobust.FaultInjection", "GroupRobust.FaultInjection");
 
     [Fact]
     public void Killing_a_writer_mid_save_never_loses_the_previous_checkpoint_and_leaves_no_orphans_behind()

@@ -1,3 +1,4 @@
+using GroupRobust.Tests.TestSupport;
 using System.Diagnostics;
 using System.Globalization;
 using GroupRobust.Distributed;
@@ -7,15 +8,7 @@ namespace GroupRobust.Tests.Distributed;
 /// <summary>GroupRobust.Distributed on Open MPI: two ranks on loopback (mpirun -np 2 --oversubscribe), as CI runs them.</summary>
 public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static string ChildDll()
-    {
-        var here = new DirectoryInfo(AppContext.BaseDirectory);
-        string tfm = here.Name, configuration = here.Parent!.Name;
-        var tests = here.Parent.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(tests, "GroupRobust.Distributed.Child", "bin", configuration, tfm, "GroupRobust.Distributed.Child.dll");
-        Assert.True(File.Exists(dll), $"The MPI child {dll} was not built (it is a project reference of the tests).");
-        return dll;
-    }
+    private static string ChildDll() => RepositoryPaths.BuiltDll("tests/GroupRobust.Distributed.Child", "GroupRobust.Distributed.Child");
 
     private (int Code, string Output, TimeSpan Elapsed) Mpirun(params string[] args)
     {

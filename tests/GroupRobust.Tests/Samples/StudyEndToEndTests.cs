@@ -10,16 +10,7 @@ namespace GroupRobust.Tests.Samples;
 /// <summary>The Study as a benchmark runner: one command on data in the published layouts (small fixtures made here).</summary>
 public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static string StudyDll()
-    {
-        // .../tests/GroupRobust.Tests/bin/<Configuration>/net10.0/ -> .../samples/GroupRobust.Study/bin/<Configuration>/net10.0/
-        var here = new DirectoryInfo(AppContext.BaseDirectory);
-        string tfm = here.Name, configuration = here.Parent!.Name;
-        var root = here.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(root, "samples", "GroupRobust.Study", "bin", configuration, tfm, "GroupRobust.Study.dll");
-        Assert.True(File.Exists(dll), $"The Study {dll} was not built (it is a project reference of the tests).");
-        return dll;
-    }
+    private static string StudyDll() => RepositoryPaths.BuiltDll("samples/GroupRobust.Study", "GroupRobust.Study");
 
     private (int Code, string Output) Study(params string[] args)
     {

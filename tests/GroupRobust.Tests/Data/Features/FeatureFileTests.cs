@@ -127,10 +127,7 @@ public class FeatureFileTests
     {
         // eng/convert-multinli-features.py writes the file by hand; its writer must produce what SafetensorsFile reads
         using var dir = new TempDirectory();
-        string root = dir.Path;
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "GroupRobust.sln"))) { root = d.FullName; break; }
-        string script = Path.Combine(root, "eng", "convert-multinli-features.py");
+        string script = Path.Combine(RepositoryPaths.Root, "eng", "convert-multinli-features.py");
         string target = dir.File("out.safetensors");
         string code = "import importlib.util, struct, sys\n" +
                       $"spec = importlib.util.spec_from_file_location('conv', r'{script}')\n" +
