@@ -12,12 +12,23 @@ namespace GroupRobust.Distributed;
 /// </summary>
 public static class GradientAveraging
 {
-    /// <summary>Copies rank 0's parameters and buffers to every rank.</summary>
+    /// <summary>
+    /// Copies rank 0's parameters and buffers to every rank, after checking that every rank's model has the same
+    /// layout (names, shapes and dtypes), so that a rank built with another architecture fails with a message instead of
+    /// exchanging buffers of other lengths.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The ranks' models differ in layout (every rank throws).</exception>
     public static void BroadcastParameters(nn.Module model, ICollective collective)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(collective);
         if (collective.Size == 1) return;
+        var entries = model.state_dict().OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
+        string layout = string.Join(";", entries.Select(kv => $"{kv.Key}:{kv.Value.dtype}[{string.Join(",", kv.Value.shape)}]"));
+        var layouts = collective.AllGather([entries.Length, entries.Sum(kv => kv.Value.numel()), Gathering.Fingerprint(System.Text.Encoding.UTF8.GetBytes(layout))]);
+        for (int r = 1; r < layouts.Length; r++)
+            if (!layouts[r].AsSpan().SequenceEqual(layouts[0]))
+                throw new InvalidOperationException($"The ranks' models differ: rank 0's has {layouts[0][0]} parameters and buffers ({layouts[0][1]} numbers), rank {r}'s has {layouts[r][0]} ({layouts[r][1]} numbers) or other names, shapes or dtypes; every rank must build the same architecture (rank {collective.Rank}'s: {Shorten(layout)}).");
         var tensors = model.state_dict().Values.Where(t => t.is_floating_point()).ToArray();
         var buffer = Flatten(tensors, t => t);
         collective.Broadcast(buffer);
@@ -61,6 +72,8 @@ public static class GradientAveraging
             offset += n;
         }
     }
+
+    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "...";
 
     private static float[] Flatten(IReadOnlyList<Tensor> tensors, Func<Tensor, Tensor> pick, int extra = 0, double scale = 1)
     {

@@ -7,7 +7,8 @@ namespace GroupRobust.Distributed;
 /// P/Invoke binding to <c>libmpi.so.40</c>. Open MPI's handles (MPI_COMM_WORLD, MPI_FLOAT, MPI_SUM, ...) are the
 /// addresses of exported globals, resolved with <see cref="NativeLibrary.GetExport"/>. Launch the program with
 /// <c>mpirun -np N</c>; a process started without mpirun is a job of one. Disposing finalizes MPI. One instance per
-/// process; not thread-safe (MPI is initialised without thread support).
+/// process; not thread-safe (MPI is initialised without thread support). An exception no code catches ends the whole
+/// job (MPI_Abort, after printing it), so that the other ranks never wait for a rank that has failed.
 /// </summary>
 public sealed unsafe class MpiCollective : ICollective
 {
@@ -41,6 +42,16 @@ public sealed unsafe class MpiCollective : ICollective
         Check(MPI_Comm_size(CommWorld, out int size), "MPI_Comm_size");
         Rank = rank;
         Size = size;
+        // a rank that fails must not leave the others waiting in a collective: an unhandled exception ends the whole job
+        AppDomain.CurrentDomain.UnhandledException += AbortOnUnhandled;
+    }
+
+    private void AbortOnUnhandled(object? sender, UnhandledExceptionEventArgs e)
+    {
+        if (_disposed || Size == 1) return;
+        Console.Error.WriteLine($"GroupRobust.Distributed: rank {Rank} of {Size} failed; ending the job (MPI_Abort). {e.ExceptionObject}");
+        Console.Error.Flush();
+        MPI_Abort(CommWorld, 1);
     }
 
     /// <inheritdoc />
@@ -81,6 +92,7 @@ public sealed unsafe class MpiCollective : ICollective
     {
         if (_disposed) return;
         _disposed = true;
+        AppDomain.CurrentDomain.UnhandledException -= AbortOnUnhandled;
         MPI_Finalize();
     }
 

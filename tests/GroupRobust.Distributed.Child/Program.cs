@@ -1,14 +1,87 @@
 // Run by tests/GroupRobust.Tests/Distributed/MpiTests under `mpirun -np 2`: one scenario per run, results on stdout.
+using System.Globalization;
 using GroupRobust;
+using GroupRobust.Checkpoints;
 using GroupRobust.Data;
 using GroupRobust.Distributed;
+using GroupRobust.Evaluation;
+using GroupRobust.Identification;
+using GroupRobust.Losses;
+using GroupRobust.Methods;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
 TorchBackend.EnsureAvailable();
 torch.set_num_threads(1);
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 string scenario = args.Length > 0 ? args[0] : "allreduce";
 using var mpi = new MpiCollective();
+
+// A model whose layers are "lin1", "act", "fc"; its initial weights differ on every rank until the broadcast.
+nn.Module<Tensor, Tensor> NewModel(int seed, bool perRank = true)
+{
+    torch.random.manual_seed(seed + (perRank ? mpi.Rank * 1000 : 0));
+    return nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
+}
+
+float[] Flat(nn.Module model) => model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
+
+double MaxDiff(float[] a, float[] b) => a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max();
+
+// this rank's parameters against rank 0's, bit for bit (0 when identical)
+double ReplicaDiff(nn.Module model)
+{
+    var mine = Flat(model);
+    var root = mine.ToArray();
+    mpi.Broadcast(root);
+    return MaxDiff(mine, root);
+}
+
+// data-parallel epochs: every rank takes its part of each global batch; returns the last epoch's summary
+MethodEpochSummary TrainSharded(ITrainingMethod method, nn.Module<Tensor, Tensor> model, torch.optim.Optimizer opt, IGroupDataset train, int globalBatch, int from, int to, int total)
+{
+    MethodEpochSummary? last = null;
+    for (int epoch = from; epoch < to; epoch++)
+    {
+        foreach (var part in EpochSharding.Shards(method.BeginEpoch(epoch, total), globalBatch, mpi))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = train.GetBatch(part);
+            opt.zero_grad();
+            method.Loss(model, batch).backward();
+            GradientAveraging.AverageGradients(model, mpi, batch.Size);
+            opt.step();
+        }
+        last = method.EndEpoch();
+    }
+    return last!;
+}
+
+// the one-process run: whole global batches
+MethodEpochSummary TrainSingle(ITrainingMethod method, nn.Module<Tensor, Tensor> model, torch.optim.Optimizer opt, IGroupDataset train, int globalBatch, int epochs)
+{
+    MethodEpochSummary? last = null;
+    for (int epoch = 0; epoch < epochs; epoch++)
+    {
+        foreach (var batch in train.Batches(method.BeginEpoch(epoch, epochs), globalBatch))
+        {
+            using var scope = NewDisposeScope();
+            opt.zero_grad();
+            method.Loss(model, batch).backward();
+            opt.step();
+        }
+        last = method.EndEpoch();
+    }
+    return last!;
+}
+
+// 321 rows in global batches of 32: the last batch has one row, so rank 1's part of it is empty
+DatasetSplits Data(int seed) => SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 321, ValidationSize = 101, TestSize = 50, MinorityFraction = 0.1, SpuriousScale = 3, Seed = seed });
+
+GroupAssignment ErrorSet(IGroupDataset train) => GroupAssignment.FromErrorSet(Enumerable.Range(0, train.Count).Select(i => i % 5 == 0).ToArray(), train, "test");
+
 switch (scenario)
 {
     case "allreduce":
@@ -24,112 +97,148 @@ switch (scenario)
         Console.WriteLine($"rank {mpi.Rank}/{mpi.Size}: float {f[0]} {f[1]} double {d[0]} long {l[0]} {l[1]} broadcast {b[0]}");
         break;
     }
-    case "erm":
+    case "method":
     {
-        int steps = args.Length > 1 ? int.Parse(args[1]) : 20, globalBatch = 32;
-        using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 640, Seed = 3 });
-        nn.Module<Tensor, Tensor> NewModel(long seed)
+        // a method trained for 2 epochs on 2 ranks (global batch 32, 16 rows each) and in one process (32 rows)
+        string kind = args[1];
+        const int globalBatch = 32, epochs = 2;
+        using var data = Data(3);
+        var train = data.Train;
+        ITrainingMethod Make()
         {
-            torch.random.manual_seed(seed + mpi.Rank * 1000);   // different on every rank: the broadcast must make them equal
-            return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2));
+            var seeds = new SeedSource(7);
+            return kind switch
+            {
+                "erm" => new ErmMethod(train, seeds),
+                "jtt" => new JttMethod(ErrorSet(train), 3, seeds),
+                "jm1" => MixingMethod.Jm1(train, ErrorSet(train), seeds),
+                "jm1-hidden" => MixingMethod.Jm1(train, ErrorSet(train), seeds, new MixingOptions { Layer = MixingLayer.Named("act") }),
+                "jm1-random-inbatch" => MixingMethod.Jm1(train, ErrorSet(train), seeds, new MixingOptions { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
+                "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds, new GroupDroOptions { StepSize = 0.5 }),
+                _ => throw new ArgumentException($"unknown kind {kind}"),
+            };
         }
-        var order = Enumerable.Range(0, data.Train.Count).Select(i => (long)((i * 37) % data.Train.Count)).ToArray();
+        using var method = Make();
+        if (method is GroupDroMethod dro) DistributedGroupDro.Attach(dro.RobustLoss, mpi);
+        JobConfiguration.Verify(mpi, ("dataset", train.Count), ("globalBatch", globalBatch), ("method", method.Name), ("epochs", epochs));
         using var model = NewModel(5);
         GradientAveraging.BroadcastParameters(model, mpi);
         using var opt = torch.optim.SGD(model.parameters(), 0.2);
-        int step = 0;
-        foreach (var shard in EpochSharding.Shards(order, globalBatch, mpi.Rank, mpi.Size).Take(steps))
-        {
-            using var scope = NewDisposeScope();
-            opt.zero_grad();
-            if (shard.Length > 0)
-            {
-                using var batch = data.Train.GetBatch(shard);
-                nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels).backward();
-            }
-            GradientAveraging.AverageGradients(model, mpi, shard.Length);
-            opt.step();
-            step++;
-        }
-        var mine = model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
-        // every rank's replica must be identical: compare with rank 0's by a broadcast
-        var root = mine.ToArray();
-        mpi.Broadcast(root);
-        double replicaDiff = mine.Zip(root, (a, b) => Math.Abs(a - b)).Max();
+        var summary = TrainSharded(method, model, opt, train, globalBatch, 0, epochs, epochs);
+        double replicas = ReplicaDiff(model);
+        ReplicaCheck.Verify(model, mpi, method);   // generators and statistics identical on both ranks
+        var q = (method as GroupDroMethod)?.RobustLoss.Snapshot().Q;
+        var mine = Flat(model);
         if (mpi.Rank == 0)
         {
-            // the single-process run: the same initialisation (rank 0's), full global batches
-            torch.random.manual_seed(5);
-            using var single = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2));
-            using var singleOpt = torch.optim.SGD(single.parameters(), 0.2);
-            foreach (var full in order.Chunk(globalBatch).Take(steps))
-            {
-                using var scope = NewDisposeScope();
-                singleOpt.zero_grad();
-                using var batch = data.Train.GetBatch(full);
-                nn.functional.cross_entropy(single.call(batch.Inputs), batch.Labels).backward();
-                singleOpt.step();
-            }
-            var reference = single.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
-            double diff = mine.Zip(reference, (a, b) => Math.Abs(a - b)).Max();
-            Console.WriteLine($"steps {step} max-diff {diff:E3} replica-diff {replicaDiff:E3}");
+            using var single = Make();
+            using var singleModel = NewModel(5, perRank: false);
+            using var singleOpt = torch.optim.SGD(singleModel.parameters(), 0.2);
+            var singleSummary = TrainSingle(single, singleModel, singleOpt, train, globalBatch, epochs);
+            double qDiff = q is null ? 0 : q.Zip(((GroupDroMethod)single).RobustLoss.Snapshot().Q, (a, b) => Math.Abs(a - b)).Max();
+            bool sameMixing = summary.Mixing?.ToString() == singleSummary.Mixing?.ToString();
+            Console.WriteLine($"method {kind} param-diff {MaxDiff(mine, Flat(singleModel)):E3} replica-diff {replicas:E3} q-diff {qDiff:E3} same-mixing {sameMixing} mixing [{summary.Mixing}]");
         }
         break;
     }
-    case "groupdro":
+    case "identify":
     {
-        int steps = args.Length > 1 ? int.Parse(args[1]) : 20, globalBatch = 32;
-        using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 640, MinorityFraction = 0.1, Seed = 4 });
-        var counts = data.TrainGroupCounts();
-        var order = Enumerable.Range(0, data.Train.Count).Select(i => (long)((i * 37) % data.Train.Count)).ToArray();
-        torch.random.manual_seed(6 + mpi.Rank * 1000);
-        using var model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2));
+        // sharded identification and evaluation against the one-process results, after a short data-parallel ERM run
+        using var data = Data(8);
+        using var erm = new ErmMethod(data.Train, new SeedSource(2));
+        using var model = NewModel(9);
         GradientAveraging.BroadcastParameters(model, mpi);
-        using var opt = torch.optim.SGD(model.parameters(), 0.2);
-        using var dro = new GroupRobust.Losses.GroupDroLoss(counts, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.5 });
-        DistributedGroupDro.Attach(dro, mpi);
-        foreach (var shard in EpochSharding.Shards(order, globalBatch, mpi.Rank, mpi.Size).Take(steps))
+        using var opt = torch.optim.SGD(model.parameters(), 0.1);
+        TrainSharded(erm, model, opt, data.Train, 32, 0, 3, 3);
+        var options = new IdentificationOptions { BatchSize = 17 };
+        var identifiers = new (string Name, IGroupIdentifier Identifier)[]
         {
-            using var scope = NewDisposeScope();
-            opt.zero_grad();
-            using var batch = data.Train.GetBatch(shard);
-            var losses = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None);
-            dro.Forward(losses, batch.Groups!).backward();
-            GradientAveraging.AverageGradients(model, mpi, shard.Length);
-            opt.step();
+            ("misclassification", new MisclassificationIdentifier(model, options)),
+            ("loss-magnitude", new LossMagnitudeIdentifier(model, 0.2, perClass: true, options)),
+            ("eiil", new EiilIdentifier(model, new SeedSource(4), new EiilOptions { Steps = 50, Pass = options })),
+        };
+        foreach (var (name, identifier) in identifiers)
+        {
+            var sharded = DistributedIdentification.Identify(identifier, data.Train, mpi);
+            var single = identifier.Identify(data.Train);
+            bool same = sharded.Groups.Span.SequenceEqual(single.Groups.Span) && sharded.NumGroups == single.NumGroups
+                && Enumerable.Range(0, sharded.NumGroups).All(g => sharded.IsMinorityGroup(g) == single.IsMinorityGroup(g));
+            Console.WriteLine($"rank {mpi.Rank} identify {name} same {same} error-set {sharded.Groups.ToArray().Count(g => sharded.IsMinorityGroup(g))}");
         }
-        var q = dro.Snapshot().Q;
-        // q on rank 0 and on this rank, compared bit for bit through a double all-reduce of the difference
-        var delta = new double[q.Length];
-        if (mpi.Rank == 0) Array.Copy(q, delta, q.Length); else for (int i = 0; i < q.Length; i++) delta[i] = -q[i];
-        mpi.AllReduceSum(delta);
-        var mine = model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
-        if (mpi.Rank == 0)
+        using var evaluator = new WorstGroupEvaluator(data.Validation.Scheme, new EvaluatorOptions { BootstrapSamples = 200 });
+        foreach (var split in new[] { ("validation", data.Validation), ("test", data.Test) })
         {
-            torch.random.manual_seed(6);
-            using var single = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2));
-            using var singleOpt = torch.optim.SGD(single.parameters(), 0.2);
-            using var singleDro = new GroupRobust.Losses.GroupDroLoss(counts, new GroupRobust.Losses.GroupDroOptions { StepSize = 0.5 });
-            foreach (var full in order.Chunk(globalBatch).Take(steps))
-            {
-                using var scope = NewDisposeScope();
-                singleOpt.zero_grad();
-                using var batch = data.Train.GetBatch(full);
-                var losses = nn.functional.cross_entropy(single.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None);
-                singleDro.Forward(losses, batch.Groups!).backward();
-                singleOpt.step();
-            }
-            var reference = single.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
-            double paramDiff = mine.Zip(reference, (a, b) => Math.Abs(a - b)).Max();
-            double qDiff = q.Zip(singleDro.Snapshot().Q, (a, b) => Math.Abs(a - b)).Max();
-            Console.WriteLine($"groupdro param-diff {paramDiff:E3} q-diff {qDiff:E3} q-ranks-diff {delta.Max(Math.Abs):E3} q {string.Join(" ", q.Select(v => v.ToString("F4")))}");
+            var sharded = DistributedEvaluation.Evaluate(evaluator, model, split.Item2, mpi, batchSize: 13, trainGroupCounts: data.TrainGroupCounts());
+            var single = evaluator.Evaluate(model, split.Item2, batchSize: 64, trainGroupCounts: data.TrainGroupCounts());
+            Console.WriteLine($"rank {mpi.Rank} evaluate {split.Item1} same {sharded.ToJson() == single.ToJson()} worst {sharded.WorstGroupAccuracy:F4}");
+        }
+        var errorSet = DistributedIdentification.Identify(identifiers[0].Identifier, data.Train, mpi);
+        using var perInferred = new WorstGroupEvaluator(errorSet.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        bool sameInferred = DistributedEvaluation.Evaluate(perInferred, model, data.Train, errorSet, mpi).ToJson() == perInferred.Evaluate(model, data.Train, errorSet).ToJson();
+        Console.WriteLine($"rank {mpi.Rank} evaluate inferred-groups same {sameInferred}");
+        break;
+    }
+    case "checkpoint":
+    {
+        // 2 epochs, a rank-0 checkpoint, 2 more epochs; then fresh replicas load the checkpoint and train the same 2 epochs
+        string path = Path.Combine(args[1], "job.ckpt");
+        using var data = Data(3);
+        var train = data.Train;
+        const int epochs = 4;
+        MixingMethod Make() => MixingMethod.Jm1(train, ErrorSet(train), new SeedSource(7), new MixingOptions { Layer = MixingLayer.Random("input", "act", "output") });
+        using var method = Make();
+        using var model = NewModel(5);
+        GradientAveraging.BroadcastParameters(model, mpi);
+        using var opt = torch.optim.Adam(model.parameters(), 0.01);
+        TrainSharded(method, model, opt, train, 32, 0, 2, epochs);
+        DistributedCheckpoint.Save(mpi, path, model, opt, new CheckpointState { Epoch = 2, Method = method.GetState() }, method);
+        bool written = File.Exists(path);
+        TrainSharded(method, model, opt, train, 32, 2, epochs, epochs);
+        var uninterrupted = Flat(model);
+
+        using var resumedMethod = Make();
+        using var resumed = NewModel(77);                 // different weights on every rank: the load must replace them
+        using var resumedOpt = torch.optim.Adam(resumed.parameters(), 0.01);
+        var state = DistributedCheckpoint.Load(mpi, path, resumed, resumedOpt, resumedMethod);
+        TrainSharded(resumedMethod, resumed, resumedOpt, train, 32, state.Epoch, epochs, epochs);
+        Console.WriteLine($"rank {mpi.Rank} checkpoint written {written} resumed-diff {MaxDiff(uninterrupted, Flat(resumed)):E3} replica-diff {ReplicaDiff(resumed):E3}");
+        // a file no rank can read: every rank fails with the same message, none hangs
+        try
+        {
+            DistributedCheckpoint.Load(mpi, path + ".missing", resumed, resumedOpt, resumedMethod);
+        }
+        catch (IOException ex)
+        {
+            Console.WriteLine($"rank {mpi.Rank} missing-file {ex.GetType().Name}");
         }
         break;
     }
+    case "mismatch":
+    {
+        // rank 1 was started with another global batch: both ranks must stop with one clear message
+        int globalBatch = mpi.Rank == 0 ? 32 : 64;
+        JobConfiguration.Verify(mpi, ("dataset", 321), ("globalBatch", globalBatch), ("method", "JM1 (input)"));
+        Console.WriteLine($"rank {mpi.Rank} passed the check");
+        break;
+    }
+    case "mismatch-model":
+    {
+        using var model = mpi.Rank == 0 ? NewModel(1) : nn.Sequential(("lin1", nn.Linear(2, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2)));
+        GradientAveraging.BroadcastParameters(model, mpi);
+        Console.WriteLine($"rank {mpi.Rank} passed the broadcast");
+        break;
+    }
+    case "throw":
+        if (mpi.Rank == 1) throw new InvalidOperationException("bad data on rank 1");
+        mpi.Barrier();                              // rank 0 would wait forever without the abort
+        Console.WriteLine("rank 0 passed the barrier");
+        break;
     case "early-exit":
         if (mpi.Rank == 1) Environment.Exit(3);   // dies without finalizing
         mpi.Barrier();                              // rank 0 would wait forever without mpirun's clean-up
         Console.WriteLine("rank 0 passed the barrier");
         break;
+    default:
+        throw new ArgumentException($"unknown scenario {scenario}");
 }
 mpi.Barrier();

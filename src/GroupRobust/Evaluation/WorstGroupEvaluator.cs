@@ -148,15 +148,24 @@ public sealed class WorstGroupEvaluator : IDisposable
     {
         using var use = _use.Enter();
         if (_count == 0) throw new InvalidOperationException("No samples were added; call Add before Compute.");
-        if (trainGroupCounts is not null)
-        {
-            if (trainGroupCounts.Count != Scheme.NumGroups)
-                throw new ArgumentException($"Expected {Scheme.NumGroups} training group counts, got {trainGroupCounts.Count}.", nameof(trainGroupCounts));
-            if (trainGroupCounts.Any(c => c < 0))
-                throw new ArgumentException("Training group counts must be >= 0.", nameof(trainGroupCounts));
-        }
+        CheckTrainGroupCounts(trainGroupCounts);
+        bool hasGroups = _hasGroups == true;
+        return Build(ToHost(_classTotal!), ToHost(_classCorrect!), hasGroups ? ToHost(_groupTotal!) : null, hasGroups ? ToHost(_groupCorrect!) : null,
+            () => HostOutcomes(), trainGroupCounts);
+    }
 
-        long[] classTotal = ToHost(_classTotal!), classCorrect = ToHost(_classCorrect!);
+    private void CheckTrainGroupCounts(IReadOnlyList<long>? trainGroupCounts)
+    {
+        if (trainGroupCounts is null) return;
+        if (trainGroupCounts.Count != Scheme.NumGroups)
+            throw new ArgumentException($"Expected {Scheme.NumGroups} training group counts, got {trainGroupCounts.Count}.", nameof(trainGroupCounts));
+        if (trainGroupCounts.Any(c => c < 0))
+            throw new ArgumentException("Training group counts must be >= 0.", nameof(trainGroupCounts));
+    }
+
+    /// <summary>The metrics from host tallies (groups null without group labels) and the per-sample outcomes in evaluation order (read only for the bootstrap).</summary>
+    private EvaluationResult Build(long[] classTotal, long[] classCorrect, long[]? groupTotal, long[]? groupCorrect, Func<int[]> outcomes, IReadOnlyList<long>? trainGroupCounts)
+    {
         var classes = Enumerable.Range(0, Scheme.NumClasses)
             .Select(c => new ClassAccuracy(c, Scheme.ClassNames[c], classTotal[c], classCorrect[c])).ToArray();
         int? worstClass = ArgMinNonEmpty(classTotal, classCorrect);
@@ -164,9 +173,8 @@ public sealed class WorstGroupEvaluator : IDisposable
         GroupAccuracy[] groups = [];
         int? worstGroup = null;
         double? balanced = null, adjusted = null;
-        if (_hasGroups == true)
+        if (groupTotal is not null && groupCorrect is not null)
         {
-            long[] groupTotal = ToHost(_groupTotal!), groupCorrect = ToHost(_groupCorrect!);
             groups = Enumerable.Range(0, Scheme.NumGroups)
                 .Select(g => new GroupAccuracy(g, Scheme.GroupName(g), groupTotal[g], groupCorrect[g])).ToArray();
             worstGroup = ArgMinNonEmpty(groupTotal, groupCorrect);
@@ -181,7 +189,7 @@ public sealed class WorstGroupEvaluator : IDisposable
             }
         }
 
-        var (avgCi, worstCi) = Bootstrap();
+        var (avgCi, worstCi) = _options.BootstrapSamples == 0 ? (null, null) : Bootstrap(outcomes(), groupTotal is not null);
         return new EvaluationResult
         {
             Groups = groups,
@@ -195,6 +203,77 @@ public sealed class WorstGroupEvaluator : IDisposable
             AverageInterval = avgCi,
             WorstGroupInterval = worstCi,
         };
+    }
+
+    /// <summary>
+    /// Data-parallel evaluation (GroupRobust.Distributed): this process evaluates <paramref name="rows"/> (its share of
+    /// the dataset; possibly none), <paramref name="allReduceSum"/> sums the tallies of every process, and the metrics
+    /// are computed from the job's totals: the result equals <see cref="Evaluate(nn.Module{Tensor, Tensor}, IGroupDataset, int, Device?, IReadOnlyList{long}?)"/>
+    /// on the whole dataset in one process, bootstrap intervals included (the per-sample outcomes travel in dataset
+    /// order when the bootstrap is on: N numbers). Every row must be evaluated by exactly one process.
+    /// </summary>
+    internal EvaluationResult EvaluateShare(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IReadOnlyList<long> rows, int batchSize, Device? device,
+        IReadOnlyList<long>? trainGroupCounts, GroupAssignment? assigned, Action<long[]> allReduceSum)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        CheckTrainGroupCounts(trainGroupCounts);
+        using var use = _use.Enter();
+        Reset();
+        bool hasGroups = assigned is not null || dataset.HasGroups;
+        int c = Scheme.NumClasses, g = hasGroups ? Scheme.NumGroups : 0, n = dataset.Count;
+        bool bootstrap = _options.BootstrapSamples > 0;
+        // one buffer: class totals and hits, group totals and hits, rows evaluated, then (bootstrap) outcome + 1 per row
+        var buffer = new long[2 * c + 2 * g + 1 + (bootstrap ? n : 0)];
+        if (rows.Count > 0)
+        {
+            using (TrainingModes.Evaluating(model))
+            {
+                using var noGrad = torch.no_grad();
+                foreach (var chunk in rows.Chunk(batchSize))
+                {
+                    using var scope = NewDisposeScope();
+                    using var batch = dataset.GetBatch(chunk);
+                    var x = device is null ? batch.Inputs : batch.Inputs.to(device);
+                    var logits = model.call(x);
+                    var y = device is null ? batch.Labels : batch.Labels.to(device);
+                    var groups = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
+                        : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
+                    Add(logits, y, groups);
+                }
+            }
+            ToHost(_classTotal!).CopyTo(buffer, 0);
+            ToHost(_classCorrect!).CopyTo(buffer, c);
+            if (hasGroups)
+            {
+                ToHost(_groupTotal!).CopyTo(buffer, 2 * c);
+                ToHost(_groupCorrect!).CopyTo(buffer, 2 * c + g);
+            }
+            buffer[2 * c + 2 * g] = rows.Count;
+            if (bootstrap)
+            {
+                var local = HostOutcomes();
+                for (int i = 0; i < local.Length; i++) buffer[2 * c + 2 * g + 1 + rows[i]] = local[i] + 1L;
+            }
+        }
+        Reset();
+        allReduceSum(buffer);
+        long evaluated = buffer[2 * c + 2 * g];
+        if (evaluated != n)
+            throw new InvalidOperationException($"The processes evaluated {evaluated} rows of a {n}-row dataset; every row must be evaluated by exactly one process.");
+        int[] Outcomes()
+        {
+            var outcomes = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                long o = buffer[2 * c + 2 * g + 1 + i] - 1;
+                if (o < 0 || o > int.MaxValue)
+                    throw new InvalidOperationException($"Row {i} was evaluated by no process or by several; every row must be evaluated by exactly one process.");
+                outcomes[i] = (int)o;
+            }
+            return outcomes;
+        }
+        return Build(buffer[..c], buffer[c..(2 * c)], hasGroups ? buffer[(2 * c)..(2 * c + g)] : null, hasGroups ? buffer[(2 * c + g)..(2 * c + 2 * g)] : null,
+            Outcomes, trainGroupCounts);
     }
 
     /// <summary>
@@ -317,13 +396,16 @@ public sealed class WorstGroupEvaluator : IDisposable
         _outcomes.Add(merged);
     }
 
-    private (ConfidenceInterval? Average, ConfidenceInterval? Worst) Bootstrap()
+    private int[] HostOutcomes()
     {
-        if (_options.BootstrapSamples == 0) return (null, null);
-        int[] outcomes;
-        using (var scope = NewDisposeScope())
-            outcomes = torch.cat(_outcomes, 0).cpu().data<int>().ToArray();
-        int k = _hasGroups == true ? Scheme.NumGroups : Scheme.NumClasses;
+        if (_outcomes.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        return torch.cat(_outcomes, 0).cpu().data<int>().ToArray();
+    }
+
+    private (ConfidenceInterval? Average, ConfidenceInterval? Worst) Bootstrap(int[] outcomes, bool hasGroups)
+    {
+        int k = hasGroups ? Scheme.NumGroups : Scheme.NumClasses;
         var rng = new ReproducibleRandom(_options.BootstrapSeed);
         var averages = new double[_options.BootstrapSamples];
         var worsts = new double[_options.BootstrapSamples];
@@ -350,7 +432,7 @@ public sealed class WorstGroupEvaluator : IDisposable
         }
         double lo = (1 - _options.ConfidenceLevel) / 2, hi = 1 - lo;
         var avgCi = new ConfidenceInterval(Statistics.Quantile(averages, lo), Statistics.Quantile(averages, hi), _options.ConfidenceLevel);
-        var worstCi = _hasGroups == true
+        var worstCi = hasGroups
             ? new ConfidenceInterval(Statistics.Quantile(worsts, lo), Statistics.Quantile(worsts, hi), _options.ConfidenceLevel)
             : null;
         return (avgCi, worstCi);

@@ -30,7 +30,7 @@ namespace GroupRobust.Identification;
 /// <para>The optimisation runs on the device of the pass (<see cref="IdentificationOptions.Device"/>, else the dataset's);
 /// it is N scalars, about a second for 10,000 steps on 10k samples on a CPU.</para>
 /// </remarks>
-public sealed class EiilIdentifier : IGroupIdentifier
+public sealed class EiilIdentifier : IGroupIdentifier, IShardableIdentifier
 {
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly SeedSource _seeds;
@@ -58,10 +58,15 @@ public sealed class EiilIdentifier : IGroupIdentifier
     /// <inheritdoc />
     /// <remarks>The metadata's parameters record the steps, the learning rate and the IRMv1 penalty before ("penaltyInitial") and after ("penalty") the optimisation, and on the hard split ("penaltyHard").</remarks>
     /// <exception cref="ArgumentException">The model's output does not have one logit per class, or its logits are not finite.</exception>
-    public GroupAssignment Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset) => Identify(dataset, null);
+
+    /// <inheritdoc />
+    GroupAssignment IShardableIdentifier.Identify(IGroupDataset dataset, PassShare share) => Identify(dataset, share);
+
+    private GroupAssignment Identify(IGroupDataset dataset, PassShare? share)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        var stats = ModelPass.Statistics(_model, dataset, Options.Pass, (logits, labels) =>
+        var stats = ModelPass.Statistics(_model, dataset, Options.Pass, 2, share, (logits, labels) =>
         {
             var z = logits.to(ScalarType.Float64);
             var p = nn.functional.softmax(z, 1);

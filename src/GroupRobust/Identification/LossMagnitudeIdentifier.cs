@@ -12,7 +12,7 @@ namespace GroupRobust.Identification;
 /// per-sample cross-entropy under the phase-I model, either over the whole set or within each class (so that every
 /// class contributes the same fraction). Ties at the threshold are broken by the lower index.
 /// </summary>
-public sealed class LossMagnitudeIdentifier : IGroupIdentifier
+public sealed class LossMagnitudeIdentifier : IGroupIdentifier, IShardableIdentifier
 {
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly IdentificationOptions _options;
@@ -45,9 +45,14 @@ public sealed class LossMagnitudeIdentifier : IGroupIdentifier
     public bool PerClass { get; }
 
     /// <inheritdoc />
-    public GroupAssignment Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset) => Identify(dataset, null);
+
+    /// <inheritdoc />
+    GroupAssignment IShardableIdentifier.Identify(IGroupDataset dataset, PassShare share) => Identify(dataset, share);
+
+    private GroupAssignment Identify(IGroupDataset dataset, PassShare? share)
     {
-        var (_, loss) = ModelPass.Run(_model, dataset, _options, needLoss: true);
+        var (_, loss) = ModelPass.Run(_model, dataset, _options, needLoss: true, share);
         var p = GroupAssignment.FromErrorSet(SelectTop(loss, dataset.Labels.Span, dataset.Scheme.NumClasses, Fraction, PerClass), dataset,
             "loss-magnitude", _options.Epoch, new Dictionary<string, string>
             {

@@ -12,7 +12,7 @@ namespace GroupRobust.Identification;
 /// E = { i : argmax f_T(x_i) != y_i }, from a separate eval-mode pass after epoch T (the clean definition; the
 /// reference's in-training variant is <see cref="ErrorSetRecorder"/>).
 /// </summary>
-public sealed class MisclassificationIdentifier : IGroupIdentifier
+public sealed class MisclassificationIdentifier : IGroupIdentifier, IShardableIdentifier
 {
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly IdentificationOptions _options;
@@ -33,9 +33,14 @@ public sealed class MisclassificationIdentifier : IGroupIdentifier
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The model's output does not have one logit per class.</exception>
-    public GroupAssignment Identify(IGroupDataset dataset)
+    public GroupAssignment Identify(IGroupDataset dataset) => Identify(dataset, null);
+
+    /// <inheritdoc />
+    GroupAssignment IShardableIdentifier.Identify(IGroupDataset dataset, PassShare share) => Identify(dataset, share);
+
+    private GroupAssignment Identify(IGroupDataset dataset, PassShare? share)
     {
-        var (wrong, _) = ModelPass.Run(_model, dataset, _options, needLoss: false);
+        var (wrong, _) = ModelPass.Run(_model, dataset, _options, needLoss: false, share);
         var p = GroupAssignment.FromErrorSet(wrong, dataset, "misclassification", _options.Epoch,
             new Dictionary<string, string> { ["pass"] = "eval", ["batchSize"] = _options.BatchSize.ToString(CultureInfo.InvariantCulture) });
         return IdentificationReport.Report(p, _logger);

@@ -13,9 +13,9 @@ namespace GroupRobust.Identification;
 /// </summary>
 internal static class ModelPass
 {
-    public static (bool[] Wrong, float[] Loss) Run(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, bool needLoss)
+    public static (bool[] Wrong, float[] Loss) Run(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, bool needLoss, PassShare? share = null)
     {
-        var stats = Statistics(model, dataset, options, (logits, labels) => needLoss
+        var stats = Statistics(model, dataset, options, needLoss ? 2 : 1, share, (logits, labels) => needLoss
             ? [logits.argmax(1).ne(labels).to(ScalarType.Float64), nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None)]
             : [logits.argmax(1).ne(labels).to(ScalarType.Float64)]);
         return (stats[0].Select(v => v != 0).ToArray(), needLoss ? stats[1].Select(v => (float)v).ToArray() : []);
@@ -23,20 +23,25 @@ internal static class ModelPass
 
     /// <summary>
     /// Per-sample statistics: <paramref name="perBatch"/> maps a batch's logits [B, C] and labels [B] (on the logits'
-    /// device) to k tensors [B]; returns k host arrays of N values (float64; each statistic is accumulated in float64).
+    /// device) to <paramref name="count"/> tensors [B]; returns that many host arrays of N values (float64; each statistic
+    /// is accumulated in float64). With <paramref name="share"/> (data-parallel identification) the pass covers the
+    /// share's rows only and the arrays are summed over the job: every row is computed by one process, so the totals
+    /// are exactly the one-process pass's.
     /// </summary>
-    public static double[][] Statistics(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, Func<Tensor, Tensor, Tensor[]> perBatch)
+    public static double[][] Statistics(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IdentificationOptions options, int count,
+        PassShare? share, Func<Tensor, Tensor, Tensor[]> perBatch)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dataset);
         options.Validate();
-        int classes = dataset.Scheme.NumClasses;
+        int classes = dataset.Scheme.NumClasses, n = dataset.Count;
         using var modes = TrainingModes.Evaluating(model);
         Tensor[]? buffers = null;
         try
         {
             using var noGrad = torch.no_grad();
-            foreach (var batch in dataset.Batches(options.BatchSize))
+            var batches = share is null ? dataset.Batches(options.BatchSize) : Fetch(dataset, share.Rows, options.BatchSize);
+            foreach (var batch in batches)
             {
                 using var scope = NewDisposeScope();
                 var device = options.Device ?? batch.Inputs.device;
@@ -46,12 +51,15 @@ internal static class ModelPass
                 Guard.Finite(logits, "logits");
                 var labels = batch.Labels.to(logits.device);
                 var values = perBatch(logits, labels);
-                buffers ??= values.Select(_ => torch.zeros(dataset.Count, ScalarType.Float64, logits.device).DetachFromDisposeScope()).ToArray();
+                if (values.Length != count) throw new InvalidOperationException($"The pass computes {values.Length} statistics, expected {count}.");
+                buffers ??= values.Select(_ => torch.zeros(n, ScalarType.Float64, logits.device).DetachFromDisposeScope()).ToArray();
                 var index = HostUpload.Int64(batch.Indices, logits.device);
                 for (int k = 0; k < values.Length; k++) buffers[k].scatter_(0, index, values[k].to(ScalarType.Float64));
             }
-            using var s = NewDisposeScope();
-            return buffers!.Select(b => b.cpu().data<double>().ToArray()).ToArray();
+            double[][] host;
+            using (var s = NewDisposeScope())
+                host = buffers is null ? Enumerable.Range(0, count).Select(_ => new double[n]).ToArray() : buffers.Select(b => b.cpu().data<double>().ToArray()).ToArray();
+            return share is null ? host : Merge(host, share, n);
         }
         finally
         {
@@ -59,4 +67,36 @@ internal static class ModelPass
                 foreach (var b in buffers) b.Dispose();
         }
     }
+
+    private static IEnumerable<Batch> Fetch(IGroupDataset dataset, IReadOnlyList<long> rows, int batchSize)
+    {
+        foreach (var chunk in rows.Chunk(batchSize))
+        {
+            using var batch = dataset.GetBatch(chunk);
+            yield return batch;
+        }
+    }
+
+    /// <summary>One sum over the job of every statistic plus a coverage count per row, which must come back as exactly 1.</summary>
+    private static double[][] Merge(double[][] local, PassShare share, int n)
+    {
+        var buffer = new double[(local.Length + 1) * n];
+        for (int k = 0; k < local.Length; k++) local[k].CopyTo(buffer, k * n);
+        foreach (var row in share.Rows) buffer[local.Length * n + row] += 1;
+        share.AllReduceSum(buffer);
+        for (int i = 0; i < n; i++)
+            if (buffer[local.Length * n + i] != 1)
+                throw new InvalidOperationException($"Row {i} was identified by {buffer[local.Length * n + i]} processes; every row must be passed by exactly one.");
+        return Enumerable.Range(0, local.Length).Select(k => buffer.AsSpan(k * n, n).ToArray()).ToArray();
+    }
+}
+
+/// <summary>A process's share of a data-parallel identification pass: its rows and the job's float64 all-reduce (sum).</summary>
+internal sealed record PassShare(IReadOnlyList<long> Rows, Action<double[]> AllReduceSum);
+
+/// <summary>An identifier whose model pass can be split among processes and merged into the one-process assignment.</summary>
+internal interface IShardableIdentifier
+{
+    /// <summary>Identifies with the pass restricted to <paramref name="share"/>'s rows and merged over the job.</summary>
+    GroupAssignment Identify(IGroupDataset dataset, PassShare share);
 }

@@ -103,7 +103,8 @@ public sealed class GroupDroLoss : nn.Module
     /// For data-parallel training (GroupRobust.Distributed sets it): sums a float64 tensor [2G] (the batch's group counts,
     /// then its group loss sums) over every process of the job and returns the total, so that q and the EMA follow the
     /// global batch and stay identical on every rank; the returned loss is then this rank's share of the global robust
-    /// loss, scaled to the form that row-weighted gradient averaging expects. Null (the default) for one process.
+    /// loss, scaled to the form that row-weighted gradient averaging expects. With it set, a process whose part of the
+    /// global batch is empty passes an empty batch (it still takes part in the sum). Null (the default) for one process.
     /// </summary>
     public Func<Tensor, Tensor>? CrossProcessSum { get; set; }
 
@@ -153,7 +154,8 @@ public sealed class GroupDroLoss : nn.Module
         Guard.Integral(groups, nameof(groups));
         Guard.Length(groups, perSampleLosses.shape[0], nameof(groups), nameof(perSampleLosses));
         Guard.SameDevice(perSampleLosses, nameof(perSampleLosses), groups, nameof(groups));
-        if (perSampleLosses.shape[0] == 0) throw new ArgumentException("The batch is empty.", nameof(perSampleLosses));
+        if (perSampleLosses.shape[0] == 0 && CrossProcessSum is null)
+            throw new ArgumentException("The batch is empty (only a process of a data-parallel job, whose part of a short last batch has no rows, may pass an empty batch).", nameof(perSampleLosses));
         if (logits is not null)
         {
             Guard.Dims(logits, 2, nameof(logits));
@@ -240,7 +242,7 @@ public sealed class GroupDroLoss : nn.Module
         {
             // this rank's share of the global robust loss, in the "mean over this rank's rows" form that
             // GroupRobust.Distributed's gradient averaging weights by rows: the averaged gradients are the global loss's
-            robust = robust * (count.sum() / localCount.sum()).to(robust.dtype);
+            robust = robust * (count.sum() / localCount.sum().clamp_min(1)).to(robust.dtype);
         }
 
         Tensor? acc = null;

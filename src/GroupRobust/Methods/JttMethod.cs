@@ -40,4 +40,9 @@ public sealed class JttMethod : TrainingMethod
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
         => nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels);
+
+    /// <inheritdoc />
+    /// <remarks>The mean cross entropy of the part's rows (a global batch's parts average to its mean).</remarks>
+    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+        => batch.Size == 0 ? EmptyPartLoss(batch) : BatchLoss(model, batch);
 }

@@ -108,7 +108,32 @@ public sealed class MixingMethod : TrainingMethod
     {
         var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch, Options.Partners);
-        var c = _mixer.Coefficients(plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng), batch.Inputs);
+        return MixedLoss(pass, batch, plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Partners are drawn for the whole global batch from the global groups, then alpha and the layer, exactly as one
+    /// process with the global batch draws them; this part keeps its rows' partners (in-batch partners held by another
+    /// part are fetched from the training set: the same mix). Every part therefore advances the generators alike, and
+    /// the mixing statistics count the global batch on every process.
+    /// </remarks>
+    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+    {
+        var pass = _passes.For(model);
+        if (batch.Size > 0) _groups.EnsureBatchLabels(batch, nameof(batch));
+        var global = _mixer.DrawPartners(shard.Global, Options.Partners);
+        double alpha = Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng);
+        if (batch.Size > 0) return MixedLoss(pass, batch, global.Slice(shard.Start, shard.Length), alpha);
+        // no rows here: the draws the other parts make (alpha's statistics, the layer) and nothing to backpropagate
+        _mixer.Tally.Alpha(alpha);
+        pass.ChooseLayer();
+        return EmptyPartLoss(batch);
+    }
+
+    private Tensor MixedLoss(MixedForwardPass pass, Batch batch, MixPlan plan, double alpha)
+    {
+        var c = _mixer.Coefficients(plan, alpha, batch.Inputs);
         Tensor logits;
         if (Options.Partners == PartnerSource.Dataset)
         {

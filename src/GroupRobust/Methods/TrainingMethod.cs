@@ -1,6 +1,7 @@
 using GroupRobust.Data;
 using GroupRobust.Groups;
 using GroupRobust.Randomness;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Methods;
@@ -114,7 +115,21 @@ public abstract class TrainingMethod : ITrainingMethod
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
         using var scope = NewDisposeScope();
-        var loss = BatchLoss(model, UsesTrainingGroups ? batch : batch.WithoutGroupIds());
+        var view = UsesTrainingGroups ? batch : batch.WithoutGroupIds();
+        Tensor loss;
+        if (batch.Shard is { } shard)
+        {
+            var global = shard.GlobalIndices;
+            for (int i = 0; i < global.Count; i++)
+                if ((ulong)global[i] >= (ulong)DatasetSize)
+                    throw new ArgumentException($"Row {i} of the batch's global batch has index {global[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
+            loss = ShardLoss(model, view, shard);
+        }
+        else
+        {
+            if (batch.Size == 0) throw new ArgumentException("The batch is empty; only a part of a global batch (Batch.Shard) may have no rows.", nameof(batch));
+            loss = BatchLoss(model, view);
+        }
         _samples += batch.Size;
         return loss.MoveToOuterDisposeScope();
     }
@@ -190,6 +205,29 @@ public abstract class TrainingMethod : ITrainingMethod
 
     /// <summary>The loss of one validated batch (inside a dispose scope the base class owns; return a tensor created in it).</summary>
     protected abstract Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch);
+
+    /// <summary>
+    /// The loss of one part of a global batch (<see cref="Batch.Shard"/>, data-parallel training), in the form
+    /// GroupRobust.Distributed's row-weighted gradient averaging expects: the mean over this part's rows of a per-row
+    /// loss, so that the averaged gradient is the global batch's. Randomness drawn per batch must be drawn for the whole
+    /// global batch (every part advances the generators alike). A part may have no rows (<see cref="EmptyPartLoss"/>).
+    /// The base class refuses: a method whose loss is not a mean of per-row terms, or that keeps per-batch state of its
+    /// own, cannot be split this way; ERM, JTT, the mixing methods and GroupDRO (with its statistics reduced across
+    /// processes) override it.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The method cannot train on parts of a global batch.</exception>
+    protected virtual Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch ({shard}): its batch loss is not a mean of per-row terms drawn independently of the other parts. Data-parallel training supports ERM, JTT, GroupDRO and the mixing methods (JM1, JM1+, c-MixUp).");
+
+    /// <summary>
+    /// The loss of a part with no rows: a zero scalar that can be backpropagated (it reaches no parameter), on the batch's
+    /// device; the part's gradients then count as zero in the average.
+    /// </summary>
+    protected static Tensor EmptyPartLoss(Batch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return torch.zeros([], ScalarType.Float32, batch.Inputs.device, requires_grad: true);
+    }
 
     /// <summary>Adds the method's own statistics to the epoch summary (and logs them); the base returns it unchanged.</summary>
     protected virtual MethodEpochSummary Summarize(MethodEpochSummary summary) => summary;

@@ -16,6 +16,7 @@ public sealed class MixPlan
         PartnerIndices = partners;
         Mixed = mixed;
         OnMinoritySide = onMinoritySide;
+        _batchRows = batchRows;
         if (batchRows is null)
         {
             OutsidePartnerIndices = partners;
@@ -36,6 +37,33 @@ public sealed class MixPlan
             outside.Add(partners[i]);
         }
         OutsidePartnerIndices = outside.ToArray();
+    }
+
+    private readonly int[]? _batchRows;   // per row: its partner's row in the batch, -1 when fetched from outside; null for dataset draws
+
+    /// <summary>
+    /// The plan of rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="length"/>) alone, as if
+    /// drawn for that part of the batch (data-parallel training: the plan is drawn for the global batch, each process
+    /// keeps its part). An in-batch partner in the part stays a batch row (renumbered); one in another part becomes a
+    /// partner fetched from outside, which gives the same mix.
+    /// </summary>
+    internal MixPlan Slice(int start, int length)
+    {
+        var indices = ((long[])Indices).AsSpan(start, length).ToArray();
+        var partners = PartnerIndices.AsSpan(start, length).ToArray();
+        var mixed = ((bool[])Mixed).AsSpan(start, length).ToArray();
+        var side = ((bool[])OnMinoritySide).AsSpan(start, length).ToArray();
+        int[]? rows = null;
+        if (_batchRows is not null)
+        {
+            rows = new int[length];
+            for (int i = 0; i < length; i++)
+            {
+                int r = _batchRows[start + i];
+                rows[i] = r >= start && r < start + length ? r - start : -1;
+            }
+        }
+        return new MixPlan(indices, partners, mixed, side, rows);
     }
 
     /// <summary>The batch's dataset indices.</summary>

@@ -40,30 +40,96 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Contains($"rank {rank}/2: float 3 20 double 1.5 long 2199023255552 1 broadcast 42", text);
     }
 
-    [Fact]
-    public void Two_ranks_with_half_batches_train_the_parameters_one_process_with_whole_batches_trains()
+    private static Dictionary<string, string> Fields(string text, string marker)
     {
-        var (code, text, _) = Mpirun("erm", "20");
+        var line = text.Split('\n').Single(l => l.Contains(marker, StringComparison.Ordinal));
+        // the "name value" pairs after the marker
+        var parts = line[(line.IndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var fields = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < parts.Length; i += 2) fields[parts[i]] = parts[i + 1];
+        return fields;
+    }
+
+    [Theory]
+    [InlineData("erm")]
+    [InlineData("jtt")]
+    [InlineData("jm1")]
+    [InlineData("jm1-hidden")]
+    [InlineData("jm1-random-inbatch")]
+    [InlineData("groupdro")]
+    public void Two_ranks_with_half_batches_train_what_one_process_with_whole_batches_trains(string kind)
+    {
+        // 2 epochs of 321 rows in global batches of 32 (16 rows per rank; in the last batch of 1 row rank 1's part is empty)
+        var (code, text, _) = Mpirun("method", kind);
         Assert.True(code == 0, text);
-        var line = text.Split('\n').Single(l => l.Contains("max-diff"));
-        var parts = line[line.IndexOf("steps", StringComparison.Ordinal)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        double diff = double.Parse(parts[3], CultureInfo.InvariantCulture), replicas = double.Parse(parts[5], CultureInfo.InvariantCulture);
-        Assert.Equal("20", parts[1]);
-        Assert.True(diff < 1e-5, $"2 ranks x 16 rows vs 1 process x 32 rows after 20 SGD steps differ by {diff:E2} (float tolerance 1e-5)");
-        Assert.Equal(0, replicas);   // the two replicas are bit-identical
+        var f = Fields(text, "method " + kind + " ");
+        double diff = double.Parse(f["param-diff"], CultureInfo.InvariantCulture);
+        Assert.True(diff < 1e-5, $"{kind}: 2 ranks x 16 rows vs 1 process x 32 rows after 2 epochs differ by {diff:E2} (float tolerance 1e-5: the same sums in another order)");
+        Assert.Equal(0, double.Parse(f["replica-diff"], CultureInfo.InvariantCulture));   // the two replicas are bit-identical
+        Assert.Equal("True", f["same-mixing"]);                                            // JM1: the global batch's draws and statistics
+        double q = double.Parse(f["q-diff"], CultureInfo.InvariantCulture);
+        Assert.True(q < 1e-6, $"GroupDRO's q differs from the one-process run's by {q:E2} (tolerance 1e-6)");
+        // ReplicaCheck.Verify in the child has checked that the methods' generators and statistics (GroupDRO: q) are bit-identical on both ranks
     }
 
     [Fact]
-    public void GroupDro_on_two_ranks_keeps_q_identical_and_equals_the_one_process_run()
+    public void Sharded_identification_and_evaluation_equal_the_one_process_results_exactly()
     {
-        var (code, text, _) = Mpirun("groupdro", "20");
+        var (code, text, _) = Mpirun("identify");
         Assert.True(code == 0, text);
-        var line = text.Split('\n').Single(l => l.Contains("groupdro param-diff"));
-        var parts = line[line.IndexOf("groupdro param-diff", StringComparison.Ordinal)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        double param = double.Parse(parts[2], CultureInfo.InvariantCulture), q = double.Parse(parts[4], CultureInfo.InvariantCulture), ranks = double.Parse(parts[6], CultureInfo.InvariantCulture);
-        Assert.Equal(0, ranks);                                   // q is bit-identical on both ranks
-        Assert.True(q < 1e-6, $"q differs from the one-process run's by {q:E2} (tolerance 1e-6: float32 loss sums in another order)");
-        Assert.True(param < 1e-5, $"parameters differ from the one-process run's by {param:E2}");
+        foreach (var rank in new[] { 0, 1 })
+        {
+            foreach (var name in new[] { "misclassification", "loss-magnitude", "eiil" })
+                Assert.Contains($"rank {rank} identify {name} same True", text);
+            foreach (var split in new[] { "validation", "test", "inferred-groups" })
+                Assert.Contains($"rank {rank} evaluate {split} same True", text);   // the whole result's JSON, bootstrap intervals included
+        }
+    }
+
+    [Fact]
+    public void A_rank_0_checkpoint_loaded_by_every_rank_resumes_the_run_exactly()
+    {
+        using var dir = new TempDirectory();
+        var (code, text, _) = Mpirun("checkpoint", dir.Path);
+        Assert.True(code == 0, text);
+        foreach (var rank in new[] { 0, 1 })
+        {
+            var f = Fields(text, $"rank {rank} checkpoint ");
+            Assert.Equal("True", f["written"]);
+            Assert.Equal(0, double.Parse(f["resumed-diff"], CultureInfo.InvariantCulture));   // bit-identical to the uninterrupted run
+            Assert.Equal(0, double.Parse(f["replica-diff"], CultureInfo.InvariantCulture));
+            Assert.Contains($"rank {rank} missing-file FileNotFoundException", text);          // every rank reports, none hangs
+        }
+        Assert.Equal(["job.ckpt"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));    // no temporary file left behind
+    }
+
+    [Fact]
+    public void Ranks_with_different_settings_stop_with_one_message_naming_the_setting_and_the_values()
+    {
+        var (code, text, elapsed) = Mpirun("mismatch");
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("passed the check", text);
+        Assert.Contains("disagree on 'globalBatch': rank 0 has 32, rank 1 has 64", text);
+        Assert.True(elapsed < TimeSpan.FromSeconds(30), $"the job took {elapsed.TotalSeconds:F1} s to end");
+    }
+
+    [Fact]
+    public void Ranks_with_different_models_stop_before_exchanging_buffers()
+    {
+        var (code, text, _) = Mpirun("mismatch-model");
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("passed the broadcast", text);
+        Assert.Contains("rank 0's has 4 parameters and buffers (82 numbers), rank 1's has 4 (42 numbers)", text);
+    }
+
+    [Fact]
+    public void An_exception_on_one_rank_ends_the_job_with_its_message_within_seconds()
+    {
+        var (code, text, elapsed) = Mpirun("throw");
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("rank 0 passed the barrier", text);
+        Assert.Contains("rank 1 of 2 failed; ending the job (MPI_Abort). System.InvalidOperationException: bad data on rank 1", text);
+        Assert.True(elapsed < TimeSpan.FromSeconds(30), $"the job took {elapsed.TotalSeconds:F1} s to end");
     }
 
     [Fact]
@@ -84,14 +150,18 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
         var r1 = EpochSharding.Shards(order, 4, 1, 2).ToArray();
         Assert.Equal(3, r0.Length);
         Assert.Equal(3, r1.Length);                       // the same number of steps on every rank
-        Assert.Equal(new long[] { 9, 8 }, r0[0]);
-        Assert.Equal(new long[] { 7, 6 }, r1[0]);
-        Assert.Equal(new long[] { 1 }, r0[2]);
-        Assert.Equal(new long[] { 0 }, r1[2]);
-        Assert.Equal(order, r0.Zip(r1, (a, b) => a.Concat(b)).SelectMany(x => x));   // together, the global order
+        Assert.Equal(new long[] { 9, 8 }, r0[0].LocalIndices.ToArray());
+        Assert.Equal(new long[] { 7, 6 }, r1[0].LocalIndices.ToArray());
+        Assert.Equal(new long[] { 9, 8, 7, 6 }, r1[0].GlobalIndices);   // every part knows its global batch
+        Assert.Equal(new long[] { 1 }, r0[2].LocalIndices.ToArray());
+        Assert.Equal(new long[] { 0 }, r1[2].LocalIndices.ToArray());
+        Assert.Equal(order, r0.Zip(r1, (a, b) => a.LocalIndices.ToArray().Concat(b.LocalIndices.ToArray())).SelectMany(x => x));   // together, the global order
         var three = Enumerable.Range(0, 3).Select(r => EpochSharding.Shards(order.Take(7), 6, r, 3).ToArray()).ToArray();
-        Assert.Empty(three[2][1]);                          // a last batch of 1 row: two ranks take part with nothing
+        Assert.Equal(0, three[2][1].Length);                // a last batch of 1 row: two ranks take part with nothing
+        Assert.Equal(1, three[2][1].Start);
         Assert.Throws<ArgumentOutOfRangeException>(() => EpochSharding.Shards(order, 5, 0, 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => EpochSharding.Shards(order, 4, 2, 2));
+        Assert.Equal((0, 0), EpochSharding.PartOf(0, 1, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => EpochSharding.PartOf(4, 2, 2));
     }
 }
