@@ -10,10 +10,12 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static string ChildDll() => RepositoryPaths.BuiltDll("tests/GroupRobust.Distributed.Child", "GroupRobust.Distributed.Child");
 
-    private (int Code, string Output, TimeSpan Elapsed) Mpirun(params string[] args)
+    private (int Code, string Output, TimeSpan Elapsed) Mpirun(params string[] args) => MpirunDll(ChildDll(), args);
+
+    private (int Code, string Output, TimeSpan Elapsed) MpirunDll(string dll, params string[] args)
     {
         var start = new ProcessStartInfo("mpirun") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism", "none", "dotnet", ChildDll() }.Concat(args))
+        foreach (var a in new[] { "-np", "2", "--oversubscribe", "--mca", "btl_vader_single_copy_mechanism", "none", "dotnet", dll }.Concat(args))
             start.ArgumentList.Add(a);
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";           // CI machines run as root
         start.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
@@ -26,7 +28,8 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
             process.Kill(entireProcessTree: true);
             Assert.Fail("mpirun did not finish in 90 seconds (a hang)");
         }
-        string text = stdout.Result + stderr.Result;
+        // without the terminal escape sequences mpirun's children print
+        string text = System.Text.RegularExpressions.Regex.Replace(stdout.Result + stderr.Result, "\x1b(\\[[^a-zA-Z]*[a-zA-Z]|[=>])", "");
         output.WriteLine(text);
         return (process.ExitCode, text, clock.Elapsed);
     }
@@ -140,6 +143,31 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.DoesNotContain("rank 0 passed the barrier", text);
         Assert.Contains("Exit code:    3", text);   // mpirun names the process that died and how
         Assert.True(elapsed < TimeSpan.FromSeconds(30), $"the job took {elapsed.TotalSeconds:F1} s to end");
+    }
+
+    [Fact]
+    public void The_data_parallel_sample_runs_jm1_end_to_end_and_a_rerun_resumes_it_exactly()
+    {
+        // samples/GroupRobust.DataParallel on Spurious Fashion-MNIST (1,000 training images): 3 epochs at once, and 2
+        // epochs then a rerun that resumes from the rank-0 checkpoint for the third
+        string sample = RepositoryPaths.BuiltDll("samples/GroupRobust.DataParallel", "GroupRobust.DataParallel");
+        string[] Args(string dir, int epochs) => ["--train", "1000", "--phase1", "1", "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--batch", "64", "--dir", dir];
+        using var once = new TempDirectory();
+        using var twice = new TempDirectory();
+        var whole = MpirunDll(sample, Args(once.Path, 3));
+        Assert.True(whole.Code == 0, whole.Output);
+        var first = MpirunDll(sample, Args(twice.Path, 2));
+        Assert.True(first.Code == 0, first.Output);
+        var resumed = MpirunDll(sample, Args(twice.Path, 3));
+        Assert.True(resumed.Code == 0, resumed.Output);
+        Assert.Contains("resumed from epoch 2", resumed.Output);
+        static string[] Lines(string text, string prefix) => text.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+        // the third epoch and the test table of the resumed run are the uninterrupted run's, number for number
+        Assert.Equal(Lines(whole.Output, "JM1 (input) epoch 2"), Lines(resumed.Output, "JM1 (input) epoch 2"));
+        var table = Lines(whole.Output, "|").Concat(Lines(whole.Output, "- ")).ToArray();
+        Assert.Contains(table, l => l.StartsWith("- worst-group accuracy", StringComparison.Ordinal));
+        Assert.Equal(table, Lines(resumed.Output, "|").Concat(Lines(resumed.Output, "- ")));
+        Assert.Contains("labels: none for training, validation groups for selection", whole.Output);
     }
 
     [Fact]
