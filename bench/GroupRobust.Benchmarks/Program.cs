@@ -3,7 +3,7 @@ using GroupRobust;
 using GroupRobust.Benchmarks;
 
 // Usage: micro [BenchmarkDotNet args] | macro [repetitions] [train-size] [--device D] [--model M] [--image-size S] [--batch B]
-//        [--dtype fp32|bf16|fp16] [--methods a,b] [--no-one-off] | scale [sizes...] | soak [epochs] [train-size] | images [count] [passes] | distributed [epochs] (under mpirun)
+//        [--dtype fp32|bf16|fp16] [--methods a,b] [--no-one-off] | scale [sizes...] | soak [epochs] [train-size] | images [count] [passes] | distributed [epochs] [erm|jm1] (under mpirun)
 TorchBackend.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "macro";
 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
@@ -19,7 +19,7 @@ switch (mode)
         ScaleBenchmark.Run(args.Length > 1 ? args[1..].Select(int.Parse) : [1_000_000, 10_000_000]);
         return 0;
     case "distributed":
-        DistributedBenchmark.Run(Arg(1, 3));
+        DistributedBenchmark.Run(Arg(1, 3), args.Length > 2 ? args[2] : "erm");
         return 0;
     case "images":
         ImageBenchmark.Run(Arg(1, 256), Arg(2, 3));
