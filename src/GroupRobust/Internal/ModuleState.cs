@@ -10,7 +10,8 @@ internal static class ModuleState
     public static Dictionary<string, Tensor> Copy(nn.Module model)
     {
         using var noGrad = torch.no_grad();
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+        // clone under no_grad copies without autograd history; a detach() would be one more handle to free
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope());
     }
 
     /// <summary>Disposes a copy made by <see cref="Copy"/>.</summary>
