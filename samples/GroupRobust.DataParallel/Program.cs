@@ -77,7 +77,10 @@ using var jm1Optimizer = torch.optim.Adam(model.parameters(), 1e-3);
 int start = 0;
 double bestWorst = -1;
 int bestEpoch = -1;
-if (File.Exists(last))
+// rank 0 decides whether to resume and tells the others (on a shared folder they would agree anyway; this way they cannot disagree)
+var resume = new float[] { mpi.Rank == 0 && File.Exists(last) ? 1 : 0 };
+mpi.Broadcast(resume);
+if (resume[0] != 0)
 {
     var saved = DistributedCheckpoint.Load(mpi, last, model, jm1Optimizer, jm1);
     start = saved.Epoch;

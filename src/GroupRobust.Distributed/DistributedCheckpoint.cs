@@ -1,4 +1,5 @@
 using GroupRobust.Checkpoints;
+using GroupRobust.Internal;
 using GroupRobust.Methods;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -49,36 +50,86 @@ public static class DistributedCheckpoint
             throw new IOException($"Rank 0 could not write the checkpoint '{path}' (its error is in rank 0's output); the previous checkpoint is intact.");
     }
 
-    /// <summary>Loads the checkpoint on every rank; call on every rank at the same point.</summary>
+    /// <summary>
+    /// Loads the checkpoint on every rank, as one transaction over the job; call on every rank at the same point. Every
+    /// rank first reads and verifies the file (checksums, state); only when every rank could, each applies it; if any
+    /// rank cannot apply it, the ranks that did are put back as they were, so a failed load changes nothing on any rank.
+    /// </summary>
     /// <param name="collective">The job.</param>
     /// <param name="path">A checkpoint written by <see cref="Save"/>, readable by every rank.</param>
     /// <param name="model">This rank's replica.</param>
     /// <param name="optimizer">This rank's optimizer, or null.</param>
     /// <param name="method">This rank's method, to restore its state; null to skip.</param>
     /// <returns>The saved state.</returns>
-    /// <exception cref="IOException">Some rank could not load the file (every rank throws, naming them; a failing rank rethrows its own error); nothing was changed on any rank that could not load it.</exception>
+    /// <exception cref="IOException">Some rank could not read or apply the file: a failing rank rethrows its own error, every other rank throws this, naming the ranks; nothing was changed on any rank.</exception>
     /// <exception cref="InvalidOperationException">The loaded replicas differ.</exception>
     public static CheckpointState Load(ICollective collective, string path, nn.Module model, OptimizerHelper? optimizer, ITrainingMethod? method = null)
     {
         ArgumentNullException.ThrowIfNull(collective);
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
-        CheckpointState? state = null;
-        Exception? failure = null;
+        // 1. every rank reads and verifies the file before anything changes
+        Agree(collective, path, Attempt(() => TrainingCheckpoint.ReadState(path)), "read");
+        // 2. every rank applies it, keeping what it had, so that a failure on one rank can be undone on the others
+        var modelBefore = ModuleState.Copy(model);
         try
         {
-            state = TrainingCheckpoint.Load(path, model, optimizer, method);
+            byte[]? optimizerBefore = optimizer is null ? null : OptimizerBytes(optimizer);
+            var methodBefore = method?.GetState();
+            CheckpointState? state = null;
+            var failure = Attempt(() => state = TrainingCheckpoint.Load(path, model, optimizer, method));   // a failure leaves this rank as it was
+            try
+            {
+                Agree(collective, path, failure, "apply");
+            }
+            catch (IOException) when (failure is null)
+            {
+                // another rank could not apply it: undo it here too
+                using (torch.no_grad()) model.load_state_dict(modelBefore);
+                if (optimizer is not null)
+                {
+                    using var reader = new BinaryReader(new MemoryStream(optimizerBefore!));
+                    optimizer.load_state_dict(reader);
+                }
+                if (methodBefore is not null) method!.SetState(methodBefore);
+                throw;
+            }
+            ReplicaCheck.Verify(model, collective, method);
+            return state!;
+        }
+        finally
+        {
+            ModuleState.Free(modelBefore);
+        }
+    }
+
+    private static Exception? Attempt(Action action)
+    {
+        try
+        {
+            action();
+            return null;
         }
         catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
         {
-            failure = ex;
+            return ex;
         }
+    }
+
+    /// <summary>Tells every rank which ranks failed; the failing ranks rethrow their error, the others throw naming them.</summary>
+    private static void Agree(ICollective collective, string path, Exception? failure, string what)
+    {
         var failed = collective.AllGather([failure is null ? 0 : 1]);
-        if (failure is not null) throw failure;
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
         var ranks = Enumerable.Range(0, failed.Length).Where(r => failed[r][0] != 0).ToArray();
         if (ranks.Length > 0)
-            throw new IOException($"Rank {string.Join(", ", ranks)} could not load the checkpoint '{path}' (the error is in that rank's output); is the file on a path every rank can read?");
-        ReplicaCheck.Verify(model, collective, method);
-        return state!;
+            throw new IOException($"Rank {string.Join(", ", ranks)} could not {what} the checkpoint '{path}' (the error is in that rank's output; is the file on a path every rank can read?); nothing was changed on any rank.");
+    }
+
+    private static byte[] OptimizerBytes(OptimizerHelper optimizer)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(w);
+        return ms.ToArray();
     }
 }

@@ -5,7 +5,7 @@ namespace GroupRobust.Distributed;
 
 /// <summary>
 /// Group identification split among the ranks of a job: each rank runs the phase-I model over its contiguous share of
-/// the training split, the per-sample statistics (errors, losses, EIIL's derivatives) are summed over the job (each row
+/// the training split (whole batches of the one-process pass, at the identifier's batch size), the per-sample statistics (errors, losses, EIIL's derivatives) are summed over the job (each row
 /// is computed by exactly one rank, so the sum is exact), and every rank applies the identifier's rule to the whole
 /// set: the assignment is exactly the one-process assignment, identical on every rank, ready for JM1, JTT or GroupDRO.
 /// Supported: <see cref="MisclassificationIdentifier"/>, <see cref="LossMagnitudeIdentifier"/> and
@@ -26,6 +26,6 @@ public static class DistributedIdentification
         ArgumentNullException.ThrowIfNull(collective);
         if (identifier is not IShardableIdentifier shardable)
             throw new NotSupportedException($"{identifier.GetType().Name} cannot split its work among the ranks (it is not one pass of a trained model); call its Identify on every rank alike, which gives every rank the same assignment when its inputs and seeds are the same.");
-        return shardable.Identify(dataset, new PassShare(EpochSharding.RowsOf(dataset.Count, collective), b => collective.AllReduceSum(b)));
+        return shardable.Identify(dataset, new PassShare(batchSize => EpochSharding.RowsOf(dataset.Count, batchSize, collective), collective.Size, b => collective.AllReduceSum(b)));
     }
 }

@@ -46,11 +46,20 @@ public static class EpochSharding
         return (start, baseLength + (rank < extra ? 1 : 0));
     }
 
-    /// <summary>This rank's contiguous share of the rows 0..<paramref name="count"/>-1 (evaluation and identification split a dataset this way).</summary>
-    internal static long[] RowsOf(int count, ICollective collective)
+    /// <summary>
+    /// This rank's contiguous share of the rows 0..<paramref name="count"/>-1, cut at multiples of
+    /// <paramref name="batchSize"/> (evaluation and identification split a dataset this way): every rank's batches are
+    /// then exactly batches of the one-process pass, so even kernels whose rounding depends on the batch shape give the
+    /// one-process numbers.
+    /// </summary>
+    internal static long[] RowsOf(int count, int batchSize, ICollective collective)
     {
-        var (start, length) = PartOf(count, collective.Rank, collective.Size);
-        return Enumerable.Range(start, length).Select(i => (long)i).ToArray();
+        int batches = (count + batchSize - 1) / batchSize;
+        var (first, length) = PartOf(batches, collective.Rank, collective.Size);
+        long start = (long)first * batchSize, end = Math.Min(count, (long)(first + length) * batchSize);
+        var rows = new long[Math.Max(0, end - start)];
+        for (int i = 0; i < rows.Length; i++) rows[i] = start + i;
+        return rows;
     }
 
     private static IEnumerable<BatchShard> Iterate(IEnumerable<long> globalOrder, int globalBatchSize, int rank, int size)

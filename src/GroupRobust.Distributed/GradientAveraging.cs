@@ -7,8 +7,9 @@ namespace GroupRobust.Distributed;
 /// Keeps the replicas of a model identical across ranks: the parameters are broadcast from rank 0 once, and after every
 /// backward pass the gradients are averaged over the global batch, weighted by each rank's rows, in one bucket (one
 /// all-reduce per step for the whole model, plus the row count), so that every rank's optimizer step is the one a
-/// single process would take with the global batch. Host buffers: the gradients are copied to the host and back
-/// (an NCCL collective would all-reduce them on the device, docs/distributed.md).
+/// single process would take with the global batch; the model's buffers (BatchNorm's running statistics) ride in the
+/// same bucket and stay identical too. Host buffers: the gradients are copied to the host and back (an NCCL collective
+/// would all-reduce them on the device, docs/distributed.md).
 /// </summary>
 public static class GradientAveraging
 {
@@ -37,10 +38,17 @@ public static class GradientAveraging
 
     /// <summary>
     /// Replaces every parameter's gradient by the global-batch mean: (sum over ranks of localRows x local mean gradient)
-    /// / total rows. Call after <c>backward()</c> (on the mean loss of this rank's <paramref name="localRows"/> rows) and
-    /// before <c>optimizer.step()</c>, on every rank, even one whose part of the last batch was empty (localRows = 0,
-    /// no backward: its gradients count as zero).
+    /// / total rows; and keeps the model's buffers identical on every rank: floating buffers (BatchNorm's running
+    /// statistics) become their row-weighted mean over the ranks, integer buffers (BatchNorm's batch counter) rank 0's
+    /// value. Call after <c>backward()</c> (on the mean loss of this rank's <paramref name="localRows"/> rows) and before
+    /// <c>optimizer.step()</c>, on every rank, even one whose part of the last batch was empty (localRows = 0, no
+    /// backward: its gradients count as zero). One all-reduce per step for the gradients, the floating buffers and the
+    /// row count (one bucket), plus one small int64 all-reduce when the model has integer buffers.
     /// </summary>
+    /// <remarks>
+    /// The running statistics follow every rank's data (PyTorch's DDP instead broadcasts rank 0's buffers); the batch
+    /// statistics a BatchNorm normalises with are still each rank's own rows, as without SyncBatchNorm.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The global batch has no rows.</exception>
     public static void AverageGradients(nn.Module model, ICollective collective, long localRows)
     {
@@ -54,31 +62,59 @@ public static class GradientAveraging
             return;
         }
         var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
-        // one bucket: every gradient scaled by this rank's rows, then the row count in the last slot
-        var buffer = Flatten(parameters, p => p.grad ?? torch.zeros_like(p), extra: 1, scale: localRows);
+        var buffers = model.buffers().ToArray();
+        var floating = buffers.Where(b => b.is_floating_point()).ToArray();
+        var integral = buffers.Where(b => !b.is_floating_point() && b.dtype != ScalarType.Bool).ToArray();
+        // one bucket: every gradient and floating buffer scaled by this rank's rows, then the row count in the last slot
+        var gradients = Flatten(parameters, p => p.grad ?? torch.zeros_like(p), scale: localRows);
+        var state = Flatten(floating, b => b, scale: localRows);
+        var buffer = new float[gradients.Length + state.Length + 1];
+        gradients.CopyTo(buffer, 0);
+        state.CopyTo(buffer, gradients.Length);
         buffer[^1] = localRows;
         collective.AllReduceSum(buffer);
         float total = buffer[^1];
         if (total <= 0) throw new InvalidOperationException("The global batch has no rows on any rank.");
         for (int i = 0; i < buffer.Length - 1; i++) buffer[i] /= total;
+        using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         int offset = 0;
         foreach (var p in parameters)
         {
             int n = (int)p.numel();
-            using var averaged = torch.tensor(buffer.AsSpan(offset, n).ToArray(), p.shape).to(p.dtype, p.device);
-            if (p.grad is null) p.grad = averaged.clone();
+            var averaged = torch.tensor(buffer.AsSpan(offset, n).ToArray(), p.shape).to(p.dtype, p.device);
+            if (p.grad is null) p.grad = averaged.clone().DetachFromDisposeScope();
             else p.grad.copy_(averaged);
             offset += n;
+        }
+        foreach (var b in floating)
+        {
+            int n = (int)b.numel();
+            b.copy_(torch.tensor(buffer.AsSpan(offset, n).ToArray(), b.shape).to(b.dtype, b.device));
+            offset += n;
+        }
+        if (integral.Length > 0)
+        {
+            // rank 0's counters everywhere: the others contribute zeros
+            var counters = integral.SelectMany(b => b.cpu().to(ScalarType.Int64).data<long>().ToArray()).ToArray();
+            if (collective.Rank != 0) Array.Clear(counters);
+            collective.AllReduceSum(counters);
+            int at = 0;
+            foreach (var b in integral)
+            {
+                int n = (int)b.numel();
+                b.copy_(torch.tensor(counters.AsSpan(at, n).ToArray(), b.shape).to(b.dtype, b.device));
+                at += n;
+            }
         }
     }
 
     private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "...";
 
-    private static float[] Flatten(IReadOnlyList<Tensor> tensors, Func<Tensor, Tensor> pick, int extra = 0, double scale = 1)
+    private static float[] Flatten(IReadOnlyList<Tensor> tensors, Func<Tensor, Tensor> pick, double scale = 1)
     {
         long total = tensors.Sum(t => t.numel());
-        var buffer = new float[total + extra];
+        var buffer = new float[total];
         int offset = 0;
         using var scope = NewDisposeScope();
         foreach (var t in tensors)
@@ -93,12 +129,13 @@ public static class GradientAveraging
 
     private static void Unflatten(float[] buffer, IReadOnlyList<Tensor> tensors)
     {
+        using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         int offset = 0;
         foreach (var t in tensors)
         {
             int n = (int)t.numel();
-            using var values = torch.tensor(buffer.AsSpan(offset, n).ToArray(), t.shape).to(t.dtype, t.device);
+            var values = torch.tensor(buffer.AsSpan(offset, n).ToArray(), t.shape).to(t.dtype, t.device);
             t.copy_(values);
             offset += n;
         }

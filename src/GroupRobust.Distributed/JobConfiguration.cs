@@ -52,8 +52,10 @@ public static class JobConfiguration
                 string text = Encoding.UTF8.GetString(prefix).TrimEnd('\0');
                 return text.Length >= PrefixBytes ? text + "..." : text;
             }
+            bool samePrefix = differing.All(r => Value(r) == Value(0));
             throw new InvalidOperationException($"The ranks of the job disagree on '{names[i]}': rank 0 has {Value(0)}, "
                 + string.Join(", ", differing.Select(r => $"rank {r} has {Value(r)}"))
+                + (samePrefix ? $" (the values differ after their first {PrefixBytes} bytes)" : "")
                 + ". Every rank must run the same configuration (the same build, data, arguments and seed).");
         }
     }

@@ -39,7 +39,19 @@ public static class BatchIteration
         for (int i = 0; i < global.Length; i++)
             if ((ulong)global[i] >= (ulong)dataset.Count)
                 throw new ArgumentOutOfRangeException(nameof(shard), global[i], $"Row {i} of the global batch is index {global[i]}; the dataset has {dataset.Count} samples.");
-        if (shard.Length > 0) return dataset.GetBatch(shard.LocalIndices).InShard(shard);
+        if (shard.Length > 0)
+        {
+            var batch = dataset.GetBatch(shard.LocalIndices);
+            try
+            {
+                return batch.InShard(shard);
+            }
+            catch
+            {
+                batch.Dispose();   // a dataset whose batches carry other indices: nothing is left behind
+                throw;
+            }
+        }
         // no rows here: an empty batch with the dataset's row shape, dtypes and device (from one row of the global batch)
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var like = dataset.GetBatch(global.AsSpan(0, 1));

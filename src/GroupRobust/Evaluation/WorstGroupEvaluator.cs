@@ -213,7 +213,7 @@ public sealed class WorstGroupEvaluator : IDisposable
     /// order when the bootstrap is on: N numbers). Every row must be evaluated by exactly one process.
     /// </summary>
     internal EvaluationResult EvaluateShare(nn.Module<Tensor, Tensor> model, IGroupDataset dataset, IReadOnlyList<long> rows, int batchSize, Device? device,
-        IReadOnlyList<long>? trainGroupCounts, GroupAssignment? assigned, Action<long[]> allReduceSum)
+        IReadOnlyList<long>? trainGroupCounts, GroupAssignment? assigned, int processes, Action<long[]> allReduceSum)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckTrainGroupCounts(trainGroupCounts);
@@ -221,6 +221,12 @@ public sealed class WorstGroupEvaluator : IDisposable
         Reset();
         bool hasGroups = assigned is not null || dataset.HasGroups;
         int c = Scheme.NumClasses, g = hasGroups ? Scheme.NumGroups : 0, n = dataset.Count;
+        if (n == 0) throw new InvalidOperationException("The dataset is empty; there is nothing to evaluate.");
+        // one number first, so that processes with other splits fail here instead of exchanging buffers of other lengths
+        var sizes = new long[] { n, hasGroups ? 1 : 0 };
+        allReduceSum(sizes);
+        if (sizes[0] != (long)n * processes || sizes[1] != (hasGroups ? processes : 0))
+            throw new InvalidOperationException($"The processes evaluate different splits (this one has {n} rows{(hasGroups ? " with groups" : " without groups")}; the job's sums are {sizes[0]} rows and {sizes[1]} grouped over {processes} processes); every process must evaluate the same split.");
         bool bootstrap = _options.BootstrapSamples > 0;
         // one buffer: class totals and hits, group totals and hits, rows evaluated, then (bootstrap) outcome + 1 per row
         var buffer = new long[2 * c + 2 * g + 1 + (bootstrap ? n : 0)];

@@ -40,7 +40,9 @@ internal static class ModelPass
         try
         {
             using var noGrad = torch.no_grad();
-            var batches = share is null ? dataset.Batches(options.BatchSize) : Fetch(dataset, share.Rows, options.BatchSize);
+            var rows = share?.Rows(options.BatchSize);
+            if (share is not null) CheckSameSize(share, n);
+            var batches = rows is null ? dataset.Batches(options.BatchSize) : Fetch(dataset, rows, options.BatchSize);
             foreach (var batch in batches)
             {
                 using var scope = NewDisposeScope();
@@ -59,13 +61,22 @@ internal static class ModelPass
             double[][] host;
             using (var s = NewDisposeScope())
                 host = buffers is null ? Enumerable.Range(0, count).Select(_ => new double[n]).ToArray() : buffers.Select(b => b.cpu().data<double>().ToArray()).ToArray();
-            return share is null ? host : Merge(host, share, n);
+            return rows is null ? host : Merge(host, rows, share!, n);
         }
         finally
         {
             if (buffers is not null)
                 foreach (var b in buffers) b.Dispose();
         }
+    }
+
+    /// <summary>One number over the job before the N-long exchange: every process must pass a dataset of the same size.</summary>
+    private static void CheckSameSize(PassShare share, int n)
+    {
+        var total = new double[] { n };
+        share.AllReduceSum(total);
+        if (total[0] != (double)n * share.Size)
+            throw new InvalidOperationException($"The processes identify datasets of different sizes (this one has {n} rows; the job's sum is {total[0]} over {share.Size} processes); every process must pass the same training split.");
     }
 
     private static IEnumerable<Batch> Fetch(IGroupDataset dataset, IReadOnlyList<long> rows, int batchSize)
@@ -78,11 +89,11 @@ internal static class ModelPass
     }
 
     /// <summary>One sum over the job of every statistic plus a coverage count per row, which must come back as exactly 1.</summary>
-    private static double[][] Merge(double[][] local, PassShare share, int n)
+    private static double[][] Merge(double[][] local, IReadOnlyList<long> rows, PassShare share, int n)
     {
         var buffer = new double[(local.Length + 1) * n];
         for (int k = 0; k < local.Length; k++) local[k].CopyTo(buffer, k * n);
-        foreach (var row in share.Rows) buffer[local.Length * n + row] += 1;
+        foreach (var row in rows) buffer[local.Length * n + row] += 1;
         share.AllReduceSum(buffer);
         for (int i = 0; i < n; i++)
             if (buffer[local.Length * n + i] != 1)
@@ -92,7 +103,10 @@ internal static class ModelPass
 }
 
 /// <summary>A process's share of a data-parallel identification pass: its rows and the job's float64 all-reduce (sum).</summary>
-internal sealed record PassShare(IReadOnlyList<long> Rows, Action<double[]> AllReduceSum);
+/// <param name="Rows">This process's rows for a pass at a given batch size (whole batches of the one-process pass).</param>
+/// <param name="Size">The number of processes.</param>
+/// <param name="AllReduceSum">Sums a buffer over the job in place.</param>
+internal sealed record PassShare(Func<int, IReadOnlyList<long>> Rows, int Size, Action<double[]> AllReduceSum);
 
 /// <summary>An identifier whose model pass can be split among processes and merged into the one-process assignment.</summary>
 internal interface IShardableIdentifier

@@ -126,7 +126,7 @@ public sealed class MixingMethod : TrainingMethod
         double alpha = Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng);
         if (batch.Size > 0) return MixedLoss(pass, batch, global.Slice(shard.Start, shard.Length), alpha);
         // no rows here: the draws the other parts make (alpha's statistics, the layer) and nothing to backpropagate
-        _mixer.Tally.Alpha(alpha);
+        _mixer.CountAlpha(alpha);
         pass.ChooseLayer();
         return EmptyPartLoss(batch);
     }

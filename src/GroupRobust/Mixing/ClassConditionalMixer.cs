@@ -325,6 +325,17 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         return _tally.EndEpoch(_logger);
     }
 
+    /// <summary>
+    /// Counts one alpha drawn for a batch of which this process mixes no row (data-parallel training: its part of a
+    /// short last batch is empty), so that the statistics stay those of the global batch on every process.
+    /// </summary>
+    internal void CountAlpha(double alpha)
+    {
+        using var use = _use.Enter();
+        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
+        _tally.Alpha(alpha);
+    }
+
     /// <summary>The running statistics as numbers, for method checkpoints.</summary>
     internal MixingTally Tally => _tally;
 

@@ -102,8 +102,21 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(0, double.Parse(f["resumed-diff"], CultureInfo.InvariantCulture));   // bit-identical to the uninterrupted run
             Assert.Equal(0, double.Parse(f["replica-diff"], CultureInfo.InvariantCulture));
             Assert.Contains($"rank {rank} missing-file FileNotFoundException", text);          // every rank reports, none hangs
+            // only rank 1 cannot apply the file: it reports its own error, rank 0 names rank 1, and neither has changed
+            Assert.Contains($"rank {rank} failed-load {(rank == 1 ? "FormatException" : "IOException")} unchanged True", text);
         }
         Assert.Equal(["job.ckpt"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));    // no temporary file left behind
+    }
+
+    [Fact]
+    public void BatchNorm_statistics_stay_identical_on_every_rank_so_the_job_can_save()
+    {
+        using var dir = new TempDirectory();
+        var (code, text, _) = Mpirun("batchnorm", dir.Path);
+        Assert.True(code == 0, text);
+        // 2 epochs of 11 global batches; rank 1's empty part of the last one runs no forward, yet the counter is rank 0's
+        foreach (var rank in new[] { 0, 1 })
+            Assert.Contains($"rank {rank} batchnorm replicas identical, saved; batches tracked 22, running mean moved True", text);
     }
 
     [Fact]
