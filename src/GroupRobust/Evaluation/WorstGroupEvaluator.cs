@@ -239,12 +239,7 @@ public sealed class WorstGroupEvaluator : IDisposable
                 {
                     using var scope = NewDisposeScope();
                     using var batch = dataset.GetBatch(chunk);
-                    var x = device is null ? batch.Inputs : batch.Inputs.to(device);
-                    var logits = model.call(x);
-                    var y = device is null ? batch.Labels : batch.Labels.to(device);
-                    var groups = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
-                        : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
-                    Add(logits, y, groups);
+                    AddPass(model, batch, device, assigned);
                 }
             }
             ToHost(_classTotal!).CopyTo(buffer, 0);
@@ -336,15 +331,21 @@ public sealed class WorstGroupEvaluator : IDisposable
             foreach (var batch in dataset.Batches(batchSize))
             {
                 using var scope = NewDisposeScope();
-                var x = device is null ? batch.Inputs : batch.Inputs.to(device);
-                var logits = model.call(x);
-                var y = device is null ? batch.Labels : batch.Labels.to(device);
-                var g = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
-                    : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
-                Add(logits, y, g);
+                AddPass(model, batch, device, assigned);
             }
         }
         return Compute(trainGroupCounts);
+    }
+
+    /// <summary>One batch of an evaluation pass (eval mode and no_grad are the caller's): the model's logits, the labels and the groups (the assignment's, or the batch's own) on the target device.</summary>
+    private void AddPass(nn.Module<Tensor, Tensor> model, Batch batch, Device? device, GroupAssignment? assigned)
+    {
+        var x = device is null ? batch.Inputs : batch.Inputs.to(device);
+        var logits = model.call(x);
+        var y = device is null ? batch.Labels : batch.Labels.to(device);
+        var g = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
+            : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
+        Add(logits, y, g);
     }
 
     /// <summary>Clears the accumulated state (frees its tensors).</summary>
