@@ -74,7 +74,7 @@ public static class DistributedCheckpoint
         var modelBefore = ModuleState.Copy(model);
         try
         {
-            byte[]? optimizerBefore = optimizer is null ? null : OptimizerBytes(optimizer);
+            byte[]? optimizerBefore = optimizer is null ? null : TrainingCheckpoint.OptimizerBytes(optimizer);
             var methodBefore = method?.GetState();
             CheckpointState? state = null;
             var failure = Attempt(() => state = TrainingCheckpoint.Load(path, model, optimizer, method));   // a failure leaves this rank as it was
@@ -86,11 +86,7 @@ public static class DistributedCheckpoint
             {
                 // another rank could not apply it: undo it here too
                 using (torch.no_grad()) model.load_state_dict(modelBefore);
-                if (optimizer is not null)
-                {
-                    using var reader = new BinaryReader(new MemoryStream(optimizerBefore!));
-                    optimizer.load_state_dict(reader);
-                }
+                if (optimizer is not null) TrainingCheckpoint.LoadOptimizer(optimizer, optimizerBefore!);
                 if (methodBefore is not null) method!.SetState(methodBefore);
                 throw;
             }
@@ -124,12 +120,5 @@ public static class DistributedCheckpoint
         var ranks = Enumerable.Range(0, failed.Length).Where(r => failed[r][0] != 0).ToArray();
         if (ranks.Length > 0)
             throw new IOException($"Rank {string.Join(", ", ranks)} could not {what} the checkpoint '{path}' (the error is in that rank's output; is the file on a path every rank can read?); nothing was changed on any rank.");
-    }
-
-    private static byte[] OptimizerBytes(OptimizerHelper optimizer)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(w);
-        return ms.ToArray();
     }
 }

@@ -178,14 +178,16 @@ public static class TrainingCheckpoint
             if (!keys.Contains(name)) throw new InvalidOperationException($"Parameter '{name}' is missing from the model's state_dict: saving would silently drop it. Nothing was written.");
     }
 
-    private static byte[] OptimizerBytes(OptimizerHelper optimizer)
+    /// <summary>The optimizer's state as bytes (its <c>save_state_dict</c>), to restore with <see cref="LoadOptimizer"/>.</summary>
+    internal static byte[] OptimizerBytes(OptimizerHelper optimizer)
     {
         using var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true)) optimizer.save_state_dict(w);
         return ms.ToArray();
     }
 
-    private static void LoadOptimizer(OptimizerHelper optimizer, byte[] bytes)
+    /// <summary>Restores bytes from <see cref="OptimizerBytes"/>, refusing trailing bytes another optimizer would leave.</summary>
+    internal static void LoadOptimizer(OptimizerHelper optimizer, byte[] bytes)
     {
         using var ms = new MemoryStream(bytes);
         using var r = new BinaryReader(ms);
