@@ -36,7 +36,7 @@ internal static class DistributedBenchmark
         {
             // an error set from the initial model's mistakes: the identification pass is what is timed here
             var errorSet = DistributedIdentification.Identify(new MisclassificationIdentifier(model), data.Train, mpi);
-            method = MixingMethod.Jm1(data.Train, errorSet, new SeedSource(7));
+            method = Jm1Method.Jm1(data.Train, errorSet, new SeedSource(7));
         }
         else
         {

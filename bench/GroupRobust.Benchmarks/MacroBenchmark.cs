@@ -4,7 +4,8 @@ using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Retraining;
+using GroupRobust.Models;
+using GroupRobust.Recipes;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,7 +33,7 @@ internal static class MacroBenchmark
         var seeds = new SeedSource(1);
         var rows = (options.Methods ?? AllRows).Append("erm").Distinct().OrderBy(r => Array.IndexOf(AllRows, r)).ToArray();
         var hidden = work.Candidates[^1];
-        var random = new MixingOptions { Layer = MixingLayer.Random(work.Candidates.ToArray()) };
+        var random = new Jm1Options { Layer = MixingLayer.Random(work.Candidates.ToArray()) };
         Console.WriteLine($"Macro benchmark: {options.Repetitions} repetitions of one epoch per row, {options.Model} ({options.Dtype}, " +
                           (options.Model == "small-cnn" ? "Spurious Fashion-MNIST 3 x 28 x 28" : $"random images 3 x {options.ImageSize} x {options.ImageSize}") +
                           $") on {options.DeviceName}, train size {train.Count}, batch {options.BatchSize}, Adam, " +
@@ -43,12 +44,12 @@ internal static class MacroBenchmark
         var makers = new Dictionary<string, Func<ITrainingMethod>>
         {
             ["erm"] = () => new ErmMethod(train, seeds),
-            ["jm1"] = () => MixingMethod.Jm1(train, oracle, seeds),
-            ["jm1-hidden"] = () => MixingMethod.Jm1(train, oracle, seeds, new MixingOptions { Layer = MixingLayer.Named(hidden) }),
-            ["jm1-random"] = () => MixingMethod.Jm1(train, oracle, seeds, random),
-            ["jm1-random-detached"] = () => MixingMethod.Jm1(train, oracle, seeds, random with { DetachPartners = true }),
-            ["jm1-hidden-inbatch"] = () => MixingMethod.Jm1(train, oracle, seeds, new MixingOptions { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch }),
-            ["jm1-random-inbatch"] = () => MixingMethod.Jm1(train, oracle, seeds, random with { Partners = PartnerSource.Batch }),
+            ["jm1"] = () => Jm1Method.Jm1(train, oracle, seeds),
+            ["jm1-hidden"] = () => Jm1Method.Jm1(train, oracle, seeds, new Jm1Options { Layer = MixingLayer.Named(hidden) }),
+            ["jm1-random"] = () => Jm1Method.Jm1(train, oracle, seeds, random),
+            ["jm1-random-detached"] = () => Jm1Method.Jm1(train, oracle, seeds, random with { DetachPartners = true }),
+            ["jm1-hidden-inbatch"] = () => Jm1Method.Jm1(train, oracle, seeds, new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch }),
+            ["jm1-random-inbatch"] = () => Jm1Method.Jm1(train, oracle, seeds, random with { Partners = PartnerSource.Batch }),
             ["jtt"] = () => new JttMethod(oracle, 50, seeds),
             ["groupdro"] = () => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds),
             ["eiil-groupdro"] = () => new GroupDroMethod(eiil!, seeds),
@@ -205,10 +206,10 @@ internal static class MacroBenchmark
         using var train = new TensorGroupDataset(x, labels, scheme, attributes);
         using var validation = new TensorGroupDataset(x[..2000], labels[..2000], scheme, attributes[..2000]);
         var clock = Stopwatch.StartNew();
-        var head = GroupRobust.Retraining.L1LogisticRegression.Fit(x, labels, 2, 0.1);
+        var head = GroupRobust.Methods.L1LogisticRegression.Fit(x, labels, 2, 0.1);
         double solver = clock.Elapsed.TotalSeconds;
         clock.Restart();
-        var dfr = GroupRobust.Retraining.Dfr.OnValidation(train, validation, new SeedSource(0));
+        var dfr = GroupRobust.Methods.Dfr.OnValidation(train, validation, new SeedSource(0));
         double whole = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"L1 logistic regression on {n} x {d} features (C = 0.1, {Environment.ProcessorCount} cores, {x.device}): {solver:F2} s; " +
                           $"DFR on 2,000 validation x {d} (7 values of C on 1,000 + 20 resamples): {whole:F2} s (C = {dfr.C}).");

@@ -3,11 +3,10 @@ using GroupRobust.Data;
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
-using GroupRobust.Losses;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Reweighting;
+using GroupRobust.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +19,7 @@ public class MicroBenchmarks
     private const int BatchSize = 128;
     private TensorGroupDataset _data = null!;
     private GroupAssignment _partition = null!;
-    private MixingMethod _jm1 = null!;
+    private Jm1Method _jm1 = null!;
     private nn.Module<Tensor, Tensor> _linear = null!;
     private Batch _batch = null!;
     private GroupDroLoss _dro = null!;
@@ -39,7 +38,7 @@ public class MicroBenchmarks
         var a = torch.randint(0, 2, [n], dtype: ScalarType.Int64);
         _data = new TensorGroupDataset(torch.randn(n, 3, 28, 28), y, GroupScheme.Binary(), a);
         _partition = GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 == 0).ToArray(), _data, "bench");
-        _jm1 = MixingMethod.Jm1(_data, _partition, new SeedSource(1));
+        _jm1 = Jm1Method.Jm1(_data, _partition, new SeedSource(1));
         _jm1.BeginEpoch(0, 1);
         _linear = nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 2));
         _indices = Enumerable.Range(0, BatchSize).Select(i => (long)(i * 97 % n)).ToArray();

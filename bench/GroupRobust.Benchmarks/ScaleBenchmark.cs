@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using GroupRobust.Identification;
-using GroupRobust.Reweighting;
+using GroupRobust.Sampling;
 using TorchSharp;
 
 namespace GroupRobust.Benchmarks;

@@ -31,13 +31,13 @@ internal static class SoakBenchmark
         using var opt = torch.optim.Adam(model.parameters(), 1e-3);
         using var evaluator = new WorstGroupEvaluator(data.Scheme);
         using var recorder = new ErrorSetRecorder(data.Train);
-        var random = new MixingOptions { Layer = MixingLayer.Random(SmallCnn.RandomLayers) };
+        var random = new Jm1Options { Layer = MixingLayer.Random(SmallCnn.RandomLayers) };
         ITrainingMethod[] methods =
         [
-            new ErmMethod(data.Train, seeds), new JttMethod(oracle, 5, seeds), MixingMethod.Jm1(data.Train, oracle, seeds),
-            MixingMethod.Jm1(data.Train, oracle, seeds, random), MixingMethod.Jm1Plus(data.Train, oracle, 3, seeds),
-            MixingMethod.ClassConditionalMixup(data.Train, seeds), MixingMethod.UnconditionalJm1(data.Train, oracle, seeds), new MixupMethod(data.Train, seeds),
-            new GroupDroMethod(truth, seeds), new GroupJm1Method(data.Train, truth, seeds, useGroupDroLoss: true), new CvarDroMethod(data.Train, seeds, 0.2),
+            new ErmMethod(data.Train, seeds), new JttMethod(oracle, 5, seeds), Jm1Method.Jm1(data.Train, oracle, seeds),
+            Jm1Method.Jm1(data.Train, oracle, seeds, random), Jm1Method.Jm1Plus(data.Train, oracle, 3, seeds),
+            Jm1Method.ClassConditionalMixup(data.Train, seeds), Jm1Method.UnconditionalJm1(data.Train, oracle, seeds), new MixupMethod(data.Train, seeds),
+            new GroupDroMethod(truth, seeds), new GroupJm1Method(data.Train, truth, seeds, robustLoss: new GroupDroLoss(truth)), new CvarDroMethod(data.Train, seeds, 0.2),
         ];
         try
         {

@@ -72,7 +72,7 @@ Say(errorSet.ToString());
 string last = Path.Combine(dir, "last.ckpt"), best = Path.Combine(dir, "best.ckpt");
 using var model = NewModel();
 GradientAveraging.BroadcastParameters(model, mpi);
-using var jm1 = MixingMethod.Jm1(data.Train, errorSet, seeds.Child("jm1"));
+using var jm1 = Jm1Method.Jm1(data.Train, errorSet, seeds.Child("jm1"));
 using var jm1Optimizer = torch.optim.Adam(model.parameters(), 1e-3);
 int start = 0;
 double bestWorst = -1;

@@ -47,7 +47,7 @@ Console.WriteLine(errorSet);
 
 // Phase II: Just Mix Once in the ready loop: validation every epoch, the best epoch's weights restored at the end.
 using var model = NewModel();
-using (var jm1 = MixingMethod.Jm1(data.Train, errorSet, seeds.Child("jm1")))
+using (var jm1 = Jm1Method.Jm1(data.Train, errorSet, seeds.Child("jm1")))
 using (var optimizer = torch.optim.Adam(model.parameters(), 1e-3))
 {
     var history = TrainingLoop.Run(jm1, model, optimizer, data, epochs: 4);

@@ -3,12 +3,12 @@ using GroupRobust.Data.FashionMnist;
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
-using GroupRobust.Losses;
+using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Methods;
 using GroupRobust.Training;
-using GroupRobust.Retraining;
+using GroupRobust.Models;
+using GroupRobust.Recipes;
 using GroupRobust.Study.Models;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -149,7 +149,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             foreach (var (t, errorSet) in candidates)
             {
                 using var model = NewModel(seeds, data, device);
-                using var method = MixingMethod.Jm1(ungrouped, errorSet, seeds.Child("jm1"), Jm1Options(), loggers.CreateLogger("Mixing"));
+                using var method = Jm1Method.Jm1(ungrouped, errorSet, seeds.Child("jm1"), Jm1Options(), loggers.CreateLogger("Mixing"));
                 var r = Train(method, model, data, evaluator, seed, SelectionCriterion.AverageAccuracy, LabelBudget.None, t, null);
                 noLabels.Add(new NoLabelRecord(seed, t, r));
             }
@@ -297,7 +297,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
     }
 
     /// <summary>JM1's options from the command line: layer, orientation, schedule, partner source and detaching.</summary>
-    private MixingOptions Jm1Options() => new()
+    private Jm1Options Jm1Options() => new()
     {
         Layer = options.MixingLayer == "random" ? MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) : MixingLayer.Parse(options.MixingLayer),
         Orientation = options.Orientation,
@@ -313,10 +313,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         return name switch
         {
             "jtt" => new JttMethod(identified!, options.JttLambda, seeds, loggers.CreateLogger("JTT")),
-            "jm1" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing, mixLog),
-            "jm1-random" => MixingMethod.Jm1(ungrouped, identified!, seeds, mixing with { Layer = MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) }, mixLog),
-            "jm1-oracle" => MixingMethod.Jm1(data.Train, oracle, seeds, mixing, mixLog),
-            "cmixup" => MixingMethod.ClassConditionalMixup(ungrouped, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
+            "jm1" => Jm1Method.Jm1(ungrouped, identified!, seeds, mixing, mixLog),
+            "jm1-random" => Jm1Method.Jm1(ungrouped, identified!, seeds, mixing with { Layer = MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) }, mixLog),
+            "jm1-oracle" => Jm1Method.Jm1(data.Train, oracle, seeds, mixing, mixLog),
+            "cmixup" => Jm1Method.ClassConditionalMixup(ungrouped, seeds, mixing with { Schedule = AlphaSchedule.Uniform() }, mixLog),
             "mixup" => new MixupMethod(ungrouped, seeds),
             "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(data.Train), seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),
             "eiil" => new GroupDroMethod(identified!, seeds, new GroupDroOptions(), logger: loggers.CreateLogger("GroupDRO")),

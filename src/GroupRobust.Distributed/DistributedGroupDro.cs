@@ -1,4 +1,4 @@
-using GroupRobust.Losses;
+using GroupRobust.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -6,7 +6,6 @@ using GroupRobust.Data;
 using GroupRobust.Distributed;
 using GroupRobust.Evaluation;
 using GroupRobust.Identification;
-using GroupRobust.Losses;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
@@ -111,9 +110,9 @@ switch (scenario)
             {
                 "erm" => new ErmMethod(train, seeds),
                 "jtt" => new JttMethod(ErrorSet(train), 3, seeds),
-                "jm1" => MixingMethod.Jm1(train, ErrorSet(train), seeds),
-                "jm1-hidden" => MixingMethod.Jm1(train, ErrorSet(train), seeds, new MixingOptions { Layer = MixingLayer.Named("act") }),
-                "jm1-random-inbatch" => MixingMethod.Jm1(train, ErrorSet(train), seeds, new MixingOptions { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
+                "jm1" => Jm1Method.Jm1(train, ErrorSet(train), seeds),
+                "jm1-hidden" => Jm1Method.Jm1(train, ErrorSet(train), seeds, new Jm1Options { Layer = MixingLayer.Named("act") }),
+                "jm1-random-inbatch" => Jm1Method.Jm1(train, ErrorSet(train), seeds, new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
                 "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds, new GroupDroOptions { StepSize = 0.5 }),
                 _ => throw new ArgumentException($"unknown kind {kind}"),
             };
@@ -169,7 +168,7 @@ switch (scenario)
         foreach (var split in new[] { ("validation", data.Validation), ("test", data.Test) })
         {
             var sharded = DistributedEvaluation.Evaluate(evaluator, model, split.Item2, mpi, batchSize: 13, trainGroupCounts: data.TrainGroupCounts());
-            var single = evaluator.Evaluate(model, split.Item2, batchSize: 64, trainGroupCounts: data.TrainGroupCounts());
+            var single = evaluator.Evaluate(model, split.Item2, batchSize: 13, trainGroupCounts: data.TrainGroupCounts());
             Console.WriteLine($"rank {mpi.Rank} evaluate {split.Item1} same {sharded.ToJson() == single.ToJson()} worst {sharded.WorstGroupAccuracy:F4}");
         }
         var errorSet = DistributedIdentification.Identify(identifiers[0].Identifier, data.Train, mpi);
@@ -185,7 +184,7 @@ switch (scenario)
         using var data = Data(3);
         var train = data.Train;
         const int epochs = 4;
-        MixingMethod Make() => MixingMethod.Jm1(train, ErrorSet(train), new SeedSource(7), new MixingOptions { Layer = MixingLayer.Random("input", "act", "output") });
+        Jm1Method Make() => Jm1Method.Jm1(train, ErrorSet(train), new SeedSource(7), new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") });
         using var method = Make();
         using var model = NewModel(5);
         GradientAveraging.BroadcastParameters(model, mpi);
@@ -230,7 +229,7 @@ switch (scenario)
     {
         // BatchNorm's running statistics ride in the gradient bucket: the replicas stay identical and can be saved
         using var data = Data(3);
-        using var method = MixingMethod.Jm1(data.Train, ErrorSet(data.Train), new SeedSource(7));
+        using var method = Jm1Method.Jm1(data.Train, ErrorSet(data.Train), new SeedSource(7));
         torch.random.manual_seed(5 + mpi.Rank);
         using var model = nn.Sequential(("lin1", nn.Linear(2, 16)), ("bn", nn.BatchNorm1d(16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
         GradientAveraging.BroadcastParameters(model, mpi);

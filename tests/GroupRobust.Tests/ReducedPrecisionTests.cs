@@ -1,7 +1,6 @@
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
-using GroupRobust.Losses;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
@@ -45,9 +44,9 @@ public class ReducedPrecisionTests
         var b = full.Snapshot();
         for (int g = 0; g < 4; g++)
         {
-            Assert.Equal(b.Q[g], a.Q[g], 6);
-            Assert.Equal(b.ExpAvgLoss[g], a.ExpAvgLoss[g], 6);
-            Assert.Equal(b.LastGroupLoss[g], a.LastGroupLoss[g], 6);
+            Assert.Equal(b.Q[g], a.Q[g], 1e-6);
+            Assert.Equal(b.ExpAvgLoss[g], a.ExpAvgLoss[g], 1e-6);
+            Assert.Equal(b.LastGroupLoss[g], a.LastGroupLoss[g], 1e-6);
         }
     }
 
@@ -99,9 +98,9 @@ public class ReducedPrecisionTests
         using var dataFull = new GroupRobust.Data.TensorGroupDataset(rounded.to(ScalarType.Float32), torch.tensor(labels.Select(v => (long)v).ToArray()), data.Scheme);
         foreach (var partnersFrom in new[] { PartnerSource.Dataset, PartnerSource.Batch })
         {
-            var options = new MixingOptions { Layer = MixingLayer.Named("act"), Partners = partnersFrom };
-            using var methodLow = MixingMethod.Jm1(dataLow, errorSet, new SeedSource(4), options);
-            using var methodFull = MixingMethod.Jm1(dataFull, errorSet, new SeedSource(4), options);
+            var options = new Jm1Options { Layer = MixingLayer.Named("act"), Partners = partnersFrom };
+            using var methodLow = Jm1Method.Jm1(dataLow, errorSet, new SeedSource(4), options);
+            using var methodFull = Jm1Method.Jm1(dataFull, errorSet, new SeedSource(4), options);
             using var modelFull = Seeded.Init(nn.Sequential(("lin1", nn.Linear(3, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2))), 5, 0.3);
             using var modelLow = Seeded.Init(nn.Sequential(("lin1", nn.Linear(3, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2))), 5, 0.3);
             modelLow.to(dtype);
@@ -115,7 +114,7 @@ public class ReducedPrecisionTests
             var lossLow = methodLow.Loss(modelLow, lowBatch);
             var lossFull = methodFull.Loss(modelFull, fullBatch);
             Assert.Equal(dtype, lossLow.dtype);
-            Assert.Equal(lossFull.item<float>(), lossLow.to(ScalarType.Float32).item<float>(), 1);
+            Assert.Equal(lossFull.item<float>(), lossLow.to(ScalarType.Float32).item<float>(), 0.05);   // the whole forward in reduced precision
             lossLow.backward();
             Assert.All(modelLow.parameters(), q => Assert.Equal(dtype, q.grad!.dtype));
         }

@@ -66,7 +66,7 @@ public static class BatchIteration
         return dataset.HasGroups ? new UngroupedView(dataset) : dataset;
     }
 
-    /// <summary>Batches in the order of an index sequence, for example one epoch of an <see cref="IIndexSampler"/>.</summary>
+    /// <summary>Batches in the order of an index sequence, for example one epoch of a sampler (GroupRobust.Sampling).</summary>
     /// <param name="dataset">The dataset.</param>
     /// <param name="indices">The indices to visit (enumerated once).</param>
     /// <param name="batchSize">Samples per batch, at least 1.</param>

@@ -19,9 +19,9 @@ namespace GroupRobust.Identification;
 /// <see cref="MinorityGroups"/>. True annotations (<see cref="FromTrueGroups"/>) have K = A, the attribute values, and
 /// are marked <see cref="GroupSource.TrueLabels"/>; an identifier may also infer any K &gt;= 1 values per class
 /// (<see cref="FromInferred"/>).</para>
-/// <para>Every consumer takes it: <see cref="Reweighting.JttReweighter"/> upsamples the minority side,
-/// <see cref="Mixing.ClassConditionalMixer"/> draws partners from the other groups of the same class,
-/// <see cref="Losses.GroupDroLoss"/> and <see cref="Reweighting.GroupBalancedSampler"/> work on its groups, and the
+/// <para>Every consumer takes it: <c>JttReweighter</c> upsamples the minority side,
+/// <c>ClassConditionalMixer</c> draws partners from the other groups of the same class,
+/// <c>GroupDroLoss</c> and <c>GroupBalancedSampler</c> work on its groups, and the
 /// evaluator reports accuracy per assigned group.</para>
 /// <para>File format (<see cref="Save(string)"/>): CSV with two comment lines (a version tag and the JSON metadata), a header
 /// <c>index,label,group</c>, then one row per sample. <see cref="Load(string, IGroupDataset?)"/> also reads the earlier

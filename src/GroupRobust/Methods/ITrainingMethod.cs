@@ -12,7 +12,7 @@ namespace GroupRobust.Methods;
 /// </summary>
 /// <example>
 /// <code>
-/// using var method = MixingMethod.Jm1(data.Train, errorSet, new SeedSource(0));
+/// using var method = Jm1Method.Jm1(data.Train, errorSet, new SeedSource(0));
 /// for (int epoch = 0; epoch &lt; epochs; epoch++)
 /// {
 ///     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), batchSize: 64))

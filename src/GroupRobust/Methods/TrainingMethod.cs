@@ -3,6 +3,7 @@ using GroupRobust.Groups;
 using GroupRobust.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
+using GroupRobust.Sampling;
 
 namespace GroupRobust.Methods;
 
@@ -10,12 +11,13 @@ namespace GroupRobust.Methods;
 /// Base class of the library's methods and the easy way to write one: it owns the epoch bookkeeping, the named random
 /// streams (derived from one <see cref="SeedSource"/>, saved and restored by <see cref="GetState"/> and
 /// <see cref="SetState"/>), the dispose scope of every loss and the validation of batches. A subclass supplies the
-/// epoch order, the batch loss and, when it has more state, <see cref="WriteState"/> and <see cref="ReadState"/>.
+/// epoch order, the batch loss and, when it has more state, the parts that hold it (<see cref="Track{T}"/>).
 /// </summary>
 public abstract class TrainingMethod : ITrainingMethod
 {
     private readonly SeedSource _seeds;
     private readonly SortedDictionary<string, ReproducibleRandom> _streams = new(StringComparer.Ordinal);
+    private readonly List<(string Prefix, IResumable Part)> _parts = [];
     private long _samples;
     private bool _inEpoch;
     private long _orderSeed;
@@ -88,6 +90,20 @@ public abstract class TrainingMethod : ITrainingMethod
         return rng;
     }
 
+    /// <summary>
+    /// Makes <paramref name="part"/>'s state part of the method's (<see cref="GetState"/>, <see cref="SetState"/>), its
+    /// entries named <paramref name="prefix"/> + name; the one way a subclass adds state of its own.
+    /// </summary>
+    /// <param name="prefix">A stable prefix such as "groupdro/"; distinct per part.</param>
+    /// <param name="part">The part (a loss, a mixer's statistics, buffers of the method's own).</param>
+    /// <returns><paramref name="part"/>.</returns>
+    protected T Track<T>(string prefix, T part) where T : IResumable
+    {
+        if (_parts.Any(p => p.Prefix == prefix)) throw new InvalidOperationException($"A state part with prefix '{prefix}' is already tracked.");
+        _parts.Add((prefix, part));
+        return part;
+    }
+
     /// <inheritdoc />
     public long[] BeginEpoch(int epoch, int totalEpochs)
     {
@@ -152,7 +168,7 @@ public abstract class TrainingMethod : ITrainingMethod
             ["epoch"] = [Epoch, TotalEpochs, _inEpoch ? 1 : 0, _samples],
         };
 
-        WriteState(values);
+        foreach (var (prefix, part) in _parts) part.WriteState(values, prefix);
         return new MethodState
         {
             Kind = Kind,
@@ -187,8 +203,8 @@ public abstract class TrainingMethod : ITrainingMethod
                 throw new ArgumentException($"Generator '{name}' of the method state is invalid: {ex.Message}", nameof(state), ex);
             }
         }
-        // Validate the subclass's part first; nothing changes unless all of it is accepted.
-        var apply = ReadState(state.Values);
+        // Validate every part first; nothing changes unless all of it is accepted.
+        var apply = _parts.Select(p => p.Part.ReadState(state.Values, p.Prefix)).ToList();
         foreach (var (name, rng) in generators)
             Stream(name).SetState(rng.GetState());
         Epoch = (int)position[0];
@@ -197,7 +213,7 @@ public abstract class TrainingMethod : ITrainingMethod
         _samples = (long)position[3];
         _orderSeed = orderSeed;
         if (_samplerFactory is not null) _sampler = _samplerFactory(_orderSeed);
-        apply();
+        foreach (var a in apply) a();
     }
 
     /// <summary>The sample indices of epoch <paramref name="epoch"/>; by default the <see cref="Sampler"/>'s.</summary>
@@ -231,22 +247,6 @@ public abstract class TrainingMethod : ITrainingMethod
 
     /// <summary>Adds the method's own statistics to the epoch summary (and logs them); the base returns it unchanged.</summary>
     protected virtual MethodEpochSummary Summarize(MethodEpochSummary summary) => summary;
-
-    /// <summary>Adds the subclass's state to <paramref name="values"/> (names must not collide with "epoch").</summary>
-    protected virtual void WriteState(IDictionary<string, double[]> values)
-    {
-    }
-
-    /// <summary>
-    /// Validates the subclass's part of a state and returns the action that applies it; throw
-    /// <see cref="ArgumentException"/> before returning when something does not fit, so a failed restore changes nothing.
-    /// </summary>
-    protected virtual Action ReadState(IReadOnlyDictionary<string, double[]> values) => () => { };
-
-    /// <summary>The entry <paramref name="name"/> of a state, checked for length <paramref name="length"/>.</summary>
-    /// <exception cref="ArgumentException">The entry is missing or has another length.</exception>
-    protected static double[] Entry(IReadOnlyDictionary<string, double[]> values, string name, int length)
-        => Internal.StateEntries.Get(values, name, length, "this method");
 
     /// <summary>Frees what the method owns; later calls throw <see cref="ObjectDisposedException"/>. Not thread-safe: use from two threads at once throws.</summary>
     public void Dispose()

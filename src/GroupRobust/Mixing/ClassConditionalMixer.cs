@@ -25,7 +25,7 @@ namespace GroupRobust.Mixing;
 /// <para>Not thread-safe (its generator and counts are shared state): use from two threads at once throws
 /// <see cref="InvalidOperationException"/> instead of interleaving draws.</para>
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
-/// <see cref="MixedForwardPass"/>; the downstream <c>Methods.MixingMethod</c> assembles the whole step.</para>
+/// <see cref="MixedForwardPass"/>; the downstream <c>Methods.Jm1Method</c> assembles the whole step.</para>
 /// </remarks>
 public sealed class ClassConditionalMixer : IPartnerMixer
 {

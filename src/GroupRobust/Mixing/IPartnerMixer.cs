@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Mixing;
 
 /// <summary>
-/// The contract of the partner mixers (<see cref="ClassConditionalMixer"/>, <see cref="GroupJm1Mixer"/>): per batch a
+/// The contract of the partner mixers (<see cref="ClassConditionalMixer"/>, <c>GroupJm1Mixer</c>): per batch a
 /// <see cref="MixPlan"/> (who is mixed with whom), the per-row weights for one alpha, and per-epoch statistics. The
 /// weights go to <c>MixedForwardPass.Run</c> (input or hidden layer) or to a mixer's input-level <c>Mix</c>; the
 /// interpolation itself lives in one internal place.

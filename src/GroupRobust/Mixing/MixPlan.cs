@@ -2,7 +2,7 @@ namespace GroupRobust.Mixing;
 
 /// <summary>
 /// The partners drawn for one batch by <see cref="ClassConditionalMixer.DrawPartners(GroupRobust.Data.Batch)"/> (or
-/// <see cref="GroupJm1Mixer"/>): for row i, the dataset index of its partner, whether it is mixed at all (a sample
+/// <c>GroupJm1Mixer</c>): for row i, the dataset index of its partner, whether it is mixed at all (a sample
 /// without an eligible partner is paired with itself and left unmixed), and whether it is on the minority side.
 /// Fetch the partners with <c>dataset.GetBatch(plan.PartnerIndices)</c>; a plan drawn with <see cref="PartnerSource.Batch"/>
 /// also says which partners are rows of the batch itself (<see cref="PartnerRows"/>) and which must be fetched

@@ -1,6 +1,7 @@
 using GroupRobust.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
+using GroupRobust.Models;
 
 namespace GroupRobust.Mixing;
 

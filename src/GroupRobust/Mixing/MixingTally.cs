@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace GroupRobust.Mixing;
 
 /// <summary>The running per-epoch counts every mixer keeps: mixed and unmixed samples per class and the alpha draws.</summary>
-internal sealed class MixingTally(int classes)
+internal sealed class MixingTally(int classes) : IResumable
 {
     private readonly long[] _mixed = new long[classes];
     private readonly long[] _unmixed = new long[classes];
@@ -63,6 +63,16 @@ internal sealed class MixingTally(int classes)
 
     /// <summary>The length of <see cref="State"/>.</summary>
     public int StateLength => 6 + 2 * _mixed.Length;
+
+    /// <inheritdoc />
+    public void WriteState(IDictionary<string, double[]> values, string prefix) => values[prefix + "statistics"] = State();
+
+    /// <inheritdoc />
+    public Action ReadState(IReadOnlyDictionary<string, double[]> values, string prefix)
+    {
+        var state = StateEntries.Get(values, prefix + "statistics", StateLength, "this mixer");
+        return () => Restore(state);
+    }
 
     /// <summary>Restores what <see cref="State"/> returned.</summary>
     /// <exception cref="ArgumentException">The numbers do not fit this tally's class count.</exception>

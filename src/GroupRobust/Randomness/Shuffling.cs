@@ -14,6 +14,17 @@ internal static class Shuffling
 
     public static void Shuffle<T>(List<T> values, Random rng) => Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values), rng);
 
+    /// <summary>
+    /// Epoch <paramref name="epoch"/>'s random permutation of [0, n) for <paramref name="seed"/>: the identity order shuffled
+    /// with the stream "epoch-{epoch}" of <c>new SeedSource(seed)</c> (what a shuffle sampler with that seed yields).
+    /// </summary>
+    public static long[] EpochPermutation(int n, long seed, int epoch)
+    {
+        var order = Identity(n);
+        Shuffle(order.AsSpan(), new SeedSource(seed).Random("epoch-" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return order;
+    }
+
     /// <summary>0, 1, ..., n - 1 as longs (the identity order).</summary>
     public static long[] Identity(int n)
     {

@@ -22,15 +22,15 @@ public class TrainingCheckpointTests
         using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 600, SpuriousScale = 3, Seed = 4 });
         var groups = new OracleIdentifier().Identify(data.Train);
         using var dir = new TempDirectory();
-        var options = new MixingOptions { Layer = MixingLayer.Random("input", "act", "output") };
+        var options = new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") };
 
         using var whole = Model(1);
-        using (var method = MixingMethod.Jm1(data.Train, groups, new SeedSource(2), options))
+        using (var method = Jm1Method.Jm1(data.Train, groups, new SeedSource(2), options))
         using (var opt = torch.optim.Adam(whole.parameters(), 0.01))
             Train(method, whole, opt, data, 0, 4);
 
         using (var first = Model(1))
-        using (var method = MixingMethod.Jm1(data.Train, groups, new SeedSource(2), options))
+        using (var method = Jm1Method.Jm1(data.Train, groups, new SeedSource(2), options))
         using (var opt = torch.optim.Adam(first.parameters(), 0.01))
         {
             Train(method, first, opt, data, 0, 2);
@@ -46,7 +46,7 @@ public class TrainingCheckpointTests
         {
             var state = TrainingCheckpoint.Load(dir.File("ckpt.bin"), resumed, opt);
             var restoredGroups = GroupAssignment.Load(dir.File(state.Metadata["groups"]), data.Train);
-            using var method = MixingMethod.Jm1(data.Train, restoredGroups, new SeedSource(12345), options);
+            using var method = Jm1Method.Jm1(data.Train, restoredGroups, new SeedSource(12345), options);
             method.SetState(state.Method!);
             Train(method, resumed, opt, data, state.Epoch, 4);
         }
@@ -60,7 +60,7 @@ public class TrainingCheckpointTests
 
     private static nn.Module<Tensor, Tensor> Model(int seed) => Methods.MethodFactory.Model(seed);
 
-    private static void Train(MixingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper opt, DatasetSplits data, int from, int to)
+    private static void Train(Jm1Method method, nn.Module<Tensor, Tensor> model, OptimizerHelper opt, DatasetSplits data, int from, int to)
     {
         for (int epoch = from; epoch < to; epoch++)
         {

@@ -31,8 +31,8 @@ public class TensorGroupDatasetTests
             transform: x => x.to(ScalarType.Float32).div(255f));
         using var b = ds.GetBatch([1, 2]);
         Assert.Equal(ScalarType.Float32, b.Inputs.dtype);
-        Assert.Equal(1f, b.Inputs[0, 0].item<float>(), 5);
-        Assert.Equal(0.2f, b.Inputs[1, 0].item<float>(), 5);
+        Assert.Equal(1f, b.Inputs[0, 0].item<float>(), 1e-5);
+        Assert.Equal(0.2f, b.Inputs[1, 0].item<float>(), 1e-5);
         Assert.False(ds.HasGroups);
         Assert.Null(b.Groups);
     }

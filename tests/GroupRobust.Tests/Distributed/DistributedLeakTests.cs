@@ -98,7 +98,7 @@ public class DistributedLeakTests
         using var job = new LoopbackCollective(1);
         using var model = MethodFactory.Model(4);
         using var evaluator = new WorstGroupEvaluator(data.Validation.Scheme, new EvaluatorOptions { BootstrapSamples = 100 });
-        Assert.Equal(evaluator.Evaluate(model, data.Validation, batchSize: 64).ToJson(), DistributedEvaluation.Evaluate(evaluator, model, data.Validation, job, batchSize: 7).ToJson());
+        Assert.Equal(evaluator.Evaluate(model, data.Validation, batchSize: 7).ToJson(), DistributedEvaluation.Evaluate(evaluator, model, data.Validation, job, batchSize: 7).ToJson());
         var identifier = new LossMagnitudeIdentifier(model, 0.25);
         Assert.Equal(identifier.Identify(data.Train).Groups.ToArray(), DistributedIdentification.Identify(identifier, data.Train, job).Groups.ToArray());
         // what cannot be split says so

@@ -1,6 +1,6 @@
 using GroupRobust.Evaluation;
 using GroupRobust.Identification;
-using GroupRobust.Losses;
+using GroupRobust.Methods;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -3,7 +3,7 @@ using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
-using GroupRobust.Reweighting;
+using GroupRobust.Sampling;
 using GroupRobust.Tests.Identification;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;

@@ -176,8 +176,8 @@ public class InBatchPartnerTests
     {
         var (data, errorSet) = Task();
         using var _ = data;
-        using var method = MixingMethod.Jm1(data, errorSet, new GroupRobust.Randomness.SeedSource(0),
-            new MixingOptions { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Batch });
+        using var method = Jm1Method.Jm1(data, errorSet, new GroupRobust.Randomness.SeedSource(0),
+            new Jm1Options { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Batch });
         Assert.Equal("JM1 (act, in-batch partners)", method.Name);
         torch.random.manual_seed(7);
         using var model = nn.Sequential(("lin1", nn.Linear(3, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2)));

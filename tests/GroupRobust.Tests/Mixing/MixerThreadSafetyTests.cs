@@ -2,6 +2,7 @@ using GroupRobust.Identification;
 using GroupRobust.Mixing;
 using GroupRobust.Tests.TestSupport;
 using static TorchSharp.torch;
+using GroupRobust.Methods;
 
 namespace GroupRobust.Tests.Mixing;
 

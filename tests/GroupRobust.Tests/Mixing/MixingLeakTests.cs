@@ -5,6 +5,7 @@ using GroupRobust.Randomness;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
+using GroupRobust.Methods;
 
 namespace GroupRobust.Tests.Mixing;
 

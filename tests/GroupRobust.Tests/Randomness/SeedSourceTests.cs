@@ -1,8 +1,11 @@
 using GroupRobust.Randomness;
+using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 
 namespace GroupRobust.Tests.Randomness;
 
+/// <remarks>Runs alone: one test reseeds and draws from torch's global generator, which tests running in parallel also draw from.</remarks>
+[Collection(LeakCollection.Name)]
 public class SeedSourceTests
 {
     [Fact]

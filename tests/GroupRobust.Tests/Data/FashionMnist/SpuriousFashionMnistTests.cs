@@ -26,7 +26,7 @@ public class SpuriousFashionMnistTests
         var train = splits.TrainGroupCounts();
         // 2 classes per label: 12,000 training images per label, minus 1,000 per label for validation
         Assert.Equal(new long[] { 10_450, 550, 550, 10_450 }, train);
-        Assert.Equal(0.95, train[0] / (double)(train[0] + train[1]), 6);
+        Assert.Equal(0.95, train[0] / (double)(train[0] + train[1]), 1e-6);
         Assert.Equal(new long[] { 500, 500, 500, 500 }, GroupCounts.Of(splits.Validation));
         Assert.Equal(new long[] { 1_000, 1_000, 1_000, 1_000 }, GroupCounts.Of(splits.Test));
         Assert.Equal("(Sandal+Sneaker, blue)", splits.Scheme.GroupName(1));

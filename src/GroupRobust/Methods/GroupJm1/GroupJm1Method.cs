@@ -1,0 +1,94 @@
+using GroupRobust.Data;
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+using GroupRobust.Sampling;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// GroupJM1 (JM1 paper, Appendix D), for when group labels are available: per batch, the group with the highest mean
+/// loss (measured on the batch itself, without gradients) is mixed at the input with same-class samples of the other
+/// groups (<see cref="GroupJm1Mixer"/>); the loss is the cross entropy, or a robust loss over the groups (the
+/// constructor's <c>robustLoss</c>: the paper's second variant trains with GroupDRO's, <c>new GroupDroLoss(groups)</c>).
+/// Shuffled epochs.
+/// </summary>
+/// <remarks>
+/// Finding the worst group reads G numbers from the device once per batch (inherent to the method), and the
+/// measuring pass is one extra forward without gradients (in training mode, so batch-norm statistics see the batch
+/// twice). Streams: "order", "partners", "alpha".
+/// </remarks>
+public sealed class GroupJm1Method : TrainingMethod
+{
+    private readonly IGroupDataset _train;
+    private readonly GroupAssignment _groups;
+    private readonly GroupJm1Mixer _mixer;
+    private readonly AlphaSchedule _schedule;
+    private readonly ReproducibleRandom _alphaRng;
+    private readonly IGroupLoss? _robust;
+
+    /// <summary>Creates the method.</summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="groups">Its groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method, or inferred).</param>
+    /// <param name="seeds">Seed source of the method's streams.</param>
+    /// <param name="schedule">Alpha schedule (default U/B).</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side).</param>
+    /// <param name="robustLoss">A robust loss over <paramref name="groups"/> to train with instead of the mean cross entropy (default null); the method takes ownership.</param>
+    /// <param name="logger">Receives the mixer's per-epoch summaries.</param>
+    public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, AlphaSchedule? schedule = null,
+        AlphaOrientation orientation = AlphaOrientation.MajorityWeight, IGroupLoss? robustLoss = null, ILogger? logger = null)
+        : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        groups.EnsureMatches(train, nameof(groups));
+        _groups = groups;
+        _train = groups.Readable(train);
+        _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation, logger);
+        Track("mixing/", _mixer.Tally);
+        _alphaRng = Stream("alpha");
+        _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
+        UseSampler(seed => new ShuffleSampler(train.Count, seed));
+        if (robustLoss is not null) _robust = Track("groupdro/", robustLoss);
+    }
+
+    /// <inheritdoc />
+    public override string Name => _robust is null ? "GroupJM1" : $"GroupJM1 + {_robust.Name}";
+
+    /// <inheritdoc />
+    public override LabelBudget LabelBudget => _groups.TrainingBudget;
+
+    /// <inheritdoc />
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
+        var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
+        Tensor groupLoss;
+        using (torch.no_grad())
+        {
+            var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
+            groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
+        }
+        var plan = _mixer.DrawPartners(batch, GroupJm1Mixer.WorstGroup(groupLoss, counts));
+        var partners = _train.GetBatch(plan.PartnerIndices);
+        var inputs = _mixer.Mix(batch.Inputs, partners.Inputs, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+        var logits = model.call(inputs);
+        if (_robust is null) return nn.functional.cross_entropy(logits, batch.Labels);
+        return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g);
+    }
+
+    /// <inheritdoc />
+    protected override MethodEpochSummary Summarize(MethodEpochSummary summary)
+        => summary with { Mixing = _mixer.EndEpoch(), GroupWeights = _robust?.Weights() };
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _robust?.Dispose();
+        base.Dispose(disposing);
+    }
+}

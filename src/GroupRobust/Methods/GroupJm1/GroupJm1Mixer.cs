@@ -1,0 +1,144 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+using GroupRobust.Mixing;
+
+namespace GroupRobust.Methods;
+
+/// <summary>
+/// GroupJM1 (JM1 paper, Appendix D), for when full group labels are available: per batch, the group with the highest
+/// loss is mixed with same-class samples of the other groups; the other rows are left as they are. The groups come from
+/// a <see cref="GroupAssignment"/>: true groups as in the paper, or any identifier's inferred groups. Train with the plain
+/// or a robust loss (<see cref="IGroupLoss"/>, such as GroupDRO's).
+/// </summary>
+/// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
+/// synchronisation per batch, inherent to the method. Not thread-safe: use from two threads at once throws <see cref="InvalidOperationException"/>.</remarks>
+public sealed class GroupJm1Mixer : IPartnerMixer
+{
+    private readonly ExclusiveUse _use = new("GroupJm1Mixer");
+    private readonly GroupAssignment _groups;
+    private readonly Random _rng;
+    private readonly int[][] _othersOfClassByGroup;
+    private readonly MixingTally _tally;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the mixer.</summary>
+    /// <param name="groups">The training split's groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method).</param>
+    /// <param name="rng">Generator of the partner draws.</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="MixerOptions.Orientation"/>).</param>
+    /// <param name="logger">Receives per-epoch summaries; <see cref="NullLogger"/> by default.</param>
+    public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        ArgumentNullException.ThrowIfNull(rng);
+        _groups = groups;
+        _rng = rng;
+        Orientation = orientation;
+        _logger = logger ?? NullLogger.Instance;
+        _tally = new MixingTally(groups.NumClasses);
+        var scheme = groups.Scheme;
+        _othersOfClassByGroup = new int[scheme.NumGroups][];
+        for (int g = 0; g < scheme.NumGroups; g++)
+        {
+            int y = scheme.LabelOf(g);
+            _othersOfClassByGroup[g] = Enumerable.Range(0, scheme.NumGroups)
+                .Where(h => h != g && scheme.LabelOf(h) == y).SelectMany(h => groups.MembersOf(h).ToArray()).ToArray();
+        }
+    }
+
+    /// <summary>The groups the worst group is chosen among.</summary>
+    public GroupAssignment Groups => _groups;
+
+    /// <summary>Which side alpha weights.</summary>
+    public AlphaOrientation Orientation { get; }
+
+    /// <summary>The group with the highest mean loss among the groups present (lowest id on ties).</summary>
+    /// <param name="groupLosses">Per-group losses [G] (e.g. the batch's per-group mean losses).</param>
+    /// <param name="groupCounts">Per-group counts [G]; groups with 0 are skipped.</param>
+    public static int WorstGroup(Tensor groupLosses, Tensor groupCounts)
+    {
+        Guard.Dims(groupLosses, 1, nameof(groupLosses));
+        Guard.Dims(groupCounts, 1, nameof(groupCounts));
+        Guard.Length(groupCounts, groupLosses.shape[0], nameof(groupCounts), nameof(groupLosses));
+        using var scope = NewDisposeScope();
+        var masked = torch.where(groupCounts.gt(0), groupLosses.to(ScalarType.Float64), torch.full_like(groupLosses, double.NegativeInfinity, ScalarType.Float64));
+        if (!groupCounts.gt(0).any().ToBoolean()) throw new ArgumentException("No group is present (all counts are 0).", nameof(groupCounts));
+        return (int)masked.argmax().ToInt64();
+    }
+
+    /// <summary>The group <see cref="DrawPartners(Batch)"/> mixes (set it per batch, e.g. from <see cref="WorstGroup"/>); null until set.</summary>
+    public int? TargetGroup { get; set; }
+
+    /// <summary>Partners for the rows of <see cref="TargetGroup"/> (the <see cref="IPartnerMixer"/> form of <see cref="DrawPartners(Batch, int)"/>).</summary>
+    /// <exception cref="InvalidOperationException"><see cref="TargetGroup"/> was not set.</exception>
+    public MixPlan DrawPartners(Batch batch)
+        => DrawPartners(batch, TargetGroup ?? throw new InvalidOperationException("Set TargetGroup (the group to mix, e.g. GroupJm1Mixer.WorstGroup of the batch's group losses) before drawing partners."));
+
+    /// <summary>Partners for the rows of <paramref name="worstGroup"/> (same class, other groups); other rows are left as they are (not counted as unmixed).</summary>
+    public MixPlan DrawPartners(Batch batch, int worstGroup)
+    {
+        using var use = _use.Enter();
+        ArgumentNullException.ThrowIfNull(batch);
+        _groups.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
+        var groups = _groups.Groups.Span;
+        var idx = batch.Indices;
+        var partners = new long[idx.Length];
+        var mixed = new bool[idx.Length];
+        var target = new bool[idx.Length];
+        var pool = _othersOfClassByGroup[worstGroup];
+        for (int i = 0; i < idx.Length; i++)
+        {
+            if ((ulong)idx[i] >= (ulong)_groups.Count)
+                throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the group assignment ({_groups.Count} samples).");
+            partners[i] = idx[i];
+            if (groups[(int)idx[i]] != worstGroup) continue;
+            target[i] = true;
+            int y = _groups.LabelOf(idx[i]);
+            if (pool.Length == 0)
+            {
+                _tally.Unmixed(y);
+                continue;
+            }
+            mixed[i] = true;
+            partners[i] = pool[_rng.Next(pool.Length)];
+            _tally.Mixed(y);
+        }
+        return new MixPlan(idx.ToArray(), partners, mixed, target);
+    }
+
+    /// <summary>Per-row weights (the worst group is the minority side; see <see cref="AlphaOrientation"/>).</summary>
+    public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
+    {
+        using var use = _use.Enter();
+        ArgumentNullException.ThrowIfNull(plan);
+        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
+        _tally.Alpha(alpha);
+        return MixCoefficients.Build(plan, _ => alpha, Orientation, symmetric: false, like);
+    }
+
+    /// <summary>The running statistics of the current epoch (targeted rows only).</summary>
+    public MixingStatistics Statistics => _tally.Statistics;
+
+    /// <inheritdoc />
+    public MixingStatistics EndEpoch()
+    {
+        using var use = _use.Enter();
+        return _tally.EndEpoch(_logger);
+    }
+
+    /// <summary>The running statistics as numbers, for method checkpoints.</summary>
+    internal MixingTally Tally => _tally;
+
+    /// <summary>Input-level mixing of the worst group's rows.</summary>
+    public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
+    {
+        using var use = _use.Enter();
+        Guard.MinDims(inputs, 1, nameof(inputs));
+        using var scope = NewDisposeScope();
+        return Interpolation.Lerp(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,57 @@
+using System.Collections;
+using GroupRobust.Randomness;
+
+namespace GroupRobust.Sampling;
+
+/// <summary>Base class of the library's samplers: implements the epoch bookkeeping of <see cref="IIndexSampler"/>.</summary>
+public abstract class EpochSampler : IIndexSampler
+{
+    /// <summary>Creates a sampler.</summary>
+    /// <param name="seed">Seed of the sampler; epoch <c>e</c> draws from a stream derived from (seed, e).</param>
+    protected EpochSampler(long seed) => Seed = seed;
+
+    /// <summary>The sampler's seed.</summary>
+    public long Seed { get; }
+
+    /// <inheritdoc />
+    public int Epoch
+    {
+        get => _epoch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(Epoch));
+            _epoch = value;
+        }
+    }
+
+    private int _epoch;
+
+    /// <inheritdoc />
+    public abstract long EpochLength { get; }
+
+    /// <inheritdoc />
+    public long[] IndicesForEpoch(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        return Generate(epoch, RandomForEpoch(epoch));
+    }
+
+    /// <summary>Produces epoch <paramref name="epoch"/>'s indices with the epoch's own generator.</summary>
+    protected abstract long[] Generate(int epoch, Random rng);
+
+    /// <summary>The generator of epoch <paramref name="epoch"/>: a stream derived from <see cref="Seed"/> and the epoch.</summary>
+    protected ReproducibleRandom RandomForEpoch(int epoch) => new SeedSource(Seed).Random("epoch-" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Yields the current epoch's indices, then advances <see cref="Epoch"/>.</summary>
+    public IEnumerator<long> GetEnumerator()
+    {
+        var indices = IndicesForEpoch(_epoch);
+        _epoch++;
+        return ((IEnumerable<long>)indices).GetEnumerator();
+    }
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Fisher-Yates shuffle in place.</summary>
+    protected static void Shuffle(long[] values, Random rng) => Shuffling.Shuffle(values.AsSpan(), rng);
+}
