@@ -1,5 +1,6 @@
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
+using GroupRobust.Recipes;
 
 namespace GroupRobust.Study;
 
@@ -10,8 +11,8 @@ public sealed record MethodResult
     public required int Seed { get; init; }
     /// <summary>The group labels the whole run read: the method's training, its identification rule and its selection rule.</summary>
     public required LabelBudget LabelsUsed { get; init; }
-    /// <summary>How the reported epoch was selected on validation.</summary>
-    public required SelectionCriterion Selection { get; init; }
+    /// <summary>How the reported epoch was selected on validation (the rule's name).</summary>
+    public required string Selection { get; init; }
     /// <summary>The identification epoch T of the error set the method trained on, when it used one.</summary>
     public int? IdentificationEpoch { get; init; }
     /// <summary>ORACLE, reference only: the best test worst-group accuracy over the run's epochs (selected on test).</summary>
@@ -21,4 +22,12 @@ public sealed record MethodResult
     public required EvaluationResult Test { get; init; }
     public required double Seconds { get; init; }
     public required long SamplesSeen { get; init; }
+
+    /// <summary>The result of a recipe run, its model evaluated on test.</summary>
+    internal static MethodResult Of(RecipeRun run, string name, int seed, EvaluationResult test, double seconds) => new()
+    {
+        Method = name, Seed = seed, LabelsUsed = run.LabelBudget, Selection = run.History.Selection.Name, IdentificationEpoch = run.IdentificationEpoch,
+        OracleTestWorstGroup = run.History.OracleBest?.OracleReference?.WorstGroupAccuracy, BestEpoch = run.History.Best.Epoch,
+        ValidationHistory = run.History.ValidationHistory, Test = test, Seconds = seconds, SamplesSeen = run.History.Epochs.Sum(e => e.Method.Samples),
+    };
 }

@@ -11,7 +11,13 @@ using GroupRobust.Study.Reporting;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
-var methods = new Option<string[]>("--methods") { Description = $"Methods to run: {string.Join(", ", StudyOptions.AllMethods)}", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyOptions.AllMethods };
+var methods = new Option<string[]>("--methods")
+{
+    Description = "Rows to run, each [LASTLAYER/]METHOD[@IDENTIFIER][:LAYER] of catalog keys (a method on an identifier's groups, at a mixing layer, optionally with its last layer retrained). " +
+                  $"Methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Methods.Select(e => e.Key))}. Identifiers: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key))}. " +
+                  $"Last-layer methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.LastLayer.Select(e => e.Key))}. Default: {string.Join(" ", StudyRow.Defaults)}",
+    AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyRow.Defaults,
+};
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
 var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
 var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a detector of the minority groups, both from validation; default), worst-group or average (phase-I validation accuracy), joint (JTT's protocol: T and the phase-II epoch together), oracle-f1 (ORACLE: minority groups from the training counts)", DefaultValueFactory = _ => "error-set-f1" };

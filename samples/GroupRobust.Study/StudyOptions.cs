@@ -5,13 +5,8 @@ namespace GroupRobust.Study;
 /// <summary>Everything the study can be told on the command line.</summary>
 public sealed record StudyOptions
 {
-    public static readonly string[] AllMethods =
-        ["erm", "jtt", "jm1", "jm1-random", "jm1-oracle", "cmixup", "mixup", "groupdro", "lff", "eiil", "lisa", "dfr", "afr", "xrm-groupdro", "jm1-xrm", "dfr-jm1"];
-
-    /// <summary>The methods that start from phase I's ERM model (its error set, or EIIL's reference model).</summary>
-    public static bool UsesPhase1(string method) => method is "jtt" or "jm1" or "jm1-random" or "eiil" or "dfr-jm1";
-
-    public IReadOnlyList<string> Methods { get; init; } = AllMethods;
+    /// <summary>The rows, as specs of catalog keys (<see cref="StudyRow"/>); the default study's when not given.</summary>
+    public IReadOnlyList<string> Methods { get; init; } = StudyRow.Defaults;
     public int Epochs { get; init; } = 8;
     public int Phase1Epochs { get; init; } = 3;
     public static readonly string[] IdentificationRules = ["error-set-f1", "worst-group", "average", "joint", "oracle-f1"];
@@ -48,9 +43,8 @@ public sealed record StudyOptions
 
     public void Validate()
     {
-        var unknown = Methods.Except(AllMethods).ToArray();
-        if (unknown.Length > 0) throw new ArgumentException($"Unknown method(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", AllMethods)}.");
-        if ((Methods.Any(UsesPhase1) || Methods.Contains("dfr")) && !Methods.Contains("erm"))
+        var rows = Methods.Select(StudyRow.Parse).ToList();
+        if (rows.Any(r => r.UsesPhaseOne) && !rows.Any(r => r.Spec == "erm"))
             throw new ArgumentException("JTT, JM1 (identified error set), EIIL (reference model) and DFR (the ERM backbone) need the 'erm' run; add erm to --methods.");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}].");
@@ -75,10 +69,10 @@ public sealed record StudyOptions
         if (Dataset == "multinli" && Backbone == "bag-of-words")
         {
             // token ids cannot be interpolated: every mix must happen at a hidden layer
-            var inputMixing = Methods.Where(m => m is "mixup" or "lisa" or "cmixup").ToArray();
+            var inputMixing = Methods.Where(m => StudyRow.Parse(m).Method?.Key is "mixup" or "lisa" or "cmixup").ToArray();
             if (inputMixing.Length > 0)
                 throw new ArgumentException($"--dataset multinli with --backbone bag-of-words trains on token ids, which {string.Join(", ", inputMixing)} would interpolate at the input; leave them out of --methods.");
-            if (Methods.Any(m => m is "jm1" or "jm1-oracle" or "jm1-xrm" or "dfr-jm1") && MixingLayer == "input")
+            if (Methods.Any(m => StudyRow.Parse(m).Method?.Key is "jm1" or "jm1-plus" or "jm1-unconditional") && MixingLayer == "input")
                 throw new ArgumentException("--dataset multinli with --backbone bag-of-words trains on token ids: mix at a hidden layer (--mixing-layer hidden or features).");
         }
         if (Augment && Dataset is not ("waterbirds" or "celeba" or "csv"))
@@ -86,11 +80,11 @@ public sealed record StudyOptions
     }
 
     /// <summary>The selection rule of phase II.</summary>
-    public GroupRobust.Evaluation.SelectionCriterion SelectionCriterion() => Selection switch
+    public GroupRobust.Evaluation.SelectionRule SelectionRule() => Selection switch
     {
-        "average" => GroupRobust.Evaluation.SelectionCriterion.AverageAccuracy,
-        "worst-class" => GroupRobust.Evaluation.SelectionCriterion.WorstClassAccuracy,
-        _ => GroupRobust.Evaluation.SelectionCriterion.WorstGroupAccuracy,
+        "average" => GroupRobust.Evaluation.SelectionRule.AverageAccuracy,
+        "worst-class" => GroupRobust.Evaluation.SelectionRule.WorstClassAccuracy,
+        _ => GroupRobust.Evaluation.SelectionRule.WorstGroupAccuracy,
     };
 
     public Mixing.AlphaSchedule Schedule() => AlphaSchedule switch

@@ -1,25 +1,26 @@
 namespace GroupRobust.Evaluation;
 
 /// <summary>
-/// Tracks validation results epoch by epoch and says when a new best epoch arrives, so a training loop can
-/// checkpoint it (see <see cref="ModelSelection"/> for the rule).
+/// Tracks validation results epoch by epoch and says when a new best epoch arrives, so a training loop can keep its
+/// weights (the first best epoch wins ties, as <see cref="SelectionRule.Best"/>).
 /// </summary>
 public sealed class ModelSelector
 {
     private readonly List<EpochResult> _history = [];
+    private double _bestScore = double.NaN;
 
     /// <summary>Creates a selector.</summary>
-    /// <param name="criterion">The ranking rule; <see cref="SelectionCriterion.Auto"/> decides on the first result.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="criterion"/> is <see cref="SelectionCriterion.ValidationErrorSetF1"/> (an identification rule) or unknown.</exception>
-    public ModelSelector(SelectionCriterion criterion = SelectionCriterion.Auto)
+    /// <param name="rule">The ranking rule (default <see cref="SelectionRule.Auto"/>, resolved on the first result); it must score each epoch alone.</param>
+    /// <exception cref="ArgumentException">The rule compares epochs with each other (<see cref="SelectionRule.ScoresEachEpochAlone"/> is false).</exception>
+    public ModelSelector(SelectionRule? rule = null)
     {
-        if (criterion is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy or SelectionCriterion.WorstClassAccuracy))
-            throw new ArgumentOutOfRangeException(nameof(criterion), criterion, "Model selection ranks epochs by Auto, WorstGroupAccuracy, AverageAccuracy or WorstClassAccuracy.");
-        Criterion = criterion;
+        Rule = rule ?? SelectionRule.Auto;
+        if (!Rule.ScoresEachEpochAlone)
+            throw new ArgumentException($"Selection by {Rule.Name} compares epochs with each other, so the best weights cannot be kept as epochs arrive; give its minority groups, or choose among a finished history with SelectionRule.Best.", nameof(rule));
     }
 
     /// <summary>The ranking rule (resolved once the first result arrives).</summary>
-    public SelectionCriterion Criterion { get; private set; }
+    public SelectionRule Rule { get; private set; }
 
     /// <summary>All results so far, in order.</summary>
     public IReadOnlyList<EpochResult> History => _history;
@@ -29,16 +30,18 @@ public sealed class ModelSelector
 
     /// <summary>Records an epoch's validation result.</summary>
     /// <returns>True when this epoch is the new best (strictly better: the first epoch wins ties).</returns>
+    /// <exception cref="ArgumentException">The result lacks what the rule reads (group labels for a group-based rule).</exception>
     public bool Add(int epoch, EvaluationResult result)
     {
         ArgumentNullException.ThrowIfNull(result);
         var entry = new EpochResult(epoch, result);
-        if (Criterion == SelectionCriterion.Auto) Criterion = ModelSelection.Resolve([entry], SelectionCriterion.Auto);
-        double score = ModelSelection.Score(result, Criterion);
+        if (_history.Count == 0) Rule = Rule.Resolve([entry]);
+        double score = Rule.Scores([entry])[0];
         _history.Add(entry);
-        if (Best is null || score > ModelSelection.Score(Best.Result, Criterion))
+        if (Best is null || score > _bestScore || (double.IsNaN(_bestScore) && !double.IsNaN(score)))
         {
             Best = entry;
+            _bestScore = score;
             return true;
         }
         return false;

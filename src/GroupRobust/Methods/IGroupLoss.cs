@@ -12,10 +12,11 @@ public interface IGroupLoss : IResumable, IDisposable
     /// <summary>A short name for tables, e.g. "GroupDRO".</summary>
     string Name { get; }
 
-    /// <summary>The loss of one batch (a scalar to backpropagate); advances the state.</summary>
+    /// <summary>The loss of one batch (a scalar to backpropagate); with <paramref name="update"/>, advances the state first.</summary>
     /// <param name="perSampleLosses">Losses [B] with reduction none.</param>
     /// <param name="groups">Group ids [B], integral, on the same device.</param>
-    Tensor Loss(Tensor perSampleLosses, Tensor groups);
+    /// <param name="update">False computes the loss with the current state and leaves it unchanged (a repeated evaluation, validation).</param>
+    Tensor Loss(Tensor perSampleLosses, Tensor groups, bool update = true);
 
     /// <summary>The current group weights, as host values (for the epoch summary); reading them synchronises with the device.</summary>
     IReadOnlyList<double> Weights();

@@ -61,6 +61,17 @@ public interface ITrainingMethod : IDisposable
     /// <exception cref="NotSupportedException">A part of a global batch given to a method whose loss does not split into parts (MixUp, CVaR-DRO, LfF, LISA, GroupJM1).</exception>
     Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch);
 
+    /// <summary>
+    /// The loss of the batch last given to <see cref="Loss"/>, computed again at the model's current parameters with the
+    /// same random draws (partners, alpha, the mixing layer) and without advancing any state (group weights, loss
+    /// averages, statistics, the sample count): the second evaluation of a step that evaluates its loss twice, such as
+    /// SAM (<c>OptimizerStep.Sam</c>). Robust weights are those the first evaluation used (after its update).
+    /// </summary>
+    /// <param name="model">The classifier being trained.</param>
+    /// <param name="batch">The batch last given to <see cref="Loss"/> (the same instance).</param>
+    /// <exception cref="InvalidOperationException">No loss was computed since the epoch began, or <paramref name="batch"/> is not the last batch.</exception>
+    Tensor RepeatLoss(nn.Module<Tensor, Tensor> model, Batch batch);
+
     /// <summary>Ends the current epoch and returns its statistics (samples, mixing, group weights), logging them.</summary>
     /// <exception cref="InvalidOperationException">No epoch was begun.</exception>
     MethodEpochSummary EndEpoch();

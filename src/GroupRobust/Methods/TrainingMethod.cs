@@ -24,6 +24,8 @@ public abstract class TrainingMethod : ITrainingMethod
     private Func<long, EpochSampler>? _samplerFactory;
     private EpochSampler? _sampler;
     private readonly Internal.ExclusiveUse _use;
+    private Batch? _lastBatch;                        // the batch of the last Loss call, for RepeatLoss
+    private Dictionary<string, ulong[]>? _drawsBefore; // the generators' states before that call
 
     /// <summary>Creates the method.</summary>
     /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
@@ -116,6 +118,8 @@ public abstract class TrainingMethod : ITrainingMethod
         TotalEpochs = totalEpochs;
         _samples = 0;
         _inEpoch = true;
+        _lastBatch = null;
+        _drawsBefore = null;
         return Order(epoch);
     }
 
@@ -130,24 +134,90 @@ public abstract class TrainingMethod : ITrainingMethod
         for (int i = 0; i < indices.Length; i++)
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
-        using var scope = NewDisposeScope();
-        var view = UsesTrainingGroups ? batch : batch.WithoutGroupIds();
-        Tensor loss;
         if (batch.Shard is { } shard)
         {
             var global = shard.GlobalIndices;
             for (int i = 0; i < global.Count; i++)
                 if ((ulong)global[i] >= (ulong)DatasetSize)
                     throw new ArgumentException($"Row {i} of the batch's global batch has index {global[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
-            loss = ShardLoss(model, view, shard);
         }
-        else
+        else if (batch.Size == 0)
         {
-            if (batch.Size == 0) throw new ArgumentException("The batch is empty; only a part of a global batch (Batch.Shard) may have no rows.", nameof(batch));
-            loss = BatchLoss(model, view);
+            throw new ArgumentException("The batch is empty; only a part of a global batch (Batch.Shard) may have no rows.", nameof(batch));
         }
+        _drawsBefore = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
+        _lastBatch = batch;
+        var loss = Compute(model, batch);
         _samples += batch.Size;
+        return loss;
+    }
+
+    /// <inheritdoc />
+    public Tensor RepeatLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        using var use = _use.Enter();
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (!_inEpoch || _lastBatch is null || _drawsBefore is null)
+            throw new InvalidOperationException("No loss was computed in this epoch; RepeatLoss recomputes the loss of the batch last given to Loss.");
+        if (!ReferenceEquals(batch, _lastBatch))
+            throw new InvalidOperationException("RepeatLoss takes the batch last given to Loss (the same instance): it replays that batch's random draws.");
+        // replay the draws of the last Loss call, then put the generators back where that call left them
+        var after = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
+        RestoreDraws(_drawsBefore);
+        Repeating = true;
+        try
+        {
+            return Compute(model, batch);
+        }
+        finally
+        {
+            Repeating = false;
+            RestoreDraws(after);
+        }
+    }
+
+    /// <summary>
+    /// True while <see cref="RepeatLoss"/> recomputes a loss: the generators replay the last call's draws, and a subclass
+    /// must leave its state as it is (no update of group weights, loss averages or statistics).
+    /// </summary>
+    protected bool Repeating { get; private set; }
+
+    /// <summary>
+    /// While <see cref="Repeating"/>, runs <paramref name="body"/> and then puts <paramref name="part"/> back as it was (for
+    /// statistics that the replayed draws count again); otherwise just runs it. Meant for host-side parts: the state is
+    /// copied through <see cref="IResumable"/>.
+    /// </summary>
+    protected T Unchanged<T>(IResumable part, Func<T> body)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        ArgumentNullException.ThrowIfNull(body);
+        if (!Repeating) return body();
+        var saved = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        part.WriteState(saved, "");
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            part.ReadState(saved, "")();
+        }
+    }
+
+    private Tensor Compute(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var view = UsesTrainingGroups ? batch : batch.WithoutGroupIds();
+        var loss = batch.Shard is { } shard ? ShardLoss(model, view, shard) : BatchLoss(model, view);
         return loss.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Sets every generator to <paramref name="states"/>; a generator created since then starts afresh.</summary>
+    private void RestoreDraws(Dictionary<string, ulong[]> states)
+    {
+        foreach (var (name, rng) in _streams)
+            rng.SetState(states.TryGetValue(name, out var state) ? state : _seeds.Random(name).GetState());
     }
 
     /// <inheritdoc />
@@ -156,6 +226,8 @@ public abstract class TrainingMethod : ITrainingMethod
         using var use = _use.Enter();
         if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; EndEpoch closes the epoch BeginEpoch started.");
         _inEpoch = false;
+        _lastBatch = null;
+        _drawsBefore = null;
         return Summarize(new MethodEpochSummary { Epoch = Epoch, Samples = _samples });
     }
 

@@ -41,20 +41,28 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <summary>Creates the mixer.</summary>
     /// <param name="groups">Phase I's groups of the training set (an error set, true groups, or any identifier's output); the minority groups are the minority side.</param>
     /// <param name="rng">Generator for partner draws (advanced by every draw).</param>
-    /// <param name="options">Policy and orientation; JM1 defaults when null.</param>
+    /// <param name="policy">Where partners come from (default <see cref="PartnerPolicy.OtherGroupSameClass"/>, JM1).</param>
+    /// <param name="orientation">
+    /// Which sample alpha weights (default <see cref="AlphaOrientation.MajorityWeight"/>: with Beta(2, 5) the mix stays close to
+    /// the error-set sample, the reading of the paper's text; chosen by experiment, see docs/results.md).
+    /// </param>
     /// <param name="logger">Receives per-epoch summaries and unmixed-sample warnings; <see cref="NullLogger"/> by default.</param>
-    public ClassConditionalMixer(GroupAssignment groups, Random rng, MixerOptions? options = null, ILogger? logger = null)
+    public ClassConditionalMixer(GroupAssignment groups, Random rng, PartnerPolicy policy = PartnerPolicy.OtherGroupSameClass,
+        AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(rng);
         _groups = groups;
         _rng = rng;
-        Options = options ?? new MixerOptions();
+        if (!Enum.IsDefined(policy)) throw new ArgumentOutOfRangeException(nameof(policy), policy, "Unknown partner policy.");
+        if (!Enum.IsDefined(orientation)) throw new ArgumentOutOfRangeException(nameof(orientation), orientation, "Unknown orientation.");
+        Policy = policy;
+        Orientation = orientation;
         _logger = logger ?? NullLogger.Instance;
         _tally = new MixingTally(groups.NumClasses);
         int k = groups.GroupsPerClass;
         // The pools of the policy in use only. Group members are ascending, pools concatenate groups in id order.
-        switch (Options.Policy)
+        switch (Policy)
         {
             case PartnerPolicy.OtherGroupSameClass:
                 _pools = Enumerable.Range(0, groups.NumGroups).Select(g =>
@@ -78,9 +86,9 @@ public sealed class ClassConditionalMixer : IPartnerMixer
                 _majorityPool = Enumerable.Range(0, groups.NumGroups).Where(g => !groups.IsMinorityGroup(g)).SelectMany(g => groups.MembersOf(g).ToArray()).ToArray();
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(options), Options.Policy, "Unknown partner policy.");
+                throw new ArgumentOutOfRangeException(nameof(policy), Policy, "Unknown partner policy.");
         }
-        _eligibleGroups = Enumerable.Range(0, groups.NumGroups).Select(g => Options.Policy switch
+        _eligibleGroups = Enumerable.Range(0, groups.NumGroups).Select(g => Policy switch
         {
             PartnerPolicy.OtherGroupSameClass => Enumerable.Range(g / k * k, k).Where(h => h != g).ToArray(),
             PartnerPolicy.SameClass => Enumerable.Range(g / k * k, k).ToArray(),
@@ -88,8 +96,11 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         }).ToArray();
     }
 
-    /// <summary>Policy and orientation.</summary>
-    public MixerOptions Options { get; }
+    /// <summary>Where partners come from.</summary>
+    public PartnerPolicy Policy { get; }
+
+    /// <summary>Which sample alpha weights.</summary>
+    public AlphaOrientation Orientation { get; }
 
     /// <summary>The groups partners are drawn from.</summary>
     public GroupAssignment Groups => _groups;
@@ -240,7 +251,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         return new MixPlan(idx, partners, mixed, side, rows);
     }
 
-    private int[] PoolOf(int group, int label, bool minority) => Options.Policy switch
+    private int[] PoolOf(int group, int label, bool minority) => Policy switch
     {
         PartnerPolicy.OtherGroupSameClass => _pools[group],
         PartnerPolicy.SameClass => _pools[label],
@@ -261,7 +272,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         ArgumentNullException.ThrowIfNull(plan);
         MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
-        return MixCoefficients.Build(plan, _ => alpha, Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
+        return MixCoefficients.Build(plan, _ => alpha, Orientation, Policy == PartnerPolicy.SameClass, like);
     }
 
     /// <summary>Per-row weights with one alpha per row (see <see cref="Coefficients(MixPlan, double, Tensor)"/>).</summary>
@@ -277,7 +288,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
             throw new ArgumentException($"Expected {plan.Count} alphas (one per row), got {alphas.Length}.", nameof(alphas));
         foreach (var a in alphas) MixCoefficients.CheckAlpha(a, nameof(alphas));
         foreach (var a in alphas) _tally.Alpha(a);
-        return MixCoefficients.Build(plan, i => alphas[i], Options.Orientation, Options.Policy == PartnerPolicy.SameClass, like);
+        return MixCoefficients.Build(plan, i => alphas[i], Orientation, Policy == PartnerPolicy.SameClass, like);
     }
 
     /// <summary>Input-level JM1: mixes <paramref name="batch"/>'s inputs with <paramref name="partners"/>' (fetched with the plan's indices) under one alpha.</summary>

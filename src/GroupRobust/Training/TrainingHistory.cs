@@ -10,13 +10,13 @@ public sealed record TrainingHistory
 
     /// <summary>
     /// The run's label budget: the largest of the method's (<see cref="Methods.ITrainingMethod.LabelBudget"/>) and the
-    /// selection rule's (<see cref="ModelSelection.BudgetOf"/>). Group labels of an oracle reference split are not counted:
-    /// that report is labelled oracle.
+    /// selection rule's on the validation split (<see cref="SelectionRule.BudgetOn"/>). Group labels of an oracle reference
+    /// split are not counted: that report is labelled oracle.
     /// </summary>
     public required Groups.LabelBudget LabelBudget { get; init; }
 
-    /// <summary>The selection rule, resolved (worst-group or average accuracy).</summary>
-    public required SelectionCriterion Selection { get; init; }
+    /// <summary>The selection rule, resolved (for example worst-group or average accuracy).</summary>
+    public required SelectionRule Selection { get; init; }
 
     /// <summary>Every epoch, in order.</summary>
     public required IReadOnlyList<EpochReport> Epochs { get; init; }
@@ -34,8 +34,7 @@ public sealed record TrainingHistory
         {
             var scored = Epochs.Where(e => e.OracleReference is not null).ToList();
             if (scored.Count == 0) return null;
-            var best = ModelSelection.BestEpoch(scored.Select(e => new EpochResult(e.Epoch, e.OracleReference!)));
-            return scored.First(e => e.Epoch == best.Epoch);
+            return scored[SelectionRule.Auto.BestIndex(scored.Select(e => new EpochResult(e.Epoch, e.OracleReference!)).ToArray())];
         }
     }
 

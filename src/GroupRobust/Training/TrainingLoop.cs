@@ -25,8 +25,8 @@ namespace GroupRobust.Training;
 /// The loop is a convenience, not the only way: every method works in a hand-written loop through its contract
 /// (<see cref="ITrainingMethod"/>). Every step runs in its own dispose scope; the training loss is accumulated on the
 /// device and read once per epoch. The model is put in training mode for the epoch and in evaluation mode for validation
-/// (its previous mode is restored by the evaluator). Model selection follows <see cref="ModelSelection"/>: the first best
-/// epoch wins ties.
+/// (its previous mode is restored by the evaluator). Model selection follows the rule of
+/// <see cref="TrainingLoopOptions.Selection"/>: the first best epoch wins ties.
 /// </remarks>
 public static class TrainingLoop
 {
@@ -140,9 +140,8 @@ public static class TrainingLoop
             {
                 Method = method.Name,
                 // worst-group selection on inferred validation groups (a RegroupedView marked Inferred) reads no group label
-                LabelBudget = (LabelBudget)Math.Max((int)method.LabelBudget,
-                    validation is RegroupedView { Inferred: true } ? (int)LabelBudget.None : (int)ModelSelection.BudgetOf(selector.Criterion)),
-                Selection = selector.Criterion,
+                LabelBudget = (LabelBudget)Math.Max((int)method.LabelBudget, (int)selector.Rule.BudgetOn(validation)),
+                Selection = selector.Rule,
                 Epochs = reports,
             };
             if (options.RestoreBest)
@@ -154,7 +153,7 @@ public static class TrainingLoop
                     model.load_state_dict(bestInMemory);
                 }
             }
-            Log.BestEpochSelected(log, method.Name, history.Best.Epoch, selector.Criterion.ToString());
+            Log.BestEpochSelected(log, method.Name, history.Best.Epoch, selector.Rule.Name);
             return history;
         }
         finally
@@ -177,11 +176,7 @@ public static class TrainingLoop
             foreach (var batch in options.PrefetchBatches ? data.PrefetchedBatches(order, options.BatchSize) : data.Batches(order, options.BatchSize))
             {
                 using var scope = NewDisposeScope();
-                optimizer.zero_grad();
-                var loss = method.Loss(model, batch);
-                loss.backward();
-                if (options.MaxGradientNorm is double maxNorm) nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
-                optimizer.step();
+                var loss = options.Step.Take(method, model, optimizer, batch, options.MaxGradientNorm);
                 using (torch.no_grad())
                 {
                     if (sum is null) sum = loss.detach().to(ScalarType.Float64).clone().DetachFromDisposeScope();

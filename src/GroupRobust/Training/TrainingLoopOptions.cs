@@ -15,10 +15,11 @@ public sealed record TrainingLoopOptions
     public int EvaluationBatchSize { get; init; } = 256;
 
     /// <summary>
-    /// How the best epoch is chosen on validation (default <see cref="SelectionCriterion.Auto"/>: worst-group accuracy when
-    /// validation has group labels, else average accuracy; the first epoch wins ties).
+    /// How the best epoch is chosen on validation (default <see cref="SelectionRule.Auto"/>: worst-group accuracy when
+    /// validation has group labels, else average accuracy; the first epoch wins ties). The rule must score each epoch
+    /// alone (<see cref="SelectionRule.ScoresEachEpochAlone"/>).
     /// </summary>
-    public SelectionCriterion Selection { get; init; } = SelectionCriterion.Auto;
+    public SelectionRule Selection { get; init; } = SelectionRule.Auto;
 
     /// <summary>Where the best epoch's weights are kept: null (default) keeps them in memory, a path keeps them in that file (written atomically).</summary>
     public string? BestWeightsPath { get; init; }
@@ -46,6 +47,9 @@ public sealed record TrainingLoopOptions
     /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
     public EvaluatorOptions? Evaluator { get; init; }
 
+    /// <summary>How each batch's gradient becomes an update (default <see cref="OptimizerStep.Plain"/>; <see cref="OptimizerStep.Sam"/> for sharpness-aware minimisation).</summary>
+    public OptimizerStep Step { get; init; } = OptimizerStep.Plain;
+
     /// <summary>Clip the global gradient norm of the model's parameters to this value before every optimizer step (null, the default: no clipping). AFR's reference clips at 1. TorchSharp's <c>clip_grad_norm_</c> returns the norm as a host number, so clipping reads one value from the device per batch.</summary>
     public double? MaxGradientNorm { get; init; }
 
@@ -59,12 +63,14 @@ public sealed record TrainingLoopOptions
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Step, nameof(Step));
         if (MaxGradientNorm is double g && !(g > 0 && double.IsFinite(g))) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
-        if (Selection is not (SelectionCriterion.Auto or SelectionCriterion.WorstGroupAccuracy or SelectionCriterion.AverageAccuracy or SelectionCriterion.WorstClassAccuracy))
-            throw new ArgumentOutOfRangeException(nameof(Selection), Selection, "Model selection ranks epochs by Auto, WorstGroupAccuracy, AverageAccuracy or WorstClassAccuracy.");
+        ArgumentNullException.ThrowIfNull(Selection, nameof(Selection));
+        if (!Selection.ScoresEachEpochAlone)
+            throw new ArgumentException($"Selection by {Selection.Name} compares epochs with each other; the loop keeps the best weights as epochs arrive and needs a rule that scores each epoch alone.", nameof(Selection));
         if (BestWeightsPath is { Length: 0 }) throw new ArgumentException("BestWeightsPath is empty; use null to keep the best weights in memory.", nameof(BestWeightsPath));
         if (CheckpointPath is { Length: 0 }) throw new ArgumentException("CheckpointPath is empty; use null for no checkpoint.", nameof(CheckpointPath));
     }

@@ -15,7 +15,7 @@ public partial class PipelineDirectionTests
     {
         ["Randomness"] = 0, ["Groups"] = 1, ["Data"] = 2, ["Models"] = 3, ["Identification"] = 4,
         ["Sampling"] = 5, ["Mixing"] = 5, ["Evaluation"] = 5,
-        ["Methods"] = 6, ["Checkpoints"] = 7, ["Training"] = 8, ["Recipes"] = 9, ["Catalog"] = 10,
+        ["Methods"] = 6, ["Checkpoints"] = 7, ["Training"] = 8, ["Catalog"] = 9, ["Recipes"] = 10,
     };
 
     /// <summary>The stages whose subfolders are rooms (one method or identifier each).</summary>

@@ -15,14 +15,14 @@ public class IdentificationEpochTests
             Count = 20, Correct = correct, WorstGroup = worstCorrect is null ? null : 0,
         };
         var logger = new ListLogger();
-        var choice = IdentificationEpoch.Choose([new(1, R(18, 5)), new(2, R(17, 7)), new(3, R(19, 7))], logger);
+        var choice = IdentificationEpoch.Choose([new(1, R(18, 5)), new(2, R(17, 7)), new(3, R(19, 7))], SelectionRule.Auto, logger);
         Assert.Equal(2, choice.Epoch);
-        Assert.Equal(SelectionCriterion.WorstGroupAccuracy, choice.Rule);
+        Assert.Same(SelectionRule.WorstGroupAccuracy, choice.Rule);
         Assert.Contains(logger.Messages, m => m.Contains("T = 2"));
-        var groupFree = IdentificationEpoch.Choose([new(1, R(18, null)), new(2, R(19, null)), new(3, R(19, null))]);
+        var groupFree = IdentificationEpoch.Choose([new(1, R(18, null)), new(2, R(19, null)), new(3, R(19, null))], SelectionRule.Auto);
         Assert.Equal(2, groupFree.Epoch);
-        Assert.Contains("no group labels", groupFree.Reason);
-        Assert.Equal(SelectionCriterion.AverageAccuracy, groupFree.Rule);
+        Assert.Contains("average accuracy", groupFree.Reason);
+        Assert.Same(SelectionRule.AverageAccuracy, groupFree.Rule);
     }
 
     [Fact]
@@ -40,12 +40,12 @@ public class IdentificationEpochTests
         var history = new List<EpochResult> { new(1, R(96, 4)), new(2, R(100, 16)) };
         Assert.Equal(0.8, IdentificationEpoch.ValidationErrorSetF1(history[0].Result, [1]), 12);
         Assert.Equal(1.0 / 3, IdentificationEpoch.ValidationErrorSetF1(history[1].Result, [1]), 12);
-        var choice = IdentificationEpoch.ChooseByValidationErrorSet(history, [1]);
+        var choice = IdentificationEpoch.Choose(history, SelectionRule.ValidationErrorSet([1], GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection));
         Assert.Equal(1, choice.Epoch);
-        Assert.Equal(SelectionCriterion.ValidationErrorSetF1, choice.Rule);
-        Assert.Equal(2, IdentificationEpoch.Choose(history).Epoch);
+        Assert.Contains("error-set F1", choice.Rule.Name);
+        Assert.Equal(2, IdentificationEpoch.Choose(history, SelectionRule.WorstGroupAccuracy).Epoch);
         Assert.Equal(0, IdentificationEpoch.ValidationErrorSetF1(R(100, 20), [1]));
-        Assert.Throws<ArgumentException>(() => IdentificationEpoch.ChooseByValidationErrorSet(history, [5]));
+        Assert.Throws<ArgumentException>(() => IdentificationEpoch.Choose(history, SelectionRule.ValidationErrorSet([5], GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection)));
     }
 
     /// <summary>A class-0 result with groups 0, 1 (class 0) and 2, 3 (class 1) of 50 samples each.</summary>
@@ -63,11 +63,11 @@ public class IdentificationEpochTests
         // balanced validation (50 per group): the training-count rule has nothing to go on, the phase-I models' mistakes do
         var history = new List<EpochResult> { new(1, Groups(48, 20, 25, 49)), new(2, Groups(49, 30, 35, 50)) };
         Assert.Equal(new[] { 1, 2 }, IdentificationEpoch.MinorityGroupsFromValidation(history));
-        var choice = IdentificationEpoch.ChooseByValidationErrorSet(history);
-        Assert.Equal(SelectionCriterion.ValidationErrorSetF1, choice.Rule);
+        var choice = IdentificationEpoch.Choose(history);   // the default rule: validation error-set F1, minority groups from validation
+        Assert.Equal("validation error-set F1", choice.Rule.Name);
         Assert.Equal(1, choice.Epoch); // more minority errors, few majority errors: the better error set
         Assert.Empty(IdentificationEpoch.MinorityGroupsFromValidation([new(1, Groups(40, 40, 40, 40))]));
-        Assert.Contains("At least one minority group", Assert.Throws<ArgumentException>(() => IdentificationEpoch.ChooseByValidationErrorSet([new(1, Groups(40, 40, 40, 40))])).Message);
+        Assert.Contains("no group below another", Assert.Throws<ArgumentException>(() => IdentificationEpoch.Choose([new(1, Groups(40, 40, 40, 40))])).Message);
         var noGroups = new EvaluationResult { Groups = [], Classes = [new ClassAccuracy(0, "c0", 10, 5)], Count = 10, Correct = 5 };
         Assert.Contains("group labels", Assert.Throws<ArgumentException>(() => IdentificationEpoch.MinorityGroupsFromValidation([new(1, noGroups)])).Message);
     }
@@ -91,13 +91,14 @@ public class IdentificationEpochTests
     [Fact]
     public void Selection_rules_state_their_label_budget()
     {
-        Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, ModelSelection.BudgetOf(SelectionCriterion.WorstGroupAccuracy));
-        Assert.Equal(GroupRobust.Groups.LabelBudget.None, ModelSelection.BudgetOf(SelectionCriterion.AverageAccuracy));
-        Assert.Equal(GroupRobust.Groups.LabelBudget.None, ModelSelection.BudgetOf(SelectionCriterion.WorstClassAccuracy));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ModelSelection.BudgetOf(SelectionCriterion.Auto));
+        Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, SelectionRule.WorstGroupAccuracy.LabelBudget);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, SelectionRule.ValidationErrorSet().LabelBudget);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.TrainingGroups, SelectionRule.ValidationErrorSet([1], GroupRobust.Groups.LabelBudget.TrainingGroups).LabelBudget);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.None, SelectionRule.AverageAccuracy.LabelBudget);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.None, SelectionRule.WorstClassAccuracy.LabelBudget);
         var history = new List<EpochResult> { new(1, Groups(50, 10, 40, 40)), new(2, Groups(40, 30, 20, 40)) };
         // worst class: 60 (epoch 1: classes 60 / 80) vs 60 (epoch 2: 70 / 60), the first epoch wins the tie
-        Assert.Equal(1, ModelSelection.BestEpoch(history, SelectionCriterion.WorstClassAccuracy).Epoch);
-        Assert.Equal(2, ModelSelection.BestEpoch(history, SelectionCriterion.WorstGroupAccuracy).Epoch);
+        Assert.Equal(1, SelectionRule.WorstClassAccuracy.Best(history).Epoch);
+        Assert.Equal(2, SelectionRule.WorstGroupAccuracy.Best(history).Epoch);
     }
 }

@@ -43,7 +43,7 @@ public class ClassConditionalMixerTests
         const int perCell = 20_000;
         var (ds, partition) = TwoSided(perCell, 2, (y, s) => y == 0 ? (s == 1 ? 3f : -1f) : 10f);
         using var _ = ds;
-        var mixer = new ClassConditionalMixer(partition, new ReproducibleRandom(5), new MixerOptions { Orientation = orientation });
+        var mixer = new ClassConditionalMixer(partition, new ReproducibleRandom(5), orientation: orientation);
         using var scope = NewDisposeScope();
         var class0 = Enumerable.Range(0, ds.Count).Where(i => ds.Labels.Span[i] == 0).Select(i => (long)i).ToArray();
         using var batch = ds.GetBatch(class0);
@@ -70,7 +70,7 @@ public class ClassConditionalMixerTests
     {
         var (ds, partition) = TwoSided(50, 1, (y, s) => 0f);
         using var _ = ds;
-        var mixer = new ClassConditionalMixer(partition, new ReproducibleRandom(1), new MixerOptions { Policy = policy });
+        var mixer = new ClassConditionalMixer(partition, new ReproducibleRandom(1), policy: policy);
         var rng = new Random(2);
         for (int t = 0; t < 200; t++)
         {
@@ -100,13 +100,13 @@ public class ClassConditionalMixerTests
         using var _ = ds;
         using var like = torch.zeros(1);
         // indices 0..3: (y0, rest), (y0, E), (y1, rest), (y1, E)
-        var minority = new ClassConditionalMixer(partition, new Random(0), new MixerOptions { Orientation = AlphaOrientation.MinorityWeight });
+        var minority = new ClassConditionalMixer(partition, new Random(0), orientation: AlphaOrientation.MinorityWeight);
         var plan = minority.DrawPartners([0, 1, 2, 3]);
         Assert.Equal(new[] { 0.75f, 0.25f, 0.75f, 0.25f }, minority.Coefficients(plan, 0.25, like).data<float>().ToArray());
         var majority = new ClassConditionalMixer(partition, new Random(0));   // the default orientation
-        Assert.Equal(AlphaOrientation.MajorityWeight, majority.Options.Orientation);
+        Assert.Equal(AlphaOrientation.MajorityWeight, majority.Orientation);
         Assert.Equal(new[] { 0.25f, 0.75f, 0.25f, 0.75f }, majority.Coefficients(majority.DrawPartners([0, 1, 2, 3]), 0.25, like).data<float>().ToArray());
-        var cmix = new ClassConditionalMixer(partition, new Random(0), new MixerOptions { Policy = PartnerPolicy.SameClass });
+        var cmix = new ClassConditionalMixer(partition, new Random(0), policy: PartnerPolicy.SameClass);
         Assert.Equal(new[] { 0.25f, 0.25f, 0.25f, 0.25f }, cmix.Coefficients(cmix.DrawPartners([0, 1, 2, 3]), 0.25, like).data<float>().ToArray());
         Assert.Equal(new[] { 0.1f, 0.8f, 0.3f, 0.6f }, minority.Coefficients(plan, [0.9, 0.8, 0.7, 0.6], like).data<float>().ToArray(), new FloatTolerance(1e-6f));
     }
@@ -228,7 +228,7 @@ public class ClassConditionalMixerTests
     {
         using var ds = Tiny.Dataset([0, 0, 1, 1], [0, 1, 0, 1]);
         var groups = GroupRobust.Identification.GroupAssignment.FromTrueGroups(ds);
-        var mixer = new ClassConditionalMixer(groups, new Random(0), new MixerOptions { Orientation = AlphaOrientation.MinorityWeight });
+        var mixer = new ClassConditionalMixer(groups, new Random(0), orientation: AlphaOrientation.MinorityWeight);
         using var scope = NewDisposeScope();
         var plan = mixer.DrawPartners([0L]);          // (y=0, a=0) is the majority side here: its weight is 1 - alpha
         var x = torch.tensor(new[] { 1.0 }, ScalarType.Float64).reshape(1, 1);

@@ -63,7 +63,7 @@ public class InBatchPartnerTests
         var (data, _) = Task();
         using var _ = data;
         var none = GroupAssignment.FromErrorSet(new bool[data.Count], data, "none");
-        var mixer = new ClassConditionalMixer(none, new Random(8), new MixerOptions { Policy = PartnerPolicy.SameClass });
+        var mixer = new ClassConditionalMixer(none, new Random(8), policy: PartnerPolicy.SameClass);
         var rng = new Random(9);
         var seen = new HashSet<long>();
         for (int trial = 0; trial < 200; trial++)

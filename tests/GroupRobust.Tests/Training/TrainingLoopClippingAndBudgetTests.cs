@@ -78,14 +78,14 @@ public class TrainingLoopClippingAndBudgetTests
         new TrainingLoopOptions { MaxGradientNorm = 1e-12 }.Validate();
     }
 
-    private static TrainingHistory Run(string kind, DatasetSplits data, IGroupDataset validation, SelectionCriterion selection = SelectionCriterion.Auto)
+    private static TrainingHistory Run(string kind, DatasetSplits data, IGroupDataset validation, SelectionRule? selection = null)
     {
         using var model = MethodFactory.Model(2);
         using var method = MethodFactory.Make(kind, data, new SeedSource(3));
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
         return TrainingLoop.Run(method, model, opt, data.Train, validation, new TrainingLoopOptions
         {
-            Epochs = 2, BatchSize = 50, Selection = selection, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
+            Epochs = 2, BatchSize = 50, Selection = selection ?? SelectionRule.Auto, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
         });
     }
 
@@ -99,7 +99,7 @@ public class TrainingLoopClippingAndBudgetTests
         var inferred = GroupAssignment.FromInferred(values, val.Labels.Span, 2, 3, [2, 5], "test");
         using var inferredView = inferred.ApplyTo(val);
         var history = Run("erm", data, inferredView);
-        Assert.Equal(SelectionCriterion.WorstGroupAccuracy, history.Selection);   // Auto: the view has groups
+        Assert.Same(SelectionRule.WorstGroupAccuracy, history.Selection);   // Auto: the view has groups
         Assert.Equal(LabelBudget.None, history.LabelBudget);
         Assert.All(history.Epochs, e => Assert.Equal(6, e.Validation.Groups.Count));
         Assert.All(history.Epochs, e => Assert.NotNull(e.Validation.WorstGroupAccuracy));
@@ -111,6 +111,6 @@ public class TrainingLoopClippingAndBudgetTests
         // a method that trains on true groups keeps its own budget whatever the validation groups are
         Assert.Equal(LabelBudget.TrainingGroups, Run("groupdro", data, inferredView).LabelBudget);
         // average-accuracy selection reads none either way
-        Assert.Equal(LabelBudget.None, Run("erm", data, trueView, SelectionCriterion.AverageAccuracy).LabelBudget);
+        Assert.Equal(LabelBudget.None, Run("erm", data, trueView, SelectionRule.AverageAccuracy).LabelBudget);
     }
 }

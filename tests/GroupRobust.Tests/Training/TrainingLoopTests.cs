@@ -70,8 +70,8 @@ public class TrainingLoopTests
         var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
             new TrainingLoopOptions { Epochs = 5, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 }, OracleReference = data.Test }, new Sync(reports));
         Assert.Equal(5, reports.Count);
-        Assert.Equal(SelectionCriterion.WorstGroupAccuracy, history.Selection);
-        var best = ModelSelection.BestEpoch(history.ValidationHistory);
+        Assert.Same(SelectionRule.WorstGroupAccuracy, history.Selection);
+        var best = SelectionRule.WorstGroupAccuracy.Best(history.ValidationHistory);
         Assert.Equal(best.Epoch, history.Best.Epoch);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
         Assert.Equal(history.Best.Validation.ToJson(), evaluator.Evaluate(model, data.Validation).ToJson());
@@ -80,13 +80,13 @@ public class TrainingLoopTests
         Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, history.LabelBudget);
         // the oracle reference is reported per epoch and never used for selection
         Assert.All(history.Epochs, e => Assert.NotNull(e.OracleReference));
-        var oracleBest = ModelSelection.BestEpoch(history.Epochs.Select(e => new EpochResult(e.Epoch, e.OracleReference!)));
+        var oracleBest = SelectionRule.Auto.Best(history.Epochs.Select(e => new EpochResult(e.Epoch, e.OracleReference!)).ToArray());
         Assert.Equal(oracleBest.Epoch, history.OracleBest!.Epoch);
         using var averaged = MethodFactory.Make("erm", data, new SeedSource(0));
         using var fresh = MethodFactory.Model(0);
         using var opt2 = torch.optim.SGD(fresh.parameters(), 0.2);
         var noGroups = TrainingLoop.Run(averaged, fresh, opt2, data.Train, data.Validation,
-            new TrainingLoopOptions { Epochs = 2, BatchSize = 32, Selection = SelectionCriterion.WorstClassAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
+            new TrainingLoopOptions { Epochs = 2, BatchSize = 32, Selection = SelectionRule.WorstClassAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
         Assert.Equal(GroupRobust.Groups.LabelBudget.None, noGroups.LabelBudget);
         Assert.Null(noGroups.OracleBest);
     }
@@ -120,7 +120,7 @@ public class TrainingLoopTests
         TrainingHistory Run(TrainingLoopOptions o) => TrainingLoop.Run(method, model, opt, data.Train, data.Validation, o);
         Assert.Equal("Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Epochs = 0 })).ParamName);
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { BatchSize = 0 })).ParamName);
-        Assert.Equal("Selection", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Selection = SelectionCriterion.ValidationErrorSetF1 })).ParamName);
+        Assert.Equal("Selection", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { Selection = SelectionRule.ValidationErrorSet() })).ParamName);
         Assert.Equal("CheckpointPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { CheckpointPath = "" })).ParamName);
         Assert.Equal("BestWeightsPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { BestWeightsPath = "" })).ParamName);
     }

@@ -27,7 +27,7 @@ namespace GroupRobust.Identification;
 /// twins come from the caller's factory, which should initialise them from its own generator. The dynamic labels
 /// stay on the batch's device: no host synchronisation per step except the flip-rate reports.</para>
 /// </remarks>
-public sealed class XrmIdentifier : IGroupIdentifier
+public sealed class XrmIdentifier : IValidationIdentifier
 {
     private readonly Func<nn.Module<Tensor, Tensor>> _twinFactory;
     private readonly Func<IEnumerable<Parameter>, OptimizerHelper> _optimizerFactory;
@@ -59,6 +59,14 @@ public sealed class XrmIdentifier : IGroupIdentifier
 
     /// <inheritdoc />
     public GroupAssignment Identify(IGroupDataset dataset) => Discover(dataset).Train;
+
+    /// <inheritdoc />
+    public (GroupAssignment Train, GroupAssignment Validation) Identify(IGroupDataset train, IGroupDataset validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        var result = Discover(train, validation);
+        return (result.Train, result.Validation!);
+    }
 
     /// <summary>Trains the twins on <paramref name="train"/> and reads the environments of it and of <paramref name="validation"/>.</summary>
     /// <param name="train">The training split (only its class labels are read).</param>

@@ -20,21 +20,39 @@ public sealed class CvarDroMethod : TrainingMethod
     /// <param name="seeds">Seed source of the epoch orders.</param>
     /// <param name="alpha">CVaR level in (0, 1]; 1 is ERM. The JTT paper's grid: 0.1, 0.2, 0.5.</param>
     public CvarDroMethod(IGroupDataset train, SeedSource seeds, double alpha)
-        : base("cvar-dro", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : this(train, seeds, new CvarDroOptions { Alpha = CheckLevel(alpha, nameof(alpha)) })
     {
-        if (!(alpha > 0 && alpha <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The CVaR level must be in (0, 1].");
-        Alpha = alpha;
-        UseSampler(seed => new ShuffleSampler(train.Count, seed));
     }
 
+    /// <summary>Creates the method with every option.</summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="seeds">Seed source of the epoch orders.</param>
+    /// <param name="options">The CVaR level and the epoch order; the defaults when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The level is outside (0, 1].</exception>
+    public CvarDroMethod(IGroupDataset train, SeedSource seeds, CvarDroOptions? options)
+        : base("cvar-dro", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+    {
+        Options = options ?? new CvarDroOptions();
+        CheckLevel(Options.Alpha, nameof(CvarDroOptions.Alpha));
+        ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
+        int n = train.Count;
+        UseSampler(seed => Options.Order.CreateSampler(n, seed));
+    }
+
+    /// <summary>The options in use.</summary>
+    public CvarDroOptions Options { get; }
+
+    private static double CheckLevel(double alpha, string name)
+        => alpha > 0 && alpha <= 1 ? alpha : throw new ArgumentOutOfRangeException(name, alpha, "The CVaR level must be in (0, 1].");
+
     /// <summary>The CVaR level.</summary>
-    public double Alpha { get; }
+    public double Alpha => Options.Alpha;
 
     /// <inheritdoc />
-    public override string Name => string.Create(CultureInfo.InvariantCulture, $"CVaR-DRO (α={Alpha:G})");
+    public override string Name => string.Create(CultureInfo.InvariantCulture, $"CVaR-DRO (α={Alpha:G}{(Options.Order.Description.Length > 0 ? ", " + Options.Order.Description : "")})");
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => LabelBudget.None;
+    public override LabelBudget LabelBudget => Options.Order.LabelBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

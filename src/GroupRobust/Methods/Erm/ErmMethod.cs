@@ -2,26 +2,37 @@ using GroupRobust.Data;
 using GroupRobust.Groups;
 using GroupRobust.Randomness;
 using static TorchSharp.torch;
-using GroupRobust.Sampling;
 
 namespace GroupRobust.Methods;
 
-/// <summary>Empirical risk minimisation: a new random permutation every epoch, mean cross entropy. The baseline every table starts from, and phase I of JTT and JM1.</summary>
+/// <summary>
+/// Empirical risk minimisation: mean cross entropy over an epoch order, by default a new random permutation every epoch.
+/// The baseline every table starts from, and phase I of JTT and JM1; with a group-balanced order, group-balanced ERM.
+/// </summary>
 public sealed class ErmMethod : TrainingMethod
 {
-
     /// <summary>Creates the method.</summary>
     /// <param name="train">The training split.</param>
     /// <param name="seeds">Seed source of the epoch orders (stream "order").</param>
-    public ErmMethod(IGroupDataset train, SeedSource seeds)
+    /// <param name="options">The epoch order; shuffled epochs when null.</param>
+    /// <exception cref="ArgumentException">The order's groups index another number of samples.</exception>
+    public ErmMethod(IGroupDataset train, SeedSource seeds, ErmOptions? options = null)
         : base("erm", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
-        => UseSampler(seed => new ShuffleSampler(train.Count, seed));
+    {
+        Options = options ?? new ErmOptions();
+        ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
+        int n = train.Count;
+        UseSampler(seed => Options.Order.CreateSampler(n, seed));
+    }
+
+    /// <summary>The options in use.</summary>
+    public ErmOptions Options { get; }
 
     /// <inheritdoc />
-    public override string Name => "ERM";
+    public override string Name => Options.Order.Description.Length == 0 ? "ERM" : $"ERM ({Options.Order.Description})";
 
     /// <inheritdoc />
-    public override LabelBudget LabelBudget => LabelBudget.None;
+    public override LabelBudget LabelBudget => Options.Order.LabelBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

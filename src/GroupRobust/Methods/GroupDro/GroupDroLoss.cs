@@ -274,7 +274,7 @@ public sealed class GroupDroLoss : IGroupLoss
 
     /// <inheritdoc />
     /// <remarks>The same as <see cref="Forward"/> without accuracy statistics.</remarks>
-    public Tensor Loss(Tensor perSampleLosses, Tensor groups) => Forward(perSampleLosses, groups);
+    public Tensor Loss(Tensor perSampleLosses, Tensor groups, bool update = true) => Forward(perSampleLosses, groups, update: update);
 
     /// <inheritdoc />
     /// <remarks>The weights of the last batch (q, or btl's weights), as <see cref="GroupDroSnapshot.LastWeights"/>.</remarks>

@@ -52,7 +52,7 @@ public sealed class GroupDroMethod : TrainingMethod
     {
         var logits = model.call(batch.Inputs);
         var perSample = nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None);
-        return RobustLoss.Forward(perSample, _groups.GroupTensor(batch.Indices, perSample.device));
+        return RobustLoss.Forward(perSample, _groups.GroupTensor(batch.Indices, perSample.device), update: !Repeating);
     }
 
     /// <inheritdoc />
@@ -68,7 +68,7 @@ public sealed class GroupDroMethod : TrainingMethod
             throw new InvalidOperationException($"GroupDRO on parts of a global batch ({shard}) needs the group statistics of the whole global batch: attach its loss to the job first (GroupRobust.Distributed.DistributedGroupDro.Attach(method.RobustLoss, collective)), on every process.");
         if (batch.Size > 0) return BatchLoss(model, batch);
         var device = batch.Inputs.device;
-        using (RobustLoss.Forward(torch.zeros(0, ScalarType.Float32, device), torch.zeros(0, ScalarType.Int64, device)))
+        using (RobustLoss.Forward(torch.zeros(0, ScalarType.Float32, device), torch.zeros(0, ScalarType.Int64, device), update: !Repeating))
         {
         }
         return EmptyPartLoss(batch);

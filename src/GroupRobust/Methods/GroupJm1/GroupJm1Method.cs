@@ -31,30 +31,34 @@ public sealed class GroupJm1Method : TrainingMethod
     private readonly AlphaSchedule _schedule;
     private readonly ReproducibleRandom _alphaRng;
     private readonly IGroupLoss? _robust;
+    private int _worst;   // the worst group of the last batch
 
     /// <summary>Creates the method.</summary>
     /// <param name="train">The training split.</param>
     /// <param name="groups">Its groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method, or inferred).</param>
     /// <param name="seeds">Seed source of the method's streams.</param>
-    /// <param name="schedule">Alpha schedule (default U/B).</param>
-    /// <param name="orientation">Which side alpha weights (the worst group is the minority side).</param>
+    /// <param name="options">The alpha schedule and orientation; the paper's defaults when null.</param>
     /// <param name="robustLoss">A robust loss over <paramref name="groups"/> to train with instead of the mean cross entropy (default null); the method takes ownership.</param>
     /// <param name="logger">Receives the mixer's per-epoch summaries.</param>
-    public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, AlphaSchedule? schedule = null,
-        AlphaOrientation orientation = AlphaOrientation.MajorityWeight, IGroupLoss? robustLoss = null, ILogger? logger = null)
+    public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, GroupJm1Options? options = null, IGroupLoss? robustLoss = null, ILogger? logger = null)
         : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));
         _groups = groups;
         _train = groups.Readable(train);
-        _mixer = new GroupJm1Mixer(groups, Stream("partners"), orientation, logger);
+        Options = options ?? new GroupJm1Options();
+        ArgumentNullException.ThrowIfNull(Options.Schedule, nameof(options));
+        _mixer = new GroupJm1Mixer(groups, Stream("partners"), Options.Orientation, logger);
         Track("mixing/", _mixer.Tally);
         _alphaRng = Stream("alpha");
-        _schedule = schedule ?? AlphaSchedule.UniformThenBeta();
+        _schedule = Options.Schedule;
         UseSampler(seed => new ShuffleSampler(train.Count, seed));
         if (robustLoss is not null) _robust = Track("groupdro/", robustLoss);
     }
+
+    /// <summary>The options in use.</summary>
+    public GroupJm1Options Options { get; }
 
     /// <inheritdoc />
     public override string Name => _robust is null ? "GroupJM1" : $"GroupJM1 + {_robust.Name}";
@@ -63,23 +67,28 @@ public sealed class GroupJm1Method : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
-    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>
     {
         var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
-        var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
-        Tensor groupLoss;
-        using (torch.no_grad())
+        if (!Repeating)
         {
-            var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
-            groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
+            // the worst group is measured at the current weights; a repeated evaluation (SAM's second) keeps this choice
+            var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
+            Tensor groupLoss;
+            using (torch.no_grad())
+            {
+                var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
+                groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
+            }
+            _worst = GroupJm1Mixer.WorstGroup(groupLoss, counts);
         }
-        var plan = _mixer.DrawPartners(batch, GroupJm1Mixer.WorstGroup(groupLoss, counts));
+        var plan = _mixer.DrawPartners(batch, _worst);
         var partners = _train.GetBatch(plan.PartnerIndices);
         var inputs = _mixer.Mix(batch.Inputs, partners.Inputs, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
         var logits = model.call(inputs);
         if (_robust is null) return nn.functional.cross_entropy(logits, batch.Labels);
-        return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g);
-    }
+        return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g, update: !Repeating);
+    });
 
     /// <inheritdoc />
     protected override MethodEpochSummary Summarize(MethodEpochSummary summary)

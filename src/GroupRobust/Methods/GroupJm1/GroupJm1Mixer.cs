@@ -29,7 +29,7 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>Creates the mixer.</summary>
     /// <param name="groups">The training split's groups (<see cref="GroupAssignment.FromTrueGroups"/> for the paper's method).</param>
     /// <param name="rng">Generator of the partner draws.</param>
-    /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="MixerOptions.Orientation"/>).</param>
+    /// <param name="orientation">Which side alpha weights (the worst group is the minority side; default as <see cref="ClassConditionalMixer.Orientation"/>).</param>
     /// <param name="logger">Receives per-epoch summaries; <see cref="NullLogger"/> by default.</param>
     public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
     {

@@ -46,7 +46,7 @@ public sealed class Jm1Method : TrainingMethod
         Options.Validate();
         _groups = groups;
         _train = groups.Readable(train);
-        _mixer = new ClassConditionalMixer(groups, Stream("partners"), new MixerOptions { Policy = Options.Policy, Orientation = Options.Orientation }, logger);
+        _mixer = new ClassConditionalMixer(groups, Stream("partners"), Options.Policy, Options.Orientation, logger);
         Track("mixing/", _mixer.Tally);
         _alphaRng = Stream("alpha");
         _layerRng = Stream("layer");
@@ -105,7 +105,9 @@ public sealed class Jm1Method : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
-    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () => DrawAndMix(model, batch));
+
+    private Tensor DrawAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch, Options.Partners);
@@ -119,7 +121,9 @@ public sealed class Jm1Method : TrainingMethod
     /// part are fetched from the training set: the same mix). Every part therefore advances the generators alike, and
     /// the mixing statistics count the global batch on every process.
     /// </remarks>
-    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard) => Unchanged(_mixer.Tally, () => DrawAndMixPart(model, batch, shard));
+
+    private Tensor DrawAndMixPart(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
     {
         var pass = _passes.For(model);
         if (batch.Size > 0) _groups.EnsureBatchLabels(batch, nameof(batch));

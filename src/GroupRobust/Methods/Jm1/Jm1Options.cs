@@ -8,7 +8,7 @@ public sealed record Jm1Options
     /// <summary>Where partners come from (default <see cref="PartnerPolicy.OtherGroupSameClass"/>, JM1).</summary>
     public PartnerPolicy Policy { get; init; } = PartnerPolicy.OtherGroupSameClass;
 
-    /// <summary>Which sample alpha weights (default <see cref="AlphaOrientation.MajorityWeight"/>, chosen by experiment; see <see cref="MixerOptions.Orientation"/>).</summary>
+    /// <summary>Which sample alpha weights (default <see cref="AlphaOrientation.MajorityWeight"/>, chosen by experiment; see <see cref="ClassConditionalMixer.Orientation"/>).</summary>
     public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MajorityWeight;
 
     /// <summary>The distribution of alpha over the epochs, one draw per batch (default the paper's "U/B": U(0, 1), then Beta(2, 5)).</summary>

@@ -22,10 +22,23 @@ public sealed class JttMethod : TrainingMethod
     /// <param name="seeds">Seed source of the epoch orders.</param>
     /// <param name="logger">Receives the configuration and lambda warnings.</param>
     public JttMethod(GroupAssignment errorSet, int lambda, SeedSource seeds, ILogger? logger = null)
+        : this(errorSet, seeds, new JttOptions { Lambda = lambda }, logger)
+    {
+    }
+
+    /// <summary>Creates the method with every option.</summary>
+    /// <param name="errorSet">Phase I's groups; its minority side is upsampled.</param>
+    /// <param name="seeds">Seed source of the epoch orders.</param>
+    /// <param name="options">lambda; the automatic lambda when null.</param>
+    /// <param name="logger">Receives the configuration and lambda warnings.</param>
+    /// <exception cref="ArgumentOutOfRangeException">lambda is below -1.</exception>
+    /// <exception cref="InvalidOperationException">An automatic lambda that would not upsample (an empty or large error set).</exception>
+    public JttMethod(GroupAssignment errorSet, SeedSource seeds, JttOptions? options, ILogger? logger = null)
         : base("jtt", (errorSet ?? throw new ArgumentNullException(nameof(errorSet))).Count, seeds)
     {
         _groups = errorSet;
-        UseSampler(seed => new JttReweighter(errorSet, lambda, seed, logger));
+        var order = EpochOrder.Upsampled(errorSet, (options ?? new JttOptions()).Lambda);
+        UseSampler(seed => order.CreateSampler(errorSet.Count, seed, logger));
     }
 
     /// <summary>The lambda in use.</summary>

@@ -107,11 +107,15 @@ public sealed class LffMethod : TrainingMethod
         Tensor w;
         using (torch.no_grad())
         {
-            Update(_emaBiased!, index, PreciseCrossEntropy(zb, y));
-            Update(_emaDebiased!, index, PreciseCrossEntropy(zd, y));
-            _seen!.index_fill_(0, index, true);
+            // a repeated evaluation (SAM's second) keeps the averages and weights the first one left
+            if (!Repeating)
+            {
+                Update(_emaBiased!, index, PreciseCrossEntropy(zb, y));
+                Update(_emaDebiased!, index, PreciseCrossEntropy(zd, y));
+                _seen!.index_fill_(0, index, true);
+            }
             w = Weights(index, _emaBiased!, _emaDebiased!);
-            _weightSumDevice!.add_(w.sum().to(ScalarType.Float64));
+            if (!Repeating) _weightSumDevice!.add_(w.sum().to(ScalarType.Float64));
         }
         var biasedLoss = GeneralizedCrossEntropy.PerSample(zb, y, Options.Q, Options.ExactGce).mean();
         var debiasedLoss = (ceD * w.to(ceD.dtype)).mean();

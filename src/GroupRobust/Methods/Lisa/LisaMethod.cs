@@ -78,7 +78,9 @@ public sealed class LisaMethod : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
-    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+    protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer, () => SelectAndMix(model, batch));
+
+    private Tensor SelectAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch);

@@ -21,17 +21,41 @@ public sealed class MixupMethod : TrainingMethod
     /// <param name="seeds">Seed source: "order" for the epochs, "mixup" for lambda and the permutations.</param>
     /// <param name="alpha">Beta(a, a) parameter a (default 1: lambda uniform); a &lt;= 0 disables mixing.</param>
     public MixupMethod(IGroupDataset train, SeedSource seeds, double alpha = 1.0)
+        : this(train, seeds, new MixupOptions { Alpha = alpha })
+    {
+    }
+
+    /// <summary>Creates the method with every option.</summary>
+    /// <param name="train">The training split.</param>
+    /// <param name="seeds">Seed source: "order" for the epochs, "mixup" for lambda and the permutations.</param>
+    /// <param name="options">a and the epoch order; the defaults when null.</param>
+    public MixupMethod(IGroupDataset train, SeedSource seeds, MixupOptions? options)
         : base("mixup", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
-        UseSampler(seed => new ShuffleSampler(train.Count, seed));
-        _mixup = new StandardMixup(alpha, Stream("mixup"));
+        Options = options ?? new MixupOptions();
+        ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
+        int n = train.Count;
+        UseSampler(seed => Options.Order.CreateSampler(n, seed));
+        _mixup = new StandardMixup(Options.Alpha, Stream("mixup"));
+    }
+
+    /// <summary>The options in use.</summary>
+    public MixupOptions Options { get; }
+
+    /// <inheritdoc />
+    public override string Name
+    {
+        get
+        {
+            var parts = new List<string>();
+            if (_mixup.Alpha != 1) parts.Add(string.Create(CultureInfo.InvariantCulture, $"a={_mixup.Alpha:G}"));
+            if (Options.Order.Description.Length > 0) parts.Add(Options.Order.Description);
+            return parts.Count == 0 ? "MixUp" : $"MixUp ({string.Join(", ", parts)})";
+        }
     }
 
     /// <inheritdoc />
-    public override string Name => _mixup.Alpha == 1 ? "MixUp" : string.Create(CultureInfo.InvariantCulture, $"MixUp (a={_mixup.Alpha:G})");
-
-    /// <inheritdoc />
-    public override LabelBudget LabelBudget => LabelBudget.None;
+    public override LabelBudget LabelBudget => Options.Order.LabelBudget;
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

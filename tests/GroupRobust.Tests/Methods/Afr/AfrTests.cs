@@ -4,7 +4,6 @@ using GroupRobust.Groups;
 using GroupRobust.Randomness;
 using GroupRobust.Methods;
 using GroupRobust.Models;
-using GroupRobust.Recipes;
 using GroupRobust.Tests.TestSupport;
 using GroupRobust.Training;
 using TorchSharp;
@@ -181,7 +180,7 @@ public class AfrTests(ITestOutputHelper output)
         using var sgd = torch.optim.SGD(head.parameters(), 0.5);
         var history = TrainingLoop.Run(method, head, sgd, s.HeldOut, s.Validation, new TrainingLoopOptions
         {
-            Epochs = 60, BatchSize = s.HeldOut.Count, MaxGradientNorm = 1, Selection = SelectionCriterion.WorstGroupAccuracy,
+            Epochs = 60, BatchSize = s.HeldOut.Count, MaxGradientNorm = 1, Selection = SelectionRule.WorstGroupAccuracy,
             Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
         });
         double before = DfrTests.WorstGroup(s.Initial, s.Validation);
@@ -208,7 +207,7 @@ public class AfrTests(ITestOutputHelper output)
         using var s = new Setup(4);
         double[] gammas = [0, 8];
         double[] lambdas = [0, 5];
-        var result = AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, gammas, lambdas, new SeedSource(2), steps: 20, learningRate: 0.5);
+        var result = AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(2), new AfrSearchOptions { Gammas = gammas, Lambdas = lambdas, Steps = 20, LearningRate = 0.5 });
         Assert.Equal(new[] { (0.0, 0.0), (0.0, 5.0), (8.0, 0.0), (8.0, 5.0) }, result.Grid.Select(g => (g.Gamma, g.Lambda)));
         output.WriteLine("AFR grid: " + string.Join(", ", result.Grid.Select(g => $"(gamma {g.Gamma}, lambda {g.Lambda}) step {g.Step}: {g.Score:P1}")));
         var best = result.Grid.First(g => g.Score == result.Grid.Max(x => x.Score));   // the first maximum
@@ -219,11 +218,11 @@ public class AfrTests(ITestOutputHelper output)
         Assert.Equal(result.ValidationWorstGroup, DfrTests.WorstGroup(result.Head, s.Validation), OnePrediction(s.Validation));
         Assert.True(result.ValidationWorstGroup > DfrTests.WorstGroup(s.Initial, s.Validation));
         // every configuration equals its own AfrMethod run through the loop
-        var again = AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [8.0], [0.0], new SeedSource(2), steps: 20, learningRate: 0.5);
+        var again = AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(2), new AfrSearchOptions { Gammas = [8.0], Lambdas = [0.0], Steps = 20, LearningRate = 0.5 });
         Assert.Equal(result.Grid[2].Score, again.ValidationWorstGroup);
         Assert.Equal(result.Grid[2].Step, again.Step);
         // a gamma out of range is reported as such
-        Assert.Equal("Gamma", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [-1.0], [0.0], new SeedSource(0), steps: 1)).ParamName);
+        Assert.Equal("Gamma", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(0), new AfrSearchOptions { Gammas = [-1.0], Lambdas = [0.0], Steps = 1 })).ParamName);
     }
 
     [Fact]
@@ -258,14 +257,14 @@ public class AfrTests(ITestOutputHelper output)
         Assert.Throws<ArgumentNullException>(() => new AfrMethod(null!, s.Initial, seeds));
         Assert.Throws<ArgumentNullException>(() => new AfrMethod(s.HeldOut, null!, seeds));
 
-        Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [], [0.0], seeds));
-        Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [1.0], [], seeds));
+        Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, seeds, new AfrSearchOptions { Gammas = [], Lambdas = [0.0] }));
+        Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, seeds, new AfrSearchOptions { Gammas = [1.0], Lambdas = [] }));
         using (var scope = NewDisposeScope())
         using (var ungrouped = new TensorGroupDataset(s.Validation.Inputs, torch.tensor(s.Validation.Labels.ToArray().Select(v => (long)v).ToArray()), s.Validation.Scheme))
-            Assert.Equal("validation", Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, ungrouped, s.Initial, [1.0], [0.0], seeds)).ParamName);
-        Assert.Equal("steps", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [1.0], [0.0], seeds, steps: 0)).ParamName);
-        Assert.Equal("learningRate", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [1.0], [0.0], seeds, learningRate: 0)).ParamName);
-        Assert.Equal("learningRate", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, [1.0], [0.0], seeds, learningRate: double.NaN)).ParamName);
+            Assert.Equal("validation", Assert.Throws<ArgumentException>(() => AfrSearch.Run(s.HeldOut, ungrouped, s.Initial, seeds, new AfrSearchOptions { Gammas = [1.0], Lambdas = [0.0] })).ParamName);
+        Assert.Equal("Steps", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, seeds, new AfrSearchOptions { Gammas = [1.0], Lambdas = [0.0], Steps = 0 })).ParamName);
+        Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, seeds, new AfrSearchOptions { Gammas = [1.0], Lambdas = [0.0], LearningRate = 0 })).ParamName);
+        Assert.Equal("LearningRate", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, seeds, new AfrSearchOptions { Gammas = [1.0], Lambdas = [0.0], LearningRate = double.NaN })).ParamName);
 
         // a batch from outside the held-out set is refused by the method's contract
         using var method = new AfrMethod(s.HeldOut, s.Initial, seeds);

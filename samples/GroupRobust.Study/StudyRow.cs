@@ -1,0 +1,49 @@
+using GroupRobust.Catalog;
+
+namespace GroupRobust.Study;
+
+/// <summary>
+/// One row of the study, from its <c>--methods</c> spec <c>[LASTLAYER/]METHOD[@IDENTIFIER][:LAYER]</c>: a training method
+/// of the catalog on the groups of an identifier of the catalog (its published groups by default: the phase-I error set
+/// for JTT and JM1, the true groups for GroupDRO and LISA), at a mixing layer, optionally with its last layer retrained by
+/// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol).
+/// </summary>
+internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntry? Groups, bool ExplicitGroups, string? Layer, LastLayerEntry? LastLayer)
+{
+    /// <summary>The rows of the default study (and their seed streams' names, kept from the first studies).</summary>
+    public static readonly string[] Defaults =
+        ["erm", "jtt", "jm1", "jm1:random", "jm1@oracle", "cmixup", "mixup", "groupdro", "lff", "groupdro@eiil", "lisa", "dfr", "afr", "groupdro@xrm", "jm1@xrm", "dfr/jm1"];
+
+    /// <summary>Earlier row names, still accepted.</summary>
+    private static readonly Dictionary<string, string> Aliases = new()
+    {
+        ["jm1-random"] = "jm1:random", ["jm1-oracle"] = "jm1@oracle", ["eiil"] = "groupdro@eiil", ["xrm-groupdro"] = "groupdro@xrm", ["jm1-xrm"] = "jm1@xrm", ["dfr-jm1"] = "dfr/jm1",
+    };
+
+    /// <summary>Parses a spec (or an alias).</summary>
+    /// <exception cref="ArgumentException">A part is not a key of the catalog (the message lists the keys).</exception>
+    public static StudyRow Parse(string text)
+    {
+        var spec = Aliases.GetValueOrDefault(text, text);
+        var rest = spec;
+        LastLayerEntry? lastLayer = null;
+        if (rest.Split('/') is [var ll, var inner]) (lastLayer, rest) = (MethodCatalog.LastLayerMethod(ll), inner);
+        else if (MethodCatalog.LastLayer.FirstOrDefault(e => e.Key == rest) is { } alone) return new StudyRow(spec, null, null, false, null, alone);
+        string? layer = null;
+        if (rest.Split(':') is [var m, var l]) (rest, layer) = (m, l);
+        var parts = rest.Split('@');
+        var method = MethodCatalog.Method(parts[0]);
+        var groups = parts.Length > 1 ? MethodCatalog.Identifier(parts[1]) : method.PublishedGroups;
+        if (parts.Length > 1 && !method.TakesGroups) throw new ArgumentException($"'{text}': {method.Name} trains on no groups, so it takes no @identifier.");
+        return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer);
+    }
+
+    /// <summary>The name of the row's seed stream: the spec with its separators as dashes ("jm1@oracle" draws from "jm1-oracle").</summary>
+    public string SeedName => (LastLayer is not null && Method is not null ? Spec[(Spec.IndexOf('/') + 1)..] : Spec).Replace('@', '-').Replace(':', '-');
+
+    /// <summary>Whether the row needs phase I (its groups come from a phase-I model, or it retrains ERM's last layer).</summary>
+    public bool UsesPhaseOne => Groups?.Input == IdentifierInput.PhaseOneModel || (LastLayer?.HeldOutFraction == 0 && Method is null);
+
+    /// <summary>The row's run without its last-layer step (the run a "dfr/jm1" row retrains).</summary>
+    public StudyRow Base => this with { Spec = Spec[(Spec.IndexOf('/') + 1)..], LastLayer = null };
+}

@@ -1,0 +1,69 @@
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using Microsoft.Extensions.Logging;
+
+namespace GroupRobust.Catalog;
+
+/// <summary>One group identifier of the <see cref="MethodCatalog"/>: its key, name, reference, input, label budget, default options and factory.</summary>
+public sealed class IdentifierEntry
+{
+    private readonly Func<IdentifierRequest, object, IGroupIdentifier> _create;
+
+    internal IdentifierEntry(string key, string name, string description, string reference, IdentifierInput input, object defaults,
+        Func<IdentifierRequest, object, IGroupIdentifier> create)
+    {
+        Key = key;
+        Name = name;
+        Description = description;
+        Reference = reference;
+        Input = input;
+        Defaults = defaults;
+        _create = create;
+    }
+
+    /// <summary>The entry's key, e.g. "misclassified".</summary>
+    public string Key { get; }
+
+    /// <summary>The name in tables, e.g. "ERM misclassified".</summary>
+    public string Name { get; }
+
+    /// <summary>One sentence on what it infers.</summary>
+    public string Description { get; }
+
+    /// <summary>The paper (and reference code) it follows.</summary>
+    public string Reference { get; }
+
+    /// <summary>What it works from.</summary>
+    public IdentifierInput Input { get; }
+
+    /// <summary>The group labels it reads: the training split's for <see cref="IdentifierInput.TrueGroups"/> (an oracle), else none.</summary>
+    public LabelBudget LabelBudget => Input == IdentifierInput.TrueGroups ? LabelBudget.TrainingGroups : LabelBudget.None;
+
+    /// <summary>The default options.</summary>
+    public object Defaults { get; }
+
+    /// <summary>The type of its options.</summary>
+    public Type OptionsType => Defaults.GetType();
+
+    /// <summary>Builds the identifier.</summary>
+    /// <param name="request">The phase-I model or the model and optimizer factories (as <see cref="Input"/> says), the seeds, the options.</param>
+    /// <exception cref="ArgumentException">A member the identifier needs is missing, or the options are not of <see cref="OptionsType"/>.</exception>
+    public IGroupIdentifier Create(IdentifierRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Seeds, nameof(request));
+        if (Input == IdentifierInput.PhaseOneModel && request.Model is null)
+            throw new ArgumentException($"{Name} ('{Key}') reads a phase-I model: set IdentifierRequest.Model.", nameof(request));
+        if (Input == IdentifierInput.OwnModels && (request.NewModel is null || request.NewOptimizer is null))
+            throw new ArgumentException($"{Name} ('{Key}') trains models of its own: set IdentifierRequest.NewModel and NewOptimizer.", nameof(request));
+        var options = request.Options ?? Defaults;
+        if (options.GetType() != OptionsType)
+            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", nameof(request));
+        return _create(request, options);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Key}: {Name}";
+
+    internal static ILogger? Logger(IdentifierRequest request) => request.Loggers?.CreateLogger("Identification");
+}

@@ -1,0 +1,66 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+
+namespace GroupRobust.Catalog;
+
+public static partial class MethodCatalog
+{
+    /// <summary>JTT's and JM1's phase I: the training samples the phase-I model misclassifies.</summary>
+    public static IdentifierEntry Misclassified { get; } = new("misclassified", "ERM misclassified", "The error set: training samples the phase-I model gets wrong (eval-mode pass).",
+        "Liu et al., 2021 (JTT); Just Mix Once (JM1)", IdentifierInput.PhaseOneModel, new IdentificationOptions(),
+        (r, o) => new MisclassificationIdentifier(r.Model!, (IdentificationOptions)o with { Epoch = r.Epoch ?? ((IdentificationOptions)o).Epoch }, IdentifierEntry.Logger(r)));
+
+    /// <summary>The samples with the largest phase-I losses.</summary>
+    public static IdentifierEntry LossMagnitude { get; } = new("loss-magnitude", "ERM highest loss", "The error set: the top fraction of training samples by the phase-I model's cross entropy.",
+        "loss ranking, as in SPARE and BAM's analyses", IdentifierInput.PhaseOneModel, new LossMagnitudeOptions(),
+        (r, o) =>
+        {
+            var options = (LossMagnitudeOptions)o;
+            return new LossMagnitudeIdentifier(r.Model!, options.Fraction, options.PerClass, options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch }, IdentifierEntry.Logger(r));
+        });
+
+    /// <summary>EIIL's environments from the phase-I model as reference model.</summary>
+    public static IdentifierEntry Eiil { get; } = new("eiil", "EIIL environments", "Two environments per class that maximise the IRM penalty of the reference model.",
+        "Creager et al., 2021 (ecreager/eiil)", IdentifierInput.PhaseOneModel, new EiilOptions(),
+        (r, o) =>
+        {
+            var options = (EiilOptions)o;
+            return new EiilIdentifier(r.Model!, r.Seeds, options with { Pass = options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch } }, IdentifierEntry.Logger(r));
+        });
+
+    /// <summary>XRM's cross-mistakes of two twins trained with label flipping.</summary>
+    public static IdentifierEntry Xrm { get; } = new("xrm", "XRM cross-mistakes", "Two twins, each trained on half the data, relabel what the other gets confidently wrong; the cross-mistakes form the minority.",
+        "Pezeshki et al., 2024 (facebookresearch/XRM)", IdentifierInput.OwnModels, new XrmOptions(),
+        (r, o) => new XrmIdentifier(r.NewModel!, r.NewOptimizer!, r.Seeds, (XrmOptions)o, IdentifierEntry.Logger(r)));
+
+    /// <summary>ORACLE: the training split's true groups.</summary>
+    public static IdentifierEntry TrueGroups { get; } = new("true-groups", "true groups (oracle)", "The training split's annotated groups: reads training group labels.",
+        "group annotations of the dataset", IdentifierInput.TrueGroups, new TrueGroupsOptions(),
+        (_, _) => new TrueGroupsIdentifier());
+
+    /// <summary>ORACLE: the JM1 paper's oracle partition (minority = groups smaller than their class's largest).</summary>
+    public static IdentifierEntry Oracle { get; } = new("oracle", "oracle partition", "From true groups: every sample outside its class's largest group is on the minority side.",
+        "Just Mix Once (JM1), oracle partition", IdentifierInput.TrueGroups, new TrueGroupsOptions(),
+        (r, _) => new OracleIdentifier(logger: IdentifierEntry.Logger(r)));
+
+    /// <summary>Every identifier, the label-free ones first.</summary>
+    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Eiil, Xrm, TrueGroups, Oracle];
+
+    /// <summary>The identifier with key <paramref name="key"/>.</summary>
+    /// <exception cref="ArgumentException">No identifier has that key (the message lists the keys).</exception>
+    public static IdentifierEntry Identifier(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return Identifiers.FirstOrDefault(e => e.Key == key)
+            ?? throw new ArgumentException($"No identifier '{key}'. Known: {string.Join(", ", Identifiers.Select(e => e.Key))}.", nameof(key));
+    }
+
+    /// <summary>The true groups of the split as an identifier (the "true-groups" entry).</summary>
+    private sealed class TrueGroupsIdentifier : IGroupIdentifier
+    {
+        public GroupAssignment Identify(IGroupDataset dataset) => GroupAssignment.FromTrueGroups(dataset);
+    }
+}
+
+/// <summary>The options of the true-groups identifiers: none (they read the annotations as they are).</summary>
+public sealed record TrueGroupsOptions;

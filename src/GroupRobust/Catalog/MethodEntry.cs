@@ -1,0 +1,117 @@
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Randomness;
+using GroupRobust.Training;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Catalog;
+
+/// <summary>
+/// One training method of the <see cref="MethodCatalog"/>: its key, its name and reference, whether it trains on groups,
+/// its default options, the optimizer step it is published with, and the factory that builds it. Every suite (contract,
+/// resume, leak, label budget), the Study, the recipes and the benchmarks build methods through entries, so a new method
+/// joins all of them with its entry.
+/// </summary>
+public sealed class MethodEntry
+{
+    private readonly Func<MethodRequest, object, ITrainingMethod> _create;
+    private readonly Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? _model;
+
+    private readonly string? _publishedGroups;
+
+    internal MethodEntry(string key, string name, string description, string reference, string? publishedGroups, object defaults,
+        Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null)
+    {
+        _publishedGroups = publishedGroups;
+        Key = key;
+        Name = name;
+        Description = description;
+        Reference = reference;
+        Defaults = defaults;
+        _create = create;
+        Step = step ?? OptimizerStep.Plain;
+        _model = model;
+    }
+
+    /// <summary>The entry's key, e.g. "jm1" (lower case, stable: the Study's <c>--methods</c> and the tests use it).</summary>
+    public string Key { get; }
+
+    /// <summary>The method's name in tables, e.g. "JM1".</summary>
+    public string Name { get; }
+
+    /// <summary>One sentence on what the method does.</summary>
+    public string Description { get; }
+
+    /// <summary>The paper (and reference code) it follows.</summary>
+    public string Reference { get; }
+
+    /// <summary>
+    /// Whether the method trains on a <see cref="GroupAssignment"/> (<see cref="MethodRequest.Groups"/>). It reads training
+    /// group labels only when given the true groups; with an identifier's groups it reads none.
+    /// </summary>
+    public bool TakesGroups => _publishedGroups is not null;
+
+    /// <summary>
+    /// The identifier whose groups the method is published with: the phase-I error set (<see cref="MethodCatalog.Misclassified"/>)
+    /// for JTT and JM1, the true groups (<see cref="MethodCatalog.TrueGroups"/>: training group labels) for GroupDRO, LISA and
+    /// GroupJM1; null for a method that takes no groups. Any identifier's groups work with any method that takes groups.
+    /// </summary>
+    public IdentifierEntry? PublishedGroups => _publishedGroups is null ? null : MethodCatalog.Identifier(_publishedGroups);
+
+    /// <summary>The default options (an immutable record of <see cref="OptionsType"/>).</summary>
+    public object Defaults { get; }
+
+    /// <summary>The type of the method's options.</summary>
+    public Type OptionsType => Defaults.GetType();
+
+    /// <summary>The optimizer step the method is published with (<see cref="OptimizerStep.Plain"/> for all but the SAM entries).</summary>
+    public OptimizerStep Step { get; }
+
+    /// <summary>Whether the method trains a model of its own shape built from the caller's classifiers (LfF's pair of networks): see <see cref="CreateModel"/>.</summary>
+    public bool BuildsItsModel => _model is not null;
+
+    /// <summary>The group labels a run of this method reads in training: the training split's when it is given the true groups, else none.</summary>
+    /// <param name="groups">The groups it would be given (ignored when it takes none).</param>
+    public LabelBudget TrainingBudget(GroupAssignment? groups) => TakesGroups && groups is not null ? groups.TrainingBudget : LabelBudget.None;
+
+    /// <summary>Builds the method.</summary>
+    /// <param name="request">The training split, the groups when the method takes them, the seeds, the options.</param>
+    /// <exception cref="ArgumentException">The method takes groups and none were given, or the options are not of <see cref="OptionsType"/>.</exception>
+    public ITrainingMethod Create(MethodRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(request.Train, nameof(request));
+        ArgumentNullException.ThrowIfNull(request.Seeds, nameof(request));
+        if (TakesGroups && request.Groups is null)
+            throw new ArgumentException($"{Name} ('{Key}') trains on groups: set MethodRequest.Groups to an identifier's groups or to GroupAssignment.FromTrueGroups(train).", nameof(request));
+        var options = request.Options ?? Defaults;
+        if (options.GetType() != OptionsType)
+            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", nameof(request));
+        return _create(request, options);
+    }
+
+    /// <summary>
+    /// The model the method trains, from the caller's factory: the classifier initialised from the seed
+    /// <paramref name="seeds"/>.Derive("model-init") (every method of a comparison then starts from the same weights), or
+    /// (<see cref="BuildsItsModel"/>) a model made of several, such as LfF's pair, whose second network is initialised from
+    /// "lff-biased-init".
+    /// </summary>
+    /// <param name="newModel">Builds one classifier initialised from the given seed (for example <c>torch.random.manual_seed(seed)</c>, then the layers).</param>
+    /// <param name="seeds">The seed source of the run.</param>
+    public nn.Module<Tensor, Tensor> CreateModel(Func<long, nn.Module<Tensor, Tensor>> newModel, SeedSource seeds)
+    {
+        ArgumentNullException.ThrowIfNull(newModel);
+        ArgumentNullException.ThrowIfNull(seeds);
+        return _model is null ? newModel(seeds.Derive(ModelInitStream)) : _model(newModel, seeds);
+    }
+
+    /// <summary>The seed stream every run's classifier is initialised from.</summary>
+    public const string ModelInitStream = "model-init";
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Key}: {Name}";
+
+    internal static ILogger? Logger(MethodRequest request, string category) => request.Loggers?.CreateLogger(category);
+}

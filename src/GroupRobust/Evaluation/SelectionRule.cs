@@ -1,0 +1,111 @@
+using GroupRobust.Data;
+using GroupRobust.Groups;
+
+namespace GroupRobust.Evaluation;
+
+/// <summary>
+/// A rule that ranks epochs by their validation results: which epoch's model to keep, and which phase-I epoch T to
+/// identify groups at (the same rules serve both). A rule has a name, the labels it reads (<see cref="LabelBudget"/>)
+/// and a score per epoch; the first epoch with the highest score wins (SubpopBench's model_selection.py: a rule per
+/// class). The library's rules are the static members; derive from this class for another.
+/// </summary>
+public abstract class SelectionRule
+{
+    /// <summary>Highest validation worst-group accuracy: the rule every group-robustness paper selects with (reads validation group labels).</summary>
+    public static SelectionRule WorstGroupAccuracy { get; } = new WorstGroupAccuracyRule();
+
+    /// <summary>Highest validation average accuracy (reads no group label).</summary>
+    public static SelectionRule AverageAccuracy { get; } = new AverageAccuracyRule();
+
+    /// <summary>Highest validation worst-class accuracy (reads no group label; SubpopBench's "min class accuracy").</summary>
+    public static SelectionRule WorstClassAccuracy { get; } = new WorstClassAccuracyRule();
+
+    /// <summary>Worst-group accuracy when every result has group labels, else average accuracy (resolved on the first results, <see cref="Resolve"/>).</summary>
+    public static SelectionRule Auto { get; } = new AutoRule();
+
+    /// <summary>
+    /// For the identification epoch T: the F1 of a phase-I model's validation mistakes as a detector of the minority
+    /// groups, which are decided from the validation history itself (<see cref="IdentificationEpoch.MinorityGroupsFromValidation"/>).
+    /// Reads validation group labels only. It compares epochs with each other, so it chooses among finished histories.
+    /// </summary>
+    public static SelectionRule ValidationErrorSet() => new ValidationErrorSetRule(null, LabelBudget.ValidationGroupsForSelection);
+
+    /// <summary>
+    /// The F1 rule of <see cref="ValidationErrorSet()"/> with the minority groups given (each epoch scored alone). Say
+    /// which labels choosing them read: minority groups from the training split's counts (<c>OracleIdentifier.MinorityGroupsOf</c>)
+    /// read training group labels (an oracle).
+    /// </summary>
+    /// <param name="minorityGroups">The minority group ids, at least one.</param>
+    /// <param name="budget">The labels that chose <paramref name="minorityGroups"/> (at least validation groups).</param>
+    public static SelectionRule ValidationErrorSet(IReadOnlyCollection<int> minorityGroups, LabelBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(minorityGroups);
+        if (minorityGroups.Count == 0) throw new ArgumentException("At least one minority group is needed.", nameof(minorityGroups));
+        return new ValidationErrorSetRule(minorityGroups.ToArray(), (LabelBudget)Math.Max((int)budget, (int)LabelBudget.ValidationGroupsForSelection));
+    }
+
+    /// <summary>Always the given epoch (a fixed T, as in the JM1 paper's no-label protocol); reads no label.</summary>
+    /// <param name="epoch">The epoch to choose; a history must contain it.</param>
+    public static SelectionRule FixedEpoch(int epoch) => new FixedEpochRule(epoch);
+
+    /// <summary>A short name for tables and logs, e.g. "worst-group accuracy".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The group labels the rule reads from validation (for group-based rules: the validation split's, unless its groups are inferred; see <see cref="BudgetOn"/>).</summary>
+    public abstract LabelBudget LabelBudget { get; }
+
+    /// <summary>
+    /// Whether each epoch's score depends on that epoch alone (so a loop can keep the best weights as epochs arrive). A
+    /// rule that compares epochs with each other chooses among finished histories only.
+    /// </summary>
+    public virtual bool ScoresEachEpochAlone => true;
+
+    /// <summary>The score of every epoch of <paramref name="history"/> (higher is better).</summary>
+    /// <param name="history">Per-epoch validation results, in training order, at least one.</param>
+    /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads (group labels).</exception>
+    public abstract double[] Scores(IReadOnlyList<EpochResult> history);
+
+    /// <summary>The rule this one stands for on <paramref name="history"/>: itself, except for <see cref="Auto"/>.</summary>
+    public virtual SelectionRule Resolve(IReadOnlyList<EpochResult> history) => this;
+
+    /// <summary>The first epoch with the highest score.</summary>
+    /// <param name="history">Per-epoch validation results, in training order, at least one.</param>
+    /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads.</exception>
+    public EpochResult Best(IReadOnlyList<EpochResult> history) => history[BestIndex(history)];
+
+    /// <summary>The index of the first epoch with the highest score (a NaN score never wins over a number).</summary>
+    /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads.</exception>
+    public int BestIndex(IReadOnlyList<EpochResult> history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Count == 0) throw new ArgumentException("The history is empty; evaluate at least one epoch.", nameof(history));
+        var scores = Resolve(history).Scores(history);
+        int best = 0;
+        for (int i = 1; i < scores.Length; i++)
+            if (scores[i] > scores[best] || (double.IsNaN(scores[best]) && !double.IsNaN(scores[i]))) best = i;
+        return best;
+    }
+
+    /// <summary>
+    /// The labels the rule reads when it selects on <paramref name="validation"/>: a group-based rule on a split whose
+    /// groups were inferred (a <see cref="RegroupedView"/> marked inferred, e.g. XRM's validation groups) reads none.
+    /// </summary>
+    /// <param name="validation">The split the results were measured on.</param>
+    public LabelBudget BudgetOn(IGroupDataset validation)
+    {
+        ArgumentNullException.ThrowIfNull(validation);
+        return validation is RegroupedView { Inferred: true } && LabelBudget == LabelBudget.ValidationGroupsForSelection ? LabelBudget.None : LabelBudget;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    /// <summary>Checks that every result of <paramref name="history"/> has group labels.</summary>
+    /// <exception cref="ArgumentException">A result has none.</exception>
+    protected void RequireGroups(IReadOnlyList<EpochResult> history)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Any(e => e.Result.WorstGroupAccuracy is null))
+            throw new ArgumentException($"Selection by {Name} needs group labels on every validation result.", nameof(history));
+    }
+}

@@ -1,0 +1,17 @@
+using GroupRobust.Groups;
+
+namespace GroupRobust.Evaluation;
+
+/// <summary>Highest validation worst-group accuracy (<see cref="SelectionRule.WorstGroupAccuracy"/>).</summary>
+internal sealed class WorstGroupAccuracyRule : SelectionRule
+{
+    public override string Name => "worst-group accuracy";
+
+    public override LabelBudget LabelBudget => LabelBudget.ValidationGroupsForSelection;
+
+    public override double[] Scores(IReadOnlyList<EpochResult> history)
+    {
+        RequireGroups(history);
+        return history.Select(e => e.Result.WorstGroupAccuracy!.Value).ToArray();
+    }
+}

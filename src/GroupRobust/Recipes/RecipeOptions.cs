@@ -1,0 +1,61 @@
+using GroupRobust.Data;
+using GroupRobust.Evaluation;
+using GroupRobust.Training;
+
+namespace GroupRobust.Recipes;
+
+/// <summary>Options of <see cref="TwoPhaseRecipe"/> and <see cref="LastLayerRecipe"/>: small and immutable, defaults for the common case.</summary>
+public sealed record RecipeOptions
+{
+    /// <summary>Epochs of every training run (phase II, ERM), at least 1 (default 10).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>
+    /// Phase I's length: the candidates for the identification epoch T are 1..Phase1Epochs, at least 1 and at most
+    /// <see cref="Epochs"/> (default 2, the JM1 paper's MultiNLI setting; CelebA used 1).
+    /// </summary>
+    public int Phase1Epochs { get; init; } = 2;
+
+    /// <summary>Training batch size, at least 1 (default 64).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Batch size of evaluation and identification passes, at least 1 (default 256).</summary>
+    public int EvaluationBatchSize { get; init; } = 256;
+
+    /// <summary>How a run's epoch is chosen on validation (default <see cref="SelectionRule.Auto"/>: worst-group accuracy when validation has group labels).</summary>
+    public SelectionRule Selection { get; init; } = SelectionRule.Auto;
+
+    /// <summary>
+    /// How the identification epoch T is chosen from phase I's validation results (default
+    /// <see cref="SelectionRule.ValidationErrorSet()"/>: validation groups for selection). When validation shows no minority
+    /// group to detect (every group as accurate as its class's best), T falls back to the best validation average accuracy, with a warning.
+    /// </summary>
+    public SelectionRule IdentificationRule { get; init; } = SelectionRule.ValidationErrorSet();
+
+    /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
+    public EvaluatorOptions? Evaluator { get; init; }
+
+    /// <summary>An ORACLE reference split (usually test) evaluated after every epoch, never used for selection (<see cref="TrainingLoopOptions.OracleReference"/>).</summary>
+    public IGroupDataset? OracleReference { get; init; }
+
+    /// <summary>Called after every epoch of every run with the run's name (progress output); null for none.</summary>
+    public Action<string, EpochReport>? OnEpoch { get; init; }
+
+    /// <summary>Throws when an option is out of range.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
+        if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}] (Epochs).");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
+        if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
+        ArgumentNullException.ThrowIfNull(Selection, nameof(Selection));
+        ArgumentNullException.ThrowIfNull(IdentificationRule, nameof(IdentificationRule));
+    }
+
+    /// <summary>The ready loop's options of a run.</summary>
+    internal TrainingLoopOptions Loop(OptimizerStep step, SelectionRule? selection = null, int? epochs = null) => new()
+    {
+        Epochs = epochs ?? Epochs, BatchSize = BatchSize, EvaluationBatchSize = EvaluationBatchSize, Selection = selection ?? Selection,
+        Evaluator = Evaluator, OracleReference = OracleReference, Step = step,
+    };
+}

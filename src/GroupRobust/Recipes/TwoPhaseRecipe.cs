@@ -1,0 +1,296 @@
+using GroupRobust.Catalog;
+using GroupRobust.Data;
+using GroupRobust.Evaluation;
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Randomness;
+using GroupRobust.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Recipes;
+
+/// <summary>
+/// The two-phase recipe of JTT and JM1, owned by the library: phase I (ERM, keeping the weights of every candidate
+/// epoch T), identification with any identifier of the catalog, T chosen by a selection rule, and phase II with any
+/// method of the catalog, every run from the same initialisation and through the ready loop (validation every epoch, the
+/// best epoch's weights kept). <see cref="Run"/> does all of it in one call; every step is also callable on its own
+/// (<see cref="TrainPhaseOne"/>, <see cref="Identify(PhaseOne, IdentifierEntry?, object?, bool)"/>, <see cref="Train"/>),
+/// so a study can train phase I once and feed its groups to many methods.
+/// </summary>
+/// <remarks>
+/// Randomness: the model factory receives the seed <c>seeds.Derive("model-init")</c> for every run (LfF's second
+/// network "lff-biased-init"); a method's streams come from <c>seeds.Child(name)</c>, its name defaulting to the
+/// catalog key; phase I's from <c>seeds.Child("erm")</c>; an identifier's from <c>seeds.Child(key)</c>. The same seed
+/// source gives the same numbers. Label budgets: every run reports the group labels it read, its groups' identification included.
+/// </remarks>
+/// <example>
+/// <code>
+/// var recipe = new TwoPhaseRecipe(data, NewModel, p =&gt; torch.optim.Adam(p, 1e-3), new SeedSource(1), new RecipeOptions { Phase1Epochs = 2, Epochs = 4 });
+/// using var jm1 = recipe.Run(MethodCatalog.Jm1);
+/// Console.WriteLine(evaluator.Evaluate(jm1.Model, data.Test));
+/// </code>
+/// </example>
+public sealed class TwoPhaseRecipe
+{
+    private readonly DatasetSplits _data;
+    private readonly Func<long, nn.Module<Tensor, Tensor>> _newModel;
+    private readonly Func<IEnumerable<Parameter>, OptimizerHelper> _newOptimizer;
+    private readonly SeedSource _seeds;
+    private readonly ILoggerFactory? _loggers;
+    private readonly ILogger _log;
+
+    /// <summary>Creates the recipe.</summary>
+    /// <param name="data">Training, validation and test splits (validation with group labels for the default rules).</param>
+    /// <param name="newModel">Builds a classifier initialised from the given seed, e.g. <c>seed =&gt; { torch.random.manual_seed(seed); return MyNet(); }</c>.</param>
+    /// <param name="newOptimizer">Builds the optimizer of a run over the given parameters.</param>
+    /// <param name="seeds">The seed source every run derives from.</param>
+    /// <param name="options">Epochs, phase I's length, batch sizes, selection rules; defaults when null.</param>
+    /// <param name="loggers">Creates the loggers of the recipe, the methods and the identifiers; none when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    public TwoPhaseRecipe(DatasetSplits data, Func<long, nn.Module<Tensor, Tensor>> newModel, Func<IEnumerable<Parameter>, OptimizerHelper> newOptimizer, SeedSource seeds,
+        RecipeOptions? options = null, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(newModel);
+        ArgumentNullException.ThrowIfNull(newOptimizer);
+        ArgumentNullException.ThrowIfNull(seeds);
+        Options = options ?? new RecipeOptions();
+        Options.Validate();
+        _data = data;
+        _newModel = newModel;
+        _newOptimizer = newOptimizer;
+        _seeds = seeds;
+        _loggers = loggers;
+        _log = loggers?.CreateLogger("Recipe") ?? NullLogger.Instance;
+    }
+
+    /// <summary>The options in use.</summary>
+    public RecipeOptions Options { get; }
+
+    /// <summary>
+    /// The whole recipe: phase I, identification with <paramref name="identifier"/> (the phase-I misclassifications by
+    /// default) at the T the identification rule chooses, and <paramref name="method"/> trained on those groups. A method
+    /// that takes no groups trains after phase I without identification.
+    /// </summary>
+    /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
+    /// <param name="identifier">How groups are identified (default <see cref="MethodCatalog.Misclassified"/>).</param>
+    /// <param name="methodOptions">The method's options (its entry's options type); its defaults when null.</param>
+    public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        identifier ??= MethodCatalog.Misclassified;
+        var phaseOne = identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
+        try
+        {
+            var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier);
+            return new TwoPhaseResult(phaseOne, groups, Train(method, groups, methodOptions));
+        }
+        catch
+        {
+            phaseOne?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Phase I: ERM from the common initialisation for <paramref name="epochs"/> epochs (default
+    /// <see cref="RecipeOptions.Phase1Epochs"/>), keeping the weights of epochs 1..Phase1Epochs (the candidates T) and of the
+    /// last epoch. Train it for <see cref="RecipeOptions.Epochs"/> to use it as the ERM baseline as well.
+    /// </summary>
+    /// <param name="epochs">Epochs of the run, at least <see cref="RecipeOptions.Phase1Epochs"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> is below <see cref="RecipeOptions.Phase1Epochs"/>.</exception>
+    public PhaseOne TrainPhaseOne(int? epochs = null)
+    {
+        int total = epochs ?? Options.Phase1Epochs;
+        if (total < Options.Phase1Epochs)
+            throw new ArgumentOutOfRangeException(nameof(epochs), total, $"Phase I must train at least the {Options.Phase1Epochs} candidate epochs (RecipeOptions.Phase1Epochs).");
+        var snapshots = new SortedDictionary<int, Dictionary<string, Tensor>>();
+        Dictionary<string, Tensor>? final = null;
+        var model = MethodCatalog.Erm.CreateModel(_newModel, _seeds);
+        try
+        {
+            using var method = MethodCatalog.Erm.Create(new MethodRequest { Train = _data.Train, Seeds = _seeds.Child(MethodCatalog.Erm.Key) });
+            var history = Fit(method, model, MethodCatalog.Erm.Step, null, null, total, report =>
+            {
+                if (report.Epoch <= Options.Phase1Epochs) snapshots[report.Epoch] = PhaseOne.Copy(model);
+                if (report.Epoch == total) final = PhaseOne.Copy(model);
+            });
+            return new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)));
+        }
+        catch
+        {
+            model.Dispose();
+            foreach (var state in snapshots.Values.Append(final ?? []))
+                foreach (var t in state.Values) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Identification from phase I: T chosen from phase I's validation results by <see cref="RecipeOptions.IdentificationRule"/>,
+    /// then the identifier run on the model of epoch T (or of every candidate, with <paramref name="everyCandidate"/>).
+    /// </summary>
+    /// <param name="phaseOne">Phase I's run.</param>
+    /// <param name="identifier">An identifier that reads a phase-I model (default <see cref="MethodCatalog.Misclassified"/>).</param>
+    /// <param name="options">The identifier's options; its defaults when null.</param>
+    /// <param name="everyCandidate">Identify at every candidate T as well (for quality reports and JTT's joint protocol, <see cref="TrainJointly"/>).</param>
+    /// <exception cref="ArgumentException">The identifier does not read a phase-I model.</exception>
+    public IdentifiedGroups Identify(PhaseOne phaseOne, IdentifierEntry? identifier = null, object? options = null, bool everyCandidate = false)
+    {
+        ArgumentNullException.ThrowIfNull(phaseOne);
+        identifier ??= MethodCatalog.Misclassified;
+        if (identifier.Input != IdentifierInput.PhaseOneModel)
+            throw new ArgumentException($"{identifier.Name} does not read a phase-I model; call Identify(identifier) without phase I.", nameof(identifier));
+        var choice = ChooseEpoch(phaseOne.CandidateHistory);
+        var candidates = new SortedDictionary<int, GroupAssignment>();
+        foreach (var t in everyCandidate ? phaseOne.Candidates : [choice.Epoch])
+        {
+            using var model = phaseOne.ModelAt(t);
+            candidates[t] = identifier.Create(new IdentifierRequest { Model = model, Epoch = t, Seeds = _seeds.Child(identifier.Key), Options = options, Loggers = _loggers })
+                .Identify(_data.Train.WithoutGroupLabels());
+        }
+        return new IdentifiedGroups
+        {
+            Identifier = identifier.Name, Candidates = candidates, Choice = choice, Groups = candidates[choice.Epoch],
+            LabelBudget = Max(choice.Rule.BudgetOn(_data.Validation), identifier.LabelBudget), IdentifierLabelBudget = identifier.LabelBudget,
+        };
+    }
+
+    /// <summary>
+    /// Identification without phase I: an identifier that trains its own models (XRM, which also infers the validation
+    /// split's groups) or reads the true groups (an oracle).
+    /// </summary>
+    /// <param name="identifier">The identifier.</param>
+    /// <param name="options">Its options; its defaults when null.</param>
+    /// <exception cref="ArgumentException">The identifier reads a phase-I model (use the overload with <see cref="PhaseOne"/>).</exception>
+    public IdentifiedGroups Identify(IdentifierEntry identifier, object? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        if (identifier.Input == IdentifierInput.PhaseOneModel)
+            throw new ArgumentException($"{identifier.Name} reads a phase-I model: train phase I first (TrainPhaseOne) and pass it.", nameof(identifier));
+        var seeds = _seeds.Child(identifier.Key);
+        int twin = 0;
+        var instance = identifier.Create(new IdentifierRequest
+        {
+            Seeds = seeds, Options = options, Loggers = _loggers,
+            NewModel = () => _newModel(seeds.Derive($"twin-{twin++}")), NewOptimizer = _newOptimizer,
+        });
+        GroupAssignment train;
+        GroupAssignment? validation = null;
+        if (instance is IValidationIdentifier both) (train, validation) = both.Identify(_data.Train.WithoutGroupLabels(), _data.Validation.WithoutGroupLabels());
+        else train = instance.Identify(identifier.Input == IdentifierInput.TrueGroups ? _data.Train : _data.Train.WithoutGroupLabels());
+        return new IdentifiedGroups
+        {
+            Identifier = identifier.Name, Candidates = new Dictionary<int, GroupAssignment> { [0] = train }, Groups = train, Validation = validation,
+            LabelBudget = identifier.LabelBudget, IdentifierLabelBudget = identifier.LabelBudget,
+        };
+    }
+
+    /// <summary>
+    /// Trains <paramref name="method"/> from the common initialisation through the ready loop, on <paramref name="groups"/>
+    /// when it takes groups. When the groups' identifier also inferred validation groups (XRM), the epoch is chosen on
+    /// those (no group label read); otherwise on the validation split.
+    /// </summary>
+    /// <param name="method">The method.</param>
+    /// <param name="groups">Its groups (from <c>Identify</c>); required when the method takes groups, ignored otherwise.</param>
+    /// <param name="options">The method's options; its defaults when null.</param>
+    /// <param name="epoch">Train on the groups of this candidate T instead of the chosen one (a T fixed in advance: the rule that chose T is then not counted in the budget).</param>
+    /// <param name="selection">Choose the epoch by this rule instead of <see cref="RecipeOptions.Selection"/>.</param>
+    /// <param name="name">The name of the method's seed stream (default the entry's key): runs of one method under different names draw differently.</param>
+    /// <exception cref="ArgumentException">The method takes groups and none were given, or <paramref name="epoch"/> was not identified.</exception>
+    public RecipeRun Train(MethodEntry method, IdentifiedGroups? groups = null, object? options = null, int? epoch = null, SelectionRule? selection = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        if (method.TakesGroups && groups is null)
+            throw new ArgumentException($"{method.Name} trains on groups: pass the groups from Identify.", nameof(groups));
+        GroupAssignment? assignment = null;
+        if (method.TakesGroups)
+        {
+            if (epoch is int t && !groups!.Candidates.ContainsKey(t))
+                throw new ArgumentException($"No groups were identified at T = {t}; identified: {string.Join(", ", groups.Candidates.Keys)}.", nameof(epoch));
+            assignment = epoch is int e ? groups!.Candidates[e] : groups!.Groups;
+        }
+        var model = method.CreateModel(_newModel, _seeds);
+        try
+        {
+            using var instance = method.Create(new MethodRequest { Train = _data.Train, Groups = assignment, Seeds = _seeds.Child(name ?? method.Key), Options = options, Loggers = _loggers });
+            using var inferred = method.TakesGroups && groups!.Validation is { } v ? v.ApplyTo(_data.Validation) : null;
+            var history = Fit(instance, model, method.Step, inferred, selection, Options.Epochs, null);
+            var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
+            return new RecipeRun(history.Method, model, history, budget, method.TakesGroups ? epoch ?? groups!.Epoch : null);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// JTT's own protocol: <paramref name="method"/> trained on the groups of every identified candidate T, and T chosen
+    /// jointly with the phase-II epoch, as the pair with the best validation score (<see cref="IdentificationEpoch.ChooseJointly"/>).
+    /// Reads validation group labels for selection.
+    /// </summary>
+    /// <param name="method">The method (it must take groups).</param>
+    /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
+    /// <param name="options">The method's options; its defaults when null.</param>
+    /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
+    /// <returns>The run of the chosen T (the other runs are disposed).</returns>
+    public RecipeRun TrainJointly(MethodEntry method, IdentifiedGroups groups, object? options = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(groups);
+        var runs = new SortedDictionary<int, RecipeRun>();
+        try
+        {
+            foreach (var t in groups.Candidates.Keys) runs[t] = Train(method, groups, options, t, name: name);
+            var (chosen, _, _) = IdentificationEpoch.ChooseJointly(runs.ToDictionary(kv => kv.Key, kv => kv.Value.History.ValidationHistory), Options.Selection);
+            var run = runs[chosen];
+            runs.Remove(chosen);
+            // T was chosen on validation together with the epoch
+            return run.WithBudget(Max(run.LabelBudget, Max(groups.IdentifierLabelBudget, Options.Selection.Resolve(run.History.ValidationHistory).BudgetOn(_data.Validation))));
+        }
+        finally
+        {
+            foreach (var r in runs.Values) r.Dispose();
+        }
+    }
+
+    /// <summary>T by the identification rule; when validation shows no minority group to detect, by validation average accuracy, with a warning.</summary>
+    private EpochChoice ChooseEpoch(IReadOnlyList<EpochResult> history)
+    {
+        var rule = Options.IdentificationRule;
+        if (rule is ValidationErrorSetRule { ScoresEachEpochAlone: false } && IdentificationEpoch.MinorityGroupsFromValidation(history).Count == 0)
+        {
+            var choice = IdentificationEpoch.Choose(history, SelectionRule.AverageAccuracy, _log);
+            _log.LogWarning("Phase I classifies every validation group equally well, so validation shows no minority group to detect; T = {Epoch} by validation average accuracy.", choice.Epoch);
+            return choice;
+        }
+        return IdentificationEpoch.Choose(history, rule, _log);
+    }
+
+    private TrainingHistory Fit(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerStep step, IGroupDataset? validation, SelectionRule? selection, int epochs,
+        Action<EpochReport>? afterEpoch)
+    {
+        using var optimizer = _newOptimizer(model.parameters());
+        return TrainingLoop.Run(method, model, optimizer, _data.Train, validation ?? _data.Validation, Options.Loop(step, selection, epochs),
+            new InlineProgress(report =>
+            {
+                afterEpoch?.Invoke(report);
+                Options.OnEpoch?.Invoke(method.Name, report);
+            }),
+            _loggers?.CreateLogger("Training"));
+    }
+
+    private static LabelBudget Max(LabelBudget a, LabelBudget b) => (LabelBudget)Math.Max((int)a, (int)b);
+
+    /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>
+    private sealed class InlineProgress(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
+    }
+}
