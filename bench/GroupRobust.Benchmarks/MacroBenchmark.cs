@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
@@ -22,8 +23,15 @@ namespace GroupRobust.Benchmarks;
 internal static class MacroBenchmark
 {
     /// <summary>The rows, in the order they run (the --methods keys).</summary>
+    /// <summary>
+    /// The rows: the raw TorchSharp loops, every training method of the catalog by its key (on its published groups; the
+    /// oracle partition stands in for the error set), GroupDRO on EIIL's groups, and JM1's layer and partner variants.
+    /// </summary>
     public static readonly string[] AllRows =
-        ["raw-erm", "erm", "raw-jm1", "jm1", "jm1-hidden", "jm1-hidden-inbatch", "jm1-random", "jm1-random-detached", "jm1-random-inbatch", "jtt", "groupdro", "eiil-groupdro", "lff", "lisa"];
+    [
+        "raw-erm", "erm", "raw-jm1", "jm1", "jm1:hidden", "jm1:hidden-inbatch", "jm1:random", "jm1:random-detached", "jm1:random-inbatch",
+        .. MethodCatalog.Methods.Select(e => e.Key).Where(k => k is not ("erm" or "jm1")), "groupdro@eiil",
+    ];
 
     public static void Run(MacroOptions options)
     {
@@ -39,23 +47,25 @@ internal static class MacroBenchmark
                           $") on {options.DeviceName}, train size {train.Count}, batch {options.BatchSize}, Adam, " +
                           $"{Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}; hidden layer '{hidden}', random layer over {string.Join(", ", work.Candidates)}.");
 
-        GroupAssignment? eiil = rows.Contains("eiil-groupdro") ? EiilGroups(work, options, seeds) : null;
+        GroupAssignment? eiil = rows.Contains("groupdro@eiil") ? EiilGroups(work, options, seeds) : null;
         using var raw = new RawLoops(train.Inputs, LabelTensor(train), oracle.MinorityMask(), train.Scheme.NumClasses);
-        var makers = new Dictionary<string, Func<ITrainingMethod>>
+        var truth = GroupAssignment.FromTrueGroups(train);
+        MethodEntry EntryOf(string row) => MethodCatalog.Method(row.Split(':')[0].Split('@')[0]);
+        ITrainingMethod Make(string row)
         {
-            ["erm"] = () => new ErmMethod(train, seeds),
-            ["jm1"] = () => Jm1Method.Jm1(train, oracle, seeds),
-            ["jm1-hidden"] = () => Jm1Method.Jm1(train, oracle, seeds, new Jm1Options { Layer = MixingLayer.Named(hidden) }),
-            ["jm1-random"] = () => Jm1Method.Jm1(train, oracle, seeds, random),
-            ["jm1-random-detached"] = () => Jm1Method.Jm1(train, oracle, seeds, random with { DetachPartners = true }),
-            ["jm1-hidden-inbatch"] = () => Jm1Method.Jm1(train, oracle, seeds, new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch }),
-            ["jm1-random-inbatch"] = () => Jm1Method.Jm1(train, oracle, seeds, random with { Partners = PartnerSource.Batch }),
-            ["jtt"] = () => new JttMethod(oracle, 50, seeds),
-            ["groupdro"] = () => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds),
-            ["eiil-groupdro"] = () => new GroupDroMethod(eiil!, seeds),
-            ["lff"] = () => new LffMethod(train, seeds),
-            ["lisa"] = () => new LisaMethod(train, GroupAssignment.FromTrueGroups(train), seeds),
-        };
+            var entry = EntryOf(row);
+            object? variant = row.Split(':') is [_, var v] ? v switch
+            {
+                "hidden" => new Jm1Options { Layer = MixingLayer.Named(hidden) },
+                "random" => random,
+                "random-detached" => random with { DetachPartners = true },
+                "hidden-inbatch" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch },
+                "random-inbatch" => random with { Partners = PartnerSource.Batch },
+                _ => throw new ArgumentException($"unknown variant {v}"),
+            } : entry == MethodCatalog.Jtt ? new JttOptions { Lambda = 50 } : null;
+            var groups = row.EndsWith("@eiil", StringComparison.Ordinal) ? eiil : entry.PublishedGroups == MethodCatalog.TrueGroups ? truth : oracle;
+            return entry.Create(new MethodRequest { Train = train, Groups = entry.TakesGroups ? groups : null, Seeds = seeds, Options = variant });
+        }
         var seconds = rows.ToDictionary(r => r, _ => new List<double>());
         var samples = rows.ToDictionary(r => r, _ => 0L);
         var steps = rows.ToDictionary(r => r, _ => 0L);
@@ -63,7 +73,7 @@ internal static class MacroBenchmark
         {
             foreach (var row in rows)
             {
-                using var model = row == "lff" ? new LffModel(work.NewModel(0), work.NewModel(1)) : work.NewModel(0);
+                using var model = row.StartsWith("raw-", StringComparison.Ordinal) ? work.NewModel(0) : EntryOf(row).CreateModel(s => work.NewModel(s == seeds.Derive(MethodEntry.ModelInitStream) ? 0 : 1), seeds);
                 using var opt = torch.optim.Adam(model.parameters(), 1e-3);
                 work.Synchronize();
                 var clock = Stopwatch.StartNew();
@@ -76,14 +86,13 @@ internal static class MacroBenchmark
                 }
                 else
                 {
-                    using var method = makers[row]();
+                    using var method = Make(row);
+                    var step = EntryOf(row).Step;
                     s = 0;
                     foreach (var batch in train.Batches(method.BeginEpoch(Math.Max(rep, 0), options.Repetitions), options.BatchSize))
                     {
                         using var scope = NewDisposeScope();
-                        opt.zero_grad();
-                        method.Loss(model, batch).backward();
-                        opt.step();
+                        step.Take(method, model, opt, batch);
                         s++;
                     }
                     work.Synchronize();
@@ -121,19 +130,15 @@ internal static class MacroBenchmark
     {
         "raw-erm" => "raw TorchSharp ERM",
         "raw-jm1" => "raw TorchSharp JM1 input",
-        "erm" => "ERM",
         "jm1" => "JM1 input",
-        "jm1-hidden" => $"JM1 at {hidden}",
-        "jm1-random" => "JM1 random layer",
-        "jm1-random-detached" => "JM1 random layer, detached partners",
-        "jm1-hidden-inbatch" => $"JM1 at {hidden}, in-batch partners",
-        "jm1-random-inbatch" => "JM1 random layer, in-batch partners",
+        "jm1:hidden" => $"JM1 at {hidden}",
+        "jm1:random" => "JM1 random layer",
+        "jm1:random-detached" => "JM1 random layer, detached partners",
+        "jm1:hidden-inbatch" => $"JM1 at {hidden}, in-batch partners",
+        "jm1:random-inbatch" => "JM1 random layer, in-batch partners",
         "jtt" => "JTT lambda=50",
-        "groupdro" => "GroupDRO",
-        "eiil-groupdro" => "EIIL + GroupDRO",
-        "lff" => "LfF (two networks)",
-        "lisa" => "LISA",
-        _ => row,
+        "groupdro@eiil" => "GroupDRO on EIIL groups",
+        _ => MethodCatalog.Method(row).Name,
     };
 
     private static Tensor LabelTensor(TensorGroupDataset train)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Data.FashionMnist;
 using GroupRobust.Evaluation;
@@ -6,6 +7,7 @@ using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
+using GroupRobust.Training;
 using GroupRobust.Study.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,19 +28,26 @@ internal static class SoakBenchmark
         var oracle = new OracleIdentifier().Identify(data.Train);
         var truth = GroupAssignment.FromTrueGroups(data.Train);
         var seeds = new SeedSource(0);
-        torch.random.manual_seed(0);
-        using var model = SmallCnn.Create(2, width: 8);
-        using var opt = torch.optim.Adam(model.parameters(), 1e-3);
+        nn.Module<Tensor, Tensor> NewModel(long seed)
+        {
+            torch.random.manual_seed(seed);
+            return SmallCnn.Create(2, width: 8);
+        }
+        using var model = NewModel(0);
         using var evaluator = new WorstGroupEvaluator(data.Scheme);
         using var recorder = new ErrorSetRecorder(data.Train);
-        var random = new Jm1Options { Layer = MixingLayer.Random(SmallCnn.RandomLayers) };
-        ITrainingMethod[] methods =
-        [
-            new ErmMethod(data.Train, seeds), new JttMethod(oracle, 5, seeds), Jm1Method.Jm1(data.Train, oracle, seeds),
-            Jm1Method.Jm1(data.Train, oracle, seeds, random), Jm1Method.Jm1Plus(data.Train, oracle, 3, seeds),
-            Jm1Method.ClassConditionalMixup(data.Train, seeds), Jm1Method.UnconditionalJm1(data.Train, oracle, seeds), new MixupMethod(data.Train, seeds),
-            new GroupDroMethod(truth, seeds), new GroupJm1Method(data.Train, truth, seeds, robustLoss: new GroupDroLoss(truth)), new CvarDroMethod(data.Train, seeds, 0.2),
-        ];
+        // every training method of the catalog, on its published groups (the oracle partition stands in for the error set),
+        // with its published optimizer step, and JM1 at a random layer as well
+        var runs = MethodCatalog.Methods.Select(e => (Entry: e, Options: (object?)null))
+            .Append((MethodCatalog.Jm1, new Jm1Options { Layer = MixingLayer.Random(SmallCnn.RandomLayers) }))
+            .Select((Func<(MethodEntry Entry, object? Options), (ITrainingMethod Method, nn.Module<Tensor, Tensor> Model, TorchSharp.Modules.OptimizerHelper Optimizer, OptimizerStep Step)>)(r =>
+            {
+                var groups = r.Entry.PublishedGroups == MethodCatalog.TrueGroups ? truth : oracle;
+                var method = r.Entry.Create(new MethodRequest { Train = data.Train, Groups = r.Entry.TakesGroups ? groups : null, Seeds = seeds, Options = r.Options });
+                var net = r.Entry.BuildsItsModel ? r.Entry.CreateModel(NewModel, seeds) : model;
+                return (method, net, torch.optim.Adam(net.parameters(), 1e-3), r.Entry.Step);
+            })).ToArray();
+        var methods = runs.Select(r => r.Method).ToArray();
         try
         {
             DisposeScopeManager.Statistics.Reset();
@@ -47,16 +56,13 @@ internal static class SoakBenchmark
             long firstLive = 0, firstRss = 0, maxLive = 0, maxRss = 0;
             for (int epoch = 0; epoch < epochs; epoch++)
             {
-                foreach (var method in methods)
+                foreach (var (method, net, optimizer, step) in runs)
                 {
                     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), 64))
                     {
                         using var scope = NewDisposeScope();
-                        opt.zero_grad();
-                        var loss = method.Loss(model, batch);
+                        step.Take(method, net, optimizer, batch);
                         if (method is ErmMethod) recorder.Record(0, batch, model.call(batch.Inputs)); // one record, overwritten every epoch
-                        loss.backward();
-                        opt.step();
                     }
                     method.EndEpoch();
                 }
@@ -78,7 +84,12 @@ internal static class SoakBenchmark
         }
         finally
         {
-            foreach (var m in methods) m.Dispose();
+            foreach (var (method, net, optimizer, _) in runs)
+            {
+                method.Dispose();
+                optimizer.Dispose();
+                if (!ReferenceEquals(net, model)) net.Dispose();
+            }
         }
     }
 }

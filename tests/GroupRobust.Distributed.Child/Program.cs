@@ -1,3 +1,4 @@
+using GroupRobust.Catalog;
 // Run by tests/GroupRobust.Tests/Distributed/MpiTests under `mpirun -np 2`: one scenario per run, results on stdout.
 using System.Globalization;
 using GroupRobust;
@@ -105,17 +106,16 @@ switch (scenario)
         var train = data.Train;
         ITrainingMethod Make()
         {
-            var seeds = new SeedSource(7);
-            return kind switch
+            // KEY[:VARIANT]: a catalog method on an error set (or, for GroupDRO, the true groups); JM1 variants set the layer
+            var entry = MethodCatalog.Method(kind.Split(':')[0]);
+            object? options = kind.Split(':') is [_, var variant] ? variant switch
             {
-                "erm" => new ErmMethod(train, seeds),
-                "jtt" => new JttMethod(ErrorSet(train), 3, seeds),
-                "jm1" => Jm1Method.Jm1(train, ErrorSet(train), seeds),
-                "jm1-hidden" => Jm1Method.Jm1(train, ErrorSet(train), seeds, new Jm1Options { Layer = MixingLayer.Named("act") }),
-                "jm1-random-inbatch" => Jm1Method.Jm1(train, ErrorSet(train), seeds, new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
-                "groupdro" => new GroupDroMethod(GroupAssignment.FromTrueGroups(train), seeds, new GroupDroOptions { StepSize = 0.5 }),
-                _ => throw new ArgumentException($"unknown kind {kind}"),
-            };
+                "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
+                "random-inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
+                _ => throw new ArgumentException($"unknown variant {variant}"),
+            } : entry == MethodCatalog.GroupDro ? new GroupDroOptions { StepSize = 0.5 } : entry == MethodCatalog.Jtt ? new JttOptions { Lambda = 3 } : null;
+            var groups = entry.PublishedGroups == MethodCatalog.TrueGroups ? GroupAssignment.FromTrueGroups(train) : ErrorSet(train);
+            return entry.Create(new MethodRequest { Train = train, Groups = entry.TakesGroups ? groups : null, Seeds = new SeedSource(7), Options = options });
         }
         using var method = Make();
         if (method is GroupDroMethod dro) DistributedGroupDro.Attach(dro.RobustLoss, mpi);

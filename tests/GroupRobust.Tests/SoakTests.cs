@@ -5,6 +5,7 @@ using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using GroupRobust.Tests.Methods;
 using GroupRobust.Tests.TestSupport;
+using GroupRobust.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,22 +26,20 @@ public class SoakTests
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 20 });
         using var recorder = new ErrorSetRecorder(data.Train);
         var methods = MethodFactory.Kinds.Select(k => MethodFactory.Make(k, data, new SeedSource(1))).ToArray();
+        var steps = MethodFactory.Kinds.Select(MethodFactory.StepOf).ToArray();   // SAM for the SAM entry
         try
         {
             int epoch = 0;
             LeakCheck.AssertFlat(() =>
             {
-                foreach (var method in methods)
+                foreach (var (method, step) in methods.Zip(steps))
                 {
                     var (net, optimizer) = method is LffMethod ? (pair, pairOpt) : (model, opt);
                     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch % 6, 6), 32))
                     {
                         using var scope = NewDisposeScope();
-                        optimizer.zero_grad();
-                        var loss = method.Loss(net, batch);
+                        step.Take(method, net, optimizer, batch);
                         if (method is ErmMethod) recorder.Record(0, batch, model.call(batch.Inputs));
-                        loss.backward();
-                        optimizer.step();
                     }
                     method.EndEpoch();
                 }

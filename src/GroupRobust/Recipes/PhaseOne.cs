@@ -1,4 +1,5 @@
 using GroupRobust.Groups;
+using GroupRobust.Internal;
 using GroupRobust.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -63,14 +64,7 @@ public sealed class PhaseOne : IDisposable
         Run.Dispose();
     }
 
-    internal static Dictionary<string, Tensor> Copy(nn.Module model)
-    {
-        using var noGrad = torch.no_grad();
-        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
-    }
+    internal static Dictionary<string, Tensor> Copy(nn.Module model) => ModuleState.Copy(model);
 
-    private static void Free(Dictionary<string, Tensor> state)
-    {
-        foreach (var t in state.Values) t.Dispose();
-    }
+    private static void Free(Dictionary<string, Tensor> state) => ModuleState.Free(state);
 }

@@ -72,18 +72,19 @@ public sealed class TwoPhaseRecipe
     public RecipeOptions Options { get; }
 
     /// <summary>
-    /// The whole recipe: phase I, identification with <paramref name="identifier"/> (the phase-I misclassifications by
-    /// default) at the T the identification rule chooses, and <paramref name="method"/> trained on those groups. A method
-    /// that takes no groups trains after phase I without identification.
+    /// The whole recipe: phase I, identification with <paramref name="identifier"/> at the T the identification rule
+    /// chooses, and <paramref name="method"/> trained on those groups. By default a method trains on the groups it is
+    /// published with (<see cref="MethodEntry.PublishedGroups"/>): JTT and JM1 on the phase-I error set, GroupDRO and LISA
+    /// on the true groups (which reads training group labels); a method that takes no groups trains alone.
     /// </summary>
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
-    /// <param name="identifier">How groups are identified (default <see cref="MethodCatalog.Misclassified"/>).</param>
+    /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="methodOptions">The method's options (its entry's options type); its defaults when null.</param>
     public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
     {
         ArgumentNullException.ThrowIfNull(method);
-        identifier ??= MethodCatalog.Misclassified;
-        var phaseOne = identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
+        identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
+        var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
         try
         {
             var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier);

@@ -92,8 +92,8 @@ public class MethodContractTests
         var summary = method.EndEpoch();
         Assert.Equal(seen, summary.Samples);
         Assert.Equal(order.Length, seen);
-        Assert.Equal(kind.StartsWith("jm1", StringComparison.Ordinal) || kind.StartsWith("groupjm1", StringComparison.Ordinal) || kind is "cmixup" or "unconditional" or "lisa" or "lisa-inferred", summary.Mixing is not null);
-        Assert.Equal(kind is "groupdro" or "groupdro-inferred" or "groupjm1-dro" or "eiil-groupdro", summary.GroupWeights is not null);
+        Assert.Equal(method is Jm1Method or GroupJm1Method or LisaMethod, summary.Mixing is not null);
+        Assert.Equal(method is GroupDroMethod || kind.StartsWith("groupjm1-dro", StringComparison.Ordinal), summary.GroupWeights is not null);
     }
 
     [Fact]

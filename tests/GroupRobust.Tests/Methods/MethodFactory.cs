@@ -1,18 +1,34 @@
+using System.Runtime.CompilerServices;
+using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
+using GroupRobust.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Methods;
 
-/// <summary>Every method of the library by a short name, on a tiny synthetic task with a model whose layers are "lin1", "act", "fc".</summary>
+/// <summary>
+/// The suites' cases, read from the catalog (<see cref="MethodCatalog.Methods"/>): every training method by its key, on a
+/// tiny synthetic task with a model whose layers are "lin1", "act", "fc". A case is <c>KEY[@GROUPS][:VARIANT]</c>: a
+/// method that takes groups gets its published ones (an "identified" error set for JTT and JM1, the true groups for
+/// GroupDRO and LISA) or, with "@inferred", the error set, with "@eiil", EIIL's environments; ":hidden", ":random" and
+/// ":inbatch" are JM1 at a hidden layer, at a random layer, and with partners from the batch. A new catalog entry joins
+/// the contract, resume, leak and label-budget suites through this list.
+/// </summary>
 internal static class MethodFactory
 {
     public static readonly string[] Kinds =
-        ["erm", "jtt", "jm1", "jm1-hidden", "jm1-random", "jm1-inbatch", "jm1plus", "cmixup", "unconditional", "mixup", "groupdro", "groupdro-inferred", "groupjm1", "groupjm1-dro", "cvar", "lff", "lisa", "lisa-inferred", "eiil-groupdro"];
+    [
+        .. MethodCatalog.Methods.Select(e => e.Key),
+        .. MethodCatalog.Methods.Where(e => e.PublishedGroups == MethodCatalog.TrueGroups).Select(e => e.Key + "@inferred"),
+        "groupdro@eiil", "jm1:hidden", "jm1:random", "jm1:inbatch",
+    ];
+
+    private static readonly ConditionalWeakTable<ITrainingMethod, OptimizerStep> Steps = [];
 
     public static TheoryData<string> All()
     {
@@ -27,15 +43,20 @@ internal static class MethodFactory
     /// <summary>The kinds whose training reads no training group label.</summary>
     public static readonly string[] WithoutTrainingGroups = Kinds.Where(k => !UsesTrainingGroups(k)).ToArray();
 
-    /// <summary>Whether the kind trains with the training split's true groups.</summary>
-    public static bool UsesTrainingGroups(string kind) => kind is "groupdro" or "groupjm1" or "groupjm1-dro" or "lisa";
+    /// <summary>The catalog entry of a kind.</summary>
+    public static MethodEntry Entry(string kind) => MethodCatalog.Method(kind.Split(':')[0].Split('@')[0]);
 
-    /// <summary>The model a kind trains: <see cref="Model"/>, or for LfF a pair of two such models.</summary>
-    public static nn.Module<Tensor, Tensor> ModelFor(string kind, int seed)
-        => kind == "lff" ? new LffModel(Model(seed), Model(seed + 1000)) : Model(seed);
+    /// <summary>Whether the kind trains with the training split's true groups.</summary>
+    public static bool UsesTrainingGroups(string kind) => Entry(kind).PublishedGroups == MethodCatalog.TrueGroups && !kind.Contains('@');
+
+    /// <summary>The optimizer step the kind's catalog entry is published with.</summary>
+    public static OptimizerStep StepOf(string kind) => Entry(kind).Step;
+
+    /// <summary>The model a kind trains (the entry's: for LfF a pair of two such models).</summary>
+    public static nn.Module<Tensor, Tensor> ModelFor(string kind, int seed) => Entry(kind).CreateModel(Model, new SeedSource(seed));
 
     /// <summary>The model, initialised from its own generator (not the global one other tests running in parallel reseed).</summary>
-    public static nn.Module<Tensor, Tensor> Model(int seed)
+    public static nn.Module<Tensor, Tensor> Model(long seed)
     {
         var model = nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()), ("fc", nn.Linear(16, 2)));
         using var generator = new torch.Generator((ulong)seed);
@@ -51,32 +72,30 @@ internal static class MethodFactory
     public static ITrainingMethod Make(string kind, DatasetSplits data, SeedSource seeds)
     {
         var train = data.Train;
+        var entry = Entry(kind);
+        string? groupsSource = kind.Contains('@') ? kind.Split('@')[1].Split(':')[0] : null;
+        string? variant = kind.Contains(':') ? kind.Split(':')[1] : null;
         // an "identified" error set: every fifth sample, no training group labels involved
         var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, train.Count).Select(i => i % 5 == 0).ToArray(), train, "test");
-        GroupAssignment Truth() => GroupAssignment.FromTrueGroups(train);
-        return kind switch
+        GroupAssignment? groups = !entry.TakesGroups ? null : groupsSource switch
         {
-            "erm" => new ErmMethod(train, seeds),
-            "jtt" => new JttMethod(errorSet, 3, seeds),
-            "jm1" => Jm1Method.Jm1(train, errorSet, seeds),
-            "jm1-hidden" => Jm1Method.Jm1(train, errorSet, seeds, new Jm1Options { Layer = MixingLayer.Named("act") }),
-            "jm1-random" => Jm1Method.Jm1(train, errorSet, seeds, new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") }),
-            "jm1-inbatch" => Jm1Method.Jm1(train, errorSet, seeds, new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch }),
-            "jm1plus" => Jm1Method.Jm1Plus(train, errorSet, 2, seeds),
-            "cmixup" => Jm1Method.ClassConditionalMixup(train, seeds),
-            "unconditional" => Jm1Method.UnconditionalJm1(train, errorSet, seeds),
-            "mixup" => new MixupMethod(train, seeds),
-            "groupdro" => new GroupDroMethod(Truth(), seeds, new GroupRobust.Methods.GroupDroOptions { StepSize = 0.1 }),
-            "groupdro-inferred" => new GroupDroMethod(errorSet, seeds, new GroupRobust.Methods.GroupDroOptions { StepSize = 0.1 }),
-            "groupjm1" => new GroupJm1Method(train, Truth(), seeds),
-            "groupjm1-dro" => new GroupJm1Method(train, Truth(), seeds, robustLoss: new GroupDroLoss(Truth())),
-            "cvar" => new CvarDroMethod(train, seeds, 0.3),
-            "lff" => new LffMethod(train, seeds),
-            "lisa" => new LisaMethod(train, Truth(), seeds),
-            "lisa-inferred" => new LisaMethod(train, errorSet, seeds),
-            "eiil-groupdro" => new GroupDroMethod(Eiil(train, seeds), seeds, new GroupRobust.Methods.GroupDroOptions { StepSize = 0.1 }),
-            _ => throw new ArgumentException($"unknown kind {kind}"),
+            "inferred" => errorSet,
+            "eiil" => Eiil(train, seeds),
+            _ => entry.PublishedGroups == MethodCatalog.TrueGroups ? GroupAssignment.FromTrueGroups(train) : errorSet,
         };
+        object? options = variant switch
+        {
+            "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
+            "random" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") },
+            "inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
+            null => null,
+            _ => throw new ArgumentException($"unknown variant {variant}"),
+        };
+        // GroupDRO with a larger step than the reference's 0.01, so that a few epochs move q visibly
+        if (entry == MethodCatalog.GroupDro) options = new GroupDroOptions { StepSize = 0.1 };
+        var method = entry.Create(new MethodRequest { Train = train, Groups = groups, Seeds = seeds, Options = options });
+        Steps.AddOrUpdate(method, entry.Step);
+        return method;
     }
 
     /// <summary>EIIL's environments from an untrained reference model (a short optimisation; the mechanism has its own tests).</summary>
@@ -86,9 +105,10 @@ internal static class MethodFactory
         return new EiilIdentifier(reference, seeds.Child("eiil"), new EiilOptions { Steps = 200, LearningRate = 0.05 }).Identify(train);
     }
 
-    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop; returns the last epoch's summary.</summary>
+    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop, with the method's published optimizer step; returns the last epoch's summary.</summary>
     public static MethodEpochSummary? Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper opt, IGroupDataset train, int from, int to, int total)
     {
+        var step = Steps.TryGetValue(method, out var s) ? s : OptimizerStep.Plain;
         MethodEpochSummary? last = null;
         for (int epoch = from; epoch < to; epoch++)
         {
@@ -96,9 +116,7 @@ internal static class MethodFactory
             foreach (var batch in train.Batches(method.BeginEpoch(epoch, total), 32))
             {
                 using var scope = NewDisposeScope();
-                opt.zero_grad();
-                method.Loss(model, batch).backward();
-                opt.step();
+                step.Take(method, model, opt, batch);
             }
             last = method.EndEpoch();
         }

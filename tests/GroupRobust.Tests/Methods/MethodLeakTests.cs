@@ -28,7 +28,7 @@ public class MethodLeakTests
         }, warmup: 2, steps: 6);
     }
 
-    public static TheoryData<string> ShardableKinds => new() { "erm", "jtt", "jm1", "jm1-random", "jm1-inbatch", "groupdro" };
+    public static TheoryData<string> ShardableKinds => new() { "erm", "jtt", "jm1", "jm1:random", "jm1:inbatch", "groupdro" };
 
     [Theory]
     [MemberData(nameof(ShardableKinds))]

@@ -22,7 +22,7 @@ public class TrainingLoopTests
     }
 
     [Theory]
-    [InlineData("jm1-random")]
+    [InlineData("jm1:random")]
     [InlineData("groupdro")]
     [InlineData("jtt")]
     public void A_killed_run_resumed_from_its_checkpoint_equals_the_uninterrupted_run(string kind)
@@ -98,7 +98,7 @@ public class TrainingLoopTests
         TrainingHistory Run(bool prefetch, out float[] weights)
         {
             using var model = MethodFactory.Model(3);
-            using var method = MethodFactory.Make("jm1-hidden", data, new SeedSource(4));
+            using var method = MethodFactory.Make("jm1:hidden", data, new SeedSource(4));
             using var opt = torch.optim.SGD(model.parameters(), 0.2);
             var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation, new TrainingLoopOptions { Epochs = 3, BatchSize = 16, PrefetchBatches = prefetch });
             weights = model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();

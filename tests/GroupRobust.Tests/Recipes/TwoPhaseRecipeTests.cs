@@ -1,0 +1,140 @@
+using GroupRobust.Catalog;
+using GroupRobust.Data;
+using GroupRobust.Evaluation;
+using GroupRobust.Groups;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Randomness;
+using GroupRobust.Recipes;
+using GroupRobust.Tests.Methods;
+using GroupRobust.Tests.TestSupport;
+using GroupRobust.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Recipes;
+
+public class TwoPhaseRecipeTests
+{
+    private static readonly RecipeOptions Options = new() { Epochs = 3, Phase1Epochs = 2, BatchSize = 32, EvaluationBatchSize = 64, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } };
+
+    private static TwoPhaseRecipe Recipe(DatasetSplits data, int seed = 1, RecipeOptions? options = null)
+        => new(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(seed), options ?? Options);
+
+    [Fact]
+    public void Run_is_the_hand_written_pipeline_and_reports_every_label_it_read()
+    {
+        using var data = MethodFactory.Data();
+        using var result = Recipe(data).Run(MethodCatalog.Jm1);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, result.LabelBudget);
+        Assert.NotNull(result.PhaseOne);
+        int t = result.Groups!.Epoch!.Value;
+        Assert.InRange(t, 1, 2);
+        Assert.Equal(t, result.Run.IdentificationEpoch);
+        Assert.Equal("validation error-set F1", result.Groups.Choice!.Rule.Name);
+
+        // the same steps by hand: phase I through the ready loop, T by the same rule, the error set at T, JM1 on it
+        var seeds = new SeedSource(1);
+        var loop = new TrainingLoopOptions { Epochs = 3, BatchSize = 32, EvaluationBatchSize = 64, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } };
+        using var erm = MethodFactory.Model(seeds.Derive("model-init"));
+        var states = new Dictionary<int, Dictionary<string, Tensor>>();
+        TrainingHistory phaseOne;
+        using (var method = new ErmMethod(data.Train, seeds.Child("erm")))
+        using (var opt = torch.optim.Adam(erm.parameters(), 0.01))
+            phaseOne = TrainingLoop.Run(method, erm, opt, data.Train, data.Validation, loop with { Epochs = 2 }, new Reporter(r => states[r.Epoch] = erm.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone())));
+        var choice = IdentificationEpoch.Choose(phaseOne.ValidationHistory, SelectionRule.ValidationErrorSet());
+        Assert.Equal(t, choice.Epoch);
+        erm.load_state_dict(states[t]);
+        var errorSet = new MisclassificationIdentifier(erm, new IdentificationOptions { Epoch = t }).Identify(data.Train.WithoutGroupLabels());
+        Assert.Equal(errorSet.Groups.ToArray(), result.Groups.Groups.Groups.ToArray());
+        using var model = MethodFactory.Model(seeds.Derive("model-init"));
+        using (var jm1 = Jm1Method.Jm1(data.Train, errorSet, seeds.Child("jm1")))
+        using (var opt = torch.optim.Adam(model.parameters(), 0.01))
+            TrainingLoop.Run(jm1, model, opt, data.Train, data.Validation, loop);
+        foreach (var (a, b) in model.parameters().Zip(result.Model.parameters())) Assert.True(a.allclose(b, 0, 0), "the recipe's JM1 differs from the hand-written one");
+        foreach (var state in states.Values) foreach (var v in state.Values) v.Dispose();
+    }
+
+    [Fact]
+    public void Methods_train_on_their_published_groups_and_the_same_seed_gives_the_same_numbers()
+    {
+        using var data = MethodFactory.Data(200);
+        using (var dro = Recipe(data).Run(MethodCatalog.GroupDro))
+        {
+            Assert.Null(dro.PhaseOne);   // true groups: no phase I
+            Assert.Equal(LabelBudget.TrainingGroups, dro.LabelBudget);
+            Assert.Equal(GroupSource.TrueLabels, dro.Groups!.Groups.Source);
+        }
+        using (var erm = Recipe(data).Run(MethodCatalog.Erm))
+        {
+            Assert.Null(erm.Groups);
+            Assert.Equal(LabelBudget.ValidationGroupsForSelection, erm.LabelBudget);   // worst-group selection on validation
+        }
+        using (var lff = Recipe(data).Run(MethodCatalog.Lff)) Assert.IsType<LffModel>(lff.Model);
+        using var a = Recipe(data, 5).Run(MethodCatalog.Jtt, methodOptions: new JttOptions { Lambda = 3 });
+        using var b = Recipe(data, 5).Run(MethodCatalog.Jtt, methodOptions: new JttOptions { Lambda = 3 });
+        Assert.Equal(a.History.Epochs.Select(e => e.Validation.ToJson()), b.History.Epochs.Select(e => e.Validation.ToJson()));
+    }
+
+    [Fact]
+    public void A_fixed_T_reads_no_label_and_the_joint_choice_reads_validation_groups()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        using var phaseOne = recipe.TrainPhaseOne();
+        Assert.Equal([1, 2], phaseOne.Candidates);
+        var groups = recipe.Identify(phaseOne, everyCandidate: true);
+        Assert.Equal([1, 2], groups.Candidates.Keys.Order());
+        Assert.Equal(LabelBudget.None, groups.IdentifierLabelBudget);
+        using (var fixedT = recipe.Train(MethodCatalog.Jm1, groups, epoch: 1, selection: SelectionRule.AverageAccuracy))
+        {
+            Assert.Equal(LabelBudget.None, fixedT.LabelBudget);
+            Assert.Equal(1, fixedT.IdentificationEpoch);
+        }
+        using var joint = recipe.TrainJointly(MethodCatalog.Jtt, groups, new JttOptions { Lambda = 3 });
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, joint.LabelBudget);
+        Assert.Contains(joint.IdentificationEpoch!.Value, new[] { 1, 2 });
+        Assert.Contains("T = 3", Assert.Throws<ArgumentException>(() => recipe.Train(MethodCatalog.Jm1, groups, epoch: 3)).Message);
+        Assert.Contains("pass the groups", Assert.Throws<ArgumentException>(() => recipe.Train(MethodCatalog.Jm1)).Message);
+        Assert.Contains("does not read a phase-I model", Assert.Throws<ArgumentException>(() => recipe.Identify(phaseOne, MethodCatalog.Xrm)).Message);
+        Assert.Contains("train phase I first", Assert.Throws<ArgumentException>(() => recipe.Identify(MethodCatalog.Eiil)).Message);
+        Assert.Equal("epochs", Assert.Throws<ArgumentOutOfRangeException>(() => recipe.TrainPhaseOne(1)).ParamName);
+        Assert.Equal("Phase1Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { Phase1Epochs = 4 })).ParamName);
+    }
+
+    [Fact]
+    public void Xrm_groups_choose_the_epoch_on_inferred_validation_groups_and_read_no_label()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        var xrm = recipe.Identify(MethodCatalog.Xrm, new XrmOptions { Steps = 30, BatchSize = 32 });
+        Assert.NotNull(xrm.Validation);
+        Assert.Null(xrm.Epoch);
+        using var run = recipe.Train(MethodCatalog.GroupDro, xrm);
+        Assert.Equal(LabelBudget.None, run.LabelBudget);
+        Assert.Same(SelectionRule.WorstGroupAccuracy, run.History.Selection);   // worst-group, on XRM's validation groups
+    }
+
+    private sealed class Reporter(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
+    }
+}
+
+[Collection(LeakCollection.Name)]
+public class RecipeLeakTests
+{
+    [Fact]
+    public void Recipes_leave_the_live_tensor_count_flat()
+    {
+        using var data = MethodFactory.Data(96);
+        var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.SGD(p, 0.05), new SeedSource(0),
+            new RecipeOptions { Epochs = 1, Phase1Epochs = 1, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
+        LeakCheck.AssertFlat(() =>
+        {
+            using (recipe.Run(MethodCatalog.Jm1)) { }
+            using var model = MethodFactory.Model(3);
+            using (LastLayerRecipe.Retrain(MethodCatalog.Dfr, model, data.Train, data.Validation, new SeedSource(1), new DfrOptions { Retrains = 1 })) { }
+        }, warmup: 1, steps: 3);
+    }
+}
