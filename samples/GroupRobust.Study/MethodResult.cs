@@ -30,4 +30,18 @@ public sealed record MethodResult
         OracleTestWorstGroup = run.History.OracleBest?.OracleReference?.WorstGroupAccuracy, BestEpoch = run.History.Best.Epoch,
         ValidationHistory = run.History.ValidationHistory, Test = test, Seconds = seconds, SamplesSeen = run.History.Epochs.Sum(e => e.Method.Samples),
     };
+
+    /// <summary>A last-layer row: its validation result at the base run's selected epoch (or the last, for ERM's final model, or AFR's step), logged.</summary>
+    internal static MethodResult OfLastLayer(LastLayerRun run, string name, MethodResult? baseResult, int seed, EvaluationResult validation, EvaluationResult test, double seconds,
+        int epochs, Action<string> progress)
+    {
+        progress($"{name}: {run.Fit.Summary}, test worst-group {test.WorstGroupAccuracy:P1}");
+        int epoch = run.Fit.Details is GroupRobust.Methods.AfrResult afr ? afr.Step : baseResult?.BestEpoch ?? epochs;
+        return new MethodResult
+        {
+            Method = name, Seed = seed, LabelsUsed = run.LabelBudget, Selection = SelectionRule.WorstGroupAccuracy.Name, IdentificationEpoch = baseResult?.IdentificationEpoch,
+            BestEpoch = epoch, ValidationHistory = baseResult?.ValidationHistory ?? [new EpochResult(epoch, validation)],
+            Test = test, Seconds = seconds + (baseResult?.Seconds ?? 0), SamplesSeen = baseResult?.SamplesSeen ?? run.BaseHistory?.Epochs.Sum(e => e.Method.Samples) ?? 0,
+        };
+    }
 }

@@ -93,4 +93,33 @@ public sealed record StudyOptions
         "beta" => Mixing.AlphaSchedule.Beta(2, 5),
         _ => Mixing.AlphaSchedule.UniformThenBeta(),
     };
+
+    /// <summary>The recipes' options of one seed: epochs, batch sizes, the selection rule and the rule that chooses T, progress lines.</summary>
+    public GroupRobust.Recipes.RecipeOptions Recipe(GroupRobust.Data.DatasetSplits data, int seed, Action<string> progress) => new()
+    {
+        Epochs = Epochs, Phase1Epochs = Phase1Epochs, BatchSize = BatchSize, EvaluationBatchSize = 500, Selection = SelectionRule(),
+        IdentificationRule = IdentificationRule switch
+        {
+            "worst-group" => GroupRobust.Evaluation.SelectionRule.WorstGroupAccuracy,
+            "average" => GroupRobust.Evaluation.SelectionRule.AverageAccuracy,
+            // ORACLE: the minority groups from the training split's counts
+            "oracle-f1" => GroupRobust.Evaluation.SelectionRule.ValidationErrorSet(GroupRobust.Identification.OracleIdentifier.MinorityGroupsOf(data.Train), Groups.LabelBudget.TrainingGroups),
+            _ => GroupRobust.Evaluation.SelectionRule.ValidationErrorSet(),
+        },
+        Evaluator = new GroupRobust.Evaluation.EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
+        OnEpoch = (name, r) => progress($"{name}: epoch {r.Epoch}/{r.TotalEpochs}, val avg {r.Validation.AverageAccuracy:P1}, worst {r.Validation.WorstGroupAccuracy:P1}"),
+    };
+
+    /// <summary>JM1's options from the command line (layer, orientation, schedule, partners, detaching); c-MixUp keeps its uniform alpha.</summary>
+    public Methods.Jm1Options MixingOptions(Catalog.MethodEntry entry, string? layer)
+    {
+        var defaults = (Methods.Jm1Options)entry.Defaults;
+        layer ??= MixingLayer;
+        return defaults with
+        {
+            Layer = layer == "random" ? Mixing.MixingLayer.Random(Models.StudyModels.RandomLayers(Backbone)) : Mixing.MixingLayer.Parse(layer),
+            Orientation = Orientation, Partners = Partners, DetachPartners = DetachPartners,
+            Schedule = entry == Catalog.MethodCatalog.ClassConditionalMixup ? defaults.Schedule : Schedule(),
+        };
+    }
 }

@@ -30,19 +30,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
-        var recipeOptions = new RecipeOptions
-        {
-            Epochs = options.Epochs, Phase1Epochs = options.Phase1Epochs, BatchSize = options.BatchSize, EvaluationBatchSize = 500, Selection = options.SelectionRule(),
-            IdentificationRule = options.IdentificationRule switch
-            {
-                "worst-group" => SelectionRule.WorstGroupAccuracy,
-                "average" => SelectionRule.AverageAccuracy,
-                "oracle-f1" => SelectionRule.ValidationErrorSet(OracleIdentifier.MinorityGroupsOf(data.Train), Groups.LabelBudget.TrainingGroups),   // ORACLE: training counts
-                _ => SelectionRule.ValidationErrorSet(),
-            },
-            Evaluator = new EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
-            OnEpoch = (name, r) => progress($"{name}: epoch {r.Epoch}/{r.TotalEpochs}, val avg {r.Validation.AverageAccuracy:P1}, worst {r.Validation.WorstGroupAccuracy:P1}"),
-        };
+        var recipeOptions = options.Recipe(data, seed, progress);
         nn.Module<Tensor, Tensor> NewModel(long init)
         {
             torch.random.manual_seed(init);
@@ -89,15 +77,15 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 {
                     if (lastLayer.HeldOutFraction > 0)
                     {
-                        using var own = LastLayerRecipe.TrainAndRetrain(lastLayer, data, NewModel, p => torch.optim.Adam(p, options.LearningRate), seeds, recipeOptions with { OracleReference = null },
+                        using var own = LastLayerRecipe.TrainAndRetrain(lastLayer, data, NewModel, p => torch.optim.Adam(p, options.LearningRate), seeds, recipeOptions,
                             lastLayer == MethodCatalog.Afr ? AfrGrid : null, loggers);
-                        results.Add(LastLayerResult(own, lastLayer.Name, null, seed, evaluator, data.Validation, Test(own.Model), clock.Elapsed.TotalSeconds));
+                        results.Add(MethodResult.OfLastLayer(own, lastLayer.Name, null, seed, evaluator.Evaluate(own.Model, data.Validation, batchSize: 500), Test(own.Model), clock.Elapsed.TotalSeconds, options.Epochs, progress));
                         continue;
                     }
                     (RecipeRun Run, MethodResult Result)? baseRun = row.Method is null ? null : runs.Remove(row.Base.Spec, out var cached) ? cached : Train(row.Base, recipe, GroupsOf, joint, seed, Test);
                     using var model = baseRun?.Run.TakeModel() ?? phaseOne!.FinalModel();   // the base run's selected epoch, or ERM's last
                     using var retrained = LastLayerRecipe.Retrain(lastLayer, model, data.Train, data.Validation, seeds.Child(lastLayer.Key), featureBatchSize: 1000, loggers: loggers);
-                    var result = LastLayerResult(retrained, $"{lastLayer.Name} ({baseRun?.Result.Method ?? "ERM"} backbone)", baseRun?.Result, seed, evaluator, data.Validation, Test(model), clock.Elapsed.TotalSeconds);
+                    var result = MethodResult.OfLastLayer(retrained, $"{lastLayer.Name} ({baseRun?.Result.Method ?? "ERM"} backbone)", baseRun?.Result, seed, evaluator.Evaluate(model, data.Validation, batchSize: 500), Test(model), clock.Elapsed.TotalSeconds, options.Epochs, progress);
                     results.Add(result with { LabelsUsed = (Groups.LabelBudget)Math.Max((int)result.LabelsUsed, (int)(baseRun?.Result.LabelsUsed ?? 0)) });
                     baseRun?.Run.Dispose();
                     continue;
@@ -119,7 +107,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             foreach (var t in phaseOne.Candidates)
             {
                 clock.Restart();
-                using var run = recipe.Train(MethodCatalog.Jm1, GroupsOf(MethodCatalog.Misclassified), MixingOptions(MethodCatalog.Jm1, null), t, SelectionRule.AverageAccuracy);
+                using var run = recipe.Train(MethodCatalog.Jm1, GroupsOf(MethodCatalog.Misclassified), options.MixingOptions(MethodCatalog.Jm1, null), t, SelectionRule.AverageAccuracy);
                 noLabels.Add(new NoLabelRecord(seed, t, MethodResult.Of(run, run.Name, seed, Test(run.Model), clock.Elapsed.TotalSeconds)));
             }
         }
@@ -135,7 +123,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         var groups = row.Groups is null ? null : groupsOf(row.Groups);
         object? methodOptions = method.Defaults switch
         {
-            Jm1Options => MixingOptions(method, row.Layer),
+            Jm1Options => options.MixingOptions(method, row.Layer),
             JttOptions => new JttOptions { Lambda = options.JttLambda },
             _ => null,
         };
@@ -144,32 +132,5 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             : recipe.Train(method, groups, methodOptions, name: row.SeedName);
         string name = row.ExplicitGroups ? $"{method.Name} on {row.Groups!.Name}" : run.Name;
         return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
-    }
-
-    /// <summary>JM1's options from the command line (layer, orientation, schedule, partners, detaching); c-MixUp keeps its uniform alpha.</summary>
-    private Jm1Options MixingOptions(MethodEntry entry, string? layer)
-    {
-        var defaults = (Jm1Options)entry.Defaults;
-        layer ??= options.MixingLayer;
-        return defaults with
-        {
-            Layer = layer == "random" ? MixingLayer.Random(StudyModels.RandomLayers(options.Backbone)) : MixingLayer.Parse(layer),
-            Orientation = options.Orientation, Partners = options.Partners, DetachPartners = options.DetachPartners,
-            Schedule = entry == MethodCatalog.ClassConditionalMixup ? defaults.Schedule : options.Schedule(),
-        };
-    }
-
-    /// <summary>A last-layer row: the validation result of the retrained model, at the base run's selected epoch (or the last, for ERM's final model or AFR's step).</summary>
-    private MethodResult LastLayerResult(LastLayerRun run, string name, MethodResult? baseResult, int seed, WorstGroupEvaluator evaluator, GroupRobust.Data.IGroupDataset validation,
-        EvaluationResult test, double seconds)
-    {
-        progress($"{name}: {run.Fit.Summary}, test worst-group {test.WorstGroupAccuracy:P1}");
-        int epoch = run.Fit.Details is AfrResult afr ? afr.Step : baseResult?.BestEpoch ?? options.Epochs;
-        return new MethodResult
-        {
-            Method = name, Seed = seed, LabelsUsed = run.LabelBudget, Selection = SelectionRule.WorstGroupAccuracy.Name, IdentificationEpoch = baseResult?.IdentificationEpoch,
-            BestEpoch = epoch, ValidationHistory = baseResult?.ValidationHistory ?? [new EpochResult(epoch, evaluator.Evaluate(run.Model, validation, batchSize: 500))],
-            Test = test, Seconds = seconds + (baseResult?.Seconds ?? 0), SamplesSeen = baseResult?.SamplesSeen ?? run.BaseHistory?.Epochs.Sum(e => e.Method.Samples) ?? 0,
-        };
     }
 }

@@ -1,7 +1,7 @@
 using GroupRobust.Internal;
+using GroupRobust.Models;
 using TorchSharp;
 using static TorchSharp.torch;
-using GroupRobust.Models;
 
 namespace GroupRobust.Mixing;
 
@@ -37,6 +37,7 @@ public sealed class MixedForwardPass
     private readonly Random _rng;
     private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _modules = [];
     private readonly HashSet<string> _explicitPoints;
+    private readonly IEncoderHead? _declared;   // the model's declared encoder and head: "output" mixes Encode's result, no hooks
     private string? _pending;
     private Pass _pass;
     private Tensor? _coefficients;
@@ -94,6 +95,7 @@ public sealed class MixedForwardPass
         }
         Layers = layers.ToArray();
         ClassifierName = layers.Contains(OutputLayer) ? (classifierName ?? ClassifierModule.DefaultName(model)) : classifierName;
+        if (layers.Contains(OutputLayer) && model is IEncoderHead declared && ClassifierName == ClassifierModule.DefaultName(model)) _declared = declared;
     }
 
     /// <summary>Whether the partner pass runs without gradients (see the constructor).</summary>
@@ -165,6 +167,7 @@ public sealed class MixedForwardPass
         // one pass over the batch and its outside partners together: batch-norm layers before the mixing point see B + K
         // rows (not a separate pass of K, often 1 to 3, rows), and the hook keeps the B mixed rows
         var all = k > 0 ? torch.cat([inputs, outsidePartnerInputs!], 0) : inputs;
+        if (layer == OutputLayer && _declared is not null) return AtDeclaredOutput(all, null, coefficients, rows, b).MoveToOuterDisposeScope();
         return Hidden(layer, null, all, coefficients, rows, b).MoveToOuterDisposeScope();
     }
 
@@ -193,7 +196,33 @@ public sealed class MixedForwardPass
         using var scope = NewDisposeScope();
         if (layer == InputLayer)
             return CheckRows(_model.call(Interpolation.Lerp(inputs, partnerInputs, coefficients)), b, layer).MoveToOuterDisposeScope();
+        if (layer == OutputLayer && _declared is not null) return AtDeclaredOutput(inputs, partnerInputs, coefficients, null, b).MoveToOuterDisposeScope();
         return Hidden(layer, partnerInputs, inputs, coefficients, null, b).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Mixing at the output of a declared encoder (<see cref="IEncoderHead"/>): the partners' and the batch's
+    /// representations from <see cref="IEncoderHead.Encode"/> (partners first, as the hooked passes run), mixed, then the
+    /// head. The same numbers as the hooked form, without hooks.
+    /// </summary>
+    private Tensor AtDeclaredOutput(Tensor inputs, Tensor? partnerInputs, Tensor coefficients, Tensor? partnerRows, long b)
+    {
+        Tensor own, partners;
+        if (partnerRows is not null)
+        {
+            var h = _declared!.Encode(inputs);   // [batch; outside partners]: every partner is a row of it
+            own = h.shape[0] == b ? h : h.narrow(0, 0, b);
+            partners = h.index_select(0, partnerRows);
+        }
+        else
+        {
+            using (DetachPartners ? torch.no_grad() : null) partners = _declared!.Encode(partnerInputs!);
+            own = _declared.Encode(inputs);
+            if (!own.shape.SequenceEqual(partners.shape))
+                throw new InvalidOperationException($"The encoder's representation of the batch has shape {Guard.Shape(own)} but the partners' has {Guard.Shape(partners)}.");
+        }
+        LastLayer = OutputLayer;
+        return CheckRows(_declared.Head.call(Interpolation.Lerp(own, partners, coefficients)), b, OutputLayer);
     }
 
     /// <summary>The two passes of hidden-layer mixing; without partner inputs only the batch pass (partners from the batch).</summary>

@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace GroupRobust.Models;
 
-/// <summary>The one rule for "the model's final classifier module": the last leaf module that holds parameters, in depth-first (definition) order (else the last leaf).</summary>
+/// <summary>
+/// The one rule for "the model's final classifier module": the declared head of an <see cref="IEncoderHead"/>, else the
+/// last leaf module that holds parameters, in depth-first (definition) order (else the last leaf).
+/// </summary>
 internal static class ClassifierModule
 {
     /// <remarks>
@@ -13,6 +16,9 @@ internal static class ClassifierModule
     /// </remarks>
     public static string? DefaultName(nn.Module model)
     {
+        if (model is IEncoderHead declared)
+            return model.named_modules().FirstOrDefault(m => ReferenceEquals(m.module, declared.Head)).name
+                ?? throw new ArgumentException($"{model.GetType().Name} declares a head that is not one of its registered submodules; register it (a field, then RegisterComponents()).", nameof(model));
         var leaves = DepthFirst(model, "").Where(m => !m.Module.children().Any()).ToList();
         // the last leaf that holds parameters is the final layer (a Linear for last-layer retraining; a cosine head is
         // reported as such rather than replaced by an inner Linear); parameter-free leaves (ReLU, Dropout) are skipped

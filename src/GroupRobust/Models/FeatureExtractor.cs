@@ -7,8 +7,8 @@ namespace GroupRobust.Models;
 
 /// <summary>
 /// Computes the penultimate-layer features of a trained model over a dataset once: the input of its final
-/// <c>Linear</c> classifier (ResNet's pooled 2048-d vector, BERT's pooled output), as DFR's and AFR's references extract
-/// them (model in eval mode, no augmentation). The result is an in-memory <see cref="TensorGroupDataset"/> of features
+/// <c>Linear</c> classifier (ResNet's pooled 2048-d vector, BERT's pooled output; <see cref="IEncoderHead.Encode"/> for a
+/// model that declares its encoder), as DFR's and AFR's references extract them (model in eval mode, no augmentation). The result is an in-memory <see cref="TensorGroupDataset"/> of features
 /// with the dataset's labels and groups, on the model's device, so a last layer can be trained on it with any method and
 /// the ready loop, and put back with <see cref="LinearHead.Load"/>.
 /// </summary>
@@ -32,7 +32,9 @@ public static class FeatureExtractor
         Tensor? features = null;
         Tensor? captured = null;
         using var modes = TrainingModes.Evaluating(model);
-        var hook = head.register_forward_pre_hook((_, input) =>
+        // a declared encoder gives the representation directly; otherwise a hook takes the head's input
+        var declared = classifierName is null ? model as IEncoderHead : null;
+        var hook = declared is not null ? null : head.register_forward_pre_hook((_, input) =>
         {
             // copy now: the module's own forward may free its input once it has run
             captured = input.detach().flatten(1).to(ScalarType.Float32).clone();
@@ -45,7 +47,9 @@ public static class FeatureExtractor
             {
                 using var scope = NewDisposeScope();
                 captured = null;
-                model.call(device is null ? batch.Inputs : batch.Inputs.to(device));
+                var inputs = device is null ? batch.Inputs : batch.Inputs.to(device);
+                if (declared is not null) captured = declared.Encode(inputs).flatten(1).to(ScalarType.Float32);
+                else model.call(inputs);
                 if (captured is null)
                     throw new ArgumentException($"The classifier's hook did not fire: the model's forward does not invoke its final Linear through call(), so its input cannot be captured.", nameof(model));
                 var h = captured;
@@ -61,7 +65,7 @@ public static class FeatureExtractor
         }
         finally
         {
-            hook.remove();
+            hook?.remove();
             features?.Dispose();
         }
     }

@@ -1,0 +1,98 @@
+using GroupRobust.Data;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Mixing;
+using GroupRobust.Models;
+using GroupRobust.Randomness;
+using GroupRobust.Tests.Methods;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Models;
+
+public class EncoderClassifierTests
+{
+    /// <summary>The test MLP (lin1, act, fc) as an encoder (lin1, act) and a head (fc) with the same weights.</summary>
+    private static (nn.Module<Tensor, Tensor> Plain, EncoderClassifier Split) Pair(int seed)
+    {
+        var plain = MethodFactory.Model(seed);
+        var layers = plain.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module);
+        var encoder = nn.Sequential(("lin1", nn.Linear(2, 16)), ("act", nn.ReLU()));
+        var head = nn.Linear(16, 2);
+        using (torch.no_grad())
+        {
+            foreach (var ((_, a), (_, b)) in encoder.named_parameters().Zip(layers["lin1"].named_parameters())) a.copy_(b);
+            foreach (var ((_, a), (_, b)) in head.named_parameters().Zip(layers["fc"].named_parameters())) a.copy_(b);
+        }
+        return (plain, new EncoderClassifier(encoder, head));
+    }
+
+    [Fact]
+    public void A_declared_encoder_mixes_at_its_output_without_hooks_as_the_hooked_split_does()
+    {
+        using var scope = NewDisposeScope();
+        var (plain, split) = Pair(3);
+        using var _ = plain;
+        using var __ = split;
+        var x = torch.randn(6, 2);
+        var p = torch.randn(6, 2);
+        var c = torch.tensor(new[] { 0.1f, 0.5f, 0.9f, 1f, 0f, 0.3f });
+        var hooked = new MixedForwardPass(plain, [MixedForwardPass.OutputLayer], new Random(0)).Run(x, p, c);
+        var declared = new MixedForwardPass(split, [MixedForwardPass.OutputLayer], new Random(0));
+        Assert.Equal("head", declared.ClassifierName);
+        Assert.True(hooked.allclose(declared.Run(x, p, c), 1e-6, 1e-6));
+        // in-batch partners: rows of [batch; outside partners]
+        var outside = torch.randn(2, 2);
+        long[] rows = [1, 0, 6, 7, 2, 3];
+        var a = new MixedForwardPass(plain, [MixedForwardPass.OutputLayer], new Random(0)).Run(x, outside, rows, c);
+        Assert.True(a.allclose(declared.Run(x, outside, rows, c), 1e-6, 1e-6));
+        // a named layer of the encoder still works through hooks
+        Assert.True(new MixedForwardPass(plain, ["act"], new Random(0)).Run(x, p, c).allclose(new MixedForwardPass(split, ["encoder.act"], new Random(0)).Run(x, p, c), 1e-6, 1e-6));
+    }
+
+    [Fact]
+    public void Features_and_the_last_layer_are_the_declared_encoders_and_heads()
+    {
+        using var data = MethodFactory.Data(100);
+        var (plain, split) = Pair(4);
+        using var _ = plain;
+        using var __ = split;
+        using var a = FeatureExtractor.Extract(plain, data.Validation);
+        using var b = FeatureExtractor.Extract(split, data.Validation);
+        Assert.True(a.Inputs.allclose(b.Inputs, 1e-6, 1e-6));
+        var head = LinearHead.Read(split);
+        Assert.Equal((2, 16), (head.Classes, head.Features));
+        using var zero = torch.zeros(2, 16);
+        LinearHead.FromTensors(zero, torch.zeros(2)).Load(split);
+        Assert.True(((TorchSharp.Modules.Linear)split.Head).weight!.allclose(zero, 0, 0));
+        Assert.Equal(["encoder", "encoder.act", "encoder.lin1", "head"], split.named_modules().Select(m => m.name).Where(n => n.Length > 0).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    /// <summary>A model that runs its layers with forward() (hooks never fire) but declares its encoder and head.</summary>
+    private sealed class Handmade : nn.Module<Tensor, Tensor>, IEncoderHead
+    {
+        private readonly TorchSharp.Modules.Linear lin1 = nn.Linear(2, 16);
+        private readonly TorchSharp.Modules.Linear fc = nn.Linear(16, 2);
+
+        public Handmade() : base(nameof(Handmade)) => RegisterComponents();
+
+        public nn.Module<Tensor, Tensor> Head => fc;
+
+        public Tensor Encode(Tensor input) => nn.functional.relu(lin1.forward(input));
+
+        public override Tensor forward(Tensor input) => fc.forward(Encode(input));
+    }
+
+    [Fact]
+    public void Jm1_at_the_output_of_a_model_whose_forward_hooks_never_see_trains_through_its_declaration()
+    {
+        using var data = MethodFactory.Data(100);
+        using var model = new Handmade();
+        var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, 100).Select(i => i % 4 == 0).ToArray(), data.Train, "test");
+        using var jm1 = Jm1Method.Jm1(data.Train, errorSet, new SeedSource(0), new Jm1Options { Layer = MixingLayer.Output });
+        using var opt = torch.optim.SGD(model.parameters(), 0.1);
+        var summary = MethodFactory.Train(jm1, model, opt, data.Train, 0, 1, 1)!;
+        Assert.True(summary.Mixing!.Mixed > 0);
+        Assert.Equal(MixedForwardPass.OutputLayer, jm1.LastLayer);
+    }
+}
