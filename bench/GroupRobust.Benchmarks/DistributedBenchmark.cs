@@ -58,7 +58,7 @@ internal static class DistributedBenchmark
                     using var scope = NewDisposeScope();
                     using var batch = data.Train.GetBatch(part);
                     opt.zero_grad();
-                    method.Loss(model, batch).backward();
+                    method.PartLoss(model, batch, part).backward();
                     reduce.Start();
                     GradientAveraging.AverageGradients(model, mpi, batch.Size);
                     reduce.Stop();

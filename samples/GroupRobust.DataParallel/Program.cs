@@ -42,21 +42,10 @@ nn.Module<Tensor, Tensor> NewModel()
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(16 * 7 * 7, 2));
 }
 
-// One data-parallel epoch: this rank's part of every global batch, gradients averaged over the global batch.
-MethodEpochSummary Epoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, torch.optim.Optimizer optimizer, int epoch, int total)
-{
-    model.train();
-    foreach (var part in EpochSharding.Shards(method.BeginEpoch(epoch, total), globalBatch, mpi))
-    {
-        using var scope = NewDisposeScope();
-        using var batch = data.Train.GetBatch(part);   // possibly no rows, in a short last batch: the step still counts
-        optimizer.zero_grad();
-        method.Loss(model, batch).backward();
-        GradientAveraging.AverageGradients(model, mpi, batch.Size);
-        optimizer.step();
-    }
-    return method.EndEpoch();
-}
+// One data-parallel epoch: this rank's part of every global batch, gradients averaged over the global batch (the
+// library's loop through the optimizer step; DataParallel.PartLoss is the piece to write your own).
+MethodEpochSummary Epoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper optimizer, int epoch, int total)
+    => DataParallel.TrainEpoch(method, model, optimizer, data.Train, epoch, total, globalBatch, mpi);
 
 // Phase I: ERM, data-parallel; then the error set from shards of the training set, the same on every rank.
 using var erm = NewModel();

@@ -38,8 +38,18 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer);
     }
 
-    /// <summary>The name of the row's seed stream: the spec with its separators as dashes ("jm1@oracle" draws from "jm1-oracle").</summary>
-    public string SeedName => (LastLayer is not null && Method is not null ? Spec[(Spec.IndexOf('/') + 1)..] : Spec).Replace('@', '-').Replace(':', '-');
+    /// <summary>
+    /// The name of the row's run's seed stream: its earlier name where it had one ("groupdro@eiil" draws from "eiil", as
+    /// the first studies did, so their numbers stay), else the spec with its separators as dashes ("jm1@oracle": "jm1-oracle").
+    /// </summary>
+    public string SeedName
+    {
+        get
+        {
+            var run = LastLayer is not null && Method is not null ? Spec[(Spec.IndexOf('/') + 1)..] : Spec;
+            return Aliases.FirstOrDefault(kv => kv.Value == run).Key ?? run.Replace('@', '-').Replace(':', '-');
+        }
+    }
 
     /// <summary>Whether the row needs phase I (its groups come from a phase-I model, or it retrains ERM's last layer).</summary>
     public bool UsesPhaseOne => Groups?.Input == IdentifierInput.PhaseOneModel || (LastLayer?.HeldOutFraction == 0 && Method is null);

@@ -50,7 +50,7 @@ MethodEpochSummary TrainSharded(ITrainingMethod method, nn.Module<Tensor, Tensor
             using var scope = NewDisposeScope();
             using var batch = train.GetBatch(part);
             opt.zero_grad();
-            method.Loss(model, batch).backward();
+            method.PartLoss(model, batch, part).backward();
             GradientAveraging.AverageGradients(model, mpi, batch.Size);
             opt.step();
         }

@@ -46,28 +46,11 @@ public sealed class Batch : IDisposable
     /// <summary>Number of samples, B.</summary>
     public int Size => Indices.Length;
 
-    /// <summary>
-    /// Where this batch sits in a global batch split among processes (data-parallel training), or null for an ordinary
-    /// batch. Set by <see cref="BatchIteration.GetBatch(IGroupDataset, BatchShard)"/>; a method given such a batch draws
-    /// its per-batch randomness for the whole global batch and keeps this part's draws.
-    /// </summary>
-    public BatchShard? Shard { get; private set; }
-
-    /// <summary>Marks the batch as <paramref name="shard"/>'s part; its indices must be the part's.</summary>
-    internal Batch InShard(BatchShard shard)
-    {
-        if (!Indices.AsSpan().SequenceEqual(shard.LocalIndices))
-            throw new ArgumentException($"The batch's {Size} indices are not those of {shard}.", nameof(shard));
-        Shard = shard;
-        return this;
-    }
-
     /// <summary>A view of this batch without group ids, sharing its inputs and labels (never dispose the view: the tensors are this batch's).</summary>
     internal Batch WithoutGroupIds()
     {
         if (Groups is null) return this;
-        var view = new Batch(Inputs, Labels, null, Indices) { Shard = Shard };
-        return view;
+        return new Batch(Inputs, Labels, null, Indices);
     }
 
     /// <summary>Moves the batch's tensors out of the current dispose scope to the enclosing one.</summary>

@@ -22,43 +22,6 @@ public static class BatchIteration
         return Batches(dataset, order, batchSize, dropLast);
     }
 
-    /// <summary>
-    /// The batch of one part of a global batch (data-parallel training: GroupRobust.Distributed's
-    /// <c>EpochSharding</c> makes the parts), with <see cref="Batch.Shard"/> set. A part with no rows (the short last
-    /// batch of an epoch, split among more processes than it has rows) gives a batch of zero rows, shaped like the
-    /// dataset's, which the methods accept: every process must take part in every step.
-    /// </summary>
-    /// <param name="dataset">The training split the global batch indexes.</param>
-    /// <param name="shard">The part to fetch.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index of the global batch is outside the dataset.</exception>
-    public static Batch GetBatch(this IGroupDataset dataset, BatchShard shard)
-    {
-        ArgumentNullException.ThrowIfNull(dataset);
-        ArgumentNullException.ThrowIfNull(shard);
-        var global = shard.Global;
-        for (int i = 0; i < global.Length; i++)
-            if ((ulong)global[i] >= (ulong)dataset.Count)
-                throw new ArgumentOutOfRangeException(nameof(shard), global[i], $"Row {i} of the global batch is index {global[i]}; the dataset has {dataset.Count} samples.");
-        if (shard.Length > 0)
-        {
-            var batch = dataset.GetBatch(shard.LocalIndices);
-            try
-            {
-                return batch.InShard(shard);
-            }
-            catch
-            {
-                batch.Dispose();   // a dataset whose batches carry other indices: nothing is left behind
-                throw;
-            }
-        }
-        // no rows here: an empty batch with the dataset's row shape, dtypes and device (from one row of the global batch)
-        using var scope = TorchSharp.torch.NewDisposeScope();
-        using var like = dataset.GetBatch(global.AsSpan(0, 1));
-        var empty = new Batch(like.Inputs.narrow(0, 0, 0).clone(), like.Labels.narrow(0, 0, 0).clone(), like.Groups?.narrow(0, 0, 0).clone(), []);
-        return empty.InShard(shard).MoveToOuterDisposeScope();
-    }
-
     /// <summary>The dataset without its group annotations (<see cref="UngroupedView"/>; <paramref name="dataset"/> itself when it has none).</summary>
     public static IGroupDataset WithoutGroupLabels(this IGroupDataset dataset)
     {

@@ -48,17 +48,14 @@ public interface ITrainingMethod : IDisposable
     long[] BeginEpoch(int epoch, int totalEpochs);
 
     /// <summary>
-    /// The loss of one batch of the current epoch, a scalar to backpropagate, in the caller's dispose scope. A batch that
-    /// is one process's part of a global batch (<see cref="Batch.Shard"/>, fetched with
-    /// <see cref="BatchIteration.GetBatch(IGroupDataset, BatchShard)"/> in data-parallel training) gives this part's
-    /// share of the global batch's loss, with the per-batch randomness drawn for the whole global batch; such a part may
-    /// have no rows. One method instance takes one part of each global batch.
+    /// The loss of one batch of the current epoch, a scalar to backpropagate, in the caller's dispose scope.
+    /// (Data-parallel training gives each process one part of every global batch through GroupRobust.Distributed's
+    /// <c>PartLoss</c>: the methods whose loss splits into parts draw their per-batch randomness for the whole global batch.)
     /// </summary>
     /// <param name="model">The classifier being trained (logits [B, C]).</param>
-    /// <param name="batch">A batch of the training split, fetched with the indices <see cref="BeginEpoch"/> returned (or a part of one).</param>
-    /// <exception cref="InvalidOperationException">No epoch was begun; or a GroupDRO part whose statistics are not reduced over the job.</exception>
-    /// <exception cref="ArgumentException">The batch does not come from the method's training split, or is empty without being a part.</exception>
-    /// <exception cref="NotSupportedException">A part of a global batch given to a method whose loss does not split into parts (MixUp, CVaR-DRO, LfF, LISA, GroupJM1).</exception>
+    /// <param name="batch">A batch of the training split, fetched with the indices <see cref="BeginEpoch"/> returned.</param>
+    /// <exception cref="InvalidOperationException">No epoch was begun.</exception>
+    /// <exception cref="ArgumentException">The batch does not come from the method's training split, or is empty.</exception>
     Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch);
 
     /// <summary>

@@ -25,6 +25,7 @@ public abstract class TrainingMethod : ITrainingMethod
     private EpochSampler? _sampler;
     private readonly Internal.ExclusiveUse _use;
     private Batch? _lastBatch;                        // the batch of the last Loss call, for RepeatLoss
+    private GlobalBatch? _lastGlobal;                 // its global batch, when it was a part of one
     private Dictionary<string, ulong[]>? _drawsBefore; // the generators' states before that call
 
     /// <summary>Creates the method.</summary>
@@ -127,6 +128,29 @@ public abstract class TrainingMethod : ITrainingMethod
     public Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         using var use = _use.Enter();
+        if (batch?.Size == 0) throw new ArgumentException("The batch is empty.", nameof(batch));
+        return First(model, batch!, null);
+    }
+
+    /// <summary>
+    /// The loss of one part of a global batch, in the form row-weighted gradient averaging expects: the mean over the
+    /// part's rows of a per-row loss, with the per-batch randomness drawn for the whole global batch (data-parallel
+    /// training: GroupRobust.Distributed's entry point). A part may have no rows.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The method cannot train on parts of a global batch.</exception>
+    internal Tensor LossOfPart(nn.Module<Tensor, Tensor> model, Batch part, GlobalBatch global)
+    {
+        using var use = _use.Enter();
+        ArgumentNullException.ThrowIfNull(global);
+        for (int i = 0; i < global.Indices.Length; i++)
+            if ((ulong)global.Indices[i] >= (ulong)DatasetSize)
+                throw new ArgumentException($"Row {i} of the part's global batch has index {global.Indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(global));
+        return First(model, part, global);
+    }
+
+    /// <summary>The first evaluation of a batch (or part): checks it, keeps what a repeat replays, counts its rows.</summary>
+    private Tensor First(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch? global)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
         if (!_inEpoch) throw new InvalidOperationException("No epoch was begun; call BeginEpoch(epoch, totalEpochs) first and fetch batches with the indices it returns.");
@@ -134,20 +158,10 @@ public abstract class TrainingMethod : ITrainingMethod
         for (int i = 0; i < indices.Length; i++)
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
-        if (batch.Shard is { } shard)
-        {
-            var global = shard.GlobalIndices;
-            for (int i = 0; i < global.Count; i++)
-                if ((ulong)global[i] >= (ulong)DatasetSize)
-                    throw new ArgumentException($"Row {i} of the batch's global batch has index {global[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
-        }
-        else if (batch.Size == 0)
-        {
-            throw new ArgumentException("The batch is empty; only a part of a global batch (Batch.Shard) may have no rows.", nameof(batch));
-        }
         _drawsBefore = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
         _lastBatch = batch;
-        var loss = Compute(model, batch);
+        _lastGlobal = global;
+        var loss = Compute(model, batch, global);
         _samples += batch.Size;
         return loss;
     }
@@ -168,7 +182,7 @@ public abstract class TrainingMethod : ITrainingMethod
         Repeating = true;
         try
         {
-            return Compute(model, batch);
+            return Compute(model, batch, _lastGlobal);
         }
         finally
         {
@@ -205,11 +219,11 @@ public abstract class TrainingMethod : ITrainingMethod
         }
     }
 
-    private Tensor Compute(nn.Module<Tensor, Tensor> model, Batch batch)
+    private Tensor Compute(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch? global)
     {
         using var scope = NewDisposeScope();
         var view = UsesTrainingGroups ? batch : batch.WithoutGroupIds();
-        var loss = batch.Shard is { } shard ? ShardLoss(model, view, shard) : BatchLoss(model, view);
+        var loss = global is null ? BatchLoss(model, view) : PartLoss(model, view, global);
         return loss.MoveToOuterDisposeScope();
     }
 
@@ -295,23 +309,22 @@ public abstract class TrainingMethod : ITrainingMethod
     protected abstract Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch);
 
     /// <summary>
-    /// The loss of one part of a global batch (<see cref="Batch.Shard"/>, data-parallel training), in the form
-    /// GroupRobust.Distributed's row-weighted gradient averaging expects: the mean over this part's rows of a per-row
-    /// loss, so that the averaged gradient is the global batch's. Randomness drawn per batch must be drawn for the whole
-    /// global batch (every part advances the generators alike). A part may have no rows (<see cref="EmptyPartLoss"/>).
-    /// The base class refuses: a method whose loss is not a mean of per-row terms, or that keeps per-batch state of its
-    /// own, cannot be split this way; ERM, JTT, the mixing methods and GroupDRO (with its statistics reduced across
-    /// processes) override it.
+    /// The loss of one part of a global batch (data-parallel training), in the form the row-weighted gradient averaging
+    /// expects: the mean over this part's rows of a per-row loss, so that the averaged gradient is the global batch's.
+    /// Randomness drawn per batch must be drawn for the whole global batch (every part advances the generators alike). A
+    /// part may have no rows (<see cref="EmptyPartLoss"/>). The base refuses: a method whose loss is not a mean of per-row
+    /// terms, or that keeps per-batch state of its own, cannot be split this way; ERM, JTT, the mixing methods and GroupDRO
+    /// (with its statistics reduced across processes) override it.
     /// </summary>
     /// <exception cref="NotSupportedException">The method cannot train on parts of a global batch.</exception>
-    protected virtual Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
-        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch ({shard}): its batch loss is not a mean of per-row terms drawn independently of the other parts. Data-parallel training supports ERM, JTT, GroupDRO and the mixing methods (JM1, JM1+, c-MixUp).");
+    private protected virtual Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch global)
+        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch ({global}): its batch loss is not a mean of per-row terms drawn independently of the other parts. Data-parallel training supports ERM, JTT, GroupDRO and the mixing methods (JM1, JM1+, c-MixUp).");
 
     /// <summary>
     /// The loss of a part with no rows: a zero scalar that can be backpropagated (it reaches no parameter), on the batch's
     /// device; the part's gradients then count as zero in the average.
     /// </summary>
-    protected static Tensor EmptyPartLoss(Batch batch)
+    private protected static Tensor EmptyPartLoss(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         return torch.zeros([], ScalarType.Float32, batch.Inputs.device, requires_grad: true);

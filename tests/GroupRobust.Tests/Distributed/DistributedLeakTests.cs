@@ -48,7 +48,7 @@ public class DistributedLeakTests
                 using var scope = torch.NewDisposeScope();
                 using var batch = data.Train.GetBatch(part);
                 opt.zero_grad();
-                method.Loss(model, batch).backward();
+                method.PartLoss(model, batch, part).backward();
                 GradientAveraging.AverageGradients(model, job, batch.Size);
                 opt.step();
             }

@@ -1,3 +1,4 @@
+using GroupRobust.Distributed;
 using GroupRobust.Data;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
@@ -50,9 +51,10 @@ public class MethodLeakTests
                 foreach (var (start, length) in new[] { (0, global.Length / 2), (global.Length, 0) })
                 {
                     using var scope = torch.NewDisposeScope();
-                    using var part = data.Train.GetBatch(new BatchShard(global, start, length));
+                    var shard = new BatchShard(global, start, length);
+                    using var part = data.Train.GetBatch(shard);
                     opt.zero_grad();
-                    method.Loss(model, part).backward();
+                    method.PartLoss(model, part, shard).backward();
                     opt.step();
                 }
             }

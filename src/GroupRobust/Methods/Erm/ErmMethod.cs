@@ -40,6 +40,6 @@ public sealed class ErmMethod : TrainingMethod
 
     /// <inheritdoc />
     /// <remarks>The mean cross entropy of the part's rows (a global batch's parts average to its mean).</remarks>
-    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+    private protected override Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
         => batch.Size == 0 ? EmptyPartLoss(batch) : BatchLoss(model, batch);
 }

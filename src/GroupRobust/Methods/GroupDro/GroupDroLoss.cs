@@ -107,7 +107,7 @@ public sealed class GroupDroLoss : IGroupLoss
     /// loss, scaled to the form that row-weighted gradient averaging expects. With it set, a process whose part of the
     /// global batch is empty passes an empty batch (it still takes part in the sum). Null (the default) for one process.
     /// </summary>
-    public Func<Tensor, Tensor>? CrossProcessSum { get; set; }
+    internal Func<Tensor, Tensor>? CrossProcessSum { get; set; }
 
     /// <summary>Steps taken (updating calls of <see cref="Forward"/>); reading it synchronises with the state's device.</summary>
     public long Steps

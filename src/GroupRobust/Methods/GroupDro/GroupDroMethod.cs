@@ -62,7 +62,7 @@ public sealed class GroupDroMethod : TrainingMethod
     /// rows still takes part in that reduction.
     /// </remarks>
     /// <exception cref="InvalidOperationException">The robust loss is not attached to the job.</exception>
-    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+    private protected override Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
     {
         if (RobustLoss.CrossProcessSum is null)
             throw new InvalidOperationException($"GroupDRO on parts of a global batch ({shard}) needs the group statistics of the whole global batch: attach its loss to the job first (GroupRobust.Distributed.DistributedGroupDro.Attach(method.RobustLoss, collective)), on every process.");

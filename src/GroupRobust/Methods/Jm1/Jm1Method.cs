@@ -121,13 +121,13 @@ public sealed class Jm1Method : TrainingMethod
     /// part are fetched from the training set: the same mix). Every part therefore advances the generators alike, and
     /// the mixing statistics count the global batch on every process.
     /// </remarks>
-    protected override Tensor ShardLoss(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard) => Unchanged(_mixer.Tally, () => DrawAndMixPart(model, batch, shard));
+    private protected override Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard) => Unchanged(_mixer.Tally, () => DrawAndMixPart(model, batch, shard));
 
-    private Tensor DrawAndMixPart(nn.Module<Tensor, Tensor> model, Batch batch, BatchShard shard)
+    private Tensor DrawAndMixPart(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
     {
         var pass = _passes.For(model);
         if (batch.Size > 0) _groups.EnsureBatchLabels(batch, nameof(batch));
-        var global = _mixer.DrawPartners(shard.Global, Options.Partners);
+        var global = _mixer.DrawPartners(shard.Indices, Options.Partners);
         double alpha = Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng);
         if (batch.Size > 0) return MixedLoss(pass, batch, global.Slice(shard.Start, shard.Length), alpha);
         // no rows here: the draws the other parts make (alpha's statistics, the layer) and nothing to backpropagate

@@ -1,12 +1,12 @@
-namespace GroupRobust.Data;
+namespace GroupRobust.Distributed;
 
 /// <summary>
 /// Where a batch sits in a larger, global batch: this part holds rows [<see cref="Start"/>, <see cref="Start"/> +
 /// <see cref="Length"/>) of <see cref="GlobalIndices"/>. Data-parallel training (GroupRobust.Distributed: every process
-/// takes one part of each global batch) attaches it to the part's batch, so that a method whose loss draws randomness
-/// over the batch (JM1's partners, alpha, the mixing layer) draws it for the global batch, exactly as one process with
-/// the whole batch would, and keeps the draws of this part; every part of a global batch then advances the method's
-/// generators identically.
+/// takes one part of each global batch) passes it with the part's batch to <see cref="DataParallel.PartLoss"/>, so that a
+/// method whose loss draws randomness over the batch (JM1's partners, alpha, the mixing layer) draws it for the global
+/// batch, exactly as one process with the whole batch would, and keeps the draws of this part; every part of a global
+/// batch then advances the method's generators identically.
 /// </summary>
 public sealed class BatchShard
 {

@@ -1,10 +1,12 @@
+using GroupRobust.Distributed;
+using GroupRobust.Tests.Methods;
 using GroupRobust.Data;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GroupRobust.Tests.Methods;
+namespace GroupRobust.Tests.Distributed;
 
 /// <summary>
 /// The methods on parts of a global batch (<see cref="BatchShard"/>), in one process: the parts' row-weighted gradients
@@ -65,11 +67,12 @@ public class ShardedBatchTests
                     for (int p = 0; p < parts; p++)
                     {
                         var (start, length) = Part(globalRows.Length, p, parts);
-                        using var part = data.Train.GetBatch(new BatchShard(globalRows, start, length));
+                        var shard = new BatchShard(globalRows, start, length);
+                        using var part = data.Train.GetBatch(shard);
                         Assert.Equal(length, part.Size);
                         emptyParts += length == 0 ? 1 : 0;
                         // the part's mean loss weighted by its share of the rows: the gradients add up to the global mean's
-                        (split[p].Loss(b, part) * ((double)length / globalRows.Length)).backward();
+                        (split[p].PartLoss(b, part, shard) * ((double)length / globalRows.Length)).backward();
                     }
                     optB.step();
                 }
@@ -105,8 +108,9 @@ public class ShardedBatchTests
         using var method = MethodFactory.Make(kind, data, new SeedSource(1));
         using var model = MethodFactory.ModelFor(kind, 2);
         var order = method.BeginEpoch(0, 1);
-        using var part = data.Train.GetBatch(new BatchShard(order.AsSpan(0, 8), 0, 4));
-        var ex = Assert.Throws<NotSupportedException>(() => method.Loss(model, part));
+        var shard = new BatchShard(order.AsSpan(0, 8), 0, 4);
+        using var part = data.Train.GetBatch(shard);
+        var ex = Assert.Throws<NotSupportedException>(() => method.PartLoss(model, part, shard));
         Assert.Contains("parts of a global batch", ex.Message);
         Assert.Contains("ERM, JTT, GroupDRO and the mixing methods", ex.Message);
     }
@@ -118,8 +122,9 @@ public class ShardedBatchTests
         using var method = MethodFactory.Make("groupdro", data, new SeedSource(1));
         using var model = MethodFactory.Model(2);
         var order = method.BeginEpoch(0, 1);
-        using var part = data.Train.GetBatch(new BatchShard(order.AsSpan(0, 8), 4, 4));
-        var ex = Assert.Throws<InvalidOperationException>(() => method.Loss(model, part));
+        var shard = new BatchShard(order.AsSpan(0, 8), 4, 4);
+        using var part = data.Train.GetBatch(shard);
+        var ex = Assert.Throws<InvalidOperationException>(() => method.PartLoss(model, part, shard));
         Assert.Contains("DistributedGroupDro.Attach", ex.Message);
     }
 
@@ -132,18 +137,20 @@ public class ShardedBatchTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new BatchShard(rows, 4, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new BatchShard(rows, 1, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => data.Train.GetBatch(new BatchShard([1, 100_000], 0, 1)));
-        using var empty = data.Train.GetBatch(new BatchShard(rows, 3, 0));
+        var nothing = new BatchShard(rows, 3, 0);
+        using var empty = data.Train.GetBatch(nothing);
         Assert.Equal(0, empty.Size);
         Assert.Equal(new long[] { 0, 2 }, empty.Inputs.shape);
         Assert.Equal(ScalarType.Int64, empty.Labels.dtype);
         using var part = data.Train.GetBatch(new BatchShard(rows, 1, 2));
         Assert.Equal(new long[] { 7, 9 }, part.Indices);
-        Assert.Equal(1, part.Shard!.Start);
-        // an ordinary empty batch is still refused: only a part may be empty
+        // an ordinary empty batch is refused: only a part may be empty; a part must hold its shard's rows
         using var method = new ErmMethod(data.Train, new SeedSource(0));
         using var model = MethodFactory.Model(1);
         method.BeginEpoch(0, 1);
-        using var loss = method.Loss(model, empty);
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => method.Loss(model, empty)).Message);
+        Assert.Contains("not those of", Assert.Throws<ArgumentException>(() => method.PartLoss(model, part, nothing)).Message);
+        using var loss = method.PartLoss(model, empty, nothing);
         Assert.Equal(0, loss.ToSingle());
         loss.backward();   // reaches no parameter
         Assert.All(model.parameters(), p => Assert.True(p.grad is null || p.grad.abs().max().ToDouble() == 0));
