@@ -53,7 +53,7 @@ internal static class DistributedBenchmark
                 mpi.Barrier();
                 var clock = Stopwatch.StartNew();
                 var reduce = new Stopwatch();
-                foreach (var part in EpochSharding.Shards(method.BeginEpoch(Math.Max(epoch, 0), epochs), globalBatch, mpi))
+                foreach (var part in EpochSharding.Shards(method.BeginEpoch(Math.Max(epoch, 0) + 1, epochs), globalBatch, mpi))
                 {
                     using var scope = NewDisposeScope();
                     using var batch = data.Train.GetBatch(part);

@@ -89,7 +89,7 @@ internal static class MacroBenchmark
                     using var method = Make(row);
                     var step = EntryOf(row).Step;
                     s = 0;
-                    foreach (var batch in train.Batches(method.BeginEpoch(Math.Max(rep, 0), options.Repetitions), options.BatchSize))
+                    foreach (var batch in train.Batches(method.BeginEpoch(Math.Max(rep, 0) + 1, options.Repetitions), options.BatchSize))
                     {
                         using var scope = NewDisposeScope();
                         step.Take(method, model, opt, batch);
@@ -150,7 +150,7 @@ internal static class MacroBenchmark
         using var reference = work.NewModel(0);
         using var refOpt = torch.optim.Adam(reference.parameters(), 1e-3);
         using var refMethod = new ErmMethod(work.Train, seeds);
-        foreach (var batch in work.Train.Batches(refMethod.BeginEpoch(0, 1), options.BatchSize))
+        foreach (var batch in work.Train.Batches(refMethod.BeginEpoch(1, 1), options.BatchSize))
         {
             using var scope = NewDisposeScope();
             refOpt.zero_grad();

@@ -39,7 +39,7 @@ public class MicroBenchmarks
         _data = new TensorGroupDataset(torch.randn(n, 3, 28, 28), y, GroupScheme.Binary(), a);
         _partition = GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 == 0).ToArray(), _data, "bench");
         _jm1 = Jm1Method.Jm1(_data, _partition, new SeedSource(1));
-        _jm1.BeginEpoch(0, 1);
+        _jm1.BeginEpoch(1, 1);
         _linear = nn.Sequential(nn.Flatten(), nn.Linear(3 * 28 * 28, 2));
         _indices = Enumerable.Range(0, BatchSize).Select(i => (long)(i * 97 % n)).ToArray();
         _batch = _data.GetBatch(_indices).DetachFromDisposeScope();

@@ -58,11 +58,11 @@ internal static class SoakBenchmark
             {
                 foreach (var (method, net, optimizer, step) in runs)
                 {
-                    foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), 64))
+                    foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch + 1, epochs), 64))
                     {
                         using var scope = NewDisposeScope();
                         step.Take(method, net, optimizer, batch);
-                        if (method is ErmMethod) recorder.Record(0, batch, model.call(batch.Inputs)); // one record, overwritten every epoch
+                        if (method is ErmMethod) recorder.Record(1, batch, model.call(batch.Inputs)); // one record, overwritten every epoch
                     }
                     method.EndEpoch();
                 }

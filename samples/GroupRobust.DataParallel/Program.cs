@@ -52,7 +52,7 @@ using var erm = NewModel();
 GradientAveraging.BroadcastParameters(erm, mpi);
 using (var method = new ErmMethod(data.Train, seeds.Child("phase1")))
 using (var optimizer = torch.optim.Adam(erm.parameters(), 1e-3))
-    for (int epoch = 0; epoch < phase1Epochs; epoch++) Say($"phase I {Epoch(method, erm, optimizer, epoch, phase1Epochs)} on rank 0 of {mpi.Size}");
+    for (int epoch = 1; epoch <= phase1Epochs; epoch++) Say($"phase I {Epoch(method, erm, optimizer, epoch, phase1Epochs)} on rank 0 of {mpi.Size}");
 GroupAssignment errorSet = DistributedIdentification.Identify(new MisclassificationIdentifier(erm), data.Train, mpi);
 Say(errorSet.ToString());
 
@@ -75,9 +75,9 @@ if (resume[0] != 0)
     start = saved.Epoch;
     bestWorst = double.Parse(saved.Metadata["bestWorst"], CultureInfo.InvariantCulture);
     bestEpoch = int.Parse(saved.Metadata["bestEpoch"], CultureInfo.InvariantCulture);
-    Say($"resumed from epoch {start} (best so far: epoch {bestEpoch}, validation worst-group {bestWorst:P1})");
+    Say($"resumed after epoch {start} (best so far: epoch {bestEpoch}, validation worst-group {bestWorst:P1})");
 }
-for (int epoch = start; epoch < epochs; epoch++)
+for (int epoch = start + 1; epoch <= epochs; epoch++)   // epochs are numbered from 1; a checkpoint holds the last one done
 {
     var summary = Epoch(jm1, model, jm1Optimizer, epoch, epochs);
     var validation = DistributedEvaluation.Evaluate(evaluator, model, data.Validation, mpi);
@@ -86,10 +86,10 @@ for (int epoch = start; epoch < epochs; epoch++)
     if (worst > bestWorst)
     {
         (bestWorst, bestEpoch) = (worst, epoch);
-        DistributedCheckpoint.Save(mpi, best, model, null, new CheckpointState { Epoch = epoch + 1 }, jm1);
+        DistributedCheckpoint.Save(mpi, best, model, null, new CheckpointState { Epoch = epoch }, jm1);
     }
     var metadata = new Dictionary<string, string> { ["bestWorst"] = bestWorst.ToString("R", CultureInfo.InvariantCulture), ["bestEpoch"] = bestEpoch.ToString(CultureInfo.InvariantCulture) };
-    DistributedCheckpoint.Save(mpi, last, model, jm1Optimizer, new CheckpointState { Epoch = epoch + 1, Method = jm1.GetState(), Metadata = metadata }, jm1);
+    DistributedCheckpoint.Save(mpi, last, model, jm1Optimizer, new CheckpointState { Epoch = epoch, Method = jm1.GetState(), Metadata = metadata }, jm1);
 }
 
 // The selected epoch's weights, evaluated on the test split across the ranks.

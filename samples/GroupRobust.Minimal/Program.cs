@@ -37,7 +37,7 @@ using var erm = NewModel(seeds.Derive("init"));
 using (var method = new ErmMethod(data.Train, seeds.Child("phase1")))
 using (var optimizer = torch.optim.Adam(erm.parameters(), 1e-3))
 {
-    for (int epoch = 0; epoch < 2; epoch++)
+    for (int epoch = 1; epoch <= 2; epoch++)                    // epochs are numbered from 1
     {
         foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, 2), batchSize: 64))
         {

@@ -45,7 +45,7 @@ MethodEpochSummary TrainSharded(ITrainingMethod method, nn.Module<Tensor, Tensor
     MethodEpochSummary? last = null;
     for (int epoch = from; epoch < to; epoch++)
     {
-        foreach (var part in EpochSharding.Shards(method.BeginEpoch(epoch, total), globalBatch, mpi))
+        foreach (var part in EpochSharding.Shards(method.BeginEpoch(epoch + 1, total), globalBatch, mpi))
         {
             using var scope = NewDisposeScope();
             using var batch = train.GetBatch(part);
@@ -65,7 +65,7 @@ MethodEpochSummary TrainSingle(ITrainingMethod method, nn.Module<Tensor, Tensor>
     MethodEpochSummary? last = null;
     for (int epoch = 0; epoch < epochs; epoch++)
     {
-        foreach (var batch in train.Batches(method.BeginEpoch(epoch, epochs), globalBatch))
+        foreach (var batch in train.Batches(method.BeginEpoch(epoch + 1, epochs), globalBatch))
         {
             using var scope = NewDisposeScope();
             opt.zero_grad();

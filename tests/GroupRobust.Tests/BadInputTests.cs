@@ -232,7 +232,7 @@ public class BadInputTests
             {
                 using var lff = new LffMethod(ds, new SeedSource(0));
                 using var pair = new LffModel(nn.Linear(3, 2), nn.Linear(3, 2));
-                lff.BeginEpoch(0, 1);
+                lff.BeginEpoch(1, 1);
                 using var b = ds.GetBatch(name.Contains("twice") ? [1, 1] : [0, 1]);
                 if (name.Contains("twice")) lff.Loss(pair, b);
                 else

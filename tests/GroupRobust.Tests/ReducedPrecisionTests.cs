@@ -107,8 +107,8 @@ public class ReducedPrecisionTests
             using (torch.no_grad())
                 foreach (var (l, f) in modelLow.parameters().Zip(modelFull.parameters()))
                     f.copy_(l.to(ScalarType.Float32));   // the float32 model holds exactly the rounded weights
-            methodLow.BeginEpoch(0, 1);
-            methodFull.BeginEpoch(0, 1);
+            methodLow.BeginEpoch(1, 1);
+            methodFull.BeginEpoch(1, 1);
             using var lowBatch = dataLow.GetBatch(batchIdx);
             using var fullBatch = dataFull.GetBatch(batchIdx);
             var lossLow = methodLow.Loss(modelLow, lowBatch);

@@ -35,11 +35,11 @@ public class SoakTests
                 foreach (var (method, step) in methods.Zip(steps))
                 {
                     var (net, optimizer) = method is LffMethod ? (pair, pairOpt) : (model, opt);
-                    foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch % 6, 6), 32))
+                    foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch % 6 + 1, 6), 32))
                     {
                         using var scope = NewDisposeScope();
                         step.Take(method, net, optimizer, batch);
-                        if (method is ErmMethod) recorder.Record(0, batch, model.call(batch.Inputs));
+                        if (method is ErmMethod) recorder.Record(1, batch, model.call(batch.Inputs));
                     }
                     method.EndEpoch();
                 }

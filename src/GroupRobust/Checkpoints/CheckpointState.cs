@@ -10,7 +10,7 @@ namespace GroupRobust.Checkpoints;
 /// </summary>
 public sealed record CheckpointState
 {
-    /// <summary>The epoch to continue with (0-based).</summary>
+    /// <summary>The last completed epoch (epochs are numbered from 1; 0 before the first): a resumed run continues with the next.</summary>
     public required int Epoch { get; init; }
 
     /// <summary>The training method's state, when the run uses one.</summary>

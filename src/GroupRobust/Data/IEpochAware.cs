@@ -7,6 +7,6 @@ namespace GroupRobust.Data;
 /// </summary>
 public interface IEpochAware
 {
-    /// <summary>Sets the epoch the following batches belong to (>= 0).</summary>
+    /// <summary>Sets the epoch the following batches belong to (numbered from 1).</summary>
     void SetEpoch(int epoch);
 }

@@ -38,7 +38,7 @@ public sealed class ErrorSetRecorder : IDisposable
     public IReadOnlyList<int> Epochs => _epochs.Keys.ToArray();
 
     /// <summary>Records the predictions of one training batch (call it before the optimizer step, with the logits of the same forward pass).</summary>
-    /// <param name="epoch">The epoch being trained (any non-negative number; each gets its own record).</param>
+    /// <param name="epoch">The epoch being trained (numbered from 1; each gets its own record).</param>
     /// <param name="batch">The batch the logits belong to (its indices and labels are used).</param>
     /// <param name="logits">Logits [B, C]; gradients are not affected.</param>
     /// <exception cref="ArgumentException">Shapes do not match.</exception>
@@ -49,14 +49,14 @@ public sealed class ErrorSetRecorder : IDisposable
     }
 
     /// <summary>Records predictions for the samples at <paramref name="indices"/>.</summary>
-    /// <param name="epoch">The epoch being trained, at least 0.</param>
+    /// <param name="epoch">The epoch being trained, at least 1.</param>
     /// <param name="indices">Dataset indices of the rows.</param>
     /// <param name="labels">Labels [B].</param>
     /// <param name="logits">Logits [B, C].</param>
     public void Record(int epoch, long[] indices, Tensor labels, Tensor logits)
     {
         using var use = _use.Enter();
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
         ArgumentNullException.ThrowIfNull(indices);
         Guard.Dims(logits, 2, nameof(logits));
         Guard.Dims(labels, 1, nameof(labels));

@@ -13,7 +13,7 @@ namespace GroupRobust.Methods;
 /// <example>
 /// <code>
 /// using var method = Jm1Method.Jm1(data.Train, errorSet, new SeedSource(0));
-/// for (int epoch = 0; epoch &lt; epochs; epoch++)
+/// for (int epoch = 1; epoch &lt;= epochs; epoch++)
 /// {
 ///     foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, epochs), batchSize: 64))
 ///     {
@@ -42,7 +42,7 @@ public interface ITrainingMethod : IDisposable
     LabelBudget LabelBudget { get; }
 
     /// <summary>Starts epoch <paramref name="epoch"/> of <paramref name="totalEpochs"/> and returns its sample indices (a pure function of the method's seed, the epoch and, for stateful orders, the restored state).</summary>
-    /// <param name="epoch">0-based epoch, in [0, totalEpochs).</param>
+    /// <param name="epoch">The epoch, in [1, totalEpochs]: epochs are numbered from 1 everywhere in the library (epoch 1 is the first pass; "T = 2" is the model after two).</param>
     /// <param name="totalEpochs">Number of epochs of the run, at least 1 (alpha schedules depend on it).</param>
     /// <exception cref="InvalidOperationException">The previous epoch was not ended.</exception>
     long[] BeginEpoch(int epoch, int totalEpochs);

@@ -6,7 +6,7 @@ namespace GroupRobust.Methods;
 /// <summary>What a method did over one epoch.</summary>
 public sealed record MethodEpochSummary
 {
-    /// <summary>The 0-based epoch.</summary>
+    /// <summary>The epoch (numbered from 1).</summary>
     public required int Epoch { get; init; }
 
     /// <summary>Samples the method computed losses for (batch rows).</summary>

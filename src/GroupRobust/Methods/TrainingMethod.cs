@@ -59,7 +59,7 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <summary>True when <see cref="LabelBudget"/> includes the training split's group labels.</summary>
     protected bool UsesTrainingGroups => LabelBudget >= LabelBudget.TrainingGroups;
 
-    /// <summary>The current (or last) epoch, 0-based.</summary>
+    /// <summary>The current (or last) epoch, numbered from 1; 0 before the first.</summary>
     public int Epoch { get; private set; }
 
     /// <summary>The run's number of epochs, as passed to <see cref="BeginEpoch"/>.</summary>
@@ -112,8 +112,8 @@ public abstract class TrainingMethod : ITrainingMethod
     {
         using var use = _use.Enter();
         if (totalEpochs < 1) throw new ArgumentOutOfRangeException(nameof(totalEpochs), totalEpochs, "At least one epoch is needed.");
-        if ((uint)epoch >= (uint)totalEpochs)
-            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [0, {totalEpochs - 1}].");
+        if (epoch < 1 || epoch > totalEpochs)
+            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [1, {totalEpochs}] (epochs are numbered from 1).");
         if (_inEpoch) throw new InvalidOperationException($"Epoch {Epoch} was begun but not ended; call EndEpoch before beginning epoch {epoch}.");
         Epoch = epoch;
         TotalEpochs = totalEpochs;

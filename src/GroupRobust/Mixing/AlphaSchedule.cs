@@ -12,7 +12,7 @@ public abstract class AlphaSchedule
     public abstract string Name { get; }
 
     /// <summary>One alpha in [0, 1] for epoch <paramref name="epoch"/> of <paramref name="totalEpochs"/> (one draw per mini-batch, the paper's default).</summary>
-    /// <param name="epoch">0-based epoch, in [0, totalEpochs).</param>
+    /// <param name="epoch">The epoch, in [1, totalEpochs] (epoch 1 is the first pass).</param>
     /// <param name="totalEpochs">Number of phase-II epochs, at least 1.</param>
     /// <param name="rng">The generator (advanced).</param>
     public double Sample(int epoch, int totalEpochs, Random rng)
@@ -23,7 +23,7 @@ public abstract class AlphaSchedule
     }
 
     /// <summary><paramref name="count"/> independent alphas (one per sample).</summary>
-    /// <param name="epoch">0-based epoch, in [0, totalEpochs).</param>
+    /// <param name="epoch">The epoch, in [1, totalEpochs] (epoch 1 is the first pass).</param>
     /// <param name="totalEpochs">Number of phase-II epochs, at least 1.</param>
     /// <param name="rng">The generator (advanced).</param>
     /// <param name="count">Number of draws, at least 0.</param>
@@ -68,7 +68,7 @@ public abstract class AlphaSchedule
 
     /// <summary>
     /// <paramref name="first"/> for epochs before the switch and <paramref name="second"/> from it on; the switch epoch
-    /// is floor(<paramref name="switchFraction"/> * totalEpochs) (10 epochs, 0.5: epochs 0-4 then 5-9).
+    /// is floor(<paramref name="switchFraction"/> * totalEpochs) + 1 (10 epochs, 0.5: epochs 1-5, then 6-10).
     /// </summary>
     public static AlphaSchedule Coupled(AlphaSchedule first, AlphaSchedule second, double switchFraction = 0.5)
         => new CoupledAlpha(first, second, switchFraction);
@@ -79,7 +79,7 @@ public abstract class AlphaSchedule
     private static void CheckEpoch(int epoch, int totalEpochs)
     {
         if (totalEpochs < 1) throw new ArgumentOutOfRangeException(nameof(totalEpochs), totalEpochs, "At least one epoch is needed.");
-        if ((uint)epoch >= (uint)totalEpochs)
-            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [0, {totalEpochs - 1}].");
+        if (epoch < 1 || epoch > totalEpochs)
+            throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [1, {totalEpochs}] (epochs are numbered from 1).");
     }
 }

@@ -34,8 +34,8 @@ public sealed class CoupledAlpha : AlphaSchedule
     /// <inheritdoc />
     public override string Name => _name ?? $"{First.Name}/{Second.Name}";
 
-    /// <summary>The first epoch that uses <see cref="Second"/>: floor(SwitchFraction * totalEpochs).</summary>
-    public int SwitchEpoch(int totalEpochs) => (int)Math.Floor(SwitchFraction * totalEpochs + 1e-9);
+    /// <summary>The first epoch that uses <see cref="Second"/>: floor(SwitchFraction * totalEpochs) + 1 (epochs are numbered from 1).</summary>
+    public int SwitchEpoch(int totalEpochs) => (int)Math.Floor(SwitchFraction * totalEpochs + 1e-9) + 1;
 
     /// <summary>The schedule in force at <paramref name="epoch"/>.</summary>
     public AlphaSchedule At(int epoch, int totalEpochs) => epoch < SwitchEpoch(totalEpochs) ? First : Second;

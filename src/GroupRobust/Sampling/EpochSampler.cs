@@ -19,12 +19,12 @@ public abstract class EpochSampler : IIndexSampler
         get => _epoch;
         set
         {
-            ArgumentOutOfRangeException.ThrowIfNegative(value, nameof(Epoch));
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(Epoch));
             _epoch = value;
         }
     }
 
-    private int _epoch;
+    private int _epoch = 1;
 
     /// <inheritdoc />
     public abstract long EpochLength { get; }
@@ -32,15 +32,18 @@ public abstract class EpochSampler : IIndexSampler
     /// <inheritdoc />
     public long[] IndicesForEpoch(int epoch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
         return Generate(epoch, RandomForEpoch(epoch));
     }
 
     /// <summary>Produces epoch <paramref name="epoch"/>'s indices with the epoch's own generator.</summary>
     protected abstract long[] Generate(int epoch, Random rng);
 
-    /// <summary>The generator of epoch <paramref name="epoch"/>: a stream derived from <see cref="Seed"/> and the epoch.</summary>
-    protected ReproducibleRandom RandomForEpoch(int epoch) => new SeedSource(Seed).Random("epoch-" + epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>
+    /// The generator of epoch <paramref name="epoch"/>: the stream "epoch-{epoch - 1}" of <see cref="Seed"/> (named from 0,
+    /// as in the first releases, so that every order stays what it was).
+    /// </summary>
+    protected ReproducibleRandom RandomForEpoch(int epoch) => new SeedSource(Seed).Random("epoch-" + (epoch - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Yields the current epoch's indices, then advances <see cref="Epoch"/>.</summary>
     public IEnumerator<long> GetEnumerator()

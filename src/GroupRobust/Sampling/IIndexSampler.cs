@@ -12,13 +12,13 @@ namespace GroupRobust.Sampling;
 /// </remarks>
 public interface IIndexSampler : IEnumerable<long>
 {
-    /// <summary>The epoch the next enumeration yields (0-based).</summary>
+    /// <summary>The epoch the next enumeration yields (epochs are numbered from 1; 1 before the first enumeration).</summary>
     int Epoch { get; set; }
 
     /// <summary>Number of indices one epoch yields.</summary>
     long EpochLength { get; }
 
     /// <summary>The indices of epoch <paramref name="epoch"/>, without advancing <see cref="Epoch"/>.</summary>
-    /// <param name="epoch">A 0-based epoch.</param>
+    /// <param name="epoch">An epoch, at least 1.</param>
     long[] IndicesForEpoch(int epoch);
 }

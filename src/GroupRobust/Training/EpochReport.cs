@@ -7,7 +7,7 @@ namespace GroupRobust.Training;
 /// <summary>One epoch of <see cref="TrainingLoop"/>: the training loss, the method's statistics and the validation result.</summary>
 public sealed record EpochReport
 {
-    /// <summary>The epoch, 1-based (epoch 1 is the first pass).</summary>
+    /// <summary>The epoch (numbered from 1: epoch 1 is the first pass).</summary>
     public required int Epoch { get; init; }
 
     /// <summary>The number of epochs of the run.</summary>

@@ -38,6 +38,6 @@ public sealed record TrainingHistory
         }
     }
 
-    /// <summary>The validation results as <see cref="EpochResult"/>s (1-based epochs), e.g. for <see cref="IdentificationEpoch"/>.</summary>
+    /// <summary>The validation results as <see cref="EpochResult"/>s (epochs numbered from 1), e.g. for <see cref="IdentificationEpoch"/>.</summary>
     public IReadOnlyList<EpochResult> ValidationHistory => Epochs.Select(e => new EpochResult(e.Epoch, e.Validation)).ToArray();
 }

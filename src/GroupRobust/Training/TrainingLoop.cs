@@ -104,22 +104,22 @@ public static class TrainingLoop
 
         try
         {
-            for (int epoch = start; epoch < options.Epochs; epoch++)
+            for (int epoch = start + 1; epoch <= options.Epochs; epoch++)
             {
                 var clock = Stopwatch.StartNew();
                 double trainLoss = TrainEpoch(method, model, optimizer, train, epoch, options);
                 var summary = method.EndEpoch();
                 var val = evaluator.Evaluate(model, validation, options.EvaluationBatchSize);
                 var oracle = options.OracleReference is null ? null : evaluator.Evaluate(model, options.OracleReference, options.EvaluationBatchSize);
-                bool best = selector.Add(epoch + 1, val);
+                bool best = selector.Add(epoch, val);
                 if (best)
                 {
-                    if (bestPath is not null) TrainingCheckpoint.Save(bestPath, model, null, new CheckpointState { Epoch = epoch + 1 });
+                    if (bestPath is not null) TrainingCheckpoint.Save(bestPath, model, null, new CheckpointState { Epoch = epoch });
                     else Replace(ref bestInMemory, ModuleState.Copy(model));
                 }
                 var report = new EpochReport
                 {
-                    Epoch = epoch + 1, TotalEpochs = options.Epochs, TrainLoss = trainLoss, Method = summary, Validation = val, OracleReference = oracle, IsBest = best,
+                    Epoch = epoch, TotalEpochs = options.Epochs, TrainLoss = trainLoss, Method = summary, Validation = val, OracleReference = oracle, IsBest = best,
                     Seconds = clock.Elapsed.TotalSeconds,
                 };
                 reports.Add(report);
@@ -127,7 +127,7 @@ public static class TrainingLoop
                 {
                     TrainingCheckpoint.Save(options.CheckpointPath, model, optimizer, new CheckpointState
                     {
-                        Epoch = epoch + 1,
+                        Epoch = epoch,
                         Method = method.GetState(),
                         Metadata = new Dictionary<string, string> { ["history"] = JsonSerializer.Serialize(reports, HistoryJson), ["method"] = method.Name },
                     });

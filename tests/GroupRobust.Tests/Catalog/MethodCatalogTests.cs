@@ -66,7 +66,7 @@ public class MethodCatalogTests
         using var method = (ErmMethod)MethodCatalog.BalancedErmSam.Create(new MethodRequest { Train = data.Train, Groups = GroupAssignment.FromTrueGroups(data.Train), Seeds = new SeedSource(0) });
         Assert.Equal("ERM (group-balanced)", method.Name);
         Assert.Equal(LabelBudget.TrainingGroups, method.LabelBudget);
-        var order = method.BeginEpoch(0, 1);
+        var order = method.BeginEpoch(1, 1);
         var groups = data.Train.Groups.ToArray();
         var perGroup = order.GroupBy(i => groups[(int)i]).ToDictionary(g => g.Key, g => g.Count());
         Assert.All(perGroup.Values, c => Assert.InRange(c, 100 / 4 / 2, 100 / 4 * 2));   // every group drawn about equally often

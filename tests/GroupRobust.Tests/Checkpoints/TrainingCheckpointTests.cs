@@ -64,7 +64,7 @@ public class TrainingCheckpointTests
     {
         for (int epoch = from; epoch < to; epoch++)
         {
-            foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch, 4), 50))
+            foreach (var batch in data.Train.Batches(method.BeginEpoch(epoch + 1, 4), 50))
             {
                 using var scope = NewDisposeScope();
                 opt.zero_grad();

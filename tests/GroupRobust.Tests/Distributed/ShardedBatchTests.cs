@@ -44,8 +44,8 @@ public class ShardedBatchTests
         {
             for (int epoch = 0; epoch < epochs; epoch++)
             {
-                var order = whole.BeginEpoch(epoch, epochs);
-                foreach (var m in split) Assert.Equal(order, m.BeginEpoch(epoch, epochs));
+                var order = whole.BeginEpoch(epoch + 1, epochs);
+                foreach (var m in split) Assert.Equal(order, m.BeginEpoch(epoch + 1, epochs));
                 // the epoch ends with a global batch of at most 5 rows, fewer than the parts: some parts are empty
                 var chunks = order.Chunk(globalBatch).ToList();
                 var last = chunks[^1];
@@ -107,7 +107,7 @@ public class ShardedBatchTests
         using var data = MethodFactory.Data();
         using var method = MethodFactory.Make(kind, data, new SeedSource(1));
         using var model = MethodFactory.ModelFor(kind, 2);
-        var order = method.BeginEpoch(0, 1);
+        var order = method.BeginEpoch(1, 1);
         var shard = new BatchShard(order.AsSpan(0, 8), 0, 4);
         using var part = data.Train.GetBatch(shard);
         var ex = Assert.Throws<NotSupportedException>(() => method.PartLoss(model, part, shard));
@@ -121,7 +121,7 @@ public class ShardedBatchTests
         using var data = MethodFactory.Data();
         using var method = MethodFactory.Make("groupdro", data, new SeedSource(1));
         using var model = MethodFactory.Model(2);
-        var order = method.BeginEpoch(0, 1);
+        var order = method.BeginEpoch(1, 1);
         var shard = new BatchShard(order.AsSpan(0, 8), 4, 4);
         using var part = data.Train.GetBatch(shard);
         var ex = Assert.Throws<InvalidOperationException>(() => method.PartLoss(model, part, shard));
@@ -147,7 +147,7 @@ public class ShardedBatchTests
         // an ordinary empty batch is refused: only a part may be empty; a part must hold its shard's rows
         using var method = new ErmMethod(data.Train, new SeedSource(0));
         using var model = MethodFactory.Model(1);
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => method.Loss(model, empty)).Message);
         Assert.Contains("not those of", Assert.Throws<ArgumentException>(() => method.PartLoss(model, part, nothing)).Message);
         using var loss = method.PartLoss(model, empty, nothing);

@@ -114,8 +114,8 @@ public class EvaluatorSafetyTests
         var cases = new (object Owner, Action Intrude)[]
         {
             (dro, () => dro.Forward(torch.ones(2), Tiny.Longs(0, 1))),
-            (recorder, () => recorder.Record(0, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2))),
-            (method, () => method.BeginEpoch(0, 1)),
+            (recorder, () => recorder.Record(1, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2))),
+            (method, () => method.BeginEpoch(1, 1)),
         };
         foreach (var (owner, intrude) in cases)
         {
@@ -126,7 +126,7 @@ public class EvaluatorSafetyTests
         // nothing was changed by the intruders: GroupDRO took no step, the recorder holds no epoch, the method is between epochs
         Assert.Equal(0, dro.Steps);
         Assert.Throws<ArgumentException>(() => recorder.ErrorSetAt(0));
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
     }
 
     [Fact]
@@ -144,12 +144,12 @@ public class EvaluatorSafetyTests
 
         var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
         var recorder = new ErrorSetRecorder(ds);
-        recorder.Record(0, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2));
+        recorder.Record(1, [0L], torch.zeros(1, ScalarType.Int64), torch.zeros(1, 2));
         recorder.Dispose();
         Assert.Throws<ObjectDisposedException>(() => recorder.ErrorSetAt(0));
         var method = new GroupRobust.Methods.ErmMethod(ds, new GroupRobust.Randomness.SeedSource(0));
         method.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => method.BeginEpoch(0, 1));
+        Assert.Throws<ObjectDisposedException>(() => method.BeginEpoch(1, 1));
         Assert.Throws<ObjectDisposedException>(() => method.GetState());
         ds.Dispose();
         Assert.Throws<ObjectDisposedException>(() => ds.GetBatch([0]));

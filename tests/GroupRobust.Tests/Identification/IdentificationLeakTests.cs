@@ -25,7 +25,7 @@ public class IdentificationLeakTests(ITestOutputHelper output)
         using var logits = torch.randn(32, 2);
         using var labels = torch.zeros(32, ScalarType.Int64);
         var idx = Enumerable.Range(0, 32).Select(i => (long)i).ToArray();
-        LeakCheck.AssertFlat(() => recorder.Record(0, idx, labels, logits), warmup: 5, steps: 500);
+        LeakCheck.AssertFlat(() => recorder.Record(1, idx, labels, logits), warmup: 5, steps: 500);
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public class MethodContractTests
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
         Assert.Equal(MethodFactory.UsesTrainingGroups(kind) ? LabelBudget.TrainingGroups : LabelBudget.None, method.LabelBudget);
         Assert.False(string.IsNullOrWhiteSpace(method.Name));
-        var order = method.BeginEpoch(0, 2);
+        var order = method.BeginEpoch(1, 2);
         long seen = 0;
         foreach (var batch in data.Train.Batches(order, 32))
         {
@@ -106,12 +106,13 @@ public class MethodContractTests
         using var batch = data.Train.GetBatch([0, 1, 2]);
         Assert.Contains("No epoch was begun", Assert.Throws<InvalidOperationException>(() => method.Loss(model, batch)).Message);
         Assert.Contains("EndEpoch closes", Assert.Throws<InvalidOperationException>(() => method.EndEpoch()).Message);
-        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => method.BeginEpoch(3, 3));
+        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => method.BeginEpoch(4, 3));
+        Assert.Contains("numbered from 1", Assert.Throws<ArgumentOutOfRangeException>(() => method.BeginEpoch(0, 3)).Message);
         Assert.Equal("epoch", e1.ParamName);
-        Assert.Contains("[0, 2]", e1.Message);
-        Assert.Equal("totalEpochs", Assert.Throws<ArgumentOutOfRangeException>(() => method.BeginEpoch(0, 0)).ParamName);
-        method.BeginEpoch(0, 3);
-        Assert.Contains("not ended", Assert.Throws<InvalidOperationException>(() => method.BeginEpoch(1, 3)).Message);
+        Assert.Contains("[1, 3]", e1.Message);
+        Assert.Equal("totalEpochs", Assert.Throws<ArgumentOutOfRangeException>(() => method.BeginEpoch(1, 0)).ParamName);
+        method.BeginEpoch(1, 3);
+        Assert.Contains("not ended", Assert.Throws<InvalidOperationException>(() => method.BeginEpoch(2, 3)).Message);
         using var foreign = other.Train.GetBatch([105, 106]);
         var e2 = Assert.Throws<ArgumentException>(() => method.Loss(model, foreign));
         Assert.Contains("index 105, outside the method's training split of 100 samples", e2.Message);
@@ -129,7 +130,7 @@ public class MethodContractTests
         Assert.Contains("IMixingCandidates", Assert.Throws<ArgumentException>(() =>
         {
             using var random = Jm1Method.Jm1(data.Train, GroupAssignment.FromTrueGroups(data.Train), new SeedSource(0), new Jm1Options { Layer = MixingLayer.Random() });
-            random.BeginEpoch(0, 1);
+            random.BeginEpoch(1, 1);
             random.Loss(model, batch);
         }).Message);
         Assert.Equal("UpsampleLambda", Assert.Throws<ArgumentOutOfRangeException>(() => Jm1Method.Jm1Plus(data.Train, groups.Count == data.Train.Count ? groups : GroupAssignment.FromTrueGroups(data.Train), -5, new SeedSource(0))).ParamName);
@@ -147,7 +148,7 @@ public class MethodContractTests
         Assert.True(errorSet.MinorityCount > 0);
 
         var sampler = new GroupBalancedSampler(errorSet, 3);
-        var drawn = sampler.IndicesForEpoch(0).GroupBy(i => errorSet.GroupOf(i)).ToDictionary(g => g.Key, g => g.Count());
+        var drawn = sampler.IndicesForEpoch(1).GroupBy(i => errorSet.GroupOf(i)).ToDictionary(g => g.Key, g => g.Count());
         var nonEmpty = Enumerable.Range(0, errorSet.NumGroups).Where(g => errorSet.MembersOf(g).Length > 0).ToArray();
         Assert.Equal(nonEmpty, drawn.Keys.Order());
         foreach (var g in nonEmpty) Assert.InRange(drawn[g], 600 / nonEmpty.Length * 0.7, 600 / nonEmpty.Length * 1.3);
@@ -195,7 +196,7 @@ public class MethodContractTests
         }
 
         // group-balanced sampling over six groups, GroupDRO over six groups, GroupJM1, evaluation per group
-        var drawn = new GroupBalancedSampler(groups, 1).IndicesForEpoch(0).GroupBy(groups.GroupOf).ToDictionary(g => g.Key, g => g.Count());
+        var drawn = new GroupBalancedSampler(groups, 1).IndicesForEpoch(1).GroupBy(groups.GroupOf).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(6, drawn.Count);
         using var model = MethodFactory.Model(0);
         using var opt = torch.optim.SGD(model.parameters(), 0.05);

@@ -105,7 +105,7 @@ internal static class MethodFactory
         return new EiilIdentifier(reference, seeds.Child("eiil"), new EiilOptions { Steps = 200, LearningRate = 0.05 }).Identify(train);
     }
 
-    /// <summary>Epochs [from, to) of <paramref name="total"/> in a hand-written loop, with the method's published optimizer step; returns the last epoch's summary.</summary>
+    /// <summary>Epochs from + 1 to <paramref name="to"/> of <paramref name="total"/> (numbered from 1: <paramref name="from"/> epochs are done) in a hand-written loop, with the method's published optimizer step; returns the last epoch's summary.</summary>
     public static MethodEpochSummary? Train(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TorchSharp.Modules.OptimizerHelper opt, IGroupDataset train, int from, int to, int total)
     {
         var step = Steps.TryGetValue(method, out var s) ? s : OptimizerStep.Plain;
@@ -113,7 +113,7 @@ internal static class MethodFactory
         for (int epoch = from; epoch < to; epoch++)
         {
             model.train();
-            foreach (var batch in train.Batches(method.BeginEpoch(epoch, total), 32))
+            foreach (var batch in train.Batches(method.BeginEpoch(epoch + 1, total), 32))
             {
                 using var scope = NewDisposeScope();
                 step.Take(method, model, opt, batch);

@@ -132,7 +132,7 @@ public class ClassConditionalMixerTests
         Assert.Equal(new long[] { 0, 3 }, stats.UnmixedPerClass);
         Assert.Equal(0.5, stats.AlphaMean);
         Assert.Contains(logger.Messages, m => m.Contains("3 of 5 samples had no partner"));
-        Assert.Equal(1, mixer.Epoch);
+        Assert.Equal(2, mixer.Epoch);   // epochs are numbered from 1: the next is the second
         Assert.Equal(0, mixer.Statistics.Unmixed);
     }
 
@@ -164,7 +164,7 @@ public class ClassConditionalMixerTests
             using var batch = ds.GetBatch([0, 5, 9, 14, 33]);
             var plan = mixer.DrawPartners(batch);
             using var partners = ds.GetBatch(plan.PartnerIndices);
-            return mixer.Mix(batch, partners, plan, AlphaSchedule.UniformThenBeta().Sample(0, 4, rng));
+            return mixer.Mix(batch, partners, plan, AlphaSchedule.UniformThenBeta().Sample(1, 4, rng));
         }
         using var a = Run();
         using var b = Run();

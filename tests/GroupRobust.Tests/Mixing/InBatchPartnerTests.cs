@@ -182,7 +182,7 @@ public class InBatchPartnerTests
         torch.random.manual_seed(7);
         using var model = nn.Sequential(("lin1", nn.Linear(3, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2)));
         using var opt = torch.optim.SGD(model.parameters(), 1e-4);
-        foreach (var batch in data.Batches(method.BeginEpoch(0, 1), 32))
+        foreach (var batch in data.Batches(method.BeginEpoch(1, 1), 32))
         {
             using var scope = NewDisposeScope();
             opt.zero_grad();

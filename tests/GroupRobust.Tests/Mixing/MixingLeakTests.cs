@@ -32,7 +32,7 @@ public class MixingLeakTests
             using var scope = NewDisposeScope();
             var plan = mixer.DrawPartners(batch);
             using var partners = splits.Train.GetBatch(plan.PartnerIndices);
-            var c = mixer.Coefficients(plan, schedule.Sample(step++ % 4, 4, rng), batch.Inputs);
+            var c = mixer.Coefficients(plan, schedule.Sample(step++ % 4 + 1, 4, rng), batch.Inputs);
             opt.zero_grad();
             var logits = hidden.Run(batch.Inputs, partners.Inputs, c);
             nn.functional.cross_entropy(logits, batch.Labels).backward();

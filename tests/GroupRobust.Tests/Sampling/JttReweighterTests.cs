@@ -86,8 +86,8 @@ public class JttReweighterTests
         var jtt = new JttReweighter(errors, 2, seed: 3);
         var fromBatches = ds.Batches(jtt, batchSize: 5).SelectMany(b => b.Indices.ToArray()).ToArray();
         Assert.Equal(16, fromBatches.Length);
-        Assert.Equal(jtt.IndicesForEpoch(0), fromBatches);
-        Assert.Equal(1, jtt.Epoch);
+        Assert.Equal(jtt.IndicesForEpoch(1), fromBatches);
+        Assert.Equal(2, jtt.Epoch);
 
         using var source = new IndexDataset(12);
         using var loader = new TorchSharp.Modules.DataLoader(source, 4, jtt, CPU);
@@ -97,7 +97,7 @@ public class JttReweighterTests
             seen.AddRange(batch["index"].data<long>().ToArray());
             foreach (var t in batch.Values) t.Dispose();
         }
-        Assert.Equal(jtt.IndicesForEpoch(1), seen);
+        Assert.Equal(jtt.IndicesForEpoch(2), seen);
     }
 
     private sealed class IndexDataset(int n) : utils.data.Dataset

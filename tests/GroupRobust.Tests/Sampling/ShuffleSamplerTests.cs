@@ -11,12 +11,12 @@ public class ShuffleSamplerTests
         var s = new ShuffleSampler(50, seed: 4);
         var e0 = s.ToArray();
         var e1 = s.ToArray();
-        Assert.Equal(2, s.Epoch);
+        Assert.Equal(3, s.Epoch);   // epochs are numbered from 1: the next is the third
         Assert.NotEqual(e0, e1);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => (long)i), e0.OrderBy(v => v));
-        var resumed = new ShuffleSampler(50, seed: 4) { Epoch = 1 };
+        var resumed = new ShuffleSampler(50, seed: 4) { Epoch = 2 };
         Assert.Equal(e1, resumed.ToArray());
-        Assert.Equal(e0, s.IndicesForEpoch(0));
+        Assert.Equal(e0, s.IndicesForEpoch(1));
         Assert.Equal(50, s.EpochLength);
     }
 
@@ -24,6 +24,6 @@ public class ShuffleSamplerTests
     public void Rejects_bad_arguments()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ShuffleSampler(0, 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new ShuffleSampler(3, 1).Epoch = -1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ShuffleSampler(3, 1).Epoch = 0);
     }
 }

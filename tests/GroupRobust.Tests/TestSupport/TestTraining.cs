@@ -20,7 +20,7 @@ internal static class TestTraining
                 using var scope = NewDisposeScope();
                 opt.zero_grad();
                 var logits = model.call(b.Inputs);
-                onBatch?.Invoke(e, b, logits);
+                onBatch?.Invoke(e + 1, b, logits);   // epochs are numbered from 1
                 nn.functional.cross_entropy(logits, b.Labels).backward();
                 opt.step();
             }

@@ -13,7 +13,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
 {
     private readonly ImageAugmentation? _augmentation;
     private readonly long _augmentationSeed;
-    private int _epoch;
+    private int _epoch = 1;
     private readonly string[] _paths;
     private readonly string[] _origins;
     private readonly IImageDecoder _decoder;
@@ -87,7 +87,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
     /// <inheritdoc />
     public void SetEpoch(int epoch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(epoch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
         _epoch = epoch;
     }
 
@@ -95,7 +95,8 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
     private Random AugmentationRng(long index, int occurrence)
     {
         ulong h = (ulong)_augmentationSeed;
-        foreach (ulong v in new[] { (ulong)_epoch, (ulong)index, (ulong)occurrence })
+        // the epoch enters from 0, as in the first releases (epochs are numbered from 1), so that the draws stay what they were
+        foreach (ulong v in new[] { (ulong)(_epoch - 1), (ulong)index, (ulong)occurrence })
         {
             h += 0x9E3779B97F4A7C15UL + v;
             h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9UL;

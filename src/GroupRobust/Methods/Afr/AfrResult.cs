@@ -15,7 +15,7 @@ public sealed record AfrResult
     /// <summary>The chosen lambda.</summary>
     public required double Lambda { get; init; }
 
-    /// <summary>The chosen step (1-based).</summary>
+    /// <summary>The chosen step (numbered from 1).</summary>
     public required int Step { get; init; }
 
     /// <summary>Its validation worst-group accuracy.</summary>

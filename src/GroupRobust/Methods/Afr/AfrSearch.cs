@@ -68,7 +68,7 @@ public static class AfrSearch
         LinearHead? bestHead = null;
         int bestStep = 0;
         double bestScore = double.NaN;
-        for (int step = 0; step < search.Steps; step++)
+        for (int step = 1; step <= search.Steps; step++)
         {
             head.train();
             var order = method.BeginEpoch(step, search.Steps);   // the whole held-out set: one full batch
@@ -85,7 +85,7 @@ public static class AfrSearch
             if (bestHead is null || score > bestScore)
             {
                 bestHead = LinearHead.Read(head);
-                bestStep = step + 1;
+                bestStep = step;
                 bestScore = score;
             }
         }

@@ -71,15 +71,15 @@ public class ImageAugmentationTests
         var aug = new ImageAugmentation { Size = 32, Scale = (0.5, 1.0) };
         using var data = new ImageFileDataset(paths, labels, labels, GroupScheme.Binary(), decoder, ImagePreprocessing.None, augmentation: aug, augmentationSeed: 7);
         using var scope = NewDisposeScope();
-        data.SetEpoch(0);
+        data.SetEpoch(1);
         var a = data.GetBatch([0, 1, 2, 2]).Inputs;
         Assert.Equal([4L, 3L, 32L, 32L], a.shape);
         Assert.True(a.allclose(data.GetBatch([0, 1, 2, 2]).Inputs, 0, 0));                  // same seed, epoch and samples: same draws
         Assert.False(a[2].allclose(a[3], 0, 0));                                             // a sample twice in a batch: two draws
-        data.SetEpoch(1);
+        data.SetEpoch(2);
         Assert.False(a.allclose(data.GetBatch([0, 1, 2, 2]).Inputs, 0, 0));                  // another epoch: other draws
         using var again = data.WithAugmentation(aug, 7);
-        again.SetEpoch(0);
+        again.SetEpoch(1);
         Assert.True(a.allclose(again.GetBatch([0, 1, 2, 2]).Inputs, 0, 0));                  // a resumed run (a new dataset object) draws the same
 
         // the whole image, always flipped: red moves to the right half
@@ -114,7 +114,7 @@ public class ImageAugmentationTests
         using var method = new ErmMethod(spy, new SeedSource(0));   // ERM trains on a view without group labels
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
         TrainingLoop.Run(method, model, opt, spy, data.Validation, new TrainingLoopOptions { Epochs = 3, BatchSize = 16 });
-        Assert.Equal([0, 1, 2], spy.Epochs);
+        Assert.Equal([1, 2, 3], spy.Epochs);
         var view = spy.WithoutGroupLabels();
         ((IEpochAware)view).SetEpoch(9);
         Assert.Equal(9, spy.Epochs[^1]);

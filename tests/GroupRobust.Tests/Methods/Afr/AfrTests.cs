@@ -133,9 +133,9 @@ public class AfrTests(ITestOutputHelper output)
         Assert.Equal(LabelBudget.None, pulled.LabelBudget);
         using var model = HeadModel(s.Initial);
         var w = pulled.SampleWeights();
-        var order = pulled.BeginEpoch(0, 1);
+        var order = pulled.BeginEpoch(1, 1);
         Assert.Equal(Enumerable.Range(0, s.HeldOut.Count).Select(i => (long)i), order);   // the fixed order 0..N-1
-        free.BeginEpoch(0, 1);
+        free.BeginEpoch(1, 1);
         using var scope = NewDisposeScope();
         using var batch = Everything(s.HeldOut);
 
@@ -233,7 +233,7 @@ public class AfrTests(ITestOutputHelper output)
         s.Initial.Load(linear);
         Assert.Equal(s.Initial.Bias, LinearHead.Read(linear).Bias);
         using var method = new AfrMethod(s.HeldOut, s.Initial, new SeedSource(0), new AfrOptions { Gamma = 2 });
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
         using var scope = NewDisposeScope();
         using var batch = Everything(s.HeldOut);
         Assert.True(double.IsFinite(method.Loss(linear, batch).item<float>()));
@@ -269,7 +269,7 @@ public class AfrTests(ITestOutputHelper output)
         // a batch from outside the held-out set is refused by the method's contract
         using var method = new AfrMethod(s.HeldOut, s.Initial, seeds);
         using var model = HeadModel(s.Initial);
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
         using var batchScope = NewDisposeScope();
         using var foreign = s.Data.Train.GetBatch([s.HeldOut.Count + 5]);
         Assert.Equal("batch", Assert.Throws<ArgumentException>(() => method.Loss(model, foreign)).ParamName);

@@ -57,7 +57,7 @@ public class GroupJm1MixerTests
                 using var scope = NewDisposeScope();
                 var plan = mixer.DrawPartners(batch, worst);
                 using var partners = splits.Train.GetBatch(plan.PartnerIndices);
-                var logits = model.call(mixer.Mix(batch.Inputs, partners.Inputs, plan, AlphaSchedule.Uniform().Sample(epoch, 20, rng)));
+                var logits = model.call(mixer.Mix(batch.Inputs, partners.Inputs, plan, AlphaSchedule.Uniform().Sample(epoch + 1, 20, rng)));
                 opt.zero_grad();
                 dro.Forward(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), batch.Groups!).backward();
                 opt.step();

@@ -52,7 +52,7 @@ public class LffMethodTests(ITestOutputHelper output)
         using var method = new LffMethod(data.Train, new SeedSource(0));
         using var model = Pair(2);
         using var opt = torch.optim.Adam(model.parameters(), 0.05);
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
         var labels = data.Train.Labels.ToArray();
         Assert.All(method.SampleWeights(), v => Assert.Equal(0, v));
 
@@ -149,8 +149,8 @@ public class LffMethodTests(ITestOutputHelper output)
         using var surrogate = new LffMethod(data.Train, new SeedSource(0));
         using var exact = new LffMethod(data.Train, new SeedSource(0), new LffOptions { ExactGce = true, Q = 0.5 });
         using var model = Pair(4);
-        surrogate.BeginEpoch(0, 1);
-        exact.BeginEpoch(0, 1);
+        surrogate.BeginEpoch(1, 1);
+        exact.BeginEpoch(1, 1);
         using var batch = data.Train.GetBatch([0, 1, 2, 3, 4, 5, 6, 7]);
         using var scope = NewDisposeScope();
         var difference = exact.Loss(model, batch).ToDouble() - surrogate.Loss(model, batch).ToDouble();
@@ -168,7 +168,7 @@ public class LffMethodTests(ITestOutputHelper output)
         using var method = new LffMethod(data.Train, new SeedSource(0));
         using var plain = MethodFactory.Model(0);
         using var pair = Pair(0);
-        method.BeginEpoch(0, 1);
+        method.BeginEpoch(1, 1);
         using var batch = data.Train.GetBatch([0, 1, 2]);
         var e1 = Assert.Throws<ArgumentException>(() => method.Loss(plain, batch));
         Assert.Equal("model", e1.ParamName);

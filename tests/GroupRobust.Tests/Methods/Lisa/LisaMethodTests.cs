@@ -76,7 +76,7 @@ public class LisaMethodTests
         var replay = new Replay(groups, seeds, 0.5);
         using var model = MethodFactory.Model(3);
         using var opt = torch.optim.Adam(model.parameters(), 0.01);
-        var order = method.BeginEpoch(0, 1);
+        var order = method.BeginEpoch(1, 1);
         int intraDomainBatches = 0, intraLabelBatches = 0;
         foreach (var batch in data.Train.Batches(order, 20))
         {
@@ -122,7 +122,7 @@ public class LisaMethodTests
         using var method = new LisaMethod(data.Train, groups, seeds, new LisaOptions { SelectionProbability = 1 });
         var replay = new Replay(groups, seeds, 1);
         using var model = MethodFactory.Model(4);
-        foreach (var batch in data.Train.Batches(method.BeginEpoch(0, 1), 25))
+        foreach (var batch in data.Train.Batches(method.BeginEpoch(1, 1), 25))
         {
             var (plan, c) = replay.Draw(batch);
             double ownOnly = HandLoss(model, data.Train, batch, plan, c, ownLabelOnly: true);
@@ -152,8 +152,8 @@ public class LisaMethodTests
         var seeds = new SeedSource(1);
         using var intraDomain = new LisaMethod(data.Train, groups, seeds, new LisaOptions { SelectionProbability = 0 });
         var replay = new Replay(groups, seeds, 0);
-        intraLabel.BeginEpoch(0, 1);
-        var order = intraDomain.BeginEpoch(0, 1);
+        intraLabel.BeginEpoch(1, 1);
+        var order = intraDomain.BeginEpoch(1, 1);
         using var batch = data.Train.GetBatch(order.AsSpan(0, 40));
         var y = batch.Labels.data<long>().ToArray();
         using var scope = NewDisposeScope();
@@ -180,7 +180,7 @@ public class LisaMethodTests
         using var model = MethodFactory.Model(6);
         var modules = model.named_modules().ToDictionary(m => m.name, m => (nn.Module<Tensor, Tensor>)m.module);
         Tensor Features(Tensor x) => modules["act"].call(modules["lin1"].call(x));
-        foreach (var batch in data.Train.Batches(method.BeginEpoch(0, 1), 25))
+        foreach (var batch in data.Train.Batches(method.BeginEpoch(1, 1), 25))
         {
             var (plan, c) = replay.Draw(batch);
             using var scope = NewDisposeScope();
@@ -233,7 +233,7 @@ public class LisaMethodTests
         Assert.True(method.Options.GroupBalancedSampling);
         for (int epoch = 0; epoch < 2; epoch++)
         {
-            var order = method.BeginEpoch(epoch, 2);
+            var order = method.BeginEpoch(epoch + 1, 2);
             Assert.Equal(800, order.Length);
             var counts = new long[4];
             foreach (var i in order) counts[groups.GroupOf(i)]++;
@@ -243,7 +243,7 @@ public class LisaMethodTests
         }
 
         using var shuffled = new LisaMethod(data.Train, groups, new SeedSource(2), new LisaOptions { GroupBalancedSampling = false });
-        var permutation = shuffled.BeginEpoch(0, 1);
+        var permutation = shuffled.BeginEpoch(1, 1);
         Assert.Equal(Enumerable.Range(0, 800).Select(i => (long)i), permutation.Order());
         Assert.NotEqual(Enumerable.Range(0, 800).Select(i => (long)i), permutation);
     }
