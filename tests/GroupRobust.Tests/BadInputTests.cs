@@ -46,8 +46,8 @@ public class BadInputTests
         { "hidden mixer: unknown layer", typeof(ArgumentException), "no submodule 'layer7'" },
         { "jtt: lambda below -1", typeof(ArgumentOutOfRangeException), "lambda" },
         { "jtt: automatic lambda with an empty error set", typeof(InvalidOperationException), "empty error set" },
-        { "partition: loaded against another dataset", typeof(ArgumentException), "another dataset" },
-        { "partition: corrupted file", typeof(FormatException), "expected 'index,label,group'" },
+        { "group assignment: loaded against another dataset", typeof(ArgumentException), "another dataset" },
+        { "group assignment: corrupted file", typeof(FormatException), "expected 'index,label,group'" },
         { "identifier: model with the wrong number of classes", typeof(ArgumentException), "logits [B, 2]" },
         { "dataset: index out of range", typeof(ArgumentOutOfRangeException), "the dataset has 4 samples" },
         { "idx: truncated file", typeof(InvalidDataException), "truncated" },
@@ -69,7 +69,6 @@ public class BadInputTests
         { "lff: a batch holding a sample twice", typeof(ArgumentException), "holds sample 1 twice" },
         { "lff: q above 1", typeof(ArgumentOutOfRangeException), "q must be in (0, 1]" },
         { "lff: the same network twice", typeof(ArgumentException), "two separate networks" },
-        { "gce: float labels", typeof(ArgumentException), "integer dtype" },
         { "eiil: zero steps", typeof(ArgumentOutOfRangeException), "At least one step" },
         { "eiil: model with the wrong number of classes", typeof(ArgumentException), "logits [B, 2]" },
         { "lisa: p_sel above 1", typeof(ArgumentOutOfRangeException), "p_sel must be in [0, 1]" },
@@ -108,9 +107,9 @@ public class BadInputTests
         { "mixer: in-batch partner rows out of range", typeof(ArgumentOutOfRangeException), "Partner row 0 is 9" },
         { "hidden mixer: a layer after the mixing point changes the batch size", typeof(InvalidOperationException), "returned 4 rows after mixing at 'lin', expected 2" },
         { "input mixer: a layer changes the batch size", typeof(InvalidOperationException), "returned 4 rows after mixing at 'input', expected 2" },
-        { "partition: bad column header", typeof(FormatException), "line 3 must be the header" },
-        { "partition: extra rows", typeof(FormatException), "follows the 4 rows the metadata announces" },
-        { "partition: truncated file", typeof(FormatException), "p.csv" },
+        { "group assignment: bad column header", typeof(FormatException), "line 3 must be the header" },
+        { "group assignment: extra rows", typeof(FormatException), "follows the 4 rows the metadata announces" },
+        { "group assignment: truncated file", typeof(FormatException), "p.csv" },
         { "oracle: explicit minority groups without group labels", typeof(InvalidOperationException), "needs group labels" },
         { "dataset: empty index list", typeof(ArgumentException), "index" },
         { "dataset: no samples", typeof(ArgumentException), "no samples" },
@@ -186,14 +185,14 @@ public class BadInputTests
             case "hidden mixer: unknown layer": _ = new MixedForwardPass(nn.Sequential(nn.Linear(3, 2)), ["layer7"], new Random(0)); break;
             case "jtt: lambda below -1": _ = new JttReweighter(partition, -3, 0); break;
             case "jtt: automatic lambda with an empty error set": _ = new JttReweighter(GroupAssignment.FromErrorIndices([], ds, "none"), -1, 0); break;
-            case "partition: loaded against another dataset":
+            case "group assignment: loaded against another dataset":
             {
                 partition.Save(dir.File("p.csv"));
                 using var other = Tiny.Dataset([1, 1, 0, 0], null);
                 GroupAssignment.Load(dir.File("p.csv"), other);
                 break;
             }
-            case "partition: corrupted file":
+            case "group assignment: corrupted file":
                 partition.Save(dir.File("p.csv"));
                 File.WriteAllLines(dir.File("p.csv"), File.ReadAllLines(dir.File("p.csv")).Select((l, i) => i == 4 ? "1;1;1" : l));
                 GroupAssignment.Load(dir.File("p.csv"), ds);
@@ -249,10 +248,9 @@ public class BadInputTests
                 _ = new LffModel(net, net);
                 break;
             }
-            case "gce: float labels": GeneralizedCrossEntropy.PerSample(torch.zeros(2, 2), torch.zeros(2)); break;
             case "eiil: zero steps": _ = new EiilIdentifier(nn.Linear(3, 2), new SeedSource(0), new EiilOptions { Steps = 0 }); break;
             case "eiil: model with the wrong number of classes": new EiilIdentifier(nn.Linear(3, 5), new SeedSource(0)).Identify(ds); break;
-            case "lisa: p_sel above 1": _ = new LisaMixer(GroupAssignment.FromTrueGroups(ds), new Random(0), 1.5); break;
+            case "lisa: p_sel above 1": _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(ds), new SeedSource(0), new LisaOptions { SelectionProbability = 1.5 }); break;
             case "lisa: one domain per class": _ = new LisaMethod(ds, GroupAssignment.FromInferred([0, 0, 0, 0], [0, 1, 0, 1], 2, 1, [], "one"), new SeedSource(0)); break;
             case "lisa: Beta parameter 0": _ = new LisaMethod(ds, GroupAssignment.FromTrueGroups(ds), new SeedSource(0), new LisaOptions { MixAlpha = 0 }); break;
             case "dfr: validation without group labels":
@@ -352,9 +350,9 @@ public class BadInputTests
                 new MixedForwardPass(model, [layer], new Random(0)).Run(torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(2));
                 break;
             }
-            case "partition: bad column header":
-            case "partition: extra rows":
-            case "partition: truncated file":
+            case "group assignment: bad column header":
+            case "group assignment: extra rows":
+            case "group assignment: truncated file":
             {
                 partition.Save(dir.File("p.csv"));
                 var lines = File.ReadAllLines(dir.File("p.csv")).ToList();

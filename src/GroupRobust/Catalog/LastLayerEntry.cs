@@ -55,7 +55,7 @@ public sealed class LastLayerEntry
     /// <summary>Fits the new last layer.</summary>
     /// <param name="request">The features, the current head, the seeds, the options.</param>
     /// <exception cref="ArgumentException">The options are not of <see cref="OptionsType"/>, or the features do not fit the head.</exception>
-    public LastLayerFit Fit(LastLayerRequest request)
+    internal LastLayerFit Fit(LastLayerRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(request.TrainFeatures, nameof(request));

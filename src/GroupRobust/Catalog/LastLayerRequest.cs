@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 namespace GroupRobust.Catalog;
 
 /// <summary>What a <see cref="LastLayerEntry"/> fits a new last layer from: cached features and the model's current head.</summary>
-public sealed record LastLayerRequest
+internal sealed record LastLayerRequest
 {
     /// <summary>
     /// Features of the training data the method reads (<see cref="FeatureExtractor"/>), without group labels: the whole

@@ -63,4 +63,4 @@ public static partial class MethodCatalog
 }
 
 /// <summary>The options of the true-groups identifiers: none (they read the annotations as they are).</summary>
-public sealed record TrueGroupsOptions;
+internal sealed record TrueGroupsOptions;

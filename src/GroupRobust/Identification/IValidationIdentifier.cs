@@ -6,7 +6,7 @@ namespace GroupRobust.Identification;
 /// An identifier that also assigns the validation split's samples to groups by the same rule (XRM's cross-mistakes), so
 /// that a run can choose its epoch by worst-group accuracy on inferred validation groups and read no group label.
 /// </summary>
-public interface IValidationIdentifier : IGroupIdentifier
+internal interface IValidationIdentifier : IGroupIdentifier
 {
     /// <summary>Assigns the training and the validation split's samples to groups.</summary>
     /// <param name="train">The training split.</param>

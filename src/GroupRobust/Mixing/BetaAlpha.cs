@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GroupRobust.Mixing;
 
 /// <summary>alpha ~ Beta(a, b) (MathNet's Beta). Beta(2, 5): mean 2/7, variance 10/392.</summary>
-public sealed class BetaAlpha : AlphaSchedule
+internal sealed class BetaAlpha : AlphaSchedule
 {
     /// <summary>Creates the schedule.</summary>
     /// <param name="a">Shape a, finite and &gt; 0.</param>

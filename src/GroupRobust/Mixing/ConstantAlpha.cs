@@ -3,7 +3,7 @@ using System.Globalization;
 namespace GroupRobust.Mixing;
 
 /// <summary>A fixed alpha (no randomness; the generator is not advanced).</summary>
-public sealed class ConstantAlpha : AlphaSchedule
+internal sealed class ConstantAlpha : AlphaSchedule
 {
     /// <summary>Creates the schedule.</summary>
     /// <param name="alpha">The value, in [0, 1].</param>

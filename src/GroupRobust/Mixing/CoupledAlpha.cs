@@ -1,7 +1,7 @@
 namespace GroupRobust.Mixing;
 
 /// <summary>Two schedules in sequence: <see cref="First"/> before the switch epoch, <see cref="Second"/> from it on.</summary>
-public sealed class CoupledAlpha : AlphaSchedule
+internal sealed class CoupledAlpha : AlphaSchedule
 {
     private readonly string? _name;
 

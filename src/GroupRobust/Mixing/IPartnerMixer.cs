@@ -9,7 +9,7 @@ namespace GroupRobust.Mixing;
 /// weights go to <c>MixedForwardPass.Run</c> (input or hidden layer) or to a mixer's input-level <c>Mix</c>; the
 /// interpolation itself lives in one internal place.
 /// </summary>
-public interface IPartnerMixer
+internal interface IPartnerMixer
 {
     /// <summary>Draws a partner for every row of <paramref name="batch"/> (rows without an eligible partner are paired with themselves, unmixed, and counted).</summary>
     MixPlan DrawPartners(Batch batch);

@@ -1,4 +1,3 @@
-using GroupRobust.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,14 +12,7 @@ internal static class Interpolation
     /// <param name="c">Weights [B] on x, same device, in [0, 1]: built by a mixer, or checked by the public entry point that took them (<c>MixedForwardPass.Run</c>).</param>
     public static Tensor Lerp(Tensor x, Tensor p, Tensor c)
     {
-        Guard.MinDims(x, 1, nameof(x));
-        Guard.NotNull(p, nameof(p));
-        Guard.Dims(c, 1, nameof(c));
-        if (!x.shape.SequenceEqual(p.shape))
-            throw new ArgumentException($"'p' has shape {Guard.Shape(p)} but 'x' has {Guard.Shape(x)}; they must match.", nameof(p));
-        Guard.Length(c, x.shape[0], nameof(c), nameof(x));
-        Guard.SameDevice(x, nameof(x), p, nameof(p));
-        Guard.SameDevice(x, nameof(x), c, nameof(c));
+        // internal: the public entry points (MixedForwardPass.Run, the mixers' Mix, the methods) checked the shapes and devices
         using var scope = NewDisposeScope();
         var shape = new long[x.dim()];
         Array.Fill(shape, 1L);

@@ -4,7 +4,7 @@ using MathNet.Numerics.Distributions;
 namespace GroupRobust.Mixing;
 
 /// <summary>alpha ~ U(lo, hi) (MathNet's ContinuousUniform).</summary>
-public sealed class UniformAlpha : AlphaSchedule
+internal sealed class UniformAlpha : AlphaSchedule
 {
     /// <summary>Creates the schedule.</summary>
     /// <param name="lo">Lower bound in [0, 1].</param>

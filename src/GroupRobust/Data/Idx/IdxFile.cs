@@ -7,7 +7,7 @@ namespace GroupRobust.Data.Idx;
 /// unsigned-byte element type (0x08) is supported, the one these datasets use. Every check names the file: magic
 /// number, element type, dimension count and sizes, and the data length (truncated or over-long files).
 /// </summary>
-public static class IdxFile
+internal static class IdxFile
 {
     private const byte UnsignedByte = 0x08;
 

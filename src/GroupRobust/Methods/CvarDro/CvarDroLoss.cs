@@ -1,4 +1,3 @@
-using GroupRobust.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,7 +9,7 @@ namespace GroupRobust.Methods;
 /// per-sample losses, the empirical conditional value at risk at level alpha (the variant of the JTT reference's
 /// CVaR baseline, which takes the top fraction of each mini-batch).
 /// </summary>
-public static class CvarDroLoss
+internal static class CvarDroLoss
 {
     /// <summary>The mean of the ceil(<paramref name="alpha"/> B) largest losses (gradient flows to those samples only).</summary>
     /// <param name="perSampleLosses">Losses [B], floating.</param>
@@ -18,10 +17,7 @@ public static class CvarDroLoss
     /// <returns>A scalar on the losses' device.</returns>
     public static Tensor Compute(Tensor perSampleLosses, double alpha)
     {
-        Guard.Dims(perSampleLosses, 1, nameof(perSampleLosses));
-        Guard.Floating(perSampleLosses, nameof(perSampleLosses));
-        if (perSampleLosses.shape[0] == 0) throw new ArgumentException("The batch is empty.", nameof(perSampleLosses));
-        if (!(alpha > 0 && alpha <= 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The CVaR level must be in (0, 1].");
+        // internal: CvarDroMethod checked the level and the method contract the batch (non-empty)
         int k = (int)Math.Ceiling(alpha * perSampleLosses.shape[0] - 1e-9);
         k = Math.Clamp(k, 1, (int)perSampleLosses.shape[0]);
         using var scope = NewDisposeScope();

@@ -17,7 +17,7 @@ namespace GroupRobust.Methods;
 /// </summary>
 /// <remarks>Choosing the worst group reads G numbers from the device (<see cref="WorstGroup"/>): one small
 /// synchronisation per batch, inherent to the method. Not thread-safe: use from two threads at once throws <see cref="InvalidOperationException"/>.</remarks>
-public sealed class GroupJm1Mixer : IPartnerMixer
+internal sealed class GroupJm1Mixer : IPartnerMixer
 {
     private readonly ExclusiveUse _use = new("GroupJm1Mixer");
     private readonly GroupAssignment _groups;
@@ -33,8 +33,6 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <param name="logger">Receives per-epoch summaries; <see cref="NullLogger"/> by default.</param>
     public GroupJm1Mixer(GroupAssignment groups, Random rng, AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(groups);
-        ArgumentNullException.ThrowIfNull(rng);
         _groups = groups;
         _rng = rng;
         Orientation = orientation;
@@ -59,14 +57,11 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>The group with the highest mean loss among the groups present (lowest id on ties).</summary>
     /// <param name="groupLosses">Per-group losses [G] (e.g. the batch's per-group mean losses).</param>
     /// <param name="groupCounts">Per-group counts [G]; groups with 0 are skipped.</param>
+    /// <remarks>Internal: <see cref="GroupJm1Method"/> passes the group statistics of a non-empty batch.</remarks>
     public static int WorstGroup(Tensor groupLosses, Tensor groupCounts)
     {
-        Guard.Dims(groupLosses, 1, nameof(groupLosses));
-        Guard.Dims(groupCounts, 1, nameof(groupCounts));
-        Guard.Length(groupCounts, groupLosses.shape[0], nameof(groupCounts), nameof(groupLosses));
         using var scope = NewDisposeScope();
         var masked = torch.where(groupCounts.gt(0), groupLosses.to(ScalarType.Float64), torch.full_like(groupLosses, double.NegativeInfinity, ScalarType.Float64));
-        if (!groupCounts.gt(0).any().ToBoolean()) throw new ArgumentException("No group is present (all counts are 0).", nameof(groupCounts));
         return (int)masked.argmax().ToInt64();
     }
 
@@ -82,8 +77,6 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     public MixPlan DrawPartners(Batch batch, int worstGroup)
     {
         using var use = _use.Enter();
-        ArgumentNullException.ThrowIfNull(batch);
-        _groups.Scheme.CheckGroup(worstGroup, nameof(worstGroup));
         var groups = _groups.Groups.Span;
         var idx = batch.Indices;
         var partners = new long[idx.Length];
@@ -92,8 +85,6 @@ public sealed class GroupJm1Mixer : IPartnerMixer
         var pool = _othersOfClassByGroup[worstGroup];
         for (int i = 0; i < idx.Length; i++)
         {
-            if ((ulong)idx[i] >= (ulong)_groups.Count)
-                throw new ArgumentOutOfRangeException(nameof(batch), idx[i], $"Index {idx[i]} is outside the group assignment ({_groups.Count} samples).");
             partners[i] = idx[i];
             if (groups[(int)idx[i]] != worstGroup) continue;
             target[i] = true;
@@ -114,8 +105,6 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
         using var use = _use.Enter();
-        ArgumentNullException.ThrowIfNull(plan);
-        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
         return MixCoefficients.Build(plan, _ => alpha, Orientation, symmetric: false, like);
     }
@@ -137,7 +126,6 @@ public sealed class GroupJm1Mixer : IPartnerMixer
     public Tensor Mix(Tensor inputs, Tensor partnerInputs, MixPlan plan, double alpha)
     {
         using var use = _use.Enter();
-        Guard.MinDims(inputs, 1, nameof(inputs));
         using var scope = NewDisposeScope();
         return Interpolation.Lerp(inputs, partnerInputs, Coefficients(plan, alpha, inputs)).MoveToOuterDisposeScope();
     }

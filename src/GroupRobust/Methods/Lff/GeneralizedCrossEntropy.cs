@@ -1,4 +1,3 @@
-using GroupRobust.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,7 +14,7 @@ namespace GroupRobust.Methods;
 /// constant factor q), and its value is not the GCE value. Pass <c>exact: true</c> for the equation. The probabilities
 /// are computed in float32 (float64 inputs stay float64) whatever the logits' dtype.
 /// </remarks>
-public static class GeneralizedCrossEntropy
+internal static class GeneralizedCrossEntropy
 {
     /// <summary>Per-sample GCE losses [B].</summary>
     /// <param name="logits">Logits [B, C], floating.</param>
@@ -23,16 +22,9 @@ public static class GeneralizedCrossEntropy
     /// <param name="q">The exponent q in (0, 1]; the LfF default is 0.7. q -> 0 approaches cross entropy, q = 1 is the MAE.</param>
     /// <param name="exact">False (default): the reference's surrogate CE * q * p_y^q (p_y detached). True: (1 - p_y^q) / q.</param>
     /// <returns>Losses [B] in float32 (float64 for float64 logits), on the logits' device.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="q"/> is outside (0, 1].</exception>
+    /// <remarks>Internal: LfF's door checked the batch and the options (q in (0, 1]).</remarks>
     public static Tensor PerSample(Tensor logits, Tensor labels, double q = 0.7, bool exact = false)
     {
-        Guard.Dims(logits, 2, nameof(logits));
-        Guard.Floating(logits, nameof(logits));
-        Guard.Dims(labels, 1, nameof(labels));
-        Guard.Integral(labels, nameof(labels));
-        Guard.Length(labels, logits.shape[0], nameof(labels), nameof(logits));
-        Guard.SameDevice(logits, nameof(logits), labels, nameof(labels));
-        if (!(q > 0 && q <= 1)) throw new ArgumentOutOfRangeException(nameof(q), q, "The GCE exponent q must be in (0, 1].");
         using var scope = NewDisposeScope();
         var z = logits.dtype == ScalarType.Float64 ? logits : logits.to(ScalarType.Float32);
         var logP = nn.functional.log_softmax(z, 1).gather(1, labels.to(ScalarType.Int64).unsqueeze(1)).squeeze(1);

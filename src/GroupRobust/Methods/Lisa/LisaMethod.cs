@@ -50,6 +50,11 @@ public sealed class LisaMethod : TrainingMethod
         Options.Validate();
         _groups = groups;
         _train = groups.Readable(train);
+        int k = groups.GroupsPerClass, c = groups.NumClasses;
+        if (k < 2 && Options.SelectionProbability > 0)
+            throw new ArgumentException($"LISA's intra-label mixing needs at least two domains per class; the group assignment has {k}.", nameof(groups));
+        if (c < 2 && Options.SelectionProbability < 1)
+            throw new ArgumentException($"LISA's intra-domain mixing needs at least two classes; the group assignment has {c}.", nameof(groups));
         _mixer = Track("lisa/", new LisaMixer(groups, Stream("selection"), Options.SelectionProbability, logger));
         _lambdaRng = Stream("lambda");
         _layerRng = Stream("layer");
@@ -62,7 +67,7 @@ public sealed class LisaMethod : TrainingMethod
     public LisaOptions Options { get; }
 
     /// <summary>The partner selection (strategy of the last batch, per-epoch counts).</summary>
-    public LisaMixer Mixer => _mixer;
+    internal LisaMixer Mixer => _mixer;
 
     /// <inheritdoc />
     public override string Name

@@ -25,7 +25,7 @@ namespace GroupRobust.Methods;
 /// <para>Weights are symmetric: row i's weight c_i is its own lambda (no minority side), h_mix = c h_batch + (1 - c)
 /// h_partner, and the label is c onehot(y) + (1 - c) onehot(y_partner). Host-side draws only; not thread-safe: use from two threads at once throws <see cref="InvalidOperationException"/>.</para>
 /// </remarks>
-public sealed class LisaMixer : IPartnerMixer, IResumable
+internal sealed class LisaMixer : IPartnerMixer, IResumable
 {
     private readonly ExclusiveUse _use = new("LisaMixer");
     private readonly GroupAssignment _groups;
@@ -40,18 +40,10 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
     /// <param name="rng">Generator of the strategy choice and the partner draws.</param>
     /// <param name="selectionProbability">p_sel, the probability of intra-label mixing per batch, in [0, 1]; the reference default is 0.5.</param>
     /// <param name="logger">Receives per-epoch summaries and warnings about groups without partners.</param>
-    /// <exception cref="ArgumentException">The assignment has one domain or one class, so a strategy has no partner anywhere.</exception>
+    /// <remarks>Internal: <see cref="LisaMethod"/> checked p_sel and that both strategies have partners (two domains, two classes).</remarks>
     public LisaMixer(GroupAssignment groups, Random rng, double selectionProbability = 0.5, ILogger? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(groups);
-        ArgumentNullException.ThrowIfNull(rng);
-        if (!(selectionProbability >= 0 && selectionProbability <= 1))
-            throw new ArgumentOutOfRangeException(nameof(selectionProbability), selectionProbability, "p_sel must be in [0, 1].");
         int k = groups.GroupsPerClass, c = groups.NumClasses;
-        if (k < 2 && selectionProbability > 0)
-            throw new ArgumentException($"LISA's intra-label mixing needs at least two domains per class; the group assignment has {k}.", nameof(groups));
-        if (c < 2 && selectionProbability < 1)
-            throw new ArgumentException($"LISA's intra-domain mixing needs at least two classes; the group assignment has {c}.", nameof(groups));
         _groups = groups;
         _rng = rng;
         SelectionProbability = selectionProbability;
@@ -89,9 +81,7 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
     public MixPlan DrawPartners(Batch batch)
     {
         using var use = _use.Enter();
-        ArgumentNullException.ThrowIfNull(batch);
-        _groups.EnsureBatchLabels(batch, nameof(batch));
-        CheckIndices(batch.Indices);   // before the strategy draw, so a rejected batch leaves the generator untouched
+        _groups.EnsureBatchLabels(batch, nameof(batch));   // before the strategy draw, so a rejected batch leaves the generator untouched
         var strategy = _rng.NextDouble() < SelectionProbability ? LisaStrategy.IntraLabel : LisaStrategy.IntraDomain;
         return DrawPartners(batch.Indices, strategy);
     }
@@ -99,14 +89,10 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
     /// <summary>Draws a partner under <paramref name="strategy"/> for every index.</summary>
     /// <param name="indices">Dataset indices of the batch rows, at least one.</param>
     /// <param name="strategy">The batch's strategy.</param>
-    /// <exception cref="ArgumentOutOfRangeException">An index is outside the assignment.</exception>
     public MixPlan DrawPartners(ReadOnlySpan<long> indices, LisaStrategy strategy)
     {
         using var use = _use.Enter();
-        if (indices.Length == 0) throw new ArgumentException("The batch is empty.", nameof(indices));
-        if (!Enum.IsDefined(strategy)) throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown LISA strategy.");
         var idx = indices.ToArray();
-        CheckIndices(idx);
         var pools = strategy == LisaStrategy.IntraLabel ? _intraLabel : _intraDomain;
         var partners = new long[idx.Length];
         var mixed = new bool[idx.Length];
@@ -133,12 +119,6 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
         return new MixPlan(idx, partners, mixed, side);
     }
 
-    private void CheckIndices(ReadOnlySpan<long> idx)
-    {
-        if (idx.Length == 0) throw new ArgumentException("The batch is empty.", "indices");
-        _groups.EnsureBatchIndices(idx, "indices");
-    }
-
     /// <summary>Per-row weights c [B] with one lambda for the batch: c = lambda for mixed rows, 1 for unmixed rows.</summary>
     /// <param name="plan">The batch's plan.</param>
     /// <param name="alpha">The batch's lambda, in [0, 1].</param>
@@ -146,8 +126,6 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
     public Tensor Coefficients(MixPlan plan, double alpha, Tensor like)
     {
         using var use = _use.Enter();
-        ArgumentNullException.ThrowIfNull(plan);
-        MixCoefficients.CheckAlpha(alpha, nameof(alpha));
         _tally.Alpha(alpha);
         return MixCoefficients.Build(plan, _ => alpha, AlphaOrientation.MajorityWeight, symmetric: true, like);
     }
@@ -159,11 +137,6 @@ public sealed class LisaMixer : IPartnerMixer, IResumable
     public Tensor Coefficients(MixPlan plan, double[] lambdas, Tensor like)
     {
         using var use = _use.Enter();
-        ArgumentNullException.ThrowIfNull(plan);
-        ArgumentNullException.ThrowIfNull(lambdas);
-        if (lambdas.Length != plan.Count)
-            throw new ArgumentException($"Expected {plan.Count} lambdas (one per row), got {lambdas.Length}.", nameof(lambdas));
-        foreach (var a in lambdas) MixCoefficients.CheckAlpha(a, nameof(lambdas));
         for (int i = 0; i < lambdas.Length; i++)
             if (plan.Mixed[i]) _tally.Alpha(lambdas[i]);
         return MixCoefficients.Build(plan, i => lambdas[i], AlphaOrientation.MajorityWeight, symmetric: true, like);

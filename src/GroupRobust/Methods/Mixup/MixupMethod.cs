@@ -21,7 +21,7 @@ public sealed class MixupMethod : TrainingMethod
     /// <param name="seeds">Seed source: "order" for the epochs, "mixup" for lambda and the permutations.</param>
     /// <param name="alpha">Beta(a, a) parameter a (default 1: lambda uniform); a &lt;= 0 disables mixing.</param>
     public MixupMethod(IGroupDataset train, SeedSource seeds, double alpha = 1.0)
-        : this(train, seeds, new MixupOptions { Alpha = alpha })
+        : this(train, seeds, new MixupOptions { Alpha = CheckAlpha(alpha, nameof(alpha)) })
     {
     }
 
@@ -33,6 +33,7 @@ public sealed class MixupMethod : TrainingMethod
         : base("mixup", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
         Options = options ?? new MixupOptions();
+        CheckAlpha(Options.Alpha, nameof(MixupOptions.Alpha));
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
@@ -41,6 +42,9 @@ public sealed class MixupMethod : TrainingMethod
 
     /// <summary>The options in use.</summary>
     public MixupOptions Options { get; }
+
+    private static double CheckAlpha(double alpha, string name)
+        => double.IsFinite(alpha) ? alpha : throw new ArgumentOutOfRangeException(name, alpha, "The Beta parameter a must be finite (a <= 0 disables mixing).");
 
     /// <inheritdoc />
     public override string Name

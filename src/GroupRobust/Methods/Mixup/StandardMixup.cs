@@ -11,7 +11,7 @@ namespace GroupRobust.Methods;
 /// a &lt;= 0), partners by a random permutation of the batch, x~ = lambda x + (1 - lambda) x[perm], and the loss
 /// lambda CE(f(x~), y) + (1 - lambda) CE(f(x~), y[perm]).
 /// </summary>
-public sealed class StandardMixup
+internal sealed class StandardMixup
 {
     private readonly Random _rng;
 
@@ -20,9 +20,7 @@ public sealed class StandardMixup
     /// <param name="rng">Generator for lambda and the permutation.</param>
     public StandardMixup(double alpha, Random rng)
     {
-        if (double.IsNaN(alpha) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "Must be finite.");
-        ArgumentNullException.ThrowIfNull(rng);
-        Alpha = alpha;
+        Alpha = alpha;   // checked by MixupMethod (its options)
         _rng = rng;
     }
 
@@ -32,7 +30,6 @@ public sealed class StandardMixup
     /// <summary>Draws lambda and a permutation for a batch of <paramref name="batchSize"/> rows.</summary>
     public MixupDraw Draw(int batchSize)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         double lam = Alpha > 0 ? MathNet.Numerics.Distributions.Beta.Sample(_rng, Alpha, Alpha) : 1.0;
         var perm = Shuffling.Identity(batchSize);
         Shuffling.Shuffle(perm.AsSpan(), _rng);
@@ -42,11 +39,6 @@ public sealed class StandardMixup
     /// <summary>lambda x + (1 - lambda) x[perm], on x's device and dtype.</summary>
     public static Tensor Mix(Tensor x, MixupDraw draw)
     {
-        ArgumentNullException.ThrowIfNull(draw);
-        Guard.MinDims(x, 1, nameof(x));
-        Guard.Floating(x, nameof(x));
-        if (x.shape[0] != draw.Permutation.Length)
-            throw new ArgumentException($"'x' has {x.shape[0]} rows but the draw is for {draw.Permutation.Length}.", nameof(x));
         using var scope = NewDisposeScope();
         var perm = HostUpload.Int64(draw.Permutation, x.device);
         return Interpolation.Lerp(x, x.index_select(0, perm), draw.Lambda).MoveToOuterDisposeScope();
@@ -55,8 +47,6 @@ public sealed class StandardMixup
     /// <summary>The partner rows x[perm] (for mixing at a hidden layer with <see cref="MixedForwardPass"/>).</summary>
     public static Tensor Partners(Tensor x, MixupDraw draw)
     {
-        ArgumentNullException.ThrowIfNull(draw);
-        Guard.MinDims(x, 1, nameof(x));
         using var scope = NewDisposeScope();
         return x.index_select(0, HostUpload.Int64(draw.Permutation, x.device)).MoveToOuterDisposeScope();
     }
@@ -64,12 +54,6 @@ public sealed class StandardMixup
     /// <summary>lambda CE(logits, y) + (1 - lambda) CE(logits, y[perm]), mean over the batch.</summary>
     public static Tensor Loss(Tensor logits, Tensor labels, MixupDraw draw)
     {
-        ArgumentNullException.ThrowIfNull(draw);
-        Guard.Dims(logits, 2, nameof(logits));
-        Guard.Dims(labels, 1, nameof(labels));
-        Guard.Length(labels, logits.shape[0], nameof(labels), nameof(logits));
-        if (labels.shape[0] != draw.Permutation.Length)
-            throw new ArgumentException($"'labels' has {labels.shape[0]} rows but the draw is for {draw.Permutation.Length}.", nameof(labels));
         using var scope = NewDisposeScope();
         var perm = HostUpload.Int64(draw.Permutation, labels.device);
         var a = nn.functional.cross_entropy(logits, labels);

@@ -17,7 +17,5 @@ public class CvarDroLossTests
         Assert.Equal(new[] { 0, 0.5, 0, 0, 0.5 }, losses.grad!.data<double>().ToArray());
         Assert.Equal(3.0, CvarDroLoss.Compute(losses, 1.0).item<double>(), 12);
         Assert.Equal(5.0, CvarDroLoss.Compute(losses, 0.01).item<double>(), 12);
-        Assert.Throws<ArgumentOutOfRangeException>(() => CvarDroLoss.Compute(losses, 0));
-        Assert.Throws<ArgumentException>(() => CvarDroLoss.Compute(torch.ones(2, 2), 0.5));
     }
 }

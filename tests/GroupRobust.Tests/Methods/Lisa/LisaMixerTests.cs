@@ -189,39 +189,29 @@ public class LisaMixerTests
         Assert.All(mixer.Coefficients(plan, 0.3, like).data<double>().ToArray(), v => Assert.Equal(0.3, v));
         using var half = torch.zeros(1, ScalarType.Float16);
         Assert.Equal(ScalarType.Float16, mixer.Coefficients(plan, lambdas, half).dtype);
-
-        Assert.Equal("lambdas", Assert.Throws<ArgumentException>(() => mixer.Coefficients(plan, [0.5, 0.5], like)).ParamName);
-        Assert.Equal("lambdas", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.Coefficients(plan, [0.5, 0.5, 0.5, 1.5, 0.5, 0.5, 0.5, 0.5], like)).ParamName);
-        Assert.Equal("lambdas", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.Coefficients(plan, [0.5, 0.5, 0.5, double.NaN, 0.5, 0.5, 0.5, 0.5], like)).ParamName);
-        Assert.Equal("alpha", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.Coefficients(plan, -0.1, like)).ParamName);
     }
 
     [Fact]
-    public void Invalid_arguments_are_rejected()
+    public void Invalid_arguments_are_rejected_at_the_methods_door()
     {
         using var ds = Grouped(2, 2, [4, 3, 3, 4]);
         var groups = GroupAssignment.FromTrueGroups(ds);
         foreach (var p in new[] { -0.01, 1.01, double.NaN, double.PositiveInfinity })
-            Assert.Equal("selectionProbability", Assert.Throws<ArgumentOutOfRangeException>(() => new LisaMixer(groups, new Random(0), p)).ParamName);
-        Assert.Throws<ArgumentNullException>(() => new LisaMixer(null!, new Random(0)));
-        Assert.Throws<ArgumentNullException>(() => new LisaMixer(groups, null!));
+            Assert.Equal("SelectionProbability", Assert.Throws<ArgumentOutOfRangeException>(() => new LisaMethod(ds, groups, new SeedSource(0), new LisaOptions { SelectionProbability = p })).ParamName);
 
         // one domain: intra-label mixing has no partner anywhere (allowed only with p_sel = 0)
         var labels = ds.Labels.ToArray();
         var oneDomain = GroupAssignment.FromInferred(new int[ds.Count], labels, 2, 1, [], "one-domain");
-        var e1 = Assert.Throws<ArgumentException>(() => new LisaMixer(oneDomain, new Random(0)));
+        var e1 = Assert.Throws<ArgumentException>(() => new LisaMethod(ds, oneDomain, new SeedSource(0)));
         Assert.Equal("groups", e1.ParamName);
         Assert.Contains("at least two domains", e1.Message);
-        Assert.Throws<ArgumentException>(() => new LisaMixer(oneDomain, new Random(0), 1.0));
+        Assert.Throws<ArgumentException>(() => new LisaMethod(ds, oneDomain, new SeedSource(0), new LisaOptions { SelectionProbability = 1.0 }));
+        using (new LisaMethod(ds, oneDomain, new SeedSource(0), new LisaOptions { SelectionProbability = 0.0, GroupBalancedSampling = false })) { }
         var domainOnly = new LisaMixer(oneDomain, new Random(0), 0.0);
         Assert.Equal(ds.Count, domainOnly.DrawPartners([.. Enumerable.Range(0, ds.Count).Select(i => (long)i)], LisaStrategy.IntraDomain).MixedCount);
-        // (a one-class assignment, the other case the constructor guards, cannot be built: a GroupScheme needs two classes)
+        // (a one-class assignment, the other case the method guards, cannot be built: a GroupScheme needs two classes)
 
         var mixer = new LisaMixer(groups, new Random(0));
-        Assert.Equal("indices", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.DrawPartners([0, ds.Count], LisaStrategy.IntraLabel)).ParamName);
-        Assert.Equal("indices", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.DrawPartners([-1], LisaStrategy.IntraLabel)).ParamName);
-        Assert.Equal("indices", Assert.Throws<ArgumentException>(() => mixer.DrawPartners([], LisaStrategy.IntraLabel)).ParamName);
-        Assert.Equal("strategy", Assert.Throws<ArgumentOutOfRangeException>(() => mixer.DrawPartners([0], (LisaStrategy)7)).ParamName);
         // a batch of another dataset with other labels at the same indices
         using var other = Tiny.Dataset([1, 1, 0, 0], [0, 1, 0, 1]);
         using var foreign = other.GetBatch([0, 1]);

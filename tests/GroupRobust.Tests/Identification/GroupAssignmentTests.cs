@@ -3,7 +3,7 @@ using GroupRobust.Tests.TestSupport;
 
 namespace GroupRobust.Tests.Identification;
 
-public class PartitionTests
+public class GroupAssignmentTests
 {
     [Fact]
     public void Per_class_index_lists_and_counts()
