@@ -95,4 +95,29 @@ public class EncoderClassifierTests
         Assert.True(summary.Mixing!.Mixed > 0);
         Assert.Equal(MixedForwardPass.OutputLayer, jm1.LastLayer);
     }
+
+    /// <summary>A model that declares a head it never registered.</summary>
+    private sealed class Unregistered : nn.Module<Tensor, Tensor>, IEncoderHead
+    {
+        private readonly TorchSharp.Modules.Linear lin1 = nn.Linear(2, 2);
+
+        public Unregistered() : base(nameof(Unregistered)) => RegisterComponents();
+
+        private readonly List<nn.Module<Tensor, Tensor>> _kept = [nn.Linear(2, 2)];   // a list field: RegisterComponents does not see it
+
+        public nn.Module<Tensor, Tensor> Head => _kept[0];
+
+        public Tensor Encode(Tensor input) => lin1.call(input);
+
+        public override Tensor forward(Tensor input) => Head.call(Encode(input));
+    }
+
+    [Fact]
+    public void Bad_declarations_are_refused_with_what_to_do()
+    {
+        using var linear = nn.Linear(2, 2);
+        Assert.Equal("head", Assert.Throws<ArgumentException>(() => new EncoderClassifier(linear, linear)).ParamName);
+        using var model = new Unregistered();
+        Assert.Contains("register it", Assert.Throws<ArgumentException>(() => LinearHead.Read(model)).Message);
+    }
 }
