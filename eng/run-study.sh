@@ -7,4 +7,5 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 bash eng/install-prereqs.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+export DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x10000000}"   # fewer collections: see eng/test.sh on TorchSharp's Scalar finalizer race
 dotnet run --project samples/GroupRobust.Study -c Release -- "$@"
