@@ -22,9 +22,8 @@ namespace GroupRobust.Benchmarks;
 /// </summary>
 internal static class MacroBenchmark
 {
-    /// <summary>The rows, in the order they run (the --methods keys).</summary>
     /// <summary>
-    /// The rows: the raw TorchSharp loops, every training method of the catalog by its key (on its published groups; the
+    /// The rows, in the order they run (the --methods keys): the raw TorchSharp loops, every training method of the catalog by its key (on its published groups; the
     /// oracle partition stands in for the error set), GroupDRO on EIIL's groups, and JM1's layer and partner variants.
     /// </summary>
     public static readonly string[] AllRows =

@@ -77,7 +77,8 @@ public static class DataParallel
     /// <param name="globalBatchSize">Rows per global batch, a positive multiple of the job's size.</param>
     /// <param name="job">The job.</param>
     /// <param name="step">The optimizer step (default <see cref="OptimizerStep.Plain"/>).</param>
-    /// <param name="maxGradientNorm">Clip the averaged gradients' global norm before the update; null for none.</param>
+    /// <param name="maxGradientNorm">Clip the averaged gradients' global norm before the update (a finite number &gt; 0); null for none.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The global batch is not a positive multiple of the job's size, or the norm is not a finite number &gt; 0 (nothing has begun).</exception>
     public static MethodEpochSummary TrainEpoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epoch, int totalEpochs,
         int globalBatchSize, ICollective job, OptimizerStep? step = null, double? maxGradientNorm = null)
     {
@@ -86,9 +87,16 @@ public static class DataParallel
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(job);
+        // checked before the epoch begins, so that a refused call leaves the method as it was
+        if (globalBatchSize < job.Size || globalBatchSize % job.Size != 0)
+            throw new ArgumentOutOfRangeException(nameof(globalBatchSize), globalBatchSize, $"The global batch must be a positive multiple of the {job.Size} ranks, so that every rank takes the same share.");
+        if (maxGradientNorm is double g && !(g > 0 && double.IsFinite(g)))
+            throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
         step ??= OptimizerStep.Plain;
         model.train();
-        foreach (var shard in EpochSharding.Shards(method.BeginEpoch(epoch, totalEpochs), globalBatchSize, job))
+        var order = method.BeginEpoch(epoch, totalEpochs);
+        (train as IEpochAware)?.SetEpoch(epoch);   // train-time augmentation draws per epoch, as TrainingLoop does
+        foreach (var shard in EpochSharding.Shards(order, globalBatchSize, job))
         {
             using var scope = torch.NewDisposeScope();
             using var part = train.GetBatch(shard);   // possibly no rows, in a short last batch: the step still counts

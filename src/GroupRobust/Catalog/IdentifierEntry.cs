@@ -51,14 +51,16 @@ public sealed class IdentifierEntry
     public IGroupIdentifier Create(IdentifierRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.Seeds, nameof(request));
+        ArgumentNullException.ThrowIfNull(request.Seeds, "request.Seeds");
+        if (request.Epoch is int t && t < 1)
+            throw new ArgumentOutOfRangeException("request.Epoch", t, "The phase-I epoch T is numbered from 1.");
         if (Input == IdentifierInput.PhaseOneModel && request.Model is null)
-            throw new ArgumentException($"{Name} ('{Key}') reads a phase-I model: set IdentifierRequest.Model.", nameof(request));
+            throw new ArgumentException($"{Name} ('{Key}') reads a phase-I model: set IdentifierRequest.Model.", "request.Model");
         if (Input == IdentifierInput.OwnModels && (request.NewModel is null || request.NewOptimizer is null))
-            throw new ArgumentException($"{Name} ('{Key}') trains models of its own: set IdentifierRequest.NewModel and NewOptimizer.", nameof(request));
+            throw new ArgumentException($"{Name} ('{Key}') trains models of its own: set IdentifierRequest.NewModel and NewOptimizer.", request.NewModel is null ? "request.NewModel" : "request.NewOptimizer");
         var options = request.Options ?? Defaults;
         if (options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", nameof(request));
+            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", "request.Options");
         return _create(request, options);
     }
 

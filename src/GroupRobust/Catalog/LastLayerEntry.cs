@@ -58,13 +58,13 @@ public sealed class LastLayerEntry
     internal LastLayerFit Fit(LastLayerRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.TrainFeatures, nameof(request));
-        ArgumentNullException.ThrowIfNull(request.ValidationFeatures, nameof(request));
-        ArgumentNullException.ThrowIfNull(request.Initial, nameof(request));
-        ArgumentNullException.ThrowIfNull(request.Seeds, nameof(request));
+        ArgumentNullException.ThrowIfNull(request.TrainFeatures, "request.TrainFeatures");
+        ArgumentNullException.ThrowIfNull(request.ValidationFeatures, "request.ValidationFeatures");
+        ArgumentNullException.ThrowIfNull(request.Initial, "request.Initial");
+        ArgumentNullException.ThrowIfNull(request.Seeds, "request.Seeds");
         var options = request.Options ?? Defaults;
         if (options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", nameof(request));
+            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", "request.Options");
         return _fit(request, options);
     }
 

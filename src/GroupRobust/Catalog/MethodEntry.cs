@@ -78,18 +78,28 @@ public sealed class MethodEntry
 
     /// <summary>Builds the method.</summary>
     /// <param name="request">The training split, the groups when the method takes them, the seeds, the options.</param>
-    /// <exception cref="ArgumentException">The method takes groups and none were given, or the options are not of <see cref="OptionsType"/>.</exception>
+    /// <exception cref="ArgumentNullException">The request, its training split or its seeds are null.</exception>
+    /// <exception cref="ArgumentException">The method takes groups and none were given, or groups made for another split, or options not of <see cref="OptionsType"/>.</exception>
     public ITrainingMethod Create(MethodRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.Train, nameof(request));
-        ArgumentNullException.ThrowIfNull(request.Seeds, nameof(request));
+        ArgumentNullException.ThrowIfNull(request.Train, "request.Train");
+        ArgumentNullException.ThrowIfNull(request.Seeds, "request.Seeds");
         if (TakesGroups && request.Groups is null)
-            throw new ArgumentException($"{Name} ('{Key}') trains on groups: set MethodRequest.Groups to an identifier's groups or to GroupAssignment.FromTrueGroups(train).", nameof(request));
-        var options = request.Options ?? Defaults;
-        if (options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", nameof(request));
-        return _create(request, options);
+            throw new ArgumentException($"{Name} ('{Key}') trains on groups: set MethodRequest.Groups to an identifier's groups or to GroupAssignment.FromTrueGroups(train).", "request.Groups");
+        if (TakesGroups) request.Groups!.EnsureMatches(request.Train, "request.Groups");
+        CheckOptions(request.Options, "request.Options");
+        return _create(request, request.Options ?? Defaults);
+    }
+
+    /// <summary>Checks that <paramref name="options"/> (null for the defaults) is of <see cref="OptionsType"/>, before any work is done.</summary>
+    /// <param name="options">The method's options, or null.</param>
+    /// <param name="paramName">The argument to name in the exception.</param>
+    /// <exception cref="ArgumentException">The options are of another type.</exception>
+    internal void CheckOptions(object? options, string paramName)
+    {
+        if (options is not null && options.GetType() != OptionsType)
+            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", paramName);
     }
 
     /// <summary>

@@ -3,7 +3,7 @@ using GroupRobust.Methods;
 namespace GroupRobust.Checkpoints;
 
 /// <summary>
-/// The non-tensor state a resumed run needs besides the model and optimizer: the next epoch, the method's whole state
+/// The non-tensor state a resumed run needs besides the model and optimizer: the last completed epoch, the method's whole state
 /// (<see cref="ITrainingMethod.GetState"/>: its generators, loss buffers and statistics), the states of any other
 /// <see cref="Randomness.ReproducibleRandom"/> the caller's loop draws from (by name), and free-form metadata (e.g. the
 /// path of the saved <see cref="Identification.GroupAssignment"/>).

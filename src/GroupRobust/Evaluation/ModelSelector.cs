@@ -30,9 +30,13 @@ public sealed class ModelSelector
 
     /// <summary>Records an epoch's validation result.</summary>
     /// <returns>True when this epoch is the new best (strictly better: the first epoch wins ties).</returns>
+    /// <param name="epoch">The epoch the result belongs to, ≥ 1 (epochs are numbered from 1).</param>
+    /// <param name="result">Its validation result.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is below 1.</exception>
     /// <exception cref="ArgumentException">The result lacks what the rule reads (group labels for a group-based rule).</exception>
     public bool Add(int epoch, EvaluationResult result)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
         ArgumentNullException.ThrowIfNull(result);
         var entry = new EpochResult(epoch, result);
         if (_history.Count == 0) Rule = Rule.Resolve([entry]);

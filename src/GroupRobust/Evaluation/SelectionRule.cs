@@ -37,16 +37,29 @@ public abstract class SelectionRule
     /// </summary>
     /// <param name="minorityGroups">The minority group ids, at least one.</param>
     /// <param name="budget">The labels that chose <paramref name="minorityGroups"/> (at least validation groups).</param>
+    /// <exception cref="ArgumentException">No minority group is given.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A group id is negative, or the budget is not a defined value.</exception>
     public static SelectionRule ValidationErrorSet(IReadOnlyCollection<int> minorityGroups, LabelBudget budget)
     {
         ArgumentNullException.ThrowIfNull(minorityGroups);
         if (minorityGroups.Count == 0) throw new ArgumentException("At least one minority group is needed.", nameof(minorityGroups));
+        if (minorityGroups.FirstOrDefault(g => g < 0, 0) is var negative and < 0)
+            throw new ArgumentOutOfRangeException(nameof(minorityGroups), negative, "Group ids are >= 0.");
+        if (!Enum.IsDefined(budget)) throw new ArgumentOutOfRangeException(nameof(budget), budget, "Not a defined label budget.");
         return new ValidationErrorSetRule(minorityGroups.ToArray(), (LabelBudget)Math.Max((int)budget, (int)LabelBudget.ValidationGroupsForSelection));
     }
 
-    /// <summary>Always the given epoch (a fixed T, as in the JM1 paper's no-label protocol); reads no label.</summary>
-    /// <param name="epoch">The epoch to choose; a history must contain it.</param>
-    public static SelectionRule FixedEpoch(int epoch) => new FixedEpochRule(epoch);
+    /// <summary>
+    /// Always the given epoch (a fixed T, as in the JM1 paper's no-label protocol); reads no label. A finished history
+    /// must contain it; <c>TrainingLoop</c> refuses a run shorter than it.
+    /// </summary>
+    /// <param name="epoch">The epoch to choose, ≥ 1 (epochs are numbered from 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is below 1.</exception>
+    public static SelectionRule FixedEpoch(int epoch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
+        return new FixedEpochRule(epoch);
+    }
 
     /// <summary>A short name for tables and logs, e.g. "worst-group accuracy".</summary>
     public abstract string Name { get; }
@@ -79,7 +92,9 @@ public abstract class SelectionRule
     {
         ArgumentNullException.ThrowIfNull(history);
         if (history.Count == 0) throw new ArgumentException("The history is empty; evaluate at least one epoch.", nameof(history));
-        var scores = Resolve(history).Scores(history);
+        var rule = Resolve(history);
+        rule.CheckChoosable(history);
+        var scores = rule.Scores(history);
         int best = 0;
         for (int i = 1; i < scores.Length; i++)
             if (scores[i] > scores[best] || (double.IsNaN(scores[best]) && !double.IsNaN(scores[i]))) best = i;
@@ -99,6 +114,15 @@ public abstract class SelectionRule
 
     /// <inheritdoc />
     public override string ToString() => Name;
+
+    /// <summary>
+    /// Checks that a finished <paramref name="history"/> holds what the rule must choose from (called by
+    /// <see cref="BestIndex"/>, not per epoch); the default accepts any history.
+    /// </summary>
+    /// <exception cref="ArgumentException">The history cannot be chosen from.</exception>
+    protected virtual void CheckChoosable(IReadOnlyList<EpochResult> history)
+    {
+    }
 
     /// <summary>Checks that every result of <paramref name="history"/> has group labels.</summary>
     /// <exception cref="ArgumentException">A result has none.</exception>

@@ -12,6 +12,9 @@ public interface IGroupLoss : IResumable, IDisposable
     /// <summary>A short name for tables, e.g. "GroupDRO".</summary>
     string Name { get; }
 
+    /// <summary>The number of groups G the loss weighs (group ids in [0, G)); a method checks it against its groups.</summary>
+    int NumGroups { get; }
+
     /// <summary>The loss of one batch (a scalar to backpropagate); with <paramref name="update"/>, advances the state first.</summary>
     /// <param name="perSampleLosses">Losses [B] with reduction none.</param>
     /// <param name="groups">Group ids [B], integral, on the same device.</param>

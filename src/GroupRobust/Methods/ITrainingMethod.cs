@@ -44,6 +44,7 @@ public interface ITrainingMethod : IDisposable
     /// <summary>Starts epoch <paramref name="epoch"/> of <paramref name="totalEpochs"/> and returns its sample indices (a pure function of the method's seed, the epoch and, for stateful orders, the restored state).</summary>
     /// <param name="epoch">The epoch, in [1, totalEpochs]: epochs are numbered from 1 everywhere in the library (epoch 1 is the first pass; "T = 2" is the model after two).</param>
     /// <param name="totalEpochs">Number of epochs of the run, at least 1 (alpha schedules depend on it).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is outside [1, totalEpochs], or <paramref name="totalEpochs"/> is below 1.</exception>
     /// <exception cref="InvalidOperationException">The previous epoch was not ended.</exception>
     long[] BeginEpoch(int epoch, int totalEpochs);
 

@@ -8,8 +8,14 @@ namespace GroupRobust.Methods;
 /// </summary>
 public sealed record MethodState
 {
-    /// <summary>Format version (1).</summary>
-    public int Version { get; init; } = 1;
+    /// <summary>
+    /// Format version: 2 (epochs numbered from 1). Version-1 states, written when the library numbered epochs from 0,
+    /// are still accepted: their epoch position is translated on load.
+    /// </summary>
+    public int Version { get; init; } = CurrentVersion;
+
+    /// <summary>The version <see cref="ITrainingMethod.GetState"/> writes.</summary>
+    public const int CurrentVersion = 2;
 
     /// <summary>The method kind that produced the state, e.g. "jm1"; a state is only accepted by a method of the same kind.</summary>
     public required string Kind { get; init; }

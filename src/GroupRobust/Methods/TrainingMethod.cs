@@ -269,12 +269,18 @@ public abstract class TrainingMethod : ITrainingMethod
     {
         using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(state);
-        if (state.Version != 1) throw new ArgumentException($"Unknown method state version {state.Version}; expected 1.", nameof(state));
+        if (state.Version is not (1 or MethodState.CurrentVersion))
+            throw new ArgumentException($"Unknown method state version {state.Version}; expected 1 or {MethodState.CurrentVersion}.", nameof(state));
         if (state.Kind != Kind) throw new ArgumentException($"The state belongs to a '{state.Kind}' method; this one is '{Kind}'.", nameof(state));
         if (state.Seeds is null || state.Generators is null || state.Values is null)
             throw new ArgumentException("The method state is incomplete (no seeds, generators or values).", nameof(state));
         if (!state.Values.TryGetValue("epoch", out var position) || position.Length != 4)
             throw new ArgumentException("The method state has no valid 'epoch' entry (4 numbers).", nameof(state));
+        // version 1 numbered epochs from 0: epoch e (begun or ended) is e + 1 now; nothing begun stays 0
+        if (state.Version == 1 && (position[0] > 0 || position[2] != 0 || position[3] > 0))
+            position = [position[0] + 1, .. position[1..]];
+        if (!(position[1] >= 1 && position[0] >= 0 && position[0] <= position[1] && position[0] == Math.Floor(position[0]) && (position[2] == 0 || position[0] >= 1)))
+            throw new ArgumentException($"The method state's epoch position is invalid: epoch {position[0]} of {position[1]}{(position[2] != 0 ? ", in progress" : "")}; expected an epoch in [0, total] (at least 1 while an epoch is in progress).", nameof(state));
         if (!state.Seeds.TryGetValue("order", out var orderSeed))
             throw new ArgumentException("The method state has no 'order' seed.", nameof(state));
         var generators = new Dictionary<string, ReproducibleRandom>(StringComparer.Ordinal);

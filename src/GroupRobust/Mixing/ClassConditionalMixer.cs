@@ -20,7 +20,7 @@ namespace GroupRobust.Mixing;
 /// <para>Partner sampling runs on the host from the assignment's per-group index lists (no device access). The mix
 /// itself is one <c>lerp</c> on the inputs' device and dtype; per-row weights are uploaded once per batch.</para>
 /// <para>Honest accounting: a sample whose class has no member in another group is paired with itself and counted as
-/// unmixed. <see cref="EndEpoch"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
+/// unmixed. <see cref="EndEpoch()"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
 /// when samples went unmixed.</para>
 /// <para>Not thread-safe (its generator and counts are shared state): use from two threads at once throws
 /// <see cref="InvalidOperationException"/> instead of interleaving draws.</para>
@@ -105,7 +105,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// <summary>The groups partners are drawn from.</summary>
     public GroupAssignment Groups => _groups;
 
-    /// <summary>The epoch the running statistics belong to (advanced by <see cref="EndEpoch"/>).</summary>
+    /// <summary>The epoch the running statistics belong to (advanced by <see cref="EndEpoch()"/>).</summary>
     public int Epoch => _tally.Epoch;
 
     /// <summary>Throws unless the assignment indexes <paramref name="dataset"/> (same size and labels).</summary>
@@ -333,6 +333,14 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     public MixingStatistics EndEpoch()
     {
         using var use = _use.Enter();
+        return _tally.EndEpoch(_logger);
+    }
+
+    /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
+    internal MixingStatistics EndEpoch(int epoch)
+    {
+        using var use = _use.Enter();
+        _tally.Epoch = epoch;
         return _tally.EndEpoch(_logger);
     }
 

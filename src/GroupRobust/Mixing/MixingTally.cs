@@ -11,8 +11,11 @@ internal sealed class MixingTally(int classes) : IResumable
     private long _alphaCount;
     private double _alphaSum, _alphaSumSq, _alphaMin = double.PositiveInfinity, _alphaMax = double.NegativeInfinity;
 
-    /// <summary>The epoch the counts belong to (numbered from 1; advanced by <see cref="EndEpoch"/>).</summary>
-    public int Epoch { get; private set; } = 1;
+    /// <summary>
+    /// The epoch the counts belong to (numbered from 1; advanced by <see cref="EndEpoch"/>, or set by the method that owns
+    /// the mixer, so the statistics carry the method's epoch).
+    /// </summary>
+    public int Epoch { get; set; } = 1;
 
     public void Mixed(int label) => _mixed[label]++;
 

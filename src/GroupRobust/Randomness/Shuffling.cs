@@ -16,7 +16,8 @@ internal static class Shuffling
 
     /// <summary>
     /// Epoch <paramref name="epoch"/>'s random permutation of [0, n) for <paramref name="seed"/>: the identity order shuffled
-    /// with the stream "epoch-{epoch}" of <c>new SeedSource(seed)</c> (what a shuffle sampler with that seed yields).
+    /// with the stream "epoch-{epoch}" of <c>new SeedSource(seed)</c>: what a shuffle sampler with that seed yields for its
+    /// epoch <paramref name="epoch"/> + 1 (samplers number epochs from 1 and keep the streams of the earlier 0-based numbering).
     /// </summary>
     public static long[] EpochPermutation(int n, long seed, int epoch)
     {

@@ -45,7 +45,7 @@ public sealed record RecipeOptions
     public void Validate()
     {
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
-        if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}] (Epochs).");
+        if (Phase1Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, "At least one candidate epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
         ArgumentNullException.ThrowIfNull(Selection, nameof(Selection));

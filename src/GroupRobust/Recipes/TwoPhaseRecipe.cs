@@ -50,6 +50,7 @@ public sealed class TwoPhaseRecipe
     /// <param name="seeds">The seed source every run derives from.</param>
     /// <param name="options">Epochs, phase I's length, batch sizes, selection rules; defaults when null.</param>
     /// <param name="loggers">Creates the loggers of the recipe, the methods and the identifiers; none when null.</param>
+    /// <exception cref="ArgumentNullException">An argument, or a required option, is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
     public TwoPhaseRecipe(DatasetSplits data, Func<long, nn.Module<Tensor, Tensor>> newModel, Func<IEnumerable<Parameter>, OptimizerHelper> newOptimizer, SeedSource seeds,
         RecipeOptions? options = null, ILoggerFactory? loggers = null)
@@ -80,9 +81,11 @@ public sealed class TwoPhaseRecipe
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="methodOptions">The method's options (its entry's options type); its defaults when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="methodOptions"/> is not of the entry's options type (checked before phase I).</exception>
     public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
     {
         ArgumentNullException.ThrowIfNull(method);
+        method.CheckOptions(methodOptions, nameof(methodOptions));
         identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
         var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
         try
@@ -146,7 +149,7 @@ public sealed class TwoPhaseRecipe
         identifier ??= MethodCatalog.Misclassified;
         if (identifier.Input != IdentifierInput.PhaseOneModel)
             throw new ArgumentException($"{identifier.Name} does not read a phase-I model; call Identify(identifier) without phase I.", nameof(identifier));
-        var choice = ChooseEpoch(phaseOne.CandidateHistory);
+        var (choice, ruleBudget) = ChooseEpoch(phaseOne.CandidateHistory);
         var candidates = new SortedDictionary<int, GroupAssignment>();
         foreach (var t in everyCandidate ? phaseOne.Candidates : [choice.Epoch])
         {
@@ -157,7 +160,7 @@ public sealed class TwoPhaseRecipe
         return new IdentifiedGroups
         {
             Identifier = identifier.Name, Candidates = candidates, Choice = choice, Groups = candidates[choice.Epoch],
-            LabelBudget = Max(choice.Rule.BudgetOn(_data.Validation), identifier.LabelBudget), IdentifierLabelBudget = identifier.LabelBudget,
+            LabelBudget = Max(ruleBudget, identifier.LabelBudget), IdentifierLabelBudget = identifier.LabelBudget,
         };
     }
 
@@ -202,10 +205,11 @@ public sealed class TwoPhaseRecipe
     /// <param name="epoch">Train on the groups of this candidate T instead of the chosen one (a T fixed in advance: the rule that chose T is then not counted in the budget).</param>
     /// <param name="selection">Choose the epoch by this rule instead of <see cref="RecipeOptions.Selection"/>.</param>
     /// <param name="name">The name of the method's seed stream (default the entry's key): runs of one method under different names draw differently.</param>
-    /// <exception cref="ArgumentException">The method takes groups and none were given, or <paramref name="epoch"/> was not identified.</exception>
+    /// <exception cref="ArgumentException">The method takes groups and none were given, <paramref name="epoch"/> was not identified, or the options are not of the entry's options type.</exception>
     public RecipeRun Train(MethodEntry method, IdentifiedGroups? groups = null, object? options = null, int? epoch = null, SelectionRule? selection = null, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(method);
+        method.CheckOptions(options, nameof(options));
         if (method.TakesGroups && groups is null)
             throw new ArgumentException($"{method.Name} trains on groups: pass the groups from Identify.", nameof(groups));
         GroupAssignment? assignment = null;
@@ -241,10 +245,16 @@ public sealed class TwoPhaseRecipe
     /// <param name="options">The method's options; its defaults when null.</param>
     /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
     /// <returns>The run of the chosen T (the other runs are disposed).</returns>
+    /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, or the options are not of the entry's options type.</exception>
     public RecipeRun TrainJointly(MethodEntry method, IdentifiedGroups groups, object? options = null, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(groups);
+        if (!method.TakesGroups)
+            throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no T to choose jointly; use Train.", nameof(method));
+        if (groups.Choice is null || groups.Candidates.Keys.Any(t => t < 1))
+            throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
+        method.CheckOptions(options, nameof(options));
         var runs = new SortedDictionary<int, RecipeRun>();
         try
         {
@@ -261,17 +271,22 @@ public sealed class TwoPhaseRecipe
         }
     }
 
-    /// <summary>T by the identification rule; when validation shows no minority group to detect, by validation average accuracy, with a warning.</summary>
-    private EpochChoice ChooseEpoch(IReadOnlyList<EpochResult> history)
+    /// <summary>
+    /// T by the identification rule, and the labels choosing it read; when validation shows no minority group to detect,
+    /// T by validation average accuracy, with a warning (the fallback was decided from validation group labels, so the
+    /// budget stays the rule's).
+    /// </summary>
+    private (EpochChoice Choice, LabelBudget Budget) ChooseEpoch(IReadOnlyList<EpochResult> history)
     {
         var rule = Options.IdentificationRule;
         if (rule is ValidationErrorSetRule { ScoresEachEpochAlone: false } && IdentificationEpoch.MinorityGroupsFromValidation(history).Count == 0)
         {
-            var choice = IdentificationEpoch.Choose(history, SelectionRule.AverageAccuracy, _log);
-            _log.LogWarning("Phase I classifies every validation group equally well, so validation shows no minority group to detect; T = {Epoch} by validation average accuracy.", choice.Epoch);
-            return choice;
+            var fallback = IdentificationEpoch.Choose(history, SelectionRule.AverageAccuracy, _log);
+            _log.LogWarning("Phase I classifies every validation group equally well, so validation shows no minority group to detect; T = {Epoch} by validation average accuracy.", fallback.Epoch);
+            return (fallback, rule.BudgetOn(_data.Validation));
         }
-        return IdentificationEpoch.Choose(history, rule, _log);
+        var choice = IdentificationEpoch.Choose(history, rule, _log);
+        return (choice, choice.Rule.BudgetOn(_data.Validation));
     }
 
     private TrainingHistory Fit(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerStep step, IGroupDataset? validation, SelectionRule? selection, int epochs,

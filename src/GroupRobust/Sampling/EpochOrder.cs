@@ -54,6 +54,13 @@ public abstract class EpochOrder
     /// <inheritdoc />
     public override string ToString() => Description.Length == 0 ? "shuffled" : Description;
 
+    /// <summary>Throws unless the order's groups were made for <paramref name="train"/> (same size and labels); a method's door calls it.</summary>
+    /// <param name="train">The method's training split.</param>
+    /// <param name="paramName">The argument to name (the method's options).</param>
+    internal virtual void EnsureFits(Data.IGroupDataset train, string paramName)
+    {
+    }
+
     private static void EnsureSize(GroupAssignment groups, int datasetSize)
     {
         if (groups.Count != datasetSize)
@@ -75,6 +82,8 @@ public abstract class EpochOrder
 
         public override LabelBudget LabelBudget => groups.TrainingBudget;
 
+        internal override void EnsureFits(Data.IGroupDataset train, string paramName) => groups.EnsureMatches(train, paramName);
+
         public override EpochSampler CreateSampler(int datasetSize, long seed, ILogger? logger = null)
         {
             EnsureSize(groups, datasetSize);
@@ -87,6 +96,8 @@ public abstract class EpochOrder
         public override string Description => lambda == JttReweighter.AutomaticLambda ? "upsampled" : $"upsampled λ={lambda}";
 
         public override LabelBudget LabelBudget => errorSet.TrainingBudget;
+
+        internal override void EnsureFits(Data.IGroupDataset train, string paramName) => errorSet.EnsureMatches(train, paramName);
 
         public override EpochSampler CreateSampler(int datasetSize, long seed, ILogger? logger = null)
         {

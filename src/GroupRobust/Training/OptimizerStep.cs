@@ -23,7 +23,9 @@ public abstract class OptimizerStep
     /// Sharpness-aware minimisation (Foret et al., ICLR 2021; adaptive: Kwon et al., ICML 2021), as the reference
     /// implementations step it: the gradient g at w; the ascent e = rho g / ||g|| (adaptive: e = rho w^2 g / ||w g||); the
     /// gradient at w + e (<see cref="StepContext.RepeatLoss"/>: the same batch and draws); the weights restored to w; the
-    /// base optimizer's update with that gradient. Costs two forward and backward passes per step.
+    /// base optimizer's update with that gradient. Costs two forward and backward passes per step. Batch-norm running
+    /// statistics are updated by the first pass only (the second runs with momentum 0, as the reference's
+    /// <c>disable_running_stats</c>; their batch counters still advance).
     /// </summary>
     /// <param name="rho">The neighbourhood size, &gt; 0 (default 0.05, the paper's default; 2.0 is the ASAM paper's for adaptive).</param>
     /// <param name="adaptive">Scale the neighbourhood by the weights' magnitudes (ASAM; default false).</param>
@@ -113,7 +115,9 @@ public abstract class OptimizerStep
                     foreach (var p in parameters) p.add_((adaptive ? p.square() * p.grad! : p.grad!) * scale.to(p.dtype));
                 }
                 step.Optimizer.zero_grad();
-                using (var second = step.RepeatLoss()) second.backward();
+                using (FrozenRunningStatistics(step.Model))
+                using (var second = step.RepeatLoss())
+                    second.backward();
                 step.AfterBackward?.Invoke();
             }
             finally
@@ -127,6 +131,22 @@ public abstract class OptimizerStep
             Clip(step);
             step.Optimizer.step();
             return loss;
+        }
+
+        /// <summary>Momentum 0 on every normalisation layer of <paramref name="model"/> until disposed (running statistics kept as they are).</summary>
+        private static Restore FrozenRunningStatistics(nn.Module model)
+        {
+            var layers = model.modules().OfType<NormBase>().Select(m => (Layer: m, m.momentum)).ToArray();
+            foreach (var (layer, _) in layers) layer.momentum = 0.0;
+            return new Restore(() =>
+            {
+                foreach (var (layer, momentum) in layers) layer.momentum = momentum;
+            });
+        }
+
+        private sealed class Restore(Action undo) : IDisposable
+        {
+            public void Dispose() => undo();
         }
     }
 }

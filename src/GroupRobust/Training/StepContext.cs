@@ -12,11 +12,33 @@ namespace GroupRobust.Training;
 /// <param name="Optimizer">An optimizer over the model's parameters.</param>
 /// <param name="Loss">The batch's loss (a scalar; draws the batch's randomness and advances the method's state), e.g. <c>() =&gt; method.Loss(model, batch)</c>.</param>
 /// <param name="RepeatLoss">The same loss with the same draws and no state change, e.g. <c>() =&gt; method.RepeatLoss(model, batch)</c>.</param>
+/// <exception cref="ArgumentNullException">An argument is null.</exception>
 public sealed record StepContext(nn.Module Model, OptimizerHelper Optimizer, Func<Tensor> Loss, Func<Tensor> RepeatLoss)
 {
+    private readonly double? _maxGradientNorm;
+
+    /// <summary>The model being trained (its parameters are the ones stepped).</summary>
+    public nn.Module Model { get; init; } = Model ?? throw new ArgumentNullException(nameof(Model));
+
+    /// <summary>An optimizer over the model's parameters.</summary>
+    public OptimizerHelper Optimizer { get; init; } = Optimizer ?? throw new ArgumentNullException(nameof(Optimizer));
+
+    /// <summary>The batch's loss, evaluated first.</summary>
+    public Func<Tensor> Loss { get; init; } = Loss ?? throw new ArgumentNullException(nameof(Loss));
+
+    /// <summary>The same loss with the same draws and no state change.</summary>
+    public Func<Tensor> RepeatLoss { get; init; } = RepeatLoss ?? throw new ArgumentNullException(nameof(RepeatLoss));
+
     /// <summary>Runs after every backward pass, before the gradients are used (data-parallel training averages them here); null (default) for none.</summary>
     public Action? AfterBackward { get; init; }
 
-    /// <summary>Clip the global gradient norm to this value before the update (null, the default: no clipping).</summary>
-    public double? MaxGradientNorm { get; init; }
+    /// <summary>Clip the global gradient norm to this value, a finite number &gt; 0, before the update (null, the default: no clipping).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a finite number &gt; 0.</exception>
+    public double? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        init => _maxGradientNorm = value is double g && !(g > 0 && double.IsFinite(g))
+            ? throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.")
+            : value;
+    }
 }

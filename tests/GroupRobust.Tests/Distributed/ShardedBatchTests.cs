@@ -155,4 +155,43 @@ public class ShardedBatchTests
         loss.backward();   // reaches no parameter
         Assert.All(model.parameters(), p => Assert.True(p.grad is null || p.grad.abs().max().ToDouble() == 0));
     }
+
+    /// <summary>A training split that records the epochs it is told (the hook train-time augmentation draws from).</summary>
+    private sealed class EpochRecorder(IGroupDataset inner) : IGroupDataset, IEpochAware
+    {
+        public List<int> Epochs { get; } = [];
+        public void SetEpoch(int epoch) => Epochs.Add(epoch);
+        public int Count => inner.Count;
+        public GroupRobust.Groups.GroupScheme Scheme => inner.Scheme;
+        public ReadOnlyMemory<int> Labels => inner.Labels;
+        public bool HasGroups => inner.HasGroups;
+        public ReadOnlyMemory<int> Groups => inner.Groups;
+        public Device Device => inner.Device;
+        public Batch GetBatch(ReadOnlySpan<long> indices) => inner.GetBatch(indices);
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void TrainEpoch_in_a_job_of_one_trains_what_the_plain_loop_trains_and_refuses_bad_sizes_before_the_epoch_begins()
+    {
+        using var data = MethodFactory.Data();
+        var train = new EpochRecorder(data.Train);
+        using var job = new LoopbackCollective(1);
+        using var a = MethodFactory.Model(3);
+        using var b = MethodFactory.Model(3);
+        using var optA = torch.optim.SGD(a.parameters(), 0.1);
+        using var optB = torch.optim.SGD(b.parameters(), 0.1);
+        using var plain = MethodFactory.Make("jm1", data, new SeedSource(5));
+        using var parallel = MethodFactory.Make("jm1", data, new SeedSource(5));
+        Assert.Equal("globalBatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => DataParallel.TrainEpoch(parallel, b, optB, train, 1, 2, 0, job)).ParamName);
+        Assert.Equal("maxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => DataParallel.TrainEpoch(parallel, b, optB, train, 1, 2, 32, job, maxGradientNorm: 0)).ParamName);
+        var expected = MethodFactory.Train(plain, a, optA, data.Train, 0, 2, 2)!;
+        MethodEpochSummary? actual = null;
+        for (int epoch = 1; epoch <= 2; epoch++) actual = DataParallel.TrainEpoch(parallel, b, optB, train, epoch, 2, 32, job);
+        Assert.Equal([1, 2], train.Epochs);
+        Assert.Equal(expected.Samples, actual!.Samples);
+        Assert.Equal(expected.Mixing!.Mixed, actual.Mixing!.Mixed);
+        foreach (var ((name, p), (_, q)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(p.allclose(q, 1e-5, 1e-6), $"parameter {name} differs");
+    }
 }

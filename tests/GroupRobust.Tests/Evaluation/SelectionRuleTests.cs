@@ -51,6 +51,9 @@ public class SelectionRuleTests
         Assert.Equal(2, SelectionRule.FixedEpoch(2).Best(history).Epoch);
         Assert.Equal(GroupRobust.Groups.LabelBudget.None, SelectionRule.FixedEpoch(2).LabelBudget);
         Assert.Contains("no epoch 3", Assert.Throws<ArgumentException>(() => SelectionRule.FixedEpoch(3).Best(history)).Message);
+        Assert.Equal("epoch", Assert.Throws<ArgumentOutOfRangeException>(() => SelectionRule.FixedEpoch(0)).ParamName);
+        Assert.Equal("minorityGroups", Assert.Throws<ArgumentOutOfRangeException>(() => SelectionRule.ValidationErrorSet([1, -2], GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection)).ParamName);
+        Assert.Equal("budget", Assert.Throws<ArgumentOutOfRangeException>(() => SelectionRule.ValidationErrorSet([1], (GroupRobust.Groups.LabelBudget)42)).ParamName);
     }
 
     [Fact]
@@ -74,10 +77,12 @@ public class SelectionRuleTests
     public void Selector_reports_new_bests_only_when_strictly_better()
     {
         var s = new ModelSelector();
-        Assert.True(s.Add(0, Result(90, 100, 0.5)));
-        Assert.False(s.Add(1, Result(99, 100, 0.5)));
-        Assert.True(s.Add(2, Result(80, 100, 0.6)));
-        Assert.Equal(2, s.Best!.Epoch);
+        Assert.True(s.Add(1, Result(90, 100, 0.5)));
+        Assert.False(s.Add(2, Result(99, 100, 0.5)));
+        Assert.True(s.Add(3, Result(80, 100, 0.6)));
+        Assert.Equal(3, s.Best!.Epoch);
+        Assert.Equal("epoch", Assert.Throws<ArgumentOutOfRangeException>(() => s.Add(0, Result(80, 100, 0.6))).ParamName);
+        Assert.Equal(3, s.History.Count);
         Assert.Same(SelectionRule.WorstGroupAccuracy, s.Rule);
         Assert.Equal(3, s.History.Count);
         // a rule that compares epochs with each other cannot keep the best weights as epochs arrive

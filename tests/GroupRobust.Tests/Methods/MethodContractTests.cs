@@ -79,7 +79,7 @@ public class MethodContractTests
         using var opt = torch.optim.SGD(model.parameters(), 0.1);
         Assert.Equal(MethodFactory.UsesTrainingGroups(kind) ? LabelBudget.TrainingGroups : LabelBudget.None, method.LabelBudget);
         Assert.False(string.IsNullOrWhiteSpace(method.Name));
-        var order = method.BeginEpoch(1, 2);
+        var order = method.BeginEpoch(2, 3);   // a fresh method may start at any epoch; its reports carry that epoch
         long seen = 0;
         foreach (var batch in data.Train.Batches(order, 32))
         {
@@ -93,6 +93,8 @@ public class MethodContractTests
         Assert.Equal(seen, summary.Samples);
         Assert.Equal(order.Length, seen);
         Assert.Equal(method is Jm1Method or GroupJm1Method or LisaMethod, summary.Mixing is not null);
+        Assert.Equal(2, summary.Epoch);
+        if (summary.Mixing is { } mixing) Assert.Equal(2, mixing.Epoch);
         Assert.Equal(method is GroupDroMethod || kind.StartsWith("groupjm1-dro", StringComparison.Ordinal), summary.GroupWeights is not null);
     }
 
@@ -122,8 +124,19 @@ public class MethodContractTests
         Assert.Contains("belongs to a 'erm' method; this one is 'mixing'", Assert.Throws<ArgumentException>(() => method.SetState(erm.GetState())).Message);
         var broken = before with { Values = before.Values.Where(kv => kv.Key != "mixing/statistics").ToDictionary() };
         Assert.Contains("no 'mixing/statistics' entry", Assert.Throws<ArgumentException>(() => method.SetState(broken)).Message);
+        MethodState WithPosition(MethodState s, double[] position, int version = MethodState.CurrentVersion)
+            => s with { Version = version, Values = s.Values.Select(kv => kv.Key == "epoch" ? KeyValuePair.Create(kv.Key, position) : kv).ToDictionary() };
+        Assert.Contains("epoch position is invalid", Assert.Throws<ArgumentException>(() => method.SetState(WithPosition(before, [0, 3, 1, 0]))).Message);   // in progress at epoch 0
+        Assert.Contains("epoch position is invalid", Assert.Throws<ArgumentException>(() => method.SetState(WithPosition(before, [4, 3, 0, 0]))).Message);
+        Assert.Contains("version 7", Assert.Throws<ArgumentException>(() => method.SetState(before with { Version = 7 })).Message);
         var json = new System.Text.Json.JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(before, json), System.Text.Json.JsonSerializer.Serialize(method.GetState(), json));
+        // a version-1 state (epochs numbered from 0) resumes at the same place: its epoch 0 in progress is epoch 1
+        using (var old = MethodFactory.Make("jm1", data, new SeedSource(0)))
+        {
+            old.SetState(WithPosition(before, [0, 3, 1, 0], version: 1));
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(before, json), System.Text.Json.JsonSerializer.Serialize(old.GetState(), json));
+        }
 
         var groups = GroupAssignment.FromErrorIndices([1], other.Train, "other");
         Assert.Contains("another dataset", Assert.Throws<ArgumentException>(() => Jm1Method.Jm1(data.Train, groups, new SeedSource(0))).Message);

@@ -96,6 +96,38 @@ public class EncoderClassifierTests
         Assert.Equal(MixedForwardPass.OutputLayer, jm1.LastLayer);
     }
 
+    /// <summary>A text encoder on one tensor of token ids [B, L] (0 = padding): the mask is derived from the ids, as BERT-family encoders do.</summary>
+    private sealed class TokenMean : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Embedding embed = nn.Embedding(10, 4);
+
+        public TokenMean() : base(nameof(TokenMean)) => RegisterComponents();
+
+        public override Tensor forward(Tensor ids)
+        {
+            using var scope = NewDisposeScope();
+            var mask = ids.ne(0).unsqueeze(-1).to(ScalarType.Float32);
+            return (embed.call(ids) * mask).sum(1).div(mask.sum(1).clamp_min(1)).MoveToOuterDisposeScope();
+        }
+    }
+
+    [Fact]
+    public void Token_ids_mix_at_the_encoders_output_and_are_refused_at_the_input()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new EncoderClassifier(new TokenMean(), nn.Linear(4, 2));
+        var ids = torch.tensor(new long[] { 1, 2, 3, 0, 4, 5, 0, 0, 6, 7, 8, 9 }).reshape(3, 4);
+        var partners = torch.tensor(new long[] { 9, 8, 0, 0, 1, 1, 1, 1, 2, 0, 0, 0 }).reshape(3, 4);
+        var c = torch.tensor(new[] { 0.2f, 0.5f, 1f });
+        var logits = new MixedForwardPass(model, [MixedForwardPass.OutputLayer], new Random(0)).Run(ids, partners, c);
+        var expected = model.Head.call(torch.lerp(model.Encoder.call(partners), model.Encoder.call(ids), c.unsqueeze(1)));
+        Assert.True(logits.allclose(expected, 1e-6, 1e-6));
+        var ex = Assert.Throws<ArgumentException>(() => new MixedForwardPass(model, [MixedForwardPass.InputLayer], new Random(0)).Run(ids, partners, c));
+        Assert.Equal("inputs", ex.ParamName);
+        Assert.Contains("Int64", ex.Message);
+        Assert.Contains("token ids", ex.Message);
+    }
+
     /// <summary>A model that declares a head it never registered.</summary>
     private sealed class Unregistered : nn.Module<Tensor, Tensor>, IEncoderHead
     {

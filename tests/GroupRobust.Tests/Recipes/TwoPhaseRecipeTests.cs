@@ -99,7 +99,35 @@ public class TwoPhaseRecipeTests
         Assert.Contains("does not read a phase-I model", Assert.Throws<ArgumentException>(() => recipe.Identify(phaseOne, MethodCatalog.Xrm)).Message);
         Assert.Contains("train phase I first", Assert.Throws<ArgumentException>(() => recipe.Identify(MethodCatalog.Eiil)).Message);
         Assert.Equal("epochs", Assert.Throws<ArgumentOutOfRangeException>(() => recipe.TrainPhaseOne(1)).ParamName);
-        Assert.Equal("Phase1Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { Phase1Epochs = 4 })).ParamName);
+        Assert.Equal("Phase1Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { Phase1Epochs = 0 })).ParamName);
+        // wrong options are refused before any training; joint T needs a method with groups and groups from phase I
+        Assert.Equal("methodOptions", Assert.Throws<ArgumentException>(() => recipe.Run(MethodCatalog.Jm1, methodOptions: new JttOptions())).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, groups, new Jm1Options())).ParamName);
+        Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Erm, groups)).Message);
+        var oracle = recipe.Identify(MethodCatalog.TrueGroups);
+        Assert.Contains("not identified from phase I", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, oracle)).Message);
+    }
+
+    [Fact]
+    public void A_T_chosen_by_the_fallback_still_counts_the_validation_labels_that_decided_it()
+    {
+        // a model that never learns predicts one class: every group of a class is as accurate as the others, so
+        // validation shows no minority group, and T falls back to average accuracy, a decision read from validation groups
+        using var data = MethodFactory.Data(100);
+        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne);
+        Assert.Same(SelectionRule.AverageAccuracy, groups.Choice!.Rule);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, groups.LabelBudget);
+    }
+
+    /// <summary>The test MLP with every weight zero: equal logits, so the first class for every input.</summary>
+    private static nn.Module<Tensor, Tensor> Constant()
+    {
+        var model = MethodFactory.Model(0);
+        using var noGrad = torch.no_grad();
+        foreach (var p in model.parameters()) p.zero_();
+        return model;
     }
 
     [Fact]

@@ -38,6 +38,11 @@ public class EpochOrderTests
         var ex = Assert.Throws<ArgumentException>(() => EpochOrder.GroupBalanced(errorSet).CreateSampler(99, 1));
         Assert.Contains("index 100 samples but the training split has 99", ex.Message);
         using var other = MethodFactory.Data(80);
-        Assert.Contains("80", Assert.Throws<ArgumentException>(() => new ErmMethod(other.Train, new SeedSource(0), new ErmOptions { Order = EpochOrder.GroupBalanced(errorSet) })).Message);
+        var foreign = Assert.Throws<ArgumentException>(() => new ErmMethod(other.Train, new SeedSource(0), new ErmOptions { Order = EpochOrder.GroupBalanced(errorSet) }));
+        Assert.Equal("options", foreign.ParamName);
+        Assert.Contains("indexes 100 samples but the dataset has 80", foreign.Message);
+        // the same size with other labels is another split too
+        using var relabelled = GroupRobust.Data.SyntheticGaussianDataset.Create(new GroupRobust.Data.SyntheticGaussianOptions { TrainSize = 100, ValidationSize = 20, TestSize = 20, SpuriousScale = 3, Seed = 9 });
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new MixupMethod(relabelled.Train, new SeedSource(0), new MixupOptions { Order = EpochOrder.Upsampled(errorSet, 3) })).ParamName);
     }
 }

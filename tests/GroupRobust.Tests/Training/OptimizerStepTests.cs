@@ -94,6 +94,46 @@ public class OptimizerStepTests
         Assert.Equal("rho", Assert.Throws<ArgumentOutOfRangeException>(() => OptimizerStep.Sam(double.NaN)).ParamName);
     }
 
+    [Fact]
+    public void Sams_second_pass_leaves_batch_norm_running_statistics_as_the_first_pass_set_them()
+    {
+        using var scope = NewDisposeScope();
+        nn.Module<Tensor, Tensor> Model()
+        {
+            var m = nn.Sequential(("lin", nn.Linear(3, 4)), ("bn", nn.BatchNorm1d(4, momentum: 0.3)), ("fc", nn.Linear(4, 2)));
+            using var generator = new torch.Generator(7);
+            using var noGrad = torch.no_grad();
+            foreach (var p in m.parameters()) p.copy_(torch.randn(p.shape, generator: generator));
+            return m;
+        }
+        var x = torch.randn(6, 3, generator: new torch.Generator(1));
+        var y = torch.randn(6, 2, generator: new torch.Generator(2));
+        using var sam = Model();
+        using var reference = Model();
+        sam.train();
+        reference.train();
+        using var sgd = torch.optim.SGD(sam.parameters(), 0.1);
+        OptimizerStep.Sam(0.5).Take(new StepContext(sam, sgd, () => Loss(sam, x, y), () => Loss(sam, x, y)));
+        using (torch.no_grad()) reference.call(x);   // one pass at the same starting weights
+        var bn = (TorchSharp.Modules.BatchNorm1d)sam.named_children().Single(c => c.name == "bn").module;
+        var expected = (TorchSharp.Modules.BatchNorm1d)reference.named_children().Single(c => c.name == "bn").module;
+        Assert.True(bn.running_mean!.allclose(expected.running_mean!, 1e-6, 1e-7));
+        Assert.True(bn.running_var!.allclose(expected.running_var!, 1e-6, 1e-7));
+        Assert.Equal(0.3, bn.momentum);   // restored
+    }
+
+    [Fact]
+    public void A_step_context_names_what_is_missing_or_out_of_range()
+    {
+        using var model = nn.Linear(2, 2);
+        using var sgd = torch.optim.SGD(model.parameters(), 0.1);
+        Func<Tensor> loss = () => model.call(torch.ones(1, 2)).sum();
+        Assert.Equal("Loss", Assert.Throws<ArgumentNullException>(() => new StepContext(model, sgd, null!, loss)).ParamName);
+        Assert.Equal("Model", Assert.Throws<ArgumentNullException>(() => new StepContext(null!, sgd, loss, loss)).ParamName);
+        Assert.Equal("MaxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new StepContext(model, sgd, loss, loss) { MaxGradientNorm = 0 }).ParamName);
+        Assert.Equal("MaxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new StepContext(model, sgd, loss, loss) { MaxGradientNorm = double.NaN }).ParamName);
+    }
+
     public static TheoryData<string> Kinds => MethodFactory.All();
 
     [Theory]

@@ -123,6 +123,23 @@ public class TrainingLoopTests
         Assert.Equal("Selection", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { Selection = SelectionRule.ValidationErrorSet() })).ParamName);
         Assert.Equal("CheckpointPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { CheckpointPath = "" })).ParamName);
         Assert.Equal("BestWeightsPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { BestWeightsPath = "" })).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Epochs = 2, Selection = SelectionRule.FixedEpoch(3) })).ParamName);
+        Assert.Single(Run(new TrainingLoopOptions { Epochs = 1 }).Epochs);   // the refusals began no epoch
+    }
+
+    [Fact]
+    public void A_fixed_epoch_rule_keeps_that_epochs_weights()
+    {
+        using var data = MethodFactory.Data(100);
+        using var model = MethodFactory.Model(0);
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.2);
+        var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
+            new TrainingLoopOptions { Epochs = 3, BatchSize = 32, Selection = SelectionRule.FixedEpoch(2), Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
+        Assert.Equal(2, history.Best.Epoch);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.None, history.LabelBudget);
+        using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        Assert.Equal(history.Best.Validation.ToJson(), evaluator.Evaluate(model, data.Validation).ToJson());
     }
 
     private sealed class Sync(List<EpochReport> into) : IProgress<EpochReport>

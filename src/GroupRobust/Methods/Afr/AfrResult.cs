@@ -3,7 +3,7 @@ using GroupRobust.Models;
 
 namespace GroupRobust.Methods;
 
-/// <summary>What <c>LastLayerRecipe</c> chose: the last layer at the best step of the best configuration, and every configuration's score.</summary>
+/// <summary>What <see cref="AfrSearch"/> chose (also through <c>LastLayerRecipe</c>): the last layer at the best step of the best configuration, and every configuration's score.</summary>
 public sealed record AfrResult
 {
     /// <summary>The retrained last layer; put it on the model with <see cref="LinearHead.Load"/>.</summary>

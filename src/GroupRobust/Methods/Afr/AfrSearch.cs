@@ -82,7 +82,7 @@ public static class AfrSearch
             }
             method.EndEpoch();
             double score = evaluator.Evaluate(head, validation, Math.Max(1, validation.Count)).WorstGroupAccuracy ?? double.NaN;
-            if (bestHead is null || score > bestScore)
+            if (bestHead is null || score > bestScore || (double.IsNaN(bestScore) && !double.IsNaN(score)))   // a NaN score never wins over a number
             {
                 bestHead = LinearHead.Read(head);
                 bestStep = step;

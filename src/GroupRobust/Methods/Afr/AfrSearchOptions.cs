@@ -23,6 +23,11 @@ public sealed record AfrSearchOptions
     {
         if (Gammas is not { Count: > 0 }) throw new ArgumentException("The gamma grid must not be empty.", nameof(Gammas));
         if (Lambdas is not { Count: > 0 }) throw new ArgumentException("The lambda grid must not be empty.", nameof(Lambdas));
+        // every grid value up front, before the first configuration trains
+        for (int i = 0; i < Gammas.Count; i++)
+            if (!(Gammas[i] >= 0 && double.IsFinite(Gammas[i]))) throw new ArgumentOutOfRangeException(nameof(Gammas), Gammas[i], $"Gammas[{i}] is {Gammas[i]}; each gamma must be a finite number >= 0.");
+        for (int i = 0; i < Lambdas.Count; i++)
+            if (!(Lambdas[i] >= 0 && double.IsFinite(Lambdas[i]))) throw new ArgumentOutOfRangeException(nameof(Lambdas), Lambdas[i], $"Lambdas[{i}] is {Lambdas[i]}; each lambda must be a finite number >= 0.");
         if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "At least one step.");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be a finite number > 0.");
         if (!(MaxGradientNorm > 0 && double.IsFinite(MaxGradientNorm))) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), MaxGradientNorm, "Must be a finite number > 0.");

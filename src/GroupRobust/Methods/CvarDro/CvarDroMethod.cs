@@ -9,7 +9,7 @@ using GroupRobust.Sampling;
 namespace GroupRobust.Methods;
 
 /// <summary>
-/// CVaR-DRO (Levy et al., 2020), the group-free baseline of the JTT and JM1 tables: shuffled epochs, and per batch the
+/// CVaR-DRO (Levy et al., 2020), the group-free baseline of the JTT and JM1 tables: an epoch order (shuffled by default; see <see cref="CvarDroOptions"/>), and per batch the
 /// mean of the ceil(alpha B) largest per-sample losses (<see cref="CvarDroLoss"/>).
 /// </summary>
 public sealed class CvarDroMethod : TrainingMethod
@@ -36,6 +36,7 @@ public sealed class CvarDroMethod : TrainingMethod
         CheckLevel(Options.Alpha, nameof(CvarDroOptions.Alpha));
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
+        Options.Order.EnsureFits(train, nameof(options));
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
     }
 

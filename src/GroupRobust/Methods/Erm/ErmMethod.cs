@@ -15,13 +15,14 @@ public sealed class ErmMethod : TrainingMethod
     /// <param name="train">The training split.</param>
     /// <param name="seeds">Seed source of the epoch orders (stream "order").</param>
     /// <param name="options">The epoch order; shuffled epochs when null.</param>
-    /// <exception cref="ArgumentException">The order's groups index another number of samples.</exception>
+    /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public ErmMethod(IGroupDataset train, SeedSource seeds, ErmOptions? options = null)
         : base("erm", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
         Options = options ?? new ErmOptions();
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
+        Options.Order.EnsureFits(train, nameof(options));
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
     }
 

@@ -144,7 +144,7 @@ public sealed class GroupDroLoss : IGroupLoss
     /// <param name="groups">Group ids [B] in [0, G), integer, on the same device.</param>
     /// <param name="logits">Optional logits [B, C] for per-group accuracy statistics.</param>
     /// <param name="labels">Labels [B], required with <paramref name="logits"/>.</param>
-    /// <param name="update">False computes the loss with the current weights and leaves the state unchanged (e.g. validation).</param>
+    /// <param name="update">False computes the loss with the current weights and leaves everything unchanged: q, the EMA and the last batch's statistics (validation, SAM's second pass).</param>
     /// <returns>A scalar tensor to backpropagate, on the losses' device and dtype.</returns>
     public Tensor Forward(Tensor perSampleLosses, Tensor groups, Tensor? logits = null, Tensor? labels = null, bool update = true)
     {
@@ -261,11 +261,11 @@ public sealed class GroupDroLoss : IGroupLoss
             logqState.copy_(logq);
             _state[StepsName].add_(1);
             _state[SkippedName].add_(finite.logical_not().to(ScalarType.Int64));
+            Replace(ref _lastLoss, detached);
+            Replace(ref _lastCount, count);
+            Replace(ref _lastWeights, weights.detach());
+            if (acc is not null) Replace(ref _lastAcc, acc);
         }
-        Replace(ref _lastLoss, detached);
-        Replace(ref _lastCount, count);
-        Replace(ref _lastWeights, weights.detach());
-        if (acc is not null) Replace(ref _lastAcc, acc);
         return robust.MoveToOuterDisposeScope();
     }
 

@@ -40,6 +40,8 @@ public sealed class GroupJm1Method : TrainingMethod
     /// <param name="options">The alpha schedule and orientation; the paper's defaults when null.</param>
     /// <param name="robustLoss">A robust loss over <paramref name="groups"/> to train with instead of the mean cross entropy (default null); the method takes ownership.</param>
     /// <param name="logger">Receives the mixer's per-epoch summaries.</param>
+    /// <exception cref="ArgumentException">The groups were made for another split, or the robust loss weighs another number of groups.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The options' orientation is not a defined value.</exception>
     public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, GroupJm1Options? options = null, IGroupLoss? robustLoss = null, ILogger? logger = null)
         : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
@@ -49,6 +51,10 @@ public sealed class GroupJm1Method : TrainingMethod
         _train = groups.Readable(train);
         Options = options ?? new GroupJm1Options();
         ArgumentNullException.ThrowIfNull(Options.Schedule, nameof(options));
+        if (!Enum.IsDefined(Options.Orientation))
+            throw new ArgumentOutOfRangeException(nameof(options), Options.Orientation, "Unknown alpha orientation; expected MajorityWeight or MinorityWeight.");
+        if (robustLoss is not null && robustLoss.NumGroups != groups.NumGroups)
+            throw new ArgumentException($"The robust loss weighs {robustLoss.NumGroups} groups but the groups have {groups.NumGroups}: build it over these groups.", nameof(robustLoss));
         _mixer = new GroupJm1Mixer(groups, Stream("partners"), Options.Orientation, logger);
         Track("mixing/", _mixer.Tally);
         _alphaRng = Stream("alpha");
@@ -92,7 +98,7 @@ public sealed class GroupJm1Method : TrainingMethod
 
     /// <inheritdoc />
     protected override MethodEpochSummary Summarize(MethodEpochSummary summary)
-        => summary with { Mixing = _mixer.EndEpoch(), GroupWeights = _robust?.Weights() };
+        => summary with { Mixing = _mixer.EndEpoch(Epoch), GroupWeights = _robust?.Weights() };
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)

@@ -113,9 +113,13 @@ internal sealed class GroupJm1Mixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <inheritdoc />
-    public MixingStatistics EndEpoch()
+    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
+
+    /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
+    public MixingStatistics EndEpoch(int epoch)
     {
         using var use = _use.Enter();
+        _tally.Epoch = epoch;
         return _tally.EndEpoch(_logger);
     }
 

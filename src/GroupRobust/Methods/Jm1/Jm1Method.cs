@@ -155,5 +155,5 @@ public sealed class Jm1Method : TrainingMethod
     }
 
     /// <inheritdoc />
-    protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch() };
+    protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch(Epoch) };
 }

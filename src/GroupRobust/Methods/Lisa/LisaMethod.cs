@@ -101,5 +101,5 @@ public sealed class LisaMethod : TrainingMethod
     }
 
     /// <inheritdoc />
-    protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch() };
+    protected override MethodEpochSummary Summarize(MethodEpochSummary summary) => summary with { Mixing = _mixer.EndEpoch(Epoch) };
 }

@@ -146,9 +146,13 @@ internal sealed class LisaMixer : IPartnerMixer, IResumable
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary and strategy counts, returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch()
+    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
+
+    /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
+    public MixingStatistics EndEpoch(int epoch)
     {
         using var use = _use.Enter();
+        _tally.Epoch = epoch;
         _logger.LogInformation("LISA epoch {Epoch}: {IntraLabel} intra-label and {IntraDomain} intra-domain batches.", _tally.Epoch, _intraLabelBatches, _intraDomainBatches);
         _intraLabelBatches = _intraDomainBatches = 0;
         return _tally.EndEpoch(_logger);

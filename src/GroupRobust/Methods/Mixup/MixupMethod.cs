@@ -36,6 +36,7 @@ public sealed class MixupMethod : TrainingMethod
         CheckAlpha(Options.Alpha, nameof(MixupOptions.Alpha));
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
+        Options.Order.EnsureFits(train, nameof(options));
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
         _mixup = new StandardMixup(Options.Alpha, Stream("mixup"));
     }

@@ -221,8 +221,11 @@ public class AfrTests(ITestOutputHelper output)
         var again = AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(2), new AfrSearchOptions { Gammas = [8.0], Lambdas = [0.0], Steps = 20, LearningRate = 0.5 });
         Assert.Equal(result.Grid[2].Score, again.ValidationWorstGroup);
         Assert.Equal(result.Grid[2].Step, again.Step);
-        // a gamma out of range is reported as such
-        Assert.Equal("Gamma", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(0), new AfrSearchOptions { Gammas = [-1.0], Lambdas = [0.0], Steps = 1 })).ParamName);
+        // a grid value out of range is reported before any configuration trains, naming its place in the grid
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(0), new AfrSearchOptions { Gammas = [2.0, -1.0], Lambdas = [0.0], Steps = 1 }));
+        Assert.Equal("Gammas", bad.ParamName);
+        Assert.Contains("Gammas[1] is -1", bad.Message);
+        Assert.Equal("Lambdas", Assert.Throws<ArgumentOutOfRangeException>(() => AfrSearch.Run(s.HeldOut, s.Validation, s.Initial, new SeedSource(0), new AfrSearchOptions { Gammas = [2.0], Lambdas = [double.NaN], Steps = 1 })).ParamName);
     }
 
     [Fact]

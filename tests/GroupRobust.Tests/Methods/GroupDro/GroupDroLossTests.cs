@@ -241,9 +241,13 @@ public class GroupDroLossTests
         using var scope = NewDisposeScope();
         dro.Forward(torch.tensor(new[] { 1.0, 1.0, 1.0 }), torch.tensor(new long[] { 0, 0, 1 }), Tiny.LogitsFor(2, 0, 1, 1), torch.tensor(new long[] { 0, 0, 1 }));
         Assert.Equal(new[] { 0.5, 1.0 }, dro.Snapshot().LastGroupAccuracy);
-        var q = dro.Snapshot().Q;
-        dro.Forward(torch.tensor(new[] { 9.0 }), torch.tensor(new long[] { 0 }), update: false);
-        Assert.Equal(q, dro.Snapshot().Q);
+        var before = dro.Snapshot();
+        dro.Forward(torch.tensor(new[] { 9.0 }), torch.tensor(new long[] { 0 }), Tiny.LogitsFor(2, 1), torch.tensor(new long[] { 0 }), update: false);
+        var after = dro.Snapshot();
+        Assert.Equal(before.Q, after.Q);
+        Assert.Equal(before.LastGroupLoss, after.LastGroupLoss);   // the last batch's statistics stay those of the last update
+        Assert.Equal(before.LastGroupAccuracy, after.LastGroupAccuracy);
+        Assert.Equal(before.LastWeights, after.LastWeights);
         Assert.Equal(1, dro.Steps);
     }
 

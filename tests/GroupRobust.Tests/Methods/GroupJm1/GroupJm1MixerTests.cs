@@ -39,6 +39,18 @@ public class GroupJm1MixerTests
     }
 
     [Fact]
+    public void The_method_refuses_a_robust_loss_over_other_groups_and_an_unknown_orientation()
+    {
+        using var ds = Tiny.Dataset([0, 0, 0, 1, 1, 1, 0, 1], [0, 1, 0, 0, 1, 1, 1, 0]);
+        var groups = GroupAssignment.FromTrueGroups(ds);
+        using var three = new GroupDroLoss([3, 3, 2]);
+        var ex = Assert.Throws<ArgumentException>(() => new GroupJm1Method(ds, groups, new SeedSource(0), robustLoss: three));
+        Assert.Equal("robustLoss", ex.ParamName);
+        Assert.Contains("weighs 3 groups but the groups have 4", ex.Message);
+        Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => new GroupJm1Method(ds, groups, new SeedSource(0), new GroupJm1Options { Orientation = (AlphaOrientation)7 })).ParamName);
+    }
+
+    [Fact]
     public void Trains_with_the_groupdro_loss_end_to_end()
     {
         using var splits = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 1000, SpuriousScale = 3, Seed = 0 });
