@@ -2,7 +2,7 @@
 # Consumes the packages the way README tells a user to: the bash block between README's install markers runs line
 # for line (with HOME pointing at a scratch folder, so its ~/grouprobust-feed lands there, and "grouprobust" a link to
 # this checkout), then a throwaway console application "my-app" that the block gave GroupRobust and TorchSharp-cpu
-# runs a few lines of it (JM1 through the method contract in the ready loop, then an evaluation).
+# runs a few lines of it (JM1 from the catalog through the method contract in the ready loop, then an evaluation).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' "$root/src/GroupRobust/GroupRobust.csproj" | head -n1)
@@ -45,7 +45,7 @@ using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { 
 using var model = nn.Linear(2, 2);
 using var evaluator = new WorstGroupEvaluator(data.Scheme);
 var groups = new OracleIdentifier().Identify(data.Train);
-using var jm1 = MixingMethod.Jm1(data.Train, groups, new SeedSource(2));
+using var jm1 = GroupRobust.Catalog.MethodCatalog.Jm1.Create(new GroupRobust.Catalog.MethodRequest { Train = data.Train, Groups = groups, Seeds = new SeedSource(2) });
 using var optimizer = torch.optim.SGD(model.parameters(), 0.1);
 var history = TrainingLoop.Run(jm1, model, optimizer, data, epochs: 2, batchSize: 32);
 var result = evaluator.Evaluate(model, data.Test);
