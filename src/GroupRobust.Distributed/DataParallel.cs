@@ -79,6 +79,8 @@ public static class DataParallel
     /// <param name="step">The optimizer step (default <see cref="OptimizerStep.Plain"/>).</param>
     /// <param name="maxGradientNorm">Clip the averaged gradients' global norm before the update (a finite number &gt; 0); null for none.</param>
     /// <exception cref="ArgumentOutOfRangeException">The global batch is not a positive multiple of the job's size, or the norm is not a finite number &gt; 0 (nothing has begun).</exception>
+    /// <exception cref="NotSupportedException">The method's loss does not split into parts, or it is not a library method (nothing has begun).</exception>
+    /// <exception cref="InvalidOperationException">GroupDRO whose statistics are not reduced over the job (nothing has begun).</exception>
     public static MethodEpochSummary TrainEpoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epoch, int totalEpochs,
         int globalBatchSize, ICollective job, OptimizerStep? step = null, double? maxGradientNorm = null)
     {
@@ -88,6 +90,9 @@ public static class DataParallel
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(job);
         // checked before the epoch begins, so that a refused call leaves the method as it was
+        if (method is not TrainingMethod library)
+            throw new NotSupportedException($"{method.Name} implements ITrainingMethod directly; data-parallel parts need a method derived from TrainingMethod that splits its loss into parts.");
+        library.EnsureSplitsIntoParts();
         if (globalBatchSize < job.Size || globalBatchSize % job.Size != 0)
             throw new ArgumentOutOfRangeException(nameof(globalBatchSize), globalBatchSize, $"The global batch must be a positive multiple of the {job.Size} ranks, so that every rank takes the same share.");
         if (maxGradientNorm is double g && !(g > 0 && double.IsFinite(g)))

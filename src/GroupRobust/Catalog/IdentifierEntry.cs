@@ -48,6 +48,7 @@ public sealed class IdentifierEntry
     /// <summary>Builds the identifier.</summary>
     /// <param name="request">The phase-I model or the model and optimizer factories (as <see cref="Input"/> says), the seeds, the options.</param>
     /// <exception cref="ArgumentException">A member the identifier needs is missing, or the options are not of <see cref="OptionsType"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="IdentifierRequest.Epoch"/> is below 1.</exception>
     public IGroupIdentifier Create(IdentifierRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

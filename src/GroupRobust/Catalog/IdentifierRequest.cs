@@ -11,7 +11,7 @@ public sealed record IdentifierRequest
     /// <summary>The phase-I model the identifier reads (misclassification, loss magnitude, EIIL's reference model); not owned.</summary>
     public nn.Module<Tensor, Tensor>? Model { get; init; }
 
-    /// <summary>The phase-I epoch T <see cref="Model"/> was taken at, recorded in the groups' metadata.</summary>
+    /// <summary>The phase-I epoch T <see cref="Model"/> was taken at (≥ 1), recorded in the groups' metadata; null when unknown.</summary>
     public int? Epoch { get; init; }
 
     /// <summary>Builds a fresh classifier (XRM trains two of its own).</summary>

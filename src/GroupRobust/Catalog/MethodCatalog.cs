@@ -72,7 +72,19 @@ public static partial class MethodCatalog
     /// <summary>GroupJM1 trained with GroupDRO's robust loss.</summary>
     public static MethodEntry GroupJm1Dro { get; } = new("groupjm1-dro", "GroupJM1 + GroupDRO", "GroupJM1 with GroupDRO's robust loss (reference defaults) instead of the mean cross entropy.",
         "Just Mix Once (JM1), Appendix D", publishedGroups: "true-groups", new GroupJm1Options(),
-        (r, o) => new GroupJm1Method(r.Train, r.Groups!, r.Seeds, (GroupJm1Options)o, new GroupDroLoss(r.Groups!, logger: MethodEntry.Logger(r, "GroupDRO")), MethodEntry.Logger(r, "Mixing")));
+        (r, o) =>
+        {
+            var robust = new GroupDroLoss(r.Groups!, logger: MethodEntry.Logger(r, "GroupDRO"));
+            try
+            {
+                return new GroupJm1Method(r.Train, r.Groups!, r.Seeds, (GroupJm1Options)o, robust, MethodEntry.Logger(r, "Mixing"));
+            }
+            catch
+            {
+                robust.Dispose();   // the method takes ownership only once it exists
+                throw;
+            }
+        });
 
     /// <summary>CVaR-DRO: the mean of the largest per-sample losses.</summary>
     public static MethodEntry CvarDro { get; } = new("cvar-dro", "CVaR-DRO", "Per batch, the mean of the ceil(alpha B) largest per-sample losses; no groups.",

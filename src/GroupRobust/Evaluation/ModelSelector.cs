@@ -2,7 +2,9 @@ namespace GroupRobust.Evaluation;
 
 /// <summary>
 /// Tracks validation results epoch by epoch and says when a new best epoch arrives, so a training loop can keep its
-/// weights (the first best epoch wins ties, as <see cref="SelectionRule.Best"/>).
+/// weights (the first best epoch wins ties, as <see cref="SelectionRule.Best"/>). With <see cref="SelectionRule.FixedEpoch"/>,
+/// epoch 1 is the best until the fixed epoch arrives: a loop must run at least that many epochs (<c>TrainingLoop</c>
+/// refuses a shorter run at its door; <see cref="SelectionRule.Best"/> on the finished history refuses one that lacks it).
 /// </summary>
 public sealed class ModelSelector
 {

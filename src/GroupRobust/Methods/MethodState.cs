@@ -9,8 +9,8 @@ namespace GroupRobust.Methods;
 public sealed record MethodState
 {
     /// <summary>
-    /// Format version: 2 (epochs numbered from 1). Version-1 states, written when the library numbered epochs from 0,
-    /// are still accepted: their epoch position is translated on load.
+    /// Format version: 2 (epochs numbered from 1). Version-1 states, written when the library numbered epochs from 0
+    /// (0.1), are refused with that explanation: their epoch counters mean something else.
     /// </summary>
     public int Version { get; init; } = CurrentVersion;
 

@@ -142,6 +142,7 @@ public abstract class TrainingMethod : ITrainingMethod
     {
         using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(global);
+        CheckParts();
         for (int i = 0; i < global.Indices.Length; i++)
             if ((ulong)global.Indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Row {i} of the part's global batch has index {global.Indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(global));
@@ -158,6 +159,7 @@ public abstract class TrainingMethod : ITrainingMethod
         for (int i = 0; i < indices.Length; i++)
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
+        CheckBatch(model, batch);
         _drawsBefore = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
         _lastBatch = batch;
         _lastGlobal = global;
@@ -269,18 +271,19 @@ public abstract class TrainingMethod : ITrainingMethod
     {
         using var use = _use.Enter();
         ArgumentNullException.ThrowIfNull(state);
-        if (state.Version is not (1 or MethodState.CurrentVersion))
-            throw new ArgumentException($"Unknown method state version {state.Version}; expected 1 or {MethodState.CurrentVersion}.", nameof(state));
+        if (state.Version == 1)
+            throw new ArgumentException("The method state is version 1, written when epochs were numbered from 0 (GroupRobust 0.1): its epoch counters mean something else now. Resume it with 0.1, or start the run again.", nameof(state));
+        if (state.Version != MethodState.CurrentVersion)
+            throw new ArgumentException($"Unknown method state version {state.Version}; expected {MethodState.CurrentVersion}.", nameof(state));
         if (state.Kind != Kind) throw new ArgumentException($"The state belongs to a '{state.Kind}' method; this one is '{Kind}'.", nameof(state));
         if (state.Seeds is null || state.Generators is null || state.Values is null)
             throw new ArgumentException("The method state is incomplete (no seeds, generators or values).", nameof(state));
         if (!state.Values.TryGetValue("epoch", out var position) || position.Length != 4)
             throw new ArgumentException("The method state has no valid 'epoch' entry (4 numbers).", nameof(state));
-        // version 1 numbered epochs from 0: epoch e (begun or ended) is e + 1 now; nothing begun stays 0
-        if (state.Version == 1 && (position[0] > 0 || position[2] != 0 || position[3] > 0))
-            position = [position[0] + 1, .. position[1..]];
-        if (!(position[1] >= 1 && position[0] >= 0 && position[0] <= position[1] && position[0] == Math.Floor(position[0]) && (position[2] == 0 || position[0] >= 1)))
-            throw new ArgumentException($"The method state's epoch position is invalid: epoch {position[0]} of {position[1]}{(position[2] != 0 ? ", in progress" : "")}; expected an epoch in [0, total] (at least 1 while an epoch is in progress).", nameof(state));
+        static bool Whole(double v, double max) => v >= 0 && v <= max && v == Math.Floor(v);
+        if (!(Whole(position[0], int.MaxValue) && Whole(position[1], int.MaxValue) && position[1] >= 1 && position[0] <= position[1]
+              && position[2] is 0 or 1 && (position[2] == 0 || position[0] >= 1) && Whole(position[3], 1L << 53)))
+            throw new ArgumentException($"The method state's epoch position is invalid: [{string.Join(", ", position)}]; expected [epoch in 0..total, total >= 1, in progress 0 or 1 (1 only from epoch 1), samples >= 0], whole numbers.", nameof(state));
         if (!state.Seeds.TryGetValue("order", out var orderSeed))
             throw new ArgumentException("The method state has no 'order' seed.", nameof(state));
         var generators = new Dictionary<string, ReproducibleRandom>(StringComparer.Ordinal);
@@ -308,6 +311,28 @@ public abstract class TrainingMethod : ITrainingMethod
         foreach (var a in apply) a();
     }
 
+    /// <summary>
+    /// Checks a batch at the door, before anything is drawn or counted (a refused batch changes nothing); by default
+    /// nothing beyond the indices the base class checks. Mixing methods refuse inputs they cannot interpolate.
+    /// </summary>
+    /// <param name="model">The model the loss will run.</param>
+    /// <param name="batch">The batch.</param>
+    /// <exception cref="ArgumentException">The batch cannot be used.</exception>
+    protected virtual void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+    }
+
+    /// <summary>Refuses integer inputs (token ids) for a method that interpolates the inputs themselves, naming the way out.</summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="what">What mixes the inputs, e.g. "MixUp".</param>
+    /// <exception cref="ArgumentException">The inputs are not floating point.</exception>
+    private protected static void RequireFloatingInputs(Batch batch, string what)
+    {
+        if (!batch.Inputs.is_floating_point())
+            throw new ArgumentException($"{what} interpolates the inputs, but the batch's inputs have dtype {batch.Inputs.dtype} (token ids?): integer values cannot be interpolated. " +
+                "Mix a representation instead: JM1 at a hidden layer or at the output (MixingLayer.Output, the representation before the classifier head).", nameof(batch));
+    }
+
     /// <summary>The sample indices of epoch <paramref name="epoch"/>; by default the <see cref="Sampler"/>'s.</summary>
     protected virtual long[] Order(int epoch) => Sampler.IndicesForEpoch(epoch);
 
@@ -324,7 +349,23 @@ public abstract class TrainingMethod : ITrainingMethod
     /// </summary>
     /// <exception cref="NotSupportedException">The method cannot train on parts of a global batch.</exception>
     private protected virtual Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch global)
-        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch ({global}): its batch loss is not a mean of per-row terms drawn independently of the other parts. Data-parallel training supports ERM, JTT, GroupDRO and the mixing methods (JM1, JM1+, c-MixUp).");
+        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch ({global}).");
+
+    /// <summary>
+    /// Throws unless the method can train on parts of a global batch now (checked before an epoch begins and before each
+    /// part): the base refuses; a method that overrides <see cref="PartLoss"/> overrides this too.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The method's loss does not split into parts.</exception>
+    /// <exception cref="InvalidOperationException">It splits, but is not ready (GroupDRO's statistics not reduced over the job).</exception>
+    private protected virtual void CheckParts()
+        => throw new NotSupportedException($"{Name} cannot train on parts of a global batch: its batch loss is not a mean of per-row terms drawn independently of the other parts. Data-parallel training supports ERM, JTT, GroupDRO and the mixing methods (JM1, JM1+, c-MixUp).");
+
+    /// <summary>The door of data-parallel training (<see cref="CheckParts"/>), before an epoch begins.</summary>
+    internal void EnsureSplitsIntoParts()
+    {
+        using var use = _use.Enter();
+        CheckParts();
+    }
 
     /// <summary>
     /// The loss of a part with no rows: a zero scalar that can be backpropagated (it reaches no parameter), on the batch's

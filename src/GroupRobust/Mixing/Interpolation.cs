@@ -36,15 +36,14 @@ internal static class Interpolation
     }
 
     /// <summary>
-    /// The one dtype check of every mix (a metadata read, no device sync): every method and mixer funnels here, and
-    /// integer values (token ids at the input of a text model) cannot be interpolated.
+    /// The last line of defence of every mix (a metadata read, no device sync): integer values cannot be interpolated. The
+    /// public doors check first, with advice for their case (<c>MixedForwardPass.Run</c>, the mixing methods' batch check).
     /// </summary>
     private static void RequireFloating(Tensor x)
     {
         if (!x.is_floating_point())
             throw new ArgumentException(
-                $"Mixing interpolates between samples, so it needs floating-point values, but the tensor to mix has dtype {x.dtype}. " +
-                "Integer inputs such as token ids cannot be mixed at the input: mix at a hidden layer or at \"output\" (the representation before the classifier head, MixingLayer.Output).",
+                $"Mixing interpolates between samples, so it needs floating-point values, but the tensor to mix has dtype {x.dtype}: integer values such as token ids cannot be interpolated.",
                 "inputs");
     }
 }

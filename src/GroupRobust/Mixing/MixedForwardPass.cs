@@ -130,6 +130,7 @@ public sealed class MixedForwardPass
     /// <param name="coefficients">Weights c [B] on the batch rows, each in [0, 1].</param>
     /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A partner row is out of range, or a weight is outside [0, 1] (CPU).</exception>
+    /// <exception cref="ArgumentException">Integer inputs (token ids) where the call may mix at the input.</exception>
     /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
     public Tensor Run(Tensor inputs, Tensor? outsidePartnerInputs, IReadOnlyList<long> partnerRows, Tensor coefficients, string? layer = null)
     {
@@ -156,6 +157,7 @@ public sealed class MixedForwardPass
         Guard.Length(coefficients, b, nameof(coefficients), nameof(inputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
+        RequireMixableInputs(inputs, layer);
         layer = UseLayer(layer);
         using var scope = NewDisposeScope();
         var rows = HostUpload.Int64(partnerRows.ToArray(), inputs.device);
@@ -179,6 +181,7 @@ public sealed class MixedForwardPass
     /// <param name="partnerInputs">Partner inputs, same shape, device and dtype.</param>
     /// <param name="coefficients">Weights c [B] on the batch rows (e.g. from <see cref="ClassConditionalMixer.Coefficients(MixPlan, double, Tensor)"/>).</param>
     /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
+    /// <exception cref="ArgumentException">Integer inputs (token ids) where the call may mix at the input.</exception>
     /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
     public Tensor Run(Tensor inputs, Tensor partnerInputs, Tensor coefficients, string? layer = null)
     {
@@ -191,6 +194,7 @@ public sealed class MixedForwardPass
         Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
+        RequireMixableInputs(inputs, layer);
         layer = UseLayer(layer);
         long b = inputs.shape[0];
         using var scope = NewDisposeScope();
@@ -275,6 +279,14 @@ public sealed class MixedForwardPass
     }
 
     /// <summary>The layer of this call (drawn when null), checked against the candidates and recorded as <see cref="LastLayer"/>.</summary>
+    /// <summary>Integer inputs (token ids) can be run, not interpolated: refused when this call may mix at the input, before a layer is drawn.</summary>
+    private void RequireMixableInputs(Tensor inputs, string? layer)
+    {
+        if (!inputs.is_floating_point() && (layer == InputLayer || (layer is null && Layers.Contains(InputLayer))))
+            throw new ArgumentException($"Mixing at '{InputLayer}' interpolates the inputs, but 'inputs' has dtype {inputs.dtype} (token ids?): integer values cannot be interpolated. " +
+                $"Mix at a hidden layer or at '{OutputLayer}' (the representation before the classifier head).", nameof(inputs));
+    }
+
     private string UseLayer(string? layer)
     {
         layer ??= ChooseLayer();

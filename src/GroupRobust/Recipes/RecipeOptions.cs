@@ -11,8 +11,9 @@ public sealed record RecipeOptions
     public int Epochs { get; init; } = 10;
 
     /// <summary>
-    /// Phase I's length: the candidates for the identification epoch T are 1..Phase1Epochs, at least 1 and at most
-    /// <see cref="Epochs"/> (default 2, the JM1 paper's MultiNLI setting; CelebA used 1).
+    /// Phase I's length: the candidates for the identification epoch T are 1..Phase1Epochs, at least 1 (default 2, the
+    /// JM1 paper's MultiNLI setting; CelebA used 1). It may exceed <see cref="Epochs"/>; phase I then cannot double as
+    /// the ERM baseline (<c>TrainPhaseOne(Epochs)</c> refuses).
     /// </summary>
     public int Phase1Epochs { get; init; } = 2;
 
@@ -50,6 +51,10 @@ public sealed record RecipeOptions
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
         ArgumentNullException.ThrowIfNull(Selection, nameof(Selection));
         ArgumentNullException.ThrowIfNull(IdentificationRule, nameof(IdentificationRule));
+        if (Selection is FixedEpochRule { Epoch: var k } && k > Epochs)
+            throw new ArgumentOutOfRangeException(nameof(Selection), k, $"Selection by {Selection.Name} needs at least {k} epochs; Epochs is {Epochs}.");
+        if (IdentificationRule is FixedEpochRule { Epoch: var t } && t > Phase1Epochs)
+            throw new ArgumentOutOfRangeException(nameof(IdentificationRule), t, $"T by {IdentificationRule.Name} needs at least {t} phase-I epochs; Phase1Epochs is {Phase1Epochs}.");
     }
 
     /// <summary>The ready loop's options of a run.</summary>

@@ -118,7 +118,9 @@ public sealed class TwoPhaseRecipe
         try
         {
             using var method = MethodCatalog.Erm.Create(new MethodRequest { Train = _data.Train, Seeds = _seeds.Child(MethodCatalog.Erm.Key) });
-            var history = Fit(method, model, MethodCatalog.Erm.Step, null, null, total, report =>
+            // phase I's own best epoch follows the selection rule; a fixed epoch beyond phase I means its last epoch
+            var selection = Options.Selection is FixedEpochRule { Epoch: var k } && k > total ? SelectionRule.FixedEpoch(total) : null;
+            var history = Fit(method, model, MethodCatalog.Erm.Step, null, selection, total, report =>
             {
                 if (report.Epoch <= Options.Phase1Epochs) snapshots[report.Epoch] = PhaseOne.Copy(model);
                 if (report.Epoch == total) final = PhaseOne.Copy(model);
@@ -210,6 +212,8 @@ public sealed class TwoPhaseRecipe
     {
         ArgumentNullException.ThrowIfNull(method);
         method.CheckOptions(options, nameof(options));
+        if (selection is FixedEpochRule { Epoch: var k } && k > Options.Epochs)
+            throw new ArgumentOutOfRangeException(nameof(selection), k, $"Selection by {selection.Name} needs at least {k} epochs; RecipeOptions.Epochs is {Options.Epochs}.");
         if (method.TakesGroups && groups is null)
             throw new ArgumentException($"{method.Name} trains on groups: pass the groups from Identify.", nameof(groups));
         GroupAssignment? assignment = null;
@@ -262,8 +266,9 @@ public sealed class TwoPhaseRecipe
             var (chosen, _, _) = IdentificationEpoch.ChooseJointly(runs.ToDictionary(kv => kv.Key, kv => kv.Value.History.ValidationHistory), Options.Selection);
             var run = runs[chosen];
             runs.Remove(chosen);
-            // T was chosen on validation together with the epoch
-            return run.WithBudget(Max(run.LabelBudget, Max(groups.IdentifierLabelBudget, Options.Selection.Resolve(run.History.ValidationHistory).BudgetOn(_data.Validation))));
+            // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
+            var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
+            return run.WithBudget(Max(run.LabelBudget, Max(identification, Options.Selection.Resolve(run.History.ValidationHistory).BudgetOn(_data.Validation))));
         }
         finally
         {

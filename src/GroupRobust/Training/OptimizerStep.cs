@@ -48,13 +48,16 @@ public abstract class OptimizerStep
     /// <param name="model">The model being trained.</param>
     /// <param name="optimizer">An optimizer over the model's parameters.</param>
     /// <param name="batch">A batch of the current epoch.</param>
-    /// <param name="maxGradientNorm">Clip the global gradient norm to this value before the update; null for no clipping.</param>
+    /// <param name="maxGradientNorm">Clip the global gradient norm to this value (a finite number &gt; 0) before the update; null for no clipping.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxGradientNorm"/> is not a finite number &gt; 0.</exception>
     public Tensor Take(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, Batch batch, double? maxGradientNorm = null)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(batch);
+        if (maxGradientNorm is double g && !(g > 0 && double.IsFinite(g)))
+            throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
         return Take(new StepContext(model, optimizer, () => method.Loss(model, batch), () => method.RepeatLoss(model, batch)) { MaxGradientNorm = maxGradientNorm });
     }
 

@@ -15,19 +15,23 @@ namespace GroupRobust.Training;
 /// <exception cref="ArgumentNullException">An argument is null.</exception>
 public sealed record StepContext(nn.Module Model, OptimizerHelper Optimizer, Func<Tensor> Loss, Func<Tensor> RepeatLoss)
 {
+    private readonly nn.Module _model = Model ?? throw new ArgumentNullException(nameof(Model));
+    private readonly OptimizerHelper _optimizer = Optimizer ?? throw new ArgumentNullException(nameof(Optimizer));
+    private readonly Func<Tensor> _loss = Loss ?? throw new ArgumentNullException(nameof(Loss));
+    private readonly Func<Tensor> _repeatLoss = RepeatLoss ?? throw new ArgumentNullException(nameof(RepeatLoss));
     private readonly double? _maxGradientNorm;
 
     /// <summary>The model being trained (its parameters are the ones stepped).</summary>
-    public nn.Module Model { get; init; } = Model ?? throw new ArgumentNullException(nameof(Model));
+    public nn.Module Model { get => _model; init => _model = value ?? throw new ArgumentNullException(nameof(Model)); }
 
     /// <summary>An optimizer over the model's parameters.</summary>
-    public OptimizerHelper Optimizer { get; init; } = Optimizer ?? throw new ArgumentNullException(nameof(Optimizer));
+    public OptimizerHelper Optimizer { get => _optimizer; init => _optimizer = value ?? throw new ArgumentNullException(nameof(Optimizer)); }
 
     /// <summary>The batch's loss, evaluated first.</summary>
-    public Func<Tensor> Loss { get; init; } = Loss ?? throw new ArgumentNullException(nameof(Loss));
+    public Func<Tensor> Loss { get => _loss; init => _loss = value ?? throw new ArgumentNullException(nameof(Loss)); }
 
     /// <summary>The same loss with the same draws and no state change.</summary>
-    public Func<Tensor> RepeatLoss { get; init; } = RepeatLoss ?? throw new ArgumentNullException(nameof(RepeatLoss));
+    public Func<Tensor> RepeatLoss { get => _repeatLoss; init => _repeatLoss = value ?? throw new ArgumentNullException(nameof(RepeatLoss)); }
 
     /// <summary>Runs after every backward pass, before the gradients are used (data-parallel training averages them here); null (default) for none.</summary>
     public Action? AfterBackward { get; init; }

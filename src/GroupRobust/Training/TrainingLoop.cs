@@ -97,9 +97,16 @@ public static class TrainingLoop
             {
                 throw new FormatException($"{options.CheckpointPath}: the training history is not valid: {ex.Message}", ex);
             }
+            try
+            {
+                foreach (var r in saved) selector.Add(r.Epoch, r.Validation);   // before anything is restored
+            }
+            catch (ArgumentException ex)
+            {
+                throw new FormatException($"{options.CheckpointPath}: the training history does not fit this run's selection ({ex.Message}); nothing was changed.", ex);
+            }
             var state = TrainingCheckpoint.Load(options.CheckpointPath, model, optimizer, method);
             reports = saved;
-            foreach (var r in reports) selector.Add(r.Epoch, r.Validation);
             start = state.Epoch;
             Log.TrainingResumed(log, method.Name, start, options.CheckpointPath);
         }

@@ -185,6 +185,14 @@ public class ShardedBatchTests
         using var parallel = MethodFactory.Make("jm1", data, new SeedSource(5));
         Assert.Equal("globalBatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => DataParallel.TrainEpoch(parallel, b, optB, train, 1, 2, 0, job)).ParamName);
         Assert.Equal("maxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => DataParallel.TrainEpoch(parallel, b, optB, train, 1, 2, 32, job, maxGradientNorm: 0)).ParamName);
+        using (var mixup = MethodFactory.Make("mixup", data, new SeedSource(5)))
+        {
+            Assert.Throws<NotSupportedException>(() => DataParallel.TrainEpoch(mixup, b, optB, train, 1, 2, 32, job));
+            mixup.BeginEpoch(1, 2);   // the refusal began no epoch
+        }
+        using (var dro = MethodFactory.Make("groupdro", data, new SeedSource(5)))
+            Assert.Contains("Attach", Assert.Throws<InvalidOperationException>(() => DataParallel.TrainEpoch(dro, b, optB, train, 1, 2, 32, job)).Message);
+        Assert.Empty(train.Epochs);
         var expected = MethodFactory.Train(plain, a, optA, data.Train, 0, 2, 2)!;
         MethodEpochSummary? actual = null;
         for (int epoch = 1; epoch <= 2; epoch++) actual = DataParallel.TrainEpoch(parallel, b, optB, train, epoch, 2, 32, job);

@@ -128,6 +128,40 @@ public class EncoderClassifierTests
         Assert.Contains("token ids", ex.Message);
     }
 
+    [Fact]
+    public void Methods_that_would_interpolate_token_ids_refuse_them_at_the_door_and_jm1_at_the_output_trains_on_them()
+    {
+        // 8 "sentences" of 4 token ids (0 = padding), 2 classes x 2 attributes
+        int[] labels = [0, 0, 0, 0, 1, 1, 1, 1], attributes = [0, 1, 0, 1, 0, 1, 0, 1];
+        var ids = Enumerable.Range(0, 32).Select(i => (long)(i % 7 == 0 ? 0 : 1 + i % 9)).ToArray();
+        using var text = new TensorGroupDataset(torch.tensor(ids).reshape(8, 4), torch.tensor(labels.Select(v => (long)v).ToArray()), GroupRobust.Groups.GroupScheme.Binary(),
+            torch.tensor(attributes.Select(v => (long)v).ToArray()));
+        var groups = GroupAssignment.FromTrueGroups(text);
+        using var model = new EncoderClassifier(new TokenMean(), nn.Linear(4, 2));
+        using var batch = text.GetBatch([0, 1, 2, 3, 4, 5, 6, 7]);
+        using var input = Jm1Method.Jm1(text, groups, new SeedSource(0), new Jm1Options { Layer = MixingLayer.Input });
+        input.BeginEpoch(1, 1);
+        var json = new System.Text.Json.JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+        var before = System.Text.Json.JsonSerializer.Serialize(input.GetState(), json);
+        var ex = Assert.Throws<ArgumentException>(() => input.Loss(model, batch));
+        Assert.Equal("batch", ex.ParamName);
+        Assert.Contains("MixingLayer.Output", ex.Message);
+        Assert.Equal(before, System.Text.Json.JsonSerializer.Serialize(input.GetState(), json));   // nothing drawn or counted
+        using var mixup = new MixupMethod(text, new SeedSource(0));
+        mixup.BeginEpoch(1, 1);
+        Assert.Contains("interpolates the inputs", Assert.Throws<ArgumentException>(() => mixup.Loss(model, batch)).Message);
+        using var lisa = new LisaMethod(text, groups, new SeedSource(0));
+        lisa.BeginEpoch(1, 1);
+        Assert.Equal("batch", Assert.Throws<ArgumentException>(() => lisa.Loss(model, batch)).ParamName);
+        // at the output: the encoder's representations are mixed, the ids never are
+        using var output = Jm1Method.Jm1(text, groups, new SeedSource(0), new Jm1Options { Layer = MixingLayer.Output });
+        output.BeginEpoch(1, 1);
+        using var scope = NewDisposeScope();
+        var loss = output.Loss(model, batch);
+        Assert.True(double.IsFinite(loss.item<float>()));
+        Assert.True(output.EndEpoch().Mixing!.Mixed > 0);
+    }
+
     /// <summary>A model that declares a head it never registered.</summary>
     private sealed class Unregistered : nn.Module<Tensor, Tensor>, IEncoderHead
     {

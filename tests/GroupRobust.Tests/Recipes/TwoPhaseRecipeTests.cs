@@ -101,11 +101,29 @@ public class TwoPhaseRecipeTests
         Assert.Equal("epochs", Assert.Throws<ArgumentOutOfRangeException>(() => recipe.TrainPhaseOne(1)).ParamName);
         Assert.Equal("Phase1Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { Phase1Epochs = 0 })).ParamName);
         // wrong options are refused before any training; joint T needs a method with groups and groups from phase I
-        Assert.Equal("methodOptions", Assert.Throws<ArgumentException>(() => recipe.Run(MethodCatalog.Jm1, methodOptions: new JttOptions())).ParamName);
+        int epochsRun = 0;
+        var counting = Recipe(data, options: Options with { OnEpoch = (_, _) => epochsRun++ });
+        Assert.Equal("methodOptions", Assert.Throws<ArgumentException>(() => counting.Run(MethodCatalog.Jm1, methodOptions: new JttOptions())).ParamName);
+        Assert.Equal("selection", Assert.Throws<ArgumentOutOfRangeException>(() => counting.Train(MethodCatalog.Erm, selection: SelectionRule.FixedEpoch(4))).ParamName);
+        Assert.Equal(0, epochsRun);
+        Assert.Equal("Selection", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { Selection = SelectionRule.FixedEpoch(4) })).ParamName);
+        Assert.Equal("IdentificationRule", Assert.Throws<ArgumentOutOfRangeException>(() => Recipe(data, options: Options with { IdentificationRule = SelectionRule.FixedEpoch(3) })).ParamName);
         Assert.Equal("options", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, groups, new Jm1Options())).ParamName);
         Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Erm, groups)).Message);
         var oracle = recipe.Identify(MethodCatalog.TrueGroups);
         Assert.Contains("not identified from phase I", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, oracle)).Message);
+    }
+
+    [Fact]
+    public void A_fixed_epoch_beyond_phase_one_selects_the_last_epoch_of_phase_one_and_the_given_one_in_phase_two()
+    {
+        using var data = MethodFactory.Data(100);
+        var recipe = Recipe(data, options: Options with { Selection = SelectionRule.FixedEpoch(3), IdentificationRule = SelectionRule.FixedEpoch(1) });
+        using var result = recipe.Run(MethodCatalog.Jm1);
+        Assert.Equal(2, result.PhaseOne!.Run.History.Best.Epoch);
+        Assert.Equal(1, result.Groups!.Epoch);
+        Assert.Equal(3, result.Run.History.Best.Epoch);
+        Assert.Equal(LabelBudget.None, result.LabelBudget);   // a fixed T and a fixed epoch read no label
     }
 
     [Fact]

@@ -132,6 +132,8 @@ public class OptimizerStepTests
         Assert.Equal("Model", Assert.Throws<ArgumentNullException>(() => new StepContext(null!, sgd, loss, loss)).ParamName);
         Assert.Equal("MaxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new StepContext(model, sgd, loss, loss) { MaxGradientNorm = 0 }).ParamName);
         Assert.Equal("MaxGradientNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new StepContext(model, sgd, loss, loss) { MaxGradientNorm = double.NaN }).ParamName);
+        var context = new StepContext(model, sgd, loss, loss);
+        Assert.Equal("RepeatLoss", Assert.Throws<ArgumentNullException>(() => context with { RepeatLoss = null! }).ParamName);
     }
 
     public static TheoryData<string> Kinds => MethodFactory.All();

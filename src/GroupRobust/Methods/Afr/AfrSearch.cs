@@ -28,6 +28,7 @@ public static class AfrSearch
     /// <param name="options">The grids and the schedule; the reference's Waterbirds settings when null.</param>
     /// <param name="logger">Receives each configuration's best validation score.</param>
     /// <exception cref="ArgumentException">A grid is empty, or validation has no group labels.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A grid value or a schedule option is out of range (before any configuration trains).</exception>
     public static AfrResult Run(TensorGroupDataset heldOut, TensorGroupDataset validation, LinearHead initial, SeedSource seeds, AfrSearchOptions? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(heldOut);

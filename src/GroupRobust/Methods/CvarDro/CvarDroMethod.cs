@@ -29,6 +29,7 @@ public sealed class CvarDroMethod : TrainingMethod
     /// <param name="seeds">Seed source of the epoch orders.</param>
     /// <param name="options">The CVaR level and the epoch order; the defaults when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">The level is outside (0, 1].</exception>
+    /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public CvarDroMethod(IGroupDataset train, SeedSource seeds, CvarDroOptions? options)
         : base("cvar-dro", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {

@@ -56,16 +56,21 @@ public sealed class GroupDroMethod : TrainingMethod
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The robust loss is not attached to the job.</exception>
+    private protected override void CheckParts()
+    {
+        if (RobustLoss.CrossProcessSum is null)
+            throw new InvalidOperationException("GroupDRO on parts of a global batch needs the group statistics of the whole global batch: attach its loss to the job first (GroupRobust.Distributed.DistributedGroupDro.Attach(method.RobustLoss, collective)), on every process.");
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// Needs the robust loss's statistics reduced over the job (<see cref="GroupDroLoss.CrossProcessSum"/>, set by
     /// GroupRobust.Distributed's <c>DistributedGroupDro.Attach</c>), so that q follows the global batch; a part without
     /// rows still takes part in that reduction.
     /// </remarks>
-    /// <exception cref="InvalidOperationException">The robust loss is not attached to the job.</exception>
     private protected override Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
     {
-        if (RobustLoss.CrossProcessSum is null)
-            throw new InvalidOperationException($"GroupDRO on parts of a global batch ({shard}) needs the group statistics of the whole global batch: attach its loss to the job first (GroupRobust.Distributed.DistributedGroupDro.Attach(method.RobustLoss, collective)), on every process.");
         if (batch.Size > 0) return BatchLoss(model, batch);
         var device = batch.Inputs.device;
         using (RobustLoss.Forward(torch.zeros(0, ScalarType.Float32, device), torch.zeros(0, ScalarType.Int64, device), update: !Repeating))

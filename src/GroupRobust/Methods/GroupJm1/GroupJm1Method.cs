@@ -73,6 +73,10 @@ public sealed class GroupJm1Method : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
+    /// <remarks>GroupJM1 interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, "GroupJM1");
+
+    /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>
     {
         var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);

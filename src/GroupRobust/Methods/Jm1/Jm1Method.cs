@@ -105,6 +105,18 @@ public sealed class Jm1Method : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Integer inputs (token ids) are refused when the layer can be the input (<see cref="MixingLayer.Input"/>, or a random
+    /// layer whose candidates include it), before anything is drawn; at a hidden layer or the output they are fine.
+    /// </remarks>
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        if (!batch.Inputs.is_floating_point() && Options.Layer.CandidatesFor(model).Contains(MixedForwardPass.InputLayer))
+            throw new ArgumentException($"JM1 at {Options.Layer} can mix the inputs, but the batch's inputs have dtype {batch.Inputs.dtype} (token ids?): integer values cannot be interpolated. " +
+                "Mix at a hidden layer or at the output (MixingLayer.Output, the representation before the classifier head).", nameof(batch));
+    }
+
+    /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () => DrawAndMix(model, batch));
 
     private Tensor DrawAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
@@ -112,6 +124,11 @@ public sealed class Jm1Method : TrainingMethod
         var pass = _passes.For(model);
         var plan = _mixer.DrawPartners(batch, Options.Partners);
         return MixedLoss(pass, batch, plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+    }
+
+    /// <inheritdoc />
+    private protected override void CheckParts()
+    {
     }
 
     /// <inheritdoc />

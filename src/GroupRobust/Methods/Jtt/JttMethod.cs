@@ -55,6 +55,11 @@ public sealed class JttMethod : TrainingMethod
         => nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels);
 
     /// <inheritdoc />
+    private protected override void CheckParts()
+    {
+    }
+
+    /// <inheritdoc />
     /// <remarks>The mean cross entropy of the part's rows (a global batch's parts average to its mean).</remarks>
     private protected override Tensor PartLoss(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
         => batch.Size == 0 ? EmptyPartLoss(batch) : BatchLoss(model, batch);

@@ -83,6 +83,10 @@ public sealed class LisaMethod : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
+    /// <remarks>LISA interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, "LISA");
+
+    /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer, () => SelectAndMix(model, batch));
 
     private Tensor SelectAndMix(nn.Module<Tensor, Tensor> model, Batch batch)

@@ -29,6 +29,8 @@ public sealed class MixupMethod : TrainingMethod
     /// <param name="train">The training split.</param>
     /// <param name="seeds">Seed source: "order" for the epochs, "mixup" for lambda and the permutations.</param>
     /// <param name="options">a and the epoch order; the defaults when null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">a is not a finite number &gt; 0.</exception>
+    /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public MixupMethod(IGroupDataset train, SeedSource seeds, MixupOptions? options)
         : base("mixup", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
     {
@@ -61,6 +63,10 @@ public sealed class MixupMethod : TrainingMethod
 
     /// <inheritdoc />
     public override LabelBudget LabelBudget => Options.Order.LabelBudget;
+
+    /// <inheritdoc />
+    /// <remarks>MixUp interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, Name);
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
