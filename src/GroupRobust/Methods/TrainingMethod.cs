@@ -322,17 +322,6 @@ public abstract class TrainingMethod : ITrainingMethod
     {
     }
 
-    /// <summary>Refuses integer inputs (token ids) for a method that interpolates the inputs themselves, naming the way out.</summary>
-    /// <param name="batch">The batch.</param>
-    /// <param name="what">What mixes the inputs, e.g. "MixUp".</param>
-    /// <exception cref="ArgumentException">The inputs are not floating point.</exception>
-    private protected static void RequireFloatingInputs(Batch batch, string what)
-    {
-        if (!batch.Inputs.is_floating_point())
-            throw new ArgumentException($"{what} interpolates the inputs, but the batch's inputs have dtype {batch.Inputs.dtype} (token ids?): integer values cannot be interpolated. " +
-                "Mix a representation instead: JM1 at a hidden layer or at the output (MixingLayer.Output, the representation before the classifier head).", nameof(batch));
-    }
-
     /// <summary>The sample indices of epoch <paramref name="epoch"/>; by default the <see cref="Sampler"/>'s.</summary>
     protected virtual long[] Order(int epoch) => Sampler.IndicesForEpoch(epoch);
 

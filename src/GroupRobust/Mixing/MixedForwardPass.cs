@@ -157,7 +157,7 @@ public sealed class MixedForwardPass
         Guard.Length(coefficients, b, nameof(coefficients), nameof(inputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
-        RequireMixableInputs(inputs, layer);
+        RequireMixable(inputs, layer is null ? Layers : [layer], "Mixing", nameof(inputs));
         layer = UseLayer(layer);
         using var scope = NewDisposeScope();
         var rows = HostUpload.Int64(partnerRows.ToArray(), inputs.device);
@@ -194,7 +194,7 @@ public sealed class MixedForwardPass
         Guard.SameDevice(inputs, nameof(inputs), partnerInputs, nameof(partnerInputs));
         Guard.SameDevice(inputs, nameof(inputs), coefficients, nameof(coefficients));
         Guard.UnitInterval(coefficients, nameof(coefficients));
-        RequireMixableInputs(inputs, layer);
+        RequireMixable(inputs, layer is null ? Layers : [layer], "Mixing", nameof(inputs));
         layer = UseLayer(layer);
         long b = inputs.shape[0];
         using var scope = NewDisposeScope();
@@ -279,12 +279,20 @@ public sealed class MixedForwardPass
     }
 
     /// <summary>The layer of this call (drawn when null), checked against the candidates and recorded as <see cref="LastLayer"/>.</summary>
-    /// <summary>Integer inputs (token ids) can be run, not interpolated: refused when this call may mix at the input, before a layer is drawn.</summary>
-    private void RequireMixableInputs(Tensor inputs, string? layer)
+    /// <summary>
+    /// Integer inputs (token ids) can be run, not interpolated: refused when <paramref name="layers"/> (the layers a call
+    /// may mix at) include the input, before anything is drawn. The one check of the mixed pass and the mixing methods.
+    /// </summary>
+    /// <param name="inputs">The batch's inputs.</param>
+    /// <param name="layers">The layers the call may mix at.</param>
+    /// <param name="who">What mixes, for the message (e.g. "MixUp").</param>
+    /// <param name="paramName">The argument to name.</param>
+    /// <exception cref="ArgumentException">The inputs are not floating point and the input is among the layers.</exception>
+    internal static void RequireMixable(Tensor inputs, IReadOnlyCollection<string> layers, string who, string paramName)
     {
-        if (!inputs.is_floating_point() && (layer == InputLayer || (layer is null && Layers.Contains(InputLayer))))
-            throw new ArgumentException($"Mixing at '{InputLayer}' interpolates the inputs, but 'inputs' has dtype {inputs.dtype} (token ids?): integer values cannot be interpolated. " +
-                $"Mix at a hidden layer or at '{OutputLayer}' (the representation before the classifier head).", nameof(inputs));
+        if (!inputs.is_floating_point() && layers.Contains(InputLayer))
+            throw new ArgumentException($"{who} at '{InputLayer}' interpolates the inputs, but they have dtype {inputs.dtype} (token ids?): integer values cannot be interpolated. " +
+                $"Mix a representation instead: at a hidden layer or at '{OutputLayer}' (MixingLayer.Output, the representation before the classifier head).", paramName);
     }
 
     private string UseLayer(string? layer)

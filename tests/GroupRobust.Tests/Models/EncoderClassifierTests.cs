@@ -160,6 +160,10 @@ public class EncoderClassifierTests
         var loss = output.Loss(model, batch);
         Assert.True(double.IsFinite(loss.item<float>()));
         Assert.True(output.EndEpoch().Mixing!.Mixed > 0);
+        // LISA at the output (the reference's setting for text) trains on them too
+        using var lisaOutput = new LisaMethod(text, groups, new SeedSource(0), new LisaOptions { Layer = MixingLayer.Output });
+        lisaOutput.BeginEpoch(1, 1);
+        Assert.True(double.IsFinite(lisaOutput.Loss(model, batch).item<float>()));
     }
 
     /// <summary>A model that declares a head it never registered.</summary>

@@ -74,7 +74,8 @@ public sealed class GroupJm1Method : TrainingMethod
 
     /// <inheritdoc />
     /// <remarks>GroupJM1 interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
-    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, "GroupJM1");
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
+        => MixedForwardPass.RequireMixable(batch.Inputs, [MixedForwardPass.InputLayer], "GroupJM1", nameof(batch));
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>

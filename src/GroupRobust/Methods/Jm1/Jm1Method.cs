@@ -110,11 +110,7 @@ public sealed class Jm1Method : TrainingMethod
     /// layer whose candidates include it), before anything is drawn; at a hidden layer or the output they are fine.
     /// </remarks>
     protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
-    {
-        if (!batch.Inputs.is_floating_point() && Options.Layer.CandidatesFor(model).Contains(MixedForwardPass.InputLayer))
-            throw new ArgumentException($"JM1 at {Options.Layer} can mix the inputs, but the batch's inputs have dtype {batch.Inputs.dtype} (token ids?): integer values cannot be interpolated. " +
-                "Mix at a hidden layer or at the output (MixingLayer.Output, the representation before the classifier head).", nameof(batch));
-    }
+        => MixedForwardPass.RequireMixable(batch.Inputs, Options.Layer.CandidatesFor(model), "JM1", nameof(batch));
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () => DrawAndMix(model, batch));

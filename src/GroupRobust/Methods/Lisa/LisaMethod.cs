@@ -83,8 +83,12 @@ public sealed class LisaMethod : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
-    /// <remarks>LISA interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
-    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, "LISA");
+    /// <remarks>
+    /// Integer inputs (token ids) are refused when the layer can be the input (the default), before anything is drawn; at
+    /// a hidden layer or the output (the reference's setting for text) they are fine.
+    /// </remarks>
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
+        => MixedForwardPass.RequireMixable(batch.Inputs, Options.Layer.CandidatesFor(model), "LISA", nameof(batch));
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer, () => SelectAndMix(model, batch));

@@ -66,7 +66,8 @@ public sealed class MixupMethod : TrainingMethod
 
     /// <inheritdoc />
     /// <remarks>MixUp interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
-    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch) => RequireFloatingInputs(batch, Name);
+    protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
+        => MixedForwardPass.RequireMixable(batch.Inputs, [MixedForwardPass.InputLayer], Name, nameof(batch));
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
