@@ -93,10 +93,8 @@ public static class DataParallel
         if (method is not TrainingMethod library)
             throw new NotSupportedException($"{method.Name} implements ITrainingMethod directly; data-parallel parts need a method derived from TrainingMethod that splits its loss into parts.");
         library.EnsureSplitsIntoParts();
-        if (globalBatchSize < job.Size || globalBatchSize % job.Size != 0)
-            throw new ArgumentOutOfRangeException(nameof(globalBatchSize), globalBatchSize, $"The global batch must be a positive multiple of the {job.Size} ranks, so that every rank takes the same share.");
-        if (maxGradientNorm is double g && !(g > 0 && double.IsFinite(g)))
-            throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
+        EpochSharding.CheckGlobalBatch(globalBatchSize, job.Size);
+        StepContext.CheckNorm(maxGradientNorm, nameof(maxGradientNorm));
         step ??= OptimizerStep.Plain;
         model.train();
         var order = method.BeginEpoch(epoch, totalEpochs);

@@ -23,9 +23,16 @@ public static class EpochSharding
         ArgumentNullException.ThrowIfNull(globalOrder);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         if ((uint)rank >= (uint)size) throw new ArgumentOutOfRangeException(nameof(rank), rank, $"The rank must be in [0, {size}).");
+        CheckGlobalBatch(globalBatchSize, size);
+        return Iterate(globalOrder, globalBatchSize, rank, size);
+    }
+
+    /// <summary>The global batch must be a positive multiple of the job's size (checked here and, before an epoch begins, by <c>DataParallel.TrainEpoch</c>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">It is not.</exception>
+    internal static void CheckGlobalBatch(int globalBatchSize, int size)
+    {
         if (globalBatchSize < size || globalBatchSize % size != 0)
             throw new ArgumentOutOfRangeException(nameof(globalBatchSize), globalBatchSize, $"The global batch must be a positive multiple of the {size} ranks, so that every rank takes the same share.");
-        return Iterate(globalOrder, globalBatchSize, rank, size);
     }
 
     /// <summary>This rank's part of every global batch (see <see cref="Shards(IEnumerable{long}, int, int, int)"/>), for the job of <paramref name="collective"/>.</summary>

@@ -59,10 +59,7 @@ public sealed class IdentifierEntry
             throw new ArgumentException($"{Name} ('{Key}') reads a phase-I model: set IdentifierRequest.Model.", "request.Model");
         if (Input == IdentifierInput.OwnModels && (request.NewModel is null || request.NewOptimizer is null))
             throw new ArgumentException($"{Name} ('{Key}') trains models of its own: set IdentifierRequest.NewModel and NewOptimizer.", request.NewModel is null ? "request.NewModel" : "request.NewOptimizer");
-        var options = request.Options ?? Defaults;
-        if (options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", "request.Options");
-        return _create(request, options);
+        return _create(request, EntryOptions.Resolve(request.Options, Defaults, $"{Name} ('{Key}')", "request.Options"));
     }
 
     /// <inheritdoc />

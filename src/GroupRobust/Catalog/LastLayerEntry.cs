@@ -62,10 +62,7 @@ public sealed class LastLayerEntry
         ArgumentNullException.ThrowIfNull(request.ValidationFeatures, "request.ValidationFeatures");
         ArgumentNullException.ThrowIfNull(request.Initial, "request.Initial");
         ArgumentNullException.ThrowIfNull(request.Seeds, "request.Seeds");
-        var options = request.Options ?? Defaults;
-        if (options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", "request.Options");
-        return _fit(request, options);
+        return _fit(request, EntryOptions.Resolve(request.Options, Defaults, $"{Name} ('{Key}')", "request.Options"));
     }
 
     /// <inheritdoc />

@@ -88,19 +88,14 @@ public sealed class MethodEntry
         if (TakesGroups && request.Groups is null)
             throw new ArgumentException($"{Name} ('{Key}') trains on groups: set MethodRequest.Groups to an identifier's groups or to GroupAssignment.FromTrueGroups(train).", "request.Groups");
         if (TakesGroups) request.Groups!.EnsureMatches(request.Train, "request.Groups");
-        CheckOptions(request.Options, "request.Options");
-        return _create(request, request.Options ?? Defaults);
+        return _create(request, EntryOptions.Resolve(request.Options, Defaults, $"{Name} ('{Key}')", "request.Options"));
     }
 
     /// <summary>Checks that <paramref name="options"/> (null for the defaults) is of <see cref="OptionsType"/>, before any work is done.</summary>
     /// <param name="options">The method's options, or null.</param>
     /// <param name="paramName">The argument to name in the exception.</param>
     /// <exception cref="ArgumentException">The options are of another type.</exception>
-    internal void CheckOptions(object? options, string paramName)
-    {
-        if (options is not null && options.GetType() != OptionsType)
-            throw new ArgumentException($"{Name} ('{Key}') takes options of type {OptionsType.Name}; got {options.GetType().Name}.", paramName);
-    }
+    internal void CheckOptions(object? options, string paramName) => EntryOptions.Resolve(options, Defaults, $"{Name} ('{Key}')", paramName);
 
     /// <summary>
     /// The model the method trains, from the caller's factory: the classifier initialised from the seed

@@ -20,6 +20,13 @@ internal sealed class FixedEpochRule(int epoch) : SelectionRule
         return history.Select(e => e.Epoch == epoch ? 1.0 : 0.0).ToArray();
     }
 
+    /// <summary>A run must reach the epoch.</summary>
+    internal override void EnsureFits(int epochs, string paramName)
+    {
+        if (epoch > epochs)
+            throw new ArgumentOutOfRangeException(paramName, epoch, $"Selection by {Name} needs at least {epoch} epochs; the run has {epochs}.");
+    }
+
     /// <summary>A finished history must contain the epoch (else the first epoch would win by default).</summary>
     protected override void CheckChoosable(IReadOnlyList<EpochResult> history)
     {

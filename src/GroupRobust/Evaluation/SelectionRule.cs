@@ -116,6 +116,17 @@ public abstract class SelectionRule
     public override string ToString() => Name;
 
     /// <summary>
+    /// Checks, before a run of <paramref name="epochs"/> epochs starts, that the rule can choose among them (a fixed epoch
+    /// must lie within the run); the default accepts any length.
+    /// </summary>
+    /// <param name="epochs">The run's number of epochs.</param>
+    /// <param name="paramName">The argument to name.</param>
+    /// <exception cref="ArgumentOutOfRangeException">The rule needs more epochs.</exception>
+    internal virtual void EnsureFits(int epochs, string paramName)
+    {
+    }
+
+    /// <summary>
     /// Checks that a finished <paramref name="history"/> holds what the rule must choose from (called by
     /// <see cref="BestIndex"/>, not per epoch); the default accepts any history.
     /// </summary>

@@ -330,11 +330,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary (and a warning if samples went unmixed), returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch()
-    {
-        using var use = _use.Enter();
-        return _tally.EndEpoch(_logger);
-    }
+    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
 
     /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
     internal MixingStatistics EndEpoch(int epoch)

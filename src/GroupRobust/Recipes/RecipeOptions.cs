@@ -51,10 +51,8 @@ public sealed record RecipeOptions
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
         ArgumentNullException.ThrowIfNull(Selection, nameof(Selection));
         ArgumentNullException.ThrowIfNull(IdentificationRule, nameof(IdentificationRule));
-        if (Selection is FixedEpochRule { Epoch: var k } && k > Epochs)
-            throw new ArgumentOutOfRangeException(nameof(Selection), k, $"Selection by {Selection.Name} needs at least {k} epochs; Epochs is {Epochs}.");
-        if (IdentificationRule is FixedEpochRule { Epoch: var t } && t > Phase1Epochs)
-            throw new ArgumentOutOfRangeException(nameof(IdentificationRule), t, $"T by {IdentificationRule.Name} needs at least {t} phase-I epochs; Phase1Epochs is {Phase1Epochs}.");
+        Selection.EnsureFits(Epochs, nameof(Selection));
+        IdentificationRule.EnsureFits(Phase1Epochs, nameof(IdentificationRule));
     }
 
     /// <summary>The ready loop's options of a run.</summary>

@@ -212,8 +212,7 @@ public sealed class TwoPhaseRecipe
     {
         ArgumentNullException.ThrowIfNull(method);
         method.CheckOptions(options, nameof(options));
-        if (selection is FixedEpochRule { Epoch: var k } && k > Options.Epochs)
-            throw new ArgumentOutOfRangeException(nameof(selection), k, $"Selection by {selection.Name} needs at least {k} epochs; RecipeOptions.Epochs is {Options.Epochs}.");
+        selection?.EnsureFits(Options.Epochs, nameof(selection));
         if (method.TakesGroups && groups is null)
             throw new ArgumentException($"{method.Name} trains on groups: pass the groups from Identify.", nameof(groups));
         GroupAssignment? assignment = null;

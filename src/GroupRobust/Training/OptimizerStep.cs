@@ -56,15 +56,28 @@ public abstract class OptimizerStep
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(batch);
-        if (maxGradientNorm is double g && !(g > 0 && double.IsFinite(g)))
-            throw new ArgumentOutOfRangeException(nameof(maxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
+        StepContext.CheckNorm(maxGradientNorm, nameof(maxGradientNorm));
         return Take(new StepContext(model, optimizer, () => method.Loss(model, batch), () => method.RepeatLoss(model, batch)) { MaxGradientNorm = maxGradientNorm });
     }
 
     /// <inheritdoc />
     public override string ToString() => Name.Length == 0 ? "plain" : Name;
 
+    /// <summary>Zeroes the gradients, evaluates the loss, backpropagates and runs the hook after backward: the first pass of every step.</summary>
+    /// <param name="step">The step's context.</param>
+    /// <returns>The loss of the evaluation (in the caller's dispose scope).</returns>
+    protected static Tensor FirstPass(StepContext step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        step.Optimizer.zero_grad();
+        var loss = step.Loss();
+        loss.backward();
+        step.AfterBackward?.Invoke();
+        return loss;
+    }
+
     /// <summary>Clips the gradients when the context asks for it (TorchSharp's clip reads the norm back to the host: one value per step).</summary>
+    /// <param name="step">The step's context (<see cref="StepContext.MaxGradientNorm"/>).</param>
     protected static void Clip(StepContext step)
     {
         ArgumentNullException.ThrowIfNull(step);
@@ -77,11 +90,7 @@ public abstract class OptimizerStep
 
         public override Tensor Take(StepContext step)
         {
-            ArgumentNullException.ThrowIfNull(step);
-            step.Optimizer.zero_grad();
-            var loss = step.Loss();
-            loss.backward();
-            step.AfterBackward?.Invoke();
+            var loss = FirstPass(step);
             Clip(step);
             step.Optimizer.step();
             return loss;
@@ -94,11 +103,7 @@ public abstract class OptimizerStep
 
         public override Tensor Take(StepContext step)
         {
-            ArgumentNullException.ThrowIfNull(step);
-            step.Optimizer.zero_grad();
-            var loss = step.Loss();
-            loss.backward();
-            step.AfterBackward?.Invoke();
+            var loss = FirstPass(step);
             var parameters = step.Model.parameters().Where(p => p.grad is not null).ToList();
             var saved = new List<Tensor>(parameters.Count);
             bool perturbed = false;

@@ -41,8 +41,13 @@ public sealed record StepContext(nn.Module Model, OptimizerHelper Optimizer, Fun
     public double? MaxGradientNorm
     {
         get => _maxGradientNorm;
-        init => _maxGradientNorm = value is double g && !(g > 0 && double.IsFinite(g))
-            ? throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.")
-            : value;
+        init => _maxGradientNorm = CheckNorm(value, nameof(MaxGradientNorm));
     }
+
+    /// <summary>The one check of a gradient-clipping norm (the step, the ready loop, data-parallel epochs): null, or a finite number &gt; 0.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a finite number &gt; 0.</exception>
+    internal static double? CheckNorm(double? value, string paramName)
+        => value is double g && !(g > 0 && double.IsFinite(g))
+            ? throw new ArgumentOutOfRangeException(paramName, g, "Must be a finite number > 0, or null for no clipping.")
+            : value;
 }

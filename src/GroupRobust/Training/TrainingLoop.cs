@@ -70,8 +70,7 @@ public static class TrainingLoop
         ArgumentNullException.ThrowIfNull(validation);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        if (options.Selection is FixedEpochRule { Epoch: var fixedEpoch } && fixedEpoch > options.Epochs)
-            throw new ArgumentOutOfRangeException(nameof(options), fixedEpoch, $"Selection by {options.Selection.Name} needs at least {fixedEpoch} epochs; options.Epochs is {options.Epochs}.");
+        options.Selection.EnsureFits(options.Epochs, nameof(options));
         if (validation.Scheme.NumClasses != train.Scheme.NumClasses)
             throw new ArgumentException($"The validation split has {validation.Scheme.NumClasses} classes but the training split has {train.Scheme.NumClasses}.", nameof(validation));
         var log = logger ?? NullLogger.Instance;

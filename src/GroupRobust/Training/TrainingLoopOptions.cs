@@ -64,7 +64,7 @@ public sealed record TrainingLoopOptions
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(Step, nameof(Step));
-        if (MaxGradientNorm is double g && !(g > 0 && double.IsFinite(g))) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), g, "Must be a finite number > 0, or null for no clipping.");
+        StepContext.CheckNorm(MaxGradientNorm, nameof(MaxGradientNorm));
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be >= 1.");
         if (EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(EvaluationBatchSize), EvaluationBatchSize, "Must be >= 1.");
