@@ -14,4 +14,19 @@ public sealed record PretrainedLoadOptions
     /// PyTorch's <c>load_state_dict(strict=True)</c>). Mis-shaped tensors are an error either way.
     /// </summary>
     public bool Strict { get; init; } = true;
+
+    /// <summary>
+    /// A prefix of the file's keys to read under (default none): only the file's keys that start with it are used, with
+    /// it removed, so the encoder of a whole checkpoint loads into an encoder (<c>"bert."</c> of a
+    /// <c>BertForSequenceClassification</c>). The file's other keys are ignored and reported.
+    /// </summary>
+    public string FilePrefix { get; init; } = "";
+
+    /// <summary>
+    /// Ignore (and report in <see cref="PretrainedLoadReport.Ignored"/>) the file's keys the model does not have, while
+    /// every model key outside <see cref="Skip"/> must still be in the file (default false: such keys are an error when
+    /// <see cref="Strict"/>). For checkpoints that carry more than the model: a pretraining head, a pooler that is not
+    /// used, a buffer such as BERT's <c>embeddings.position_ids</c>, or an ONNX graph's shape constants.
+    /// </summary>
+    public bool AllowUnusedFileKeys { get; init; }
 }

@@ -7,21 +7,23 @@ namespace GroupRobust.Pretrained;
 
 /// <summary>
 /// Loads weights saved by PyTorch into a TorchSharp model: a <c>state_dict</c> written by <c>torch.save</c> (.pth, .pt,
-/// .bin) or a safetensors file, read with TorchSharp.PyBridge. Keys are matched by name (TorchVision for TorchSharp's
+/// .bin) or a safetensors file, read with TorchSharp.PyBridge, or the weights of an ONNX model (<see cref="OnnxWeights"/>:
+/// linear layers recovered through the graph). Keys are matched by name (TorchVision for TorchSharp's
 /// models use torchvision's names, so torchvision's ImageNet checkpoints load key for key); everything is checked
 /// before anything is copied: missing, unexpected and mis-shaped keys are reported together, naming the file, and the
 /// model is left untouched when the file does not fit.
 /// </summary>
 public static class PretrainedWeights
 {
-    /// <summary>Reads every tensor of a PyTorch state_dict or safetensors file, on the CPU (the caller disposes them).</summary>
-    /// <param name="path">A .pth / .pt / .bin file written by <c>torch.save(model.state_dict())</c>, or a .safetensors file.</param>
+    /// <summary>Reads every tensor of a PyTorch state_dict, safetensors or ONNX file, on the CPU (the caller disposes them).</summary>
+    /// <param name="path">A .pth / .pt / .bin file written by <c>torch.save(model.state_dict())</c>, a .safetensors file, or an .onnx model (<see cref="OnnxWeights.Read(string)"/>).</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FormatException">The file is not a state dict PyBridge can read (the message names it).</exception>
     public static Dictionary<string, Tensor> Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such weights file.", path);
+        if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxWeights.Read(path);
         try
         {
             if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
@@ -56,7 +58,15 @@ public static class PretrainedWeights
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new PretrainedLoadOptions();
-        var file = Read(path);
+        ArgumentNullException.ThrowIfNull(options.FilePrefix, nameof(options));
+        var read = Read(path);
+        var file = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var outside = new List<string>();   // the file's keys outside FilePrefix
+        foreach (var (key, t) in read)
+        {
+            if (key.StartsWith(options.FilePrefix, StringComparison.Ordinal)) file[key[options.FilePrefix.Length..]] = t;
+            else outside.Add(key);
+        }
         try
         {
             var target = model.state_dict();
@@ -73,11 +83,11 @@ public static class PretrainedWeights
             }
             var problems = new List<string>();
             if (options.Strict && missing.Count > 0) problems.Add(List($"{missing.Count} model key(s) missing from the file", missing));
-            if (options.Strict && unexpected.Count > 0) problems.Add(List($"{unexpected.Count} file key(s) the model does not have", unexpected));
+            if (options.Strict && !options.AllowUnusedFileKeys && unexpected.Count > 0) problems.Add(List($"{unexpected.Count} file key(s) the model does not have", unexpected));
             if (misShaped.Count > 0) problems.Add(List($"{misShaped.Count} mis-shaped", misShaped));
             if (badType.Count > 0) problems.Add(List($"{badType.Count} of another kind (floating vs integer)", badType));
             if (problems.Count > 0)
-                throw new FormatException($"{path} does not fit the model ({model.GetType().Name}): {string.Join("; ", problems)}. Nothing was changed." +
+                throw new FormatException($"{path} does not fit the model ({model.GetType().Name}){(options.FilePrefix.Length > 0 ? $" under the file prefix '{options.FilePrefix}' ({file.Count} of its {read.Count} keys)" : "")}: {string.Join("; ", problems)}. Nothing was changed." +
                     (misShaped.Count > 0 && options.Skip.Count == 0 ? " A new classifier head? Skip its prefix (PretrainedLoadOptions.Skip, for example \"fc.\")." : ""));
             var loaded = new List<string>();
             using (torch.no_grad())
@@ -91,12 +101,12 @@ public static class PretrainedWeights
                 }
             }
             var kept = target.Keys.Where(k => !loaded.Contains(k)).ToList();
-            var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).ToList();
+            var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).Select(k => options.FilePrefix + k).Concat(outside).ToList();
             return new PretrainedLoadReport(path, loaded, kept, ignored);
         }
         finally
         {
-            foreach (var t in file.Values) t.Dispose();
+            foreach (var t in read.Values) t.Dispose();
         }
     }
 
