@@ -104,17 +104,66 @@ public sealed class WordPieceTokenizer
     public int[] Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // WordPiece maps a word longer than 100 characters to [UNK] (BERT's max_input_chars_per_word); FastBertTokenizer
+        // does not, so such words are cut out here and the text around them is tokenized alone (words never span a cut)
+        var ids = new List<int>();
+        int start = 0;
+        foreach (var (from, to) in LongWords(text))
+        {
+            Pieces(text.AsSpan(start, from - start), ids);
+            ids.Add(UnknownId);
+            start = to;
+        }
+        Pieces(text.AsSpan(start), ids);
+        return ids.ToArray();
+    }
+
+    private const int MaxCharactersPerWord = 100;
+
+    /// <summary>The [from, to) spans of words (runs between whitespace, punctuation and CJK characters, as BERT's basic tokenizer splits) longer than 100 characters.</summary>
+    private static IEnumerable<(int From, int To)> LongWords(string text)
+    {
+        int i = 0;
+        while (i < text.Length)
+        {
+            if (Separates(text, i))
+            {
+                i += char.IsSurrogatePair(text, i) ? 2 : 1;
+                continue;
+            }
+            int from = i, characters = 0;
+            while (i < text.Length && !Separates(text, i))
+            {
+                i += char.IsSurrogatePair(text, i) ? 2 : 1;
+                characters++;
+            }
+            if (characters > MaxCharactersPerWord) yield return (from, i);
+        }
+    }
+
+    private static bool Separates(string text, int i)
+    {
+        int c = char.IsSurrogatePair(text, i) ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
+        if (c is (>= 33 and <= 47) or (>= 58 and <= 64) or (>= 91 and <= 96) or (>= 123 and <= 126)) return true;   // ASCII punctuation and symbols
+        if (Rune.IsValid(c) && (Rune.IsWhiteSpace(new Rune(c)) || Rune.IsPunctuation(new Rune(c)))) return true;
+        return c is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF) or (>= 0x20000 and <= 0x2A6DF) or (>= 0x2A700 and <= 0x2B73F)
+            or (>= 0x2B740 and <= 0x2B81F) or (>= 0x2B820 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);   // CJK, split per character
+    }
+
+    private void Pieces(ReadOnlySpan<char> text, List<int> ids)
+    {
+        if (text.IsEmpty) return;
         int capacity = text.Length + 2;   // a word piece covers at least one character
         if (_buffer.Length < capacity)
         {
             _buffer = new long[Math.Max(capacity, _buffer.Length * 2)];
             _maskBuffer = new long[_buffer.Length];
         }
-        int written = _pieces.Encode(text, _buffer.AsSpan(0, capacity), _maskBuffer.AsSpan(0, capacity), capacity);
-        // FastBertTokenizer writes [CLS] pieces [SEP]
-        var ids = new int[Math.Max(written - 2, 0)];
-        for (int i = 0; i < ids.Length; i++) ids[i] = (int)_buffer[i + 1];
-        return ids;
+        _pieces.Encode(text.ToString(), _buffer.AsSpan(0, capacity), _maskBuffer.AsSpan(0, capacity), capacity);
+        // FastBertTokenizer writes [CLS] pieces [SEP] and pads the rest of the span (mask 0)
+        int written = 0;
+        while (written < capacity && _maskBuffer[written] != 0) written++;
+        for (int i = 1; i < written - 1; i++) ids.Add((int)_buffer[i]);
     }
 
     /// <summary>One text (or pair) as BERT reads it: ids [CLS] A [SEP] (B [SEP]) and their token types, truncated to <paramref name="maxLength"/>.</summary>
