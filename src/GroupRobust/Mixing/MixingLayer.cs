@@ -71,6 +71,9 @@ public sealed record MixingLayer
         };
     }
 
+    /// <summary>Whether this mixes the inputs and nothing else (<see cref="Input"/>, or a named or random layer whose only candidate is the input).</summary>
+    internal bool IsInput => Candidates is [MixedForwardPass.InputLayer];
+
     /// <summary>The candidate layers for <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">Random mixing without candidates on a model that does not declare any.</exception>
     internal IReadOnlyList<string> CandidatesFor(nn.Module model)

@@ -31,6 +31,7 @@ public sealed class GroupJm1Method : TrainingMethod
     private readonly AlphaSchedule _schedule;
     private readonly ReproducibleRandom _alphaRng;
     private readonly IGroupLoss? _robust;
+    private readonly PassCache? _passes;   // null when mixing the inputs
     private int _worst;   // the worst group of the last batch
 
     /// <summary>Creates the method.</summary>
@@ -51,6 +52,7 @@ public sealed class GroupJm1Method : TrainingMethod
         _train = groups.Readable(train);
         Options = options ?? new GroupJm1Options();
         ArgumentNullException.ThrowIfNull(Options.Schedule, nameof(options));
+        ArgumentNullException.ThrowIfNull(Options.Layer, nameof(options));
         if (!Enum.IsDefined(Options.Orientation))
             throw new ArgumentOutOfRangeException(nameof(options), Options.Orientation, "Unknown alpha orientation; expected MajorityWeight or MinorityWeight.");
         if (robustLoss is not null && robustLoss.NumGroups != groups.NumGroups)
@@ -60,6 +62,11 @@ public sealed class GroupJm1Method : TrainingMethod
         _alphaRng = Stream("alpha");
         _schedule = Options.Schedule;
         UseSampler(seed => new ShuffleSampler(train.Count, seed));
+        if (!Options.Layer.IsInput)
+        {
+            var layerRng = Stream("layer");
+            _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), layerRng, Options.ClassifierName));
+        }
         if (robustLoss is not null) _robust = Track("groupdro/", robustLoss);
     }
 
@@ -67,15 +74,16 @@ public sealed class GroupJm1Method : TrainingMethod
     public GroupJm1Options Options { get; }
 
     /// <inheritdoc />
-    public override string Name => _robust is null ? "GroupJM1" : $"GroupJM1 + {_robust.Name}";
+    public override string Name
+        => (_robust is null ? "GroupJM1" : $"GroupJM1 + {_robust.Name}") + (Options.Layer.IsInput ? "" : $" ({Options.Layer.Description})");
 
     /// <inheritdoc />
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <inheritdoc />
-    /// <remarks>GroupJM1 interpolates the inputs: integer inputs (token ids) are refused here, before anything is drawn.</remarks>
+    /// <remarks>At the input GroupJM1 interpolates the inputs: integer inputs (token ids) are refused there, before anything is drawn; at a hidden layer or the output they are fine.</remarks>
     protected override void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
-        => MixedForwardPass.RequireMixable(batch.Inputs, [MixedForwardPass.InputLayer], "GroupJM1", nameof(batch));
+        => MixedForwardPass.RequireMixable(batch.Inputs, Options.Layer.CandidatesFor(model), "GroupJM1", nameof(batch));
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>
@@ -95,8 +103,10 @@ public sealed class GroupJm1Method : TrainingMethod
         }
         var plan = _mixer.DrawPartners(batch, _worst);
         var partners = _train.GetBatch(plan.PartnerIndices);
-        var inputs = _mixer.Mix(batch.Inputs, partners.Inputs, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
-        var logits = model.call(inputs);
+        double alpha = _schedule.Sample(Epoch, TotalEpochs, _alphaRng);
+        var logits = _passes is null
+            ? model.call(_mixer.Mix(batch.Inputs, partners.Inputs, plan, alpha))
+            : _passes.For(model).Run(batch.Inputs, partners.Inputs, _mixer.Coefficients(plan, alpha, batch.Inputs));
         if (_robust is null) return nn.functional.cross_entropy(logits, batch.Labels);
         return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g, update: !Repeating);
     });

@@ -10,4 +10,10 @@ public sealed record GroupJm1Options
 
     /// <summary>Which side alpha weights; the worst group is the minority side (default <see cref="AlphaOrientation.MajorityWeight"/>, as JM1).</summary>
     public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MajorityWeight;
+
+    /// <summary>Where the worst group is mixed with its partners (default <see cref="MixingLayer.Input"/>, the paper's); a hidden layer or <see cref="MixingLayer.Output"/> for text (token ids cannot be interpolated).</summary>
+    public MixingLayer Layer { get; init; } = MixingLayer.Input;
+
+    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null finds it (default).</summary>
+    public string? ClassifierName { get; init; }
 }

@@ -1,3 +1,4 @@
+using GroupRobust.Mixing;
 using GroupRobust.Sampling;
 
 namespace GroupRobust.Methods;
@@ -10,4 +11,14 @@ public sealed record MixupOptions
 
     /// <summary>The epoch order (default <see cref="EpochOrder.Shuffled"/>).</summary>
     public EpochOrder Order { get; init; } = EpochOrder.Shuffled;
+
+    /// <summary>
+    /// Where the batch is mixed with its permutation (default <see cref="MixingLayer.Input"/>, Zhang et al.'s MixUp): a
+    /// hidden layer or <see cref="MixingLayer.Output"/> is Manifold Mixup (Verma et al., 2019), the form text models train
+    /// with (token ids cannot be interpolated; a representation can).
+    /// </summary>
+    public MixingLayer Layer { get; init; } = MixingLayer.Input;
+
+    /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null finds it (default).</summary>
+    public string? ClassifierName { get; init; }
 }
