@@ -2,7 +2,8 @@
 # Installs what GroupRobust's tests and samples need on the machine itself:
 #   1. a libstdc++ that exports GLIBCXX_3.4.32 (TorchSharp 0.107's libLibTorchSharp.so needs it);
 #   2. the Debian package dataset-fashion-mnist (real data for tests and samples);
-#   3. Open MPI (openmpi-bin, libopenmpi-dev) for GroupRobust.Distributed and its mpirun tests.
+#   3. Open MPI (openmpi-bin, libopenmpi-dev) for GroupRobust.Distributed and its mpirun tests;
+#   4. the Debian package fortunes (real English text: the topic files of the text benchmark, SpuriousFortunes).
 # Idempotent and quiet when nothing is missing. On Debian 12 as root it installs what is missing;
 # anywhere else it prints what is missing and how to get it, and exits non-zero.
 set -euo pipefail
@@ -10,6 +11,8 @@ set -euo pipefail
 NEEDED_GLIBCXX="GLIBCXX_3.4.32"
 DATASET_PKG="dataset-fashion-mnist"
 DATASET_DIR="/usr/share/datasets/fashion-mnist"
+FORTUNES_PKG="fortunes"
+FORTUNES_DIR="/usr/share/games/fortunes"
 TRIXIE_LIST="/etc/apt/sources.list.d/grouprobust-trixie.sources"
 TRIXIE_PIN="/etc/apt/preferences.d/grouprobust-trixie.pref"
 
@@ -43,6 +46,10 @@ has_dataset() {
   [ -f "$DATASET_DIR/train-images-idx3-ubyte.gz" ] || [ -f "$DATASET_DIR/train-images-idx3-ubyte" ]
 }
 
+has_fortunes() {
+  [ -f "$FORTUNES_DIR/computers" ] && [ -f "$FORTUNES_DIR/politics" ]
+}
+
 os_id="" ; os_version=""
 if [ -r /etc/os-release ]; then
   # shellcheck disable=SC1091
@@ -58,6 +65,7 @@ missing=()
 has_glibcxx || missing+=("libstdc++")
 has_dataset || missing+=("dataset")
 has_openmpi || missing+=("openmpi")
+has_fortunes || missing+=("fortunes")
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! $is_root || ! $is_debian; then
@@ -70,6 +78,7 @@ if ! $is_root || ! $is_debian; then
       dataset)   log "  - Fashion-MNIST in $DATASET_DIR: 'apt-get install $DATASET_PKG' as root on Debian/Ubuntu,"
                  log "    or put the four IDX files there (or point GroupRobust's data directory option elsewhere)." ;;
       openmpi)   log "  - Open MPI (mpirun and libmpi.so.40) for GroupRobust.Distributed: 'apt-get install openmpi-bin libopenmpi-dev' as root on Debian/Ubuntu." ;;
+      fortunes)  log "  - the fortune topic files in $FORTUNES_DIR (the text benchmark's corpus): 'apt-get install $FORTUNES_PKG' as root on Debian/Ubuntu." ;;
     esac
   done
   exit 1
@@ -122,6 +131,12 @@ for m in "${missing[@]}"; do
       log "installing Open MPI (openmpi-bin, libopenmpi-dev)"
       apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
       has_openmpi || { log "Open MPI installed but mpirun or libmpi.so.40 is still missing"; exit 1; }
+      ;;
+    fortunes)
+      apt_update
+      log "installing $FORTUNES_PKG"
+      apt-get install -y -qq "$FORTUNES_PKG" >/dev/null
+      has_fortunes || { log "$FORTUNES_PKG installed but $FORTUNES_DIR has no computers or politics file"; exit 1; }
       ;;
     dataset)
       apt_update
