@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Packs GroupRobust, GroupRobust.Imaging, GroupRobust.Pretrained and GroupRobust.Distributed and checks that, for every target framework, GroupRobust depends on exactly
-# TorchSharp, MathNet.Numerics and Microsoft.Extensions.Logging.Abstractions (never a native backend), and that all four
+# Packs GroupRobust, GroupRobust.Imaging, GroupRobust.Pretrained, GroupRobust.Text and GroupRobust.Distributed and checks that, for every target framework, GroupRobust depends on exactly
+# TorchSharp, MathNet.Numerics and Microsoft.Extensions.Logging.Abstractions (never a native backend), and that all five
 # packages are complete: AnyCPU assemblies (so arm64 loads them), XML docs, a symbols package (.snupkg), the icon, and
 # a README whose links are all absolute (relative ones break on nuget.org).
 set -euo pipefail
@@ -11,6 +11,7 @@ rm -rf "$out"
 dotnet pack src/GroupRobust/GroupRobust.csproj -c Release -o "$out" --nologo -v quiet
 dotnet pack src/GroupRobust.Imaging/GroupRobust.Imaging.csproj -c Release -o "$out" --nologo -v quiet
 dotnet pack src/GroupRobust.Pretrained/GroupRobust.Pretrained.csproj -c Release -o "$out" --nologo -v quiet
+dotnet pack src/GroupRobust.Text/GroupRobust.Text.csproj -c Release -o "$out" --nologo -v quiet
 dotnet pack src/GroupRobust.Distributed/GroupRobust.Distributed.csproj -c Release -o "$out" --nologo -v quiet
 pkg=$(find "$out" -name 'GroupRobust.[0-9]*.nupkg' | head -n1)
 [ -n "$pkg" ] || { echo "check-pack: no GroupRobust .nupkg was produced" >&2; exit 1; }

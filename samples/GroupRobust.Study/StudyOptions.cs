@@ -65,6 +65,17 @@ public sealed record StudyOptions
         if (Weights is not null && !File.Exists(Weights)) throw new ArgumentException($"--weights: no such file '{Weights}'.");
         if (Dataset == "multinli" && Backbone is not ("bag-of-words" or "mlp"))
             throw new ArgumentException("--dataset multinli trains on token ids or embeddings: use --backbone bag-of-words (token ids) or mlp (embeddings), with --mixing-layer hidden.");
+        if (Data.StudyDatasets.IsText(Dataset) != (Backbone == "minilm"))
+            throw new ArgumentException(Backbone == "minilm" ? $"--backbone minilm reads text; --dataset {Dataset} is not a text dataset (use fortunes)." : $"--dataset {Dataset} is text: use --backbone minilm.");
+        if (Backbone == "minilm")
+        {
+            // token ids cannot be interpolated: every mix happens at the token embeddings, a transformer layer or the output
+            var inputMixing = Methods.Where(m => StudyRow.Parse(m) is { Method: not null } row && row.Method.Key is "mixup" or "lisa" or "groupjm1" or "groupjm1-dro").ToArray();
+            if (inputMixing.Length > 0)
+                throw new ArgumentException($"--backbone minilm trains on token ids, which {string.Join(", ", inputMixing)} would interpolate at the input; leave them out of --methods.");
+            if (MixingLayer == "input" && Methods.Any(m => StudyRow.Parse(m) is { Method: not null } row && row.Method.Key is "jm1" or "jm1-plus" or "jm1-unconditional" or "cmixup" && row.Layer is null or "input"))
+                throw new ArgumentException("--backbone minilm trains on token ids: mix at the output (--mixing-layer output), the token embeddings (encoder.embeddings) or a transformer layer (encoder.encoder.layer.N), or give the row a layer (jm1:output).");
+        }
         if (Dataset == "gaussian" && Backbone != "mlp") throw new ArgumentException("--dataset gaussian is a feature vector task: use --backbone mlp.");
         if (Dataset == "multinli" && Backbone == "bag-of-words")
         {

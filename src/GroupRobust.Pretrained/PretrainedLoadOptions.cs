@@ -1,6 +1,6 @@
 namespace GroupRobust.Pretrained;
 
-/// <summary>How <see cref="PretrainedWeights.Load"/> matches a file's tensors to a model's parameters and buffers.</summary>
+/// <summary>How <see cref="PretrainedWeights.Load(TorchSharp.torch.nn.Module, string, PretrainedLoadOptions?)"/> matches a file's tensors to a model's parameters and buffers.</summary>
 public sealed record PretrainedLoadOptions
 {
     /// <summary>

@@ -1,6 +1,6 @@
 namespace GroupRobust.Pretrained;
 
-/// <summary>What <see cref="PretrainedWeights.Load"/> did.</summary>
+/// <summary>What <see cref="PretrainedWeights.Load(TorchSharp.torch.nn.Module, string, PretrainedLoadOptions?)"/> did.</summary>
 /// <param name="Path">The file.</param>
 /// <param name="Loaded">The model keys that now hold the file's values.</param>
 /// <param name="Skipped">The model keys left as they were (under a skipped prefix, or absent from the file when not strict).</param>

@@ -57,17 +57,42 @@ public static class PretrainedWeights
     public static PretrainedLoadReport Load(nn.Module model, string path, PretrainedLoadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var read = Read(path);
+        try
+        {
+            return Load(model, read, path, options);
+        }
+        finally
+        {
+            foreach (var t in read.Values) t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies tensors already in memory (a state dict read once with <see cref="Read"/> or <see cref="OnnxWeights"/>, for
+    /// many models) into <paramref name="model"/>, with the same checks as <see cref="Load(nn.Module, string, PretrainedLoadOptions?)"/>.
+    /// The tensors are copied, not taken: they stay the caller's.
+    /// </summary>
+    /// <param name="model">The model.</param>
+    /// <param name="tensors">Names to tensors.</param>
+    /// <param name="source">What the tensors are, for messages and the report (for example the file they came from).</param>
+    /// <param name="options">Skipped prefixes, strictness, the prefix to read under; strict, nothing skipped, by default.</param>
+    /// <returns>What was loaded, kept and ignored.</returns>
+    /// <exception cref="FormatException">The tensors do not fit the model (every problem listed); the model was not changed.</exception>
+    public static PretrainedLoadReport Load(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, string source, PretrainedLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentException.ThrowIfNullOrEmpty(source);
         options ??= new PretrainedLoadOptions();
         ArgumentNullException.ThrowIfNull(options.FilePrefix, nameof(options));
-        var read = Read(path);
         var file = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var outside = new List<string>();   // the file's keys outside FilePrefix
-        foreach (var (key, t) in read)
+        foreach (var (key, t) in tensors)
         {
             if (key.StartsWith(options.FilePrefix, StringComparison.Ordinal)) file[key[options.FilePrefix.Length..]] = t;
             else outside.Add(key);
         }
-        try
         {
             var target = model.state_dict();
             bool Skipped(string key) => options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal));
@@ -77,9 +102,9 @@ public static class PretrainedWeights
             var badType = new List<string>();
             foreach (var (key, t) in target)
             {
-                if (Skipped(key) || !file.TryGetValue(key, out var source)) continue;
-                if (!source.shape.SequenceEqual(t.shape)) misShaped.Add($"{key}: file [{string.Join(", ", source.shape)}], model [{string.Join(", ", t.shape)}]");
-                else if (torch.is_floating_point(t) != torch.is_floating_point(source)) badType.Add($"{key}: file {source.dtype}, model {t.dtype}");
+                if (Skipped(key) || !file.TryGetValue(key, out var value)) continue;
+                if (!value.shape.SequenceEqual(t.shape)) misShaped.Add($"{key}: file [{string.Join(", ", value.shape)}], model [{string.Join(", ", t.shape)}]");
+                else if (torch.is_floating_point(t) != torch.is_floating_point(value)) badType.Add($"{key}: file {value.dtype}, model {t.dtype}");
             }
             var problems = new List<string>();
             if (options.Strict && missing.Count > 0) problems.Add(List($"{missing.Count} model key(s) missing from the file", missing));
@@ -87,26 +112,22 @@ public static class PretrainedWeights
             if (misShaped.Count > 0) problems.Add(List($"{misShaped.Count} mis-shaped", misShaped));
             if (badType.Count > 0) problems.Add(List($"{badType.Count} of another kind (floating vs integer)", badType));
             if (problems.Count > 0)
-                throw new FormatException($"{path} does not fit the model ({model.GetType().Name}){(options.FilePrefix.Length > 0 ? $" under the file prefix '{options.FilePrefix}' ({file.Count} of its {read.Count} keys)" : "")}: {string.Join("; ", problems)}. Nothing was changed." +
+                throw new FormatException($"{source} does not fit the model ({model.GetType().Name}){(options.FilePrefix.Length > 0 ? $" under the file prefix '{options.FilePrefix}' ({file.Count} of its {tensors.Count} keys)" : "")}: {string.Join("; ", problems)}. Nothing was changed." +
                     (misShaped.Count > 0 && options.Skip.Count == 0 ? " A new classifier head? Skip its prefix (PretrainedLoadOptions.Skip, for example \"fc.\")." : ""));
             var loaded = new List<string>();
             using (torch.no_grad())
             {
                 foreach (var (key, t) in target)
                 {
-                    if (Skipped(key) || !file.TryGetValue(key, out var source)) continue;
-                    using var converted = source.to(t.dtype, t.device);   // a new handle (an alias when nothing changes): disposed here
+                    if (Skipped(key) || !file.TryGetValue(key, out var value)) continue;
+                    using var converted = value.to(t.dtype, t.device);   // a new handle (an alias when nothing changes): disposed here
                     t.copy_(converted);
                     loaded.Add(key);
                 }
             }
             var kept = target.Keys.Where(k => !loaded.Contains(k)).ToList();
             var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).Select(k => options.FilePrefix + k).Concat(outside).ToList();
-            return new PretrainedLoadReport(path, loaded, kept, ignored);
-        }
-        finally
-        {
-            foreach (var t in read.Values) t.Dispose();
+            return new PretrainedLoadReport(source, loaded, kept, ignored);
         }
     }
 

@@ -9,13 +9,16 @@ namespace GroupRobust.Study.Data;
 
 /// <summary>
 /// The datasets the Study runs on (<c>--dataset</c>): the generated tasks (Spurious and Colored Fashion-MNIST from
-/// Debian's package, the JM1 paper's Gaussian task) and the published layouts on disk (Waterbirds, CelebA, MultiNLI,
+/// Debian's package, the JM1 paper's Gaussian task, the text benchmark on Debian's fortunes) and the published layouts on disk (Waterbirds, CelebA, MultiNLI,
 /// a normalized CSV), with the preprocessing the backbone needs (docs/datasets.md has every layout).
 /// </summary>
 internal static class StudyDatasets
 {
     /// <summary>The names <c>--dataset</c> takes; those marked with a path need one.</summary>
-    public static readonly string[] Names = ["spurious-fashion-mnist", "colored-fashion-mnist", "gaussian", "waterbirds", "celeba", "multinli", "csv"];
+    public static readonly string[] Names = ["spurious-fashion-mnist", "colored-fashion-mnist", "gaussian", "fortunes", "waterbirds", "celeba", "multinli", "csv"];
+
+    /// <summary>True for the text datasets a BERT-family backbone reads as token batches.</summary>
+    public static bool IsText(string name) => name is "fortunes";
 
     /// <summary>True for the datasets read from a user's folder or file (the same data for every seed).</summary>
     public static bool NeedsPath(string name) => name is "waterbirds" or "celeba" or "multinli" or "csv";
@@ -52,6 +55,9 @@ internal static class StudyDatasets
             }
             case "colored-fashion-mnist":
                 return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, Seed = seed }, device);
+            case "fortunes":
+                return GroupRobust.Text.Data.SpuriousFortunes.Load(Models.StudyModels.Tokenizer(),
+                    new GroupRobust.Text.Data.SpuriousFortunesOptions { SpuriousCorrelation = options.Correlation, Seed = seed }, device);
             case "gaussian":
                 return SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = options.TrainSize, MinorityFraction = 1 - options.Correlation, Seed = seed });
             case "waterbirds":

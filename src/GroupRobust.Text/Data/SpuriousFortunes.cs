@@ -65,6 +65,7 @@ public static class SpuriousFortunes
             }
         }
         Shuffling.Shuffle(train, rng);
+        if (options.TrainSize is int size && size < train.Count) train.RemoveRange(size, train.Count - size);
         var scheme = new GroupScheme(topics, topics, options.Topics.ToArray(), options.CueNames.ToArray());
         return new TextSplits(scheme, train, validation, test);
     }

@@ -27,6 +27,9 @@ public sealed record SpuriousFortunesOptions
     /// <summary>Test texts per group, group-balanced (default 80).</summary>
     public int TestPerGroup { get; init; } = 80;
 
+    /// <summary>Training texts kept (the first of the shuffled training split, so the cue still agrees in about <see cref="SpuriousCorrelation"/> of each class); null (default) keeps all. Smaller values make quick runs.</summary>
+    public int? TrainSize { get; init; }
+
     /// <summary>Texts longer than this many characters are left out, so sequences stay short on a CPU (default 300).</summary>
     public int MaxCharacters { get; init; } = 300;
 
@@ -56,6 +59,7 @@ public sealed record SpuriousFortunesOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(ValidationPerGroup, 1, nameof(ValidationPerGroup));
         ArgumentOutOfRangeException.ThrowIfLessThan(TestPerGroup, 1, nameof(TestPerGroup));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxCharacters, 1, nameof(MaxCharacters));
+        if (TrainSize is < 2) throw new ArgumentOutOfRangeException(nameof(TrainSize), TrainSize, "Expected at least 2 training texts, or null for all.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLength, 3, nameof(MaxLength));
     }
 }

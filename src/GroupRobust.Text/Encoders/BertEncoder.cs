@@ -12,7 +12,7 @@ namespace GroupRobust.Text.Encoders;
 /// trains, JM1 mixing its pooled representation at the "output" layer (the JM1 paper's MultiNLI setting) or its token
 /// embeddings at <see cref="EmbeddingsLayer"/>. Parameter names are Hugging Face's (<c>embeddings.word_embeddings.weight</c>,
 /// <c>encoder.layer.0.attention.self.query.weight</c>, DistilBERT's <c>transformer.layer.0.attention.q_lin.weight</c>), so
-/// checkpoints load key for key (<see cref="LoadWeights"/>).
+/// checkpoints load key for key (<see cref="LoadWeights(string, string?)"/>).
 /// </summary>
 /// <remarks>
 /// <para><b>Input</b>: token ids [B, L] (attended where the id is not <see cref="BertConfig.PadTokenId"/>, token type 0),
@@ -38,7 +38,7 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>
     private readonly Linear? poolerDense;
     private readonly ModuleGroup? pooler;
 
-    /// <summary>Creates a randomly initialised encoder (load weights with <see cref="LoadWeights"/>).</summary>
+    /// <summary>Creates a randomly initialised encoder (load weights with <see cref="LoadWeights(string, string?)"/>).</summary>
     /// <param name="config">The shape (<see cref="BertConfig.Load"/> reads a Hugging Face config.json).</param>
     /// <param name="pooling">How texts are pooled: <see cref="TextPooling.Pooler"/> for a BERT fine-tuned as BertForSequenceClassification, <see cref="TextPooling.Mean"/> for sentence-transformers models such as all-MiniLM-L6-v2, <see cref="TextPooling.Cls"/> for DistilBERT.</param>
     /// <exception cref="ArgumentException">A configuration value out of range, or the pooler asked of DistilBERT.</exception>
@@ -125,27 +125,34 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>
     public PretrainedLoadReport LoadWeights(string path, string? filePrefix = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (filePrefix is null)
-        {
-            const string probe = "embeddings.word_embeddings.weight";
-            var keys = KeysOf(path);
-            filePrefix = new[] { "", "bert.", "distilbert.", "model." }.FirstOrDefault(p => keys.Contains(p + probe))
-                ?? throw new FormatException($"{path}: no '{probe}' under any known prefix (none, 'bert.', 'distilbert.', 'model.'); is it a {Config.Architecture} checkpoint? Pass filePrefix if its keys sit elsewhere.");
-        }
-        return PretrainedWeights.Load(this, path, new PretrainedLoadOptions { FilePrefix = filePrefix, AllowUnusedFileKeys = true });
-    }
-
-    private static HashSet<string> KeysOf(string path)
-    {
-        var file = PretrainedWeights.Read(path);
+        var tensors = PretrainedWeights.Read(path);
         try
         {
-            return file.Keys.ToHashSet(StringComparer.Ordinal);
+            return LoadWeights(tensors, path, filePrefix);
         }
         finally
         {
-            foreach (var t in file.Values) t.Dispose();
+            foreach (var t in tensors.Values) t.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Loads pretrained weights already in memory (a state dict read once, e.g. with <see cref="OnnxWeights.Read(Stream, string)"/>
+    /// from a packaged model, for many encoders); as <see cref="LoadWeights(string, string?)"/>. The tensors are copied and stay the caller's.
+    /// </summary>
+    /// <param name="tensors">Names to tensors.</param>
+    /// <param name="source">What they are, for messages and the report.</param>
+    /// <param name="filePrefix">The prefix of the encoder's keys; null finds it ("", "bert.", "distilbert.", "model.").</param>
+    /// <returns>What was loaded and what was ignored.</returns>
+    /// <exception cref="FormatException">The tensors do not fit the encoder (every missing or mis-shaped key listed); the encoder is unchanged.</exception>
+    public PretrainedLoadReport LoadWeights(IReadOnlyDictionary<string, Tensor> tensors, string source, string? filePrefix = null)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        const string probe = "embeddings.word_embeddings.weight";
+        filePrefix ??= new[] { "", "bert.", "distilbert.", "model." }.FirstOrDefault(p => tensors.ContainsKey(p + probe))
+            ?? throw new FormatException($"{source}: no '{probe}' under any known prefix (none, 'bert.', 'distilbert.', 'model.'); is it a {Config.Architecture} checkpoint? Pass filePrefix if its keys sit elsewhere.");
+        return PretrainedWeights.Load(this, tensors, source, new PretrainedLoadOptions { FilePrefix = filePrefix, AllowUnusedFileKeys = true });
     }
 
     /// <summary>The packed token states after the last layer (checked input; see <see cref="TokenStates"/>).</summary>
