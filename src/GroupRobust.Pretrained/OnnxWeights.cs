@@ -43,17 +43,7 @@ public static class OnnxWeights
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentException.ThrowIfNullOrEmpty(source);
-        ModelProto model;
-        try
-        {
-            model = ModelProto.Parser.ParseFrom(stream);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new FormatException($"{source}: not an ONNX model ({ex.Message}).", ex);
-        }
-        var graph = model.Graph ?? throw new FormatException($"{source}: the ONNX model has no graph.");
-        if (graph.Initializer.Count == 0) throw new FormatException($"{source}: the ONNX graph has no initializers (no weights).");
+        var graph = ParseGraph(stream, source);
         var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         var renamed = LinearWeights(graph, initializers, source);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -80,6 +70,24 @@ public static class OnnxWeights
             foreach (var t in result.Values) t.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The graph of an ONNX model, parsed.</summary>
+    /// <exception cref="FormatException">Not an ONNX model, no graph, or no initializers.</exception>
+    internal static GraphProto ParseGraph(Stream stream, string source)
+    {
+        ModelProto model;
+        try
+        {
+            model = ModelProto.Parser.ParseFrom(stream);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new FormatException($"{source}: not an ONNX model ({ex.Message}).", ex);
+        }
+        var graph = model.Graph ?? throw new FormatException($"{source}: the ONNX model has no graph.");
+        if (graph.Initializer.Count == 0) throw new FormatException($"{source}: the ONNX graph has no initializers (no weights).");
+        return graph;
     }
 
     /// <summary>The MatMul (and transB = 0 Gemm) weight initializers and the module weight names their bias gives them.</summary>
@@ -127,7 +135,8 @@ public static class OnnxWeights
         return renamed;
     }
 
-    private static Tensor ToTensor(TensorProto t, string source)
+    /// <summary>An initializer as a CPU tensor of its element type (the caller disposes it).</summary>
+    internal static Tensor ToTensor(TensorProto t, string source)
     {
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
             throw new FormatException($"{source}: initializer '{t.Name}' is stored as external data; save the model with its weights inside (onnx.save(model, path, save_as_external_data=False)).");

@@ -36,8 +36,10 @@ public static class FeatureExtractor
         var declared = classifierName is null ? model as IEncoderHead : null;
         var hook = declared is not null ? null : head.register_forward_pre_hook((_, input) =>
         {
-            // copy now: the module's own forward may free its input once it has run
-            captured = input.detach().flatten(1).to(ScalarType.Float32).clone();
+            // copy now, outside every scope: the module's own forward may free its input once it has run, and a model
+            // nested in another (torchvision's ResNet inside a Sequential) disposes its own scope's tensors on return
+            captured?.Dispose();
+            captured = input.detach().flatten(1).to(ScalarType.Float32).clone().DetachFromDisposeScope();
             return input;
         });
         try
@@ -46,9 +48,10 @@ public static class FeatureExtractor
             foreach (var batch in dataset.Batches(batchSize))
             {
                 using var scope = NewDisposeScope();
+                captured?.Dispose();
                 captured = null;
                 var inputs = device is null ? batch.Inputs : batch.Inputs.to(device);
-                if (declared is not null) captured = declared.Encode(inputs).flatten(1).to(ScalarType.Float32);
+                if (declared is not null) captured = declared.Encode(inputs).flatten(1).to(ScalarType.Float32).DetachFromDisposeScope();
                 else model.call(inputs);
                 if (captured is null)
                     throw new ArgumentException($"The classifier's hook did not fire: the model's forward does not invoke its final Linear through call(), so its input cannot be captured.", nameof(model));
@@ -66,6 +69,7 @@ public static class FeatureExtractor
         finally
         {
             hook?.remove();
+            captured?.Dispose();
             features?.Dispose();
         }
     }
