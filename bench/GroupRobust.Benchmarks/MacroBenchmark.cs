@@ -22,6 +22,9 @@ namespace GroupRobust.Benchmarks;
 /// </summary>
 internal static class MacroBenchmark
 {
+    /// <summary>The rows for text (token ids cannot be mixed at the input): the raw loop, ERM, JM1 at the output and at a random stage, and the methods that do not mix.</summary>
+    public static readonly string[] TextRows = ["raw-erm", "erm", "jm1:hidden", "jm1:random", "jtt", "groupdro"];
+
     /// <summary>
     /// The rows, in the order they run (the --methods keys): the raw TorchSharp loops, every training method of the catalog by its key (on its published groups; the
     /// oracle partition stands in for the error set), GroupDRO on EIIL's groups, and JM1's layer and partner variants.
@@ -38,11 +41,11 @@ internal static class MacroBenchmark
         var train = work.Train;
         var oracle = new OracleIdentifier().Identify(train);
         var seeds = new SeedSource(1);
-        var rows = (options.Methods ?? AllRows).Append("erm").Distinct().OrderBy(r => Array.IndexOf(AllRows, r)).ToArray();
+        var rows = (options.Methods ?? (options.Model == "minilm" ? TextRows : AllRows)).Append("erm").Distinct().OrderBy(r => Array.IndexOf(AllRows, r)).ToArray();
         var hidden = work.Candidates[^1];
         var random = new Jm1Options { Layer = MixingLayer.Random(work.Candidates.ToArray()) };
         Console.WriteLine($"Macro benchmark: {options.Repetitions} repetitions of one epoch per row, {options.Model} ({options.Dtype}, " +
-                          (options.Model == "small-cnn" ? "Spurious Fashion-MNIST 3 x 28 x 28" : $"random images 3 x {options.ImageSize} x {options.ImageSize}") +
+                          (options.Model == "small-cnn" ? "Spurious Fashion-MNIST 3 x 28 x 28" : options.Model == "minilm" ? $"random token batches of {options.ImageSize} tokens" : $"random images 3 x {options.ImageSize} x {options.ImageSize}") +
                           $") on {options.DeviceName}, train size {train.Count}, batch {options.BatchSize}, Adam, " +
                           $"{Environment.ProcessorCount} cores, torch threads {torch.get_num_threads()}; hidden layer '{hidden}', random layer over {string.Join(", ", work.Candidates)}.");
 

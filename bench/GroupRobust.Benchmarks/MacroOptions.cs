@@ -12,8 +12,8 @@ namespace GroupRobust.Benchmarks;
 /// <param name="Repetitions">Timed epochs per method (after one warm-up epoch), at least 1.</param>
 /// <param name="TrainSize">Training samples per epoch, at least 2 x the batch.</param>
 /// <param name="DeviceName">"cpu" or "cuda".</param>
-/// <param name="Model">"small-cnn" (the Study's CNN on Spurious Fashion-MNIST, 3 x 28 x 28), "resnet18" or "resnet50" (TorchVision for TorchSharp, random images).</param>
-/// <param name="ImageSize">Side of the random images for the ResNets (ignored by the small CNN, whose images are 28 x 28).</param>
+/// <param name="Model">"small-cnn" (the Study's CNN on Spurious Fashion-MNIST, 3 x 28 x 28), "resnet18" or "resnet50" (TorchVision for TorchSharp, random images), or "minilm" (all-MiniLM-L6-v2's encoder with a linear head, random token batches).</param>
+/// <param name="ImageSize">Side of the random images for the ResNets; tokens per text for minilm (ignored by the small CNN, whose images are 28 x 28).</param>
 /// <param name="BatchSize">Mini-batch size.</param>
 /// <param name="Dtype">Model and input precision: fp32, bf16 or fp16.</param>
 /// <param name="Methods">The rows to run, null for all (see <see cref="MacroBenchmark.AllRows"/>).</param>
@@ -68,9 +68,12 @@ internal sealed record MacroOptions(int Repetitions, int TrainSize, string Devic
         if (BatchSize < 2) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch must hold at least 2 samples.");
         if (TrainSize < 2 * BatchSize) throw new ArgumentOutOfRangeException(nameof(TrainSize), TrainSize, $"The training set must hold at least two batches ({2 * BatchSize}).");
         if (DeviceName is not ("cpu" or "cuda")) throw new ArgumentException($"--device must be cpu or cuda; got '{DeviceName}'.");
-        if (Model is not ("small-cnn" or "resnet18" or "resnet50")) throw new ArgumentException($"--model must be small-cnn, resnet18 or resnet50; got '{Model}'.");
+        if (Model is not ("small-cnn" or "resnet18" or "resnet50" or "minilm")) throw new ArgumentException($"--model must be small-cnn, resnet18, resnet50 or minilm; got '{Model}'.");
+        if (Model == "minilm" && Methods is not null && Methods.FirstOrDefault(m => m is "raw-jm1" or "jm1" or "mixup" or "lisa" or "groupjm1" or "cmixup" or "jm1-plus" or "jm1-unconditional") is { } inputMixing)
+            throw new ArgumentException($"--model minilm trains on token ids, which '{inputMixing}' would interpolate at the input; use jm1:hidden (the output), jm1:random or the methods that do not mix.");
         if (Dtype is not ("fp32" or "bf16" or "fp16")) throw new ArgumentException($"--dtype must be fp32, bf16 or fp16; got '{Dtype}'.");
-        if (ImageSize < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ResNet images need a side of at least 32.");
+        if (ImageSize < 32) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ResNet images need a side of at least 32 (texts: at least 32 tokens).");
+        if (Model == "minilm" && ImageSize > 512) throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "MiniLM reads at most 512 tokens per text.");
         TorchBackend.EnsureDevice(DeviceName);   // one actionable sentence when CUDA is asked of a CPU-only backend
         if (Methods is not null)
             foreach (var m in Methods)

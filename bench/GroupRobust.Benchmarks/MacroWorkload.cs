@@ -11,7 +11,7 @@ namespace GroupRobust.Benchmarks;
 /// What the macro benchmark trains: a training set stored as one tensor on the device (so the library's batches and the
 /// raw loop's batches are the same <c>index_select</c> of the same storage) and a model factory. The small CNN trains on
 /// Spurious Fashion-MNIST (3 x 28 x 28, 95% spurious colour); the ResNets on random images with the same 95/5 group
-/// structure (timing only: the content does not change the cost).
+/// structure, MiniLM on random token batches (timing only: the content does not change the cost).
 /// </summary>
 internal sealed class MacroWorkload : IDisposable
 {
@@ -29,6 +29,20 @@ internal sealed class MacroWorkload : IDisposable
             Train = Materialize(_splits.Train, options);
             Validation = Materialize(_splits.Validation, options);
             Candidates = SmallCnn.RandomLayers;
+        }
+        else if (options.Model == "minilm")
+        {
+            // token batches [N, L, 3]: random ids, every position a token (the cost of a text of L tokens), type 0
+            using var generator = new torch.Generator(0);
+            int n = options.TrainSize, l = options.ImageSize;
+            var labels = torch.randint(0, 2, [n], generator: generator);
+            var agree = torch.rand([n], generator: generator).lt(0.95);
+            var attributes = torch.where(agree, labels, 1L - labels);
+            var ids = torch.randint(1000, 30000, [n, l], generator: generator);
+            var tokens = torch.stack([ids, torch.ones_like(ids), torch.zeros_like(ids)], -1);
+            Train = new TensorGroupDataset(tokens.to(options.Device), labels.to(options.Device), GroupScheme.Binary(), attributes.to(options.Device));
+            Validation = Train;
+            Candidates = ["encoder.embeddings", "encoder.encoder.layer.2", "output"];
         }
         else
         {
@@ -61,11 +75,19 @@ internal sealed class MacroWorkload : IDisposable
         {
             "resnet18" => torchvision.models.resnet18(num_classes: 2),
             "resnet50" => torchvision.models.resnet50(num_classes: 2),
+            "minilm" => MiniLm(),
             _ => SmallCnn.Create(2),
         };
         if (_options.ScalarType != ScalarType.Float32) model.to(_options.ScalarType);
         if (_options.Device.type != DeviceType.CPU) model.to(_options.Device);
         return model;
+    }
+
+    /// <summary>all-MiniLM-L6-v2's architecture (random weights: the cost does not depend on them), mean pooling, a linear head.</summary>
+    private static nn.Module<Tensor, Tensor> MiniLm()
+    {
+        var encoder = new GroupRobust.Text.Encoders.BertEncoder(GroupRobust.Text.Encoders.BertConfig.AllMiniLmL6V2, GroupRobust.Text.Encoders.TextPooling.Mean);
+        return new GroupRobust.Models.EncoderClassifier(encoder, nn.Linear(encoder.OutputSize, 2));
     }
 
     private static TensorGroupDataset Materialize(IGroupDataset data, MacroOptions options)
