@@ -61,7 +61,9 @@ public sealed record StudyOptions
         if (DatasetPath is not null && !Data.StudyDatasets.NeedsPath(Dataset))
             throw new ArgumentException($"--dataset {Dataset} is generated and takes no path (got '{DatasetPath}').");
         if (!Models.StudyModels.Names.Contains(Backbone)) throw new ArgumentException($"Unknown backbone '{Backbone}'; use {string.Join(", ", Models.StudyModels.Names)}.");
-        if (Weights is not null && Backbone is not ("resnet18" or "resnet50")) throw new ArgumentException("--weights loads torchvision weights into --backbone resnet18 or resnet50.");
+        if (Weights is not null && Backbone is not ("resnet18" or "resnet50")) throw new ArgumentException("--weights loads torchvision weights into --backbone resnet18 or resnet50 (resnet18-imagenet and minilm bring their own).");
+        if (Backbone == "resnet18-imagenet" && Dataset is not ("waterbirds" or "celeba" or "csv"))
+            throw new ArgumentException($"--backbone resnet18-imagenet reads 224 x 224 photographs: use it with waterbirds, celeba or csv, not {Dataset}.");
         if (Weights is not null && !File.Exists(Weights)) throw new ArgumentException($"--weights: no such file '{Weights}'.");
         if (Dataset == "multinli" && Backbone is not ("bag-of-words" or "mlp"))
             throw new ArgumentException("--dataset multinli trains on token ids or embeddings: use --backbone bag-of-words (token ids) or mlp (embeddings), with --mixing-layer hidden.");

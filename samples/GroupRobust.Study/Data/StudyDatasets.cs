@@ -79,6 +79,11 @@ internal static class StudyDatasets
     }
 
     /// <summary>The references' preprocessing for a ResNet (224 x 224, ImageNet normalisation); 28 x 28 for the small CNN.</summary>
-    private static ImagePreprocessing Preprocessing(StudyOptions options, ImagePreprocessing reference)
-        => options.Backbone == "small-cnn" ? new ImagePreprocessing { PreCrop = reference.PreCrop, Resize = (28, 28), Mean = reference.Mean, Std = reference.Std } : reference;
+    private static ImagePreprocessing Preprocessing(StudyOptions options, ImagePreprocessing reference) => options.Backbone switch
+    {
+        "small-cnn" => new ImagePreprocessing { PreCrop = reference.PreCrop, Resize = (28, 28), Mean = reference.Mean, Std = reference.Std },
+        // the packaged ImageNet ResNet reads RGB 224 x 224 in 0..255 and subtracts its own mean image
+        "resnet18-imagenet" => reference with { Mean = [0f, 0f, 0f], Std = [1 / 255f, 1 / 255f, 1 / 255f] },
+        _ => reference,
+    };
 }

