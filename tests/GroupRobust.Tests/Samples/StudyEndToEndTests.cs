@@ -70,7 +70,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         WriteWaterbirds(dir.File("waterbirds"));
         var (code, text) = Study("--dataset", "waterbirds", dir.File("waterbirds"), "--augment", "--methods", "erm", "jtt", "groupdro", "--epochs", "2", "--phase1-epochs", "1",
             "--batch-size", "8", "--no-labels-section", "false", "--output", dir.File("out"));
-        Assert.True(code == 0, text);
+        Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("# GroupRobust study: Waterbirds", report);
         Assert.Contains("| JTT", report);
@@ -89,7 +89,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var source = TorchSharp.torchvision.models.resnet18()) source.save_py(dir.File("resnet18.pth"));   // a 1000-class checkpoint, as torchvision's
         var (code, text) = Study("--dataset", "csv", dir.File("data/subpop.csv"), "--backbone", "resnet18", "--weights", dir.File("resnet18.pth"),
             "--methods", "erm", "--epochs", "1", "--phase1-epochs", "1", "--batch-size", "10", "--no-labels-section", "false", "--output", dir.File("out"));
-        Assert.True(code == 0, text);
+        Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("subpop.csv (normalized CSV)", report);
         Assert.Contains("Backbone: resnet18, from resnet18.pth", report);
@@ -104,7 +104,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         File.WriteAllLines(dir.File("data/subpop.csv"), ["id,filename,split,y,a", .. meta.Select(p => $"{p[0]},{p[1]},{p[3]},{p[2]},{p[4]}")]);
         var (code, text) = Study("--dataset", "csv", dir.File("data/subpop.csv"), "--backbone", "resnet18-imagenet",
             "--methods", "erm", "dfr", "--epochs", "1", "--phase1-epochs", "1", "--batch-size", "10", "--no-labels-section", "false", "--output", dir.File("out"));
-        Assert.True(code == 0, text);
+        Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("Backbone: resnet18-imagenet (ImageNet weights from the Microsoft.ML.DnnImageFeaturizer.ResNet18 package)", report);
         Assert.Contains("DFR", report);
@@ -127,7 +127,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             ("segment_ids", "I64", [n, length], Bytes(segments)), ("label_ids", "I64", [n], Bytes(rows.Select(r => (long)r.Label).ToArray())));
         var (code, text) = Study("--dataset", "multinli", dir.Path, "--backbone", "bag-of-words", "--mixing-layer", "hidden", "--methods", "erm", "jm1", "groupdro",
             "--epochs", "2", "--phase1-epochs", "1", "--batch-size", "12", "--no-labels-section", "false", "--output", dir.File("out"));
-        Assert.True(code == 0, text);
+        Assert.True(code == 0, $"exit code {code}: {text}");
         Assert.Contains("# GroupRobust study: MultiNLI", File.ReadAllText(dir.File("out/report.md")));
 
         // a metadata row whose label disagrees with the features: exit code 3 and the loader's message, no stack trace
