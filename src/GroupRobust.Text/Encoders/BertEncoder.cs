@@ -89,9 +89,10 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var states = States(input);
         var (h, keep) = TokenStates.Unpack(states);
+        using var one = 1.ToScalar();
         Tensor pooled = Pooling switch
         {
-            TextPooling.Mean => h.sum(1) / keep.sum(1, keepdim: true).clamp_min(1).to(h.dtype),
+            TextPooling.Mean => h.sum(1) / keep.sum(1, keepdim: true).clamp_min(one).to(h.dtype),
             TextPooling.Cls => h.select(1, 0),
             _ => poolerDense!.call(h.select(1, 0)).tanh(),
         };
@@ -181,7 +182,8 @@ public sealed class BertEncoder : nn.Module<Tensor, Tensor>
         if (input.dim() == 2)
         {
             var s = input.to(ScalarType.Int64);
-            return torch.stack([s, s.ne(Config.PadTokenId).to(ScalarType.Int64), torch.zeros_like(s)], -1);
+            using var pad = Config.PadTokenId.ToScalar();
+            return torch.stack([s, s.ne(pad).to(ScalarType.Int64), torch.zeros_like(s)], -1);
         }
         Guard.IndexRange(input.select(-1, 1), 2, nameof(input), "attention-mask value (channel 1)");
         Guard.IndexRange(input.select(-1, 2), Math.Max(Config.TypeVocabSize, 1), nameof(input), "token type (channel 2)");

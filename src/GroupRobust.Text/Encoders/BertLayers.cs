@@ -37,7 +37,8 @@ internal static class TokenStates
     public static (Tensor H, Tensor Keep) Unpack(Tensor states)
     {
         long h = states.shape[^1] - 1;
-        return (states.narrow(-1, 0, h), states.narrow(-1, h, 1).squeeze(-1).gt(0));
+        using var zero = 0.ToScalar();   // explicit and disposed: TorchSharp's implicit Scalars are freed by the finalizer (dotnet/TorchSharp#1434)
+        return (states.narrow(-1, 0, h), states.narrow(-1, h, 1).squeeze(-1).gt(zero));
     }
 }
 
@@ -72,7 +73,8 @@ internal sealed class BertEmbeddings : nn.Module<Tensor, Tensor>
         var e = word.call(ids) + position.call(positions);
         if (tokenType is not null) e = e + tokenType.call(tokens.select(-1, 2));
         e = nn.functional.dropout(norm.call(e), dropout, training);
-        return TokenStates.Pack(e, tokens.select(-1, 1).gt(0)).MoveToOuterDisposeScope();
+        using var zero = 0.ToScalar();
+        return TokenStates.Pack(e, tokens.select(-1, 1).gt(zero)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Children are registered by name in the constructor (Hugging Face's names); fields are not registered again.</summary>

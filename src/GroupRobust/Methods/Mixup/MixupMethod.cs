@@ -1,6 +1,7 @@
 using System.Globalization;
 using GroupRobust.Data;
 using GroupRobust.Groups;
+using GroupRobust.Internal;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using TorchSharp;
@@ -86,7 +87,7 @@ public sealed class MixupMethod : TrainingMethod
         var draw = _mixup.Draw(batch.Size);
         if (_passes is null) return StandardMixup.Loss(model.call(StandardMixup.Mix(batch.Inputs, draw)), batch.Labels, draw);
         var dtype = batch.Inputs.is_floating_point() ? batch.Inputs.dtype : ScalarType.Float32;
-        var c = torch.full(batch.Size, draw.Lambda, dtype, batch.Inputs.device);
+        var c = HostUpload.Float64(Enumerable.Repeat(draw.Lambda, batch.Size).ToArray(), batch.Inputs.device, dtype);
         return StandardMixup.Loss(_passes.For(model).Run(batch.Inputs, null, draw.Permutation.Select(i => (long)i).ToArray(), c), batch.Labels, draw);
     }
 }
