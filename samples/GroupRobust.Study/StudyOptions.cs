@@ -77,6 +77,9 @@ public sealed record StudyOptions
                 throw new ArgumentException($"--backbone minilm trains on token ids, which {string.Join(", ", inputMixing)} would interpolate at the input; leave them out of --methods.");
             if (MixingLayer == "input" && Methods.Any(m => StudyRow.Parse(m) is { Method: not null } row && row.Method.Key is "jm1" or "jm1-plus" or "jm1-unconditional" or "cmixup" && row.Layer is null or "input"))
                 throw new ArgumentException("--backbone minilm trains on token ids: mix at the output (--mixing-layer output), the token embeddings (encoder.embeddings) or a transformer layer (encoder.encoder.layer.N), or give the row a layer (jm1:output).");
+            // the no-labels section trains JM1 at --mixing-layer after every row (when ERM and JM1 rows run): refuse now, not after the last row
+            if (MixingLayer == "input" && NoLabelsSection && Methods.Contains("erm") && Methods.Any(m => StudyRow.Parse(m).Method?.Key == "jm1"))
+                throw new ArgumentException("--backbone minilm trains on token ids, and the no-labels section mixes at --mixing-layer (input by default): pass --mixing-layer output (or encoder.embeddings), or --no-labels-section false.");
         }
         if (Dataset == "gaussian" && Backbone != "mlp") throw new ArgumentException("--dataset gaussian is a feature vector task: use --backbone mlp.");
         if (Dataset == "multinli" && Backbone == "bag-of-words")
