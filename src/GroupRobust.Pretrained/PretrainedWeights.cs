@@ -93,42 +93,40 @@ public static class PretrainedWeights
             if (key.StartsWith(options.FilePrefix, StringComparison.Ordinal)) file[key[options.FilePrefix.Length..]] = t;
             else outside.Add(key);
         }
+        var target = model.state_dict();
+        bool Skipped(string key) => options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal));
+        var missing = target.Keys.Where(k => !Skipped(k) && !file.ContainsKey(k)).ToList();
+        var unexpected = file.Keys.Where(k => !Skipped(k) && !target.ContainsKey(k)).ToList();
+        var misShaped = new List<string>();
+        var badType = new List<string>();
+        foreach (var (key, t) in target)
         {
-            var target = model.state_dict();
-            bool Skipped(string key) => options.Skip.Any(p => key.StartsWith(p, StringComparison.Ordinal));
-            var missing = target.Keys.Where(k => !Skipped(k) && !file.ContainsKey(k)).ToList();
-            var unexpected = file.Keys.Where(k => !Skipped(k) && !target.ContainsKey(k)).ToList();
-            var misShaped = new List<string>();
-            var badType = new List<string>();
+            if (Skipped(key) || !file.TryGetValue(key, out var value)) continue;
+            if (!value.shape.SequenceEqual(t.shape)) misShaped.Add($"{key}: file [{string.Join(", ", value.shape)}], model [{string.Join(", ", t.shape)}]");
+            else if (torch.is_floating_point(t) != torch.is_floating_point(value)) badType.Add($"{key}: file {value.dtype}, model {t.dtype}");
+        }
+        var problems = new List<string>();
+        if (options.Strict && missing.Count > 0) problems.Add(List($"{missing.Count} model key(s) missing from the file", missing));
+        if (options.Strict && !options.AllowUnusedFileKeys && unexpected.Count > 0) problems.Add(List($"{unexpected.Count} file key(s) the model does not have", unexpected));
+        if (misShaped.Count > 0) problems.Add(List($"{misShaped.Count} mis-shaped", misShaped));
+        if (badType.Count > 0) problems.Add(List($"{badType.Count} of another kind (floating vs integer)", badType));
+        if (problems.Count > 0)
+            throw new FormatException($"{source} does not fit the model ({model.GetType().Name}){(options.FilePrefix.Length > 0 ? $" under the file prefix '{options.FilePrefix}' ({file.Count} of its {tensors.Count} keys)" : "")}: {string.Join("; ", problems)}. Nothing was changed." +
+                (misShaped.Count > 0 && options.Skip.Count == 0 ? " A new classifier head? Skip its prefix (PretrainedLoadOptions.Skip, for example \"fc.\")." : ""));
+        var loaded = new List<string>();
+        using (torch.no_grad())
+        {
             foreach (var (key, t) in target)
             {
                 if (Skipped(key) || !file.TryGetValue(key, out var value)) continue;
-                if (!value.shape.SequenceEqual(t.shape)) misShaped.Add($"{key}: file [{string.Join(", ", value.shape)}], model [{string.Join(", ", t.shape)}]");
-                else if (torch.is_floating_point(t) != torch.is_floating_point(value)) badType.Add($"{key}: file {value.dtype}, model {t.dtype}");
+                using var converted = value.to(t.dtype, t.device);   // a new handle (an alias when nothing changes): disposed here
+                t.copy_(converted);
+                loaded.Add(key);
             }
-            var problems = new List<string>();
-            if (options.Strict && missing.Count > 0) problems.Add(List($"{missing.Count} model key(s) missing from the file", missing));
-            if (options.Strict && !options.AllowUnusedFileKeys && unexpected.Count > 0) problems.Add(List($"{unexpected.Count} file key(s) the model does not have", unexpected));
-            if (misShaped.Count > 0) problems.Add(List($"{misShaped.Count} mis-shaped", misShaped));
-            if (badType.Count > 0) problems.Add(List($"{badType.Count} of another kind (floating vs integer)", badType));
-            if (problems.Count > 0)
-                throw new FormatException($"{source} does not fit the model ({model.GetType().Name}){(options.FilePrefix.Length > 0 ? $" under the file prefix '{options.FilePrefix}' ({file.Count} of its {tensors.Count} keys)" : "")}: {string.Join("; ", problems)}. Nothing was changed." +
-                    (misShaped.Count > 0 && options.Skip.Count == 0 ? " A new classifier head? Skip its prefix (PretrainedLoadOptions.Skip, for example \"fc.\")." : ""));
-            var loaded = new List<string>();
-            using (torch.no_grad())
-            {
-                foreach (var (key, t) in target)
-                {
-                    if (Skipped(key) || !file.TryGetValue(key, out var value)) continue;
-                    using var converted = value.to(t.dtype, t.device);   // a new handle (an alias when nothing changes): disposed here
-                    t.copy_(converted);
-                    loaded.Add(key);
-                }
-            }
-            var kept = target.Keys.Where(k => !loaded.Contains(k)).ToList();
-            var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).Select(k => options.FilePrefix + k).Concat(outside).ToList();
-            return new PretrainedLoadReport(source, loaded, kept, ignored);
         }
+        var kept = target.Keys.Where(k => !loaded.Contains(k)).ToList();
+        var ignored = file.Keys.Where(k => !target.ContainsKey(k) || Skipped(k)).Select(k => options.FilePrefix + k).Concat(outside).ToList();
+        return new PretrainedLoadReport(source, loaded, kept, ignored);
     }
 
     private static string List(string what, List<string> keys)
