@@ -147,6 +147,33 @@ public class BertEncoderTests
     }
 
     [Fact]
+    public void Tensors_in_memory_load_into_many_encoders_and_stay_the_callers()
+    {
+        using var source = NewTiny(TextPooling.Mean, seed: 8);
+        var tensors = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        try
+        {
+            using var tokens = Tokens([5, 3], 5);
+            using var noGrad = torch.no_grad();
+            source.eval();
+            using var expected = source.call(tokens);
+            for (int i = 0; i < 2; i++)
+            {
+                using var target = NewTiny(TextPooling.Mean, seed: 9 + i);
+                target.eval();
+                Assert.Equal(target.state_dict().Count, target.LoadWeights(tensors, "in memory").Loaded.Count);
+                using var actual = target.call(tokens);
+                Assert.Equal(0.0, (actual - expected).abs().max().ToDouble());
+            }
+            Assert.All(tensors.Values, t => Assert.True(t.numel() > 0));   // still alive: the caller's
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
+    }
+
+    [Fact]
     public void Hugging_face_config_files_are_read_and_bad_ones_named()
     {
         var bert = BertConfig.Parse("""{"model_type": "bert", "vocab_size": 30522, "hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536, "hidden_act": "gelu", "max_position_embeddings": 512, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "pad_token_id": 0, "architectures": ["BertModel"]}""");
