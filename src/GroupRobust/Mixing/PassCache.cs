@@ -7,6 +7,10 @@ internal sealed class PassCache(Func<nn.Module<Tensor, Tensor>, MixedForwardPass
 {
     private nn.Module<Tensor, Tensor>? _model;
 
+    /// <summary>The cache of a mixing method's passes at <paramref name="layer"/> (its candidates for each model), the layer drawn from <paramref name="rng"/>.</summary>
+    public static PassCache At(MixingLayer layer, Random rng, string? classifierName, bool detachPartners = false)
+        => new(model => new MixedForwardPass(model, layer.CandidatesFor(model), rng, classifierName, detachPartners: detachPartners));
+
     /// <summary>The pass of the last call; null before the first.</summary>
     public MixedForwardPass? Current { get; private set; }
 

@@ -62,11 +62,7 @@ public sealed class GroupJm1Method : TrainingMethod
         _alphaRng = Stream("alpha");
         _schedule = Options.Schedule;
         UseSampler(seed => new ShuffleSampler(train.Count, seed));
-        if (!Options.Layer.IsInput)
-        {
-            var layerRng = Stream("layer");
-            _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), layerRng, Options.ClassifierName));
-        }
+        if (!Options.Layer.IsInput) _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName);
         if (robustLoss is not null) _robust = Track("groupdro/", robustLoss);
     }
 

@@ -27,7 +27,6 @@ public sealed class Jm1Method : TrainingMethod
     private readonly GroupAssignment _groups;
     private readonly ClassConditionalMixer _mixer;
     private readonly ReproducibleRandom _alphaRng;
-    private readonly ReproducibleRandom _layerRng;
     private readonly PassCache _passes;
 
     /// <summary>Creates the method.</summary>
@@ -49,8 +48,7 @@ public sealed class Jm1Method : TrainingMethod
         _mixer = new ClassConditionalMixer(groups, Stream("partners"), Options.Policy, Options.Orientation, logger);
         Track("mixing/", _mixer.Tally);
         _alphaRng = Stream("alpha");
-        _layerRng = Stream("layer");
-        _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName, detachPartners: Options.DetachPartners));
+        _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName, Options.DetachPartners);
         int? lambda = Options.UpsampleLambda;
         UseSampler(seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed));
     }

@@ -31,7 +31,6 @@ public sealed class LisaMethod : TrainingMethod
     private readonly GroupAssignment _groups;
     private readonly LisaMixer _mixer;
     private readonly ReproducibleRandom _lambdaRng;
-    private readonly ReproducibleRandom _layerRng;
     private readonly PassCache _passes;
 
     /// <summary>Creates the method.</summary>
@@ -57,8 +56,7 @@ public sealed class LisaMethod : TrainingMethod
             throw new ArgumentException($"LISA's intra-domain mixing needs at least two classes; the group assignment has {c}.", nameof(groups));
         _mixer = Track("lisa/", new LisaMixer(groups, Stream("selection"), Options.SelectionProbability, logger));
         _lambdaRng = Stream("lambda");
-        _layerRng = Stream("layer");
-        _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), _layerRng, Options.ClassifierName));
+        _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName);
         bool balanced = Options.GroupBalancedSampling;
         UseSampler(seed => balanced ? new GroupBalancedSampler(groups, seed) : new ShuffleSampler(train.Count, seed));
     }

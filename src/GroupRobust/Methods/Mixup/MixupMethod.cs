@@ -47,11 +47,7 @@ public sealed class MixupMethod : TrainingMethod
         Options.Order.EnsureFits(train, nameof(options));
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
         _mixup = new StandardMixup(Options.Alpha, Stream("mixup"));
-        if (!Options.Layer.IsInput)
-        {
-            var layerRng = Stream("layer");
-            _passes = new PassCache(model => new MixedForwardPass(model, Options.Layer.CandidatesFor(model), layerRng, Options.ClassifierName));
-        }
+        if (!Options.Layer.IsInput) _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName);
     }
 
     /// <summary>The options in use.</summary>
