@@ -6,6 +6,10 @@
 #   4. the Debian package fortunes (real English text: the topic files of the text benchmark, SpuriousFortunes).
 # Idempotent and quiet when nothing is missing. On Debian 12 as root it installs what is missing;
 # anywhere else it prints what is missing and how to get it, and exits non-zero.
+# Side effect on Debian 12: step 1 adds the Debian 13 (trixie) suite at pin priority 100 and installs libstdc++6 from it,
+# which upgrades a few base packages (libc6, libgcc-s1 and friends) to Debian 13's versions.
+# When another process holds apt's or dpkg's lock (unattended upgrades, a second job), each apt command waits for it,
+# up to GROUPROBUST_APT_LOCK_TIMEOUT seconds in all (default 600), then fails naming the lock.
 set -euo pipefail
 
 NEEDED_GLIBCXX="GLIBCXX_3.4.32"
@@ -85,8 +89,33 @@ if ! $is_root || ! $is_debian; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+lock_deadline=$(( $(date +%s) + ${GROUPROBUST_APT_LOCK_TIMEOUT:-600} ))
+# apt-get with a bounded wait for the apt/dpkg locks: dpkg's own wait (DPkg::Lock::Timeout) where apt has it, and a
+# retry while apt-get reports a held lock (apt-get update takes the lists lock, which that option does not cover)
+apt_get() {
+  local out rc left
+  while :; do
+    left=$(( lock_deadline - $(date +%s) )); [ "$left" -gt 0 ] || left=1
+    out=$(mktemp)
+    rc=0
+    apt-get -o DPkg::Lock::Timeout="$left" "$@" >/dev/null 2>"$out" || rc=$?
+    if [ "$rc" = 0 ]; then rm -f "$out"; return 0; fi
+    if grep -qE 'Could not get lock|Unable to acquire|is another process using it' "$out" && [ "$(date +%s)" -lt "$lock_deadline" ]; then
+      log "apt is busy (another process holds its lock); waiting: $(grep -m1 -E 'Could not get lock|Unable to acquire' "$out")"
+      rm -f "$out"
+      sleep 5
+      continue
+    fi
+    cat "$out" >&2
+    if grep -qE 'Could not get lock|Unable to acquire' "$out"; then
+      log "gave up after ${GROUPROBUST_APT_LOCK_TIMEOUT:-600} s waiting for apt's lock (set GROUPROBUST_APT_LOCK_TIMEOUT to wait longer)"
+    fi
+    rm -f "$out"
+    return "$rc"
+  done
+}
 apt_updated=false
-apt_update() { $apt_updated || { apt-get update -qq >/dev/null; apt_updated=true; }; }
+apt_update() { $apt_updated || { apt_get update -qq; apt_updated=true; }; }
 
 for m in "${missing[@]}"; do
   case "$m" in
@@ -123,25 +152,25 @@ for m in "${missing[@]}"; do
       apt_updated=false
       apt_update
       log "installing libstdc++6 from trixie (for $NEEDED_GLIBCXX)"
-      apt-get install -y -qq -t trixie libstdc++6 >/dev/null
+      apt_get install -y -qq -t trixie libstdc++6
       has_glibcxx || { log "libstdc++6 from trixie installed but $NEEDED_GLIBCXX is still missing"; exit 1; }
       ;;
     openmpi)
       apt_update
       log "installing Open MPI (openmpi-bin, libopenmpi-dev)"
-      apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null
+      apt_get install -y -qq openmpi-bin libopenmpi-dev
       has_openmpi || { log "Open MPI installed but mpirun or libmpi.so.40 is still missing"; exit 1; }
       ;;
     fortunes)
       apt_update
       log "installing $FORTUNES_PKG"
-      apt-get install -y -qq "$FORTUNES_PKG" >/dev/null
+      apt_get install -y -qq "$FORTUNES_PKG"
       has_fortunes || { log "$FORTUNES_PKG installed but $FORTUNES_DIR has no computers or politics file"; exit 1; }
       ;;
     dataset)
       apt_update
       log "installing $DATASET_PKG"
-      apt-get install -y -qq "$DATASET_PKG" >/dev/null
+      apt_get install -y -qq "$DATASET_PKG"
       has_dataset || { log "$DATASET_PKG installed but $DATASET_DIR has no train-images file"; exit 1; }
       ;;
   esac

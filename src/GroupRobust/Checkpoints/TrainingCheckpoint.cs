@@ -43,11 +43,14 @@ public static class TrainingCheckpoint
     /// <param name="optimizer">The optimizer, or null.</param>
     /// <param name="state">Epoch, the method's state, generator states and metadata.</param>
     /// <exception cref="InvalidOperationException">A parameter or buffer of the model is disposed or missing from its state_dict; nothing is written.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The state's epoch is negative; nothing is written.</exception>
+    /// <exception cref="ArgumentException">The state holds a null or empty generator state or a null metadata value; nothing is written.</exception>
     public static void Save(string path, nn.Module model, OptimizerHelper? optimizer, CheckpointState state)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state);
+        CheckState(state, nameof(state));
         CheckComplete(model);
         byte[] stateBytes = JsonSerializer.SerializeToUtf8Bytes(state, Json), modelBytes, optimizerBytes;
         using (var ms = new MemoryStream())
@@ -144,12 +147,33 @@ public static class TrainingCheckpoint
     {
         try
         {
-            return JsonSerializer.Deserialize<CheckpointState>(sections["state"], Json) ?? throw new FormatException($"{path}: empty state section.");
+            var state = JsonSerializer.Deserialize<CheckpointState>(sections["state"], Json) ?? throw new FormatException($"{path}: empty state section.");
+            CheckState(state, "state");
+            return state;
         }
         catch (JsonException ex)
         {
             throw new FormatException($"{path}: the state section is not valid JSON: {ex.Message}", ex);
         }
+        catch (ArgumentException ex)
+        {
+            throw new FormatException($"{path}: the state section is invalid: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>The same rules on save and on load: a file that <see cref="Save"/> refuses never loads either.</summary>
+    private static void CheckState(CheckpointState state, string paramName)
+    {
+        if (state.Epoch < 0)
+            throw new ArgumentOutOfRangeException(paramName, state.Epoch, $"{nameof(CheckpointState)}.{nameof(CheckpointState.Epoch)} is {state.Epoch}; expected the last completed epoch, 0 or more.");
+        if (state.RandomStates is null || state.Metadata is null)
+            throw new ArgumentException($"{nameof(CheckpointState)}.{(state.RandomStates is null ? nameof(CheckpointState.RandomStates) : nameof(CheckpointState.Metadata))} is null; expected a dictionary (empty when there is none).", paramName);
+        foreach (var (name, value) in state.RandomStates)
+            if (value is null || value.Length == 0)
+                throw new ArgumentException($"{nameof(CheckpointState)}.{nameof(CheckpointState.RandomStates)}['{name}'] is {(value is null ? "null" : "empty")}; expected a generator state (ReproducibleRandom.GetState).", paramName);
+        foreach (var (name, value) in state.Metadata)
+            if (value is null)
+                throw new ArgumentException($"{nameof(CheckpointState)}.{nameof(CheckpointState.Metadata)}['{name}'] is null; expected a string.", paramName);
     }
 
     private static void CheckComplete(nn.Module model)
@@ -236,6 +260,8 @@ public static class TrainingCheckpoint
                 throw new FormatException($"{path}: truncated in the {expected} section.", ex);
             }
         }
+        if (file.Position != file.Length)
+            throw new FormatException($"{path}: {file.Length - file.Position} bytes follow the last section (at byte {file.Position} of {file.Length}); a checkpoint ends with its optimizer section (corrupted or appended to).");
         return sections;
     }
 }

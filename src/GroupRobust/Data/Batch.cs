@@ -46,11 +46,18 @@ public sealed class Batch : IDisposable
     /// <summary>Number of samples, B.</summary>
     public int Size => Indices.Length;
 
+    /// <summary>
+    /// The dataset (or view) whose <see cref="IGroupDataset.GetBatch"/> made the batch, and whose index space
+    /// <see cref="Indices"/> are in; null for batches built by hand. Components made for one dataset (mixers, methods)
+    /// check it, so a batch of a subset or another dataset is refused at the door instead of failing later.
+    /// </summary>
+    internal IGroupDataset? Origin { get; init; }
+
     /// <summary>A view of this batch without group ids, sharing its inputs and labels (never dispose the view: the tensors are this batch's).</summary>
     internal Batch WithoutGroupIds()
     {
         if (Groups is null) return this;
-        return new Batch(Inputs, Labels, null, Indices);
+        return new Batch(Inputs, Labels, null, Indices) { Origin = Origin };
     }
 
     /// <summary>Moves the batch's tensors out of the current dispose scope to the enclosing one.</summary>

@@ -77,7 +77,7 @@ public abstract class GroupDatasetBase : IGroupDataset
         var x = GatherInputs(idx);
         var y = HostUpload.Int64(idx.Select(i => (long)_labels[i]).ToArray(), Device);
         var g = HasGroups ? HostUpload.Int64(idx.Select(i => (long)_groups[i]).ToArray(), Device) : null;
-        return new Batch(x, y, g, idx).MoveToOuterDisposeScope();
+        return new Batch(x, y, g, idx) { Origin = this }.MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the storage the dataset owns (see <see cref="Dispose(bool)"/>).</summary>

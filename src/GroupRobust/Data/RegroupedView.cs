@@ -73,7 +73,7 @@ public sealed class RegroupedView : IGroupDataset, IEpochAware
         batch.Groups?.Dispose();
         var ids = new long[indices.Length];
         for (int i = 0; i < ids.Length; i++) ids[i] = _groups[indices[i]];
-        return new Batch(batch.Inputs, batch.Labels, HostUpload.Int64(ids, batch.Labels.device), batch.Indices);
+        return new Batch(batch.Inputs, batch.Labels, HostUpload.Int64(ids, batch.Labels.device), batch.Indices) { Origin = this };
     }
 
     /// <summary>Does nothing: the view owns no storage.</summary>

@@ -67,7 +67,7 @@ public sealed class SubsetView : IGroupDataset, IEpochAware
             mapped[i] = _rows[indices[i]];
         }
         var batch = _inner.GetBatch(mapped);
-        return new Batch(batch.Inputs, batch.Labels, batch.Groups, indices.ToArray());
+        return new Batch(batch.Inputs, batch.Labels, batch.Groups, indices.ToArray()) { Origin = this };
     }
 
     /// <summary>Does nothing: the view owns no storage.</summary>

@@ -43,7 +43,7 @@ public sealed class UngroupedView : IGroupDataset, IEpochAware
     {
         var batch = _inner.GetBatch(indices);
         batch.Groups?.Dispose();
-        return new Batch(batch.Inputs, batch.Labels, null, batch.Indices);
+        return new Batch(batch.Inputs, batch.Labels, null, batch.Indices) { Origin = this };
     }
 
     /// <summary>Does nothing: the view owns no storage.</summary>

@@ -113,7 +113,10 @@ public sealed class WorstGroupEvaluator : IDisposable
         using var noGrad = torch.no_grad();
         EnsureState(predictions.device, groups is not null);
         var y = labels.to(ScalarType.Int64);
-        var pred = predictions.dim() == 2 ? predictions.argmax(1) : predictions.to(ScalarType.Int64);
+        // reduced-precision logits are widened (exactly) before the arg-max, so ties and counts are those of float32 logits
+        var pred = predictions.dim() == 2
+            ? (predictions.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? predictions.to(ScalarType.Float32) : predictions).argmax(1)
+            : predictions.to(ScalarType.Int64);
         var correct = pred.eq(y).to(ScalarType.Int64);
         var ones = torch.ones_like(y);
         _classTotal!.scatter_add_(0, y, ones);

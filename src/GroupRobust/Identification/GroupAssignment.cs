@@ -341,11 +341,28 @@ public sealed class GroupAssignment
     }
 
     /// <summary>
-    /// Throws when a CPU batch's labels differ from the ones this assignment recorded for its indices (a batch of another
-    /// dataset); indices out of range are left to the caller's range check. Batches on other devices are not read (no sync).
+    /// Throws when a batch does not come from the dataset this assignment indexes. A batch a dataset made carries its
+    /// origin: the origin's size must be this assignment's and its labels at the batch's indices the recorded ones (host
+    /// memory, no device read), so a batch of a subset, a view of another size or another dataset is refused here instead
+    /// of failing later with an index error. A batch built by hand is checked by its labels when they are on the CPU
+    /// (other devices are not read: no sync); indices out of range are left to the caller's range check.
     /// </summary>
     internal void EnsureBatchLabels(Batch batch, string paramName)
     {
+        if (batch.Origin is IGroupDataset origin)
+        {
+            if (origin.Count != Count)
+                throw new ArgumentException($"The batch comes from a dataset of {origin.Count} samples ({origin.GetType().Name}) but the group assignment covers {Count}: " +
+                    "it was made for another dataset (a subset or view of it has its own indices; build the component for the dataset the batches come from).", paramName);
+            var originLabels = origin.Labels.Span;
+            for (int i = 0; i < batch.Indices.Length; i++)
+            {
+                long idx = batch.Indices[i];
+                if ((ulong)idx < (ulong)Count && LabelOf(idx) != originLabels[(int)idx])
+                    throw new ArgumentException($"Row {i} (index {idx}) has label {originLabels[(int)idx]} in the batch's dataset but the group assignment recorded {LabelOf(idx)}: it was made for another dataset.", paramName);
+            }
+            return;
+        }
         if (batch.Labels.device_type != DeviceType.CPU) return;
         using var scope = NewDisposeScope();
         var labels = batch.Labels.to(ScalarType.Int64).data<long>().ToArray();
@@ -502,8 +519,13 @@ public sealed class GroupAssignment
             labels[i] = label;
             values[i] = legacy ? third : third % meta.GroupsPerClass;
         }
-        if (r.ReadLine() is { Length: > 0 } extra)
-            throw new FormatException($"{source}: line {lineNo + 1} ('{extra}') follows the {meta.DatasetSize} rows the metadata announces.");
+        // nothing may follow the announced rows: blank lines are tolerated only at the very end
+        for (string? extra = r.ReadLine(); extra is not null; extra = r.ReadLine())
+        {
+            lineNo++;
+            if (!string.IsNullOrWhiteSpace(extra))
+                throw new FormatException($"{source}: line {lineNo} ('{(extra.Length > 60 ? extra[..60] + "..." : extra)}') follows the {meta.DatasetSize} rows the metadata announces (rows end on line {3 + meta.DatasetSize}).");
+        }
         var fp = Fingerprint(labels);
         if (fp != meta.LabelsFingerprint)
             throw new FormatException($"{source}: the labels' fingerprint {fp} does not match the metadata's {meta.LabelsFingerprint}; the file is corrupted.");

@@ -330,7 +330,12 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary (and a warning if samples went unmixed), returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
+    /// <exception cref="InvalidOperationException">No partners were drawn since the last call (a second call for the same epoch); the epoch does not advance.</exception>
+    public MixingStatistics EndEpoch()
+    {
+        using (_use.Enter()) _tally.EnsureDrawn(nameof(ClassConditionalMixer));
+        return EndEpoch(_tally.Epoch);
+    }
 
     /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
     internal MixingStatistics EndEpoch(int epoch)

@@ -21,5 +21,6 @@ internal interface IPartnerMixer
     Tensor Coefficients(MixPlan plan, double alpha, Tensor like);
 
     /// <summary>Closes the epoch: logs and returns its statistics and resets them.</summary>
+    /// <exception cref="InvalidOperationException">No batch was drawn since the last call (a second call for the same epoch); the epoch does not advance.</exception>
     MixingStatistics EndEpoch();
 }

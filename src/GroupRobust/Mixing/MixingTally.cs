@@ -42,6 +42,21 @@ internal sealed class MixingTally(int classes) : IResumable
         AlphaMax = _alphaCount == 0 ? double.NaN : _alphaMax,
     };
 
+    /// <summary>True when nothing was counted since the epoch began (no batch drew partners or an alpha).</summary>
+    public bool IsEmpty => _alphaCount == 0 && _mixed.All(v => v == 0) && _unmixed.All(v => v == 0);
+
+    /// <summary>
+    /// The guard of a caller-driven <c>EndEpoch()</c>: closing an epoch in which no batch was drawn is a second call for
+    /// the same epoch (or a call before any batch), which would silently advance the epoch number.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Nothing was counted since the last <c>EndEpoch</c>.</exception>
+    public void EnsureDrawn(string mixer)
+    {
+        if (IsEmpty)
+            throw new InvalidOperationException($"{mixer}.EndEpoch: epoch {Epoch} has no draws (EndEpoch was called twice, or before any batch); " +
+                $"the epoch stays {Epoch}. Call it once per epoch, after the epoch's batches.");
+    }
+
     /// <summary>Logs the epoch's summary (and a warning if samples went unmixed), returns its statistics and starts the next epoch.</summary>
     public MixingStatistics EndEpoch(ILogger logger)
     {

@@ -30,11 +30,13 @@ public abstract class EpochOrder
     /// <summary>JTT's epoch: the split plus the minority side of <paramref name="errorSet"/> repeated lambda more times (<see cref="JttReweighter"/>).</summary>
     /// <param name="errorSet">Phase I's groups; their minority side is upsampled.</param>
     /// <param name="lambda">Extra repetitions (&gt;= 0), or -1 for JTT's automatic value.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1, or so large that an epoch (N + lambda |E| samples) cannot be held in one array.</exception>
     public static EpochOrder Upsampled(GroupAssignment errorSet, int lambda)
     {
         ArgumentNullException.ThrowIfNull(errorSet);
         if (lambda < JttReweighter.AutomaticLambda)
             throw new ArgumentOutOfRangeException(nameof(lambda), lambda, "lambda must be >= 0, or -1 for the automatic value.");
+        JttReweighter.EnsureMaterializable(errorSet.Count, errorSet.MinorityCount, lambda, nameof(lambda));
         return new UpsampledOrder(errorSet, lambda);
     }
 

@@ -30,7 +30,7 @@ public sealed class JttReweighter : EpochSampler
     /// <param name="lambda">Extra repetitions of each error sample (>= 0), or -1 for automatic.</param>
     /// <param name="seed">Seed; epoch e's order depends only on (seed, e).</param>
     /// <param name="logger">Receives the configuration and warnings; <see cref="NullLogger"/> by default.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1, or so large that an epoch (N + lambda |E| samples) cannot be held in one array.</exception>
     /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set, or an automatic lambda of 1 or less.</exception>
     public JttReweighter(GroupAssignment errorSet, int lambda, long seed, ILogger? logger = null) : base(seed)
     {
@@ -58,8 +58,24 @@ public sealed class JttReweighter : EpochSampler
             Lambda = lambda;
             if (lambda == 0) Log.JttLambdaAdjusted(log, lambda, 0, "lambda = 0 does not upsample: this is plain ERM.");
         }
+        EnsureMaterializable(n, e, Lambda, nameof(lambda));
         if (e == 0 && Lambda > 0) Log.EmptyErrorSet(log, errorSet.Metadata.Method);
         Log.JttConfigured(log, e, Lambda, EpochLength, n);
+    }
+
+    /// <summary>
+    /// The bound every epoch order must meet: N + lambda |E| indices fit one array (<see cref="Array.MaxLength"/>), so a
+    /// huge lambda is refused when the sampler is made, not when its first epoch is enumerated.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The epoch would not fit.</exception>
+    internal static void EnsureMaterializable(int datasetSize, int errorCount, int lambda, string paramName)
+    {
+        if (lambda <= 0 || errorCount == 0) return;
+        long most = (Array.MaxLength - (long)datasetSize) / errorCount;
+        if (lambda > most)
+            throw new ArgumentOutOfRangeException(paramName, lambda,
+                $"lambda = {lambda} repeats {errorCount} error samples into an epoch of {datasetSize} + {lambda} x {errorCount} = {datasetSize + (double)lambda * errorCount:0} samples, " +
+                $"more than an epoch order can hold ({Array.MaxLength}); lambda can be at most {most} here (the papers use 4 to 100).");
     }
 
     /// <summary>The groups whose minority side (the error set) is upsampled.</summary>

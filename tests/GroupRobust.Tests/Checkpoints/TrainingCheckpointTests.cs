@@ -192,4 +192,66 @@ public class TrainingCheckpointTests
         Assert.StartsWith(".other.bin.tmp-", left[0]);
         Assert.Equal(1, TrainingCheckpoint.Load(dir.File("c.bin"), model, null).Epoch);
     }
+
+    [Fact]
+    public void Bytes_after_the_last_section_are_refused()
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 2 });
+        File.AppendAllText(dir.File("c.bin"), "appended");
+        using var target = Model(2);
+        var before = Values(target);
+        var ex = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("c.bin"), target, null));
+        Assert.Contains("c.bin", ex.Message);
+        Assert.Contains("8 bytes follow the last section", ex.Message);
+        AssertUnchanged(before, target);
+        Assert.Throws<FormatException>(() => TrainingCheckpoint.ReadState(dir.File("c.bin")));
+    }
+
+    [Fact]
+    public void A_negative_epoch_or_a_null_generator_state_is_refused_on_save_and_on_load()
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 2 });
+        var good = File.ReadAllBytes(dir.File("c.bin"));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = -1 }));
+        Assert.Equal("state", ex.ParamName);
+        Assert.Contains("Epoch is -1", ex.Message);
+        var nullState = new CheckpointState { Epoch = 1, RandomStates = new Dictionary<string, ulong[]> { ["loader"] = null! } };
+        Assert.Contains("RandomStates['loader'] is null", Assert.Throws<ArgumentException>(() => TrainingCheckpoint.Save(dir.File("c.bin"), model, null, nullState)).Message);
+        Assert.Equal(good, File.ReadAllBytes(dir.File("c.bin")));   // nothing was written
+
+        // a file whose state says epoch -1 (written by hand, with valid checksums) does not load either
+        WriteWithState(dir.File("n.bin"), good, """{"Epoch":-1}""");
+        using var target = Model(2);
+        var before = Values(target);
+        var load = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("n.bin"), target, null));
+        Assert.Contains("n.bin", load.Message);
+        Assert.Contains("Epoch is -1", load.Message);
+        AssertUnchanged(before, target);
+    }
+
+    /// <summary>Rewrites <paramref name="checkpoint"/>'s state section (GRCKPT2: name, length, SHA-256, bytes) with <paramref name="json"/>.</summary>
+    private static void WriteWithState(string path, byte[] checkpoint, string json)
+    {
+        using var input = new BinaryReader(new MemoryStream(checkpoint));
+        var tag = input.ReadBytes(8);
+        Assert.Equal("GRCKPT2\n", System.Text.Encoding.ASCII.GetString(tag));
+        using var output = new BinaryWriter(File.Create(path));
+        output.Write(tag);
+        for (int section = 0; section < 3; section++)
+        {
+            var name = input.ReadString();
+            long length = input.ReadInt64();
+            input.ReadBytes(32);
+            var bytes = input.ReadBytes((int)length);
+            if (name == "state") bytes = System.Text.Encoding.UTF8.GetBytes(json);
+            output.Write(name);
+            output.Write((long)bytes.Length);
+            output.Write(System.Security.Cryptography.SHA256.HashData(bytes));
+            output.Write(bytes);
+        }
+    }
 }

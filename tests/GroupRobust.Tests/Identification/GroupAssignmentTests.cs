@@ -185,4 +185,27 @@ public class GroupAssignmentTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void Anything_after_the_announced_rows_is_rejected_even_after_a_blank_line()
+    {
+        using var ds = Tiny.Dataset([0, 1, 1, 0], [0, 1, 0, 1]);
+        var path = Path.Combine(Path.GetTempPath(), $"partition-{Guid.NewGuid():N}.csv");
+        try
+        {
+            GroupAssignment.FromErrorIndices([1], ds, "test").Save(path);
+            var good = File.ReadAllText(path);
+            File.WriteAllText(path, good + "\n\n");   // trailing blank lines only: still the same assignment
+            Assert.Equal(4, GroupAssignment.Load(path, ds).Count);
+            File.WriteAllText(path, good + "\n4,1,2\n");   // line 8 is blank, line 9 an extra row
+            var ex = Assert.Throws<FormatException>(() => GroupAssignment.Load(path, ds));
+            Assert.Contains(path, ex.Message);
+            Assert.Contains("line 9 ('4,1,2') follows the 4 rows", ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
+

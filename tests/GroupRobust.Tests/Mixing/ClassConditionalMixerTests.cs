@@ -187,12 +187,49 @@ public class ClassConditionalMixerTests
         Assert.Contains("[2, 2]", e2.Message);
         using var other = Tiny.Dataset([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], null);
         using var foreign = other.GetBatch([21]);
-        Assert.Throws<ArgumentOutOfRangeException>(() => mixer.DrawPartners(foreign));
+        Assert.Contains("a dataset of 22 samples", Assert.Throws<ArgumentException>(() => mixer.DrawPartners(foreign)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => mixer.DrawPartners([21L]));   // bare indices: the range check
         using var wrongLabels = other.GetBatch([1]);
         var e3 = Assert.Throws<ArgumentException>(() => mixer.DrawPartners(wrongLabels));
         Assert.Contains("another dataset", e3.Message);
         Assert.Throws<ArgumentException>(() => mixer.EnsureMatches(other));
         Assert.Throws<ArgumentException>(() => mixer.Coefficients(plan, [0.5], batch.Inputs));
+    }
+
+    [Fact]
+    public void A_batch_of_a_subset_or_view_of_another_size_is_refused_at_the_door()
+    {
+        var (ds, partition) = TwoSided(5, 2, (y, s) => y);
+        using var _ = ds;
+        var mixer = new ClassConditionalMixer(partition, new Random(0));
+        // the first 12 samples: indices 0..11 are in range and their labels agree, but they index the subset
+        using var subset = new SubsetView(ds, Enumerable.Range(0, 12).Select(i => (long)i).ToArray());
+        using var batch = subset.GetBatch([0, 5, 11]);
+        var ex = Assert.Throws<ArgumentException>(() => mixer.DrawPartners(batch));
+        Assert.Equal("batch", ex.ParamName);
+        Assert.Contains("a dataset of 12 samples (SubsetView) but the group assignment covers 20", ex.Message);
+        Assert.Equal(0, mixer.Statistics.Mixed + mixer.Statistics.Unmixed);   // nothing counted
+        // a view of the same dataset and size is the same index space, and is accepted
+        using var view = new UngroupedView(ds);
+        using var same = view.GetBatch([0, 5, 11]);
+        Assert.Equal(3, mixer.DrawPartners(same).PartnerIndices.Length);
+    }
+
+    [Fact]
+    public void EndEpoch_twice_is_refused_and_the_epoch_does_not_advance()
+    {
+        var (ds, partition) = TwoSided(5, 2, (y, s) => y);
+        using var _ = ds;
+        var mixer = new ClassConditionalMixer(partition, new Random(0));
+        Assert.Contains("epoch 1 has no draws", Assert.Throws<InvalidOperationException>(() => mixer.EndEpoch()).Message);
+        using var batch = ds.GetBatch([0, 1, 2]);
+        var plan = mixer.DrawPartners(batch);
+        using var partners = ds.GetBatch(plan.PartnerIndices);
+        using (mixer.Mix(batch, partners, plan, 0.5)) { }
+        Assert.Equal(1, mixer.EndEpoch().Epoch);
+        var ex = Assert.Throws<InvalidOperationException>(() => mixer.EndEpoch());
+        Assert.Contains("EndEpoch was called twice", ex.Message);
+        Assert.Equal(2, mixer.Epoch);
     }
 
     [Fact]

@@ -79,6 +79,20 @@ public class JttReweighterTests
     }
 
     [Fact]
+    public void A_lambda_whose_epoch_cannot_be_held_is_refused_at_construction()
+    {
+        var (ds, _) = Setup(10);
+        using var __ = ds;
+        var errors = GroupAssignment.FromErrorIndices([1, 2], ds, "test");
+        long most = (Array.MaxLength - 10L) / 2;
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new JttReweighter(errors, int.MaxValue, 0));
+        Assert.Equal("lambda", ex.ParamName);
+        Assert.Contains($"lambda can be at most {most} here", ex.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => EpochOrder.Upsampled(errors, int.MaxValue));
+        Assert.Equal(10 + 2L * 1000, new JttReweighter(errors, 1000, 0).EpochLength);   // a large but holdable lambda is fine
+    }
+
+    [Fact]
     public void Works_with_batch_iteration_and_torchsharp_dataloader()
     {
         var (ds, errors) = Setup(12, 0, 5);

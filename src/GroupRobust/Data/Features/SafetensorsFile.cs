@@ -92,6 +92,18 @@ public static class SafetensorsFile
                     throw new FormatException($"{path}: tensor '{p.Name}' claims bytes [{string.Join(", ", offsets)}) of a data section of {dataLength} bytes.");
                 entries[p.Name] = new Entry(dtype, shape, offsets[0], offsets[1]);
             }
+            // the format's rule (as the reference implementation checks it): the tensors tile the data section, in order of
+            // their offsets, with no gap, no overlap and nothing after the last one
+            long at = 0;
+            foreach (var (name, e) in entries.OrderBy(kv => kv.Value.Begin).ThenBy(kv => kv.Value.End))
+            {
+                if (e.Begin != at)
+                    throw new FormatException($"{path}: tensor '{name}' starts at byte {e.Begin} of the data section but the tensors before it end at {at} " +
+                        $"({(e.Begin > at ? "a gap" : "an overlap")}); the tensors must tile the data section.");
+                at = e.End;
+            }
+            if (at != dataLength)
+                throw new FormatException($"{path}: the tensors cover {at} bytes of a data section of {dataLength}; {dataLength - at} bytes follow the last tensor (corrupted or appended to).");
             return entries;
         }
     }

@@ -21,7 +21,7 @@ public static class CelebALoader
     /// <param name="attribute">Attribute used as the spurious attribute (default Male).</param>
     /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.CelebA"/> by default.</param>
     /// <param name="device">Device batches are returned on.</param>
-    /// <param name="allowPathsOutsideRoot">Accept image ids that resolve outside the image folder (absolute or with ".."); false by default.</param>
+    /// <param name="allowPathsOutsideRoot">Accept image ids that resolve outside the image folder (absolute, with "..", or through a symbolic link that leads out of it: links are followed before the check); false by default.</param>
     public static DatasetSplits Load(string root, IImageDecoder decoder, string target = "Blond_Hair", string attribute = "Male",
         ImagePreprocessing? preprocessing = null, Device? device = null, bool allowPathsOutsideRoot = false)
     {

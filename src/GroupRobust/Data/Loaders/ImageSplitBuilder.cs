@@ -7,7 +7,7 @@ namespace GroupRobust.Data.Loaders;
 /// <summary>Collects metadata rows into train / validation / test image datasets (split codes 0 / 1 / 2, as in the reference metadata files).</summary>
 /// <remarks>
 /// Metadata comes from the internet, so every row is checked: image paths must resolve inside the data root (no absolute
-/// paths, no escaping "..") unless the caller opts in, the file must be a regular non-empty file, and an id may appear only
+/// paths, no escaping "..", no symbolic link leading out: links are followed before the check) unless the caller opts in, the file must be a regular non-empty file, and an id may appear only
 /// once (in one split); errors name the file and both lines.
 /// </remarks>
 internal sealed class ImageSplitBuilder(string source, string root, bool allowPathsOutsideRoot)
@@ -15,6 +15,43 @@ internal sealed class ImageSplitBuilder(string source, string root, bool allowPa
     private readonly List<(string Path, int Label, int Attribute, string Origin)>[] _splits = [[], [], []];
     private readonly Dictionary<string, int> _lineOfId = new(StringComparer.Ordinal);
     private readonly string _root = Path.GetFullPath(root);
+    private readonly Lazy<string> _realRoot = new(() => RealPath(Path.GetFullPath(root)));
+
+    private static bool IsInside(string path, string root)
+        => path.StartsWith(root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
+    /// <summary>
+    /// <paramref name="fullPath"/> with every symbolic link on the way followed to its final target (realpath(3)); the
+    /// components that do not exist are kept as they are.
+    /// </summary>
+    internal static string RealPath(string fullPath)
+    {
+        var root = Path.GetPathRoot(fullPath) ?? "/";
+        var current = root;
+        var rest = new Queue<string>(fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
+        for (int hops = 0; rest.Count > 0;)
+        {
+            var part = rest.Dequeue();
+            if (part == ".") continue;
+            if (part == "..") { current = Path.GetDirectoryName(current) ?? root; continue; }
+            var next = Path.Combine(current, part);
+            var info = new FileInfo(next);
+            if (info.LinkTarget is string target)
+            {
+                if (++hops > 40) throw new IOException($"{fullPath}: too many levels of symbolic links.");
+                // the target replaces this component; its own components (".." included) are resolved in turn, from the
+                // link's folder or, for an absolute target, from the file system's root
+                if (Path.IsPathRooted(target)) current = Path.GetPathRoot(target) ?? root;
+                var targetRoot = Path.IsPathRooted(target) ? (Path.GetPathRoot(target) ?? root).Length : 0;
+                rest = new Queue<string>(target[targetRoot..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(rest));
+            }
+            else
+            {
+                current = next;
+            }
+        }
+        return current;
+    }
 
     public void Add(CsvTable table, int row, string id, int split, string relativePath, int label, int attribute, bool checkFile = true)
     {
@@ -22,9 +59,15 @@ internal sealed class ImageSplitBuilder(string source, string root, bool allowPa
         if (!_lineOfId.TryAdd(id, table.LineOf(row)))
             throw table.Error(row, $"id '{id}' already appears on line {_lineOfId[id]}; every sample must appear once, in one split.");
         var path = Path.GetFullPath(Path.Combine(_root, relativePath));
-        var rootWithSeparator = _root.EndsWith(Path.DirectorySeparatorChar) ? _root : _root + Path.DirectorySeparatorChar;
-        if (!allowPathsOutsideRoot && !path.StartsWith(rootWithSeparator, StringComparison.Ordinal))
-            throw table.Error(row, $"image path '{relativePath}' resolves to {path}, outside the data root {_root} (an absolute path or '..'); pass allowPathsOutsideRoot: true to accept it.");
+        if (!allowPathsOutsideRoot)
+        {
+            if (!IsInside(path, _root))
+                throw table.Error(row, $"image path '{relativePath}' resolves to {path}, outside the data root {_root} (an absolute path or '..'); pass allowPathsOutsideRoot: true to accept it.");
+            // a symbolic link inside the root may point anywhere: the check holds for the file the link leads to
+            var real = RealPath(path);
+            if (!IsInside(real, _realRoot.Value))
+                throw table.Error(row, $"image path '{relativePath}' is, through a symbolic link, {real}, outside the data root {_realRoot.Value}; pass allowPathsOutsideRoot: true to accept it.");
+        }
         if (checkFile && !File.Exists(path)) throw table.Error(row, $"image '{path}' does not exist.");
         if (checkFile && !ImageFileDataset.IsRegularImageFile(path, out var why)) throw table.Error(row, $"image '{path}' {why}.");
         _splits[split].Add((path, label, attribute, $"{table.Source}, line {table.LineOf(row)}"));

@@ -20,7 +20,7 @@ public static class NormalizedCsvLoader
     /// <param name="preprocessing">Preprocessing (must give equal sizes; default: none).</param>
     /// <param name="scheme">The group structure; inferred from the data when null.</param>
     /// <param name="device">Device batches are returned on.</param>
-    /// <param name="allowPathsOutsideRoot">Accept filenames that resolve outside the image root (absolute or with ".."); false by default.</param>
+    /// <param name="allowPathsOutsideRoot">Accept filenames that resolve outside the image root (absolute, with "..", or through a symbolic link that leads out of it: links are followed before the check); false by default.</param>
     /// <param name="imageRoot">The folder filenames are relative to; null (default) for the CSV's folder.</param>
     /// <exception cref="FormatException">A missing column, a bad value, a path outside the root, a duplicate id (the message names the file and line).</exception>
     /// <exception cref="DirectoryNotFoundException">The image root does not exist.</exception>

@@ -57,12 +57,28 @@ internal sealed class GroupJm1Mixer : IPartnerMixer
     /// <summary>The group with the highest mean loss among the groups present (lowest id on ties).</summary>
     /// <param name="groupLosses">Per-group losses [G] (e.g. the batch's per-group mean losses).</param>
     /// <param name="groupCounts">Per-group counts [G]; groups with 0 are skipped.</param>
-    /// <remarks>Internal: <see cref="GroupJm1Method"/> passes the group statistics of a non-empty batch.</remarks>
+    /// <remarks>
+    /// Internal: <see cref="GroupJm1Method"/> passes the group statistics of a non-empty batch. The G numbers are read
+    /// once (the one sync the method needs) and compared on the host: a NaN loss of a present group is an error, not a
+    /// winner (an arg-max on the device would pick it silently, as NaN compares greater than every number there).
+    /// </remarks>
+    /// <exception cref="ArgumentException">A present group's loss is NaN (the model or the batch diverged).</exception>
     public static int WorstGroup(Tensor groupLosses, Tensor groupCounts)
     {
-        using var scope = NewDisposeScope();
-        var masked = torch.where(groupCounts.gt(0), groupLosses.to(ScalarType.Float64), torch.full_like(groupLosses, double.NegativeInfinity, ScalarType.Float64));
-        return (int)masked.argmax().ToInt64();
+        double[] both;
+        using (NewDisposeScope())
+            both = torch.cat([groupLosses.to(ScalarType.Float64).flatten(), groupCounts.to(ScalarType.Float64, groupLosses.device).flatten()]).cpu().data<double>().ToArray();
+        var losses = both.AsSpan(0, both.Length / 2);
+        var counts = both.AsSpan(both.Length / 2);
+        int worst = -1;
+        for (int g = 0; g < losses.Length; g++)
+        {
+            if (!(counts[g] > 0)) continue;
+            if (double.IsNaN(losses[g]))
+                throw new ArgumentException($"The loss of group {g} ({counts[g]} rows in the batch) is NaN, so no worst group can be chosen: the model or the batch diverged (check the learning rate and the inputs).", nameof(groupLosses));
+            if (worst < 0 || losses[g] > losses[worst]) worst = g;
+        }
+        return worst < 0 ? 0 : worst;
     }
 
     /// <summary>The group <see cref="DrawPartners(Batch)"/> mixes (set it per batch, e.g. from <see cref="WorstGroup"/>); null until set.</summary>
@@ -113,7 +129,11 @@ internal sealed class GroupJm1Mixer : IPartnerMixer
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <inheritdoc />
-    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
+    public MixingStatistics EndEpoch()
+    {
+        using (_use.Enter()) _tally.EnsureDrawn("GroupJm1Mixer");
+        return EndEpoch(_tally.Epoch);
+    }
 
     /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
     public MixingStatistics EndEpoch(int epoch)

@@ -146,7 +146,11 @@ internal sealed class LisaMixer : IPartnerMixer, IResumable
     public MixingStatistics Statistics => _tally.Statistics;
 
     /// <summary>Closes the epoch: logs its summary and strategy counts, returns its statistics and resets them.</summary>
-    public MixingStatistics EndEpoch() => EndEpoch(_tally.Epoch);
+    public MixingStatistics EndEpoch()
+    {
+        using (_use.Enter()) _tally.EnsureDrawn("LisaMixer");
+        return EndEpoch(_tally.Epoch);
+    }
 
     /// <summary>Closes <paramref name="epoch"/> (the owning method's epoch, which the statistics then carry).</summary>
     public MixingStatistics EndEpoch(int epoch)

@@ -123,6 +123,28 @@ public class FeatureFileTests
     }
 
     [Fact]
+    public void Safetensors_data_must_be_tiled_by_the_tensors_without_gap_overlap_or_trailing_bytes()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("tiles.safetensors");
+        void Write(string header, int dataBytes)
+        {
+            var json = System.Text.Encoding.UTF8.GetBytes(header);
+            File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)json.Length), .. json, .. new byte[dataBytes]]);
+        }
+        Write("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8);
+        Assert.Equal(2, SafetensorsFile.Describe(path).Count);
+        Write("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""", 12);
+        var gap = Assert.Throws<FormatException>(() => SafetensorsFile.Read(path));
+        Assert.Contains(path, gap.Message);
+        Assert.Contains("tensor 'b' starts at byte 8 of the data section but the tensors before it end at 4 (a gap)", gap.Message);
+        Write("""{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""", 8);
+        Assert.Contains("(an overlap)", Assert.Throws<FormatException>(() => SafetensorsFile.Describe(path)).Message);
+        Write("""{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", 6);
+        Assert.Contains("2 bytes follow the last tensor", Assert.Throws<FormatException>(() => SafetensorsFile.Read(path)).Message);
+    }
+
+    [Fact]
     public void The_conversion_scripts_safetensors_writer_is_read_back_exactly()
     {
         // eng/convert-multinli-features.py writes the file by hand; its writer must produce what SafetensorsFile reads

@@ -241,6 +241,43 @@ public class LoaderTests
     }
 
     [Fact]
+    public void Symbolic_links_inside_the_root_are_followed_before_the_root_check()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("data/imgs"));
+        Directory.CreateDirectory(dir.File("elsewhere"));
+        var lines = new List<string> { "id,filename,split,y,a" };
+        for (int i = 0; i < 6; i++)
+        {
+            NetpbmImageDecoder.WritePpm(dir.File($"data/imgs/{i}.ppm"), LoaderFixtures.Solid(8, 8, (byte)i, 0, 0));
+            lines.Add($"{i},imgs/{i}.ppm,{i % 3},{i % 2},{i / 3 % 2}");
+        }
+        NetpbmImageDecoder.WritePpm(dir.File("elsewhere/secret.ppm"), LoaderFixtures.Solid(8, 8, 9, 9, 9));
+        // a file link to a file outside, a folder link to a folder outside, and a link inside the root to a file inside it
+        File.CreateSymbolicLink(dir.File("data/imgs/link.ppm"), dir.File("elsewhere/secret.ppm"));
+        Directory.CreateSymbolicLink(dir.File("data/out"), "../elsewhere");
+        File.CreateSymbolicLink(dir.File("data/imgs/same.ppm"), "0.ppm");
+        string csv = dir.File("data/data.csv");
+        List<string> With(string row) { var edited = lines.ToList(); edited[1] = row; return edited; }
+        foreach (var row in new[] { "0,imgs/link.ppm,0,0,0", "0,out/secret.ppm,0,0,0" })
+        {
+            File.WriteAllLines(csv, With(row));
+            var ex = Assert.Throws<FormatException>(() => NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder()));
+            Assert.Contains("line 2", ex.Message);
+            Assert.Contains("through a symbolic link", ex.Message);
+            Assert.Contains(Path.Combine(dir.Path, "elsewhere", "secret.ppm"), ex.Message);
+            // the documented opt-in accepts it
+            Assert.Equal(2, NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder(), allowPathsOutsideRoot: true).Train.Count);
+        }
+        File.WriteAllLines(csv, With("0,imgs/same.ppm,0,0,0"));
+        Assert.Equal(2, NormalizedCsvLoader.Load(csv, new NetpbmImageDecoder()).Train.Count);
+        // a data root that is itself a link is fine: the check compares real paths on both sides
+        Directory.CreateSymbolicLink(dir.File("root-link"), dir.File("data"));
+        File.WriteAllLines(csv, lines);
+        Assert.Equal(2, NormalizedCsvLoader.Load(dir.File("root-link/data.csv"), new NetpbmImageDecoder()).Train.Count);
+    }
+
+    [Fact]
     public void Csv_reader_handles_quotes_and_reports_ragged_rows()
     {
         using var dir = new TempDirectory();

@@ -36,6 +36,11 @@ public class GroupJm1MixerTests
         }
         using var scope = NewDisposeScope();
         Assert.Equal(2, GroupJm1Mixer.WorstGroup(torch.tensor(new[] { 0.1, 0.5, 0.9, 9.0 }), torch.tensor(new[] { 1.0, 1.0, 2.0, 0.0 })));
+        // a NaN loss of a present group is an error, not the winner (a device arg-max would pick it); an absent group's NaN is skipped
+        var nan = Assert.Throws<ArgumentException>(() => GroupJm1Mixer.WorstGroup(torch.tensor(new[] { 0.1, double.NaN, 0.9, 0.2 }), torch.tensor(new[] { 1.0, 3.0, 2.0, 1.0 })));
+        Assert.Contains("loss of group 1 (3 rows in the batch) is NaN", nan.Message);
+        Assert.Equal(2, GroupJm1Mixer.WorstGroup(torch.tensor(new[] { 0.1, double.NaN, 0.9, 0.2 }), torch.tensor(new[] { 1.0, 0.0, 2.0, 1.0 })));
+        Assert.Equal(3, GroupJm1Mixer.WorstGroup(torch.tensor(new[] { 0.1, 0.5, 0.9, double.PositiveInfinity }), torch.tensor(new[] { 1.0, 1.0, 2.0, 1.0 })));
     }
 
     [Fact]
