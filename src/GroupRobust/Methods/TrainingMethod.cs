@@ -27,6 +27,9 @@ public abstract class TrainingMethod : ITrainingMethod
     private Batch? _lastBatch;                        // the batch of the last Loss call, for RepeatLoss
     private GlobalBatch? _lastGlobal;                 // its global batch, when it was a part of one
     private Dictionary<string, ulong[]>? _drawsBefore; // the generators' states before that call
+    private readonly ReadOnlyMemory<int> _trainLabels; // the training split's labels (empty when the subclass gave only a size)
+    private readonly bool _knowsLabels;
+    private IGroupDataset? _checkedOrigin;            // the last batch origin whose labels were found equal to the split's
 
     /// <summary>Creates the method.</summary>
     /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
@@ -42,6 +45,21 @@ public abstract class TrainingMethod : ITrainingMethod
         _seeds = seeds;
         _orderSeed = seeds.Derive("order");
         _use = new Internal.ExclusiveUse($"{kind} method");
+    }
+
+    /// <summary>
+    /// Creates the method over a training split known by its labels: then every batch's split identity is checked at
+    /// <see cref="Loss"/> (a batch a dataset made: its dataset's size and labels, compared once per dataset; a batch built
+    /// by hand on the CPU: its labels), so a batch of another split of the same size, of a subset or of a view of another
+    /// size is refused instead of trained on.
+    /// </summary>
+    /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
+    /// <param name="trainingLabels">The labels of the training split the method indexes (N = their count, at least 1); kept, not copied.</param>
+    /// <param name="seeds">The seed source every stream of the method derives from.</param>
+    protected TrainingMethod(string kind, ReadOnlyMemory<int> trainingLabels, SeedSource seeds) : this(kind, trainingLabels.Length, seeds)
+    {
+        _trainLabels = trainingLabels;
+        _knowsLabels = true;
     }
 
     /// <summary>The kind tag stored in the state.</summary>
@@ -159,6 +177,7 @@ public abstract class TrainingMethod : ITrainingMethod
         for (int i = 0; i < indices.Length; i++)
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
+        CheckSplit(batch);
         CheckBatch(model, batch);
         _drawsBefore = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
         _lastBatch = batch;
@@ -166,6 +185,33 @@ public abstract class TrainingMethod : ITrainingMethod
         var loss = Compute(model, batch, global);
         _samples += batch.Size;
         return loss;
+    }
+
+    /// <summary>Refuses a batch of another split (see the labels constructor); reads no device memory.</summary>
+    private void CheckSplit(Batch batch)
+    {
+        if (batch.Origin is IGroupDataset origin)
+        {
+            if (origin.Count != DatasetSize)
+                throw new ArgumentException($"The batch comes from a dataset of {origin.Count} samples ({origin.GetType().Name}) but the {Kind} method trains on a split of {DatasetSize}: " +
+                    "another split, or a subset or view of another size (fetch batches from the split the method was made for).", nameof(batch));
+            if (!_knowsLabels || ReferenceEquals(origin, _checkedOrigin)) return;
+            var theirs = origin.Labels.Span;
+            var ours = _trainLabels.Span;
+            for (int i = 0; i < ours.Length; i++)
+                if (theirs[i] != ours[i])
+                    throw new ArgumentException($"The batch comes from a dataset of the same size whose sample {i} has label {theirs[i]}, where the {Kind} method's training split has {ours[i]}: " +
+                        "another split of the same size (fetch batches from the split the method was made for).", nameof(batch));
+            _checkedOrigin = origin;
+            return;
+        }
+        if (!_knowsLabels || batch.Labels.device_type != DeviceType.CPU) return;
+        using var scope = NewDisposeScope();
+        var labels = batch.Labels.to(ScalarType.Int64).data<long>().ToArray();
+        var split = _trainLabels.Span;
+        for (int i = 0; i < labels.Length; i++)
+            if (labels[i] != split[(int)batch.Indices[i]])
+                throw new ArgumentException($"Batch row {i} (index {batch.Indices[i]}) has label {labels[i]} but the {Kind} method's training split has {split[(int)batch.Indices[i]]} there: the batch comes from another split.", nameof(batch));
     }
 
     /// <inheritdoc />

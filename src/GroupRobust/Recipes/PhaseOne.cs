@@ -17,13 +17,21 @@ public sealed class PhaseOne : IDisposable
     private readonly SortedDictionary<int, Dictionary<string, Tensor>> _snapshots;
     private Dictionary<string, Tensor>? _final;
 
-    internal PhaseOne(RecipeRun run, SortedDictionary<int, Dictionary<string, Tensor>> snapshots, Dictionary<string, Tensor> final, Func<nn.Module<Tensor, Tensor>> newModel)
+    internal PhaseOne(RecipeRun run, SortedDictionary<int, Dictionary<string, Tensor>> snapshots, Dictionary<string, Tensor> final, Func<nn.Module<Tensor, Tensor>> newModel,
+        Data.IGroupDataset trainedOn)
     {
+        TrainedOn = trainedOn;
         Run = run;
         _snapshots = snapshots;
         _final = final;
         _newModel = newModel;
     }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once <see cref="Dispose"/> has freed the weights.</summary>
+    internal void EnsureAlive() => ObjectDisposedException.ThrowIf(_final is null, this);
+
+    /// <summary>The training split phase I was trained on (a recipe identifies only on that split).</summary>
+    internal Data.IGroupDataset TrainedOn { get; }
 
     /// <summary>The ERM run (its model is at the epoch validation selected).</summary>
     public RecipeRun Run { get; }
@@ -36,14 +44,17 @@ public sealed class PhaseOne : IDisposable
 
     /// <summary>A new model with the weights of epoch <paramref name="epoch"/> (a candidate T); the caller disposes it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The epoch is not a candidate.</exception>
+    /// <exception cref="ObjectDisposedException">Phase I was disposed (its weights are gone).</exception>
     public nn.Module<Tensor, Tensor> ModelAt(int epoch)
     {
+        EnsureAlive();
         if (!_snapshots.TryGetValue(epoch, out var state))
             throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Phase I kept the weights of epochs {string.Join(", ", _snapshots.Keys)} only.");
         return Load(state);
     }
 
     /// <summary>A new model with the weights of the last epoch (the base model of last-layer retraining, as the references use it); the caller disposes it.</summary>
+    /// <exception cref="ObjectDisposedException">Phase I was disposed (its weights are gone).</exception>
     public nn.Module<Tensor, Tensor> FinalModel() => Load(_final ?? throw new ObjectDisposedException(nameof(PhaseOne)));
 
     private nn.Module<Tensor, Tensor> Load(Dictionary<string, Tensor> state)

@@ -125,7 +125,7 @@ public sealed class TwoPhaseRecipe
                 if (report.Epoch <= Options.Phase1Epochs) snapshots[report.Epoch] = PhaseOne.Copy(model);
                 if (report.Epoch == total) final = PhaseOne.Copy(model);
             });
-            return new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)));
+            return new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)), _data.Train);
         }
         catch
         {
@@ -144,10 +144,17 @@ public sealed class TwoPhaseRecipe
     /// <param name="identifier">An identifier that reads a phase-I model (default <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="options">The identifier's options; its defaults when null.</param>
     /// <param name="everyCandidate">Identify at every candidate T as well (for quality reports and JTT's joint protocol, <see cref="TrainJointly"/>).</param>
-    /// <exception cref="ArgumentException">The identifier does not read a phase-I model.</exception>
+    /// <exception cref="ArgumentException">The identifier does not read a phase-I model, or phase I was trained on another training split (another recipe's data).</exception>
+    /// <exception cref="ObjectDisposedException">Phase I was disposed.</exception>
     public IdentifiedGroups Identify(PhaseOne phaseOne, IdentifierEntry? identifier = null, object? options = null, bool everyCandidate = false)
     {
         ArgumentNullException.ThrowIfNull(phaseOne);
+        phaseOne.EnsureAlive();
+        var trainedOn = phaseOne.TrainedOn;
+        if (!ReferenceEquals(trainedOn, _data.Train)
+            && (trainedOn.Count != _data.Train.Count || !trainedOn.Labels.Span.SequenceEqual(_data.Train.Labels.Span)))
+            throw new ArgumentException($"Phase I was trained on another training split ({trainedOn.Count} samples) than this recipe's ({_data.Train.Count}, " +
+                $"{(trainedOn.Count == _data.Train.Count ? "other labels" : "another size")}): its epochs and weights say nothing about this data. Train phase I with this recipe (TrainPhaseOne).", nameof(phaseOne));
         identifier ??= MethodCatalog.Misclassified;
         if (identifier.Input != IdentifierInput.PhaseOneModel)
             throw new ArgumentException($"{identifier.Name} does not read a phase-I model; call Identify(identifier) without phase I.", nameof(identifier));

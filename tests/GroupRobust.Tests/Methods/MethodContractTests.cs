@@ -98,6 +98,42 @@ public class MethodContractTests
         Assert.Equal(method is GroupDroMethod || kind.StartsWith("groupjm1-dro", StringComparison.Ordinal), summary.GroupWeights is not null);
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void A_batch_of_another_split_a_subset_or_a_hand_built_batch_with_other_labels_is_refused_and_changes_nothing(string kind)
+    {
+        using var data = MethodFactory.Data(100);
+        // another split of the same size: same generator settings, another seed, so other labels at some indices
+        using var sameSize = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 100, ValidationSize = 100, TestSize = 100, SpuriousScale = 3, Seed = 11 });
+        using var method = MethodFactory.Make(kind, data, new SeedSource(0));
+        using var model = MethodFactory.ModelFor(kind, 0);
+        method.BeginEpoch(1, 2);
+        var before = System.Text.Json.JsonSerializer.Serialize(method.GetState(), StateJson);
+        int differs = Enumerable.Range(0, 100).First(i => data.Train.Labels.Span[i] != sameSize.Train.Labels.Span[i]);
+        long another = differs == 0 ? 1 : 0;
+
+        using var foreign = sameSize.Train.GetBatch([another, differs]);
+        var e1 = Assert.Throws<ArgumentException>(() => method.Loss(model, foreign));
+        Assert.Equal("batch", e1.ParamName);
+        Assert.Contains("another split of the same size", e1.Message);
+
+        using var subset = new SubsetView(data.Train, Enumerable.Range(0, 60).Select(i => (long)i).ToArray());
+        using var part = subset.GetBatch([0, 1, 2]);
+        Assert.Contains("a dataset of 60 samples (SubsetView)", Assert.Throws<ArgumentException>(() => method.Loss(model, part)).Message);
+
+        // a batch built by hand (no origin) on the CPU is checked by its labels
+        using var own = data.Train.GetBatch([differs]);
+        using var handBuilt = new Batch(own.Inputs.clone(), (1 - own.Labels).contiguous(), own.Groups?.clone(), [differs]);
+        Assert.Contains($"index {differs}) has label", Assert.Throws<ArgumentException>(() => method.Loss(model, handBuilt)).Message);
+
+        Assert.Equal(before, System.Text.Json.JsonSerializer.Serialize(method.GetState(), StateJson));   // nothing drawn or counted
+        using var good = data.Train.GetBatch([another, differs]);   // the method's own split still trains
+        using (method.Loss(model, good)) { }
+        Assert.Equal(2, method.EndEpoch().Samples);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions StateJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     [Fact]
     public void Misuse_of_the_contract_gets_clear_exceptions_and_changes_nothing()
     {

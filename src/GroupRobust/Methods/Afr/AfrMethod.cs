@@ -32,7 +32,7 @@ public sealed class AfrMethod : TrainingMethod
     /// <param name="options">gamma, lambda and class rebalancing.</param>
     /// <exception cref="ArgumentException">The head's shape does not fit the features.</exception>
     public AfrMethod(TensorGroupDataset heldOut, LinearHead initial, SeedSource seeds, AfrOptions? options = null)
-        : base("afr", (heldOut ?? throw new ArgumentNullException(nameof(heldOut))).Count, seeds)
+        : base("afr", (heldOut ?? throw new ArgumentNullException(nameof(heldOut))).Labels, seeds)
     {
         ArgumentNullException.ThrowIfNull(initial);
         Options = options ?? new AfrOptions();

@@ -31,7 +31,7 @@ public sealed class CvarDroMethod : TrainingMethod
     /// <exception cref="ArgumentOutOfRangeException">The level is outside (0, 1].</exception>
     /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public CvarDroMethod(IGroupDataset train, SeedSource seeds, CvarDroOptions? options)
-        : base("cvar-dro", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("cvar-dro", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         Options = options ?? new CvarDroOptions();
         CheckLevel(Options.Alpha, nameof(CvarDroOptions.Alpha));

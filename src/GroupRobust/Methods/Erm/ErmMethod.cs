@@ -17,7 +17,7 @@ public sealed class ErmMethod : TrainingMethod
     /// <param name="options">The epoch order; shuffled epochs when null.</param>
     /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public ErmMethod(IGroupDataset train, SeedSource seeds, ErmOptions? options = null)
-        : base("erm", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("erm", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         Options = options ?? new ErmOptions();
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));

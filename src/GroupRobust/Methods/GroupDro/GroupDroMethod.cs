@@ -27,7 +27,7 @@ public sealed class GroupDroMethod : TrainingMethod
     /// <param name="groupBalancedSampling">Draw group-balanced epochs (default true, the reference's setting); false shuffles the data once per epoch.</param>
     /// <param name="logger">Receives configuration warnings.</param>
     public GroupDroMethod(GroupAssignment groups, SeedSource seeds, GroupDroOptions? options = null, bool groupBalancedSampling = true, ILogger? logger = null)
-        : base("groupdro", (groups ?? throw new ArgumentNullException(nameof(groups))).Count, seeds)
+        : base("groupdro", (groups ?? throw new ArgumentNullException(nameof(groups))).Labels, seeds)
     {
         _groups = groups;
         RobustLoss = Track("groupdro/", new GroupDroLoss(groups, options, logger));

@@ -44,7 +44,7 @@ public sealed class GroupJm1Method : TrainingMethod
     /// <exception cref="ArgumentException">The groups were made for another split, or the robust loss weighs another number of groups.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The options' orientation is not a defined value.</exception>
     public GroupJm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, GroupJm1Options? options = null, IGroupLoss? robustLoss = null, ILogger? logger = null)
-        : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("groupjm1", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));

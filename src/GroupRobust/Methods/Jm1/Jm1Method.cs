@@ -37,7 +37,7 @@ public sealed class Jm1Method : TrainingMethod
     /// <param name="logger">Receives the mixer's per-epoch summaries and warnings.</param>
     /// <exception cref="ArgumentException"><paramref name="groups"/> does not index <paramref name="train"/>.</exception>
     public Jm1Method(IGroupDataset train, GroupAssignment groups, SeedSource seeds, Jm1Options? options = null, ILogger? logger = null)
-        : base("mixing", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("mixing", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));

@@ -34,7 +34,7 @@ public sealed class JttMethod : TrainingMethod
     /// <exception cref="ArgumentOutOfRangeException">lambda is below -1.</exception>
     /// <exception cref="InvalidOperationException">An automatic lambda that would not upsample (an empty or large error set).</exception>
     public JttMethod(GroupAssignment errorSet, SeedSource seeds, JttOptions? options, ILogger? logger = null)
-        : base("jtt", (errorSet ?? throw new ArgumentNullException(nameof(errorSet))).Count, seeds)
+        : base("jtt", (errorSet ?? throw new ArgumentNullException(nameof(errorSet))).Labels, seeds)
     {
         _groups = errorSet;
         var order = EpochOrder.Upsampled(errorSet, (options ?? new JttOptions()).Lambda);

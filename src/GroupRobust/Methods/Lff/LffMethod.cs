@@ -45,7 +45,7 @@ public sealed class LffMethod : TrainingMethod
     /// <param name="options">q, the loss-average decay and the GCE form; the reference defaults when null.</param>
     /// <param name="logger">Receives the per-epoch mean weight.</param>
     public LffMethod(IGroupDataset train, SeedSource seeds, LffOptions? options = null, ILogger? logger = null)
-        : base("lff", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("lff", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         Options = options ?? new LffOptions();
         Options.Validate();

@@ -41,7 +41,7 @@ public sealed class LisaMethod : TrainingMethod
     /// <param name="logger">Receives the mixer's per-epoch summaries and warnings.</param>
     /// <exception cref="ArgumentException"><paramref name="groups"/> does not index <paramref name="train"/>, or has one domain or one class.</exception>
     public LisaMethod(IGroupDataset train, GroupAssignment groups, SeedSource seeds, LisaOptions? options = null, ILogger? logger = null)
-        : base("lisa", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("lisa", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));

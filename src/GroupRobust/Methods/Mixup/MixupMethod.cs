@@ -37,7 +37,7 @@ public sealed class MixupMethod : TrainingMethod
     /// <exception cref="ArgumentOutOfRangeException">a is not a finite number &gt; 0.</exception>
     /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public MixupMethod(IGroupDataset train, SeedSource seeds, MixupOptions? options)
-        : base("mixup", (train ?? throw new ArgumentNullException(nameof(train))).Count, seeds)
+        : base("mixup", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         Options = options ?? new MixupOptions();
         CheckAlpha(Options.Alpha, nameof(MixupOptions.Alpha));
