@@ -101,7 +101,7 @@ public sealed class ErrorSetRecorder : IDisposable
         }
         int missing = seen.Count(s => !s);
         if (missing > 0) Log.UnrecordedSamples(_logger, epoch, missing, seen.Length);
-        var p = GroupAssignment.FromErrorSet(wrong, _dataset, "recorder", epoch, new Dictionary<string, string>
+        var p = GroupAssignment.Identified(wrong, _dataset, "recorder", epoch, new Dictionary<string, string>
         {
             ["pass"] = "train",
             ["unrecorded"] = missing.ToString(System.Globalization.CultureInfo.InvariantCulture),

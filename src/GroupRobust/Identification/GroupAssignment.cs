@@ -43,12 +43,14 @@ public sealed class GroupAssignment
     private readonly int[] _groups;
     private readonly int[][] _members;
     private readonly bool[] _minorityGroup;
+    private readonly GroupAssignmentMetadata _metadata;
+    private volatile GroupAssignmentMetadata? _proven;   // set once inferred groups are found equal to a dataset's true groups
 
     private GroupAssignment(int[] labels, int[] groups, GroupAssignmentMetadata metadata)
     {
         _labels = labels;
         _groups = groups;
-        Metadata = metadata;
+        _metadata = metadata;
         Scheme = new GroupScheme(metadata.NumClasses, metadata.GroupsPerClass, metadata.ClassNames, metadata.ValueNames);
         var counts = new int[Scheme.NumGroups];
         foreach (var g in groups) counts[g]++;
@@ -86,9 +88,22 @@ public sealed class GroupAssignment
         return Build(values, labels, numClasses, 2, method, source, minority, epoch, parameters, classNames, ErrorSetValueNames);
     }
 
-    /// <summary>Builds an error-set assignment of <paramref name="dataset"/> from a membership mask (class names from its scheme).</summary>
+    /// <summary>
+    /// Builds an error-set assignment of <paramref name="dataset"/> from a membership mask (class names from its scheme).
+    /// When the dataset has group labels and the mask splits every class exactly as they do, the assignment is ground
+    /// truth, not an inference, and counts as <see cref="GroupSource.TrueLabels"/> (see <see cref="Source"/>).
+    /// </summary>
     /// <inheritdoc cref="FromErrorSet(ReadOnlySpan{bool}, ReadOnlySpan{int}, int, string, int?, IReadOnlyDictionary{string, string}?, IReadOnlyList{string}?)"/>
     public static GroupAssignment FromErrorSet(ReadOnlySpan<bool> inErrorSet, IGroupDataset dataset, string method, int? epoch = null,
+        IReadOnlyDictionary<string, string>? parameters = null)
+    {
+        var assignment = Identified(inErrorSet, dataset, method, epoch, parameters);
+        assignment.CheckProvenance(dataset);
+        return assignment;
+    }
+
+    /// <summary>The error set an identifier of the library found (it reads no group label): no provenance comparison.</summary>
+    internal static GroupAssignment Identified(ReadOnlySpan<bool> inErrorSet, IGroupDataset dataset, string method, int? epoch = null,
         IReadOnlyDictionary<string, string>? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -201,13 +216,23 @@ public sealed class GroupAssignment
         return new GroupAssignment(labels.ToArray(), groups, meta);
     }
 
-    /// <summary>Provenance, structure and creation parameters.</summary>
-    public GroupAssignmentMetadata Metadata { get; }
+    /// <summary>
+    /// Provenance, structure and creation parameters. Inferred groups found equal to a dataset's true groups (see
+    /// <see cref="Source"/>) report <see cref="GroupSource.TrueLabels"/> here, with the parameter "provenance" saying why.
+    /// </summary>
+    public GroupAssignmentMetadata Metadata => _proven ?? _metadata;
 
     /// <summary>The group structure: C classes x K values per class, with names; group ids are <c>y * K + k</c>.</summary>
     public GroupScheme Scheme { get; }
 
-    /// <summary>Whether the groups are true annotations or inferred (the label budget they stand for).</summary>
+    /// <summary>
+    /// Whether the groups are true annotations or inferred (the label budget they stand for). An "inferred" assignment
+    /// built by the public factories that take the dataset (<see cref="FromErrorSet(ReadOnlySpan{bool}, IGroupDataset, string, int?, IReadOnlyDictionary{string, string}?)"/>,
+    /// <see cref="FromErrorIndices"/>) from a dataset with group labels is compared with them: when it is the same partition
+    /// of every class (up to the names of the values) it is ground truth passed through an inferred factory, and counts as
+    /// <see cref="GroupSource.TrueLabels"/>, its metadata saying why. The library's identifiers do not go through that
+    /// check (they read no group label; a perfect identifier is not an oracle).
+    /// </summary>
     public GroupSource Source => Metadata.Source;
 
     /// <summary>Number of samples N of the indexed dataset.</summary>
@@ -308,6 +333,40 @@ public sealed class GroupAssignment
         var fp = Fingerprint(dataset.Labels.Span);
         if (fp != Metadata.LabelsFingerprint)
             throw new ArgumentException($"The dataset's labels (fingerprint {fp}) differ from the ones the group assignment was made for ({Metadata.LabelsFingerprint}): it was made for another dataset.", paramName);
+    }
+
+    /// <summary>
+    /// Inferred groups that equal <paramref name="dataset"/>'s true groups (when it has them) count as true groups
+    /// (<see cref="Source"/>). Only an informative true partition counts: one in which some class has two non-empty groups.
+    /// </summary>
+    internal void CheckProvenance(IGroupDataset dataset)
+    {
+        if (_metadata.Source != GroupSource.Inferred || _proven is not null || !dataset.HasGroups || dataset.Count != Count) return;
+        int k = GroupsPerClass, a = dataset.Scheme.NumAttributes, c = NumClasses;
+        var truth = dataset.Groups.Span;
+        var toTrue = new int[c * k];
+        var fromTrue = new int[c * a];
+        Array.Fill(toTrue, -1);
+        Array.Fill(fromTrue, -1);
+        for (int i = 0; i < _groups.Length; i++)
+        {
+            int ours = _groups[i], theirs = truth[i];
+            if (theirs / a != _labels[i]) return;   // groups inconsistent with the labels: not comparable
+            if (toTrue[ours] == -1) toTrue[ours] = theirs;
+            else if (toTrue[ours] != theirs) return;
+            if (fromTrue[theirs] == -1) fromTrue[theirs] = ours;
+            else if (fromTrue[theirs] != ours) return;
+        }
+        bool informative = Enumerable.Range(0, c).Any(y => Enumerable.Range(y * a, a).Count(g => fromTrue[g] != -1) >= 2);
+        if (!informative) return;
+        _proven = _metadata with
+        {
+            Source = GroupSource.TrueLabels,
+            Parameters = new Dictionary<string, string>(_metadata.Parameters)
+            {
+                ["provenance"] = $"inferred by '{_metadata.Method}', found equal to the true groups of a dataset of {dataset.Count} samples: counted as true groups (an oracle)",
+            },
+        };
     }
 
     /// <summary>
@@ -434,7 +493,8 @@ public sealed class GroupAssignment
         for (int i = 0; i < Count; i++)
             rows.Append(CultureInfo.InvariantCulture, $"{i},{_labels[i]},{_groups[i]}\n");
         var rowBytes = Encoding.UTF8.GetBytes(rows.ToString());
-        var meta = Metadata with { RowsSha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(rowBytes)) };
+        var meta = Metadata with { RowsSha256 = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(rowBytes)), ContentSha256 = null };
+        meta = meta with { ContentSha256 = ContentHash(meta, rowBytes) };
         using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
         w.WriteLine(FormatTag);
         w.Write("# ");
@@ -446,7 +506,7 @@ public sealed class GroupAssignment
 
     /// <summary>Reads an assignment written by <see cref="Save(string)"/> (or an earlier partition file) and checks it against <paramref name="dataset"/>.</summary>
     /// <param name="path">The CSV file.</param>
-    /// <param name="dataset">The dataset it must index; null skips the check.</param>
+    /// <param name="dataset">The dataset it must index; null skips the check. A file without the content checksum (an earlier version) whose inferred groups are this dataset's true groups counts as true groups (<see cref="Source"/>).</param>
     /// <exception cref="FormatException">The file is corrupted; the message names the file and line.</exception>
     /// <exception cref="ArgumentException">The file was made for another dataset.</exception>
     public static GroupAssignment Load(string path, IGroupDataset? dataset = null)
@@ -495,6 +555,9 @@ public sealed class GroupAssignment
         if (meta.ClassNames is null || meta.ValueNames is null || meta.MinorityGroups is null || meta.LabelsFingerprint is null)
             throw new FormatException($"{source}: line 2 lacks class names, value names, minority groups or the labels fingerprint.");
         using var rowHash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var contentHash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        contentHash.AppendData(JsonSerializer.SerializeToUtf8Bytes(meta with { ContentSha256 = null }, JsonOptions));
+        contentHash.AppendData("\n"u8);
         string header = legacy ? "index,label,error_set" : "index,label,group";
         if (Next() != header) throw new FormatException($"{source}: line 3 must be the header '{header}'.");
         int numGroups = meta.NumClasses * meta.GroupsPerClass;
@@ -503,7 +566,9 @@ public sealed class GroupAssignment
         for (int i = 0; i < meta.DatasetSize; i++)
         {
             var line = Next();
-            rowHash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+            var lineBytes = Encoding.UTF8.GetBytes(line + "\n");
+            rowHash.AppendData(lineBytes);
+            contentHash.AppendData(lineBytes);
             var parts = line.Split(',');
             if (parts.Length != 3
                 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int index)
@@ -531,6 +596,9 @@ public sealed class GroupAssignment
             throw new FormatException($"{source}: the labels' fingerprint {fp} does not match the metadata's {meta.LabelsFingerprint}; the file is corrupted.");
         if (meta.RowsSha256 is string expected && !string.Equals(Convert.ToHexString(rowHash.GetHashAndReset()), expected, StringComparison.OrdinalIgnoreCase))
             throw new FormatException($"{source}: the rows fail their checksum (the metadata's rowsSha256); a row was changed or corrupted.");
+        if (meta.ContentSha256 is string content && !string.Equals(Convert.ToHexString(contentHash.GetHashAndReset()), content, StringComparison.OrdinalIgnoreCase))
+            throw new FormatException($"{source}: the metadata on line 2 fails its checksum (contentSha256 covers the source, the method and every other field with the rows); " +
+                "it was edited or corrupted (a group source changed from true to inferred would misstate the label budget).");
         GroupAssignment assignment;
         try
         {
@@ -541,7 +609,13 @@ public sealed class GroupAssignment
         {
             throw new FormatException($"{source}: the metadata on line 2 is inconsistent: {ex.Message}", ex);
         }
-        if (dataset is not null) assignment.EnsureMatches(dataset, nameof(dataset));
+        if (dataset is not null)
+        {
+            assignment.EnsureMatches(dataset, nameof(dataset));
+            // a file without the content checksum (an earlier version, or one whose checksum was removed) cannot vouch for
+            // its source: inferred groups in it that are the dataset's true groups count as true groups
+            if (meta.ContentSha256 is null) assignment.CheckProvenance(dataset);
+        }
         return assignment;
     }
 
@@ -550,6 +624,16 @@ public sealed class GroupAssignment
         => $"{Metadata.Method}{(Metadata.Epoch is int e ? $" @ epoch {e}" : "")} ({(Source == GroupSource.TrueLabels ? "true groups" : "inferred")}): " +
            $"{MinorityCount} of {Count} on the minority side; groups " +
            string.Join(", ", Enumerable.Range(0, NumGroups).Select(g => $"{Scheme.GroupName(g)} {_members[g].Length}{(_minorityGroup[g] ? "*" : "")}"));
+
+    /// <summary>SHA-256 (hex) of the metadata line (without this checksum) and the row lines: what <see cref="GroupAssignmentMetadata.ContentSha256"/> holds.</summary>
+    private static string ContentHash(GroupAssignmentMetadata metaWithoutContentHash, ReadOnlySpan<byte> rowBytes)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(metaWithoutContentHash, JsonOptions));
+        hash.AppendData("\n"u8);
+        hash.AppendData(rowBytes);
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
 
     internal static string Fingerprint(ReadOnlySpan<int> labels)
     {

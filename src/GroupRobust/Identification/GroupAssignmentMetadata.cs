@@ -40,6 +40,14 @@ public sealed record GroupAssignmentMetadata
     /// <summary>SHA-256 (hex) of the file's row lines, set by <see cref="GroupAssignment.Save(Stream)"/> and checked on load; null for files that predate it.</summary>
     public string? RowsSha256 { get; init; }
 
+    /// <summary>
+    /// SHA-256 (hex) of the metadata line without this field and of the row lines, set by
+    /// <see cref="GroupAssignment.Save(Stream)"/> and checked on load: an edit of any field (the source above all, which sets
+    /// the label budget) fails the load; null for files that predate it (those load as before, and their groups still
+    /// count as true groups when they equal a dataset's, see <see cref="GroupAssignment.Source"/>).
+    /// </summary>
+    public string? ContentSha256 { get; init; }
+
     /// <summary>Free-form creation parameters (fraction, per-class, pass, ...).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 }

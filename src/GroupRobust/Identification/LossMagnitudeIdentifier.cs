@@ -53,7 +53,7 @@ public sealed class LossMagnitudeIdentifier : IGroupIdentifier, IShardableIdenti
     private GroupAssignment Identify(IGroupDataset dataset, PassShare? share)
     {
         var (_, loss) = ModelPass.Run(_model, dataset, _options, needLoss: true, share);
-        var p = GroupAssignment.FromErrorSet(SelectTop(loss, dataset.Labels.Span, dataset.Scheme.NumClasses, Fraction, PerClass), dataset,
+        var p = GroupAssignment.Identified(SelectTop(loss, dataset.Labels.Span, dataset.Scheme.NumClasses, Fraction, PerClass), dataset,
             "loss-magnitude", _options.Epoch, new Dictionary<string, string>
             {
                 ["fraction"] = Fraction.ToString("R", CultureInfo.InvariantCulture),

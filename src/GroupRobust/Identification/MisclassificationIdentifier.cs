@@ -41,7 +41,7 @@ public sealed class MisclassificationIdentifier : IGroupIdentifier, IShardableId
     private GroupAssignment Identify(IGroupDataset dataset, PassShare? share)
     {
         var (wrong, _) = ModelPass.Run(_model, dataset, _options, needLoss: false, share);
-        var p = GroupAssignment.FromErrorSet(wrong, dataset, "misclassification", _options.Epoch,
+        var p = GroupAssignment.Identified(wrong, dataset, "misclassification", _options.Epoch,
             new Dictionary<string, string> { ["pass"] = "eval", ["batchSize"] = _options.BatchSize.ToString(CultureInfo.InvariantCulture) });
         return IdentificationReport.Report(p, _logger);
     }

@@ -68,7 +68,7 @@ public sealed class Jm1Method : TrainingMethod
     public static Jm1Method ClassConditionalMixup(IGroupDataset train, SeedSource seeds, Jm1Options? options = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        var none = GroupAssignment.FromErrorSet(new bool[train.Count], train, "none");
+        var none = GroupAssignment.Identified(new bool[train.Count], train, "none");
         var o = options ?? new Jm1Options { Schedule = AlphaSchedule.Uniform() };
         return new(train, none, seeds, o with { Policy = PartnerPolicy.SameClass }, logger);
     }
