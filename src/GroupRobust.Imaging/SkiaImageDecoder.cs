@@ -10,10 +10,23 @@ namespace GroupRobust.Imaging;
 /// factor (below 2 unless the source is more than 16 times the target: 1/8 is the smallest scale), so that a batch
 /// needs no per-image tensor work. Thread-safe. The result differs from the tensor
 /// path's antialiased bilinear resize by rounding and filter shape only (measured in the tests: mean absolute difference
-/// below 0.02 on [0, 1]).
+/// below 0.02 on [0, 1]). An image whose header claims more than <see cref="MaxPixels"/> pixels (at the scale it is
+/// decoded at) is refused before any pixel buffer is allocated: a few bytes of PNG can claim gigabytes.
 /// </summary>
 public sealed class SkiaImageDecoder : IScalingImageDecoder
 {
+    /// <summary>
+    /// The most pixels an image may decode to: 178,956,970 (Pillow's decompression-bomb limit, twice its warning
+    /// threshold), about 716 MB of RGBA; a header claiming more throws <see cref="InvalidDataException"/>.
+    /// </summary>
+    public const long MaxPixels = 178_956_970;
+
+    private static void CheckSize(string path, int width, int height, string what)
+    {
+        if (width < 1 || height < 1 || (long)width * height > MaxPixels)
+            throw new InvalidDataException($"{path}: the header claims {width} x {height} pixels{what}; more than {MaxPixels} are refused (a corrupted header or a decompression bomb).");
+    }
+
     /// <inheritdoc />
     public void DecodeResized(string path, int? preCrop, int height, int width, Span<byte> destination)
         => DecodeBox(path, preCrop, (w, h) => (0, 0, w, h, false), height, width, destination);
@@ -56,6 +69,7 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
                 break;
             }
         }
+        CheckSize(path, dims.Width, dims.Height, dims.Width == fullW ? "" : $" at the decoding scale ({fullW} x {fullH} in all)");
         var info = new SKImageInfo(dims.Width, dims.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var decoded = new SKBitmap(info);
         var result = codec.GetPixels(info, decoded.GetPixels());
@@ -92,6 +106,7 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown format or corrupted header).");
+        CheckSize(path, codec.Info.Width, codec.Info.Height, "");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());

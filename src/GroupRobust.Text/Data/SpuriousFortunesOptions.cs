@@ -48,11 +48,14 @@ public sealed record SpuriousFortunesOptions
         ArgumentNullException.ThrowIfNull(Cues, nameof(Cues));
         ArgumentNullException.ThrowIfNull(CueNames, nameof(CueNames));
         if (Topics.Count < 2) throw new ArgumentException($"Topics has {Topics.Count} entries; a benchmark needs at least two classes.", nameof(Topics));
+        if (Topics.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException($"Topics holds a blank name: {string.Join(", ", Topics.Select(t => t is null ? "null" : $"'{t}'"))}.", nameof(Topics));
         if (Topics.Distinct().Count() != Topics.Count) throw new ArgumentException($"Topics repeats a topic: {string.Join(", ", Topics)}.", nameof(Topics));
         if (Cues.Count != Topics.Count || CueNames.Count != Topics.Count)
             throw new ArgumentException($"{Cues.Count} cues and {CueNames.Count} cue names for {Topics.Count} topics; give one of each per topic.", nameof(Cues));
         if (Cues.Any(string.IsNullOrWhiteSpace) || Cues.Distinct().Count() != Cues.Count)
             throw new ArgumentException("Cues must be distinct and not blank.", nameof(Cues));
+        if (CueNames.Any(string.IsNullOrWhiteSpace) || CueNames.Distinct().Count() != CueNames.Count)
+            throw new ArgumentException($"CueNames must be distinct and not blank: {string.Join(", ", CueNames.Select(c => c is null ? "null" : $"'{c}'"))}.", nameof(CueNames));
         double low = 1.0 / Topics.Count;
         if (!(SpuriousCorrelation >= low && SpuriousCorrelation <= 1))
             throw new ArgumentOutOfRangeException(nameof(SpuriousCorrelation), SpuriousCorrelation, $"Expected [{low:G3}, 1].");

@@ -14,19 +14,33 @@ public static class TextTable
     /// <summary>Reads the file into train, validation and test texts; tokenize them with <see cref="TextSplits.Tokenize"/>.</summary>
     /// <param name="path">A .csv file, or a .jsonl / .ndjson file.</param>
     /// <param name="options">The column names and the class and attribute names; the defaults when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="options"/> names no column, or one column for two roles.</exception>
     /// <exception cref="FileNotFoundException">No such file.</exception>
-    /// <exception cref="FormatException">A missing column, a value that is not what the column holds, a label or attribute outside the given names, or a split without rows (file and line named).</exception>
+    /// <exception cref="FormatException">A missing column, a value that is not what the column holds, a field twice in a JSON row, a label or attribute outside the given names or (without names) beyond <see cref="GroupScheme.MaxGroups"/> groups, or a split without rows (file and line named).</exception>
     public static TextSplits Load(string path, TextTableOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new TextTableOptions();
+        string[] columns = [options.TextColumn, options.PairColumn, options.LabelColumn, options.AttributeColumn, options.SplitColumn];
+        if (columns.Any(string.IsNullOrEmpty) || columns.Distinct(StringComparer.Ordinal).Count() != columns.Length)
+            throw new ArgumentException($"The text, pair, label, attribute and split columns must be five distinct names; got {string.Join(", ", columns.Select(c => c is null ? "null" : $"'{c}'"))}.", nameof(options));
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such text table.", path);
         var rows = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase)
             ? ReadJsonLines(path, options)
             : ReadCsv(path, options);
         if (rows.Count == 0) throw new FormatException($"{path}: no rows.");
-        int classes = options.ClassNames?.Count ?? rows.Max(r => r.Text.Label) + 1;
-        int attributes = options.AttributeNames?.Count ?? rows.Max(r => r.Text.Attribute) + 1;
+        // without names, the counts are the largest values + 1: one corrupted value must not become millions of groups
+        var (yLine, largestLabel) = rows.Select(r => (r.Line, (long)r.Text.Label)).MaxBy(r => r.Item2);
+        var (aLine, largestAttribute) = rows.Select(r => (r.Line, (long)r.Text.Attribute)).MaxBy(r => r.Item2);
+        long classCount = options.ClassNames?.Count ?? largestLabel + 1, attributeCount = options.AttributeNames?.Count ?? largestAttribute + 1;
+        if (classCount * attributeCount > GroupScheme.MaxGroups)
+        {
+            bool byLabel = options.ClassNames is null && (options.AttributeNames is not null || classCount >= attributeCount);
+            throw new FormatException(byLabel
+                ? $"{path}, line {yLine}: {options.LabelColumn} is {largestLabel}: the scheme would have {classCount} x {attributeCount} groups, more than {GroupScheme.MaxGroups} (a corrupted label? give ClassNames)."
+                : $"{path}, line {aLine}: {options.AttributeColumn} is {largestAttribute}: the scheme would have {classCount} x {attributeCount} groups, more than {GroupScheme.MaxGroups} (a corrupted attribute? give AttributeNames).");
+        }
+        int classes = (int)classCount, attributes = (int)attributeCount;
         foreach (var (line, _, t) in rows)
         {
             if (t.Label >= classes) throw new FormatException($"{path}, line {line}: {options.LabelColumn} is {t.Label}; the {classes} class names given cover 0..{classes - 1}.");
@@ -91,6 +105,9 @@ public static class TextTable
                 throw Error($"not a JSON object ({ex.Message}).");
             }
             if (row.ValueKind != JsonValueKind.Object) throw Error($"a {row.ValueKind}, not a JSON object.");
+            var fields = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in row.EnumerateObject())
+                if (!fields.Add(property.Name)) throw Error($"the field \"{property.Name}\" appears twice; which value is meant is ambiguous.");
             JsonElement Field(string name) => row.TryGetProperty(name, out var v) ? v : throw Error($"no \"{name}\" field.");
             string Text(string name) => Field(name) is { ValueKind: JsonValueKind.String } v ? v.GetString()! : throw Error($"\"{name}\" is {Field(name).GetRawText()}; expected a string.");
             int Int(string name)

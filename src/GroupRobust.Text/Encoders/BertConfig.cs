@@ -65,7 +65,7 @@ public sealed record BertConfig
     /// <summary>Reads a Hugging Face <c>config.json</c> of a BERT (<c>"model_type": "bert"</c>, which MiniLM checkpoints use) or DistilBERT model.</summary>
     /// <param name="path">The config.json file.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">Not JSON, another model type, a missing or ill-typed key, or values out of range (the file and key are named).</exception>
+    /// <exception cref="FormatException">Not JSON, another model type, a missing, repeated or ill-typed key, or values out of range or not finite (the file and key are named).</exception>
     public static BertConfig Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -91,6 +91,10 @@ public sealed record BertConfig
             throw new FormatException($"{source}: not valid JSON (line {ex.LineNumber + 1}: {ex.Message}).", ex);
         }
         if (root.ValueKind != JsonValueKind.Object) throw new FormatException($"{source}: expected a JSON object, found {root.ValueKind}.");
+        // Python's json (Hugging Face's reader) keeps the last of two equal keys, other readers the first: refuse the ambiguity
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in root.EnumerateObject())
+            if (!keys.Add(property.Name)) throw new FormatException($"{source}: the key \"{property.Name}\" appears twice; which value is meant is ambiguous.");
         string type = root.TryGetProperty("model_type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "";
         int Int(string key, int? fallback = null)
         {
@@ -103,8 +107,9 @@ public sealed record BertConfig
         double Real(string key, double fallback)
         {
             if (!root.TryGetProperty(key, out var v)) return fallback;
-            if (v.ValueKind != JsonValueKind.Number) throw new FormatException($"{source}: \"{key}\" is {v.GetRawText()}; expected a number.");
-            return v.GetDouble();
+            if (v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out double d) || !double.IsFinite(d))
+                throw new FormatException($"{source}: \"{key}\" is {v.GetRawText()}; expected a finite number.");
+            return d;
         }
         string Text(string key, string fallback)
         {

@@ -9,7 +9,7 @@ namespace GroupRobust.Tests.Pretrained;
 /// <summary>ONNX initializers as a state dict: the linear layers put back under their names through the graph (the real model: Text/Encoders/MiniLmReferenceTests).</summary>
 public class OnnxWeightsTests
 {
-    private static TensorProto Floats(string name, long[] dims, float[] values)
+    internal static TensorProto Floats(string name, long[] dims, float[] values)
     {
         var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         t.Dims.AddRange(dims);
@@ -17,7 +17,7 @@ public class OnnxWeightsTests
         return t;
     }
 
-    private static NodeProto Node(string op, string name, string[] inputs, string output, params AttributeProto[] attributes)
+    internal static NodeProto Node(string op, string name, string[] inputs, string output, params AttributeProto[] attributes)
     {
         var n = new NodeProto { OpType = op, Name = name };
         n.Input.AddRange(inputs);
@@ -27,7 +27,7 @@ public class OnnxWeightsTests
     }
 
     /// <summary>x [1, 2] -> MatMul(x, W1 [2, 3]) + fc1.bias -> Gemm(h, W2 [3, 2], fc2.bias) (transB = 0), as torch.onnx.export writes Linear layers.</summary>
-    private static ModelProto TwoLinears(string secondBias = "fc2.bias")
+    internal static ModelProto TwoLinears(string secondBias = "fc2.bias")
     {
         var graph = new GraphProto { Name = "g" };
         graph.Initializer.Add(Floats("7", [2, 3], [1, 2, 3, 4, 5, 6]));               // W1^T: Linear(2, 3).weight is [[1, 4], [2, 5], [3, 6]]

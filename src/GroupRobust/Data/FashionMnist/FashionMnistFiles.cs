@@ -38,16 +38,14 @@ public sealed class FashionMnistFiles
 
     /// <summary>Loads the four files from <paramref name="directory"/> (default <see cref="DefaultDirectory"/>).</summary>
     /// <exception cref="FileNotFoundException">A file is missing; the message names it and the Debian package.</exception>
-    /// <exception cref="InvalidDataException">A file is corrupted, or images and labels disagree.</exception>
+    /// <exception cref="InvalidDataException">A file is corrupted, or images and labels disagree (the message names the file).</exception>
     public static FashionMnistFiles Load(string? directory = null)
     {
         directory ??= DefaultDirectory;
-        var trainImages = IdxFile.Read(Find(directory, "train-images-idx3-ubyte"));
-        var trainLabels = IdxFile.Read(Find(directory, "train-labels-idx1-ubyte"));
-        var testImages = IdxFile.Read(Find(directory, "t10k-images-idx3-ubyte"));
-        var testLabels = IdxFile.Read(Find(directory, "t10k-labels-idx1-ubyte"));
-        Check(trainImages, trainLabels, directory, "train");
-        Check(testImages, testLabels, directory, "t10k");
+        string[] paths = [.. new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" }.Select(stem => Find(directory, stem))];
+        var (trainImages, trainLabels, testImages, testLabels) = (IdxFile.Read(paths[0]), IdxFile.Read(paths[1]), IdxFile.Read(paths[2]), IdxFile.Read(paths[3]));
+        Check(trainImages, trainLabels, paths[0], paths[1]);
+        Check(testImages, testLabels, paths[2], paths[3]);
         return new FashionMnistFiles(trainImages, trainLabels, testImages, testLabels);
     }
 
@@ -64,14 +62,14 @@ public sealed class FashionMnistFiles
             Path.Combine(directory, stem + ".gz"));
     }
 
-    private static void Check(IdxArray images, IdxArray labels, string directory, string split)
+    private static void Check(IdxArray images, IdxArray labels, string imagesPath, string labelsPath)
     {
         if (images.Dimensions.Length != 3 || images.Dimensions[1] != 28 || images.Dimensions[2] != 28)
-            throw new InvalidDataException($"{directory}: {split} images have dimensions [{string.Join(", ", images.Dimensions)}]; expected [N, 28, 28].");
+            throw new InvalidDataException($"{imagesPath}: the images have dimensions [{string.Join(", ", images.Dimensions)}]; expected [N, 28, 28].");
         if (labels.Dimensions.Length != 1 || labels.Count != images.Count)
-            throw new InvalidDataException($"{directory}: {split} labels have dimensions [{string.Join(", ", labels.Dimensions)}] but there are {images.Count} images.");
+            throw new InvalidDataException($"{labelsPath}: {labels.Count} labels (dimensions [{string.Join(", ", labels.Dimensions)}]) but {Path.GetFileName(imagesPath)} has {images.Count} images.");
         for (int i = 0; i < labels.Data.Length; i++)
             if (labels.Data[i] > 9)
-                throw new InvalidDataException($"{directory}: {split} label {i} is {labels.Data[i]}; expected 0..9.");
+                throw new InvalidDataException($"{labelsPath}: label {i} is {labels.Data[i]}; expected 0..9.");
     }
 }

@@ -36,6 +36,10 @@ public static partial class NpyFile
             throw new FormatException($"{path}: not an .npy file (its first bytes are not \\x93NUMPY).");
         int major = file.ReadByte();
         file.ReadByte();
+        // the preamble: magic, version (2 bytes), then the header's length (2 bytes in version 1, 4 in versions 2 and 3)
+        int preamble = major == 1 ? 10 : 12;
+        if (file.Length < preamble)
+            throw new FormatException($"{path}: {file.Length} bytes end inside the {preamble}-byte preamble of an .npy file (truncated).");
         long headerLength = major switch
         {
             1 => reader.ReadUInt16(),

@@ -13,17 +13,20 @@ public static class SafetensorsFile
     private const long MaxHeader = 100 * 1024 * 1024;   // the format's own limit
 
     /// <summary>The names, dtypes and shapes the file holds, without reading any data.</summary>
-    /// <exception cref="FormatException">Not a safetensors file, or a header that does not fit the file.</exception>
+    /// <exception cref="FormatException">Not a safetensors file, or a header that does not fit the file or names a tensor twice.</exception>
     public static IReadOnlyDictionary<string, (string Dtype, long[] Shape)> Describe(string path)
         => ReadHeader(path, out _).ToDictionary(kv => kv.Key, kv => (kv.Value.Dtype, kv.Value.Shape));
 
-    /// <summary>Reads the tensors named <paramref name="names"/> (all of them when null), as CPU tensors.</summary>
+    /// <summary>Reads the tensors named <paramref name="names"/> (all of them when null; a name given twice is read once), as CPU tensors.</summary>
+    /// <exception cref="ArgumentException"><paramref name="names"/> holds a null name.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="FormatException">Not a safetensors file, a header that does not fit the file, an unsupported dtype, or a named tensor that is absent.</exception>
+    /// <exception cref="FormatException">Not a safetensors file, a header that does not fit the file or names a tensor twice, an unsupported dtype, or a named tensor that is absent.</exception>
     public static Dictionary<string, Tensor> Read(string path, IEnumerable<string>? names = null)
     {
+        var wanted = names?.ToArray();
+        if (wanted is not null && wanted.Any(n => n is null)) throw new ArgumentException("'names' holds a null name.", nameof(names));
         var header = ReadHeader(path, out long dataStart);
-        var wanted = names?.ToArray() ?? header.Keys.ToArray();
+        wanted = wanted?.Distinct(StringComparer.Ordinal).ToArray() ?? header.Keys.ToArray();
         foreach (var n in wanted)
             if (!header.ContainsKey(n))
                 throw new FormatException($"{path}: no tensor '{n}'; the file holds {string.Join(", ", header.Keys.Order())}.");
@@ -90,7 +93,9 @@ public static class SafetensorsFile
                 }
                 if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
                     throw new FormatException($"{path}: tensor '{p.Name}' claims bytes [{string.Join(", ", offsets)}) of a data section of {dataLength} bytes.");
-                entries[p.Name] = new Entry(dtype, shape, offsets[0], offsets[1]);
+                // JSON readers differ on which of two equal keys wins (the last, in Python): such a header is ambiguous
+                if (!entries.TryAdd(p.Name, new Entry(dtype, shape, offsets[0], offsets[1])))
+                    throw new FormatException($"{path}: the header names tensor '{p.Name}' twice; which entry is meant is ambiguous.");
             }
             // the format's rule (as the reference implementation checks it): the tensors tile the data section, in order of
             // their offsets, with no gap, no overlap and nothing after the last one

@@ -36,6 +36,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
     /// with or without prefetching. A sample repeated in several batches of one epoch (JTT's upsampling) gets the same draw.
     /// </param>
     /// <param name="augmentationSeed">Seed of the augmentation draws.</param>
+    /// <exception cref="ArgumentException">Paths and labels of different lengths, or preprocessing whose settings contradict each other (Mean without Std, a center crop larger than the resize).</exception>
     public ImageFileDataset(IReadOnlyList<string> paths, IReadOnlyList<int> labels, IReadOnlyList<int>? attributes, GroupScheme scheme,
         IImageDecoder decoder, ImagePreprocessing preprocessing, IReadOnlyList<string>? origins = null, Device? device = null,
         ImageAugmentation? augmentation = null, long augmentationSeed = 0)
@@ -47,6 +48,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         ArgumentNullException.ThrowIfNull(paths);
         ArgumentNullException.ThrowIfNull(decoder);
         ArgumentNullException.ThrowIfNull(preprocessing);
+        if (preprocessing.Contradiction() is string contradiction) throw new ArgumentException(contradiction, nameof(preprocessing));
         if (paths.Count != labels.Count) throw new ArgumentException($"{labels.Count} labels for {paths.Count} paths.", nameof(labels));
         _paths = paths.ToArray();
         _origins = origins?.ToArray() ?? _paths.Select((_, i) => $"sample {i}").ToArray();
@@ -129,7 +131,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         foreach (var index in indices)
         {
             int k = (int)index;
-            if (!File.Exists(_paths[k])) throw new FileNotFoundException($"{_origins[k]}: image '{_paths[k]}' does not exist.", _paths[k]);
+            if (!File.Exists(_paths[k]) && !Directory.Exists(_paths[k])) throw new FileNotFoundException($"{_origins[k]}: image '{_paths[k]}' does not exist.", _paths[k]);
             if (!IsRegularImageFile(_paths[k], out var why)) throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' {why}.");
         }
         if (_augmentation is { } aug)

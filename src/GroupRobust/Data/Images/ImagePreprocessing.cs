@@ -16,20 +16,60 @@ public sealed record ImagePreprocessing
     /// <summary>ImageNet channel standard deviations.</summary>
     public static IReadOnlyList<float> ImageNetStd { get; } = [0.229f, 0.224f, 0.225f];
 
+    private readonly int? _preCrop;
+    private readonly (int Height, int Width)? _resize;
+    private readonly int? _centerCrop;
+    private readonly IReadOnlyList<float>? _mean;
+    private readonly IReadOnlyList<float>? _std;
+
     /// <summary>Square center crop of the raw image before resizing (CelebA: 178); null for none.</summary>
-    public int? PreCrop { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">A side below 1.</exception>
+    public int? PreCrop { get => _preCrop; init => _preCrop = Side(value, nameof(PreCrop)); }
 
     /// <summary>Resize to (height, width); null for none.</summary>
-    public (int Height, int Width)? Resize { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">A side below 1.</exception>
+    public (int Height, int Width)? Resize
+    {
+        get => _resize;
+        init => _resize = value is not { } r || (r.Height >= 1 && r.Width >= 1) ? value
+            : throw new ArgumentOutOfRangeException(nameof(Resize), value, "Both sides of a resize must be at least 1 pixel, or null for none.");
+    }
 
     /// <summary>Square center crop after resizing (Waterbirds: 224); null for none.</summary>
-    public int? CenterCrop { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">A side below 1.</exception>
+    public int? CenterCrop { get => _centerCrop; init => _centerCrop = Side(value, nameof(CenterCrop)); }
 
-    /// <summary>Channel means subtracted after scaling to [0, 1]; null for none.</summary>
-    public IReadOnlyList<float>? Mean { get; init; }
+    /// <summary>Channel means subtracted after scaling to [0, 1] (three finite values, R, G, B); null for none. Give <see cref="Std"/> with it.</summary>
+    /// <exception cref="ArgumentException">Not three finite values.</exception>
+    public IReadOnlyList<float>? Mean { get => _mean; init => _mean = Channels(value, nameof(Mean), positive: false); }
 
-    /// <summary>Channel standard deviations divided by; null for none.</summary>
-    public IReadOnlyList<float>? Std { get; init; }
+    /// <summary>Channel standard deviations divided by (three finite values above 0); null for none. Give <see cref="Mean"/> with it.</summary>
+    /// <exception cref="ArgumentException">Not three finite values above 0 (a 0 would make every pixel infinite).</exception>
+    public IReadOnlyList<float>? Std { get => _std; init => _std = Channels(value, nameof(Std), positive: true); }
+
+    private static int? Side(int? value, string name)
+        => value is null or >= 1 ? value : throw new ArgumentOutOfRangeException(name, value, "A crop side must be at least 1 pixel, or null for none.");
+
+    private static IReadOnlyList<float>? Channels(IReadOnlyList<float>? value, string name, bool positive)
+    {
+        if (value is null) return null;
+        if (value.Count != 3 || value.Any(v => !float.IsFinite(v) || (positive && v <= 0)))
+            throw new ArgumentException($"{name} is [{string.Join(", ", value)}] ({value.Count} values); expected 3 finite values (R, G, B){(positive ? " above 0" : "")}.", name);
+        return value;
+    }
+
+    /// <summary>
+    /// What the settings cannot tell alone, or null: <see cref="Mean"/> and <see cref="Std"/> come together, and the crop
+    /// after a resize fits in it.
+    /// </summary>
+    internal string? Contradiction()
+    {
+        if ((Mean is null) != (Std is null))
+            return $"{(Mean is null ? "Std" : "Mean")} is given without {(Mean is null ? "Mean" : "Std")}; normalisation needs both (or neither).";
+        if (CenterCrop is int crop && Resize is var (h, w) && (crop > h || crop > w))
+            return $"CenterCrop {crop} is larger than the resized {h} x {w} image.";
+        return null;
+    }
 
     /// <summary>Waterbirds (GroupDRO reference, no augmentation): resize to 256 x 256 (224 * 256 / 224), center crop 224, ImageNet normalisation.</summary>
     public static ImagePreprocessing Waterbirds { get; } = new() { Resize = (256, 256), CenterCrop = 224, Mean = ImageNetMean, Std = ImageNetStd };
@@ -41,9 +81,12 @@ public sealed record ImagePreprocessing
     public static ImagePreprocessing None { get; } = new();
 
     /// <summary>Applies the steps to one image; returns float32 [3, H', W'] on <paramref name="device"/>.</summary>
+    /// <exception cref="InvalidOperationException">Mean without Std (or the reverse), or a center crop larger than the resize.</exception>
+    /// <exception cref="ArgumentException">A crop larger than the image.</exception>
     public Tensor Apply(DecodedImage image, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (Contradiction() is string contradiction) throw new InvalidOperationException(contradiction);
         using var scope = NewDisposeScope();
         var x = torch.tensor(image.Rgb, [image.Height, image.Width, 3], device: device ?? CPU)
             .permute(2, 0, 1).to(ScalarType.Float32).div_(255f);

@@ -2,13 +2,20 @@ using System.Text;
 
 namespace GroupRobust.Data.Images;
 
-/// <summary>Decodes binary Netpbm images: P5 (grayscale PGM, replicated to RGB) and P6 (RGB PPM), 8-bit (maxval &lt;= 255).</summary>
+/// <summary>
+/// Decodes binary Netpbm images: P5 (grayscale PGM, replicated to RGB) and P6 (RGB PPM), 8-bit (maxval &lt;= 255). Only
+/// regular, non-empty files are read (never a device such as /dev/zero or a folder), and the header's width and height
+/// are checked against the file's length and one image buffer before anything is allocated.
+/// </summary>
 public sealed class NetpbmImageDecoder : IImageDecoder
 {
     /// <inheritdoc />
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public DecodedImage Decode(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"{path}: no such image.", path);
+        if (!ImageFileDataset.IsRegularImageFile(path, out var why)) throw new InvalidDataException($"{path}: the file {why}.");
         var bytes = File.ReadAllBytes(path);
         int pos = 0;
         string magic = Token(bytes, ref pos, path);
@@ -19,8 +26,12 @@ public sealed class NetpbmImageDecoder : IImageDecoder
         if (maxval is < 1 or > 255) throw new InvalidDataException($"{path}: maxval {maxval} is not supported (8-bit only).");
         pos++; // the single whitespace after maxval
         int channels = magic == "P6" ? 3 : 1;
-        long need = (long)width * height * channels;
-        if (bytes.Length - pos < need) throw new InvalidDataException($"{path}: truncated: {bytes.Length - pos} pixel bytes, expected {need}.");
+        long pixels = (long)width * height;
+        if (pixels > Array.MaxLength / 3)
+            throw new InvalidDataException($"{path}: the header claims {width} x {height} pixels, more than one RGB image buffer holds ({Array.MaxLength / 3} pixels).");
+        long need = pixels * channels;
+        long have = Math.Max(0, bytes.Length - pos);
+        if (have < need) throw new InvalidDataException($"{path}: truncated: {have} pixel bytes, expected {need} for {width} x {height} pixels.");
         var rgb = new byte[(long)width * height * 3];
         for (long i = 0; i < (long)width * height; i++)
         {

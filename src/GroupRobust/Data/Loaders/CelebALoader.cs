@@ -22,11 +22,21 @@ public static class CelebALoader
     /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.CelebA"/> by default.</param>
     /// <param name="device">Device batches are returned on.</param>
     /// <param name="allowPathsOutsideRoot">Accept image ids that resolve outside the image folder (absolute, with "..", or through a symbolic link that leads out of it: links are followed before the check); false by default.</param>
+    /// <exception cref="ArgumentException"><paramref name="attribute"/> is the same column as <paramref name="target"/>.</exception>
+    /// <exception cref="FileNotFoundException">Neither file pair is in <paramref name="root"/>.</exception>
+    /// <exception cref="FormatException">
+    /// A missing column or attribute, a value other than -1 / 1, an unknown partition code, an image listed twice or in
+    /// one file only, a count line (the .txt pair) that differs from the rows that follow, a bad image path (file and line named).
+    /// </exception>
     public static DatasetSplits Load(string root, IImageDecoder decoder, string target = "Blond_Hair", string attribute = "Male",
         ImagePreprocessing? preprocessing = null, Device? device = null, bool allowPathsOutsideRoot = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
         ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        ArgumentException.ThrowIfNullOrEmpty(attribute);
+        if (target == attribute)
+            throw new ArgumentException($"target and attribute are both '{target}': the groups off the diagonal would be empty; choose another attribute.", nameof(attribute));
         CsvTable attrs, parts;
         string idColumn;
         if (File.Exists(Path.Combine(root, "list_attr_celeba.csv")))
@@ -41,6 +51,10 @@ public static class CelebALoader
             var names = File.ReadLines(txt).Skip(1).FirstOrDefault()?.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
                         ?? throw new FormatException($"{txt}, line 2: missing the attribute-name line.");
             attrs = CsvTable.ReadWhitespace(txt, ["image_id", .. names], skipLines: 2);
+            // the first line announces the image count: fewer rows are a download cut short
+            var countLine = File.ReadLines(txt).First().Trim();
+            if (!int.TryParse(countLine, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int count) || count != attrs.Rows.Count)
+                throw new FormatException($"{txt}, line 1: the count line is '{countLine}' but {attrs.Rows.Count} rows follow the attribute names (truncated or edited?).");
             parts = CsvTable.ReadWhitespace(Path.Combine(root, "list_eval_partition.txt"), ["image_id", "partition"]);
             idColumn = "image_id";
         }
@@ -58,6 +72,7 @@ public static class CelebALoader
         var imageDir = Path.Combine(root, "img_align_celeba");
         if (Directory.Exists(Path.Combine(imageDir, "img_align_celeba"))) imageDir = Path.Combine(imageDir, "img_align_celeba");
         var builder = new ImageSplitBuilder(attrs.Source, imageDir, allowPathsOutsideRoot);
+        var used = new HashSet<string>(StringComparer.Ordinal);
         for (int r = 0; r < attrs.Rows.Count; r++)
         {
             var image = attrs.Text(r, id);
@@ -65,7 +80,12 @@ public static class CelebALoader
             int y = PlusMinusOne(attrs, r, yCol), a = PlusMinusOne(attrs, r, aCol);
             if (p.Split is < 0 or > 2) throw parts.Error(p.Row, $"partition code {p.Split} is unknown; expected 0 (train), 1 (validation) or 2 (test).");
             builder.Add(attrs, r, image, p.Split, image, y, a);
+            used.Add(image);
         }
+        // an image the partition file lists but the attribute file lacks would be dropped without a word
+        for (int r = 0; r < parts.Rows.Count; r++)
+            if (!used.Contains(parts.Text(r, pid)))
+                throw parts.Error(r, $"image id '{parts.Text(r, pid)}' has no row in {attrs.Source}; the two files must list the same images.");
         var scheme = GroupScheme.Binary([$"not {target}", target], [$"not {attribute}", attribute]);
         return builder.Build(scheme, decoder, preprocessing ?? ImagePreprocessing.CelebA, device);
     }

@@ -8,12 +8,13 @@ namespace GroupRobust.Data.Loaders;
 /// <remarks>
 /// Metadata comes from the internet, so every row is checked: image paths must resolve inside the data root (no absolute
 /// paths, no escaping "..", no symbolic link leading out: links are followed before the check) unless the caller opts in, the file must be a regular non-empty file, and an id may appear only
-/// once (in one split); errors name the file and both lines.
+/// once (in one split), and so may an image file; a path holding NUL or naming a folder is refused; errors name the file and both lines.
 /// </remarks>
 internal sealed class ImageSplitBuilder(string source, string root, bool allowPathsOutsideRoot)
 {
     private readonly List<(string Path, int Label, int Attribute, string Origin)>[] _splits = [[], [], []];
     private readonly Dictionary<string, int> _lineOfId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _lineOfPath = new(StringComparer.Ordinal);
     private readonly string _root = Path.GetFullPath(root);
     private readonly Lazy<string> _realRoot = new(() => RealPath(Path.GetFullPath(root)));
 
@@ -58,6 +59,8 @@ internal sealed class ImageSplitBuilder(string source, string root, bool allowPa
         if (split is < 0 or > 2) throw table.Error(row, $"split code {split} is unknown; expected 0 (train), 1 (validation) or 2 (test).");
         if (!_lineOfId.TryAdd(id, table.LineOf(row)))
             throw table.Error(row, $"id '{id}' already appears on line {_lineOfId[id]}; every sample must appear once, in one split.");
+        if (relativePath.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            throw table.Error(row, $"image path '{relativePath.Replace("\0", "\\0")}' holds a character no path may hold (NUL).");
         var path = Path.GetFullPath(Path.Combine(_root, relativePath));
         if (!allowPathsOutsideRoot)
         {
@@ -68,8 +71,12 @@ internal sealed class ImageSplitBuilder(string source, string root, bool allowPa
             if (!IsInside(real, _realRoot.Value))
                 throw table.Error(row, $"image path '{relativePath}' is, through a symbolic link, {real}, outside the data root {_realRoot.Value}; pass allowPathsOutsideRoot: true to accept it.");
         }
+        if (checkFile && Directory.Exists(path)) throw table.Error(row, $"image '{path}' is a folder, not an image file.");
         if (checkFile && !File.Exists(path)) throw table.Error(row, $"image '{path}' does not exist.");
         if (checkFile && !ImageFileDataset.IsRegularImageFile(path, out var why)) throw table.Error(row, $"image '{path}' {why}.");
+        // one image under two ids (in two splits, say) would be trained and tested on, or counted twice
+        if (!_lineOfPath.TryAdd(path, table.LineOf(row)))
+            throw table.Error(row, $"image '{relativePath}' ({path}) is also the image of line {_lineOfPath[path]}; every image must appear once.");
         _splits[split].Add((path, label, attribute, $"{table.Source}, line {table.LineOf(row)}"));
     }
 

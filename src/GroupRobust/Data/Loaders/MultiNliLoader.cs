@@ -73,7 +73,7 @@ public static class MultiNliLoader
     /// <param name="metadataPath">Path of metadata_random.csv.</param>
     /// <param name="featuresPath">A <c>.safetensors</c> or <c>.npy</c> file whose row r belongs to metadata row r.</param>
     /// <param name="device">Device batches are returned on (the features stay in host memory until gathered).</param>
-    /// <exception cref="FormatException">A malformed feature file, a layout other than the ones above, or a label that differs from gold_label (file and row named).</exception>
+    /// <exception cref="FormatException">A malformed feature file, a layout other than the ones above, floating features holding NaN or infinity, or a label that differs from gold_label (file and row named).</exception>
     public static DatasetSplits Load(string metadataPath, string featuresPath, Device? device = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(featuresPath);
@@ -118,6 +118,13 @@ public static class MultiNliLoader
         using (features)
         {
             if (features.dim() < 1) throw new FormatException($"{featuresPath}: the features are a scalar; expected [N, ...].");
+            if (torch.is_floating_point(features) && features.shape[0] > 0)
+            {
+                using var scope = torch.NewDisposeScope();
+                var bad = features.isfinite().logical_not().reshape(features.shape[0], -1).any(1).nonzero();
+                if (bad.shape[0] > 0)
+                    throw new FormatException($"{featuresPath}: feature row {bad[0, 0].item<long>()} is not finite (NaN or infinity; {bad.shape[0]} row(s) in all): a failed conversion or export?");
+            }
             var source = new TensorFeatureSource(features);
             try
             {

@@ -22,7 +22,7 @@ public static class NormalizedCsvLoader
     /// <param name="device">Device batches are returned on.</param>
     /// <param name="allowPathsOutsideRoot">Accept filenames that resolve outside the image root (absolute, with "..", or through a symbolic link that leads out of it: links are followed before the check); false by default.</param>
     /// <param name="imageRoot">The folder filenames are relative to; null (default) for the CSV's folder.</param>
-    /// <exception cref="FormatException">A missing column, a bad value, a path outside the root, a duplicate id (the message names the file and line).</exception>
+    /// <exception cref="FormatException">A missing column, a bad value, a label or attribute whose inferred scheme would exceed <see cref="GroupScheme.MaxGroups"/> groups, a path outside the root, naming a folder or holding NUL, a duplicate id or image (the message names the file and line).</exception>
     /// <exception cref="DirectoryNotFoundException">The image root does not exist.</exception>
     public static DatasetSplits Load(string csvPath, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, GroupScheme? scheme = null, Device? device = null,
         bool allowPathsOutsideRoot = false, string? imageRoot = null)
@@ -46,7 +46,17 @@ public static class NormalizedCsvLoader
             if (scheme is not null && attrs[r] >= scheme.NumAttributes) throw table.Error(r, $"a is {attrs[r]}; the scheme has {scheme.NumAttributes} attribute values.");
         }
         if (table.Rows.Count == 0) throw new FormatException($"{csvPath}: no data rows.");
-        scheme ??= new GroupScheme(Math.Max(2, labels.Max() + 1), attrs.Max() + 1);
+        if (scheme is null)
+        {
+            // C and A are the largest values + 1: one corrupted value must not become a scheme of millions of groups
+            int yRow = Array.IndexOf(labels, labels.Max()), aRow = Array.IndexOf(attrs, attrs.Max());
+            long classes = Math.Max(2, labels[yRow] + 1L), values = attrs[aRow] + 1L;
+            if (classes * values > GroupScheme.MaxGroups)
+                throw classes >= values
+                    ? table.Error(yRow, $"y is {labels[yRow]}: the inferred scheme would have {classes} x {values} groups, more than {GroupScheme.MaxGroups} (a corrupted label? pass a scheme to state the classes).")
+                    : table.Error(aRow, $"a is {attrs[aRow]}: the inferred scheme would have {classes} x {values} groups, more than {GroupScheme.MaxGroups} (a corrupted attribute? pass a scheme to state the values).");
+            scheme = new GroupScheme((int)classes, (int)values);
+        }
         var builder = new ImageSplitBuilder(table.Source, root, allowPathsOutsideRoot);
         for (int r = 0; r < table.Rows.Count; r++)
             builder.Add(table, r, table.Text(r, id), table.Int(r, split), table.Text(r, file), labels[r], attrs[r]);

@@ -21,7 +21,7 @@ public static class WaterbirdsLoader
     /// <param name="preprocessing">Preprocessing; <see cref="ImagePreprocessing.Waterbirds"/> by default.</param>
     /// <param name="device">Device batches are returned on.</param>
     /// <param name="allowPathsOutsideRoot">Accept image paths that resolve outside <paramref name="root"/> (absolute, with "..", or through a symbolic link that leads out of it: links are followed before the check); false by default.</param>
-    /// <exception cref="FormatException">Missing or duplicate columns, duplicate ids, unknown split codes, out-of-range labels, paths outside the root, missing or non-regular images (file and line named).</exception>
+    /// <exception cref="FormatException">Missing or duplicate columns, duplicate ids or images, unknown split codes, out-of-range labels, paths outside the root or holding NUL, missing, non-regular or folder images (file and line named).</exception>
     public static DatasetSplits Load(string root, IImageDecoder decoder, ImagePreprocessing? preprocessing = null, Device? device = null, bool allowPathsOutsideRoot = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(root);
