@@ -209,6 +209,27 @@ public class TrainingCheckpointTests
         Assert.Throws<FormatException>(() => TrainingCheckpoint.ReadState(dir.File("c.bin")));
     }
 
+    [Theory]
+    [InlineData("GRCKPT9\n")]   // an unknown version
+    [InlineData("grckpt2\n")]   // another case
+    [InlineData("GRCKPT2\r")]   // another line ending
+    [InlineData("GRCKPT1\n")]   // a version-2 file relabelled as version 1 (no section names, no checksums)
+    public void A_wrong_magic_line_is_refused_and_changes_nothing(string tag)
+    {
+        using var dir = new TempDirectory();
+        using var model = Model(1);
+        TrainingCheckpoint.Save(dir.File("c.bin"), model, null, new CheckpointState { Epoch = 2 });
+        var bytes = File.ReadAllBytes(dir.File("c.bin"));
+        System.Text.Encoding.ASCII.GetBytes(tag).CopyTo(bytes, 0);
+        File.WriteAllBytes(dir.File("c.bin"), bytes);
+        using var target = Model(2);
+        var before = Values(target);
+        var ex = Assert.Throws<FormatException>(() => TrainingCheckpoint.Load(dir.File("c.bin"), target, null));
+        Assert.Contains("c.bin", ex.Message);
+        if (tag != "GRCKPT1\n") Assert.Contains("not a GroupRobust checkpoint (bad header)", ex.Message);
+        AssertUnchanged(before, target);
+    }
+
     [Fact]
     public void A_negative_epoch_or_a_null_generator_state_is_refused_on_save_and_on_load()
     {
