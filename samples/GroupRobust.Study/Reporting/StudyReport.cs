@@ -31,6 +31,7 @@ internal static class StudyReport
         string dataset = options.Dataset switch
         {
             "spurious-fashion-mnist" => "Spurious Fashion-MNIST", "colored-fashion-mnist" => "Colored Fashion-MNIST", "gaussian" => "the Gaussian task (JM1, Appendix C)",
+            "fortunes" => "Spurious Fortunes (Debian's fortunes, computers vs politics, a planted \"alice/bob writes:\" cue)",
             "waterbirds" => "Waterbirds", "celeba" => "CelebA", "multinli" => "MultiNLI", _ => $"{Path.GetFileName(options.DatasetPath)} (normalized CSV)",
         };
         sb.AppendLine(CultureInfo.InvariantCulture, $"# GroupRobust study: {dataset}").AppendLine();
@@ -42,7 +43,11 @@ internal static class StudyReport
         };
         sb.AppendLine(CultureInfo.InvariantCulture, $"Backbone: {options.Backbone}{weights}.").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; total time {elapsed.TotalMinutes:F1} min.");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, train size {options.TrainSize}, spurious correlation {options.Correlation}, " +
+        // the size and correlation options apply only to the datasets built here; the others come as published
+        string trainSize = options.Dataset is "spurious-fashion-mnist" or "gaussian" ? string.Create(CultureInfo.InvariantCulture, $"train size {options.TrainSize}, ") : "";
+        string correlation = options.Dataset is "spurious-fashion-mnist" or "colored-fashion-mnist" or "fortunes" or "gaussian"
+            ? string.Create(CultureInfo.InvariantCulture, $"spurious correlation {options.Correlation}, ") : "";
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, {trainSize}{correlation}" +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Model selection: the epoch with the best validation {options.Selection} accuracy (first on ties). Test numbers at that epoch. ") +
             "\"Labels used\" counts every group label a row read: training (the method, or an oracle), validation (choosing T or the epoch), or none. " +
