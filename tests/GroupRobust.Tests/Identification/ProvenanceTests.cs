@@ -5,7 +5,7 @@ using GroupRobust.Tests.TestSupport;
 
 namespace GroupRobust.Tests.Identification;
 
-/// <summary>Label budgets follow what the groups are: the laundering paths of the promises issue, each closed.</summary>
+/// <summary>Label budgets follow what the groups are: an edited saved source, and ground truth passed through the dataset-taking inferred factories.</summary>
 public class ProvenanceTests
 {
     // 2 classes x 2 attributes; the minority groups are (0, 1) and (1, 0)
