@@ -137,7 +137,6 @@ public sealed class Jm1Method : TrainingMethod
     private Tensor DrawAndMixPart(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
     {
         var pass = _passes.For(model);
-        if (batch.Size > 0) _groups.EnsureBatchLabels(batch, nameof(batch));
         var global = _mixer.DrawPartners(shard.Indices, Options.Partners);
         double alpha = Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng);
         if (batch.Size > 0) return MixedLoss(pass, batch, global.Slice(shard.Start, shard.Length), alpha);
