@@ -45,6 +45,9 @@ public sealed class RegroupedView : IGroupDataset, IEpochAware
         Inferred = inferred;
     }
 
+    /// <summary>The dataset beneath the view (never itself a regrouped view).</summary>
+    internal IGroupDataset Inner => _inner;
+
     /// <summary>True when the view's groups were inferred, not annotated: selection on them reads no group label.</summary>
     public bool Inferred { get; }
 

@@ -20,6 +20,9 @@ public sealed class UngroupedView : IGroupDataset, IEpochAware
         _inner = dataset is UngroupedView view ? view._inner : dataset;
     }
 
+    /// <summary>The dataset beneath the view, with its annotations (never itself an ungrouped view).</summary>
+    internal IGroupDataset Inner => _inner;
+
     /// <inheritdoc />
     public int Count => _inner.Count;
 

@@ -76,16 +76,19 @@ public sealed class GroupAssignment
         int? epoch = null, IReadOnlyDictionary<string, string>? parameters = null, IReadOnlyList<string>? classNames = null)
         => TwoSided(inErrorSet, labels, numClasses, method, GroupSource.Inferred, epoch, parameters, classNames);
 
-    /// <summary>The K = 2 assignment "(y, rest)" / "(y, error set)" with the error-set groups as the minority side.</summary>
+    /// <summary>
+    /// The K = 2 assignment "(y, rest)" / "(y, error set)" with the error-set groups as the minority side;
+    /// <c>identifiedByLibrary</c> is true only for the library's identifiers (see <see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>).
+    /// </summary>
     internal static GroupAssignment TwoSided(ReadOnlySpan<bool> inErrorSet, ReadOnlySpan<int> labels, int numClasses, string method, GroupSource source,
-        int? epoch, IReadOnlyDictionary<string, string>? parameters, IReadOnlyList<string>? classNames)
+        int? epoch, IReadOnlyDictionary<string, string>? parameters, IReadOnlyList<string>? classNames, bool identifiedByLibrary = false)
     {
         if (inErrorSet.Length != labels.Length)
             throw new ArgumentException($"'inErrorSet' has {inErrorSet.Length} flags but 'labels' has {labels.Length} entries.", nameof(inErrorSet));
         var values = new int[inErrorSet.Length];
         for (int i = 0; i < values.Length; i++) values[i] = inErrorSet[i] ? 1 : 0;
         var minority = Enumerable.Range(0, Math.Max(numClasses, 0)).Select(y => y * 2 + 1).ToArray();
-        return Build(values, labels, numClasses, 2, method, source, minority, epoch, parameters, classNames, ErrorSetValueNames);
+        return Build(values, labels, numClasses, 2, method, source, minority, epoch, parameters, classNames, ErrorSetValueNames, identifiedByLibrary);
     }
 
     /// <summary>
@@ -97,18 +100,32 @@ public sealed class GroupAssignment
     public static GroupAssignment FromErrorSet(ReadOnlySpan<bool> inErrorSet, IGroupDataset dataset, string method, int? epoch = null,
         IReadOnlyDictionary<string, string>? parameters = null)
     {
-        var assignment = Identified(inErrorSet, dataset, method, epoch, parameters);
+        ArgumentNullException.ThrowIfNull(dataset);
+        var assignment = FromErrorSet(inErrorSet, dataset.Labels.Span, dataset.Scheme.NumClasses, method, epoch, parameters, dataset.Scheme.ClassNames);
         assignment.CheckProvenance(dataset);
         return assignment;
     }
 
-    /// <summary>The error set an identifier of the library found (it reads no group label): no provenance comparison.</summary>
+    /// <summary>
+    /// The error set an identifier of the library found from a model's predictions (it reads no group label): marked
+    /// <see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>, so it is never compared with true groups.
+    /// </summary>
     internal static GroupAssignment Identified(ReadOnlySpan<bool> inErrorSet, IGroupDataset dataset, string method, int? epoch = null,
         IReadOnlyDictionary<string, string>? parameters = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        return FromErrorSet(inErrorSet, dataset.Labels.Span, dataset.Scheme.NumClasses, method, epoch, parameters, dataset.Scheme.ClassNames);
+        return TwoSided(inErrorSet, dataset.Labels.Span, dataset.Scheme.NumClasses, method, GroupSource.Inferred, epoch, parameters,
+            dataset.Scheme.ClassNames, identifiedByLibrary: true);
     }
+
+    /// <summary>
+    /// Groups one of the library's identifiers inferred with K values per class (XRM's, EIIL's environments): as
+    /// <see cref="FromInferred"/>, marked <see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>.
+    /// </summary>
+    internal static GroupAssignment InferredByLibrary(ReadOnlySpan<int> values, IGroupDataset dataset, int groupsPerClass,
+        IReadOnlyCollection<int> minorityGroups, string method, int? epoch, IReadOnlyDictionary<string, string>? parameters, IReadOnlyList<string> valueNames)
+        => Build(values, dataset.Labels.Span, dataset.Scheme.NumClasses, groupsPerClass, method, GroupSource.Inferred, minorityGroups, epoch, parameters,
+            dataset.Scheme.ClassNames, valueNames, identifiedByLibrary: true);
 
     /// <summary>Builds an error-set assignment whose error set is exactly <paramref name="errorIndices"/> (repeats are ignored).</summary>
     /// <exception cref="ArgumentOutOfRangeException">An index is out of range.</exception>
@@ -128,7 +145,10 @@ public sealed class GroupAssignment
 
     /// <summary>
     /// Builds an inferred assignment with <paramref name="groupsPerClass"/> values per class: sample i is in group
-    /// <c>labels[i] * K + values[i]</c>.
+    /// <c>labels[i] * K + values[i]</c>. The factory has no dataset to compare with, so the groups are compared with a
+    /// dataset's true groups wherever the assignment meets one (<see cref="EnsureMatches"/>: <see cref="ApplyTo"/>,
+    /// <see cref="Load(string, IGroupDataset?)"/>, a method, a recipe, the evaluator, or the first batch a method trains on):
+    /// equal groups count as <see cref="GroupSource.TrueLabels"/> from then on (see <see cref="Source"/>).
     /// </summary>
     /// <param name="values">The inferred value of every sample, in [0, K).</param>
     /// <param name="labels">The labels, same length, in [0, <paramref name="numClasses"/>).</param>
@@ -174,7 +194,7 @@ public sealed class GroupAssignment
 
     private static GroupAssignment Build(ReadOnlySpan<int> values, ReadOnlySpan<int> labels, int numClasses, int groupsPerClass, string method,
         GroupSource source, IReadOnlyCollection<int> minorityGroups, int? epoch, IReadOnlyDictionary<string, string>? parameters,
-        IReadOnlyList<string>? classNames, IReadOnlyList<string> valueNames)
+        IReadOnlyList<string>? classNames, IReadOnlyList<string> valueNames, bool identifiedByLibrary = false)
     {
         if (values.Length != labels.Length)
             throw new ArgumentException($"'values' has {values.Length} entries but 'labels' has {labels.Length}.", nameof(values));
@@ -208,6 +228,7 @@ public sealed class GroupAssignment
             MinorityGroups = minorityGroups.Distinct().Order().ToArray(),
             LabelsFingerprint = Fingerprint(labels),
             Parameters = parameters?.ToDictionary() ?? new Dictionary<string, string>(),
+            IdentifiedByLibrary = identifiedByLibrary && source == GroupSource.Inferred,
         };
         if (meta.ClassNames.Count != numClasses)
             throw new ArgumentException($"Expected {numClasses} class names, got {meta.ClassNames.Count}.", nameof(classNames));
@@ -227,11 +248,16 @@ public sealed class GroupAssignment
 
     /// <summary>
     /// Whether the groups are true annotations or inferred (the label budget they stand for). An "inferred" assignment
-    /// built by the public factories that take the dataset (<see cref="FromErrorSet(ReadOnlySpan{bool}, IGroupDataset, string, int?, IReadOnlyDictionary{string, string}?)"/>,
-    /// <see cref="FromErrorIndices"/>) from a dataset with group labels is compared with them: when it is the same partition
-    /// of every class (up to the names of the values) it is ground truth passed through an inferred factory, and counts as
-    /// <see cref="GroupSource.TrueLabels"/>, its metadata saying why. The library's identifiers do not go through that
-    /// check (they read no group label; a perfect identifier is not an oracle).
+    /// built by a public factory (<see cref="FromErrorSet(ReadOnlySpan{bool}, IGroupDataset, string, int?, IReadOnlyDictionary{string, string}?)"/>,
+    /// <see cref="FromErrorIndices"/>, <see cref="FromInferred"/>, the span <c>FromErrorSet</c>) or loaded from a file that
+    /// does not vouch for the library as its maker is compared with the true groups of every dataset it meets (at the
+    /// factory when it takes the dataset, then <see cref="EnsureMatches"/>: <see cref="ApplyTo"/>, <see cref="Load(string, IGroupDataset?)"/>,
+    /// a method's construction or its first batch, a recipe, the evaluator; through views: a <see cref="RegroupedView"/> or
+    /// an <see cref="UngroupedView"/> is compared with the dataset beneath it). When it is the same partition of every class
+    /// (up to the names of the values) it is ground truth passed through an inferred factory, and counts as
+    /// <see cref="GroupSource.TrueLabels"/> from then on, its metadata saying why. The library's identifiers do not go
+    /// through that check (<see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>: they read no group label, and a
+    /// perfect identifier is not an oracle); the mark travels in saved files under their checksum.
     /// </summary>
     public GroupSource Source => Metadata.Source;
 
@@ -319,7 +345,10 @@ public sealed class GroupAssignment
             .Where(c => Enumerable.Range(0, GroupsPerClass).Count(k => _members[c * GroupsPerClass + k].Length > 0) == 1)
             .ToArray();
 
-    /// <summary>Throws unless this assignment indexes <paramref name="dataset"/> (same size, classes and labels).</summary>
+    /// <summary>
+    /// Throws unless this assignment indexes <paramref name="dataset"/> (same size, classes and labels). Inferred groups
+    /// not made by the library's identifiers are then compared with the dataset's true groups (see <see cref="Source"/>).
+    /// </summary>
     /// <param name="dataset">The dataset the assignment will be used with.</param>
     /// <param name="paramName">The argument name to report.</param>
     /// <exception cref="ArgumentException">The sizes, class counts or label fingerprints differ.</exception>
@@ -333,15 +362,19 @@ public sealed class GroupAssignment
         var fp = Fingerprint(dataset.Labels.Span);
         if (fp != Metadata.LabelsFingerprint)
             throw new ArgumentException($"The dataset's labels (fingerprint {fp}) differ from the ones the group assignment was made for ({Metadata.LabelsFingerprint}): it was made for another dataset.", paramName);
+        CheckProvenance(dataset);
     }
 
     /// <summary>
-    /// Inferred groups that equal <paramref name="dataset"/>'s true groups (when it has them) count as true groups
-    /// (<see cref="Source"/>). Only an informative true partition counts: one in which some class has two non-empty groups.
+    /// Inferred groups that equal <paramref name="dataset"/>'s true groups (when it has them; a view is looked through to the
+    /// dataset beneath it) count as true groups (<see cref="Source"/>). Only an informative true partition counts: one in
+    /// which some class has two non-empty groups. Groups the library's identifiers made are not compared. Host memory only.
     /// </summary>
     internal void CheckProvenance(IGroupDataset dataset)
     {
-        if (_metadata.Source != GroupSource.Inferred || _proven is not null || !dataset.HasGroups || dataset.Count != Count) return;
+        if (_metadata.Source != GroupSource.Inferred || _metadata.IdentifiedByLibrary || _proven is not null) return;
+        dataset = Annotated(dataset);
+        if (!dataset.HasGroups || dataset.Count != Count) return;
         int k = GroupsPerClass, a = dataset.Scheme.NumAttributes, c = NumClasses;
         var truth = dataset.Groups.Span;
         var toTrue = new int[c * k];
@@ -367,6 +400,20 @@ public sealed class GroupAssignment
                 ["provenance"] = $"inferred by '{_metadata.Method}', found equal to the true groups of a dataset of {dataset.Count} samples: counted as true groups (an oracle)",
             },
         };
+    }
+
+    /// <summary>The dataset whose group labels are the annotations: views (regrouped, ungrouped) are looked through.</summary>
+    private static IGroupDataset Annotated(IGroupDataset dataset)
+    {
+        while (true)
+        {
+            switch (dataset)
+            {
+                case RegroupedView regrouped: dataset = regrouped.Inner; break;
+                case UngroupedView ungrouped: dataset = ungrouped.Inner; break;
+                default: return dataset;
+            }
+        }
     }
 
     /// <summary>
@@ -506,7 +553,7 @@ public sealed class GroupAssignment
 
     /// <summary>Reads an assignment written by <see cref="Save(string)"/> (or an earlier partition file) and checks it against <paramref name="dataset"/>.</summary>
     /// <param name="path">The CSV file.</param>
-    /// <param name="dataset">The dataset it must index; null skips the check. A file without the content checksum (an earlier version) whose inferred groups are this dataset's true groups counts as true groups (<see cref="Source"/>).</param>
+    /// <param name="dataset">The dataset it must index; null skips the check. Inferred groups in the file that are this dataset's true groups count as true groups, unless the file's checksum vouches that the library's identifiers made them (<see cref="Source"/>).</param>
     /// <exception cref="FormatException">The file is corrupted; the message names the file and line.</exception>
     /// <exception cref="ArgumentException">The file was made for another dataset.</exception>
     public static GroupAssignment Load(string path, IGroupDataset? dataset = null)
@@ -602,20 +649,16 @@ public sealed class GroupAssignment
         GroupAssignment assignment;
         try
         {
+            // only a file whose checksum covers the mark vouches for the library as the groups' maker
             assignment = Build(values, labels, meta.NumClasses, meta.GroupsPerClass, meta.Method, meta.Source, meta.MinorityGroups, meta.Epoch,
-                meta.Parameters, meta.ClassNames, meta.ValueNames);
+                meta.Parameters, meta.ClassNames, meta.ValueNames, meta.IdentifiedByLibrary && meta.ContentSha256 is not null);
         }
         catch (ArgumentException ex)
         {
             throw new FormatException($"{source}: the metadata on line 2 is inconsistent: {ex.Message}", ex);
         }
-        if (dataset is not null)
-        {
-            assignment.EnsureMatches(dataset, nameof(dataset));
-            // a file without the content checksum (an earlier version, or one whose checksum was removed) cannot vouch for
-            // its source: inferred groups in it that are the dataset's true groups count as true groups
-            if (meta.ContentSha256 is null) assignment.CheckProvenance(dataset);
-        }
+        // inferred groups not vouched for as the library's that are the dataset's true groups count as true groups
+        if (dataset is not null) assignment.EnsureMatches(dataset, nameof(dataset));
         return assignment;
     }
 

@@ -48,6 +48,18 @@ public sealed record GroupAssignmentMetadata
     /// </summary>
     public string? ContentSha256 { get; init; }
 
+    /// <summary>
+    /// True when one of the library's identifiers made the groups from a model's predictions (misclassification, loss
+    /// magnitude, the recorder, XRM, EIIL): they read no group label, so they are never compared with true groups, and a
+    /// perfect identifier is not counted as an oracle. False for groups built by the public factories, which are compared
+    /// with the true groups of every dataset they meet (see <see cref="GroupAssignment.Source"/>). Saved files keep the mark
+    /// under <see cref="ContentSha256"/>; a file without that checksum does not vouch for it. Default false (not written).
+    /// </summary>
+    /// <remarks>The checksum catches edits and corruption, not a forger who recomputes it: the mark is a record of the library's
+    /// own work, not a signature.</remarks>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool IdentifiedByLibrary { get; init; }
+
     /// <summary>Free-form creation parameters (fraction, per-class, pass, ...).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 }

@@ -1,5 +1,6 @@
 using GroupRobust.Data;
 using GroupRobust.Groups;
+using GroupRobust.Identification;
 using GroupRobust.Randomness;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -30,6 +31,7 @@ public abstract class TrainingMethod : ITrainingMethod
     private readonly ReadOnlyMemory<int> _trainLabels; // the training split's labels (empty when the subclass gave only a size)
     private readonly bool _knowsLabels;
     private IGroupDataset? _checkedOrigin;            // the last batch origin whose labels were found equal to the split's
+    private readonly List<GroupAssignment> _groupsRead = []; // the assignments the method trains on (their provenance is checked per origin)
 
     /// <summary>Creates the method.</summary>
     /// <param name="kind">A stable kind tag stored in the state, e.g. "jm1".</param>
@@ -93,6 +95,26 @@ public abstract class TrainingMethod : ITrainingMethod
         ArgumentNullException.ThrowIfNull(factory);
         _samplerFactory = factory;
         _sampler = factory(_orderSeed);
+    }
+
+    /// <summary>
+    /// Registers a group assignment the method trains on. Inferred groups not made by the library's identifiers are then
+    /// compared with the true groups of the dataset every batch comes from (once per dataset, host memory): equal groups
+    /// count as true groups (<see cref="GroupAssignment.Source"/>), so <see cref="LabelBudget"/>, computed from them, says
+    /// the run read training groups. The library's group-based methods register theirs; a subclass that derives its budget
+    /// from an assignment should too.
+    /// </summary>
+    /// <param name="groups">The assignment, made for the training split.</param>
+    protected void ReadsGroups(GroupAssignment groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        _groupsRead.Add(groups);
+    }
+
+    /// <summary>Compares the registered assignments with <paramref name="train"/>'s true groups (see <see cref="ReadsGroups"/>); the ready loop calls it before it hands a method a split without group labels.</summary>
+    internal void CheckProvenance(IGroupDataset train)
+    {
+        foreach (var groups in _groupsRead) groups.CheckProvenance(train);
     }
 
     /// <summary>The sampler set by <see cref="UseSampler"/>.</summary>
@@ -195,13 +217,17 @@ public abstract class TrainingMethod : ITrainingMethod
             if (origin.Count != DatasetSize)
                 throw new ArgumentException($"The batch comes from a dataset of {origin.Count} samples ({origin.GetType().Name}) but the {Kind} method trains on a split of {DatasetSize}: " +
                     "another split, or a subset or view of another size (fetch batches from the split the method was made for).", nameof(batch));
-            if (!_knowsLabels || ReferenceEquals(origin, _checkedOrigin)) return;
-            var theirs = origin.Labels.Span;
-            var ours = _trainLabels.Span;
-            for (int i = 0; i < ours.Length; i++)
-                if (theirs[i] != ours[i])
-                    throw new ArgumentException($"The batch comes from a dataset of the same size whose sample {i} has label {theirs[i]}, where the {Kind} method's training split has {ours[i]}: " +
-                        "another split of the same size (fetch batches from the split the method was made for).", nameof(batch));
+            if (ReferenceEquals(origin, _checkedOrigin)) return;
+            if (_knowsLabels)
+            {
+                var theirs = origin.Labels.Span;
+                var ours = _trainLabels.Span;
+                for (int i = 0; i < ours.Length; i++)
+                    if (theirs[i] != ours[i])
+                        throw new ArgumentException($"The batch comes from a dataset of the same size whose sample {i} has label {theirs[i]}, where the {Kind} method's training split has {ours[i]}: " +
+                            "another split of the same size (fetch batches from the split the method was made for).", nameof(batch));
+            }
+            CheckProvenance(origin);
             _checkedOrigin = origin;
             return;
         }

@@ -73,6 +73,9 @@ public static class TrainingLoop
         options.Selection.EnsureFits(options.Epochs, nameof(options));
         if (validation.Scheme.NumClasses != train.Scheme.NumClasses)
             throw new ArgumentException($"The validation split has {validation.Scheme.NumClasses} classes but the training split has {train.Scheme.NumClasses}.", nameof(validation));
+        // inferred groups the method trains on that are the split's true groups count as true groups before the method is
+        // handed a split without group labels (its budget decides which)
+        (method as Methods.TrainingMethod)?.CheckProvenance(train);
         var log = logger ?? NullLogger.Instance;
         string? bestPath = options.BestWeightsPath ?? (options.CheckpointPath is null ? null : options.CheckpointPath + ".best");
 

@@ -44,6 +44,7 @@ public class IdentifierTests
         Assert.True(q.Recall >= 0.8, $"recall {q.Recall}");
         Assert.True(q.Precision >= 0.75, $"precision {q.Precision}");
         Assert.Equal("misclassification", p.Metadata.Method);
+        Assert.True(p.Metadata.IdentifiedByLibrary);
         Assert.Equal(1, p.Metadata.Epoch);
         Assert.True(model.training);
     }

@@ -132,8 +132,7 @@ public sealed class EiilIdentifier : IGroupIdentifier, IShardableIdentifier
             ["penalty"] = finalPenalty.ToString("R", CultureInfo.InvariantCulture),
             ["penaltyHard"] = hardPenalty.ToString("R", CultureInfo.InvariantCulture),
         };
-        var result = GroupAssignment.FromInferred(env, labels, classes, 2, minority, "eiil", Options.Pass.Epoch, parameters,
-            dataset.Scheme.ClassNames, ["env A", "env B"]);
+        var result = GroupAssignment.InferredByLibrary(env, dataset, 2, minority, "eiil", Options.Pass.Epoch, parameters, ["env A", "env B"]);
         return IdentificationReport.Report(result, _logger);
     }
 

@@ -180,8 +180,8 @@ public sealed class XrmIdentifier : IValidationIdentifier
             ["steps"] = Options.Steps.ToString(CultureInfo.InvariantCulture),
             ["flipRate"] = flipRate.ToString("R", CultureInfo.InvariantCulture),
         };
-        var result = GroupAssignment.FromInferred(env, labels, classes, 2, Enumerable.Range(0, classes).Select(c => 2 * c + 1).ToArray(), "xrm", null, parameters,
-            data.Scheme.ClassNames, ["agree", "cross-mistake"]);
+        var result = GroupAssignment.InferredByLibrary(env, data, 2, Enumerable.Range(0, classes).Select(c => 2 * c + 1).ToArray(), "xrm", null, parameters,
+            ["agree", "cross-mistake"]);
         return IdentificationReport.Report(result, _logger);
     }
 }

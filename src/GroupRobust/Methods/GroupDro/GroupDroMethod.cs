@@ -30,6 +30,7 @@ public sealed class GroupDroMethod : TrainingMethod
         : base("groupdro", (groups ?? throw new ArgumentNullException(nameof(groups))).Labels, seeds)
     {
         _groups = groups;
+        ReadsGroups(groups);
         RobustLoss = Track("groupdro/", new GroupDroLoss(groups, options, logger));
         GroupBalanced = groupBalancedSampling;
         UseSampler(seed => groupBalancedSampling ? new GroupBalancedSampler(groups, seed) : new ShuffleSampler(groups.Count, seed));

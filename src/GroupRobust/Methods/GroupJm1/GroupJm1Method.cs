@@ -49,6 +49,7 @@ public sealed class GroupJm1Method : TrainingMethod
         ArgumentNullException.ThrowIfNull(groups);
         groups.EnsureMatches(train, nameof(groups));
         _groups = groups;
+        ReadsGroups(groups);
         _train = groups.Readable(train);
         Options = options ?? new GroupJm1Options();
         ArgumentNullException.ThrowIfNull(Options.Schedule, nameof(options));

@@ -44,6 +44,7 @@ public sealed class Jm1Method : TrainingMethod
         Options = options ?? new Jm1Options();
         Options.Validate();
         _groups = groups;
+        ReadsGroups(groups);
         _train = groups.Readable(train);
         _mixer = new ClassConditionalMixer(groups, Stream("partners"), Options.Policy, Options.Orientation, logger);
         Track("mixing/", _mixer.Tally);

@@ -37,6 +37,7 @@ public sealed class JttMethod : TrainingMethod
         : base("jtt", (errorSet ?? throw new ArgumentNullException(nameof(errorSet))).Labels, seeds)
     {
         _groups = errorSet;
+        ReadsGroups(errorSet);
         var order = EpochOrder.Upsampled(errorSet, (options ?? new JttOptions()).Lambda);
         UseSampler(seed => order.CreateSampler(errorSet.Count, seed, logger));
     }

@@ -48,6 +48,7 @@ public sealed class LisaMethod : TrainingMethod
         Options = options ?? new LisaOptions();
         Options.Validate();
         _groups = groups;
+        ReadsGroups(groups);
         _train = groups.Readable(train);
         int k = groups.GroupsPerClass, c = groups.NumClasses;
         if (k < 2 && Options.SelectionProbability > 0)

@@ -67,6 +67,7 @@ public class EiilIdentifierTests(ITestOutputHelper output)
         using var data = Planted();
         using var reference = Reference(data.Train);
         var groups = new EiilIdentifier(reference, new SeedSource(1), Fast).Identify(data.Train);
+        Assert.True(groups.Metadata.IdentifiedByLibrary);   // read no group label: never compared with the true groups
         var planted = GroupAssignment.FromTrueGroups(data.Train).MinorityMask();   // c != y
         Assert.Equal(100, planted.Count(p => p));
         var inferred = groups.MinorityMask();   // per class, the environment with the larger mean reference loss

@@ -39,6 +39,8 @@ public class XrmIdentifierTests(ITestOutputHelper output)
     {
         using var data = Planted();
         var result = Identifier(1).Discover(data.Train, data.Validation);
+        // XRM reads no group label: its groups carry the library's mark and are never counted as an oracle
+        Assert.True(result.Train.Metadata.IdentifiedByLibrary && result.Validation!.Metadata.IdentifiedByLibrary);
         var quality = result.Train.Quality(data.Train);   // against the true minority groups 1 and 2
         output.WriteLine($"XRM train cross-mistakes vs true minority: {quality}; groups [{string.Join(", ", result.Train.GroupCounts())}], " +
                          $"flip rate {result.FlipRate:P1} (history {string.Join(", ", result.FlipRateHistory.Select(r => r.ToString("P1")))}), degenerate {result.Degenerate}");
