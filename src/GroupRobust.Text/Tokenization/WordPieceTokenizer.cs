@@ -19,7 +19,8 @@ namespace GroupRobust.Text.Tokenization;
 /// FastBertTokenizer has no sentence pairs; this class builds them as Hugging Face does.</para>
 /// <para>Pairs are truncated "longest first", as Hugging Face's default and group_DRO's MultiNLI preprocessing
 /// (<c>_truncate_seq_pair</c>): one token at a time from the longer text, from the second when they are equally long.
-/// Not thread-safe (it reuses one buffer): use one tokenizer per thread.</para>
+/// Not thread-safe (it reuses one buffer): use one tokenizer per thread; a call from a second thread while one is in
+/// progress throws an <see cref="InvalidOperationException"/> instead of returning another text's ids.</para>
 /// </remarks>
 public sealed class WordPieceTokenizer
 {
@@ -27,6 +28,7 @@ public sealed class WordPieceTokenizer
     private readonly Dictionary<string, int> _vocabulary;
     private long[] _buffer = new long[256];
     private long[] _maskBuffer = new long[256];
+    private readonly GroupRobust.Internal.ExclusiveUse _use = new("word-piece tokenizer");
 
     private WordPieceTokenizer(BertTokenizer pieces, Dictionary<string, int> vocabulary, bool lowercase)
     {
@@ -153,6 +155,7 @@ public sealed class WordPieceTokenizer
     private void Pieces(ReadOnlySpan<char> text, List<int> ids)
     {
         if (text.IsEmpty) return;
+        using var use = _use.Enter();   // the buffers are shared by every call
         int capacity = text.Length + 2;   // a word piece covers at least one character
         if (_buffer.Length < capacity)
         {

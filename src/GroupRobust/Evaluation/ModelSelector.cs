@@ -10,6 +10,7 @@ public sealed class ModelSelector
 {
     private readonly List<EpochResult> _history = [];
     private double _bestScore = double.NaN;
+    private readonly Internal.ExclusiveUse _use = new("model selector");
 
     /// <summary>Creates a selector.</summary>
     /// <param name="rule">The ranking rule (default <see cref="SelectionRule.Auto"/>, resolved on the first result); it must score each epoch alone.</param>
@@ -36,8 +37,10 @@ public sealed class ModelSelector
     /// <param name="result">Its validation result.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is below 1.</exception>
     /// <exception cref="ArgumentException">The result lacks what the rule reads (group labels for a group-based rule).</exception>
+    /// <exception cref="InvalidOperationException">Another thread is adding a result (not thread-safe).</exception>
     public bool Add(int epoch, EvaluationResult result)
     {
+        using var use = _use.Enter();
         ArgumentOutOfRangeException.ThrowIfLessThan(epoch, 1);
         ArgumentNullException.ThrowIfNull(result);
         var entry = new EpochResult(epoch, result);

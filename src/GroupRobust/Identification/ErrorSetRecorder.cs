@@ -112,6 +112,7 @@ public sealed class ErrorSetRecorder : IDisposable
     /// <summary>Frees the record of <paramref name="epoch"/> (no-op if absent).</summary>
     public void Forget(int epoch)
     {
+        using var use = _use.Enter();
         if (_epochs.Remove(epoch, out var rec))
         {
             rec.Wrong.Dispose();
@@ -120,9 +121,9 @@ public sealed class ErrorSetRecorder : IDisposable
     }
 
     /// <summary>Frees every record; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
+    /// <exception cref="InvalidOperationException">Another thread is inside a call of the recorder.</exception>
+    public void Dispose() => _use.Dispose(() =>
     {
         foreach (var epoch in _epochs.Keys.ToArray()) Forget(epoch);
-        _use.Dispose();
-    }
+    });
 }

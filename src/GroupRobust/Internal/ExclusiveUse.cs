@@ -14,6 +14,18 @@ internal sealed class ExclusiveUse(string what)
     /// <summary>Marks the object disposed: later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => _disposed = true;
 
+    /// <summary>
+    /// Frees the object's resources with <paramref name="free"/> as a call of its own, then marks it disposed: a dispose
+    /// while another thread is inside a call throws (instead of freeing tensors that call is using); a second dispose does nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call.</exception>
+    public void Dispose(Action free)
+    {
+        if (_disposed) return;
+        using (Enter()) free();
+        _disposed = true;
+    }
+
     /// <summary>Enters a call; dispose the returned scope when the call ends.</summary>
     /// <exception cref="ObjectDisposedException">The object was disposed.</exception>
     /// <exception cref="InvalidOperationException">Another thread is inside a call.</exception>

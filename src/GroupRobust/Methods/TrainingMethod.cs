@@ -442,12 +442,17 @@ public abstract class TrainingMethod : ITrainingMethod
     protected virtual MethodEpochSummary Summarize(MethodEpochSummary summary) => summary;
 
     /// <summary>Frees what the method owns; later calls throw <see cref="ObjectDisposedException"/>. Not thread-safe: use from two threads at once throws.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call of the method (its tensors are in use).</exception>
     public void Dispose()
     {
-        _use.Dispose();
-        Dispose(true);
+        _use.Dispose(() => Dispose(true));
         GC.SuppressFinalize(this);
     }
+
+    /// <summary>Enters a call of the method's own (see the thread-safety remarks): subclasses guard their public members that read or change its state with it.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is inside a call.</exception>
+    /// <exception cref="ObjectDisposedException">The method was disposed.</exception>
+    private protected Internal.ExclusiveUse.Scope EnterCall() => _use.Enter();
 
     /// <summary>Frees owned resources (loss modules); override and call the base.</summary>
     /// <param name="disposing">True when called from <see cref="Dispose()"/>.</param>

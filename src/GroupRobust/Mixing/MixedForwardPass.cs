@@ -23,7 +23,10 @@ namespace GroupRobust.Mixing;
 /// <para>TorchSharp runs hooks only when a module is invoked through <c>call()</c>. When the chosen layer's hook does
 /// not fire (a model whose forward calls <c>.forward()</c> on its children), <c>Run</c> throws an
 /// <see cref="InvalidOperationException"/> that says so and how to fix it. Hooks are attached for the duration of one
-/// pass only, so the model is left untouched between calls. Not thread-safe.</para>
+/// pass only, so the model is left untouched between calls.</para>
+/// <para>Not thread-safe: a call from a second thread while a call is in progress (<c>Run</c>, <see cref="ChooseLayer"/>,
+/// or the model's forward reaching the mixing point or <see cref="MixHere"/> during a pass) throws an
+/// <see cref="InvalidOperationException"/> instead of touching the pass's state (give each thread its own pass and model).</para>
 /// </remarks>
 public sealed class MixedForwardPass
 {
@@ -45,6 +48,7 @@ public sealed class MixedForwardPass
     private Tensor? _partnerRows;     // for Run with partner rows: where each row's partner is in [batch; outside partners]
     private long _batchRows;          // B: the rows the mix keeps (the pass over [batch; outside partners] has B + K)
     private bool _fired;
+    private readonly ExclusiveUse _use = new("mixed forward pass");
 
     private enum Pass { None, Partners, Batch }
 
@@ -111,7 +115,12 @@ public sealed class MixedForwardPass
     public string? LastLayer { get; private set; }
 
     /// <summary>One candidate layer, uniformly at random (the same one when there is a single candidate; the generator is then not advanced).</summary>
-    public string ChooseLayer() => Layers.Count == 1 ? Layers[0] : Layers[_rng.Next(Layers.Count)];
+    /// <exception cref="InvalidOperationException">Another thread is inside a call of this pass.</exception>
+    public string ChooseLayer()
+    {
+        using var use = _use.Enter();
+        return Layers.Count == 1 ? Layers[0] : Layers[_rng.Next(Layers.Count)];
+    }
 
     /// <summary>
     /// Runs the model on a mix whose partners are partly (or wholly) rows of the batch itself: row i's partner is row
@@ -131,9 +140,10 @@ public sealed class MixedForwardPass
     /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A partner row is out of range, or a weight is outside [0, 1] (CPU).</exception>
     /// <exception cref="ArgumentException">Integer inputs (token ids) where the call may mix at the input.</exception>
-    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
+    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, the model changed the batch dimension, or another thread is inside a call of this pass.</exception>
     public Tensor Run(Tensor inputs, Tensor? outsidePartnerInputs, IReadOnlyList<long> partnerRows, Tensor coefficients, string? layer = null)
     {
+        using var use = _use.Enter();
         Guard.MinDims(inputs, 1, nameof(inputs));
         ArgumentNullException.ThrowIfNull(partnerRows);
         Guard.Dims(coefficients, 1, nameof(coefficients));
@@ -182,9 +192,10 @@ public sealed class MixedForwardPass
     /// <param name="coefficients">Weights c [B] on the batch rows (e.g. from <see cref="ClassConditionalMixer.Coefficients(MixPlan, double, Tensor)"/>).</param>
     /// <param name="layer">The layer to mix at; null draws one with <see cref="ChooseLayer"/>.</param>
     /// <exception cref="ArgumentException">Integer inputs (token ids) where the call may mix at the input.</exception>
-    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, or the model changed the batch dimension.</exception>
+    /// <exception cref="InvalidOperationException">The chosen layer's hook did not fire, the model changed the batch dimension, or another thread is inside a call of this pass.</exception>
     public Tensor Run(Tensor inputs, Tensor partnerInputs, Tensor coefficients, string? layer = null)
     {
+        using var use = _use.Enter();
         Guard.MinDims(inputs, 1, nameof(inputs));
         Guard.NotNull(partnerInputs, nameof(partnerInputs));
         Guard.Dims(coefficients, 1, nameof(coefficients));
@@ -318,10 +329,13 @@ public sealed class MixedForwardPass
     /// </summary>
     /// <param name="point">The point's name (declared in <c>explicitPoints</c>).</param>
     /// <param name="h">The representation at that point.</param>
+    /// <exception cref="InvalidOperationException">Another thread's pass is pending (the model is shared between threads).</exception>
     public Tensor MixHere(string point, Tensor h)
     {
         ArgumentNullException.ThrowIfNull(point);
         Guard.NotNull(h, nameof(h));
+        if (_pending is null) return h.alias();
+        using var use = _use.Enter();   // a pass is pending: only its own thread may reach the point
         if (_pending != point || _fired || !_explicitPoints.Contains(point)) return h.alias();
         return AtMixingPoint(h);
     }
@@ -344,6 +358,8 @@ public sealed class MixedForwardPass
 
     private Tensor AtMixingPoint(Tensor h)
     {
+        // the hook is on the shared model during a pass: another thread's forward reaching it must not take the pass's state
+        using var use = _use.Enter();
         if (_fired || _coefficients is null) return h;
         _fired = true;
         if (_pass == Pass.Partners)

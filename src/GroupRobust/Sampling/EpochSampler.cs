@@ -25,6 +25,7 @@ public abstract class EpochSampler : IIndexSampler
     }
 
     private int _epoch = 1;
+    private readonly Internal.ExclusiveUse _use = new("epoch sampler");
 
     /// <inheritdoc />
     public abstract long EpochLength { get; }
@@ -46,10 +47,15 @@ public abstract class EpochSampler : IIndexSampler
     protected ReproducibleRandom RandomForEpoch(int epoch) => new SeedSource(Seed).Random("epoch-" + (epoch - 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Yields the current epoch's indices, then advances <see cref="Epoch"/>.</summary>
+    /// <exception cref="InvalidOperationException">Another thread is drawing an epoch from this sampler (two would get the same epoch).</exception>
     public IEnumerator<long> GetEnumerator()
     {
-        var indices = IndicesForEpoch(_epoch);
-        _epoch++;
+        long[] indices;
+        using (_use.Enter())
+        {
+            indices = IndicesForEpoch(_epoch);
+            _epoch++;
+        }
         return ((IEnumerable<long>)indices).GetEnumerator();
     }
 

@@ -75,35 +75,6 @@ public class EvaluatorSafetyTests
         Assert.Equal(4, result.Count); // the evaluation itself is intact
     }
 
-    /// <summary>Runs <paramref name="intrude"/> on a second thread while this thread is inside a call of <paramref name="owner"/> (its ExclusiveUse guard held).</summary>
-    private static Exception? FromSecondThreadDuringACall(object owner, Action intrude)
-    {
-        var type = owner.GetType();
-        System.Reflection.FieldInfo? field = null;
-        for (; field is null && type is not null; type = type.BaseType)
-            field = type.GetField("_use", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
-        var guard = (GroupRobust.Internal.ExclusiveUse)field!.GetValue(owner)!;
-        Exception? seen = null;
-        using (guard.Enter())
-        {
-            var t = new Thread(() =>
-            {
-                try
-                {
-                    using var scope = NewDisposeScope();
-                    intrude();
-                }
-                catch (Exception ex)
-                {
-                    seen = ex;
-                }
-            });
-            t.Start();
-            t.Join();
-        }
-        return seen;
-    }
-
     [Fact]
     public void GroupDro_the_recorder_and_the_methods_detect_a_second_thread_too()
     {
@@ -119,7 +90,7 @@ public class EvaluatorSafetyTests
         };
         foreach (var (owner, intrude) in cases)
         {
-            var seen = FromSecondThreadDuringACall(owner, intrude);
+            var seen = ThreadIntrusion.FromSecondThreadDuringACall(owner, intrude);
             Assert.IsType<InvalidOperationException>(seen);
             Assert.Contains("two threads at once", seen!.Message);
         }

@@ -58,7 +58,11 @@ public sealed class AfrMethod : TrainingMethod
     public AfrOptions Options { get; }
 
     /// <summary>The per-sample weights w (sum 1), host values.</summary>
-    public double[] SampleWeights() => _weights.data<double>().ToArray();
+    public double[] SampleWeights()
+    {
+        using var call = EnterCall();
+        return _weights.data<double>().ToArray();
+    }
 
     /// <inheritdoc />
     public override string Name => string.Create(CultureInfo.InvariantCulture, $"AFR (γ={Options.Gamma:G4}, λ={Options.Lambda:G4})");

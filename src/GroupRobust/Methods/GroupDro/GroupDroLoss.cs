@@ -337,19 +337,17 @@ public sealed class GroupDroLoss : IGroupLoss
     }
 
     /// <summary>Frees the state; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose()
+    /// <exception cref="InvalidOperationException">Another thread is inside a call of the loss (its tensors are in use).</exception>
+    public void Dispose() => _use.Dispose(() =>
     {
-        {
-            _use.Dispose();
-            foreach (var t in _state.Values) t.Dispose();
-            _state.Clear();
-            _lastLoss?.Dispose();
-            _lastCount?.Dispose();
-            _lastWeights?.Dispose();
-            _lastAcc?.Dispose();
-            _lastLoss = _lastCount = _lastWeights = _lastAcc = null;
-        }
-    }
+        foreach (var t in _state.Values) t.Dispose();
+        _state.Clear();
+        _lastLoss?.Dispose();
+        _lastCount?.Dispose();
+        _lastWeights?.Dispose();
+        _lastAcc?.Dispose();
+        _lastLoss = _lastCount = _lastWeights = _lastAcc = null;
+    });
 
     /// <summary>Greedy bottom-k weights: groups sorted by <paramref name="reference"/> descending get f_g / alpha while the cumulative mass stays within alpha, the next group the remainder, then w = m f + (1 - m) w.</summary>
     private Tensor BtlWeights(Tensor reference)

@@ -71,6 +71,7 @@ public sealed class LffMethod : TrainingMethod
     /// </summary>
     public double[] SampleWeights()
     {
+        using var call = EnterCall();
         if (_emaBiased is null) return new double[DatasetSize];
         EnsureBuffers(_emaBiased.device);
         using var scope = NewDisposeScope();
@@ -82,6 +83,7 @@ public sealed class LffMethod : TrainingMethod
     /// <summary>The per-sample loss averages of the biased and the debiased network (host copies; 0 where not seen).</summary>
     public (double[] Biased, double[] Debiased) LossAverages()
     {
+        using var call = EnterCall();
         if (_emaBiased is null) return (new double[DatasetSize], new double[DatasetSize]);
         using var scope = NewDisposeScope();
         return (_emaBiased.to(ScalarType.Float64).cpu().data<double>().ToArray(), _emaDebiased!.to(ScalarType.Float64).cpu().data<double>().ToArray());
