@@ -31,6 +31,9 @@ public static class PretrainedWeights
             // gap, no overlap, no appended bytes), naming the file and the tensor, before anything is allocated
             if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
                 return GroupRobust.Data.Features.SafetensorsFile.Read(path);
+            // the unpickler makes a storage tensor and a view of it per entry: in a scope, only the views leave (the storage
+            // handles are freed here, not left to the finaliser; the data lives on in the views)
+            using var scope = torch.NewDisposeScope();
             var table = PyTorchUnpickler.UnpickleStateDict(path);
             var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (DictionaryEntry e in table)
@@ -39,6 +42,7 @@ public static class PretrainedWeights
                     throw new FormatException($"{path}: entry '{e.Key}' is a {e.Value?.GetType().Name ?? "null"}, not a tensor; save model.state_dict() (a mapping of names to tensors).");
                 result[key] = t;
             }
+            foreach (var t in result.Values) t.MoveToOuterDisposeScope();
             return result;
         }
         catch (Exception ex) when (ex is not FormatException and not OutOfMemoryException)

@@ -38,6 +38,38 @@ public class IdentificationLeakTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Every_identifier_and_the_assignments_tensors_a_thousand_times_leak_nothing()
+    {
+        using var splits = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 64, SpuriousScale = 3 });
+        var train = splits.Train;
+        using var model = Methods.MethodFactory.Model(0);
+        var misclassification = new MisclassificationIdentifier(model, new IdentificationOptions { BatchSize = 32 });
+        LeakCheck.AssertFlat(() => misclassification.Identify(train), warmup: 5, steps: 1000);
+        var loss = new LossMagnitudeIdentifier(model, 0.2);
+        LeakCheck.AssertFlat(() => loss.Identify(train), warmup: 5, steps: 1000);
+        var oracle = new OracleIdentifier();
+        LeakCheck.AssertFlat(() => oracle.Identify(train), warmup: 5, steps: 1000);
+        var eiil = new EiilIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new EiilOptions { Steps = 5, Pass = new IdentificationOptions { BatchSize = 32 } });
+        LeakCheck.AssertFlat(() => eiil.Identify(train), warmup: 5, steps: 1000);
+
+        var groups = GroupAssignment.FromTrueGroups(train);
+        long[] some = [0, 5, 9, 63];
+        LeakCheck.AssertFlat(() => groups.GroupTensor(some, torch.CPU).Dispose(), warmup: 5, steps: 1000);
+
+        // the recorder: record, read back and forget an epoch, over and over
+        using var recorder = new ErrorSetRecorder(train);
+        using var logits = torch.randn(32, 2);
+        using var labels = torch.zeros(32, ScalarType.Int64);
+        var idx = Enumerable.Range(0, 32).Select(i => (long)i).ToArray();
+        LeakCheck.AssertFlat(() =>
+        {
+            recorder.Record(1, idx, labels, logits);
+            recorder.ErrorSetAt(1);
+            recorder.Forget(1);
+        }, warmup: 5, steps: 1000);
+    }
+
+    [Fact]
     public void A_million_samples_stream_through_identification()
     {
         const int n = 1_000_000;

@@ -29,6 +29,19 @@ public class MethodLeakTests
         }, warmup: 2, steps: 6);
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Restoring_a_state_a_thousand_times_leaves_the_live_tensor_count_flat(string kind)
+    {
+        using var data = MethodFactory.Data(96);
+        using var method = MethodFactory.Make(kind, data, new SeedSource(0));
+        using var model = MethodFactory.ModelFor(kind, 0);
+        using var opt = torch.optim.SGD(model.parameters(), 0.05);
+        MethodFactory.Train(method, model, opt, data.Train, 0, 1, 2);   // a state with every part filled (LfF's averages, GroupDRO's q)
+        var state = method.GetState();
+        LeakCheck.AssertFlat(() => method.SetState(state), warmup: 5, steps: 1000);
+    }
+
     public static TheoryData<string> ShardableKinds => new() { "erm", "jtt", "jm1", "jm1:random", "jm1:inbatch", "groupdro" };
 
     [Theory]

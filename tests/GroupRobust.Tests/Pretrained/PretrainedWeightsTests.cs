@@ -33,7 +33,7 @@ public class PretrainedWeightsTests
     }
 
     /// <summary>make-fixtures.py's TinyResNet: torchvision's ResNet names (conv1, bn1, layer1.0..., fc).</summary>
-    private sealed class TinyResNet : Module<Tensor, Tensor>
+    internal sealed class TinyResNet : Module<Tensor, Tensor>
     {
         private readonly Conv2d conv1 = Conv2d(3, 4, 3, padding: 1, bias: false);
         private readonly BatchNorm2d bn1 = BatchNorm2d(4);

@@ -272,10 +272,11 @@ public sealed class LffMethod : TrainingMethod
         {
             var device = _emaBiased?.device ?? CPU;
             DisposeBuffers();
-            _emaBiased = torch.tensor(b, ScalarType.Float64).to(device).DetachFromDisposeScope();
-            _emaDebiased = torch.tensor(d, ScalarType.Float64).to(device).DetachFromDisposeScope();
-            _seen = torch.tensor(seen.Select(s => s != 0).ToArray()).to(device).DetachFromDisposeScope();
-            _weightSumDevice = torch.tensor(new[] { weightSum }, ScalarType.Float64).to(device).DetachFromDisposeScope();
+            // made on the device directly: a host tensor moved with .to() would be a second handle left to the finaliser
+            _emaBiased = torch.tensor(b, ScalarType.Float64, device).DetachFromDisposeScope();
+            _emaDebiased = torch.tensor(d, ScalarType.Float64, device).DetachFromDisposeScope();
+            _seen = torch.tensor(seen.Select(s => s != 0).ToArray(), device: device).DetachFromDisposeScope();
+            _weightSumDevice = torch.tensor(new[] { weightSum }, ScalarType.Float64, device).DetachFromDisposeScope();
         };
     }
 
