@@ -96,7 +96,14 @@ internal static class Guard
 
     public static void Finite(Tensor t, string name)
     {
-        if (t.device_type != DeviceType.CPU || t.numel() == 0) return;
+        if (t.device_type != DeviceType.CPU) return;
+        FiniteOnAnyDevice(t, name);
+    }
+
+    /// <summary>As <see cref="Finite"/> on every device (one device read): for doors outside the training step (last-layer fits, once per call).</summary>
+    public static void FiniteOnAnyDevice(Tensor t, string name)
+    {
+        if (t.numel() == 0) return;
         using var scope = NewDisposeScope();
         if (!t.isfinite().all().ToBoolean())
         {

@@ -56,7 +56,7 @@ public interface ITrainingMethod : IDisposable
     /// <param name="model">The classifier being trained (logits [B, C]).</param>
     /// <param name="batch">A batch of the training split, fetched with the indices <see cref="BeginEpoch"/> returned.</param>
     /// <exception cref="InvalidOperationException">No epoch was begun.</exception>
-    /// <exception cref="ArgumentException">The batch does not come from the method's training split, or is empty.</exception>
+    /// <exception cref="ArgumentException">The batch does not come from the method's training split, is empty, or (the library's methods, on the CPU) has inputs with NaN or infinity.</exception>
     Tensor Loss(nn.Module<Tensor, Tensor> model, Batch batch);
 
     /// <summary>

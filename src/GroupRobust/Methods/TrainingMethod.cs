@@ -200,6 +200,7 @@ public abstract class TrainingMethod : ITrainingMethod
             if ((ulong)indices[i] >= (ulong)DatasetSize)
                 throw new ArgumentException($"Batch row {i} has index {indices[i]}, outside the method's training split of {DatasetSize} samples.", nameof(batch));
         CheckSplit(batch);
+        CheckFinite(batch);
         CheckBatch(model, batch);
         _drawsBefore = _streams.ToDictionary(kv => kv.Key, kv => kv.Value.GetState(), StringComparer.Ordinal);
         _lastBatch = batch;
@@ -207,6 +208,21 @@ public abstract class TrainingMethod : ITrainingMethod
         var loss = Compute(model, batch, global);
         _samples += batch.Size;
         return loss;
+    }
+
+    /// <summary>
+    /// Refuses floating-point inputs with NaN or infinity (the loss would be NaN and the step would poison the model) when
+    /// they are on the CPU; other devices are not read (no sync in the training step).
+    /// </summary>
+    private static void CheckFinite(Batch batch)
+    {
+        var inputs = batch.Inputs;
+        if (inputs.device_type != DeviceType.CPU || !inputs.is_floating_point() || inputs.numel() == 0) return;
+        using var scope = NewDisposeScope();
+        if (inputs.isfinite().all().ToBoolean()) return;
+        long row = inputs.reshape(inputs.shape[0], -1).isfinite().all(1).logical_not().nonzero()[0, 0].ToInt64();
+        throw new ArgumentException($"The batch's inputs contain a non-finite value (NaN or infinity) in row {row} (sample {batch.Indices[(int)row]}): " +
+            "the loss would be NaN and the step would poison the model. Clean or drop the sample.", nameof(batch));
     }
 
     /// <summary>Refuses a batch of another split (see the labels constructor); reads no device memory.</summary>
@@ -392,6 +408,14 @@ public abstract class TrainingMethod : ITrainingMethod
     /// <exception cref="ArgumentException">The batch cannot be used.</exception>
     protected virtual void CheckBatch(nn.Module<Tensor, Tensor> model, Batch batch)
     {
+    }
+
+    /// <summary>The number of samples of epoch <paramref name="epoch"/>'s order, without beginning it (orders depend only on the seed and the epoch).</summary>
+    internal long EpochLength(int epoch, int totalEpochs)
+    {
+        using var use = _use.Enter();
+        if (epoch < 1 || epoch > totalEpochs) throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"Epoch must be in [1, {totalEpochs}].");
+        return Order(epoch).Length;
     }
 
     /// <summary>The sample indices of epoch <paramref name="epoch"/>; by default the <see cref="Sampler"/>'s.</summary>

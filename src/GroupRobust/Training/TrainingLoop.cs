@@ -76,6 +76,7 @@ public static class TrainingLoop
         // inferred groups the method trains on that are the split's true groups count as true groups before the method is
         // handed a split without group labels (its budget decides which)
         (method as Methods.TrainingMethod)?.CheckProvenance(train);
+        RefuseOneRowBatchNorm(method, model, options);
         var log = logger ?? NullLogger.Instance;
         string? bestPath = options.BestWeightsPath ?? (options.CheckpointPath is null ? null : options.CheckpointPath + ".best");
 
@@ -184,7 +185,7 @@ public static class TrainingLoop
         try
         {
             (train as Data.IEpochAware)?.SetEpoch(epoch);   // train-time augmentation draws per epoch (views pass it on)
-            foreach (var batch in options.PrefetchBatches ? data.PrefetchedBatches(order, options.BatchSize) : data.Batches(order, options.BatchSize))
+            foreach (var batch in options.PrefetchBatches ? data.PrefetchedBatches(order, options.BatchSize, options.DropLast) : data.Batches(order, options.BatchSize, options.DropLast))
             {
                 using var scope = NewDisposeScope();
                 var loss = options.Step.Take(method, model, optimizer, batch, options.MaxGradientNorm);
@@ -202,6 +203,27 @@ public static class TrainingLoop
         finally
         {
             sum?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before anything trains, a run in which some epoch ends with a one-row batch while the model has a
+    /// <c>BatchNorm1d</c> layer in training mode (one value per channel cannot be normalised: PyTorch's
+    /// <c>_verify_batch_size</c> raises, TorchSharp would make the running variance NaN and the failure surface later as a
+    /// non-finite prediction). The epoch lengths come from the method's orders, which depend only on its seed and the epoch.
+    /// </summary>
+    private static void RefuseOneRowBatchNorm(ITrainingMethod method, nn.Module<Tensor, Tensor> model, TrainingLoopOptions options)
+    {
+        if (options.DropLast || method is not Methods.TrainingMethod known) return;
+        var norm = model.named_modules().FirstOrDefault(m => m.module is TorchSharp.Modules.BatchNorm1d && m.module.training);
+        if (norm.module is null) return;
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            long length = known.EpochLength(epoch, options.Epochs);
+            if (length % options.BatchSize == 1)
+                throw new ArgumentException($"Epoch {epoch} of {method.Name} has {length} samples, so with BatchSize {options.BatchSize} its last batch has one row, " +
+                    $"and the model's batch-norm layer '{(norm.name.Length == 0 ? "(the model)" : norm.name)}' (BatchNorm1d, training) cannot normalise one value per channel " +
+                    "(PyTorch refuses it; its running variance would become NaN). Set DropLast = true (PyTorch's drop_last) or choose another batch size.", nameof(options));
         }
     }
 

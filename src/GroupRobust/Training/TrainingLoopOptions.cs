@@ -60,6 +60,14 @@ public sealed record TrainingLoopOptions
     /// </summary>
     public bool PrefetchBatches { get; init; }
 
+    /// <summary>
+    /// Drop the final batch of every epoch when it is smaller than <see cref="BatchSize"/> (PyTorch's <c>drop_last</c>;
+    /// default false: every sample trains). Without it, a model with a <c>BatchNorm1d</c> layer in training mode is refused
+    /// at the start of <c>TrainingLoop.Run</c> when an epoch's last batch would have a single row: batch norm cannot
+    /// normalise one value per channel (PyTorch raises; TorchSharp would turn the running variance into NaN).
+    /// </summary>
+    public bool DropLast { get; init; }
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {

@@ -132,6 +132,30 @@ public class MethodContractTests
         Assert.Equal(2, method.EndEpoch().Samples);
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Inputs_with_NaN_or_infinity_are_refused_at_the_door_naming_the_row_and_change_nothing(string kind)
+    {
+        using var data = MethodFactory.Data(100);
+        using var method = MethodFactory.Make(kind, data, new SeedSource(0));
+        using var model = MethodFactory.ModelFor(kind, 0);
+        method.BeginEpoch(1, 2);
+        var before = System.Text.Json.JsonSerializer.Serialize(method.GetState(), StateJson);
+        using var own = data.Train.GetBatch([3, 4, 5]);
+        foreach (var bad in new[] { float.PositiveInfinity, float.NaN, float.NegativeInfinity })
+        {
+            using var inputs = own.Inputs.clone();
+            inputs[1, 0] = bad;
+            using var poisoned = new Batch(inputs, own.Labels.clone(), own.Groups?.clone(), [3, 4, 5]);
+            var ex = Assert.Throws<ArgumentException>(() => method.Loss(model, poisoned));
+            Assert.Equal("batch", ex.ParamName);
+            Assert.Contains("non-finite value (NaN or infinity) in row 1 (sample 4)", ex.Message);
+        }
+        Assert.Equal(before, System.Text.Json.JsonSerializer.Serialize(method.GetState(), StateJson));
+        using (method.Loss(model, own)) { }
+        Assert.Equal(3, method.EndEpoch().Samples);
+    }
+
     private static readonly System.Text.Json.JsonSerializerOptions StateJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     [Fact]

@@ -39,19 +39,22 @@ public sealed class AfrMethod : TrainingMethod
         Options.Validate();
         if (heldOut.Inputs.dim() != 2 || heldOut.Inputs.shape[1] != initial.Features || initial.Classes != heldOut.Scheme.NumClasses)
             throw new ArgumentException($"The head is [{initial.Classes}, {initial.Features}] but the features are {Guard.Shape(heldOut.Inputs)} with {heldOut.Scheme.NumClasses} classes.", nameof(initial));
+        Guard.FiniteOnAnyDevice(heldOut.Inputs, nameof(heldOut));
         _initial = initial;
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         var x = heldOut.Inputs.to(ScalarType.Float64);
         var labels = torch.tensor(heldOut.Labels.ToArray().Select(v => (long)v).ToArray(), ScalarType.Int64, x.device);
         var p = nn.functional.softmax(initial.Logits(x), 1).gather(1, labels.unsqueeze(1)).squeeze(1);
-        var w = (p * -Options.Gamma).exp();
+        // in log space: log w = -gamma p (+ log(N / N_y)), normalised by a softmax, so a large gamma cannot underflow every
+        // exp(-gamma p) to 0 and turn the weights into 0 / 0
+        var logW = p * -Options.Gamma;
         if (Options.RebalanceClasses)
         {
-            var counts = torch.zeros(initial.Classes, ScalarType.Float64, x.device).scatter_add(0, labels, torch.ones_like(w));
-            w = w * (counts.sum() / counts.clamp_min(1)).index_select(0, labels);
+            var counts = torch.zeros(initial.Classes, ScalarType.Float64, x.device).scatter_add(0, labels, torch.ones_like(logW));
+            logW = logW + (counts.sum() / counts.clamp_min(1)).log().index_select(0, labels);
         }
-        _weights = (w / w.sum()).cpu().DetachFromDisposeScope();
+        _weights = nn.functional.softmax(logW, 0).cpu().DetachFromDisposeScope();
     }
 
     /// <summary>The options in use.</summary>

@@ -62,9 +62,9 @@ public static class Dfr
             var x = validationFeatures.Inputs;
             var fitX = x.index_select(0, Index(balancedFit, x.device));
             var (mean, std) = Moments(fitX);
-            var fitZ = (fitX - mean) / std;
+            var fitZ = Standardise(fitX, mean, std);
             var fitY = Labels(validationFeatures, balancedFit, x.device);
-            var scoreZ = (x.index_select(0, Index(scoring, x.device)) - mean) / std;
+            var scoreZ = Standardise(x.index_select(0, Index(scoring, x.device)), mean, std);
             foreach (var c in options.CGrid)
             {
                 var head = L1LogisticRegression.Fit(fitZ, fitY, validationFeatures.Scheme.NumClasses, c, options.Solver);
@@ -106,6 +106,8 @@ public static class Dfr
             throw new ArgumentException("Choosing C by worst-group accuracy needs validation groups (labels, or inferred ones through GroupAssignment.ApplyTo); pass selectByWorstGroup: false.", nameof(validationFeatures));
         // any view of features works (a RegroupedView of XRM's inferred validation groups, a subset); read them once
         using var valInputs = validationFeatures.GetBatch(Enumerable.Range(0, validationFeatures.Count).Select(i => (long)i).ToArray());
+        Internal.Guard.FiniteOnAnyDevice(trainFeatures.Inputs, nameof(trainFeatures));
+        Internal.Guard.FiniteOnAnyDevice(valInputs.Inputs, nameof(validationFeatures));
         if (valInputs.Inputs.dim() != 2 || valInputs.Inputs.shape[1] != trainFeatures.Inputs.shape[1] || validationFeatures.Scheme.NumClasses != trainFeatures.Scheme.NumClasses)
             throw new ArgumentException($"The validation features {Internal.Guard.Shape(valInputs.Inputs)} ({validationFeatures.Scheme.NumClasses} classes) do not match the training features {Internal.Guard.Shape(trainFeatures.Inputs)} ({trainFeatures.Scheme.NumClasses} classes).", nameof(validationFeatures));
         var val = validationFeatures;
@@ -118,9 +120,9 @@ public static class Dfr
             var x = trainFeatures.Inputs;
             var (mean, std) = Moments(x);
             var subset = Balanced(all, groups, rng);
-            var fitZ = (x.index_select(0, Index(subset, x.device)) - mean) / std;
+            var fitZ = Standardise(x.index_select(0, Index(subset, x.device)), mean, std);
             var fitY = Labels(trainFeatures, subset, x.device);
-            var valZ = (valInputs.Inputs.to(x.dtype, x.device) - mean) / std;
+            var valZ = Standardise(valInputs.Inputs.to(x.dtype, x.device), mean, std);
             var valIdx = Enumerable.Range(0, val.Count).ToArray();
             foreach (var c in options.CGrid)
             {
@@ -145,7 +147,7 @@ public static class Dfr
     {
         using var scope = NewDisposeScope();
         var (mean, std) = Moments(statistics.Inputs);
-        var z = (data.Inputs - mean) / std;
+        var z = Standardise(data.Inputs, mean, std);
         Tensor? weightSum = null, biasSum = null;
         perResample = 0;
         for (int r = 0; r < retrains; r++)
@@ -184,12 +186,23 @@ public static class Dfr
         return result.Order().ToArray();
     }
 
+    /// <summary>
+    /// Mean and standard deviation per feature, in float64 whatever the features' dtype (float32 squares overflow from
+    /// about 1.8e19). Features whose spread float64 cannot hold either are refused.
+    /// </summary>
     private static (Tensor Mean, Tensor Std) Moments(Tensor x)
     {
-        var mean = x.mean([0], keepdim: true);
-        var std = (x - mean).square().mean([0], keepdim: true).sqrt();
+        var x64 = x.to(ScalarType.Float64);
+        var mean = x64.mean([0], keepdim: true);
+        var std = (x64 - mean).square().mean([0], keepdim: true).sqrt();
+        if (!std.isfinite().all().ToBoolean() || !mean.isfinite().all().ToBoolean())
+            throw new ArgumentException($"The features' spread overflows float64 (largest magnitude {x64.abs().max().ToDouble():G3}): they cannot be standardised; rescale them first.", "features");
         return (mean, torch.where(std.gt(0), std, torch.ones_like(std)));   // scikit-learn: a constant feature keeps scale 1
     }
+
+    /// <summary>(x - mean) / std computed in float64, returned in float32 (float64 for float64 features): standardised values fit in float32 whatever x's scale.</summary>
+    private static Tensor Standardise(Tensor x, Tensor mean, Tensor std)
+        => ((x.to(ScalarType.Float64) - mean) / std).to(x.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32);
 
     private static Tensor Index(int[] rows, Device device) => torch.tensor(rows.Select(i => (long)i).ToArray(), ScalarType.Int64, device);
 
@@ -235,6 +248,8 @@ public static class Dfr
 
     private static void CheckDimensions(TensorGroupDataset a, TensorGroupDataset b, string name)
     {
+        Internal.Guard.FiniteOnAnyDevice(a.Inputs, "trainFeatures");
+        Internal.Guard.FiniteOnAnyDevice(b.Inputs, name);
         if (a.Inputs.dim() != 2 || b.Inputs.dim() != 2 || a.Inputs.shape[1] != b.Inputs.shape[1])
             throw new ArgumentException($"The features must be [N, D] with the same D; got {Internal.Guard.Shape(a.Inputs)} and {Internal.Guard.Shape(b.Inputs)}.", name);
         if (a.Scheme.NumClasses != b.Scheme.NumClasses)

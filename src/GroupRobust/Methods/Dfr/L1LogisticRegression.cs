@@ -15,8 +15,16 @@ namespace GroupRobust.Methods;
 /// </summary>
 public static class L1LogisticRegression
 {
+    /// <summary>
+    /// The largest feature magnitude <see cref="Fit"/> accepts, 1e6. With a penalised intercept on a column of ones, the
+    /// step 1/L shrinks with the features' scale squared, so features far beyond the intercept's scale leave the
+    /// intercept (and the head) where it started within any practical number of iterations, and their float32 sums can
+    /// overflow: such features are refused, not fitted to a constant head. Standardise them first (DFR does, in float64).
+    /// </summary>
+    public const double MaxFeatureMagnitude = 1e6;
+
     /// <summary>Fits the model.</summary>
-    /// <param name="features">Features [N, D], floating (float64 stays float64; others are solved in float32).</param>
+    /// <param name="features">Features [N, D], floating (float64 stays float64; others are solved in float32), finite, of magnitude at most <see cref="MaxFeatureMagnitude"/>.</param>
     /// <param name="labels">Integer labels [N] in [0, <paramref name="classes"/>), on the features' device.</param>
     /// <param name="classes">Number of classes C, at least 2.</param>
     /// <param name="c">Inverse regularisation strength C &gt; 0 (liblinear's C).</param>
@@ -25,6 +33,7 @@ public static class L1LogisticRegression
     /// A head with C rows: for two classes row 0 is 0 and row 1 is (w, b), so the logit difference is w . x + b and the
     /// softmax equals the logistic model; for more classes row k is class k's one-vs-rest model.
     /// </returns>
+    /// <exception cref="ArgumentException">The shapes or devices do not fit, a label is out of range, or the features are not finite or exceed <see cref="MaxFeatureMagnitude"/>.</exception>
     public static LinearHead Fit(Tensor features, Tensor labels, int classes, double c, L1LogisticOptions? options = null)
     {
         Guard.Dims(features, 2, nameof(features));
@@ -39,8 +48,12 @@ public static class L1LogisticRegression
         options ??= new L1LogisticOptions();
         options.Validate();
         if (features.shape[0] == 0) throw new ArgumentException("No samples to fit.", nameof(features));
-        Guard.Finite(features, nameof(features));
+        Guard.FiniteOnAnyDevice(features, nameof(features));
         using var scope = NewDisposeScope();
+        double magnitude = features.abs().max().to(ScalarType.Float64).cpu().item<double>();
+        if (magnitude > MaxFeatureMagnitude)
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"'features' reach magnitude {magnitude:G3}, beyond the solver's bound {MaxFeatureMagnitude:G0} (MaxFeatureMagnitude): the fit would leave a constant head or overflow. Standardise the features first (DFR does, in float64)."), nameof(features));
         using var noGrad = torch.no_grad();
         var dtype = features.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         var device = features.device;

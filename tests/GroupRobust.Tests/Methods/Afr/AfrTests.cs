@@ -101,6 +101,21 @@ public class AfrTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_huge_gamma_gives_finite_weights_on_the_least_confident_samples_not_NaN()
+    {
+        using var s = new Setup();
+        // exp(-gamma p) underflows to 0 for every sample once gamma p > 745: before, the weights were 0 / 0 = NaN
+        using var method = new AfrMethod(s.HeldOut, s.Initial, new SeedSource(0), new AfrOptions { Gamma = 1e5 });
+        var w = method.SampleWeights();
+        Assert.All(w, v => Assert.True(double.IsFinite(v) && v >= 0));
+        Assert.Equal(1.0, w.Sum(), 1e-9);
+        // the limit of the softmax: all the mass on the samples whose true-class probability (with the class factor) is lowest
+        var p = TrueClassProbability(s.Initial, s.HeldOut);
+        int argmin = Array.IndexOf(p, p.Min());
+        Assert.True(w[argmin] > 0.5 / Math.Max(1, p.Count(v => v == p.Min())), $"weight {w[argmin]} on the least confident sample");
+    }
+
+    [Fact]
     public void Class_rebalancing_equalises_the_class_totals_at_gamma_zero()
     {
         using var s = new Setup(1);
