@@ -68,6 +68,18 @@ public static class DataParallel
     /// each through <paramref name="step"/> with the gradients averaged over the job after every backward pass; every rank
     /// takes the same number of steps. Returns the epoch's summary.
     /// </summary>
+    /// <remarks>
+    /// Before the first gradient of the epoch is exchanged, the ranks check with one all-reduce of 64 int64 that they
+    /// agree on: the model's layout (every parameter's name, dtype, shape and whether it trains, every buffer's name,
+    /// dtype and shape, in the model's order: equal counts of numbers are not enough), the training split's size, the
+    /// method (its name and <see cref="TrainingMethod.DatasetSize"/>), the epoch and the run's epochs, the global batch,
+    /// the epoch order's length and steps, and the order itself (a fingerprint). When any rank differs, every rank throws
+    /// the same <see cref="InvalidOperationException"/> naming the ranks that differ from rank 0 and what differs (for
+    /// example "rank 1 has parameter 'fc.weight' float32[2, 16] where rank 0 has float32[16, 2]"), before any forward
+    /// pass: no parameter, gradient or buffer has changed and the method is left as it was. The steps then cost no
+    /// further check (<see cref="GradientAveraging.AverageGradients"/> carries the agreed layout's fingerprint in its
+    /// bucket). In a job of one nothing is exchanged.
+    /// </remarks>
     /// <param name="method">The method (begun and ended here).</param>
     /// <param name="model">This rank's replica (broadcast from rank 0 before the first epoch: <see cref="GradientAveraging.BroadcastParameters"/>).</param>
     /// <param name="optimizer">An optimizer over the model's parameters.</param>
@@ -80,7 +92,9 @@ public static class DataParallel
     /// <param name="maxGradientNorm">Clip the averaged gradients' global norm before the update (a finite number &gt; 0); null for none.</param>
     /// <exception cref="ArgumentOutOfRangeException">The global batch is not a positive multiple of the job's size, or the norm is not a finite number &gt; 0 (nothing has begun).</exception>
     /// <exception cref="NotSupportedException">The method's loss does not split into parts, or it is not a library method (nothing has begun).</exception>
-    /// <exception cref="InvalidOperationException">GroupDRO whose statistics are not reduced over the job (nothing has begun).</exception>
+    /// <exception cref="InvalidOperationException">GroupDRO whose statistics are not reduced over the job; or the ranks differ
+    /// in model layout, training split, method, epoch, global batch, steps or epoch order (every rank throws the same
+    /// message naming the ranks and the values; nothing has begun).</exception>
     public static MethodEpochSummary TrainEpoch(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epoch, int totalEpochs,
         int globalBatchSize, ICollective job, OptimizerStep? step = null, double? maxGradientNorm = null)
     {
@@ -96,8 +110,21 @@ public static class DataParallel
         EpochSharding.CheckGlobalBatch(globalBatchSize, job.Size);
         StepContext.CheckNorm(maxGradientNorm, nameof(maxGradientNorm));
         step ??= OptimizerStep.Plain;
-        model.train();
+        var before = library.SaveEpochPosition();
         var order = method.BeginEpoch(epoch, totalEpochs);
+        if (job.Size > 1)
+        {
+            try
+            {
+                LayoutAgreement.Establish(job, ModelLayout.Of(model), Settings(library, train, epoch, totalEpochs, globalBatchSize, order));
+            }
+            catch
+            {
+                library.RestoreEpochPosition(before);   // a refused epoch leaves the method as it was
+                throw;
+            }
+        }
+        model.train();
         (train as IEpochAware)?.SetEpoch(epoch);   // train-time augmentation draws per epoch, as TrainingLoop does
         foreach (var shard in EpochSharding.Shards(order, globalBatchSize, job))
         {
@@ -109,5 +136,24 @@ public static class DataParallel
             });
         }
         return method.EndEpoch();
+    }
+
+    /// <summary>What every rank of an epoch must share besides the model, as the check's message words it.</summary>
+    private static LayoutAgreement.Setting[] Settings(TrainingMethod method, IGroupDataset train, int epoch, int totalEpochs, int globalBatchSize, long[] order)
+    {
+        long steps = (order.LongLength + globalBatchSize - 1) / globalBatchSize;
+        // the order's fingerprint, word by word (FNV-1a over 64-bit words): O(N) per epoch on the host
+        ulong h = 14695981039346656037UL;
+        foreach (long index in order) h = (h ^ (ulong)index) * 1099511628211UL;
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return
+        [
+            new("split", string.Create(c, $"a training split of {train.Count} rows")),
+            new("method", string.Create(c, $"the method {method.Name} over a split of {method.DatasetSize} rows (DatasetSize)")),
+            new("epoch", string.Create(c, $"epoch {epoch} of {totalEpochs}")),
+            new("batch", string.Create(c, $"a global batch of {globalBatchSize} rows")),
+            new("steps", string.Create(c, $"{steps} steps over an epoch order of {order.LongLength} rows")),
+            new("order", string.Create(c, $"an epoch order with fingerprint {h:x16}")),
+        ];
     }
 }

@@ -8,7 +8,9 @@ namespace GroupRobust.Distributed;
 /// backward pass the gradients are averaged over the global batch, weighted by each rank's rows, in one bucket (one
 /// all-reduce per step for the whole model, plus the row count), so that every rank's optimizer step is the one a
 /// single process would take with the global batch; the model's buffers (BatchNorm's running statistics) ride in the
-/// same bucket and stay identical too. Host buffers: the gradients are copied to the host and back (an NCCL collective
+/// same bucket and stay identical too. No gradient is averaged before the ranks have checked that their models have
+/// the same layout (names, dtypes, shapes, which parameters train), so a rank with another model ends the job with a
+/// message naming it instead of averaging unrelated numbers. Host buffers: the gradients are copied to the host and back (an NCCL collective
 /// would all-reduce them on the device, docs/distributed.md).
 /// </summary>
 public static class GradientAveraging
@@ -46,10 +48,24 @@ public static class GradientAveraging
     /// row count (one bucket), plus one small int64 all-reduce when the model has integer buffers.
     /// </summary>
     /// <remarks>
+    /// <para>
+    /// The ranks' model layouts are checked before any gradient is averaged: every parameter's name, dtype, shape and
+    /// whether it trains, and every buffer's name, dtype and shape, in the model's order, must be rank 0's (equal counts
+    /// of numbers are not enough: a transposed or reordered layout would average unrelated gradients). The first call on a
+    /// collective checks with one extra all-reduce of 64 int64 (<see cref="DataParallel.TrainEpoch"/> checks at every
+    /// epoch and spares it); every later call carries the layout's fingerprint in its own bucket (64 more floats, no
+    /// extra collective), so a rank whose model changed alone is caught too, and a layout every rank changed alike (a
+    /// layer frozen everywhere) is checked again and averaged. On a difference every rank throws the same message,
+    /// naming the ranks that differ from rank 0 and the first parameter or buffer that differs, and no gradient or buffer
+    /// has changed.
+    /// </para>
+    /// <para>
     /// The running statistics follow every rank's data (PyTorch's DDP instead broadcasts rank 0's buffers); the batch
     /// statistics a BatchNorm normalises with are still each rank's own rows, as without SyncBatchNorm.
+    /// </para>
     /// </remarks>
-    /// <exception cref="InvalidOperationException">The global batch has no rows.</exception>
+    /// <exception cref="InvalidOperationException">The global batch has no rows; or the ranks' model layouts differ
+    /// (every rank throws, naming the ranks that differ from rank 0 and what differs).</exception>
     public static void AverageGradients(nn.Module model, ICollective collective, long localRows)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -61,25 +77,39 @@ public static class GradientAveraging
             if (localRows == 0) throw new InvalidOperationException("The global batch has no rows on any rank.");
             return;
         }
-        var parameters = model.parameters().Where(p => p.requires_grad).ToArray();
-        var buffers = model.buffers().ToArray();
-        var floating = buffers.Where(b => b.is_floating_point()).ToArray();
-        var integral = buffers.Where(b => !b.is_floating_point() && b.dtype != ScalarType.Bool).ToArray();
-        // one bucket: every gradient and floating buffer scaled by this rank's rows, then the row count in the last slot
-        var gradients = Flatten(parameters, p => p.grad ?? torch.zeros_like(p), scale: localRows);
-        var state = Flatten(floating, b => b, scale: localRows);
-        var buffer = new float[gradients.Length + state.Length + 1];
-        gradients.CopyTo(buffer, 0);
-        state.CopyTo(buffer, gradients.Length);
-        buffer[^1] = localRows;
-        collective.AllReduceSum(buffer);
+        var layout = ModelLayout.Of(model);
+        var agreed = LayoutAgreement.Current(collective) ?? LayoutAgreement.Establish(collective, layout, []);
+        float[] buffer;
+        while (true)
+        {
+            // one bucket: every gradient and floating buffer scaled by this rank's rows, the layout's fingerprint as 64
+            // counters of 0 or 1, then the row count in the last slot; a rank whose layout is not the agreed one sends
+            // the agreed length without numbers, so that every rank sees the disagreement in the same exchange
+            bool agreedHere = layout.Fingerprint == agreed.Fingerprint;
+            int fingerprintAt = checked((int)(agreed.GradientNumbers + agreed.StateNumbers));
+            buffer = new float[fingerprintAt + 64 + 1];
+            if (agreedHere)
+            {
+                Flatten(layout.Trained, p => p.grad ?? torch.zeros_like(p), localRows, buffer.AsSpan(0, (int)agreed.GradientNumbers));
+                Flatten(layout.Floating, b => b, localRows, buffer.AsSpan((int)agreed.GradientNumbers, (int)agreed.StateNumbers));
+            }
+            LayoutAgreement.WriteBits(buffer, fingerprintAt, layout.Fingerprint);
+            buffer[^1] = agreedHere ? localRows : 0;
+            collective.AllReduceSum(buffer);
+            var (agree, fingerprint) = LayoutAgreement.ReadBits(buffer, fingerprintAt, collective.Size);
+            if (!agree) LayoutAgreement.FailLayout(collective, layout);
+            if (fingerprint == agreed.Fingerprint) break;
+            // every rank changed its layout alike since the last check: check the new one, then exchange again
+            agreed = LayoutAgreement.Establish(collective, layout, []);
+        }
         float total = buffer[^1];
         if (total <= 0) throw new InvalidOperationException("The global batch has no rows on any rank.");
-        for (int i = 0; i < buffer.Length - 1; i++) buffer[i] /= total;
+        int numbers = (int)(agreed.GradientNumbers + agreed.StateNumbers);
+        for (int i = 0; i < numbers; i++) buffer[i] /= total;
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         int offset = 0;
-        foreach (var p in parameters)
+        foreach (var p in layout.Trained)
         {
             int n = (int)p.numel();
             var averaged = torch.tensor(buffer.AsSpan(offset, n).ToArray(), p.shape).to(p.dtype, p.device);
@@ -87,20 +117,20 @@ public static class GradientAveraging
             else p.grad.copy_(averaged);
             offset += n;
         }
-        foreach (var b in floating)
+        foreach (var b in layout.Floating)
         {
             int n = (int)b.numel();
             b.copy_(torch.tensor(buffer.AsSpan(offset, n).ToArray(), b.shape).to(b.dtype, b.device));
             offset += n;
         }
-        if (integral.Length > 0)
+        if (layout.Counters.Length > 0)
         {
             // rank 0's counters everywhere: the others contribute zeros
-            var counters = integral.SelectMany(b => b.cpu().to(ScalarType.Int64).data<long>().ToArray()).ToArray();
+            var counters = layout.Counters.SelectMany(b => b.cpu().to(ScalarType.Int64).data<long>().ToArray()).ToArray();
             if (collective.Rank != 0) Array.Clear(counters);
             collective.AllReduceSum(counters);
             int at = 0;
-            foreach (var b in integral)
+            foreach (var b in layout.Counters)
             {
                 int n = (int)b.numel();
                 b.copy_(torch.tensor(counters.AsSpan(at, n).ToArray(), b.shape).to(b.dtype, b.device));
@@ -113,18 +143,22 @@ public static class GradientAveraging
 
     private static float[] Flatten(IReadOnlyList<Tensor> tensors, Func<Tensor, Tensor> pick, double scale = 1)
     {
-        long total = tensors.Sum(t => t.numel());
-        var buffer = new float[total];
+        var buffer = new float[tensors.Sum(t => t.numel())];
+        Flatten(tensors, pick, scale, buffer);
+        return buffer;
+    }
+
+    private static void Flatten(IReadOnlyList<Tensor> tensors, Func<Tensor, Tensor> pick, double scale, Span<float> buffer)
+    {
         int offset = 0;
         using var scope = NewDisposeScope();
         foreach (var t in tensors)
         {
             var values = pick(t).detach().to(ScalarType.Float32).cpu().contiguous();
             if (scale != 1) values = values * scale;
-            values.data<float>().CopyTo(buffer.AsSpan(offset, (int)values.numel()));
+            values.data<float>().CopyTo(buffer.Slice(offset, (int)values.numel()));
             offset += (int)values.numel();
         }
-        return buffer;
     }
 
     private static void Unflatten(float[] buffer, IReadOnlyList<Tensor> tensors)

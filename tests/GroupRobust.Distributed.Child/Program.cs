@@ -256,6 +256,17 @@ switch (scenario)
         Console.WriteLine($"rank {mpi.Rank} passed the broadcast");
         break;
     }
+    case "mismatch-layout":
+    {
+        // no broadcast: the ranks' models differ in size (82 numbers against 42), so their gradient buckets would differ in length
+        using var model = mpi.Rank == 0 ? NewModel(1) : nn.Sequential(("lin1", nn.Linear(2, 8)), ("act", nn.ReLU()), ("fc", nn.Linear(8, 2)));
+        using var x = torch.randn(8, 2);
+        using var y = torch.zeros(8, ScalarType.Int64);
+        using (var loss = nn.functional.cross_entropy(model.call(x), y)) loss.backward();
+        GradientAveraging.AverageGradients(model, mpi, 8);
+        Console.WriteLine($"rank {mpi.Rank} passed the averaging");
+        break;
+    }
     case "throw":
         if (mpi.Rank == 1) throw new InvalidOperationException("bad data on rank 1");
         mpi.Barrier();                              // rank 0 would wait forever without the abort

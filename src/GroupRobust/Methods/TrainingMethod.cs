@@ -453,6 +453,35 @@ public abstract class TrainingMethod : ITrainingMethod
     }
 
     /// <summary>
+    /// The bookkeeping <see cref="BeginEpoch"/> changes (the epoch, the run's epochs, the sample count, the repeat's
+    /// batch), saved before an epoch begins so that data-parallel training can undo a begun epoch its cross-rank check
+    /// refuses (<see cref="RestoreEpochPosition"/>): the orders are pure functions of the seed and the epoch, so nothing
+    /// else moved.
+    /// </summary>
+    internal EpochPosition SaveEpochPosition()
+    {
+        using var use = _use.Enter();
+        return new EpochPosition(Epoch, TotalEpochs, _samples, _inEpoch, _lastBatch, _lastGlobal, _drawsBefore);
+    }
+
+    /// <summary>Puts back the bookkeeping saved by <see cref="SaveEpochPosition"/> (no batch was taken since).</summary>
+    internal void RestoreEpochPosition(EpochPosition saved)
+    {
+        ArgumentNullException.ThrowIfNull(saved);
+        using var use = _use.Enter();
+        Epoch = saved.Epoch;
+        TotalEpochs = saved.TotalEpochs;
+        _samples = saved.Samples;
+        _inEpoch = saved.InEpoch;
+        _lastBatch = saved.LastBatch;
+        _lastGlobal = saved.LastGlobal;
+        _drawsBefore = saved.DrawsBefore;
+    }
+
+    /// <summary>What <see cref="SaveEpochPosition"/> saves.</summary>
+    internal sealed record EpochPosition(int Epoch, int TotalEpochs, long Samples, bool InEpoch, Batch? LastBatch, GlobalBatch? LastGlobal, Dictionary<string, ulong[]>? DrawsBefore);
+
+    /// <summary>
     /// The loss of a part with no rows: a zero scalar that can be backpropagated (it reaches no parameter), on the batch's
     /// device; the part's gradients then count as zero in the average.
     /// </summary>

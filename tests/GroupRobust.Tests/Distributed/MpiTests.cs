@@ -139,6 +139,16 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Ranks_whose_models_differ_in_size_stop_with_a_message_before_averaging_gradients()
+    {
+        var (code, text, elapsed) = Mpirun("mismatch-layout");
+        Assert.NotEqual(0, code);
+        Assert.DoesNotContain("passed the averaging", text);
+        Assert.Contains("rank 1 has parameter 'lin1.weight' float32[8, 2] where rank 0 has float32[16, 2]", text);   // not MPI's own error
+        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"the job took {elapsed.TotalSeconds:F1} s to end (a hang: it takes seconds, also under load)");
+    }
+
+    [Fact]
     public void An_exception_on_one_rank_ends_the_job_with_its_message_within_seconds()
     {
         var (code, text, elapsed) = Mpirun("throw");
