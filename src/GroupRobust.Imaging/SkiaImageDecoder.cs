@@ -41,6 +41,35 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         if (destination.Length != height * width * 3)
             throw new ArgumentException($"'destination' has {destination.Length} bytes; {height} x {width} RGB needs {height * width * 3}.", nameof(destination));
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
+        try
+        {
+            DecodeBoxChecked(path, preCrop, box, height, width, destination);
+        }
+        catch (Exception ex) when (Unnamed(ex))
+        {
+            throw Named(path, ex);
+        }
+    }
+
+    /// <summary>A failure whose message does not name the file yet (Skia's own exceptions, an allocation that failed).</summary>
+    private static bool Unnamed(Exception ex) => ex is not (InvalidDataException or FileNotFoundException or ArgumentException or OperationCanceledException);
+
+    /// <summary>The failure with the file's name: out of memory stays an <see cref="OutOfMemoryException"/> (<see cref="InsufficientMemoryException"/>), anything else is invalid data.</summary>
+    private static Exception Named(string path, Exception ex) => ex is OutOfMemoryException
+        ? new InsufficientMemoryException($"{path}: not enough memory to decode the image ({ex.Message}).", ex)
+        : new InvalidDataException($"{path}: decoding failed ({ex.GetType().Name}: {ex.Message}).", ex);
+
+    /// <summary>The bitmap's pixels, or an exception naming the file when Skia could not allocate them.</summary>
+    private static IntPtr Pixels(string path, SKBitmap bitmap, SKImageInfo info)
+    {
+        var pixels = bitmap.GetPixels();
+        if (pixels == IntPtr.Zero)
+            throw new InsufficientMemoryException($"{path}: Skia could not allocate a {info.Width} x {info.Height} bitmap ({(long)info.BytesSize64} bytes).");
+        return pixels;
+    }
+
+    private static void DecodeBoxChecked(string path, int? preCrop, Func<int, int, (int Left, int Top, int Width, int Height, bool Flip)> box, int height, int width, Span<byte> destination)
+    {
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown format or corrupted header).");
         int fullW = codec.Info.Width, fullH = codec.Info.Height;
         // the (pre-cropped) image in full-resolution pixels: the centred square of preCrop, or the whole image
@@ -72,7 +101,7 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
         CheckSize(path, dims.Width, dims.Height, dims.Width == fullW ? "" : $" at the decoding scale ({fullW} x {fullH} in all)");
         var info = new SKImageInfo(dims.Width, dims.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var decoded = new SKBitmap(info);
-        var result = codec.GetPixels(info, decoded.GetPixels());
+        var result = codec.GetPixels(info, Pixels(path, decoded, info));
         if (result == SKCodecResult.IncompleteInput) throw new InvalidDataException($"{path}: the image data is truncated.");
         if (result != SKCodecResult.Success) throw new InvalidDataException($"{path}: decoding failed ({result}).");
         var region = scale == 1f
@@ -105,11 +134,23 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: {path}", path);
+        try
+        {
+            return DecodeChecked(path);
+        }
+        catch (Exception ex) when (Unnamed(ex))
+        {
+            throw Named(path, ex);
+        }
+    }
+
+    private static DecodedImage DecodeChecked(string path)
+    {
         using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image (unknown format or corrupted header).");
         CheckSize(path, codec.Info.Width, codec.Info.Height, "");
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
-        var result = codec.GetPixels(info, bitmap.GetPixels());
+        var result = codec.GetPixels(info, Pixels(path, bitmap, info));
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
             throw new InvalidDataException($"{path}: decoding failed ({result}).");
         if (result == SKCodecResult.IncompleteInput)

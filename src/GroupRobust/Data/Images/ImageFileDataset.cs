@@ -149,7 +149,7 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         {
             int k = (int)indices[i];
             var decoded = Decode(k);
-            images[i] = _preprocessing.Apply(decoded, Device);
+            images[i] = Named(k, () => _preprocessing.Apply(decoded, Device));
             if (i > 0 && !images[i].shape.SequenceEqual(images[0].shape))
                 throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' preprocesses to [{string.Join(", ", images[i].shape)}] but the batch's first image to [{string.Join(", ", images[0].shape)}]; add a resize to the preprocessing.");
         }
@@ -198,17 +198,16 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
                     }
                 }
             }
-            catch (Exception ex) when (ex is not OutOfMemoryException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                failures[i] = ex;
+                failures[i] = ex;   // out of memory too: reported below with the file's name, not as a bare AggregateException
             }
             return resized;
         }, _ => { });
         for (int i = 0; i < failures.Length; i++)
         {
             if (failures[i] is not { } ex) continue;
-            int k = (int)indices[i];
-            throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
+            throw Failure((int)indices[i], ex);
         }
         using var scope = NewDisposeScope();
         var batch = torch.tensor(values, [indices.Length, 3, oh, ow]);
@@ -216,16 +215,32 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
     }
 
     /// <summary>Decodes sample <paramref name="k"/>'s file; any decoder failure names the image and its metadata line.</summary>
-    private DecodedImage Decode(int k)
+    private DecodedImage Decode(int k) => Named(k, () => _decoder.Decode(_paths[k]));
+
+    /// <summary>Runs <paramref name="work"/> on sample <paramref name="k"/>'s image; every failure names the image and its metadata line.</summary>
+    private T Named<T>(int k, Func<T> work)
     {
         try
         {
-            return _decoder.Decode(_paths[k]);
+            return work();
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException and not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
+            throw Failure(k, ex);
         }
+    }
+
+    /// <summary>
+    /// The exception for a failure on sample <paramref name="k"/>'s image, naming the file and its metadata line: an
+    /// <see cref="InsufficientMemoryException"/> (still an <see cref="OutOfMemoryException"/>) when memory ran out (a bitmap
+    /// or a buffer that could not be allocated), an <see cref="InvalidDataException"/> otherwise.
+    /// </summary>
+    private Exception Failure(int k, Exception ex)
+    {
+        if (ex is InvalidDataException named && named.Message.StartsWith(_origins[k], StringComparison.Ordinal)) return named;
+        return ex is OutOfMemoryException
+            ? new InsufficientMemoryException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: out of memory ({ex.Message})", ex)
+            : new InvalidDataException($"{_origins[k]}: image '{_paths[k]}' could not be decoded: {ex.Message}", ex);
     }
 
     /// <summary>Augmentation on the per-image tensor path (decoders that cannot crop and resize): crop the drawn box, antialiased resize, flip.</summary>
@@ -237,12 +252,15 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         {
             int k = (int)indices[i];
             var decoded = Decode(k);
-            var x = torch.tensor(decoded.Rgb, [decoded.Height, decoded.Width, 3]).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
-            var (left, top, w, h, flip) = aug.Draw((int)x.shape[2], (int)x.shape[1], AugmentationRng(indices[i], occurrence[i]));
-            x = x.narrow(1, top, h).narrow(2, left, w);
-            x = nn.functional.interpolate(x.unsqueeze(0), [aug.Size, aug.Size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
-            if (flip) x = x.flip(2);
-            images[i] = _preprocessing.Normalize(x);
+            images[i] = Named(k, () =>
+            {
+                var x = torch.tensor(decoded.Rgb, [decoded.Height, decoded.Width, 3]).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+                var (left, top, w, h, flip) = aug.Draw((int)x.shape[2], (int)x.shape[1], AugmentationRng(indices[i], occurrence[i]));
+                x = x.narrow(1, top, h).narrow(2, left, w);
+                x = nn.functional.interpolate(x.unsqueeze(0), [aug.Size, aug.Size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true).squeeze(0);
+                if (flip) x = x.flip(2);
+                return _preprocessing.Normalize(x);
+            });
         }
         return torch.stack(images).contiguous().to(Device).MoveToOuterDisposeScope();
     }
