@@ -23,8 +23,11 @@ nn.Module<Tensor, Tensor> NewModel(long seed)          // every run starts from 
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(4), nn.Flatten(), nn.Linear(16 * 7 * 7, 2));
 }
 
+var progress = new ConsoleProgress();                  // one line per epoch: loss, validation average and worst-group, ETA
+
 // 1. The recipe: ERM for T = 1..2 epochs, the error set at the T validation picks, JM1 on it, every run selected on validation.
-var recipe = new TwoPhaseRecipe(data, NewModel, p => torch.optim.Adam(p, 1e-3), new SeedSource(1), new RecipeOptions { Phase1Epochs = 2, Epochs = 4 });
+var recipe = new TwoPhaseRecipe(data, NewModel, p => torch.optim.Adam(p, 1e-3), new SeedSource(1),
+    new RecipeOptions { Phase1Epochs = 2, Epochs = 4, OnEpoch = progress.Report });
 using (var jm1 = recipe.Run(MethodCatalog.Jm1))
 {
     Console.WriteLine($"{jm1.Groups!.Groups} at T = {jm1.Groups.Epoch}; {jm1.History.Method}: selected epoch {jm1.History.Best.Epoch}, labels used: {jm1.LabelBudget}");
@@ -52,6 +55,6 @@ using var dro = NewModel(seeds.Derive("init"));
 using (var method = MethodCatalog.GroupDro.Create(new MethodRequest { Train = data.Train, Groups = errorSet, Seeds = seeds.Child("groupdro") }))
 using (var optimizer = torch.optim.Adam(dro.parameters(), 1e-3))
 {
-    var history = TrainingLoop.Run(method, dro, optimizer, data, epochs: 4);
+    var history = TrainingLoop.Run(method, dro, optimizer, data, epochs: 4, progress: new ConsoleProgress(run: "GroupDRO"));
     Console.WriteLine($"{history.Method}: selected epoch {history.Best.Epoch}, labels used: {history.LabelBudget}, test {evaluator.Evaluate(dro, data.Test)}");
 }

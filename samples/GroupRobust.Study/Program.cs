@@ -8,6 +8,7 @@ using GroupRobust.Evaluation;
 using GroupRobust.Mixing;
 using GroupRobust.Study;
 using GroupRobust.Study.Reporting;
+using GroupRobust.Training;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 
@@ -45,9 +46,10 @@ var dataDir = new Option<string>("--data-dir") { Description = "Fashion-MNIST fo
 var output = new Option<string>("--output") { Description = "Output folder (JSON, Markdown, PNG)", DefaultValueFactory = _ => "artifacts/study" };
 var device = new Option<string>("--device") { Description = "cpu or cuda (needs a CUDA TorchSharp backend)", DefaultValueFactory = _ => "cpu" };
 var verbose = new Option<bool>("--verbose") { Description = "Log the library's information messages (identification, mixing statistics)" };
+var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -80,6 +82,7 @@ root.SetAction(parse =>
         Weights = parse.GetValue(weights),
         Augment = parse.GetValue(augment),
         OutputDirectory = parse.GetValue(output)!,
+        TensorBoard = parse.GetValue(tensorBoard),
         Device = parse.GetValue(device)!,
     };
     try
@@ -117,9 +120,17 @@ internal static class Study
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
         var noLabels = new List<NoLabelRecord>();
+        // a line per epoch with its ETA (the library's reporter), and TensorBoard event files per run
+        var console = new ConsoleProgress();
+        var board = options.TensorBoard ? new TensorBoardProgress(Path.Combine(options.OutputDirectory, "tensorboard")) : null;
         foreach (var seed in options.Seeds)
         {
-            var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"));
+            var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"),
+                (name, report) =>
+                {
+                    console.Report($"seed {seed} {name}", report);
+                    board?.Report($"seed {seed} {name}", report);
+                });
             List<MethodResult> r;
             List<IdentificationRecord> id;
             List<NoLabelRecord> nl;
@@ -149,7 +160,7 @@ internal static class Study
         StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
 
         PrintSummary(options, results);
-        AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
+        AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json{(board is null ? "" : ", TensorBoard event files (tensorboard --logdir " + board.LogDirectory + ")")} and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
         return 0;
     }
 

@@ -38,6 +38,9 @@ public sealed record StudyOptions
     /// <summary>Train-time augmentation of image datasets (the references' --augment_data: random resized crop and flip).</summary>
     public bool Augment { get; init; }
     public string OutputDirectory { get; init; } = "artifacts/study";
+
+    /// <summary>Write TensorBoard event files of every run into OutputDirectory/tensorboard (default true).</summary>
+    public bool TensorBoard { get; init; } = true;
     public string Device { get; init; } = "cpu";
     public bool Quiet { get; init; }
 
@@ -110,8 +113,8 @@ public sealed record StudyOptions
         _ => Mixing.AlphaSchedule.UniformThenBeta(),
     };
 
-    /// <summary>The recipes' options of one seed: epochs, batch sizes, the selection rule and the rule that chooses T, progress lines.</summary>
-    public GroupRobust.Recipes.RecipeOptions Recipe(GroupRobust.Data.DatasetSplits data, int seed, Action<string> progress) => new()
+    /// <summary>The recipes' options of one seed: epochs, batch sizes, the selection rule and the rule that chooses T, the epoch reports' receiver.</summary>
+    public GroupRobust.Recipes.RecipeOptions Recipe(GroupRobust.Data.DatasetSplits data, int seed, Action<string, GroupRobust.Training.EpochReport> onEpoch) => new()
     {
         Epochs = Epochs, Phase1Epochs = Phase1Epochs, BatchSize = BatchSize, EvaluationBatchSize = 500, Selection = SelectionRule(),
         IdentificationRule = IdentificationRule switch
@@ -123,7 +126,7 @@ public sealed record StudyOptions
             _ => GroupRobust.Evaluation.SelectionRule.ValidationErrorSet(),
         },
         Evaluator = new GroupRobust.Evaluation.EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
-        OnEpoch = (name, r) => progress($"{name}: epoch {r.Epoch}/{r.TotalEpochs}, val avg {r.Validation.AverageAccuracy:P1}, worst {r.Validation.WorstGroupAccuracy:P1}"),
+        OnEpoch = onEpoch,
     };
 
     /// <summary>JM1's options from the command line (layer, orientation, schedule, partners, detaching); c-MixUp keeps its uniform alpha.</summary>

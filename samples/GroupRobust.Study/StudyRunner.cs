@@ -8,6 +8,7 @@ using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using GroupRobust.Recipes;
 using GroupRobust.Study.Models;
+using GroupRobust.Training;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,7 +19,7 @@ namespace GroupRobust.Study;
 /// Runs every requested row for one seed through the library's recipes: phase I once (it is also the ERM row), each
 /// identifier's groups once, each distinct run once, every run from the same initialisation.
 /// </summary>
-internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress)
+internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
     /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
     internal static readonly AfrSearchOptions AfrGrid = new() { Gammas = [4, 6, 8, 10, 12, 14, 16, 18, 20], Lambdas = [0, 0.1, 0.2, 0.3], Steps = 300, LearningRate = 1e-2 };
@@ -30,7 +31,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
-        var recipeOptions = options.Recipe(data, seed, progress);
+        var recipeOptions = options.Recipe(data, seed, onEpoch);
         nn.Module<Tensor, Tensor> NewModel(long init)
         {
             torch.random.manual_seed(init);

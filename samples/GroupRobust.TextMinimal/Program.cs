@@ -11,6 +11,7 @@ using GroupRobust.Models;
 using GroupRobust.Pretrained;
 using GroupRobust.Randomness;
 using GroupRobust.Recipes;
+using GroupRobust.Training;
 using GroupRobust.Text.Data;
 using GroupRobust.Text.Encoders;
 using GroupRobust.Text.Tokenization;
@@ -36,7 +37,8 @@ nn.Module<Tensor, Tensor> NewModel(long seed)          // every run starts from 
 }
 
 // ERM for T = 1 epoch, its error set, then JM1 mixing the pooled representations of same-topic texts across it
-var recipe = new TwoPhaseRecipe(data, NewModel, p => torch.optim.Adam(p, 5e-5), new SeedSource(0), new RecipeOptions { Phase1Epochs = 1, Epochs = 2, BatchSize = 32 });
+var recipe = new TwoPhaseRecipe(data, NewModel, p => torch.optim.Adam(p, 5e-5), new SeedSource(0),
+    new RecipeOptions { Phase1Epochs = 1, Epochs = 2, BatchSize = 32, OnEpoch = new ConsoleProgress().Report });   // a line per epoch, with ETA
 using (var jm1 = recipe.Run(MethodCatalog.Jm1, methodOptions: new Jm1Options { Layer = MixingLayer.Output }))
 {
     Console.WriteLine($"{jm1.Groups!.Groups} at T = {jm1.Groups.Epoch}; {jm1.History.Method}: selected epoch {jm1.History.Best.Epoch}, labels used: {jm1.LabelBudget}");

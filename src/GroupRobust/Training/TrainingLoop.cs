@@ -43,10 +43,12 @@ public static class TrainingLoop
     /// <param name="data">Training and validation splits.</param>
     /// <param name="epochs">Number of epochs, at least 1.</param>
     /// <param name="batchSize">Training batch size, at least 1 (default 64).</param>
-    public static TrainingHistory Run(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, DatasetSplits data, int epochs, int batchSize = 64)
+    /// <param name="progress">Receives every epoch's report (a <see cref="ConsoleProgress"/> prints it); null for none.</param>
+    public static TrainingHistory Run(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, DatasetSplits data, int epochs, int batchSize = 64,
+        IProgress<EpochReport>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        return Run(method, model, optimizer, data.Train, data.Validation, new TrainingLoopOptions { Epochs = epochs, BatchSize = batchSize });
+        return Run(method, model, optimizer, data.Train, data.Validation, new TrainingLoopOptions { Epochs = epochs, BatchSize = batchSize }, progress);
     }
 
     /// <summary>Trains <paramref name="method"/> with every option of <see cref="TrainingLoopOptions"/>.</summary>

@@ -1,0 +1,97 @@
+using System.Globalization;
+using TorchSharp;
+
+namespace GroupRobust.Training;
+
+/// <summary>
+/// Writes every epoch's numbers as TensorBoard scalars through TorchSharp's <c>torch.utils.tensorboard.SummaryWriter</c>
+/// (event files <c>events.out.tfevents.*</c> that <c>tensorboard --logdir</c> reads), one folder per run, the epoch
+/// (numbered from 1) as the step. Scalars: <c>loss/train</c>; <c>validation/average</c>, <c>validation/worst_group</c>,
+/// <c>validation/group/&lt;name&gt;</c> for every non-empty group; <c>oracle_reference/average</c> and
+/// <c>oracle_reference/worst_group</c> when the loop evaluates an oracle reference split (never used for selection);
+/// <c>groupdro/q/&lt;group&gt;</c> for GroupDRO losses; <c>mixing/alpha_mean</c>, <c>mixing/mixed</c> and
+/// <c>mixing/unmixed</c> for mixing methods; <c>time/epoch_seconds</c>. Opt-in: pass it as <c>progress</c> to
+/// <see cref="TrainingLoop"/>, or give <see cref="Report(string, EpochReport)"/> to a recipe. Each event is appended
+/// and the file closed at once, so a crash loses nothing already reported. Thread-safe. Values are stored in float32
+/// (TensorBoard's scalar type).
+/// </summary>
+public sealed class TensorBoardProgress : IProgress<EpochReport>
+{
+    private readonly string? _run;
+    private readonly Dictionary<string, TorchSharp.Modules.SummaryWriter> _writers = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    /// <summary>Creates the writer (the folder is created when the first epoch is reported).</summary>
+    /// <param name="logDirectory">The log directory (<c>tensorboard --logdir</c> points here).</param>
+    /// <param name="run">The run of <see cref="Report(EpochReport)"/>: a subfolder; null writes into <paramref name="logDirectory"/> itself.</param>
+    /// <exception cref="ArgumentException"><paramref name="logDirectory"/> is empty.</exception>
+    public TensorBoardProgress(string logDirectory, string? run = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(logDirectory);
+        LogDirectory = logDirectory;
+        _run = run;
+    }
+
+    /// <summary>The log directory.</summary>
+    public string LogDirectory { get; }
+
+    /// <summary>The folder a run's event file goes to: its name with every character other than letters, digits, '-', '_' and '.' replaced by '_'.</summary>
+    /// <param name="run">The run's name; empty for the log directory itself.</param>
+    public string RunDirectory(string run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (run.Length == 0) return LogDirectory;
+        var safe = new string(run.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_').ToArray()).Trim('.');
+        return Path.Combine(LogDirectory, safe.Length == 0 ? "_" : safe);
+    }
+
+    /// <summary>Writes the epoch's scalars (for the run named at construction).</summary>
+    /// <param name="value">The epoch's report.</param>
+    public void Report(EpochReport value) => Report(_run ?? "", value);
+
+    /// <summary>Writes the epoch's scalars into the folder of run <paramref name="run"/> (see <see cref="RunDirectory"/>).</summary>
+    /// <param name="run">The run's name (a recipe passes the method's).</param>
+    /// <param name="value">The epoch's report.</param>
+    public void Report(string run, EpochReport value)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(value);
+        lock (_gate)
+        {
+            if (!_writers.TryGetValue(run, out var writer))
+            {
+                writer = torch.utils.tensorboard.SummaryWriter(RunDirectory(run));
+                _writers[run] = writer;
+            }
+            void Scalar(string tag, double v)
+            {
+                if (double.IsFinite(v)) writer.add_scalar(tag, (float)v, value.Epoch);
+            }
+            Scalar("loss/train", value.TrainLoss);
+            Write(Scalar, "validation", value.Validation, groups: true);
+            if (value.OracleReference is { } oracle) Write(Scalar, "oracle_reference", oracle, groups: false);
+            if (value.Method.GroupWeights is { } q)
+                for (int g = 0; g < q.Count; g++)
+                    Scalar($"groupdro/q/{(g < value.Validation.Groups.Count && q.Count == value.Validation.Groups.Count ? Tag(value.Validation.Groups[g].Name) : g.ToString(CultureInfo.InvariantCulture))}", q[g]);
+            if (value.Method.Mixing is { } mixing)
+            {
+                Scalar("mixing/alpha_mean", mixing.AlphaMean);
+                Scalar("mixing/mixed", mixing.Mixed);
+                Scalar("mixing/unmixed", mixing.Unmixed);
+            }
+            Scalar("time/epoch_seconds", value.Seconds);
+        }
+    }
+
+    private static void Write(Action<string, double> scalar, string prefix, Evaluation.EvaluationResult result, bool groups)
+    {
+        scalar($"{prefix}/average", result.AverageAccuracy);
+        if (result.WorstGroupAccuracy is double w) scalar($"{prefix}/worst_group", w);
+        if (!groups) return;
+        foreach (var g in result.Groups)
+            if (g.Accuracy is double a) scalar($"{prefix}/group/{Tag(g.Name)}", a);
+    }
+
+    /// <summary>A group name as a tag segment: '/' would open a new level in TensorBoard's tree.</summary>
+    private static string Tag(string name) => name.Replace('/', '_');
+}
