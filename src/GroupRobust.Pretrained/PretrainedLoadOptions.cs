@@ -29,4 +29,7 @@ public sealed record PretrainedLoadOptions
     /// used, a buffer such as BERT's <c>embeddings.position_ids</c>, or an ONNX graph's shape constants.
     /// </summary>
     public bool AllowUnusedFileKeys { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -65,4 +65,7 @@ public sealed record SpuriousFortunesOptions
         if (TrainSize is < 2) throw new ArgumentOutOfRangeException(nameof(TrainSize), TrainSize, "Expected at least 2 training texts, or null for all.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLength, 3, nameof(MaxLength));
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -67,4 +67,7 @@ public sealed record TextSplits(GroupScheme Scheme, IReadOnlyList<LabeledText> T
         }
         return new TensorGroupDataset(tokens, labels, Scheme, attributes);   // the dataset keeps its own handle of the tokens
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -23,4 +23,7 @@ public sealed record TextTableOptions
 
     /// <summary>Attribute names; null (default) names them by number and counts them as the largest attribute + 1.</summary>
     public IReadOnlyList<string>? AttributeNames { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -26,4 +26,7 @@ public sealed record DatasetSplits(IGroupDataset Train, IGroupDataset Validation
         Test.Dispose();
         Owned?.Dispose();
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -107,4 +107,8 @@ public sealed record GroupScheme
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(NumClasses, NumAttributes);
+
+    /// <summary>The structure with its names, e.g. "2 classes x 2 attributes (4 groups): classes [landbird, waterbird], attributes [land, water]".</summary>
+    public override string ToString()
+        => $"{NumClasses} classes x {NumAttributes} attributes ({NumGroups} groups): classes [{string.Join(", ", ClassNames)}], attributes [{string.Join(", ", AttributeNames)}]";
 }

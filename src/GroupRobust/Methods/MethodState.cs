@@ -28,4 +28,7 @@ public sealed record MethodState
 
     /// <summary>Named arrays of numbers (counters are exact up to 2^53).</summary>
     public required IReadOnlyDictionary<string, double[]> Values { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -99,4 +99,7 @@ public sealed record LinearHead
         Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
         return new LinearHead { Weight = result, Bias = bias.detach().to(ScalarType.Float64).cpu().data<double>().ToArray() };
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

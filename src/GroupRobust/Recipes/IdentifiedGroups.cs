@@ -36,4 +36,7 @@ public sealed record IdentifiedGroups
 
     /// <summary>The group labels the identifier itself read (none, or an oracle's training groups): the budget of a candidate T fixed in advance.</summary>
     public required LabelBudget IdentifierLabelBudget { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

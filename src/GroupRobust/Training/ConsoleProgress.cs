@@ -15,7 +15,7 @@ public sealed class ConsoleProgress : IProgress<EpochReport>
 {
     private readonly TextWriter _writer;
     private readonly string? _run;
-    private readonly Dictionary<string, (double Seconds, int Epochs)> _timing = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (double Seconds, int Epochs, int LastEpoch)> _timing = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
     /// <summary>Creates the reporter.</summary>
@@ -40,10 +40,11 @@ public sealed class ConsoleProgress : IProgress<EpochReport>
         ArgumentNullException.ThrowIfNull(value);
         lock (_gate)
         {
-            var (seconds, epochs) = _timing.GetValueOrDefault(run);
+            var (seconds, epochs, last) = _timing.GetValueOrDefault(run);
+            if (value.Epoch <= last) (seconds, epochs) = (0, 0);   // a new run under the same name: its own mean
             seconds += value.Seconds;
             epochs++;
-            _timing[run] = (seconds, epochs);
+            _timing[run] = (seconds, epochs, value.Epoch);
             _writer.WriteLine(Line(run, value, seconds / epochs));
             _writer.Flush();
         }

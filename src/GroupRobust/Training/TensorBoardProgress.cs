@@ -10,7 +10,8 @@ namespace GroupRobust.Training;
 /// <c>validation/group/&lt;name&gt;</c> for every non-empty group; <c>oracle_reference/average</c> and
 /// <c>oracle_reference/worst_group</c> when the loop evaluates an oracle reference split (never used for selection);
 /// <c>groupdro/q/&lt;group&gt;</c> for GroupDRO losses; <c>mixing/alpha_mean</c>, <c>mixing/mixed</c> and
-/// <c>mixing/unmixed</c> for mixing methods; <c>time/epoch_seconds</c>. Opt-in: pass it as <c>progress</c> to
+/// <c>mixing/unmixed</c> for mixing methods; <c>time/epoch_seconds</c>. A run that starts again under a name already
+/// reported (its epoch is not after the last one) is another run and gets its own folder (see <see cref="Report(string, EpochReport)"/>). Opt-in: pass it as <c>progress</c> to
 /// <see cref="TrainingLoop"/>, or give <see cref="Report(string, EpochReport)"/> to a recipe. Each event is appended
 /// and the file closed at once, so a crash loses nothing already reported. Thread-safe. Values are stored in float32
 /// (TensorBoard's scalar type).
@@ -18,7 +19,8 @@ namespace GroupRobust.Training;
 public sealed class TensorBoardProgress : IProgress<EpochReport>
 {
     private readonly string? _run;
-    private readonly Dictionary<string, TorchSharp.Modules.SummaryWriter> _writers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (TorchSharp.Modules.SummaryWriter Writer, int LastEpoch)> _writers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _runsNamed = new(StringComparer.Ordinal);
     private readonly object _gate = new();
 
     /// <summary>Creates the writer (the folder is created when the first epoch is reported).</summary>
@@ -35,13 +37,16 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
     /// <summary>The log directory.</summary>
     public string LogDirectory { get; }
 
-    /// <summary>The folder a run's event file goes to: its name with every character other than letters, digits, '-', '_' and '.' replaced by '_'.</summary>
+    /// <summary>
+    /// The folder a run's event file goes to: its name with every run of characters other than ASCII letters, digits, '-'
+    /// and '.' turned into one '_' ("GroupDRO (eiil groups)" becomes "GroupDRO_eiil_groups").
+    /// </summary>
     /// <param name="run">The run's name; empty for the log directory itself.</param>
     public string RunDirectory(string run)
     {
         ArgumentNullException.ThrowIfNull(run);
         if (run.Length == 0) return LogDirectory;
-        var safe = new string(run.Select(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_').ToArray()).Trim('.');
+        var safe = System.Text.RegularExpressions.Regex.Replace(run, "[^A-Za-z0-9.-]+", "_").Trim('_', '.');
         return Path.Combine(LogDirectory, safe.Length == 0 ? "_" : safe);
     }
 
@@ -49,7 +54,10 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
     /// <param name="value">The epoch's report.</param>
     public void Report(EpochReport value) => Report(_run ?? "", value);
 
-    /// <summary>Writes the epoch's scalars into the folder of run <paramref name="run"/> (see <see cref="RunDirectory"/>).</summary>
+    /// <summary>
+    /// Writes the epoch's scalars into the folder of run <paramref name="run"/> (see <see cref="RunDirectory"/>); when the
+    /// epoch is not after the last one reported under that name, a new run has begun, and it goes to "<c>run_2</c>", "<c>run_3</c>", ...
+    /// </summary>
     /// <param name="run">The run's name (a recipe passes the method's).</param>
     /// <param name="value">The epoch's report.</param>
     public void Report(string run, EpochReport value)
@@ -58,11 +66,15 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
         ArgumentNullException.ThrowIfNull(value);
         lock (_gate)
         {
-            if (!_writers.TryGetValue(run, out var writer))
+            // a run that starts again under a name already used (an epoch not after the last one reported) is another run:
+            // it gets its own folder, "name_2", so that two runs' curves never interleave
+            if (!_writers.TryGetValue(run, out var known) || value.Epoch <= known.LastEpoch)
             {
-                writer = torch.utils.tensorboard.SummaryWriter(RunDirectory(run));
-                _writers[run] = writer;
+                int n = _runsNamed[run] = _runsNamed.GetValueOrDefault(run) + 1;
+                known = (torch.utils.tensorboard.SummaryWriter(RunDirectory(n == 1 ? run : string.Create(CultureInfo.InvariantCulture, $"{run} {n}"))), 0);
             }
+            _writers[run] = (known.Writer, value.Epoch);
+            var writer = known.Writer;
             void Scalar(string tag, double v)
             {
                 if (double.IsFinite(v)) writer.add_scalar(tag, (float)v, value.Epoch);

@@ -40,4 +40,7 @@ public sealed record TrainingHistory
 
     /// <summary>The validation results as <see cref="EpochResult"/>s (epochs numbered from 1), e.g. for <see cref="IdentificationEpoch"/>.</summary>
     public IReadOnlyList<EpochResult> ValidationHistory => Epochs.Select(e => new EpochResult(e.Epoch, e.Validation)).ToArray();
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

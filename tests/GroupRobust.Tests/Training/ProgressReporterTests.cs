@@ -69,7 +69,7 @@ public class ProgressReporterTests
         var board = new TensorBoardProgress(dir.File("runs"), "GroupDRO / seed 0");
         var history = Train("groupdro", board);
         string runDir = board.RunDirectory("GroupDRO / seed 0");
-        Assert.Equal(Path.Combine(dir.File("runs"), "GroupDRO___seed_0"), runDir);
+        Assert.Equal(Path.Combine(dir.File("runs"), "GroupDRO_seed_0"), runDir);
         var file = Assert.Single(Directory.GetFiles(runDir, "events.out.tfevents.*"));
         var events = ReadEvents(file);
         Assert.Equal("brain.Event:2", events[0].FileVersion);
@@ -102,5 +102,11 @@ public class ProgressReporterTests
         Assert.Contains("mixing/alpha_mean", tags);
         Assert.Contains("mixing/mixed", tags);
         Assert.Single(text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        // another run under a name already used starts at epoch 1 again: its own folder, so curves never interleave
+        Train("jm1", mixing, epochs: 1);
+        Assert.Single(Directory.GetFiles(mixing.RunDirectory("JM1"), "events.out.tfevents.*"));
+        var second = ReadEvents(Assert.Single(Directory.GetFiles(mixing.RunDirectory("JM1 2"), "events.out.tfevents.*")));
+        Assert.Contains(second.Skip(1), e => e.Step == 1);
     }
 }

@@ -60,4 +60,7 @@ public sealed record SpuriousFashionMnistOptions
         if ((LabelNames is not null && LabelNames.Count != 2) || ColourNames.Count != 2)
             throw new ArgumentException("Two label names and two colour names are needed.", nameof(LabelNames));
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -10,4 +10,7 @@ public sealed record IdxArray(int[] Dimensions, byte[] Data)
 
     /// <summary>Values per item (the product of the other dimensions).</summary>
     public int ItemSize => Dimensions.Skip(1).Aggregate(1, (a, b) => a * b);
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

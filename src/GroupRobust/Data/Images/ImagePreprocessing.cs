@@ -118,4 +118,7 @@ public sealed record ImagePreprocessing
         long left = (long)Math.Round((w - size) / 2.0, MidpointRounding.AwayFromZero);
         return x.narrow(1, top, size).narrow(2, left, size);
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -17,4 +17,7 @@ public sealed record XrmResult
 
     /// <summary>True when some class fell entirely into one environment (in training or validation): the reference discards such runs.</summary>
     public required bool Degenerate { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -26,4 +26,7 @@ public sealed record AfrResult
 
     /// <summary>Every configuration's best step and score, in grid order.</summary>
     public required IReadOnlyList<(double Gamma, double Lambda, int Step, double Score)> Grid { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -32,4 +32,7 @@ public sealed record AfrSearchOptions
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be a finite number > 0.");
         if (!(MaxGradientNorm > 0 && double.IsFinite(MaxGradientNorm))) throw new ArgumentOutOfRangeException(nameof(MaxGradientNorm), MaxGradientNorm, "Must be a finite number > 0.");
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -23,4 +23,7 @@ public sealed record DfrOptions
         ArgumentNullException.ThrowIfNull(Solver, nameof(Solver));
         Solver.Validate();
     }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

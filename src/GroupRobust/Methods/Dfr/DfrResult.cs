@@ -20,4 +20,7 @@ public sealed record DfrResult
 
     /// <summary>Samples in each balanced resample of the final fit.</summary>
     public required int SamplesPerResample { get; init; }
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -60,4 +60,7 @@ public sealed record GroupDroOptions
     /// <summary>The adjustment of every group (length <paramref name="groups"/>).</summary>
     public double[] AdjustmentsFor(int groups)
         => GeneralizationAdjustments?.ToArray() ?? Enumerable.Repeat(GeneralizationAdjustment, groups).ToArray();
+
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

@@ -9,4 +9,8 @@ namespace GroupRobust.Methods;
 /// <param name="LastWeights">Weights of that batch's robust loss (q, or btl's weights).</param>
 /// <param name="Steps">Steps taken.</param>
 public sealed record GroupDroSnapshot(double[] Q, double[] ExpAvgLoss, double[] LastGroupLoss, double[] LastGroupCount,
-    double[]? LastGroupAccuracy, double[] LastWeights, long Steps);
+    double[]? LastGroupAccuracy, double[] LastWeights, long Steps)
+{
+    /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
+    private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
+}
