@@ -35,6 +35,20 @@ public class LoaderTests
         Assert.Equal(new long[] { 0, 3 }, batch.Groups!.data<long>().ToArray());
     }
 
+    [Fact]
+    public void Other_data_in_the_waterbirds_layout_takes_its_own_class_and_attribute_names()
+    {
+        using var dir = new TempDirectory();
+        LoaderFixtures.Waterbirds(dir.Path, ".ppm");
+        var scheme = GroupRobust.Groups.GroupScheme.Binary(["cat", "dog"], ["indoors", "outdoors"]);
+        var splits = WaterbirdsLoader.Load(dir.Path, new NetpbmImageDecoder(), scheme: scheme);
+        Assert.Equal("(dog, indoors)", splits.Scheme.GroupName(2));
+        Assert.Same(scheme, splits.Train.Scheme);
+        var ex = Assert.Throws<ArgumentException>(() => WaterbirdsLoader.Load(dir.Path, new NetpbmImageDecoder(), scheme: new GroupRobust.Groups.GroupScheme(3, 2)));
+        Assert.Equal("scheme", ex.ParamName);
+        Assert.Contains("3 classes x 2 attributes", ex.Message);
+    }
+
     [Theory]
     [InlineData("place,", "plase,", "missing column 'place'")]
     [InlineData("\n3,001.Bird/img_3.ppm,1,0,0,", "\n3,001.Bird/img_3.ppm,1,7,0,", "split code 7 is unknown")]
