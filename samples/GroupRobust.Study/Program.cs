@@ -103,6 +103,8 @@ internal static class Study
 {
     public static int Run(StudyOptions options, bool verbose)
     {
+        // a file or a pipe has no width: Spectre would wrap every table and long line at 80 columns
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
             .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
         var clock = Stopwatch.StartNew();
@@ -159,20 +161,30 @@ internal static class Study
         File.WriteAllText(Path.Combine(options.OutputDirectory, "results.json"), json);
         StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
 
-        PrintSummary(options, results);
+        PrintSummary(options, results, noLabels);
         AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json{(board is null ? "" : ", TensorBoard event files (tensorboard --logdir " + board.LogDirectory + ")")} and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
         return 0;
     }
 
-    private static void PrintSummary(StudyOptions options, List<MethodResult> results)
+    private static void PrintSummary(StudyOptions options, List<MethodResult> results, List<NoLabelRecord> noLabels)
     {
-        var table = new Table().Title(options.Seeds.Count > 1 ? "Test accuracy, % (mean ± std over seeds; model selected on validation worst-group)" : "Test accuracy, % (model selected on validation worst-group)").AddColumns("method", "labels used", "average", "worst-group");
+        // the columns of report.md's Table 1 a reader compares, and the no-labels rows of its last table
+        var table = new Table().Title(options.Seeds.Count > 1 ? "Test accuracy, % (mean ± std over seeds; model selected on validation worst-group)" : "Test accuracy, % (model selected on validation worst-group)")
+            .AddColumns("method", "labels used", "average", "worst-group", "adjusted average", "T");
+        static string Cell(MetricSummary? m, int runs) => m is null ? "n/a" : runs > 1 ? m.ToString() : (m.Mean * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
         foreach (var method in StudyReport.MethodOrder(results))
         {
             var rs = results.Where(r => r.Method == method).ToList();
             var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
-            string Cell(MetricSummary? m) => m is null ? "n/a" : rs.Count > 1 ? m.ToString() : (m.Mean * 100).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
-            table.AddRow(method, StudyReport.Labels(rs[0].LabelsUsed), Cell(agg.AverageAccuracy), Cell(agg.WorstGroupAccuracy));
+            string t = rs[0].IdentificationEpoch is null ? "-" : string.Join("/", rs.Select(r => r.IdentificationEpoch));
+            table.AddRow(Markup.Escape(method), StudyReport.Labels(rs[0].LabelsUsed), Cell(agg.AverageAccuracy, rs.Count), Cell(agg.WorstGroupAccuracy, rs.Count), Cell(agg.AdjustedAverageAccuracy, rs.Count), t);
+        }
+        foreach (var t in noLabels.Select(n => n.T).Distinct().Order())
+        {
+            var rs = noLabels.Where(n => n.T == t).Select(n => n.Result).ToList();
+            var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
+            table.AddRow($"JM1, no labels (validation average selects)", StudyReport.Labels(rs[0].LabelsUsed), Cell(agg.AverageAccuracy, rs.Count), Cell(agg.WorstGroupAccuracy, rs.Count), Cell(agg.AdjustedAverageAccuracy, rs.Count),
+                t.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
         AnsiConsole.Write(table);
     }
