@@ -23,6 +23,12 @@ public sealed record MethodResult
     public required double Seconds { get; init; }
     public required long SamplesSeen { get; init; }
 
+    /// <summary>True for a last-layer row (DFR, AFR): its validation history is its base run's, its own result is the fitted head's.</summary>
+    public bool LastLayer { get; init; }
+
+    /// <summary>A last-layer row's validation result with the fitted head; null for other rows.</summary>
+    public EvaluationResult? LastLayerValidation { get; init; }
+
     /// <summary>The result of a recipe run, its model evaluated on test.</summary>
     internal static MethodResult Of(RecipeRun run, string name, int seed, EvaluationResult test, double seconds) => new()
     {
@@ -42,6 +48,7 @@ public sealed record MethodResult
             Method = name, Seed = seed, LabelsUsed = run.LabelBudget, Selection = SelectionRule.WorstGroupAccuracy.Name, IdentificationEpoch = baseResult?.IdentificationEpoch,
             BestEpoch = epoch, ValidationHistory = baseResult?.ValidationHistory ?? [new EpochResult(epoch, validation)],
             Test = test, Seconds = seconds + (baseResult?.Seconds ?? 0), SamplesSeen = baseResult?.SamplesSeen ?? run.BaseHistory?.Epochs.Sum(e => e.Method.Samples) ?? 0,
+            LastLayer = true, LastLayerValidation = validation,
         };
     }
 }

@@ -76,6 +76,15 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("| JTT", report);
         Assert.Contains("| GroupDRO | train groups", report);
         Assert.Contains("(landbird, water)", report);   // the per-group table names Waterbirds' groups
+        // progress as people expect it, TensorBoard event files of every run, the plots
+        Assert.Contains("seed 0 JTT", text);
+        Assert.Matches(@"epoch 2/2  loss \d+\.\d+  val avg \d+\.\d%", text);
+        Assert.Contains("ETA 0:00", text);
+        var runs = Directory.GetDirectories(dir.File("out/tensorboard")).Select(Path.GetFileName).ToList();
+        Assert.Contains("seed_0_ERM", runs);
+        Assert.Contains("seed_0_GroupDRO", runs);
+        Assert.All(runs, r => Assert.NotEmpty(Directory.GetFiles(dir.File("out/tensorboard/" + r), "events.out.tfevents.*")));
+        foreach (var png in new[] { "val-worst-group.png", "val-average.png", "test-per-group.png" }) Assert.True(new FileInfo(dir.File("out/" + png)).Length > 10_000, png);
     }
 
     [Fact]
