@@ -80,5 +80,9 @@ public partial class RecordTextTests
         var head = new GroupRobust.Methods.DfrOptions();
         Assert.Contains("CGrid = [1, 0.7, 0.3, 0.1, 0.07, 0.03, 0.01]", head.ToString());
         Assert.Contains("... (20 in all)", GroupRobust.Internal.RecordText.Value(Enumerable.Range(0, 20).ToArray()));
+        // big members print their first items and their count without being enumerated, long texts are cut
+        var images = new GroupRobust.Data.Idx.IdxArray([10_000_000], new byte[10_000_000]);
+        Assert.Contains("Data = [0, 0, 0, 0, 0, 0, 0, 0, ... (10000000 in all)]", images.ToString());
+        Assert.Contains("... (5000 characters)", GroupRobust.Internal.RecordText.Value(new string('x', 5000)));
     }
 }

@@ -45,6 +45,7 @@ public sealed class GroupAssignment
     private readonly bool[] _minorityGroup;
     private readonly GroupAssignmentMetadata _metadata;
     private volatile GroupAssignmentMetadata? _proven;   // set once inferred groups are found equal to a dataset's true groups
+    private volatile IGroupDataset? _comparedWith;       // the last dataset whose true groups the groups were compared with
 
     private GroupAssignment(int[] labels, int[] groups, GroupAssignmentMetadata metadata)
     {
@@ -255,9 +256,11 @@ public sealed class GroupAssignment
     /// a method's construction or its first batch, a recipe, the evaluator; through views: a <see cref="RegroupedView"/> or
     /// an <see cref="UngroupedView"/> is compared with the dataset beneath it). When it is the same partition of every class
     /// (up to the names of the values) it is ground truth passed through an inferred factory, and counts as
-    /// <see cref="GroupSource.TrueLabels"/> from then on, its metadata saying why. The library's identifiers do not go
-    /// through that check (<see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>: they read no group label, and a
-    /// perfect identifier is not an oracle); the mark travels in saved files under their checksum.
+    /// <see cref="GroupSource.TrueLabels"/> from then on, its metadata saying why. Groups the library's identifiers made
+    /// (<see cref="GroupAssignmentMetadata.IdentifiedByLibrary"/>; the mark travels in saved files under their checksum) stay
+    /// inferred even when equal (they read no group label, and a perfect identifier is not an oracle), but the metadata's
+    /// "provenance" parameter then says so: an identifier trusts the predictions it is given, and predictions made from the
+    /// true groups would pass through it.
     /// </summary>
     public GroupSource Source => Metadata.Source;
 
@@ -372,9 +375,11 @@ public sealed class GroupAssignment
     /// </summary>
     internal void CheckProvenance(IGroupDataset dataset)
     {
-        if (_metadata.Source != GroupSource.Inferred || _metadata.IdentifiedByLibrary || _proven is not null) return;
+        if (_metadata.Source != GroupSource.Inferred || _proven is not null) return;
         dataset = Annotated(dataset);
-        if (!dataset.HasGroups || dataset.Count != Count) return;
+        // compared once per dataset (the loop hands a method a new view every epoch; the dataset beneath is the same)
+        if (!dataset.HasGroups || dataset.Count != Count || ReferenceEquals(dataset, _comparedWith)) return;
+        _comparedWith = dataset;
         int k = GroupsPerClass, a = dataset.Scheme.NumAttributes, c = NumClasses;
         var truth = dataset.Groups.Span;
         var toTrue = new int[c * k];
@@ -392,6 +397,20 @@ public sealed class GroupAssignment
         }
         bool informative = Enumerable.Range(0, c).Any(y => Enumerable.Range(y * a, a).Count(g => fromTrue[g] != -1) >= 2);
         if (!informative) return;
+        if (_metadata.IdentifiedByLibrary)
+        {
+            // the library's identifiers read no group label: a perfect identification is not an oracle, but it is said, so
+            // that predictions made from the true groups and handed to an identifier cannot pass unseen
+            _proven = _metadata with
+            {
+                Parameters = new Dictionary<string, string>(_metadata.Parameters)
+                {
+                    ["provenance"] = $"identified by '{_metadata.Method}' from predictions, found equal to the true groups of a dataset of {dataset.Count} samples " +
+                                     "(not counted as an oracle: the identifier read no group label; check that the predictions it was given did not either)",
+                },
+            };
+            return;
+        }
         _proven = _metadata with
         {
             Source = GroupSource.TrueLabels,

@@ -50,9 +50,10 @@ public sealed record GroupAssignmentMetadata
 
     /// <summary>
     /// True when one of the library's identifiers made the groups from a model's predictions (misclassification, loss
-    /// magnitude, the recorder, XRM, EIIL): they read no group label, so they are never compared with true groups, and a
-    /// perfect identifier is not counted as an oracle. False for groups built by the public factories, which are compared
-    /// with the true groups of every dataset they meet (see <see cref="GroupAssignment.Source"/>). Saved files keep the mark
+    /// magnitude, the recorder, XRM, EIIL): they read no group label, so a perfect identifier is not counted as an oracle
+    /// (equality with a dataset's true groups is recorded in <see cref="Parameters"/>' "provenance", since an identifier
+    /// trusts the predictions or the model it is given). False for groups built by the public factories, which count as true
+    /// groups when they equal those of a dataset they meet (see <see cref="GroupAssignment.Source"/>). Saved files keep the mark
     /// under <see cref="ContentSha256"/>; a file without that checksum does not vouch for it. Default false (not written).
     /// </summary>
     /// <remarks>The checksum catches edits and corruption, not a forger who recomputes it: the mark is a record of the library's

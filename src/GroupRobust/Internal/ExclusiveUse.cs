@@ -9,7 +9,7 @@ internal sealed class ExclusiveUse(string what)
 {
     private int _owner;
     private int _depth;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     /// <summary>Marks the object disposed: later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => _disposed = true;
@@ -22,8 +22,12 @@ internal sealed class ExclusiveUse(string what)
     public void Dispose(Action free)
     {
         if (_disposed) return;
-        using (Enter()) free();
-        _disposed = true;
+        using (Enter())
+        {
+            // marked before the resources go and before the call ends: no other thread can enter between the two
+            _disposed = true;
+            free();
+        }
     }
 
     /// <summary>Enters a call; dispose the returned scope when the call ends.</summary>
@@ -31,11 +35,16 @@ internal sealed class ExclusiveUse(string what)
     /// <exception cref="InvalidOperationException">Another thread is inside a call.</exception>
     public Scope Enter()
     {
-        if (_disposed) throw new ObjectDisposedException(what, $"The {what} has been disposed.");
         int me = Environment.CurrentManagedThreadId;
         int owner = Interlocked.CompareExchange(ref _owner, me, 0);
         if (owner != 0 && owner != me)
             throw new InvalidOperationException($"The {what} is being used from two threads at once; it is not thread-safe. Give each thread its own {what}.");
+        if (owner == 0 && _disposed)
+        {
+            // a new call after (or racing with) the dispose; a call nested in the owner's own call, the dispose's included, goes on
+            Volatile.Write(ref _owner, 0);
+            throw new ObjectDisposedException(what, $"The {what} has been disposed.");
+        }
         _depth++;
         return new Scope(this);
     }

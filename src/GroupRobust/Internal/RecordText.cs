@@ -31,26 +31,39 @@ internal static class RecordText
             {
                 text = Value(p.GetValue(record));
             }
-            catch (TargetInvocationException)
+            catch (Exception ex) when (ex is not (OutOfMemoryException or StackOverflowException))
             {
-                text = "(unavailable)";   // ToString never throws
+                text = "(unavailable)";   // ToString must not throw: a disposed or changing member prints as this
             }
             builder.Append(text);
         }
         return true;
     }
 
-    /// <summary>One value as text (see the class remarks).</summary>
-    public static string Value(object? value) => value switch
+    /// <summary>Longest text of one value (a long string, such as a serialized history, is cut).</summary>
+    private const int MaxText = 200;
+
+    /// <summary>One value as text (see the class remarks); collections are enumerated only as far as the items shown.</summary>
+    public static string Value(object? value) => Cut(value switch
     {
         null => "null",
         string s => s,
         Tensor t => t.IsInvalid ? "Tensor (disposed)" : $"Tensor {t.dtype}[{string.Join(", ", t.shape)}]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        IEnumerable e when IsKeyValueSequence(e) => "{" + Join(e.Cast<object>().Select(KeyValue), e.Cast<object>().Count()) + "}",
-        IDictionary d => "{" + Join(Entries(d).Select(e => $"{Value(e.Key)}: {Value(e.Value)}"), d.Count) + "}",
-        IEnumerable e => "[" + Join(e.Cast<object?>().Select(Value), e.Cast<object?>().Count()) + "]",
+        IEnumerable e when IsKeyValueSequence(e) => "{" + Join(e.Cast<object>().Take(Shown + 1).Select(KeyValue), CountOf(e)) + "}",
+        IDictionary d => "{" + Join(Entries(d).Take(Shown + 1).Select(e => $"{Value(e.Key)}: {Value(e.Value)}"), d.Count) + "}",
+        IEnumerable e => "[" + Join(e.Cast<object?>().Take(Shown + 1).Select(Value), CountOf(e)) + "]",
         _ => value.ToString() ?? "",
+    });
+
+    private static string Cut(string text) => text.Length <= MaxText ? text : string.Create(CultureInfo.InvariantCulture, $"{text[..MaxText]}... ({text.Length} characters)");
+
+    /// <summary>The count without enumerating when the collection knows it; null otherwise.</summary>
+    private static int? CountOf(IEnumerable e) => e switch
+    {
+        ICollection c => c.Count,
+        _ => e.GetType().GetInterfaces().FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IReadOnlyCollection<>))
+            ?.GetProperty("Count")?.GetValue(e) as int?,
     };
 
     private static IEnumerable<DictionaryEntry> Entries(IDictionary d)
@@ -69,9 +82,12 @@ internal static class RecordText
         return $"{Value(type.GetProperty("Key")!.GetValue(pair))}: {Value(type.GetProperty("Value")!.GetValue(pair))}";
     }
 
-    private static string Join(IEnumerable<string> items, int count)
+    /// <summary>The first items (at most <see cref="Shown"/> of the <see cref="Shown"/> + 1 given), then the count when there are more.</summary>
+    private static string Join(IEnumerable<string> items, int? count)
     {
-        var shown = string.Join(", ", items.Take(Shown));
-        return count > Shown ? string.Create(CultureInfo.InvariantCulture, $"{shown}, ... ({count} in all)") : shown;
+        var list = items.ToList();
+        var shown = string.Join(", ", list.Take(Shown));
+        if (list.Count <= Shown) return shown;
+        return count is int n ? string.Create(CultureInfo.InvariantCulture, $"{shown}, ... ({n} in all)") : shown + ", ...";
     }
 }

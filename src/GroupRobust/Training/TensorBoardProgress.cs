@@ -9,11 +9,12 @@ namespace GroupRobust.Training;
 /// (numbered from 1) as the step. Scalars: <c>loss/train</c>; <c>validation/average</c>, <c>validation/worst_group</c>,
 /// <c>validation/group/&lt;name&gt;</c> for every non-empty group; <c>oracle_reference/average</c> and
 /// <c>oracle_reference/worst_group</c> when the loop evaluates an oracle reference split (never used for selection);
-/// <c>groupdro/q/&lt;group&gt;</c> for GroupDRO losses; <c>mixing/alpha_mean</c>, <c>mixing/mixed</c> and
+/// <c>groupdro/q/&lt;group id&gt;</c> for GroupDRO losses (the ids of the groups the method trains on, true or inferred); <c>mixing/alpha_mean</c>, <c>mixing/mixed</c> and
 /// <c>mixing/unmixed</c> for mixing methods; <c>time/epoch_seconds</c>. A run that starts again under a name already
 /// reported (its epoch is not after the last one) is another run and gets its own folder (see <see cref="Report(string, EpochReport)"/>). Opt-in: pass it as <c>progress</c> to
 /// <see cref="TrainingLoop"/>, or give <see cref="Report(string, EpochReport)"/> to a recipe. Each event is appended
-/// and the file closed at once, so a crash loses nothing already reported. Thread-safe. Values are stored in float32
+/// and the file closed at once, so a crash loses nothing already reported. Thread-safe (runs reported from several
+/// threads must have different names). Values are stored in float32
 /// (TensorBoard's scalar type).
 /// </summary>
 public sealed class TensorBoardProgress : IProgress<EpochReport>
@@ -21,6 +22,7 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
     private readonly string? _run;
     private readonly Dictionary<string, (TorchSharp.Modules.SummaryWriter Writer, int LastEpoch)> _writers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _runsNamed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _folders = new(StringComparer.Ordinal);   // folders taken by this writer's runs
     private readonly object _gate = new();
 
     /// <summary>Creates the writer (the folder is created when the first epoch is reported).</summary>
@@ -71,7 +73,10 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
             if (!_writers.TryGetValue(run, out var known) || value.Epoch <= known.LastEpoch)
             {
                 int n = _runsNamed[run] = _runsNamed.GetValueOrDefault(run) + 1;
-                known = (torch.utils.tensorboard.SummaryWriter(RunDirectory(n == 1 ? run : string.Create(CultureInfo.InvariantCulture, $"{run} {n}"))), 0);
+                var folder = RunDirectory(n == 1 ? run : string.Create(CultureInfo.InvariantCulture, $"{run} {n}"));
+                // two names that clean up alike ("X (a)", "X a") never share a folder
+                for (int k = 2; !_folders.Add(folder); k++) folder = string.Create(CultureInfo.InvariantCulture, $"{folder}_{k}");
+                known = (torch.utils.tensorboard.SummaryWriter(folder), 0);
             }
             _writers[run] = (known.Writer, value.Epoch);
             var writer = known.Writer;
@@ -84,7 +89,7 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
             if (value.OracleReference is { } oracle) Write(Scalar, "oracle_reference", oracle, groups: false);
             if (value.Method.GroupWeights is { } q)
                 for (int g = 0; g < q.Count; g++)
-                    Scalar($"groupdro/q/{(g < value.Validation.Groups.Count && q.Count == value.Validation.Groups.Count ? Tag(value.Validation.Groups[g].Name) : g.ToString(CultureInfo.InvariantCulture))}", q[g]);
+                    Scalar($"groupdro/q/{g.ToString(CultureInfo.InvariantCulture)}", q[g]);   // the method's own groups (true or inferred), by id
             if (value.Method.Mixing is { } mixing)
             {
                 Scalar("mixing/alpha_mean", mixing.AlphaMean);

@@ -41,6 +41,9 @@ public sealed record TrainingLoopOptions
     /// An oracle reference split (usually the test split), evaluated after every epoch and reported as
     /// <see cref="EpochReport.OracleReference"/> and <see cref="TrainingHistory.OracleBest"/>, never used for selection:
     /// "the best test worst-group over epochs" is an oracle upper bound and must be labelled so. Null (default) evaluates none.
+    /// When the training split and the reference have group labels of the same structure (classes x attributes, as the
+    /// validation split's), the training split's group counts give the reference's adjusted average accuracy (a report, as
+    /// everything about the reference).
     /// </summary>
     public Data.IGroupDataset? OracleReference { get; init; }
 

@@ -181,6 +181,9 @@ public class ProvenanceTests
         using (perfect.ApplyTo(ds)) perfect.EnsureMatches(ds);
         Assert.Equal(GroupSource.Inferred, perfect.Source);
         Assert.Equal(LabelBudget.None, perfect.TrainingBudget);
+        // but said: an identifier trusts the predictions it is given
+        Assert.Contains("found equal to the true groups", perfect.Metadata.Parameters["provenance"]);
+        Assert.Contains("not counted as an oracle", perfect.Metadata.Parameters["provenance"]);
 
         using var dir = new TempDirectory();
         perfect.Save(dir.File("e.csv"));

@@ -61,13 +61,13 @@ public static class Dfr
         {
             var x = validationFeatures.Inputs;
             var fitX = x.index_select(0, Index(balancedFit, x.device));
-            var (mean, std) = Moments(fitX);
+            var (mean, std) = Moments(fitX, "validationFeatures");
             var fitZ = Standardise(fitX, mean, std);
             var fitY = Labels(validationFeatures, balancedFit, x.device);
             var scoreZ = Standardise(x.index_select(0, Index(scoring, x.device)), mean, std);
             foreach (var c in options.CGrid)
             {
-                var head = L1LogisticRegression.Fit(fitZ, fitY, validationFeatures.Scheme.NumClasses, c, options.Solver);
+                var head = L1LogisticRegression.Fit(fitZ, fitY, validationFeatures.Scheme.NumClasses, c, options.Solver, boundMagnitude: false);
                 double score = WorstGroupAccuracy(head, scoreZ, validationFeatures, scoring);
                 tuning.Add((c, score));
                 logger.LogInformation("DFR tuning: C = {C}, worst-group accuracy on the scoring half {Score:P2}", c, score);
@@ -118,7 +118,7 @@ public static class Dfr
         using (var scope = NewDisposeScope())
         {
             var x = trainFeatures.Inputs;
-            var (mean, std) = Moments(x);
+            var (mean, std) = Moments(x, "trainFeatures");
             var subset = Balanced(all, groups, rng);
             var fitZ = Standardise(x.index_select(0, Index(subset, x.device)), mean, std);
             var fitY = Labels(trainFeatures, subset, x.device);
@@ -126,7 +126,7 @@ public static class Dfr
             var valIdx = Enumerable.Range(0, val.Count).ToArray();
             foreach (var c in options.CGrid)
             {
-                var head = L1LogisticRegression.Fit(fitZ, fitY, trainFeatures.Scheme.NumClasses, c, options.Solver);
+                var head = L1LogisticRegression.Fit(fitZ, fitY, trainFeatures.Scheme.NumClasses, c, options.Solver, boundMagnitude: false);
                 double score = selectByWorstGroup ? WorstGroupAccuracy(head, valZ, val, valIdx) : Accuracy(head, valZ, val, valIdx);
                 tuning.Add((c, score));
                 logger.LogInformation("DFR (training data) tuning: C = {C}, validation {Criterion} {Score:P2}", c, selectByWorstGroup ? "worst-group" : "average", score);
@@ -146,7 +146,7 @@ public static class Dfr
         DfrOptions options, Random rng, out int perResample)
     {
         using var scope = NewDisposeScope();
-        var (mean, std) = Moments(statistics.Inputs);
+        var (mean, std) = Moments(statistics.Inputs, "trainFeatures");
         var z = Standardise(data.Inputs, mean, std);
         Tensor? weightSum = null, biasSum = null;
         perResample = 0;
@@ -155,7 +155,7 @@ public static class Dfr
             var subset = Balanced(pool, groups, rng);
             perResample = subset.Length;
             var index = Index(subset, z.device);
-            var head = L1LogisticRegression.Fit(z.index_select(0, index), Labels(data, subset, z.device), data.Scheme.NumClasses, c, options.Solver);
+            var head = L1LogisticRegression.Fit(z.index_select(0, index), Labels(data, subset, z.device), data.Scheme.NumClasses, c, options.Solver, boundMagnitude: false);
             var w = head.WeightTensor(ScalarType.Float64, z.device);
             var b = head.BiasTensor(ScalarType.Float64, z.device);
             weightSum = weightSum is null ? w : weightSum + w;
@@ -190,13 +190,13 @@ public static class Dfr
     /// Mean and standard deviation per feature, in float64 whatever the features' dtype (float32 squares overflow from
     /// about 1.8e19). Features whose spread float64 cannot hold either are refused.
     /// </summary>
-    private static (Tensor Mean, Tensor Std) Moments(Tensor x)
+    private static (Tensor Mean, Tensor Std) Moments(Tensor x, string paramName)
     {
         var x64 = x.to(ScalarType.Float64);
         var mean = x64.mean([0], keepdim: true);
         var std = (x64 - mean).square().mean([0], keepdim: true).sqrt();
         if (!std.isfinite().all().ToBoolean() || !mean.isfinite().all().ToBoolean())
-            throw new ArgumentException($"The features' spread overflows float64 (largest magnitude {x64.abs().max().ToDouble():G3}): they cannot be standardised; rescale them first.", "features");
+            throw new ArgumentException($"The features' spread overflows float64 (largest magnitude {x64.abs().max().ToDouble():G3}): they cannot be standardised; rescale them first.", paramName);
         return (mean, torch.where(std.gt(0), std, torch.ones_like(std)));   // scikit-learn: a constant feature keeps scale 1
     }
 

@@ -16,7 +16,7 @@ namespace GroupRobust.Methods;
 public static class L1LogisticRegression
 {
     /// <summary>
-    /// The largest feature magnitude <see cref="Fit"/> accepts, 1e6. With a penalised intercept on a column of ones, the
+    /// The largest feature magnitude <see cref="Fit(TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, int, double, L1LogisticOptions?)"/> accepts, 1e6. With a penalised intercept on a column of ones, the
     /// step 1/L shrinks with the features' scale squared, so features far beyond the intercept's scale leave the
     /// intercept (and the head) where it started within any practical number of iterations, and their float32 sums can
     /// overflow: such features are refused, not fitted to a constant head. Standardise them first (DFR does, in float64).
@@ -35,6 +35,13 @@ public static class L1LogisticRegression
     /// </returns>
     /// <exception cref="ArgumentException">The shapes or devices do not fit, a label is out of range, or the features are not finite or exceed <see cref="MaxFeatureMagnitude"/>.</exception>
     public static LinearHead Fit(Tensor features, Tensor labels, int classes, double c, L1LogisticOptions? options = null)
+        => Fit(features, labels, classes, c, options, boundMagnitude: true);
+
+    /// <summary>
+    /// The fit; DFR passes <paramref name="boundMagnitude"/> false: its features are standardised, and a feature nearly
+    /// constant on the statistics' split may still reach a large z elsewhere, which the solver handles as before.
+    /// </summary>
+    internal static LinearHead Fit(Tensor features, Tensor labels, int classes, double c, L1LogisticOptions? options, bool boundMagnitude)
     {
         Guard.Dims(features, 2, nameof(features));
         Guard.Floating(features, nameof(features));
@@ -50,7 +57,7 @@ public static class L1LogisticRegression
         if (features.shape[0] == 0) throw new ArgumentException("No samples to fit.", nameof(features));
         Guard.FiniteOnAnyDevice(features, nameof(features));
         using var scope = NewDisposeScope();
-        double magnitude = features.abs().max().to(ScalarType.Float64).cpu().item<double>();
+        double magnitude = boundMagnitude ? features.abs().max().to(ScalarType.Float64).cpu().item<double>() : 0;
         if (magnitude > MaxFeatureMagnitude)
             throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"'features' reach magnitude {magnitude:G3}, beyond the solver's bound {MaxFeatureMagnitude:G0} (MaxFeatureMagnitude): the fit would leave a constant head or overflow. Standardise the features first (DFR does, in float64)."), nameof(features));
