@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Class {Label} has all of its {Count} samples on one side of the partition: its samples have no same-class partner in the other partition and will not be mixed.")]
     public static partial void ClassOnOneSide(ILogger logger, int label, int count);
 
+    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples; their partners come from the other {Rest} alone, so the partition is not a minority of that class (check phase I: another T, or another identifier).")]
+    public static partial void ClassNearlyOnOneSide(ILogger logger, int label, int errors, int count, int rest);
+
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Epoch {Epoch}: {Missing} of {Count} training samples were never recorded; they are treated as correctly classified (not in the error set).")]
     public static partial void UnrecordedSamples(ILogger logger, int epoch, int missing, int count);
 

@@ -31,7 +31,7 @@ public sealed class JttReweighter : EpochSampler
     /// <param name="seed">Seed; epoch e's order depends only on (seed, e).</param>
     /// <param name="logger">Receives the configuration and warnings; <see cref="NullLogger"/> by default.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="lambda"/> is below -1, or so large that an epoch (N + lambda |E| samples) cannot be held in one array.</exception>
-    /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set, or an automatic lambda of 1 or less.</exception>
+    /// <exception cref="InvalidOperationException">Automatic lambda with an empty error set, one that holds half or more of some class (not a minority of it), or an automatic lambda of 1 or less.</exception>
     public JttReweighter(GroupAssignment errorSet, int lambda, long seed, ILogger? logger = null) : base(seed)
     {
         ArgumentNullException.ThrowIfNull(errorSet);
@@ -51,6 +51,23 @@ public sealed class JttReweighter : EpochSampler
                 throw new InvalidOperationException($"Automatic lambda is floor(({n} - {e}) / {e}) - 1 = {auto}: the error set holds {e} of {n} samples, " +
                     $"so JTT would {(auto <= 0 ? "not upsample at all and train plain ERM" : "repeat each error sample only once more")}. " +
                     "Check phase I (an error set this large is rarely a minority proxy) or pass an explicit lambda.");
+            // the automatic lambda assumes the error set is a minority proxy: in a class where it holds half or more of the
+            // samples, upsampling it by about N / |E| makes it that class's majority (the collapse on data where phase I
+            // errs on the majority); refused, saying which class
+            for (int c = 0; c < errorSet.NumClasses; c++)
+            {
+                int inClass = 0, errors = 0;
+                for (int k = 0; k < errorSet.GroupsPerClass; k++)
+                {
+                    int g = c * errorSet.GroupsPerClass + k, members = errorSet.MembersOf(g).Length;
+                    inClass += members;
+                    if (errorSet.IsMinorityGroup(g)) errors += members;
+                }
+                if (inClass > 0 && 2L * errors >= inClass)
+                    throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"Automatic lambda assumes the error set is a minority of each class, but it holds {errors} of the {inClass} samples of class '{errorSet.Scheme.ClassNames[c]}' ({100.0 * errors / inClass:F0}%): ") +
+                        "upsampling it would make it that class's majority. Check phase I (another T, or an identifier that finds the minority) or pass an explicit lambda.");
+            }
             Lambda = auto;
         }
         else

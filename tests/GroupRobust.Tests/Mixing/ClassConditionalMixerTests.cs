@@ -137,6 +137,20 @@ public class ClassConditionalMixerTests
     }
 
     [Fact]
+    public void An_error_side_that_is_nearly_all_of_its_class_is_reported()
+    {
+        // class 0: 10 samples, 9 in the error set; class 1: 10 samples, 1 in the error set
+        var labels = Enumerable.Range(0, 20).Select(i => i < 10 ? 0 : 1).ToArray();
+        using var ds = Tiny.Dataset(labels, null);
+        var partition = GroupAssignment.FromErrorIndices([0, 1, 2, 3, 4, 5, 6, 7, 8, 10], ds, "test");
+        var logger = new ListLogger();
+        _ = new ClassConditionalMixer(partition, new Random(0), logger: logger);
+        var warning = Assert.Single(logger.Messages, m => m.Contains("not a minority of that class"));
+        Assert.Contains("Class 0: the error side holds 9 of its 10 samples; their partners come from the other 1 alone", warning);
+        Assert.DoesNotContain(logger.Messages, m => m.Contains("Class 1:"));
+    }
+
+    [Fact]
     public void Labels_are_preserved_and_mixing_stays_on_device_and_dtype()
     {
         var (ds, partition) = TwoSided(10, 3, (y, s) => y + s);

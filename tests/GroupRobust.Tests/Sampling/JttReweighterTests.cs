@@ -1,3 +1,4 @@
+using GroupRobust.Methods;
 using GroupRobust.Data;
 using GroupRobust.Identification;
 using GroupRobust.Sampling;
@@ -57,6 +58,24 @@ public class JttReweighterTests
         Assert.Equal((100 - 7) / 7 - 1, jtt.Lambda);
         Assert.Equal(12, jtt.Lambda);
         Assert.Equal(-1, JttReweighter.AutomaticLambdaFor(10, 6));
+    }
+
+    [Fact]
+    public void The_automatic_lambda_refuses_an_error_set_that_is_not_a_minority_of_its_class()
+    {
+        // 100 samples: class 0 has 90 (2 in the error set), class 1 has 10 (6 in the error set): |E| = 8 is small overall,
+        // so floor(92 / 8) - 1 = 10 would upsample, but the error set is 60% of class 1: upsampling makes it the majority
+        var labels = Enumerable.Range(0, 100).Select(i => i < 90 ? 0 : 1).ToArray();
+        using var ds = Tiny.Dataset(labels, null);
+        var skewed = GroupAssignment.FromErrorIndices([3, 50, 90, 91, 92, 93, 94, 95], ds, "test");
+        var ex = Assert.Throws<InvalidOperationException>(() => new JttReweighter(skewed, JttReweighter.AutomaticLambda, 0));
+        Assert.Contains("holds 6 of the 10 samples of class 'y=1' (60%)", ex.Message);
+        Assert.Contains("explicit lambda", ex.Message);
+        Assert.Contains("is a minority of each class", Assert.Throws<InvalidOperationException>(() => new JttMethod(skewed, new GroupRobust.Randomness.SeedSource(0), null)).Message);
+        // an explicit lambda is the caller's decision; a minority in every class takes the automatic one
+        Assert.Equal(20, new JttReweighter(skewed, 20, 0).Lambda);
+        var minority = GroupAssignment.FromErrorIndices([3, 50, 90, 91], ds, "test");
+        Assert.Equal((100 - 4) / 4 - 1, new JttReweighter(minority, JttReweighter.AutomaticLambda, 0).Lambda);
     }
 
     [Fact]
