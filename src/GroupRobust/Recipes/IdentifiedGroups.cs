@@ -37,6 +37,12 @@ public sealed record IdentifiedGroups
     /// <summary>The group labels the identifier itself read (none, or an oracle's training groups): the budget of a candidate T fixed in advance.</summary>
     public required LabelBudget IdentifierLabelBudget { get; init; }
 
+    /// <summary>
+    /// The phase-I model's validation result at every candidate T (null when the groups came from no phase-I model): what
+    /// phase II must beat. <see cref="TwoPhaseRecipe.Train"/> warns when a run's validation worst-group never does.
+    /// </summary>
+    public IReadOnlyDictionary<int, Evaluation.EvaluationResult>? PhaseOneValidation { get; init; }
+
     /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
     private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);
 }

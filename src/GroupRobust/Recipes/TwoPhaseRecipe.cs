@@ -3,6 +3,7 @@ using GroupRobust.Data;
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
+using GroupRobust.Internal;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using GroupRobust.Training;
@@ -170,6 +171,7 @@ public sealed class TwoPhaseRecipe
         {
             Identifier = identifier.Name, Candidates = candidates, Choice = choice, Groups = candidates[choice.Epoch],
             LabelBudget = Max(ruleBudget, identifier.LabelBudget), IdentifierLabelBudget = identifier.LabelBudget,
+            PhaseOneValidation = phaseOne.CandidateHistory.ToDictionary(e => e.Epoch, e => e.Result),
         };
     }
 
@@ -236,7 +238,9 @@ public sealed class TwoPhaseRecipe
             using var inferred = method.TakesGroups && groups!.Validation is { } v ? v.ApplyTo(_data.Validation) : null;
             var history = Fit(instance, model, method.Step, inferred, selection, Options.Epochs, null);
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
-            return new RecipeRun(history.Method, model, history, budget, method.TakesGroups ? epoch ?? groups!.Epoch : null);
+            int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
+            if (inferred is null && usedT is int at) WarnUnlessBeatsPhaseOne(history, groups!, at);
+            return new RecipeRun(history.Method, model, history, budget, usedT);
         }
         catch
         {
@@ -314,6 +318,19 @@ public sealed class TwoPhaseRecipe
     }
 
     private static LabelBudget Max(LabelBudget a, LabelBudget b) => (LabelBudget)Math.Max((int)a, (int)b);
+
+    /// <summary>
+    /// Says so (a warning) when no epoch of a phase-II run reached a better validation worst-group accuracy than the
+    /// phase-I model at the T its groups came from: the method did not improve on the model that identified them (an error
+    /// set that is not the minority, a collapse). Both on the same validation split, with its true groups.
+    /// </summary>
+    private void WarnUnlessBeatsPhaseOne(TrainingHistory history, IdentifiedGroups groups, int t)
+    {
+        if (groups.PhaseOneValidation is null || !groups.PhaseOneValidation.TryGetValue(t, out var phaseOne) || phaseOne.WorstGroupAccuracy is not double reference) return;
+        double best = history.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
+        if (best <= reference)
+            Log.PhaseTwoNeverBeatPhaseOne(_log, history.Method, best, reference, t);
+    }
 
     /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>
     private sealed class InlineProgress(Action<EpochReport> report) : IProgress<EpochReport>

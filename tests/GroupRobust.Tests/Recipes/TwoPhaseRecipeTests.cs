@@ -139,6 +139,37 @@ public class TwoPhaseRecipeTests
         Assert.Equal(LabelBudget.ValidationGroupsForSelection, groups.LabelBudget);
     }
 
+    /// <summary>Hands out one <see cref="GroupRobust.Tests.Identification.ListLogger"/> to every category.</summary>
+    private sealed class ListLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        public GroupRobust.Tests.Identification.ListLogger Logger { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => Logger;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
+
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void A_phase_two_that_never_beats_the_phase_one_model_on_validation_worst_group_says_so()
+    {
+        // a model that never learns (learning rate 0, every weight zero): phase II's validation worst-group equals phase I's
+        using var data = MethodFactory.Data(100);
+        var loggers = new ListLoggerFactory();
+        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne);
+        Assert.NotNull(groups.PhaseOneValidation);
+        using (recipe.Train(MethodCatalog.Jm1, groups)) { }
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+        Assert.Contains($"than the phase-I model at T = {groups.Epoch}", warning);
+
+        Assert.Contains("0.0 % at best", warning.Replace("0.0%", "0.0 %"));
+        // the reference: the phase-I model's validation worst-group at T (it predicts one class: 0)
+        Assert.Equal(0, groups.PhaseOneValidation![groups.Epoch!.Value].WorstGroupAccuracy);
+    }
+
     /// <summary>The test MLP with every weight zero: equal logits, so the first class for every input.</summary>
     private static nn.Module<Tensor, Tensor> Constant()
     {
