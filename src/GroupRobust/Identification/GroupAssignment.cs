@@ -339,6 +339,18 @@ public sealed class GroupAssignment
         return HostUpload.Int64(ids, device);
     }
 
+    /// <summary>The samples of class <paramref name="label"/> on the minority side, and all of the class's samples.</summary>
+    internal (int Minority, int Total) CountsOfClass(int label)
+    {
+        int minority = 0, total = 0;
+        for (int g = label * GroupsPerClass; g < (label + 1) * GroupsPerClass; g++)
+        {
+            total += _members[g].Length;
+            if (_minorityGroup[g]) minority += _members[g].Length;
+        }
+        return (minority, total);
+    }
+
     /// <summary>
     /// Classes that have samples but all of them in one group: under class-conditional mixing their samples have no
     /// same-class partner in another group (an error set that covers a whole class, or misses it entirely).

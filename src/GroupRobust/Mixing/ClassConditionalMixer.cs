@@ -74,12 +74,11 @@ public sealed class ClassConditionalMixer : IPartnerMixer
                         : others.SelectMany(h => groups.MembersOf(h).ToArray()).Order().ToArray();
                 }).ToArray();
                 foreach (var c in groups.ClassesInOneGroup())
-                    Log.ClassOnOneSide(_logger, c, Enumerable.Range(c * k, k).Sum(h => groups.MembersOf(h).Length));
+                    Log.ClassOnOneSide(_logger, c, groups.CountsOfClass(c).Total);
                 // a minority side that is nearly all of its class (90% or more): mixing degenerates to a handful of partners
                 for (int c = 0; c < groups.NumClasses; c++)
                 {
-                    int count = Enumerable.Range(c * k, k).Sum(h => groups.MembersOf(h).Length);
-                    int errors = Enumerable.Range(c * k, k).Where(groups.IsMinorityGroup).Sum(h => groups.MembersOf(h).Length);
+                    var (errors, count) = groups.CountsOfClass(c);
                     if (count > 0 && errors < count && 10L * errors >= 9L * count) Log.ClassNearlyOnOneSide(_logger, c, errors, count, count - errors);
                 }
                 break;

@@ -56,13 +56,7 @@ public sealed class JttReweighter : EpochSampler
             // errs on the majority); refused, saying which class
             for (int c = 0; c < errorSet.NumClasses; c++)
             {
-                int inClass = 0, errors = 0;
-                for (int k = 0; k < errorSet.GroupsPerClass; k++)
-                {
-                    int g = c * errorSet.GroupsPerClass + k, members = errorSet.MembersOf(g).Length;
-                    inClass += members;
-                    if (errorSet.IsMinorityGroup(g)) errors += members;
-                }
+                var (errors, inClass) = errorSet.CountsOfClass(c);
                 if (inClass > 0 && 2L * errors >= inClass)
                     throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"Automatic lambda assumes the error set is a minority of each class, but it holds {errors} of the {inClass} samples of class '{errorSet.Scheme.ClassNames[c]}' ({100.0 * errors / inClass:F0}%): ") +
