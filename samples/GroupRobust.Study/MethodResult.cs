@@ -8,6 +8,8 @@ namespace GroupRobust.Study;
 public sealed record MethodResult
 {
     public required string Method { get; init; }
+    /// <summary>For a row whose run differs by seed (an automatic or searched JTT lambda), the run's own name ("JTT (λ=23)"); null otherwise.</summary>
+    public string? RunName { get; init; }
     public required int Seed { get; init; }
     /// <summary>The group labels the whole run read: the method's training, its identification rule and its selection rule.</summary>
     public required LabelBudget LabelsUsed { get; init; }

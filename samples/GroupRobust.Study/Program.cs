@@ -34,8 +34,9 @@ var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hi
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
-var trainSize = new Option<int>("--train-size") { Description = "Training images (after the validation hold-out)", DefaultValueFactory = _ => 10_000 };
-var correlation = new Option<double>("--correlation") { Description = "Training fraction whose colour matches the label", DefaultValueFactory = _ => 0.95 };
+var trainSize = new Option<int>("--train-size") { Description = "Training samples (after the validation hold-out; colored-fashion-mnist: a tenth per class)", DefaultValueFactory = _ => 10_000 };
+var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class)" };
+var dimensions = new Option<int>("--dimensions") { Description = "Input dimension of --dataset gaussian: the core and spurious coordinates plus noise (default 10, as the JM1 paper's Appendix C)", DefaultValueFactory = _ => 10 };
 var label0 = new Option<int[]?>("--label0") { Description = "Fashion-MNIST classes of label 0 (default 5 7: Sandal, Sneaker)", AllowMultipleArgumentsPerToken = true };
 var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST classes of label 1 (default 8 9: Bag, Ankle boot)", AllowMultipleArgumentsPerToken = true };
 var dataset = new Option<string[]>("--dataset") { Description = "The dataset: spurious-fashion-mnist (default), colored-fashion-mnist, gaussian, or one on disk: waterbirds DIR, celeba DIR, multinli DIR, csv FILE (docs/datasets.md)", AllowMultipleArgumentsPerToken = true, Arity = new System.CommandLine.ArgumentArity(1, 2) };
@@ -49,7 +50,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Log the library's i
 var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
+foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -72,7 +73,8 @@ root.SetAction(parse =>
         Orientation = parse.GetValue(orientation),
         JttLambda = parse.GetValue(lambda),
         TrainSize = parse.GetValue(trainSize),
-        Correlation = parse.GetValue(correlation),
+        Correlation = parse.GetResult(correlation) is null or { Implicit: true } ? StudyOptions.DefaultCorrelation(parse.GetValue(dataset) is { Length: > 0 } d ? d[0] : "spurious-fashion-mnist") : parse.GetValue(correlation),
+        Dimensions = parse.GetValue(dimensions),
         Label0Classes = parse.GetValue(label0) is { Length: > 0 } l0 ? l0 : null,
         Label1Classes = parse.GetValue(label1) is { Length: > 0 } l1 ? l1 : null,
         DataDirectory = parse.GetValue(dataDir)!,
@@ -122,9 +124,10 @@ internal static class Study
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
         var noLabels = new List<NoLabelRecord>();
+        var refused = new List<RefusedRecord>();
         // a line per epoch with its ETA (the library's reporter), and TensorBoard event files per run
-        var console = new ConsoleProgress();
-        var board = options.TensorBoard ? new TensorBoardProgress(Path.Combine(options.OutputDirectory, "tensorboard")) : null;
+        var console = new ConsoleProgress(logger: loggers.CreateLogger("Progress"));
+        var board = options.TensorBoard ? new TensorBoardProgress(Path.Combine(options.OutputDirectory, "tensorboard"), logger: loggers.CreateLogger("Progress")) : null;
         foreach (var seed in options.Seeds)
         {
             var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"),
@@ -136,9 +139,10 @@ internal static class Study
             List<MethodResult> r;
             List<IdentificationRecord> id;
             List<NoLabelRecord> nl;
+            List<RefusedRecord> rf;
             try
             {
-                (r, id, nl) = runner.Run(seed);
+                (r, id, nl, rf) = runner.Run(seed);
             }
             catch (Exception ex) when (ex is FormatException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
             {
@@ -150,18 +154,20 @@ internal static class Study
             results.AddRange(r);
             identification.AddRange(id);
             noLabels.AddRange(nl);
+            refused.AddRange(rf);
         }
         clock.Stop();
 
         Directory.CreateDirectory(options.OutputDirectory);
-        var markdown = StudyReport.Markdown(options, results, identification, noLabels, clock.Elapsed);
+        var markdown = StudyReport.Markdown(options, results, identification, noLabels, refused, clock.Elapsed);
         File.WriteAllText(Path.Combine(options.OutputDirectory, "report.md"), markdown);
-        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification, noLabels },
+        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification, noLabels, refused },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
         File.WriteAllText(Path.Combine(options.OutputDirectory, "results.json"), json);
         StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
 
         PrintSummary(options, results, noLabels);
+        foreach (var r in refused) AnsiConsole.MarkupLineInterpolated($"[yellow]refused[/] {r.Row} on seed {r.Seed}: {r.Reason}");
         AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json{(board is null ? "" : ", TensorBoard event files (tensorboard --logdir " + board.LogDirectory + ")")} and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
         return 0;
     }

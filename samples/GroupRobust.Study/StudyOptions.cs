@@ -26,6 +26,12 @@ public sealed record StudyOptions
     public int JttLambda { get; init; } = 20;
     public int TrainSize { get; init; } = 10_000;
     public double Correlation { get; init; } = 0.95;
+
+    /// <summary>The correlation a dataset is studied at unless told: 0.98 for the Gaussian task (the JM1 paper's 2% minority per class), else 0.95.</summary>
+    public static double DefaultCorrelation(string dataset) => dataset == "gaussian" ? 0.98 : 0.95;
+
+    /// <summary>The Gaussian task's input dimension (default 10: the two signal coordinates in ten, as the JM1 paper's Appendix C).</summary>
+    public int Dimensions { get; init; } = 10;
     public IReadOnlyList<int>? Label0Classes { get; init; }
     public IReadOnlyList<int>? Label1Classes { get; init; }
     public string DataDirectory { get; init; } = GroupRobust.Data.FashionMnist.FashionMnistFiles.DefaultDirectory;
@@ -57,6 +63,7 @@ public sealed record StudyOptions
         if (!IdentificationRules.Contains(IdentificationRule)) throw new ArgumentException($"Unknown identification rule '{IdentificationRule}'; use {string.Join(", ", IdentificationRules)}.");
         if (!SelectionRules.Contains(Selection)) throw new ArgumentException($"Unknown selection rule '{Selection}'; use {string.Join(", ", SelectionRules)}.");
         if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
+        if (Dimensions < 2) throw new ArgumentOutOfRangeException(nameof(Dimensions), Dimensions, "At least 2 (the core and the spurious coordinate).");
         if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
         if (!Data.StudyDatasets.Names.Contains(Dataset)) throw new ArgumentException($"Unknown dataset '{Dataset}'; use {string.Join(", ", Data.StudyDatasets.Names)}.");
         if (Data.StudyDatasets.NeedsPath(Dataset) && string.IsNullOrEmpty(DatasetPath))

@@ -6,10 +6,15 @@ namespace GroupRobust.Study;
 /// One row of the study, from its <c>--methods</c> spec <c>[LASTLAYER/]METHOD[@IDENTIFIER][:LAYER]</c>: a training method
 /// of the catalog on the groups of an identifier of the catalog (its published groups by default: the phase-I error set
 /// for JTT and JM1, the true groups for GroupDRO and LISA), at a mixing layer, optionally with its last layer retrained by
-/// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol).
+/// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol). For
+/// JTT the part after the colon is its lambda instead of a layer: <c>jtt:auto</c> (the reference's automatic value),
+/// <c>jtt:20</c>, or <c>jtt:grid</c> (JTT's protocol: T and lambda in {20, 50, 100} chosen together on validation).
 /// </summary>
 internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntry? Groups, bool ExplicitGroups, string? Layer, LastLayerEntry? LastLayer)
 {
+    /// <summary>A JTT row's lambda from its spec: "auto", "grid" or a number; null for the --jtt-lambda default.</summary>
+    public string? JttLambda { get; init; }
+
     /// <summary>The rows of the default study (and their seed streams' names, kept from the first studies).</summary>
     public static readonly string[] Defaults =
         ["erm", "jtt", "jm1", "jm1:random", "jm1@oracle", "cmixup", "mixup", "groupdro", "lff", "groupdro@eiil", "lisa", "dfr", "afr", "groupdro@xrm", "jm1@xrm", "dfr/jm1"];
@@ -35,6 +40,12 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         var method = MethodCatalog.Method(parts[0]);
         var groups = parts.Length > 1 ? MethodCatalog.Identifier(parts[1]) : method.PublishedGroups;
         if (parts.Length > 1 && !method.TakesGroups) throw new ArgumentException($"'{text}': {method.Name} trains on no groups, so it takes no @identifier.");
+        if (method == MethodCatalog.Jtt && layer is not null)
+        {
+            if (layer is not ("auto" or "grid") && !(int.TryParse(layer, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
+                throw new ArgumentException($"'{text}': JTT's part after the colon is its lambda: auto, grid (T and lambda in {{20, 50, 100}} chosen on validation) or a number >= 0, not '{layer}'.");
+            return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { JttLambda = layer };
+        }
         return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer);
     }
 
@@ -47,6 +58,8 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         get
         {
             var run = LastLayer is not null && Method is not null ? Spec[(Spec.IndexOf('/') + 1)..] : Spec;
+            // JTT's lambda variants draw from the stream of the row without one: they differ only in lambda (and T)
+            if (JttLambda is not null) run = run[..run.LastIndexOf(':')];
             return Aliases.FirstOrDefault(kv => kv.Value == run).Key ?? run.Replace('@', '-').Replace(':', '-');
         }
     }

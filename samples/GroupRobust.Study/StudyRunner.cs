@@ -22,16 +22,20 @@ namespace GroupRobust.Study;
 internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
     /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
+    private string? _onGroups;   // the groups of the row in training when they are not its method's published ones
+
     internal static readonly AfrSearchOptions AfrGrid = new() { Gammas = [4, 6, 8, 10, 12, 14, 16, 18, 20], Lambdas = [0, 0.1, 0.2, 0.3], Steps = 300, LearningRate = 1e-2 };
 
-    public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels) Run(int seed)
+    public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels, List<RefusedRecord> Refused) Run(int seed)
     {
         var device = new Device(options.Device);   // "cpu", "cuda", "cuda:1", ... (checked by TorchBackend.EnsureDevice at start)
         var seeds = new SeedSource(seed);
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
-        var recipeOptions = options.Recipe(data, seed, onEpoch);
+        // a row on another identifier's groups than its method's published ones says so in its progress lines and
+        // TensorBoard folder ("JM1 (input) on XRM cross-mistakes"), as in the report
+        var recipeOptions = options.Recipe(data, seed, (name, report) => onEpoch(_onGroups is null ? name : $"{name} on {_onGroups}", report));
         nn.Module<Tensor, Tensor> NewModel(long init)
         {
             torch.random.manual_seed(init);
@@ -39,7 +43,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         }
         var recipe = new TwoPhaseRecipe(data, NewModel, p => torch.optim.Adam(p, options.LearningRate), seeds, recipeOptions, loggers);
         EvaluationResult Test(nn.Module<Tensor, Tensor> model) => evaluator.Evaluate(model, data.Test, batchSize: 500, trainGroupCounts: data.TrainGroupCounts());
-        var (results, identification, noLabels) = (new List<MethodResult>(), new List<IdentificationRecord>(), new List<NoLabelRecord>());
+        var (results, identification, noLabels, refused) = (new List<MethodResult>(), new List<IdentificationRecord>(), new List<NoLabelRecord>(), new List<RefusedRecord>());
         var rows = options.Methods.Select(StudyRow.Parse).ToList();
         bool joint = options.IdentificationRule == "joint";
 
@@ -59,7 +63,8 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 "xrm" => new XrmOptions { Steps = options.Epochs * data.Train.Count / options.BatchSize, BatchSize = options.BatchSize, Pass = passes },
                 _ => null,
             };
-            var g = id.Input != IdentifierInput.PhaseOneModel ? recipe.Identify(id, idOptions) : recipe.Identify(phaseOne!, id, idOptions, everyCandidate: joint || id == MethodCatalog.Misclassified);
+            var g = id.Input != IdentifierInput.PhaseOneModel ? recipe.Identify(id, idOptions) : recipe.Identify(phaseOne!, id, idOptions,
+                everyCandidate: joint || id == MethodCatalog.Misclassified || rows.Any(r => r.Groups == id && r.JttLambda == "grid"));
             foreach (var (t, groups) in g.Candidates)
                 identification.Add(new IdentificationRecord(seed, id.Name, t == 0 ? null : t, !joint && t == g.Epoch && t > 0, groups.MinorityCount, groups.Quality(data.Train)));
             if (id == MethodCatalog.Xrm) progress($"XRM: {g.Groups.MinorityCount} training cross-mistakes");
@@ -92,7 +97,20 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     baseRun?.Run.Dispose();
                     continue;
                 }
-                var (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
+                RecipeRun run;
+                MethodResult trained;
+                try
+                {
+                    (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // the library refused the run on this seed's data (JTT's automatic lambda on an error set that is most of
+                    // a class, ...): a benchmark reports the refusal and goes on with the other rows
+                    refused.Add(new RefusedRecord(seed, row.Spec, ex.Message));
+                    progress($"{row.Spec}: refused: {ex.Message}");
+                    continue;
+                }
                 results.Add(trained);
                 if (!joint && row.Spec == "jm1" && run.IdentificationEpoch is int chosenT) jm1 = (chosenT, run.History, trained);
                 if (rows.Any(r => r.LastLayer is not null && r.Method is not null && r.Base.Spec == row.Spec)) runs[row.Spec] = (run, trained);
@@ -130,7 +148,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 noLabels.Add(new NoLabelRecord(seed, t, MethodResult.Of(run, run.Name, seed, Test(run.Model), clock.Elapsed.TotalSeconds)));
             }
         }
-        return (results, identification, noLabels);
+        return (results, identification, noLabels, refused);
     }
 
     /// <summary>A training row: its groups (identified once), its options from the command line, T chosen by the rule or jointly.</summary>
@@ -143,13 +161,41 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         object? methodOptions = method.Defaults switch
         {
             Jm1Options => options.MixingOptions(method, row.Layer),
-            JttOptions => new JttOptions { Lambda = options.JttLambda },
+            JttOptions => new JttOptions
+            {
+                Lambda = row.JttLambda switch
+                {
+                    null or "grid" => options.JttLambda,
+                    "auto" => Sampling.JttReweighter.AutomaticLambda,
+                    var n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture),
+                },
+            },
             _ => null,
         };
-        var run = joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
-            ? recipe.TrainJointly(method, groups!, methodOptions, row.SeedName)
-            : recipe.Train(method, groups, methodOptions, name: row.SeedName);
-        string name = row.ExplicitGroups ? $"{method.Name} on {row.Groups!.Name}" : run.Name;
-        return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
+        _onGroups = row.ExplicitGroups ? row.Groups!.Name : null;
+        RecipeRun run;
+        try
+        {
+            run = row.JttLambda == "grid"
+                ? recipe.TrainGrid(method, groups!, JttOptions.PaperGrid, row.SeedName)
+                : joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
+                ? recipe.TrainJointly(method, groups!, methodOptions, row.SeedName)
+                : recipe.Train(method, groups, methodOptions, name: row.SeedName);
+        }
+        finally
+        {
+            _onGroups = null;
+        }
+        // a row's name is the same on every seed: an automatic or searched lambda differs by seed (the run's own name says which)
+        string name = row.JttLambda switch
+        {
+            "auto" => "JTT (automatic λ)",
+            "grid" => "JTT (T and λ by grid)",
+            _ => run.Name,
+        };
+        if (row.ExplicitGroups) name = row.JttLambda is "auto" or "grid" ? $"{name} on {row.Groups!.Name}" : $"{method.Name} on {row.Groups!.Name}";
+        if (row.JttLambda is not ("auto" or "grid")) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
+        progress($"{name}: the run was {run.Name} at T = {run.IdentificationEpoch}");
+        return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds) with { RunName = run.Name });
     }
 }

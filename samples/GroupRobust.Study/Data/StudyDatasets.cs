@@ -54,12 +54,12 @@ internal static class StudyDatasets
                 return SpuriousFashionMnist.Build(files!, o, device);
             }
             case "colored-fashion-mnist":
-                return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, Seed = seed }, device);
+                return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, TrainPerClass = Math.Max(1, options.TrainSize / 10), Seed = seed }, device);
             case "fortunes":
                 return GroupRobust.Text.Data.SpuriousFortunes.Load(Models.StudyModels.Tokenizer(),
                     new GroupRobust.Text.Data.SpuriousFortunesOptions { SpuriousCorrelation = options.Correlation, Seed = seed }, device);
             case "gaussian":
-                return SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = options.TrainSize, MinorityFraction = 1 - options.Correlation, Seed = seed });
+                return SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = options.TrainSize, MinorityFraction = 1 - options.Correlation, Dimensions = options.Dimensions, Seed = seed });
             case "waterbirds":
                 return WaterbirdsLoader.Load(options.DatasetPath!, new SkiaImageDecoder(), Preprocessing(options, ImagePreprocessing.Waterbirds), device);
             case "celeba":

@@ -24,7 +24,7 @@ internal static class StudyReport
     };
 
     public static string Markdown(StudyOptions options, IReadOnlyList<MethodResult> results, IReadOnlyList<IdentificationRecord> identification,
-        IReadOnlyList<NoLabelRecord> noLabels, TimeSpan elapsed)
+        IReadOnlyList<NoLabelRecord> noLabels, IReadOnlyList<RefusedRecord> refused, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
         int runs = options.Seeds.Count;
@@ -44,7 +44,8 @@ internal static class StudyReport
         sb.AppendLine(CultureInfo.InvariantCulture, $"Backbone: {options.Backbone}{weights}.").AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"Date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}; total time {elapsed.TotalMinutes:F1} min.");
         // the size and correlation options apply only to the datasets built here; the others come as published
-        string trainSize = options.Dataset is "spurious-fashion-mnist" or "gaussian" ? string.Create(CultureInfo.InvariantCulture, $"train size {options.TrainSize}, ") : "";
+        string trainSize = options.Dataset is "spurious-fashion-mnist" or "gaussian" or "colored-fashion-mnist" ? string.Create(CultureInfo.InvariantCulture, $"train size {options.TrainSize}, ") : "";
+        if (options.Dataset == "gaussian") trainSize += string.Create(CultureInfo.InvariantCulture, $"{options.Dimensions} dimensions, ");
         string correlation = options.Dataset is "spurious-fashion-mnist" or "colored-fashion-mnist" or "fortunes" or "gaussian"
             ? string.Create(CultureInfo.InvariantCulture, $"spurious correlation {options.Correlation}, ") : "";
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, {trainSize}{correlation}" +
@@ -60,10 +61,22 @@ internal static class StudyReport
         {
             var rs = results.Where(r => r.Method == method).ToList();
             var agg = AggregatedResult.Aggregate(rs.Select(r => r.Test).ToList());
+            // a row the library refused on some seeds is a mean over the others, and says so
+            string shown = rs.Count < runs ? string.Create(CultureInfo.InvariantCulture, $"{method} ({rs.Count} of {runs} seeds; refused on the others)") : method;
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {method} | {Labels(rs[0].LabelsUsed)} | {Cell(agg.AverageAccuracy, runs)} | {Cell(agg.WorstGroupAccuracy, runs)} | {Cell(agg.AdjustedAverageAccuracy, runs)} | {Summary(rs.Select(r => r.OracleTestWorstGroup), runs)} | {string.Join("/", rs.Select(r => r.BestEpoch))} | {(rs[0].IdentificationEpoch is null ? "-" : string.Join("/", rs.Select(r => r.IdentificationEpoch)))} | {rs.Average(r => r.Seconds / options.Epochs):F1} |");
+                $"| {shown} | {Labels(rs[0].LabelsUsed)} | {Cell(agg.AverageAccuracy, runs)} | {Cell(agg.WorstGroupAccuracy, runs)} | {Cell(agg.AdjustedAverageAccuracy, runs)} | {Summary(rs.Select(r => r.OracleTestWorstGroup), runs)} | {string.Join("/", rs.Select(r => r.BestEpoch))} | {(rs[0].IdentificationEpoch is null ? "-" : string.Join("/", rs.Select(r => r.IdentificationEpoch)))} | {rs.Average(r => r.Seconds / options.Epochs):F1} |");
         }
         sb.AppendLine();
+        // rows whose run differs by seed (an automatic or searched JTT lambda): what each seed ran
+        foreach (var method in MethodOrder(results).Where(m => results.Any(r => r.Method == m && r.RunName is not null && r.RunName != m)))
+            sb.AppendLine($"{method}: " + string.Join("; ", results.Where(r => r.Method == method).Select(r => string.Create(CultureInfo.InvariantCulture, $"seed {r.Seed} ran {r.RunName}") + (r.IdentificationEpoch is int t ? string.Create(CultureInfo.InvariantCulture, $" at T = {t}") : "")))).AppendLine();
+
+        if (refused.Count > 0)
+        {
+            sb.AppendLine("Runs the library refused (counted as failures of the row, not averaged in):").AppendLine();
+            foreach (var r in refused) sb.AppendLine(CultureInfo.InvariantCulture, $"- `{r.Row}`, seed {r.Seed}: {r.Reason}");
+            sb.AppendLine();
+        }
 
         var groupNames = results[0].Test.Groups.Select(g => g.Name).ToList();
         sb.AppendLine("## Table 2: test accuracy per group (%)").AppendLine();

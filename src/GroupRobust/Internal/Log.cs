@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 102, Level = LogLevel.Warning, Message = "Class {Label} has all of its {Count} samples on one side of the partition: its samples have no same-class partner in the other partition and will not be mixed.")]
     public static partial void ClassOnOneSide(ILogger logger, int label, int count);
 
+    [LoggerMessage(EventId = 145, Level = LogLevel.Warning, Message = "{Reporter} could not write ({Target}): {Reason}. Training goes on; this reporter writes nothing more.")]
+    public static partial void ReporterFailed(ILogger logger, string reporter, string target, string reason);
+
     [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than the phase-I model at T = {T} ({PhaseOne:P1}): phase II did not improve on the model that identified its groups; check the error set (another T, another identifier).")]
     public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, double best, double phaseOne, int t);
 

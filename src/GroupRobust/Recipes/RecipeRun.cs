@@ -7,8 +7,9 @@ namespace GroupRobust.Recipes;
 /// <summary>One trained run of a recipe: the model (at its selected epoch), its history and every group label the run read. Owns the model.</summary>
 public sealed class RecipeRun : IDisposable
 {
-    internal RecipeRun(string name, nn.Module<Tensor, Tensor> model, TrainingHistory history, LabelBudget budget, int? identificationEpoch)
+    internal RecipeRun(string name, nn.Module<Tensor, Tensor> model, TrainingHistory history, LabelBudget budget, int? identificationEpoch, object? methodOptions = null)
     {
+        MethodOptions = methodOptions;
         Name = name;
         Model = model;
         History = history;
@@ -31,8 +32,11 @@ public sealed class RecipeRun : IDisposable
     /// <summary>The identification epoch T of the groups the run trained on, when they came from a phase-I model.</summary>
     public int? IdentificationEpoch { get; }
 
+    /// <summary>The method options the run trained with (after <c>TwoPhaseRecipe.TrainGrid</c>, the chosen ones); null for the method's defaults.</summary>
+    public object? MethodOptions { get; }
+
     /// <summary>This run with another budget (the model moves to the new run).</summary>
-    internal RecipeRun WithBudget(LabelBudget budget) => new(Name, TakeModel(), History, budget, IdentificationEpoch);
+    internal RecipeRun WithBudget(LabelBudget budget) => new(Name, TakeModel(), History, budget, IdentificationEpoch, MethodOptions);
 
     /// <summary>Hands the model to the caller, who then disposes it; the run no longer does.</summary>
     public nn.Module<Tensor, Tensor> TakeModel()

@@ -240,7 +240,7 @@ public sealed class TwoPhaseRecipe
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
             int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
             if (inferred is null && usedT is int at) WarnUnlessBeatsPhaseOne(history, groups!, at);
-            return new RecipeRun(history.Method, model, history, budget, usedT);
+            return new RecipeRun(history.Method, model, history, budget, usedT, options);
         }
         catch
         {
@@ -252,7 +252,7 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// JTT's own protocol: <paramref name="method"/> trained on the groups of every identified candidate T, and T chosen
     /// jointly with the phase-II epoch, as the pair with the best validation score (<see cref="IdentificationEpoch.ChooseJointly"/>).
-    /// Reads validation group labels for selection.
+    /// Reads validation group labels for selection. <see cref="TrainGrid"/> searches the method's options as well.
     /// </summary>
     /// <param name="method">The method (it must take groups).</param>
     /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
@@ -261,28 +261,65 @@ public sealed class TwoPhaseRecipe
     /// <returns>The run of the chosen T (the other runs are disposed).</returns>
     /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, or the options are not of the entry's options type.</exception>
     public RecipeRun TrainJointly(MethodEntry method, IdentifiedGroups groups, object? options = null, string? name = null)
+        => TrainSearch(method, groups, [options], name, nameof(options));
+
+    /// <summary>
+    /// JTT's protocol in full (Liu et al., 2021, Appendix: a grid over T and the upsampling factor, judged on validation):
+    /// <paramref name="method"/> trained on the groups of every identified candidate T with every options of
+    /// <paramref name="grid"/>, and (T, options, epoch) chosen together as the run and epoch with the best validation
+    /// score under <see cref="RecipeOptions.Selection"/> (the first in the order T, then grid order, on ties). Every run
+    /// starts from the common initialisation and draws from the same seed stream, so the runs differ only in T and the
+    /// options. Costs |T| x |grid| phase-II runs; at most two models are alive at a time. Reads validation group labels
+    /// for selection (the worst-group rule).
+    /// </summary>
+    /// <param name="method">The method (it must take groups), e.g. <see cref="MethodCatalog.Jtt"/>.</param>
+    /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
+    /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults), e.g. <see cref="JttOptions.PaperGrid"/>.</param>
+    /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
+    /// <returns>The chosen run: its <see cref="RecipeRun.Name"/> names its options (JTT: "JTT (λ=50)"), its <see cref="RecipeRun.IdentificationEpoch"/> the chosen T.</returns>
+    /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, the grid is empty, or an entry is not of the entry's options type.</exception>
+    public RecipeRun TrainGrid(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name = null)
+        => TrainSearch(method, groups, grid, name, nameof(grid));
+
+    private RecipeRun TrainSearch(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name, string gridArgument)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(groups);
+        ArgumentNullException.ThrowIfNull(grid, gridArgument);
         if (!method.TakesGroups)
             throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no T to choose jointly; use Train.", nameof(method));
         if (groups.Choice is null || groups.Candidates.Keys.Any(t => t < 1))
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
-        method.CheckOptions(options, nameof(options));
-        var runs = new SortedDictionary<int, RecipeRun>();
+        if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
+        foreach (var options in grid) method.CheckOptions(options, gridArgument);
+        RecipeRun? best = null;
+        double bestScore = double.NegativeInfinity;
         try
         {
-            foreach (var t in groups.Candidates.Keys) runs[t] = Train(method, groups, options, t, name: name);
-            var (chosen, _, _) = IdentificationEpoch.ChooseJointly(runs.ToDictionary(kv => kv.Key, kv => kv.Value.History.ValidationHistory), Options.Selection);
-            var run = runs[chosen];
-            runs.Remove(chosen);
+            foreach (var t in groups.Candidates.Keys.Order())
+                foreach (var options in grid)
+                {
+                    var run = Train(method, groups, options, t, name: name);
+                    var history = run.History.ValidationHistory;
+                    var resolved = Options.Selection.Resolve(history);
+                    double score = resolved.Scores(history)[resolved.BestIndex(history)];
+                    if (best is null || score > bestScore)
+                    {
+                        best?.Dispose();
+                        (best, bestScore) = (run, score);
+                    }
+                    else run.Dispose();
+                }
             // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
             var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
-            return run.WithBudget(Max(run.LabelBudget, Max(identification, Options.Selection.Resolve(run.History.ValidationHistory).BudgetOn(_data.Validation))));
+            var chosen = best!;
+            best = null;
+            using (chosen)
+                return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
         }
         finally
         {
-            foreach (var r in runs.Values) r.Dispose();
+            best?.Dispose();
         }
     }
 

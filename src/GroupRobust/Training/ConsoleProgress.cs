@@ -1,4 +1,7 @@
 using System.Globalization;
+using GroupRobust.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GroupRobust.Training;
 
@@ -8,7 +11,8 @@ namespace GroupRobust.Training;
 /// (the mean epoch time of the run so far times the epochs left). Pass it as <c>progress</c> to
 /// <see cref="TrainingLoop.Run(Methods.ITrainingMethod, TorchSharp.torch.nn.Module{TorchSharp.torch.Tensor, TorchSharp.torch.Tensor}, TorchSharp.Modules.OptimizerHelper, Data.IGroupDataset, Data.IGroupDataset, TrainingLoopOptions, IProgress{EpochReport}?, Microsoft.Extensions.Logging.ILogger?)"/>,
 /// or give <see cref="Report(string, EpochReport)"/> to a recipe (<c>RecipeOptions.OnEpoch = console.Report</c>).
-/// Thread-safe: lines from several runs never interleave.
+/// Thread-safe: lines from several runs never interleave. A writer that fails (a closed pipe, a full disk) never stops
+/// training: the first failure is logged as a warning and kept in <see cref="WriteFailure"/>, and nothing more is written.
 /// </summary>
 /// <example><c>JM1 (input): epoch 3/10  loss 0.4123  val avg 91.2%  worst-group 84.1% (best)  2.3 s  ETA 0:16</c></example>
 public sealed class ConsoleProgress : IProgress<EpochReport>
@@ -17,15 +21,21 @@ public sealed class ConsoleProgress : IProgress<EpochReport>
     private readonly string? _run;
     private readonly Dictionary<string, (double Seconds, int Epochs, int LastEpoch)> _timing = new(StringComparer.Ordinal);
     private readonly object _gate = new();
+    private readonly ILogger _log;
 
     /// <summary>Creates the reporter.</summary>
     /// <param name="writer">Where the lines go; <see cref="Console.Out"/> when null.</param>
     /// <param name="run">The run's name printed before each line of <see cref="Report(EpochReport)"/>; none when null.</param>
-    public ConsoleProgress(TextWriter? writer = null, string? run = null)
+    /// <param name="logger">Receives the warning when the writer fails; <see cref="NullLogger"/> by default.</param>
+    public ConsoleProgress(TextWriter? writer = null, string? run = null, ILogger? logger = null)
     {
         _writer = writer ?? Console.Out;
         _run = run;
+        _log = logger ?? NullLogger.Instance;
     }
+
+    /// <summary>The writer's first failure (an <see cref="IOException"/>, or the writer closed); null while every line was written.</summary>
+    public Exception? WriteFailure { get; private set; }
 
     /// <summary>Prints the epoch's line (for the run named at construction).</summary>
     /// <param name="value">The epoch's report.</param>
@@ -45,8 +55,18 @@ public sealed class ConsoleProgress : IProgress<EpochReport>
             seconds += value.Seconds;
             epochs++;
             _timing[run] = (seconds, epochs, value.Epoch);
-            _writer.WriteLine(Line(run, value, seconds / epochs));
-            _writer.Flush();
+            if (WriteFailure is not null) return;
+            try
+            {
+                _writer.WriteLine(Line(run, value, seconds / epochs));
+                _writer.Flush();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or UnauthorizedAccessException)
+            {
+                // progress is a report, not the work: a lost line must not cost the run
+                WriteFailure = ex;
+                Log.ReporterFailed(_log, nameof(ConsoleProgress), "its text writer", ex.Message);
+            }
         }
     }
 

@@ -1,4 +1,7 @@
 using System.Globalization;
+using GroupRobust.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 
 namespace GroupRobust.Training;
@@ -13,7 +16,9 @@ namespace GroupRobust.Training;
 /// <c>mixing/unmixed</c> for mixing methods; <c>time/epoch_seconds</c>. A run that starts again under a name already
 /// reported (its epoch is not after the last one) is another run and gets its own folder (see <see cref="Report(string, EpochReport)"/>). Opt-in: pass it as <c>progress</c> to
 /// <see cref="TrainingLoop"/>, or give <see cref="Report(string, EpochReport)"/> to a recipe. Each event is appended
-/// and the file closed at once, so a crash loses nothing already reported. Thread-safe (runs reported from several
+/// and the file closed at once, so a crash loses nothing already reported. A folder or file that cannot be written (no
+/// permission, a full disk) never stops training: the first failure is logged as a warning and kept in
+/// <see cref="WriteFailure"/>, and nothing more is written. Thread-safe (runs reported from several
 /// threads must have different names). Values are stored in float32
 /// (TensorBoard's scalar type).
 /// </summary>
@@ -24,17 +29,23 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
     private readonly Dictionary<string, int> _runsNamed = new(StringComparer.Ordinal);
     private readonly HashSet<string> _folders = new(StringComparer.Ordinal);   // folders taken by this writer's runs
     private readonly object _gate = new();
+    private readonly ILogger _log;
 
     /// <summary>Creates the writer (the folder is created when the first epoch is reported).</summary>
     /// <param name="logDirectory">The log directory (<c>tensorboard --logdir</c> points here).</param>
     /// <param name="run">The run of <see cref="Report(EpochReport)"/>: a subfolder; null writes into <paramref name="logDirectory"/> itself.</param>
+    /// <param name="logger">Receives the warning when the event files cannot be written; <see cref="NullLogger"/> by default.</param>
     /// <exception cref="ArgumentException"><paramref name="logDirectory"/> is empty.</exception>
-    public TensorBoardProgress(string logDirectory, string? run = null)
+    public TensorBoardProgress(string logDirectory, string? run = null, ILogger? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);
         LogDirectory = logDirectory;
         _run = run;
+        _log = logger ?? NullLogger.Instance;
     }
+
+    /// <summary>The first failure to write an event file (an <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/>); null while every event was written.</summary>
+    public Exception? WriteFailure { get; private set; }
 
     /// <summary>The log directory.</summary>
     public string LogDirectory { get; }
@@ -68,36 +79,51 @@ public sealed class TensorBoardProgress : IProgress<EpochReport>
         ArgumentNullException.ThrowIfNull(value);
         lock (_gate)
         {
-            // a run that starts again under a name already used (an epoch not after the last one reported) is another run:
-            // it gets its own folder, "name_2", so that two runs' curves never interleave
-            if (!_writers.TryGetValue(run, out var known) || value.Epoch <= known.LastEpoch)
+            if (WriteFailure is not null) return;
+            try
             {
-                int n = _runsNamed[run] = _runsNamed.GetValueOrDefault(run) + 1;
-                var folder = RunDirectory(n == 1 ? run : string.Create(CultureInfo.InvariantCulture, $"{run} {n}"));
-                // two names that clean up alike ("X (a)", "X a") never share a folder
-                for (int k = 2; !_folders.Add(folder); k++) folder = string.Create(CultureInfo.InvariantCulture, $"{folder}_{k}");
-                known = (torch.utils.tensorboard.SummaryWriter(folder), 0);
+                Write(run, value);
             }
-            _writers[run] = (known.Writer, value.Epoch);
-            var writer = known.Writer;
-            void Scalar(string tag, double v)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                if (double.IsFinite(v)) writer.add_scalar(tag, (float)v, value.Epoch);
+                // the curves are a report, not the work: a folder that cannot be written must not cost the run
+                WriteFailure = ex;
+                Log.ReporterFailed(_log, nameof(TensorBoardProgress), LogDirectory, ex.Message);
             }
-            Scalar("loss/train", value.TrainLoss);
-            Write(Scalar, "validation", value.Validation, groups: true);
-            if (value.OracleReference is { } oracle) Write(Scalar, "oracle_reference", oracle, groups: false);
-            if (value.Method.GroupWeights is { } q)
-                for (int g = 0; g < q.Count; g++)
-                    Scalar($"groupdro/q/{g.ToString(CultureInfo.InvariantCulture)}", q[g]);   // the method's own groups (true or inferred), by id
-            if (value.Method.Mixing is { } mixing)
-            {
-                Scalar("mixing/alpha_mean", mixing.AlphaMean);
-                Scalar("mixing/mixed", mixing.Mixed);
-                Scalar("mixing/unmixed", mixing.Unmixed);
-            }
-            Scalar("time/epoch_seconds", value.Seconds);
         }
+    }
+
+    private void Write(string run, EpochReport value)
+    {
+        // a run that starts again under a name already used (an epoch not after the last one reported) is another run:
+        // it gets its own folder, "name_2", so that two runs' curves never interleave
+        if (!_writers.TryGetValue(run, out var known) || value.Epoch <= known.LastEpoch)
+        {
+            int n = _runsNamed[run] = _runsNamed.GetValueOrDefault(run) + 1;
+            var folder = RunDirectory(n == 1 ? run : string.Create(CultureInfo.InvariantCulture, $"{run} {n}"));
+            // two names that clean up alike ("X (a)", "X a") never share a folder
+            for (int k = 2; !_folders.Add(folder); k++) folder = string.Create(CultureInfo.InvariantCulture, $"{folder}_{k}");
+            known = (torch.utils.tensorboard.SummaryWriter(folder), 0);
+        }
+        _writers[run] = (known.Writer, value.Epoch);
+        var writer = known.Writer;
+        void Scalar(string tag, double v)
+        {
+            if (double.IsFinite(v)) writer.add_scalar(tag, (float)v, value.Epoch);
+        }
+        Scalar("loss/train", value.TrainLoss);
+        Write(Scalar, "validation", value.Validation, groups: true);
+        if (value.OracleReference is { } oracle) Write(Scalar, "oracle_reference", oracle, groups: false);
+        if (value.Method.GroupWeights is { } q)
+            for (int g = 0; g < q.Count; g++)
+                Scalar($"groupdro/q/{g.ToString(CultureInfo.InvariantCulture)}", q[g]);   // the method's own groups (true or inferred), by id
+        if (value.Method.Mixing is { } mixing)
+        {
+            Scalar("mixing/alpha_mean", mixing.AlphaMean);
+            Scalar("mixing/mixed", mixing.Mixed);
+            Scalar("mixing/unmixed", mixing.Unmixed);
+        }
+        Scalar("time/epoch_seconds", value.Seconds);
     }
 
     private static void Write(Action<string, double> scalar, string prefix, Evaluation.EvaluationResult result, bool groups)

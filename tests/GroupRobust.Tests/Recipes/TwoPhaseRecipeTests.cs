@@ -115,6 +115,48 @@ public class TwoPhaseRecipeTests
     }
 
     [Fact]
+    public void The_grid_search_chooses_T_options_and_epoch_together_as_the_best_of_the_runs_it_trains()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne, everyCandidate: true);
+        JttOptions[] grid = [new() { Lambda = 1 }, new() { Lambda = 4 }];
+        using var searched = recipe.TrainGrid(MethodCatalog.Jtt, groups, grid);
+
+        // every (T, lambda) run alone: the search keeps the one with the best validation worst-group accuracy, first on ties
+        var scores = new List<(int T, JttOptions Options, double Score, string Name)>();
+        foreach (var t in new[] { 1, 2 })
+            foreach (var options in grid)
+            {
+                using var run = recipe.Train(MethodCatalog.Jtt, groups, options, t);
+                scores.Add((t, options, run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value), run.Name));
+            }
+        var best = scores.First(s => s.Score == scores.Max(x => x.Score));
+        Assert.Equal(best.T, searched.IdentificationEpoch);
+        Assert.Same(best.Options, searched.MethodOptions);
+        Assert.Equal(best.Name, searched.Name);   // "JTT (λ=4)": the run names its lambda
+        Assert.Equal(best.Score, searched.History.Best.Validation.WorstGroupAccuracy!.Value, 12);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, searched.LabelBudget);
+        Assert.Equal(3, JttOptions.PaperGrid.Count);
+
+        // one options: the joint protocol
+        using var single = recipe.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]);
+        using var joint = recipe.TrainJointly(MethodCatalog.Jtt, groups, grid[0]);
+        Assert.Equal(joint.IdentificationEpoch, single.IdentificationEpoch);
+        Assert.Equal(joint.History.Best.Validation.ToJson(), single.History.Best.Validation.ToJson());
+
+        // bad grids are refused before any training
+        int epochsRun = 0;
+        var counting = Recipe(data, options: Options with { OnEpoch = (_, _) => epochsRun++ });
+        Assert.Equal("grid", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Jtt, groups, [])).ParamName);
+        Assert.Equal("grid", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Jtt, groups, [grid[0], new Jm1Options()])).ParamName);
+        Assert.Equal("grid", Assert.Throws<ArgumentNullException>(() => counting.TrainGrid(MethodCatalog.Jtt, groups, null!)).ParamName);
+        Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Erm, groups, [null])).Message);
+        Assert.Equal(0, epochsRun);
+    }
+
+    [Fact]
     public void A_fixed_epoch_beyond_phase_one_selects_the_last_epoch_of_phase_one_and_the_given_one_in_phase_two()
     {
         using var data = MethodFactory.Data(100);

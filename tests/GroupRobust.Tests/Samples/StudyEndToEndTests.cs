@@ -88,6 +88,28 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_and_the_papers_grid_on_the_gaussian_task()
+    {
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "600", "--methods", "erm", "jtt:auto", "jtt:20", "jtt:grid",
+            "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
+        Assert.Contains("| JTT (automatic λ) | validation groups (selection)", report);
+        Assert.Contains("| JTT (λ=20) |", report);
+        Assert.Contains("| JTT (T and λ by grid) | validation groups (selection)", report);
+        Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100)\) at T = [12]", report);
+        Assert.Matches(@"JTT \(automatic λ\): seed 0 ran JTT \(λ=\d+\) at T = [12]", report);
+        // the grid trains every (T, lambda): 2 x 3 runs of JTT beside the automatic and the fixed one
+        Assert.Equal(2 + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
+
+        var (bad, message) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt:many", "--output", dir.File("out2"));
+        Assert.Equal(2, bad);
+        Assert.Contains("JTT's part after the colon is its lambda: auto, grid", message);
+    }
+
+    [Fact]
     public void A_resnet18_with_torchvision_weights_runs_on_a_normalized_csv()
     {
         using var dir = new TempDirectory();

@@ -25,6 +25,33 @@ public class ProgressReporterTests
     }
 
     [Fact]
+    public void A_reporter_that_cannot_write_warns_once_and_training_goes_on()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("taken"), "a file where the log directory should be");
+        var closed = new StringWriter();
+        closed.Dispose();
+        var (consoleLog, boardLog) = (new Identification.ListLogger(), new Identification.ListLogger());
+        var console = new ConsoleProgress(closed, "ERM", consoleLog);
+        var board = new TensorBoardProgress(dir.File("taken"), "ERM", boardLog);
+        var history = Train("erm", new CombinedProgress(console, board));
+        Assert.Equal(3, history.Epochs.Count);   // every epoch trained and evaluated
+        Assert.IsType<ObjectDisposedException>(console.WriteFailure);
+        Assert.IsAssignableFrom<IOException>(board.WriteFailure);
+        foreach (var log in new[] { consoleLog, boardLog })
+        {
+            Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, Assert.Single(log.Levels));   // once, not every epoch
+            Assert.Contains("Training goes on", log.Messages[0]);
+        }
+        Assert.Contains(dir.File("taken"), boardLog.Messages[0]);
+
+        // a writer that works keeps its failure null
+        var fine = new ConsoleProgress(new StringWriter());
+        Train("erm", fine, epochs: 1);
+        Assert.Null(fine.WriteFailure);
+    }
+
+    [Fact]
     public void The_console_reporter_prints_one_line_per_epoch_with_the_validation_numbers_and_an_ETA()
     {
         var text = new StringWriter();
