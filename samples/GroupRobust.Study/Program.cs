@@ -19,6 +19,11 @@ var methods = new Option<string[]>("--methods")
                   $"Last-layer methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.LastLayer.Select(e => e.Key))}. Default: {string.Join(" ", StudyRow.Defaults)}",
     AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyRow.Defaults,
 };
+var identifiers = new Option<string[]>("--identifiers")
+{
+    Description = $"Identifiers whose error sets are reported in the quality table (precision, recall) even when no row trains on them, a phase-I one at every candidate T: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key))}",
+    AllowMultipleArgumentsPerToken = true,
+};
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
 var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
 var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a detector of the minority groups, both from validation; default), worst-group or average (phase-I validation accuracy), joint (JTT's protocol: T and the phase-II epoch together), oracle-f1 (ORACLE: minority groups from the training counts)", DefaultValueFactory = _ => "error-set-f1" };
@@ -35,11 +40,11 @@ var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
 var trainSize = new Option<int>("--train-size") { Description = "Training samples (after the validation hold-out; colored-fashion-mnist: a tenth per class)", DefaultValueFactory = _ => 10_000 };
-var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class)" };
+var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class; multi-attribute-fashion-mnist 0.90, the rest split 70 / 30 over the other colours)" };
 var dimensions = new Option<int>("--dimensions") { Description = "Input dimension of --dataset gaussian: the core and spurious coordinates plus noise (default 10, as the JM1 paper's Appendix C)", DefaultValueFactory = _ => 10 };
 var label0 = new Option<int[]?>("--label0") { Description = "Fashion-MNIST classes of label 0 (default 5 7: Sandal, Sneaker)", AllowMultipleArgumentsPerToken = true };
 var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST classes of label 1 (default 8 9: Bag, Ankle boot)", AllowMultipleArgumentsPerToken = true };
-var dataset = new Option<string[]>("--dataset") { Description = "The dataset: spurious-fashion-mnist (default), colored-fashion-mnist, gaussian, or one on disk: waterbirds DIR, celeba DIR, multinli DIR, csv FILE (docs/datasets.md)", AllowMultipleArgumentsPerToken = true, Arity = new System.CommandLine.ArgumentArity(1, 2) };
+var dataset = new Option<string[]>("--dataset") { Description = "The dataset: spurious-fashion-mnist (default), colored-fashion-mnist, multi-attribute-fashion-mnist (3 labels x 3 colours, minority groups of 7% and 3%), gaussian, or one on disk: waterbirds DIR, celeba DIR, multinli DIR, csv FILE (docs/datasets.md)", AllowMultipleArgumentsPerToken = true, Arity = new System.CommandLine.ArgumentArity(1, 2) };
 var backbone = new Option<string>("--backbone") { Description = "small-cnn (default, 3 x 28 x 28), resnet18, resnet50 (with --weights), mlp (feature vectors), bag-of-words (MultiNLI token ids)", DefaultValueFactory = _ => "small-cnn" };
 var weights = new Option<string?>("--weights") { Description = "torchvision weights (.pth or .safetensors) for --backbone resnet18/resnet50; the head is new" };
 var augment = new Option<bool>("--augment") { Description = "Train-time augmentation of image datasets (random resized crop and flip, as the references' --augment_data)" };
@@ -50,7 +55,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Log the library's i
 var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
+foreach (var o in new Option[] { methods, identifiers, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -58,6 +63,7 @@ root.SetAction(parse =>
     var options = new StudyOptions
     {
         Methods = parse.GetValue(methods)!,
+        Identifiers = parse.GetValue(identifiers) ?? [],
         Epochs = parse.GetValue(epochs),
         Phase1Epochs = parse.GetValue(phase1),
         IdentificationRule = parse.GetValue(rule)!,

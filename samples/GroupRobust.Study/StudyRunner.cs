@@ -59,12 +59,15 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             object? idOptions = id.Key switch
             {
                 "misclassified" => passes,
+                "loss-mixture" => new LossMixtureOptions { Pass = passes },
+                "spare" => new SpareOptions { Pass = passes },
+                "gce-biased" => new BiasedModelOptions { BatchSize = options.BatchSize, Pass = passes },
                 "eiil" => new EiilOptions { Pass = passes },
                 "xrm" => new XrmOptions { Steps = options.Epochs * data.Train.Count / options.BatchSize, BatchSize = options.BatchSize, Pass = passes },
                 _ => null,
             };
             var g = id.Input != IdentifierInput.PhaseOneModel ? recipe.Identify(id, idOptions) : recipe.Identify(phaseOne!, id, idOptions,
-                everyCandidate: joint || id == MethodCatalog.Misclassified || rows.Any(r => r.Groups == id && r.JttLambda == "grid"));
+                everyCandidate: joint || id == MethodCatalog.Misclassified || options.Identifiers.Contains(id.Key) || rows.Any(r => r.Groups == id && r.JttLambda == "grid"));
             foreach (var (t, groups) in g.Candidates)
                 identification.Add(new IdentificationRecord(seed, id.Name, t == 0 ? null : t, !joint && t == g.Epoch && t > 0, groups.MinorityCount, groups.Quality(data.Train)));
             if (id == MethodCatalog.Xrm) progress($"XRM: {g.Groups.MinorityCount} training cross-mistakes");
@@ -72,6 +75,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         }
         if (phaseOne is not null) GroupsOf(MethodCatalog.Misclassified);
         GroupsOf(MethodCatalog.Oracle);
+        foreach (var key in options.Identifiers) GroupsOf(MethodCatalog.Identifier(key));
 
         var runs = new Dictionary<string, (RecipeRun Run, MethodResult Result)>();   // runs a last-layer row may retrain
         (int T, TrainingHistory History, MethodResult Result)? jm1 = null;           // the main JM1 row's run: the no-labels row at its T is the same run

@@ -15,7 +15,7 @@ namespace GroupRobust.Study.Data;
 internal static class StudyDatasets
 {
     /// <summary>The names <c>--dataset</c> takes; those marked with a path need one.</summary>
-    public static readonly string[] Names = ["spurious-fashion-mnist", "colored-fashion-mnist", "gaussian", "fortunes", "waterbirds", "celeba", "multinli", "csv"];
+    public static readonly string[] Names = ["spurious-fashion-mnist", "colored-fashion-mnist", "multi-attribute-fashion-mnist", "gaussian", "fortunes", "waterbirds", "celeba", "multinli", "csv"];
 
     /// <summary>True for the text datasets a BERT-family backbone reads as token batches.</summary>
     public static bool IsText(string name) => name is "fortunes";
@@ -24,7 +24,7 @@ internal static class StudyDatasets
     public static bool NeedsPath(string name) => name is "waterbirds" or "celeba" or "multinli" or "csv";
 
     /// <summary>True for the datasets built from Debian's Fashion-MNIST files.</summary>
-    public static bool UsesFashionMnist(string name) => name is "spurious-fashion-mnist" or "colored-fashion-mnist";
+    public static bool UsesFashionMnist(string name) => name is "spurious-fashion-mnist" or "colored-fashion-mnist" or "multi-attribute-fashion-mnist";
 
     public static DatasetSplits Load(StudyOptions options, FashionMnistFiles? files, int seed, Device device)
     {
@@ -55,6 +55,15 @@ internal static class StudyDatasets
             }
             case "colored-fashion-mnist":
                 return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, TrainPerClass = Math.Max(1, options.TrainSize / 10), Seed = seed }, device);
+            case "multi-attribute-fashion-mnist":
+            {
+                // --correlation is each label's share on its own colour; the rest splits 70 / 30 over the two other colours
+                double rest = 1 - options.Correlation;
+                return MultiAttributeFashionMnist.Build(files!, new MultiAttributeFashionMnistOptions
+                {
+                    DataDirectory = options.DataDirectory, TrainSize = options.TrainSize, AttributeFractions = [options.Correlation, 0.7 * rest, 0.3 * rest], Seed = seed,
+                }, device);
+            }
             case "fortunes":
                 return GroupRobust.Text.Data.SpuriousFortunes.Load(Models.StudyModels.Tokenizer(),
                     new GroupRobust.Text.Data.SpuriousFortunesOptions { SpuriousCorrelation = options.Correlation, Seed = seed }, device);

@@ -2,6 +2,7 @@ using GroupRobust.Internal;
 using System.Globalization;
 using GroupRobust.Data;
 using GroupRobust.Groups;
+using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using Microsoft.Extensions.Logging;

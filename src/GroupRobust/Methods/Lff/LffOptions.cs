@@ -9,7 +9,7 @@ public sealed record LffOptions
     /// <summary>Decay beta of the per-sample loss averages, e &lt;- beta e + (1 - beta) l, in [0, 1); default 0.7 (the reference's train.py value; its class default 0.9 is never used). The first visit of a sample stores its loss.</summary>
     public double EmaDecay { get; init; } = 0.7;
 
-    /// <summary>Use the exact GCE (1 - p^q)/q instead of the reference's surrogate CE * q * p^q (default false; see <see cref="GeneralizedCrossEntropy"/>).</summary>
+    /// <summary>Use the exact GCE (1 - p^q)/q instead of the reference's surrogate CE * q * p^q (default false; see <see cref="Identification.GeneralizedCrossEntropy"/>).</summary>
     public bool ExactGce { get; init; }
 
     /// <summary>Throws when an option is out of range.</summary>

@@ -1,12 +1,12 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GroupRobust.Methods;
+namespace GroupRobust.Identification;
 
 /// <summary>
 /// Generalized cross entropy (Zhang &amp; Sabuncu, 2018), the loss LfF trains its biased network with (Nam et al., 2020):
 /// GCE(p, y) = (1 - p_y^q) / q, whose gradient is p_y^q times the cross-entropy gradient, so confidently fitted
-/// (easy) samples dominate and the network latches onto the shortcut.
+/// (easy) samples dominate and the network latches onto the shortcut. Shared by LfF and the GCE-biased identifier.
 /// </summary>
 /// <remarks>
 /// <see cref="PerSample"/> computes, by default, the LfF reference's surrogate (alinlab/LfF, module/loss.py):
@@ -22,7 +22,7 @@ internal static class GeneralizedCrossEntropy
     /// <param name="q">The exponent q in (0, 1]; the LfF default is 0.7. q -> 0 approaches cross entropy, q = 1 is the MAE.</param>
     /// <param name="exact">False (default): the reference's surrogate CE * q * p_y^q (p_y detached). True: (1 - p_y^q) / q.</param>
     /// <returns>Losses [B] in float32 (float64 for float64 logits), on the logits' device.</returns>
-    /// <remarks>Internal: LfF's door checked the batch and the options (q in (0, 1]).</remarks>
+    /// <remarks>Internal: the callers' doors checked the batch and q in (0, 1].</remarks>
     public static Tensor PerSample(Tensor logits, Tensor labels, double q = 0.7, bool exact = false)
     {
         using var scope = NewDisposeScope();

@@ -1,9 +1,9 @@
-using GroupRobust.Methods;
+using GroupRobust.Identification;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GroupRobust.Tests.Methods;
+namespace GroupRobust.Tests.Identification;
 
 public class GeneralizedCrossEntropyTests
 {
@@ -122,9 +122,11 @@ public class GeneralizedCrossEntropyTests
     [InlineData(double.PositiveInfinity)]
     public void Q_outside_the_unit_interval_is_rejected_at_the_door(double q)
     {
-        // the loss is internal: LfF's options are where q enters, and where it is checked
+        // the loss is internal: LfF's options and the biased identifier's are where q enters, and where it is checked
         using var data = GroupRobust.Tests.Methods.MethodFactory.Data(50);
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new LffMethod(data.Train, new GroupRobust.Randomness.SeedSource(0), new LffOptions { Q = q }));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new GroupRobust.Methods.LffMethod(data.Train, new GroupRobust.Randomness.SeedSource(0), new GroupRobust.Methods.LffOptions { Q = q }));
         Assert.Equal("Q", ex.ParamName);
+        var biased = Assert.Throws<ArgumentOutOfRangeException>(() => new BiasedModelIdentifier(() => nn.Linear(2, 2), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BiasedModelOptions { Q = q }));
+        Assert.Equal("Q", biased.ParamName);
     }
 }
