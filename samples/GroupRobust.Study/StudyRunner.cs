@@ -21,9 +21,9 @@ namespace GroupRobust.Study;
 /// </summary>
 internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
-    /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
     private string? _onGroups;   // the groups of the row in training when they are not its method's published ones
 
+    /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
     internal static readonly AfrSearchOptions AfrGrid = new() { Gammas = [4, 6, 8, 10, 12, 14, 16, 18, 20], Lambdas = [0, 0.1, 0.2, 0.3], Steps = 300, LearningRate = 1e-2 };
 
     public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels, List<RefusedRecord> Refused) Run(int seed)

@@ -92,7 +92,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "600", "--methods", "erm", "jtt:auto", "jtt:20", "jtt:grid",
-            "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+            "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
@@ -101,12 +101,22 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("| JTT (T and λ by grid) | validation groups (selection)", report);
         Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100)\) at T = [12]", report);
         Assert.Matches(@"JTT \(automatic λ\): seed 0 ran JTT \(λ=\d+\) at T = [12]", report);
+        // identifiers no row trains on are in the quality table: SPARE at every candidate T, the GCE-biased model once
+        Assert.Matches(@"\| 0 \| SPARE clusters \| 1 \|", report);
+        Assert.Matches(@"\| 0 \| SPARE clusters \| 2 \|", report);
+        Assert.Matches(@"\| 0 \| GCE-biased model's errors \| - \|", report);
         // the grid trains every (T, lambda): 2 x 3 runs of JTT beside the automatic and the fixed one
         Assert.Equal(2 + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
 
         var (bad, message) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt:many", "--output", dir.File("out2"));
         Assert.Equal(2, bad);
         Assert.Contains("JTT's part after the colon is its lambda: auto, grid", message);
+        var (unknown, list) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--identifiers", "nope", "--output", dir.File("out4"));
+        Assert.Equal(2, unknown);
+        Assert.Contains("No identifier 'nope'. Known: misclassified", list);
+        var (noPhaseOne, why) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt@xrm:grid", "--output", dir.File("out3"));
+        Assert.Equal(2, noPhaseOne);
+        Assert.Contains("the grid chooses T", why);
     }
 
     [Fact]
