@@ -22,9 +22,11 @@ public sealed class MethodEntry
     private readonly string? _publishedGroups;
 
     internal MethodEntry(string key, string name, string description, string reference, string? publishedGroups, object defaults,
-        Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null)
+        Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null,
+        IReadOnlyList<object>? publishedGrid = null)
     {
         _publishedGroups = publishedGroups;
+        PublishedGrid = publishedGrid ?? [];
         Key = key;
         Name = name;
         Description = description;
@@ -59,6 +61,14 @@ public sealed class MethodEntry
     /// GroupJM1; null for a method that takes no groups. Any identifier's groups work with any method that takes groups.
     /// </summary>
     public IdentifierEntry? PublishedGroups => _publishedGroups is null ? null : MethodCatalog.Identifier(_publishedGroups);
+
+    /// <summary>
+    /// The options the method's paper searches on validation together with the identification epoch T (JTT: lambda in
+    /// {20, 50, 100}, <see cref="JttOptions.PaperGrid"/>); empty when it publishes none. <c>TwoPhaseRecipe.Run</c> follows
+    /// this protocol when it is given no options (docs/results.md: on the Gaussian task and Spurious Fashion-MNIST it beats
+    /// both JTT's automatic lambda and a fixed lambda = 20).
+    /// </summary>
+    public IReadOnlyList<object> PublishedGrid { get; }
 
     /// <summary>The default options (an immutable record of <see cref="OptionsType"/>).</summary>
     public object Defaults { get; }

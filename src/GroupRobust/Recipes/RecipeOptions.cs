@@ -33,6 +33,14 @@ public sealed record RecipeOptions
     /// </summary>
     public SelectionRule IdentificationRule { get; init; } = SelectionRule.ValidationErrorSet();
 
+    /// <summary>
+    /// Whether <see cref="TwoPhaseRecipe.Run"/> follows a method's published protocol when it is given no options: the
+    /// method's <see cref="Catalog.MethodEntry.PublishedGrid"/> searched together with T on validation
+    /// (<see cref="TwoPhaseRecipe.TrainGrid"/>; JTT: |T| x 3 runs). Default true; false trains once, with the entry's
+    /// default options, at the T the identification rule chooses.
+    /// </summary>
+    public bool SearchPublishedGrid { get; init; } = true;
+
     /// <summary>Validation evaluator options (bootstrap); defaults when null.</summary>
     public EvaluatorOptions? Evaluator { get; init; }
 

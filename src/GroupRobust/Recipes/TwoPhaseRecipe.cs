@@ -81,7 +81,12 @@ public sealed class TwoPhaseRecipe
     /// </summary>
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
-    /// <param name="methodOptions">The method's options (its entry's options type); its defaults when null.</param>
+    /// <param name="methodOptions">
+    /// The method's options (its entry's options type). When null, the method's published protocol: for a method with a
+    /// <see cref="MethodEntry.PublishedGrid"/> (JTT) on groups from phase I, every candidate T with every grid options,
+    /// chosen together on validation (<see cref="TrainGrid"/>, unless <see cref="RecipeOptions.SearchPublishedGrid"/> is
+    /// false); otherwise its default options at the T the identification rule chooses.
+    /// </param>
     /// <exception cref="ArgumentException"><paramref name="methodOptions"/> is not of the entry's options type (checked before phase I).</exception>
     public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
     {
@@ -89,10 +94,11 @@ public sealed class TwoPhaseRecipe
         method.CheckOptions(methodOptions, nameof(methodOptions));
         identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
         var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
+        bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0 && phaseOne is not null;
         try
         {
-            var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier);
-            return new TwoPhaseResult(phaseOne, groups, Train(method, groups, methodOptions));
+            var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, everyCandidate: grid);
+            return new TwoPhaseResult(phaseOne, groups, grid ? TrainGrid(method, groups!, method.PublishedGrid) : Train(method, groups, methodOptions));
         }
         catch
         {

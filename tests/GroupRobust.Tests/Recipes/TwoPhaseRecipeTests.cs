@@ -157,6 +157,43 @@ public class TwoPhaseRecipeTests
     }
 
     [Fact]
+    public void Run_follows_JTTs_published_protocol_without_options_and_trains_once_with_them()
+    {
+        using var data = MethodFactory.Data(100);
+        var runs = new HashSet<string>();
+        int epochs = 0;
+        var options = Options with { Epochs = 2, OnEpoch = (name, report) => { epochs++; runs.Add(name); } };
+        using (var published = Recipe(data, options: options).Run(MethodCatalog.Jtt))
+        {
+            // phase I (2 epochs) and |T| x |grid| = 2 x 3 phase-II runs of 2 epochs
+            Assert.Equal(2 + 2 * 3 * 2, epochs);
+            Assert.Contains(published.Run.MethodOptions, MethodCatalog.Jtt.PublishedGrid);
+            Assert.Contains(published.Run.IdentificationEpoch!.Value, new[] { 1, 2 });
+            Assert.Equal(LabelBudget.ValidationGroupsForSelection, published.LabelBudget);
+        }
+        epochs = 0;
+        // without the search: once, with the entry's defaults (JTT's automatic lambda, which on this small data may refuse
+        // an error set of a quarter or more of the samples; then before phase II trains)
+        try
+        {
+            using var once = Recipe(data, options: options with { SearchPublishedGrid = false }).Run(MethodCatalog.Jtt);
+            Assert.Null(once.Run.MethodOptions);
+            Assert.Equal(2 + 2, epochs);
+        }
+        catch (InvalidOperationException refused) when (refused.Message.Contains("Automatic lambda", StringComparison.Ordinal))
+        {
+            Assert.Equal(2, epochs);
+        }
+        epochs = 0;
+        using (var given = Recipe(data, options: options).Run(MethodCatalog.Jtt, methodOptions: new JttOptions { Lambda = 3 }))
+        {
+            Assert.Equal(2 + 2, epochs);
+            Assert.Equal("JTT (λ=3)", given.Run.Name);
+        }
+        Assert.Empty(MethodCatalog.Jm1.PublishedGrid);
+    }
+
+    [Fact]
     public void A_fixed_epoch_beyond_phase_one_selects_the_last_epoch_of_phase_one_and_the_given_one_in_phase_two()
     {
         using var data = MethodFactory.Data(100);
