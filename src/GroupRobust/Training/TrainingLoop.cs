@@ -83,10 +83,12 @@ public static class TrainingLoop
         string? bestPath = options.BestWeightsPath ?? (options.CheckpointPath is null ? null : options.CheckpointPath + ".best");
 
         using var evaluator = new WorstGroupEvaluator(validation.Scheme, options.Evaluator);
+        // the oracle reference keeps its true groups when validation's are inferred with another scheme (XRM's two per
+        // class on data with three attribute values): it gets an evaluator of its own
+        using var referenceEvaluator = options.OracleReference is { } oracleSplit && !oracleSplit.Scheme.Equals(validation.Scheme) ? new WorstGroupEvaluator(oracleSplit.Scheme, options.Evaluator) : null;
         // the oracle reference's adjusted average weighs its groups by the training split's counts (a report, never an input)
         long[]? referenceCounts = options.OracleReference is { HasGroups: true } reference && train.HasGroups
             && train.Scheme.NumClasses == reference.Scheme.NumClasses && train.Scheme.NumAttributes == reference.Scheme.NumAttributes
-            && validation.Scheme.NumGroups == train.Scheme.NumGroups
             ? Data.GroupCounts.Of(train) : null;
         var selector = new ModelSelector(options.Selection);
         var reports = new List<EpochReport>();
@@ -129,7 +131,8 @@ public static class TrainingLoop
                 double trainLoss = TrainEpoch(method, model, optimizer, train, epoch, options);
                 var summary = method.EndEpoch();
                 var val = evaluator.Evaluate(model, validation, options.EvaluationBatchSize);
-                var oracle = options.OracleReference is null ? null : evaluator.Evaluate(model, options.OracleReference, options.EvaluationBatchSize, trainGroupCounts: referenceCounts);
+                var oracle = options.OracleReference is null ? null
+                    : (referenceEvaluator ?? evaluator).Evaluate(model, options.OracleReference, options.EvaluationBatchSize, trainGroupCounts: referenceCounts);
                 bool best = selector.Add(epoch, val);
                 if (best)
                 {

@@ -1,4 +1,6 @@
+using GroupRobust.Data;
 using GroupRobust.Evaluation;
+using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using GroupRobust.Tests.Methods;
@@ -89,6 +91,30 @@ public class TrainingLoopTests
             new TrainingLoopOptions { Epochs = 2, BatchSize = 32, Selection = SelectionRule.WorstClassAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
         Assert.Equal(GroupRobust.Groups.LabelBudget.None, noGroups.LabelBudget);
         Assert.Null(noGroups.OracleBest);
+    }
+
+    [Fact]
+    public void The_oracle_reference_keeps_its_true_groups_when_validation_groups_are_inferred_with_another_scheme()
+    {
+        // XRM-like inferred validation groups, three per class, beside a reference split with its two true groups per class
+        using var data = MethodFactory.Data();
+        var labels = data.Validation.Labels.Span;
+        var values = Enumerable.Range(0, data.Validation.Count).Select(i => i % 3).ToArray();
+        var inferred = GroupAssignment.FromInferred(values, labels, 2, 3, [1, 2, 4, 5], "test-inferred");
+        using var validation = inferred.ApplyTo(data.Validation);
+        Assert.NotEqual(data.Test.Scheme, validation.Scheme);
+        using var model = MethodFactory.Model(0);
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.2);
+        var history = TrainingLoop.Run(method, model, opt, data.Train, validation,
+            new TrainingLoopOptions { Epochs = 2, BatchSize = 32, EvaluationBatchSize = 64, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 }, OracleReference = data.Test });
+        Assert.All(history.Epochs, e => Assert.Equal(6, e.Validation.Groups.Count));
+        Assert.All(history.Epochs, e => Assert.Equal(4, e.OracleReference!.Groups.Count));
+        // the reference's numbers are the true-group evaluator's, adjusted average included (the model is the selected epoch's)
+        using var evaluator = new WorstGroupEvaluator(data.Test.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        var atBest = history.Epochs.Single(e => e.Epoch == history.Best.Epoch).OracleReference!;
+        Assert.Equal(evaluator.Evaluate(model, data.Test, 64, trainGroupCounts: GroupCounts.Of(data.Train)).ToJson(), atBest.ToJson());
+        Assert.NotNull(atBest.AdjustedAverageAccuracy);
     }
 
     [Fact]
