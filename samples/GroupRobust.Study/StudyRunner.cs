@@ -21,7 +21,7 @@ namespace GroupRobust.Study;
 /// </summary>
 internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
-    private string? _onGroups;   // the groups of the row in training when they are not its method's published ones
+    private string? _rowName;   // the row in training, when it runs on other groups than its method's published ones
 
     /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
     internal static readonly AfrSearchOptions AfrGrid = new() { Gammas = [4, 6, 8, 10, 12, 14, 16, 18, 20], Lambdas = [0, 0.1, 0.2, 0.3], Steps = 300, LearningRate = 1e-2 };
@@ -33,9 +33,9 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
-        // a row on another identifier's groups than its method's published ones says so in its progress lines and
-        // TensorBoard folder ("JM1 (input) on XRM cross-mistakes"), as in the report
-        var recipeOptions = options.Recipe(data, seed, (name, report) => onEpoch(_onGroups is null ? name : $"{name} on {_onGroups}", report));
+        // a row on another identifier's groups than its method's published ones has its report name in its progress lines
+        // and TensorBoard folder ("JM1 on XRM cross-mistakes"), not its method's alone
+        var recipeOptions = options.Recipe(data, seed, (name, report) => onEpoch(_rowName ?? name, report));
         nn.Module<Tensor, Tensor> NewModel(long init)
         {
             torch.random.manual_seed(init);
@@ -176,7 +176,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             },
             _ => null,
         };
-        _onGroups = row.ExplicitGroups ? row.Groups!.Name : null;
+        _rowName = row.ExplicitGroups ? $"{method.Name} on {row.Groups!.Name}" : null;
         RecipeRun run;
         try
         {
@@ -188,7 +188,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         }
         finally
         {
-            _onGroups = null;
+            _rowName = null;
         }
         // a row's name is the same on every seed: an automatic or searched lambda differs by seed (the run's own name says which)
         string name = row.JttLambda switch
