@@ -59,7 +59,6 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             object? idOptions = id.Key switch
             {
                 "misclassified" => passes,
-                "loss-mixture" => new LossMixtureOptions { Pass = passes },
                 "spare" => new SpareOptions { Pass = passes },
                 "gce-biased" => new BiasedModelOptions { BatchSize = options.BatchSize, Pass = passes },
                 "eiil" => new EiilOptions { Pass = passes },

@@ -19,17 +19,8 @@ public static partial class MethodCatalog
             return new LossMagnitudeIdentifier(r.Model!, options.Fraction, options.PerClass, options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch }, IdentifierEntry.Logger(r));
         });
 
-    /// <summary>The error set sized per class by a two-component mixture of the phase-I losses.</summary>
-    public static IdentifierEntry LossMixture { get; } = new("loss-mixture", "ERM loss mixture", "The error set: per class, the samples of the high-loss component of a two-component Gaussian mixture of the phase-I losses, and the misclassified ones.",
-        "Li et al., 2020 (DivideMix's loss mixture), applied to JTT's phase I", IdentifierInput.PhaseOneModel, new LossMixtureOptions(),
-        (r, o) =>
-        {
-            var options = (LossMixtureOptions)o;
-            return new LossMixtureIdentifier(r.Model!, options with { Pass = options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch } }, IdentifierEntry.Logger(r));
-        });
-
     /// <summary>SPARE's clusters of the phase-I model's outputs within each class.</summary>
-    public static IdentifierEntry Spare { get; } = new("spare", "SPARE clusters", "Per class, k-means clusters of the phase-I model's softmax outputs (the number by silhouette); every cluster but a class's largest is minority.",
+    public static IdentifierEntry Spare { get; } = new("spare", "SPARE clusters", "Per class, k-means clusters of the phase-I model's outputs (the number by silhouette); every cluster but a class's largest is minority.",
         "Yang et al., 2023 (SPARE; SpuCo's SpareInference)", IdentifierInput.PhaseOneModel, new SpareOptions(),
         (r, o) =>
         {
@@ -67,7 +58,7 @@ public static partial class MethodCatalog
         (r, _) => new OracleIdentifier(logger: IdentifierEntry.Logger(r)));
 
     /// <summary>Every identifier, the label-free ones first.</summary>
-    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, LossMixture, Spare, Eiil, Xrm, BiasedModel, TrueGroups, Oracle];
+    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, TrueGroups, Oracle];
 
     /// <summary>The identifier with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No identifier has that key (the message lists the keys).</exception>

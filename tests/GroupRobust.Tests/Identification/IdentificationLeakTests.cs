@@ -47,8 +47,6 @@ public class IdentificationLeakTests(ITestOutputHelper output)
         LeakCheck.AssertFlat(() => misclassification.Identify(train), warmup: 5, steps: 1000);
         var loss = new LossMagnitudeIdentifier(model, 0.2);
         LeakCheck.AssertFlat(() => loss.Identify(train), warmup: 5, steps: 1000);
-        var mixture = new LossMixtureIdentifier(model, new LossMixtureOptions { Pass = new IdentificationOptions { BatchSize = 32 } });
-        LeakCheck.AssertFlat(() => mixture.Identify(train), warmup: 5, steps: 1000);
         var spare = new SpareIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new SpareOptions { Restarts = 1, Pass = new IdentificationOptions { BatchSize = 32 } });
         LeakCheck.AssertFlat(() => spare.Identify(train), warmup: 5, steps: 200);
         var biased = new BiasedModelIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BiasedModelOptions { BatchSize = 32 });

@@ -11,7 +11,7 @@ namespace GroupRobust.Identification;
 /// <summary>
 /// SPARE's group inference (Yang et al., 2023, "Identifying Spurious Biases Early in Training through the Lens of
 /// Simplicity Bias"): early in training a network's output is shaped by the spurious feature, so within each class the
-/// samples cluster by it. Per class, k-means on the phase-I model's softmax outputs, with the number of clusters chosen
+/// samples cluster by it. Per class, k-means on the phase-I model's outputs (logits), with the number of clusters chosen
 /// in 2..<see cref="SpareOptions.MaxClusters"/> by the silhouette score; the groups are the clusters, ranked by size
 /// within their class (value 0 the largest), and every cluster but a class's largest is on the minority side. Unlike
 /// the 0/1 error, the output's direction says which spurious class pulls a sample, so minority samples the model already
@@ -19,8 +19,8 @@ namespace GroupRobust.Identification;
 /// budget: none.
 /// </summary>
 /// <remarks>
-/// Differences from the reference (SpuCo's <c>SpareInference</c>): softmax outputs rather than the raw ones (a class's
-/// clusters then do not depend on the logits' scale); deterministic k-means++ restarts from the seed source; the
+/// Differences from the reference (SpuCo's <c>SpareInference</c>, which clusters the network's raw outputs, as here):
+/// deterministic k-means++ restarts from the seed source; the
 /// silhouette on a seeded subset of at most <see cref="SpareOptions.SilhouetteSamples"/> per class. SPARE's own phase II
 /// (importance sampling by cluster size) is group-balanced sampling on these groups; JTT and JM1 read their minority side.
 /// </remarks>
