@@ -306,9 +306,18 @@ public sealed class TwoPhaseRecipe
                 foreach (var options in grid)
                 {
                     var run = Train(method, groups, options, t, name: name);
-                    var history = run.History.ValidationHistory;
-                    var resolved = Options.Selection.Resolve(history);
-                    double score = resolved.Scores(history)[resolved.BestIndex(history)];
+                    double score;
+                    try
+                    {
+                        var history = run.History.ValidationHistory;
+                        var resolved = Options.Selection.Resolve(history);
+                        score = resolved.Scores(history)[resolved.BestIndex(history)];
+                    }
+                    catch
+                    {
+                        run.Dispose();
+                        throw;
+                    }
                     if (best is null || score > bestScore)
                     {
                         best?.Dispose();
