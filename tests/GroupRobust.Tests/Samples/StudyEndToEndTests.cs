@@ -96,17 +96,23 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
-        Assert.Contains("| JTT (automatic λ) | validation groups (selection)", report);
+        // the automatic lambda trains, or (an error set of a quarter of this small split or more, which a CPU's kernels
+        // may tip either way) is refused and reported as such; the other rows go on
+        bool refused = report.Contains("- `jtt:auto`, seed 0: Automatic lambda", StringComparison.Ordinal);
+        if (!refused)
+        {
+            Assert.Contains("| JTT (automatic λ) | validation groups (selection)", report);
+            Assert.Matches(@"JTT \(automatic λ\): seed 0 ran JTT \(λ=\d+\) at T = [12]", report);
+        }
         Assert.Contains("| JTT (λ=20) |", report);
         Assert.Contains("| JTT (T and λ by grid) | validation groups (selection)", report);
         Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100)\) at T = [12]", report);
-        Assert.Matches(@"JTT \(automatic λ\): seed 0 ran JTT \(λ=\d+\) at T = [12]", report);
         // identifiers no row trains on are in the quality table: SPARE at every candidate T, the GCE-biased model once
         Assert.Matches(@"\| 0 \| SPARE clusters \| 1 \|", report);
         Assert.Matches(@"\| 0 \| SPARE clusters \| 2 \|", report);
         Assert.Matches(@"\| 0 \| GCE-biased model's errors \| - \|", report);
         // the grid trains every (T, lambda): 2 x 3 runs of JTT beside the automatic and the fixed one
-        Assert.Equal(2 + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
+        Assert.Equal((refused ? 1 : 2) + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
 
         var (bad, message) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt:many", "--output", dir.File("out2"));
         Assert.Equal(2, bad);
