@@ -60,6 +60,7 @@ foreach (var o in new Option[] { methods, identifiers, epochs, phase1, rule, sel
 
 root.SetAction(parse =>
 {
+    var datasetName = parse.GetValue(dataset) is { Length: > 0 } ds ? ds[0] : "spurious-fashion-mnist";
     var options = new StudyOptions
     {
         Methods = parse.GetValue(methods)!,
@@ -79,12 +80,12 @@ root.SetAction(parse =>
         Orientation = parse.GetValue(orientation),
         JttLambda = parse.GetValue(lambda),
         TrainSize = parse.GetValue(trainSize),
-        Correlation = parse.GetResult(correlation) is null or { Implicit: true } ? StudyOptions.DefaultCorrelation(parse.GetValue(dataset) is { Length: > 0 } d ? d[0] : "spurious-fashion-mnist") : parse.GetValue(correlation),
+        Correlation = parse.GetResult(correlation) is null or { Implicit: true } ? StudyOptions.DefaultCorrelation(datasetName) : parse.GetValue(correlation),
         Dimensions = parse.GetValue(dimensions),
         Label0Classes = parse.GetValue(label0) is { Length: > 0 } l0 ? l0 : null,
         Label1Classes = parse.GetValue(label1) is { Length: > 0 } l1 ? l1 : null,
         DataDirectory = parse.GetValue(dataDir)!,
-        Dataset = parse.GetValue(dataset) is { Length: > 0 } ds ? ds[0] : "spurious-fashion-mnist",
+        Dataset = datasetName,
         DatasetPath = parse.GetValue(dataset) is { Length: > 1 } dp ? dp[1] : null,
         Backbone = parse.GetValue(backbone)!,
         Weights = parse.GetValue(weights),

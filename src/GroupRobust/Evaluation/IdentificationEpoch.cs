@@ -94,9 +94,8 @@ public static class IdentificationEpoch
         {
             if (history.Count == 0) throw new ArgumentException($"The phase-II run of T = {t} has no epochs.", nameof(phase2ByT));
             var resolved = (rule ?? SelectionRule.Auto).Resolve(history);
-            int i = resolved.BestIndex(history);
-            double score = resolved.Scores(history)[i];
-            if (best is null || score > best.Value.Score) best = (t, history[i], score);
+            double score = resolved.BestScore(history);
+            if (best is null || score > best.Value.Score) best = (t, history[resolved.BestIndex(history)], score);
         }
         return best!.Value;
     }

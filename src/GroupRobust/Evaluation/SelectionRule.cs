@@ -86,6 +86,13 @@ public abstract class SelectionRule
     /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads.</exception>
     public EpochResult Best(IReadOnlyList<EpochResult> history) => history[BestIndex(history)];
 
+    /// <summary>The score of <see cref="BestIndex"/>'s epoch, under the rule this one resolves to on <paramref name="history"/> (runs compare by it).</summary>
+    internal double BestScore(IReadOnlyList<EpochResult> history)
+    {
+        var rule = Resolve(history);
+        return rule.Scores(history)[rule.BestIndex(history)];
+    }
+
     /// <summary>The index of the first epoch with the highest score (a NaN score never wins over a number).</summary>
     /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads.</exception>
     public int BestIndex(IReadOnlyList<EpochResult> history)

@@ -309,9 +309,7 @@ public sealed class TwoPhaseRecipe
                     double score;
                     try
                     {
-                        var history = run.History.ValidationHistory;
-                        var resolved = Options.Selection.Resolve(history);
-                        score = resolved.Scores(history)[resolved.BestIndex(history)];
+                        score = Options.Selection.BestScore(run.History.ValidationHistory);
                     }
                     catch
                     {

@@ -43,8 +43,8 @@ public static class MultiAttributeFashionMnist
         var seeds = new SeedSource(options.Seed);
         var scheme = new GroupScheme(k, a, options.LabelNames(), options.ColourNames);
         var palette = options.Palette.ToArray();
-        var trainByLabel = ByLabel(files.TrainLabels.Data, options.Labels, seeds.Random("train-order"));
-        var testByLabel = ByLabel(files.TestLabels.Data, options.Labels, seeds.Random("test-order"));
+        var trainByLabel = SpuriousFashionMnist.ByLabel(files.TrainLabels.Data, options.Labels, seeds.Random("train-order"));
+        var testByLabel = SpuriousFashionMnist.ByLabel(files.TestLabels.Data, options.Labels, seeds.Random("test-order"));
         var (train, val, test) = (new List<(int, int, int)>(), new List<(int, int, int)>(), new List<(int, int, int)>());
         int valPerLabel = a * options.ValidationPerGroup;
         for (int y = 0; y < k; y++)
@@ -74,15 +74,5 @@ public static class MultiAttributeFashionMnist
             SpuriousFashionMnist.Make(files.TrainImages.Data, SpuriousFashionMnist.Shuffled(train, seeds.Random("train-shuffle")), scheme, palette, device),
             SpuriousFashionMnist.Make(files.TrainImages.Data, SpuriousFashionMnist.Shuffled(val, seeds.Random("validation-shuffle")), scheme, palette, device),
             SpuriousFashionMnist.Make(files.TestImages.Data, SpuriousFashionMnist.Shuffled(test, seeds.Random("test-shuffle")), scheme, palette, device));
-    }
-
-    private static List<int>[] ByLabel(byte[] labels, IReadOnlyList<IReadOnlyList<int>> classes, Random rng)
-    {
-        var result = classes.Select(_ => new List<int>()).ToArray();
-        for (int i = 0; i < labels.Length; i++)
-            for (int y = 0; y < classes.Count; y++)
-                if (classes[y].Contains(labels[i])) result[y].Add(i);
-        foreach (var list in result) SpuriousFashionMnist.ShuffleInPlace(list, rng);
-        return result;
     }
 }

@@ -75,14 +75,19 @@ public static class SpuriousFashionMnist
             Make(files.TestImages.Data, Shuffled(test, seeds.Random("test-shuffle")), scheme, palette, device));
     }
 
-    private static List<int>[] ByLabel(byte[] labels, SpuriousFashionMnistOptions o, Random rng)
+    private static List<int>[] ByLabel(byte[] labels, SpuriousFashionMnistOptions o, Random rng) => ByLabel(labels, [o.Label0Classes, o.Label1Classes], rng);
+
+    /// <summary>The indices of each label's images (label y: the Fashion-MNIST classes <paramref name="classes"/>[y], disjoint), each list shuffled in label order.</summary>
+    internal static List<int>[] ByLabel(byte[] labels, IReadOnlyList<IReadOnlyList<int>> classes, Random rng)
     {
-        var result = new[] { new List<int>(), new List<int>() };
+        var result = classes.Select(_ => new List<int>()).ToArray();
         for (int i = 0; i < labels.Length; i++)
-        {
-            if (o.Label0Classes.Contains(labels[i])) result[0].Add(i);
-            else if (o.Label1Classes.Contains(labels[i])) result[1].Add(i);
-        }
+            for (int y = 0; y < classes.Count; y++)
+                if (classes[y].Contains(labels[i]))
+                {
+                    result[y].Add(i);
+                    break;
+                }
         foreach (var list in result) ShuffleInPlace(list, rng);
         return result;
     }

@@ -65,6 +65,7 @@ public sealed class BiasedModelIdentifier : IGroupIdentifier
         using var model = _modelFactory();
         using var optimizer = _optimizerFactory(model.parameters());
         model.train();
+        bool report = _logger.IsEnabled(LogLevel.Information);   // the epoch's loss is summed only to be logged
         for (int epoch = 0; epoch < Options.Epochs; epoch++)
         {
             var order = Shuffling.EpochPermutation(n, orderSeed, epoch);
@@ -83,14 +84,15 @@ public sealed class BiasedModelIdentifier : IGroupIdentifier
                     optimizer.zero_grad();
                     loss.backward();
                     optimizer.step();
-                    using (torch.no_grad())
+                    if (report)
                     {
+                        using var noGrad = torch.no_grad();
                         var sum = loss.detach().to(ScalarType.Float64) * indices.Length;
                         if (total is null) total = sum.DetachFromDisposeScope();
                         else total.add_(sum);
                     }
                 }
-                if (_logger.IsEnabled(LogLevel.Information))
+                if (report)
                     _logger.LogInformation("Biased model: epoch {Epoch}/{Epochs}, GCE surrogate loss {Loss:F4}", epoch + 1, Options.Epochs, total!.cpu().item<double>() / n);
             }
             finally
