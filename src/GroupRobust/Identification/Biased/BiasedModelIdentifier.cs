@@ -93,7 +93,7 @@ public sealed class BiasedModelIdentifier : IGroupIdentifier
                     }
                 }
                 if (report)
-                    _logger.LogInformation("Biased model: epoch {Epoch}/{Epochs}, GCE surrogate loss {Loss:F4}", epoch + 1, Options.Epochs, total!.cpu().item<double>() / n);
+                    _logger.LogInformation("Biased model: epoch {Epoch}/{Epochs}, GCE surrogate loss {Loss:F4}", epoch + 1, Options.Epochs, total!.ToDouble() / n);   // one host read per epoch, no tensor left behind
             }
             finally
             {
