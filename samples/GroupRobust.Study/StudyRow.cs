@@ -9,9 +9,17 @@ namespace GroupRobust.Study;
 /// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol). For
 /// JTT the part after the colon is its lambda instead of a layer: <c>jtt:auto</c> (the reference's automatic value),
 /// <c>jtt:20</c>, or <c>jtt:grid</c> (JTT's protocol: T and lambda in {20, 50, 100} chosen together on validation).
+/// Several identifiers joined by '+' (<c>jtt@misclassified+gce-biased+xrm</c>) train the method on each one's groups and
+/// keep the run that validates best (<c>TwoPhaseRecipe.TrainOnBestGroups</c>).
 /// </summary>
 internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntry? Groups, bool ExplicitGroups, string? Layer, LastLayerEntry? LastLayer)
 {
+    /// <summary>The identifiers a row chooses among on validation (<c>METHOD@A+B+...</c>); null for a row on one identifier's groups (<see cref="Groups"/>).</summary>
+    public IReadOnlyList<IdentifierEntry>? Choices { get; init; }
+
+    /// <summary>The identifiers whose groups the row trains on: its choices, or its one identifier (none for a method without groups).</summary>
+    public IEnumerable<IdentifierEntry> Identifiers => Choices ?? (Groups is null ? [] : [Groups]);
+
     /// <summary>A JTT row's lambda from its spec: "auto", "grid" or a number; null for the --jtt-lambda default.</summary>
     public string? JttLambda { get; init; }
 
@@ -38,15 +46,22 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         if (rest.Split(':') is [var m, var l]) (rest, layer) = (m, l);
         var parts = rest.Split('@');
         var method = MethodCatalog.Method(parts[0]);
-        var groups = parts.Length > 1 ? MethodCatalog.Identifier(parts[1]) : method.PublishedGroups;
+        var choices = parts.Length > 1 ? parts[1].Split('+').Select(MethodCatalog.Identifier).ToList() : null;
+        if (choices is not null && choices.Distinct().Count() != choices.Count) throw new ArgumentException($"'{text}': an identifier is named twice.");
+        var groups = choices?[0] ?? method.PublishedGroups;
         if (parts.Length > 1 && !method.TakesGroups) throw new ArgumentException($"'{text}': {method.Name} trains on no groups, so it takes no @identifier.");
+        if (choices is { Count: > 1 } && layer is "grid")
+            throw new ArgumentException($"'{text}': the grid chooses T and lambda on one identifier's groups; choose among identifiers at a fixed lambda (e.g. {parts[0]}@{parts[1]}:20) or run the grid on each.");
+        if (choices is { Count: > 1 } && lastLayer is not null)
+            throw new ArgumentException($"'{text}': a last-layer method retrains one run; choose among identifiers without it.");
+        var chosen = choices is { Count: > 1 } ? choices : null;
         if (method == MethodCatalog.Jtt && layer is not null)
         {
             if (layer is not ("auto" or "grid") && !(int.TryParse(layer, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
                 throw new ArgumentException($"'{text}': JTT's part after the colon is its lambda: auto, grid (T and lambda in {{20, 50, 100}} chosen on validation) or a number >= 0, not '{layer}'.");
-            return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { JttLambda = layer };
+            return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { JttLambda = layer, Choices = chosen };
         }
-        return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer);
+        return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer) { Choices = chosen };
     }
 
     /// <summary>
@@ -65,7 +80,7 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
     }
 
     /// <summary>Whether the row needs phase I (its groups come from a phase-I model, or it retrains ERM's last layer).</summary>
-    public bool UsesPhaseOne => Groups?.Input == IdentifierInput.PhaseOneModel || (LastLayer?.HeldOutFraction == 0 && Method is null);
+    public bool UsesPhaseOne => Identifiers.Any(i => i.Input == IdentifierInput.PhaseOneModel) || (LastLayer?.HeldOutFraction == 0 && Method is null);
 
     /// <summary>The row's run without its last-layer step (the run a "dfr/jm1" row retrains).</summary>
     public StudyRow Base => this with { Spec = Spec[(Spec.IndexOf('/') + 1)..], LastLayer = null };

@@ -104,7 +104,28 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 MethodResult trained;
                 try
                 {
-                    (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
+                    try
+                    {
+                        (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
+                    }
+                    catch (System.Runtime.InteropServices.ExternalException ex)
+                    {
+                        // TorchSharp's operators can fail natively at random: an implicitly converted Scalar (Adam's eps,
+                        // an alpha of 1) has no keep-alive across its native call, so its finalizer can free it while
+                        // libtorch still reads it ("Unknown scalar type", "toFloat"); seen in long runs of small models
+                        // (docs/performance.md, "A native failure of TorchSharp"). A row depends only on its seeds, so
+                        // training it again from the start gives the numbers of an uninterrupted run.
+                        progress($"{row.Spec}: native failure in TorchSharp ({ex.Message.Split('\n')[0].Trim()}); training the row again from the start");
+                        GC.Collect();
+                        GC.WaitForPendingFinalizers();   // the finalizers' backlog drained before the second run
+                        (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
+                    }
+                }
+                catch (System.Runtime.InteropServices.ExternalException ex)
+                {
+                    refused.Add(new RefusedRecord(seed, row.Spec, $"TorchSharp failed natively twice: {ex.Message.Split('\n')[0].Trim()}"));
+                    progress($"{row.Spec}: native failure again; the row is skipped on this seed");
+                    continue;
                 }
                 catch (InvalidOperationException ex)
                 {
@@ -160,7 +181,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
     {
         var clock = Stopwatch.StartNew();
         var method = row.Method!;
-        var groups = row.Groups is null ? null : groupsOf(row.Groups);
+        var groups = row.Groups is null || row.Choices is not null ? null : groupsOf(row.Groups);
         object? methodOptions = method.Defaults switch
         {
             Jm1Options => options.MixingOptions(method, row.Layer),
@@ -175,11 +196,14 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             },
             _ => null,
         };
-        _rowName = row.ExplicitGroups ? $"{method.Name} on {row.Groups!.Name}" : null;
+        string? choice = row.Choices is { } ids ? $"the best of {string.Join(", ", ids.Select(i => i.Name))}" : null;
+        _rowName = row.ExplicitGroups ? $"{method.Name} on {choice ?? row.Groups!.Name}" : null;
         RecipeRun run;
         try
         {
-            run = row.JttLambda == "grid"
+            run = row.Choices is { } candidates
+                ? recipe.TrainOnBestGroups(method, candidates.Select(groupsOf).ToList(), methodOptions, row.SeedName)
+                : row.JttLambda == "grid"
                 ? recipe.TrainGrid(method, groups!, JttOptions.PaperGrid, row.SeedName)
                 : joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
                 ? recipe.TrainJointly(method, groups!, methodOptions, row.SeedName)
@@ -196,9 +220,11 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             "grid" => "JTT (T and λ by grid)",
             _ => run.Name,
         };
-        if (row.ExplicitGroups) name = row.JttLambda is "auto" or "grid" ? $"{name} on {row.Groups!.Name}" : $"{method.Name} on {row.Groups!.Name}";
-        if (row.JttLambda is not ("auto" or "grid")) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
-        progress($"{name}: the run was {run.Name} at T = {run.IdentificationEpoch}");
-        return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds) with { RunName = run.Name });
+        if (row.ExplicitGroups) name = row.JttLambda is "auto" or "grid" ? $"{name} on {choice ?? row.Groups!.Name}" : $"{method.Name} on {choice ?? row.Groups!.Name}";
+        if (row.JttLambda is not ("auto" or "grid") && choice is null) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
+        // a row whose run differs by seed (an automatic or searched lambda, a chosen identifier) records which run it was
+        string runName = choice is null ? run.Name : $"{run.Name} on {run.Identifier}";
+        progress($"{name}: the run was {runName}{(run.IdentificationEpoch is int t ? $" at T = {t}" : "")}");
+        return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds) with { RunName = runName });
     }
 }

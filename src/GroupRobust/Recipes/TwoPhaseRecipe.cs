@@ -246,7 +246,7 @@ public sealed class TwoPhaseRecipe
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
             int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
             if (inferred is null && usedT is int at) WarnUnlessBeatsPhaseOne(history, groups!, at);
-            return new RecipeRun(history.Method, model, history, budget, usedT, options);
+            return new RecipeRun(history.Method, model, history, budget, usedT, options, method.TakesGroups ? groups!.Identifier : null);
         }
         catch
         {
@@ -286,6 +286,90 @@ public sealed class TwoPhaseRecipe
     /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, the grid is empty, or an entry is not of the entry's options type.</exception>
     public RecipeRun TrainGrid(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name = null)
         => TrainSearch(method, groups, grid, name, nameof(grid));
+
+    /// <summary>
+    /// The identifier chosen on validation: <paramref name="method"/> trained on each candidate's groups (at the T each
+    /// was identified with), and the run whose selected model scores best on the validation split under
+    /// <see cref="RecipeOptions.Selection"/> (the first candidate on ties). This is model selection, as JTT's grid over T
+    /// (Liu et al., 2021) extended to the identifier: no identifier finds the minority on every dataset (docs/results.md,
+    /// "Beyond the binary case"), and a wrong error set is seen on validation as a worse worst-group accuracy. Every run
+    /// starts from the common initialisation and draws from the same seed stream, so the runs differ only in their
+    /// groups. Costs one phase-II run per candidate; at most two models are alive at a time.
+    /// </summary>
+    /// <remarks>
+    /// Label budget: the largest of every candidate's (each was read to choose) and the selection rule's on the
+    /// validation split: with the worst-group rule, validation groups for selection, also when a candidate inferred
+    /// validation groups of its own (XRM: its run chooses its epoch on those, but the candidates are compared on the
+    /// validation split's annotated groups).
+    /// </remarks>
+    /// <param name="method">The method (it must take groups), e.g. <see cref="MethodCatalog.Jtt"/>.</param>
+    /// <param name="candidates">At least one set of identified groups (from <c>Identify</c>), e.g. the phase-I error set, the GCE-biased model's errors and XRM's cross-mistakes.</param>
+    /// <param name="options">The method's options; its defaults when null.</param>
+    /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
+    /// <returns>The chosen run: its <see cref="RecipeRun.Identifier"/> names the identifier whose groups won.</returns>
+    /// <exception cref="ArgumentException">The method takes no groups, <paramref name="candidates"/> is empty or holds a null, or the options are not of the entry's options type.</exception>
+    public RecipeRun TrainOnBestGroups(MethodEntry method, IReadOnlyList<IdentifiedGroups> candidates, object? options = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (!method.TakesGroups)
+            throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no identifier to choose; use Train.", nameof(method));
+        if (candidates.Count == 0) throw new ArgumentException("No candidate groups: pass at least one (from Identify).", nameof(candidates));
+        if (candidates.Any(c => c is null)) throw new ArgumentException($"Candidate {candidates.ToList().FindIndex(c => c is null)} is null.", nameof(candidates));
+        method.CheckOptions(options, nameof(options));
+        RecipeRun? best = null;
+        double bestScore = double.NegativeInfinity;
+        var budget = LabelBudget.None;
+        try
+        {
+            foreach (var groups in candidates)
+            {
+                var run = Train(method, groups, options, name: name);
+                double score;
+                try
+                {
+                    var (scored, rule) = ValidationScore(run, groups);
+                    (score, budget) = (scored, Max(budget, Max(run.LabelBudget, rule.BudgetOn(_data.Validation))));
+                }
+                catch
+                {
+                    run.Dispose();
+                    throw;
+                }
+                _log.LogInformation("{Method} on {Identifier}: validation score {Score:P1} ({Rule})", run.Name, groups.Identifier, score, Options.Selection.Name);
+                if (best is null || score > bestScore)
+                {
+                    best?.Dispose();
+                    (best, bestScore) = (run, score);
+                }
+                else run.Dispose();
+            }
+            var chosen = best!;
+            best = null;
+            using (chosen)
+                return chosen.WithBudget(budget);
+        }
+        finally
+        {
+            best?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A run's selected model's score on the validation split under the selection rule: from its history when it chose
+    /// on that split; evaluated again when it chose on validation groups its identifier inferred (XRM), so that every
+    /// candidate is judged on the same groups.
+    /// </summary>
+    private (double Score, SelectionRule Rule) ValidationScore(RecipeRun run, IdentifiedGroups groups)
+    {
+        IReadOnlyList<EpochResult> history = run.History.ValidationHistory;
+        if (groups.Validation is not null)
+        {
+            using var evaluator = new WorstGroupEvaluator(_data.Validation.Scheme, Options.Evaluator);
+            history = [new EpochResult(run.History.Best.Epoch, evaluator.Evaluate(run.Model, _data.Validation, Options.EvaluationBatchSize))];
+        }
+        return (Options.Selection.BestScore(history), Options.Selection.Resolve(history));
+    }
 
     private RecipeRun TrainSearch(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name, string gridArgument)
     {

@@ -157,6 +157,53 @@ public class TwoPhaseRecipeTests
     }
 
     [Fact]
+    public void Choosing_among_identifiers_keeps_the_run_that_validates_best_and_counts_every_candidates_labels()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var misclassified = recipe.Identify(phaseOne);
+        var xrm = recipe.Identify(MethodCatalog.Xrm, new XrmOptions { Steps = 30, BatchSize = 32 });   // infers validation groups too
+        var oracle = recipe.Identify(MethodCatalog.Oracle);                                         // reads training groups
+        var jtt = new JttOptions { Lambda = 4 };
+        IdentifiedGroups[] candidates = [misclassified, xrm, oracle];
+        using var chosen = recipe.TrainOnBestGroups(MethodCatalog.Jtt, candidates, jtt);
+
+        // each candidate alone, judged on the validation split's annotated groups (XRM's run chose its epoch on its own)
+        using var evaluator = new WorstGroupEvaluator(data.Validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        var scores = new List<(string Identifier, double Score, int? T)>();
+        foreach (var groups in candidates)
+        {
+            using var run = recipe.Train(MethodCatalog.Jtt, groups, jtt);
+            double score = groups.Validation is null
+                ? run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value)
+                : evaluator.Evaluate(run.Model, data.Validation, 64).WorstGroupAccuracy!.Value;
+            Assert.Equal(groups.Identifier, run.Identifier);
+            scores.Add((groups.Identifier, score, run.IdentificationEpoch));
+        }
+        var best = scores.First(s => s.Score == scores.Max(x => x.Score));   // the first on ties
+        Assert.Equal(best.Identifier, chosen.Identifier);
+        Assert.Equal(best.T, chosen.IdentificationEpoch);
+        Assert.Same(jtt, chosen.MethodOptions);
+        Assert.Equal(LabelBudget.TrainingGroups, chosen.LabelBudget);   // the oracle was a candidate: its labels were read, whichever won
+
+        // without the oracle: validation groups for selection, although XRM's run alone reads none
+        using var labelLight = recipe.TrainOnBestGroups(MethodCatalog.Jtt, [xrm], jtt);
+        Assert.Equal(xrm.Identifier, labelLight.Identifier);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, labelLight.LabelBudget);
+
+        // bad input is refused before any training
+        int epochsRun = 0;
+        var counting = Recipe(data, options: Options with { OnEpoch = (_, _) => epochsRun++ });
+        Assert.Equal("candidates", Assert.Throws<ArgumentException>(() => counting.TrainOnBestGroups(MethodCatalog.Jtt, [])).ParamName);
+        Assert.Contains("Candidate 1 is null", Assert.Throws<ArgumentException>(() => counting.TrainOnBestGroups(MethodCatalog.Jtt, [misclassified, null!])).Message);
+        Assert.Equal("candidates", Assert.Throws<ArgumentNullException>(() => counting.TrainOnBestGroups(MethodCatalog.Jtt, null!)).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => counting.TrainOnBestGroups(MethodCatalog.Jtt, [misclassified], new Jm1Options())).ParamName);
+        Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => counting.TrainOnBestGroups(MethodCatalog.Erm, [misclassified])).Message);
+        Assert.Equal(0, epochsRun);
+    }
+
+    [Fact]
     public void Run_follows_JTTs_published_protocol_without_options_and_trains_once_with_them()
     {
         using var data = MethodFactory.Data(100);

@@ -88,11 +88,11 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_and_the_papers_grid_on_the_gaussian_task()
+    public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_papers_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
     {
         using var dir = new TempDirectory();
         var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "600", "--methods", "erm", "jtt:auto", "jtt:20", "jtt:grid",
-            "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+            "jtt@misclassified+gce-biased:20", "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
@@ -107,6 +107,9 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("| JTT (λ=20) |", report);
         Assert.Contains("| JTT (T and λ by grid) | validation groups (selection)", report);
         Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100)\) at T = [12]", report);
+        // the identifier chosen on validation: the row names its candidates, the notes say which won on each seed
+        Assert.Contains("| JTT on the best of ERM misclassified, GCE-biased model's errors | validation groups (selection)", report);
+        Assert.Matches(@"JTT on the best of ERM misclassified, GCE-biased model's errors: seed 0 ran JTT \(λ=20\) on (ERM misclassified at T = [12]|GCE-biased model's errors)", report);
         // identifiers no row trains on are in the quality table: SPARE at every candidate T, the GCE-biased model once
         Assert.Matches(@"\| 0 \| SPARE clusters \| 1 \|", report);
         Assert.Matches(@"\| 0 \| SPARE clusters \| 2 \|", report);
@@ -123,6 +126,9 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         var (noPhaseOne, why) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt@xrm:grid", "--output", dir.File("out3"));
         Assert.Equal(2, noPhaseOne);
         Assert.Contains("the grid chooses T", why);
+        var (twice, named) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jm1@xrm+xrm", "--output", dir.File("out5"));
+        Assert.Equal(2, twice);
+        Assert.Contains("an identifier is named twice", named);
     }
 
     [Fact]
