@@ -35,9 +35,9 @@ public sealed class XrmIdentifier : IValidationIdentifier
     private readonly ILogger _logger;
 
     /// <summary>Creates the identifier.</summary>
-    /// <param name="twinFactory">Builds one twin (called twice; the identifier owns and disposes them).</param>
+    /// <param name="twinFactory">Builds one twin (called twice per run, so twice more per restart; the identifier owns and disposes them).</param>
     /// <param name="optimizerFactory">Builds the optimizer over both twins' parameters (the reference: SGD with momentum 0.9 on images, AdamW on text).</param>
-    /// <param name="seeds">Seed source of the halves ("xrm-halves"), the batch order ("xrm-order") and the flips ("xrm-flips").</param>
+    /// <param name="seeds">Seed source of the halves ("xrm-halves"), the batch order ("xrm-order") and the flips ("xrm-flips"); restart r draws from its child "xrm-restart-r".</param>
     /// <param name="options">Steps, batch size, report frequency.</param>
     /// <param name="logger">Receives the flip rates and the read-out summary.</param>
     public XrmIdentifier(Func<nn.Module<Tensor, Tensor>> twinFactory, Func<IEnumerable<Parameter>, OptimizerHelper> optimizerFactory, SeedSource seeds,
@@ -77,12 +77,31 @@ public sealed class XrmIdentifier : IValidationIdentifier
         ArgumentNullException.ThrowIfNull(train);
         train = train.WithoutGroupLabels();
         validation = validation?.WithoutGroupLabels();
+        for (int attempt = 0; ; attempt++)
+        {
+            var result = DiscoverOnce(train, validation, attempt == 0 ? _seeds : _seeds.Child($"xrm-restart-{attempt}")) with { Attempts = attempt + 1 };
+            if (!result.Degenerate)
+            {
+                if (attempt > 0) _logger.LogInformation("XRM: run {Attempt} is not degenerate; kept.", attempt + 1);
+                return result;
+            }
+            if (attempt == Options.Restarts)
+            {
+                _logger.LogWarning("XRM: some class fell entirely into one environment in every one of {Attempts} runs; the reference discards such runs; XrmResult.Degenerate is set, so check it before using the groups.", attempt + 1);
+                return result;
+            }
+            _logger.LogWarning("XRM: run {Attempt} put some class entirely into one environment; as the reference, it is discarded and fresh twins are trained ({Left} restarts left).", attempt + 1, Options.Restarts - attempt);
+        }
+    }
+
+    private XrmResult DiscoverOnce(IGroupDataset train, IGroupDataset? validation, SeedSource seeds)
+    {
         int n = train.Count, k = train.Scheme.NumClasses;
-        var halves = _seeds.Random("xrm-halves");
+        var halves = seeds.Random("xrm-halves");
         var heldInByA = new bool[n];
         for (int i = 0; i < n; i++) heldInByA[i] = halves.NextDouble() < 0.5;
-        var flips = _seeds.Random("xrm-flips");
-        long orderSeed = _seeds.Derive("xrm-order");
+        var flips = seeds.Random("xrm-flips");
+        long orderSeed = seeds.Derive("xrm-order");
         using var twinA = _twinFactory();
         using var twinB = _twinFactory();
         if (ReferenceEquals(twinA, twinB)) throw new ArgumentException("The twin factory returned the same module twice; XRM needs two networks.", nameof(train));
@@ -158,7 +177,6 @@ public sealed class XrmIdentifier : IValidationIdentifier
         bool degenerate = false;
         var trainGroups = ReadOut(twinA, twinB, train, "train", ref degenerate, history[^1]);
         var valGroups = validation is null ? null : ReadOut(twinA, twinB, validation, "validation", ref degenerate, history[^1]);
-        if (degenerate) _logger.LogWarning("XRM: some class fell entirely into one environment; the reference discards such runs; XrmResult.Degenerate is set, so check it before using the groups.");
         return new XrmResult { Train = trainGroups, Validation = valGroups, FlipRate = history[^1], FlipRateHistory = history, Degenerate = degenerate };
     }
 

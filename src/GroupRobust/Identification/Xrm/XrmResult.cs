@@ -15,8 +15,11 @@ public sealed record XrmResult
     /// <summary>The flip rate every <see cref="XrmOptions.ReportEvery"/> steps.</summary>
     public required IReadOnlyList<double> FlipRateHistory { get; init; }
 
-    /// <summary>True when some class fell entirely into one environment (in training or validation): the reference discards such runs.</summary>
+    /// <summary>True when some class fell entirely into one environment (in training or validation) in every run trained: the reference discards such runs.</summary>
     public required bool Degenerate { get; init; }
+
+    /// <summary>How many runs were trained: 1, plus one per degenerate run discarded (at most 1 + <see cref="XrmOptions.Restarts"/>).</summary>
+    public int Attempts { get; init; } = 1;
 
     /// <summary>Collections print as their items, not as "System.String[]" (the members of the compiler's <c>ToString</c>).</summary>
     private bool PrintMembers(System.Text.StringBuilder builder) => GroupRobust.Internal.RecordText.Print(this, builder);

@@ -76,7 +76,46 @@ public class XrmIdentifierTests(ITestOutputHelper output)
         var logger = new ListLogger();
         var result = new XrmIdentifier(constant, p => torch.optim.SGD(p, 0), new SeedSource(0), Fast with { Steps = 3 }, logger).Discover(data.Train);
         Assert.True(result.Degenerate);
-        Assert.Contains(logger.Messages, m => m.Contains("fell entirely into one environment") && m.Contains("XrmResult.Degenerate"));
+        Assert.Equal(1 + Fast.Restarts, result.Attempts);   // every run degenerate: each discarded but the last
+        Assert.Equal(Fast.Restarts, logger.Messages.Count(m => m.Contains("is discarded and fresh twins are trained")));
+        Assert.Contains(logger.Messages, m => m.Contains("fell entirely into one environment in every one of 3 runs") && m.Contains("XrmResult.Degenerate"));
+        var once = new XrmIdentifier(constant, p => torch.optim.SGD(p, 0), new SeedSource(0), Fast with { Steps = 3, Restarts = 0 }).Discover(data.Train);
+        Assert.True(once.Degenerate);
+        Assert.Equal(1, once.Attempts);
+    }
+
+    [Fact]
+    public void A_degenerate_run_is_discarded_and_fresh_twins_from_the_next_seed_streams_are_kept()
+    {
+        using var data = Planted();
+        // the factory's first two twins always predict class 0 and do not learn (a degenerate run); the next two are learnable
+        var learnable = Twins(101);
+        int made = 0;
+        Func<nn.Module<Tensor, Tensor>> factory = () =>
+        {
+            if (made++ >= 2) return learnable();
+            var m = nn.Linear(2, 2);
+            using (torch.no_grad())
+            {
+                m.weight!.zero_();
+                m.bias!.copy_(torch.tensor(new[] { 1f, 0f }));
+            }
+            return m;
+        };
+        int optimizers = 0;   // the first run's optimizer does not move them (learning rate 0)
+        Func<IEnumerable<Parameter>, OptimizerHelper> optimizer = p => optimizers++ == 0 ? torch.optim.SGD(p, 0) : Sgd(p);
+        var logger = new ListLogger();
+        var result = new XrmIdentifier(factory, optimizer, new SeedSource(1), Fast, logger).Discover(data.Train, data.Validation);
+        Assert.False(result.Degenerate);
+        Assert.Equal(2, result.Attempts);
+        Assert.Equal(4, made);
+        Assert.Contains(logger.Messages, m => m.Contains("run 1 put some class entirely into one environment"));
+        Assert.True(result.Train.Quality(data.Train).Precision > 0.7, result.Train.Quality(data.Train).ToString());
+        // the second run draws its halves, order and flips from the child stream "xrm-restart-1": the same numbers as a
+        // run of the learnable twins on that stream alone
+        var alone = new XrmIdentifier(Twins(101), Sgd, new SeedSource(1).Child("xrm-restart-1"), Fast with { Restarts = 0 }).Discover(data.Train, data.Validation);
+        Assert.Equal(alone.Train.Groups.ToArray(), result.Train.Groups.ToArray());
+        Assert.Equal(alone.FlipRateHistory, result.FlipRateHistory);
     }
 
     [Fact]
@@ -191,6 +230,7 @@ public class XrmIdentifierTests(ITestOutputHelper output)
 
         Assert.Equal("Steps", Assert.Throws<ArgumentOutOfRangeException>(() => Identifier(0, new XrmOptions { Steps = 0 })).ParamName);
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => Identifier(0, new XrmOptions { BatchSize = 1 })).ParamName);
+        Assert.Equal("Restarts", Assert.Throws<ArgumentOutOfRangeException>(() => Identifier(0, new XrmOptions { Restarts = -1 })).ParamName);
         Assert.Equal("ReportEvery", Assert.Throws<ArgumentOutOfRangeException>(() => Identifier(0, new XrmOptions { ReportEvery = 0 })).ParamName);
         Assert.Throws<ArgumentNullException>(() => new XrmIdentifier(null!, Sgd, new SeedSource(0)));
         Assert.Throws<ArgumentNullException>(() => new XrmIdentifier(Twins(0), null!, new SeedSource(0)));
