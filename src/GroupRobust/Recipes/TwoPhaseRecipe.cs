@@ -246,7 +246,10 @@ public sealed class TwoPhaseRecipe
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
             int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
             if (inferred is null && usedT is int at) WarnUnlessBeatsPhaseOne(history, groups!, at);
-            return new RecipeRun(history.Method, model, history, budget, usedT, options, method.TakesGroups ? groups!.Identifier : null);
+            // a method trained with another optimizer step is named for it ("ERM (group-balanced) + SAM (ρ=0.05)"), so that
+            // its rows are not merged with the plain method's
+            string runName = method.Step.Name.Length == 0 ? history.Method : $"{history.Method} + {method.Step.Name}";
+            return new RecipeRun(runName, model, history, budget, usedT, options, method.TakesGroups ? groups!.Identifier : null);
         }
         catch
         {

@@ -204,6 +204,18 @@ public class TwoPhaseRecipeTests
     }
 
     [Fact]
+    public void A_run_with_another_optimizer_step_is_named_for_it()
+    {
+        using var data = MethodFactory.Data(100);
+        var recipe = Recipe(data, options: Options with { Epochs = 1 });
+        var truth = recipe.Identify(MethodCatalog.TrueGroups);
+        using var sam = recipe.Train(MethodCatalog.BalancedErmSam, truth);
+        using var plain = recipe.Train(MethodCatalog.BalancedErm, truth);
+        Assert.Equal("ERM (group-balanced) + SAM (ρ=0.05)", sam.Name);
+        Assert.Equal("ERM (group-balanced)", plain.Name);
+    }
+
+    [Fact]
     public void Run_follows_JTTs_published_protocol_without_options_and_trains_once_with_them()
     {
         using var data = MethodFactory.Data(100);
