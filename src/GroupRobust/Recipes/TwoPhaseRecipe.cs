@@ -320,42 +320,16 @@ public sealed class TwoPhaseRecipe
         if (candidates.Count == 0) throw new ArgumentException("No candidate groups: pass at least one (from Identify).", nameof(candidates));
         if (candidates.Any(c => c is null)) throw new ArgumentException($"Candidate {candidates.ToList().FindIndex(c => c is null)} is null.", nameof(candidates));
         method.CheckOptions(options, nameof(options));
-        RecipeRun? best = null;
-        double bestScore = double.NegativeInfinity;
         var budget = LabelBudget.None;
-        try
+        double Score(RecipeRun run, IdentifiedGroups groups)
         {
-            foreach (var groups in candidates)
-            {
-                var run = Train(method, groups, options, name: name);
-                double score;
-                try
-                {
-                    var (scored, rule) = ValidationScore(run, groups);
-                    (score, budget) = (scored, Max(budget, Max(run.LabelBudget, rule.BudgetOn(_data.Validation))));
-                }
-                catch
-                {
-                    run.Dispose();
-                    throw;
-                }
-                _log.LogInformation("{Method} on {Identifier}: validation score {Score:P1} ({Rule})", run.Name, groups.Identifier, score, Options.Selection.Name);
-                if (best is null || score > bestScore)
-                {
-                    best?.Dispose();
-                    (best, bestScore) = (run, score);
-                }
-                else run.Dispose();
-            }
-            var chosen = best!;
-            best = null;
-            using (chosen)
-                return chosen.WithBudget(budget);
+            var (score, rule) = ValidationScore(run, groups);
+            budget = Max(budget, Max(run.LabelBudget, rule.BudgetOn(_data.Validation)));   // every candidate's labels, whichever wins
+            _log.LogInformation("{Method} on {Identifier}: validation score {Score:P1} ({Rule})", run.Name, run.Identifier, score, Options.Selection.Name);
+            return score;
         }
-        finally
-        {
-            best?.Dispose();
-        }
+        using var chosen = BestRun(candidates, groups => Train(method, groups, options, name: name), Score);
+        return chosen.WithBudget(budget);
     }
 
     /// <summary>
@@ -385,37 +359,47 @@ public sealed class TwoPhaseRecipe
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
         if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
         foreach (var options in grid) method.CheckOptions(options, gridArgument);
+        var settings = from t in groups.Candidates.Keys.Order() from options in grid select (T: t, Options: options);
+        using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
+        var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
+        return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
+    }
+
+    /// <summary>
+    /// Trains one run per setting in turn and keeps the one with the highest score (the first on ties), disposing every
+    /// other as soon as it is beaten, so at most two models are alive; a run whose score cannot be read is disposed before
+    /// the error propagates. At least one setting.
+    /// </summary>
+    private static RecipeRun BestRun<T>(IEnumerable<T> settings, Func<T, RecipeRun> train, Func<RecipeRun, T, double> score)
+    {
         RecipeRun? best = null;
         double bestScore = double.NegativeInfinity;
         try
         {
-            foreach (var t in groups.Candidates.Keys.Order())
-                foreach (var options in grid)
+            foreach (var setting in settings)
+            {
+                var run = train(setting);
+                double value;
+                try
                 {
-                    var run = Train(method, groups, options, t, name: name);
-                    double score;
-                    try
-                    {
-                        score = Options.Selection.BestScore(run.History.ValidationHistory);
-                    }
-                    catch
-                    {
-                        run.Dispose();
-                        throw;
-                    }
-                    if (best is null || score > bestScore)
-                    {
-                        best?.Dispose();
-                        (best, bestScore) = (run, score);
-                    }
-                    else run.Dispose();
+                    value = score(run, setting);
                 }
-            // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
-            var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
+                catch
+                {
+                    run.Dispose();
+                    throw;
+                }
+                if (best is null || value > bestScore)
+                {
+                    best?.Dispose();
+                    (best, bestScore) = (run, value);
+                }
+                else run.Dispose();
+            }
             var chosen = best!;
             best = null;
-            using (chosen)
-                return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
+            return chosen;
         }
         finally
         {
