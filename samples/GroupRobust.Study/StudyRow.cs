@@ -47,7 +47,7 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         var parts = rest.Split('@');
         var method = MethodCatalog.Method(parts[0]);
         var choices = parts.Length > 1 ? parts[1].Split('+').Select(MethodCatalog.Identifier).ToList() : null;
-        if (choices is not null && choices.Distinct().Count() != choices.Count) throw new ArgumentException($"'{text}': an identifier is named twice.");
+        if (choices?.GroupBy(c => c.Key).FirstOrDefault(g => g.Count() > 1) is { } twice) throw new ArgumentException($"'{text}': an identifier is named twice ('{twice.Key}').");
         var groups = choices?[0] ?? method.PublishedGroups;
         if (parts.Length > 1 && !method.TakesGroups) throw new ArgumentException($"'{text}': {method.Name} trains on no groups, so it takes no @identifier.");
         if (choices is { Count: > 1 } && layer is "grid")

@@ -128,7 +128,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("the grid chooses T", why);
         var (twice, named) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jm1@xrm+xrm", "--output", dir.File("out5"));
         Assert.Equal(2, twice);
-        Assert.Contains("an identifier is named twice", named);
+        Assert.Contains("an identifier is named twice ('xrm')", named);
     }
 
     [Fact]
