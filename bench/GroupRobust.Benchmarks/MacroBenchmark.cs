@@ -22,8 +22,8 @@ namespace GroupRobust.Benchmarks;
 /// </summary>
 internal static class MacroBenchmark
 {
-    /// <summary>The rows for text (token ids cannot be mixed at the input): the raw loop, ERM, JM1 at the output and at a random stage, and the methods that do not mix.</summary>
-    public static readonly string[] TextRows = ["raw-erm", "erm", "jm1:hidden", "jm1:random", "jtt", "groupdro"];
+    /// <summary>The rows for text (token ids cannot be mixed at the input): the raw loop, ERM, JM1 at the output and at a random stage (exact and with paired batches), and the methods that do not mix.</summary>
+    public static readonly string[] TextRows = ["raw-erm", "erm", "jm1:hidden", "jm1:hidden-paired", "jm1:random", "jm1:random-paired", "jtt", "groupdro"];
 
     /// <summary>
     /// The rows, in the order they run (the --methods keys): the raw TorchSharp loops, every training method of the catalog by its key (on its published groups; the
@@ -31,7 +31,8 @@ internal static class MacroBenchmark
     /// </summary>
     public static readonly string[] AllRows =
     [
-        "raw-erm", "erm", "raw-jm1", "jm1", "jm1:hidden", "jm1:hidden-inbatch", "jm1:random", "jm1:random-detached", "jm1:random-inbatch",
+        "raw-erm", "erm", "raw-jm1", "jm1", "jm1:hidden", "jm1:hidden-inbatch", "jm1:hidden-paired", "jm1:output", "jm1:output-paired",
+        "jm1:random", "jm1:random-detached", "jm1:random-inbatch", "jm1:random-paired",
         .. MethodCatalog.Methods.Select(e => e.Key).Where(k => k is not ("erm" or "jm1")), "groupdro@eiil",
     ];
 
@@ -63,6 +64,10 @@ internal static class MacroBenchmark
                 "random-detached" => random with { DetachPartners = true },
                 "hidden-inbatch" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch },
                 "random-inbatch" => random with { Partners = PartnerSource.Batch },
+                "hidden-paired" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Paired },
+                "output" => new Jm1Options { Layer = MixingLayer.Output },
+                "output-paired" => new Jm1Options { Layer = MixingLayer.Output, Partners = PartnerSource.Paired },
+                "random-paired" => random with { Partners = PartnerSource.Paired },
                 _ => throw new ArgumentException($"unknown variant {v}"),
             } : entry == MethodCatalog.Jtt ? new JttOptions { Lambda = 50 } : null;
             var groups = row.EndsWith("@eiil", StringComparison.Ordinal) ? eiil : entry.PublishedGroups == MethodCatalog.TrueGroups ? truth : oracle;
@@ -138,6 +143,10 @@ internal static class MacroBenchmark
         "jm1:random-detached" => "JM1 random layer, detached partners",
         "jm1:hidden-inbatch" => $"JM1 at {hidden}, in-batch partners",
         "jm1:random-inbatch" => "JM1 random layer, in-batch partners",
+        "jm1:hidden-paired" => $"JM1 at {hidden}, paired partners",
+        "jm1:output" => "JM1 output layer",
+        "jm1:output-paired" => "JM1 output layer, paired partners",
+        "jm1:random-paired" => "JM1 random layer, paired partners",
         "jtt" => "JTT lambda=50",
         "groupdro@eiil" => "GroupDRO on EIIL groups",
         _ => MethodCatalog.Method(row).Name,

@@ -34,7 +34,7 @@ var full = new Option<bool>("--full") { Description = "The paper's protocol: see
 var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
 var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
 var layer = new Option<string>("--mixing-layer") { Description = "JM1 mixing layer: input, block1, block2, output or random", DefaultValueFactory = _ => "input" };
-var partners = new Option<PartnerSource>("--partners") { Description = "Where JM1 draws partners: Dataset (the paper) or Batch (the batch's own rows when it holds one: hidden-layer mixing without a second pass)", DefaultValueFactory = _ => PartnerSource.Dataset };
+var partners = new Option<PartnerSource>("--partners") { Description = "Where JM1 draws partners: Dataset (the paper), Batch (the batch's own rows when it holds one: hidden-layer mixing without a second pass) or Paired (an epoch order that places a partner from the training set beside each anchor, then Batch's draw)", DefaultValueFactory = _ => PartnerSource.Dataset };
 var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hidden-layer partner pass without gradients (faster, approximate)" };
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };

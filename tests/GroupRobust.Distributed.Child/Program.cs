@@ -112,6 +112,7 @@ switch (scenario)
             {
                 "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
                 "random-inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
+                "random-paired" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Paired },
                 _ => throw new ArgumentException($"unknown variant {variant}"),
             } : entry == MethodCatalog.GroupDro ? new GroupDroOptions { StepSize = 0.5 } : entry == MethodCatalog.Jtt ? new JttOptions { Lambda = 3 } : null;
             var groups = entry.PublishedGroups == MethodCatalog.TrueGroups ? GroupAssignment.FromTrueGroups(train) : ErrorSet(train);

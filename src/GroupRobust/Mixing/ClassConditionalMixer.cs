@@ -141,9 +141,10 @@ public sealed class ClassConditionalMixer : IPartnerMixer
 
     /// <summary>
     /// Draws a partner for every index from <paramref name="source"/> and counts mixed and unmixed samples. With
-    /// <see cref="PartnerSource.Batch"/> a row's partner is drawn uniformly among the rows of <paramref name="indices"/>
-    /// in its pool, falling back to the training set when there is none; the plan's <see cref="MixPlan.PartnerRows"/>
-    /// and <see cref="MixPlan.OutsidePartnerIndices"/> say which is which.
+    /// <see cref="PartnerSource.Batch"/> (and <see cref="PartnerSource.Paired"/>, whose pairing is the epoch order's) a
+    /// row's partner is drawn uniformly among the rows of <paramref name="indices"/> in its pool, falling back to the
+    /// training set when there is none; the plan's <see cref="MixPlan.PartnerRows"/> and
+    /// <see cref="MixPlan.OutsidePartnerIndices"/> say which is which.
     /// </summary>
     /// <param name="indices">Dataset indices of the batch rows, at least one.</param>
     /// <param name="source">Where partners are drawn from.</param>
@@ -155,7 +156,18 @@ public sealed class ClassConditionalMixer : IPartnerMixer
         if (!Enum.IsDefined(source)) throw new ArgumentOutOfRangeException(nameof(source), source, "Unknown partner source.");
         var idx = indices.ToArray();
         _groups.EnsureBatchIndices(idx, nameof(indices));
-        return source == PartnerSource.Batch ? DrawInBatch(idx) : DrawFromDataset(idx);
+        return source == PartnerSource.Dataset ? DrawFromDataset(idx) : DrawInBatch(idx);
+    }
+
+    /// <summary>
+    /// The partner pool of training sample <paramref name="sample"/> under the policy (dataset indices; empty when its class
+    /// has no member on another side), for orders that place partners in the batch (<see cref="PartnerSource.Paired"/>).
+    /// Draws nothing and counts nothing.
+    /// </summary>
+    internal int[] PoolOfSample(long sample)
+    {
+        int g = _groups.Groups.Span[(int)sample], y = _groups.Labels.Span[(int)sample];
+        return PoolOf(g, y, _groups.IsMinorityGroup(g));
     }
 
     private MixPlan DrawFromDataset(long[] idx)

@@ -25,4 +25,20 @@ public enum PartnerSource
     /// pass, with gradients through both.
     /// </summary>
     Batch,
+
+    /// <summary>
+    /// Paired batches: the epoch order places each anchor next to a partner drawn from the training set by the policy
+    /// (for JM1, uniformly from the other side of its class), and every row of the batch, anchor or partner, is then mixed
+    /// with a row of the batch drawn as in <see cref="Batch"/>. A batch of B rows thus holds about B / 2 members of the
+    /// small side instead of the 5% a random batch holds, so in-batch draws reach as many distinct partners as the
+    /// training set's draw does, while a hidden-layer mix still runs one pass over the batch. An epoch keeps the length of
+    /// the method's own order: its anchors are half of that order (odd epochs the first half, even epochs the second half
+    /// of the same permutation, so every sample anchors once in two epochs) and the other half of its rows are their
+    /// partners. Every mix pairs a sample with a partner of its pool, as with <see cref="Dataset"/>; what differs is the
+    /// rows a step sees (a small-side sample is a row each time it is drawn as a partner) and that draws within a batch
+    /// are not independent. Only <c>Methods.Jm1Method</c> builds this order; given to
+    /// <see cref="ClassConditionalMixer.DrawPartners(System.ReadOnlySpan{long}, PartnerSource)"/> it draws as
+    /// <see cref="Batch"/>. docs/performance.md measures its cost and its worst-group accuracy against the other two.
+    /// </summary>
+    Paired,
 }

@@ -59,6 +59,7 @@ public class MpiTests(Xunit.Abstractions.ITestOutputHelper output)
     [InlineData("jm1")]
     [InlineData("jm1:hidden")]
     [InlineData("jm1:random-inbatch")]
+    [InlineData("jm1:random-paired")]
     [InlineData("groupdro")]
     public void Two_ranks_with_half_batches_train_what_one_process_with_whole_batches_trains(string kind)
     {

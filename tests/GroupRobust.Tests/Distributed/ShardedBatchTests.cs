@@ -15,7 +15,7 @@ namespace GroupRobust.Tests.Distributed;
 /// </summary>
 public class ShardedBatchTests
 {
-    public static TheoryData<string> Shardable() => new() { "erm", "erm-balanced@inferred", "jtt", "jm1", "jm1:hidden", "jm1:random", "jm1:inbatch", "jm1-plus", "cmixup", "jm1-unconditional" };
+    public static TheoryData<string> Shardable() => new() { "erm", "erm-balanced@inferred", "jtt", "jm1", "jm1:hidden", "jm1:random", "jm1:inbatch", "jm1:paired", "jm1-plus", "cmixup", "jm1-unconditional" };
 
     /// <summary>Part p of a global batch of <paramref name="count"/> rows split in <paramref name="parts"/> (contiguous, as EpochSharding does).</summary>
     private static (int Start, int Length) Part(int count, int p, int parts)

@@ -16,7 +16,8 @@ namespace GroupRobust.Tests.Methods;
 /// tiny synthetic task with a model whose layers are "lin1", "act", "fc". A case is <c>KEY[@GROUPS][:VARIANT]</c>: a
 /// method that takes groups gets its published ones (an "identified" error set for JTT and JM1, the true groups for
 /// GroupDRO and LISA) or, with "@inferred", the error set, with "@eiil", EIIL's environments; ":hidden", ":random" and
-/// ":inbatch" are JM1 at a hidden layer, at a random layer, and with partners from the batch. A new catalog entry joins
+/// ":inbatch" are JM1 at a hidden layer, at a random layer, and with partners from the batch, ":paired" with paired
+/// batches (<see cref="PartnerSource.Paired"/>). A new catalog entry joins
 /// the contract, resume, leak and label-budget suites through this list.
 /// </summary>
 internal static class MethodFactory
@@ -25,7 +26,7 @@ internal static class MethodFactory
     [
         .. MethodCatalog.Methods.Select(e => e.Key),
         .. MethodCatalog.Methods.Where(e => e.PublishedGroups == MethodCatalog.TrueGroups).Select(e => e.Key + "@inferred"),
-        "groupdro@eiil", "jm1:hidden", "jm1:random", "jm1:inbatch",
+        "groupdro@eiil", "jm1:hidden", "jm1:random", "jm1:inbatch", "jm1:paired",
     ];
 
     private static readonly ConditionalWeakTable<ITrainingMethod, OptimizerStep> Steps = [];
@@ -88,6 +89,7 @@ internal static class MethodFactory
             "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
             "random" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") },
             "inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
+            "paired" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Paired },
             null => null,
             _ => throw new ArgumentException($"unknown variant {variant}"),
         };

@@ -42,7 +42,7 @@ public class MethodLeakTests
         LeakCheck.AssertFlat(() => method.SetState(state), warmup: 5, steps: 1000);
     }
 
-    public static TheoryData<string> ShardableKinds => new() { "erm", "jtt", "jm1", "jm1:random", "jm1:inbatch", "groupdro" };
+    public static TheoryData<string> ShardableKinds => new() { "erm", "jtt", "jm1", "jm1:random", "jm1:inbatch", "jm1:paired", "groupdro" };
 
     [Theory]
     [MemberData(nameof(ShardableKinds))]

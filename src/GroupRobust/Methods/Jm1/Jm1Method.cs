@@ -17,7 +17,8 @@ namespace GroupRobust.Methods;
 /// <see cref="UnconditionalJm1"/>) or the constructor with <see cref="Jm1Options"/>.
 /// </summary>
 /// <remarks>
-/// Randomness: the epoch order comes from the seed source's "order" stream (a pure function of the seed and the epoch),
+/// Randomness: the epoch order comes from the seed source's "order" stream (a pure function of the seed and the epoch;
+/// with <see cref="PartnerSource.Paired"/> the partners it places come from that seed's "paired-partners" stream),
 /// partners from "partners", alpha from "alpha" and the per-batch layer of random mixing from "layer"; all of them are
 /// part of <see cref="TrainingMethod.GetState"/>, and so are the mixer's running statistics.
 /// </remarks>
@@ -51,7 +52,8 @@ public sealed class Jm1Method : TrainingMethod
         _alphaRng = Stream("alpha");
         _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName, Options.DetachPartners);
         int? lambda = Options.UpsampleLambda;
-        UseSampler(seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed));
+        Func<long, EpochSampler> own = seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed);
+        UseSampler(Options.Partners == PartnerSource.Paired ? seed => new PairedSampler(own(seed), _mixer.PoolOfSample, new SeedSource(seed).Derive("paired-partners")) : own);
     }
 
     /// <summary>JM1: partners from the other groups of the same class (with an error set: the other side), at <see cref="Jm1Options.Layer"/>.</summary>
@@ -90,7 +92,12 @@ public sealed class Jm1Method : TrainingMethod
         get
         {
             string oracle = _groups.Source == GroupSource.TrueLabels ? " oracle" : "";
-            string layer = Options.Layer.Description + (Options.Partners == PartnerSource.Batch ? ", in-batch partners" : "");
+            string layer = Options.Layer.Description + Options.Partners switch
+            {
+                PartnerSource.Batch => ", in-batch partners",
+                PartnerSource.Paired => ", paired partners",
+                _ => "",
+            };
             return Options.Policy switch
             {
                 PartnerPolicy.SameClass => layer == MixedForwardPass.InputLayer ? "c-MixUp" : $"c-MixUp ({layer})",
@@ -158,7 +165,8 @@ public sealed class Jm1Method : TrainingMethod
         }
         else
         {
-            // partners from the batch itself where it holds one; only the others are fetched (and, at a hidden layer, run)
+            // partners from the batch itself where it holds one (paired batches hold one for nearly every row); only the
+            // others are fetched (and, at a hidden layer, run)
             using var outside = plan.OutsidePartnerIndices.Length > 0 ? _train.GetBatch(plan.OutsidePartnerIndices) : null;
             logits = pass.Run(batch.Inputs, outside?.Inputs, plan.PartnerRows, c);
         }

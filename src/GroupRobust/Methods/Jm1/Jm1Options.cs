@@ -20,7 +20,9 @@ public sealed record Jm1Options
     /// <summary>
     /// Where partners are drawn among (default <see cref="PartnerSource.Dataset"/>, JM1 as published);
     /// <see cref="PartnerSource.Batch"/> takes them from the batch's own rows when it holds an eligible one, which makes
-    /// hidden-layer mixing cost about as much as input mixing (docs/performance.md has the cost and the accuracy).
+    /// hidden-layer mixing cost about as much as input mixing; <see cref="PartnerSource.Paired"/> also builds the epoch
+    /// order so that each anchor's batch holds a partner drawn from its pool (docs/performance.md has the cost and the
+    /// accuracy of each).
     /// </summary>
     public PartnerSource Partners { get; init; } = PartnerSource.Dataset;
 
