@@ -44,7 +44,8 @@ internal static class MacroBenchmark
         var seeds = new SeedSource(1);
         var rows = (options.Methods ?? (options.Model == "minilm" ? TextRows : AllRows)).Append("erm").Distinct().OrderBy(r => Array.IndexOf(AllRows, r)).ToArray();
         var hidden = work.Candidates[^1];
-        var random = new Jm1Options { Layer = MixingLayer.Random(work.Candidates.ToArray()) };
+        // the exact rows name the paper's two passes explicitly (the default at these layers is paired batches)
+        var random = new Jm1Options { Layer = MixingLayer.Random(work.Candidates.ToArray()), Partners = PartnerSource.Dataset };
         Console.WriteLine($"Macro benchmark: {options.Repetitions} repetitions of one epoch per row, {options.Model} ({options.Dtype}, " +
                           (options.Model == "small-cnn" ? "Spurious Fashion-MNIST 3 x 28 x 28" : options.Model == "minilm" ? $"random token batches of {options.ImageSize} tokens" : $"random images 3 x {options.ImageSize} x {options.ImageSize}") +
                           $") on {options.DeviceName}, train size {train.Count}, batch {options.BatchSize}, Adam, " +
@@ -59,13 +60,13 @@ internal static class MacroBenchmark
             var entry = EntryOf(row);
             object? variant = row.Split(':') is [_, var v] ? v switch
             {
-                "hidden" => new Jm1Options { Layer = MixingLayer.Named(hidden) },
+                "hidden" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Dataset },
                 "random" => random,
                 "random-detached" => random with { DetachPartners = true },
                 "hidden-inbatch" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Batch },
                 "random-inbatch" => random with { Partners = PartnerSource.Batch },
                 "hidden-paired" => new Jm1Options { Layer = MixingLayer.Named(hidden), Partners = PartnerSource.Paired },
-                "output" => new Jm1Options { Layer = MixingLayer.Output },
+                "output" => new Jm1Options { Layer = MixingLayer.Output, Partners = PartnerSource.Dataset },
                 "output-paired" => new Jm1Options { Layer = MixingLayer.Output, Partners = PartnerSource.Paired },
                 "random-paired" => random with { Partners = PartnerSource.Paired },
                 _ => throw new ArgumentException($"unknown variant {v}"),
@@ -138,13 +139,13 @@ internal static class MacroBenchmark
         "raw-erm" => "raw TorchSharp ERM",
         "raw-jm1" => "raw TorchSharp JM1 input",
         "jm1" => "JM1 input",
-        "jm1:hidden" => $"JM1 at {hidden}",
-        "jm1:random" => "JM1 random layer",
+        "jm1:hidden" => $"JM1 at {hidden}, two passes",
+        "jm1:random" => "JM1 random layer, two passes",
         "jm1:random-detached" => "JM1 random layer, detached partners",
         "jm1:hidden-inbatch" => $"JM1 at {hidden}, in-batch partners",
         "jm1:random-inbatch" => "JM1 random layer, in-batch partners",
         "jm1:hidden-paired" => $"JM1 at {hidden}, paired partners",
-        "jm1:output" => "JM1 output layer",
+        "jm1:output" => "JM1 output layer, two passes",
         "jm1:output-paired" => "JM1 output layer, paired partners",
         "jm1:random-paired" => "JM1 random layer, paired partners",
         "jtt" => "JTT lambda=50",

@@ -34,8 +34,8 @@ var full = new Option<bool>("--full") { Description = "The paper's protocol: see
 var batch = new Option<int>("--batch-size") { Description = "Mini-batch size", DefaultValueFactory = _ => 64 };
 var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
 var layer = new Option<string>("--mixing-layer") { Description = "JM1 mixing layer: input, block1, block2, output or random", DefaultValueFactory = _ => "input" };
-var partners = new Option<PartnerSource>("--partners") { Description = "Where JM1 draws partners: Dataset (the paper), Batch (the batch's own rows when it holds one: hidden-layer mixing without a second pass) or Paired (an epoch order that places a partner from the training set beside each anchor, then Batch's draw)", DefaultValueFactory = _ => PartnerSource.Dataset };
-var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hidden-layer partner pass without gradients (faster, approximate)" };
+var partners = new Option<PartnerSource?>("--partners") { Description = "Where JM1 draws partners: Dataset (the paper), Batch (the batch's own rows when it holds one: hidden-layer mixing without a second pass) or Paired (an epoch order that places a partner from the training set beside each anchor, then Batch's draw). Default: Dataset when mixing at the input, Paired at other layers (Jm1Options.Partners)" };
+var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hidden-layer partner pass without gradients (faster, approximate; it implies the two-pass form, Dataset partners, unless --partners says otherwise)" };
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
@@ -127,7 +127,7 @@ internal static class Study
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
             return 3;
         }
-        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/] on {options.Dataset}{(options.DatasetPath is null ? "" : $" ({options.DatasetPath})")} with {options.Backbone}{(options.Weights is null ? "" : $" from {Path.GetFileName(options.Weights)}")}: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer} (partners: {options.Partners}{(options.DetachPartners ? ", detached" : "")}), alpha {options.Schedule().Name}, {options.Orientation}");
+        AnsiConsole.MarkupLineInterpolated($"[bold]GroupRobust study[/] on {options.Dataset}{(options.DatasetPath is null ? "" : $" ({options.DatasetPath})")} with {options.Backbone}{(options.Weights is null ? "" : $" from {Path.GetFileName(options.Weights)}")}: methods {string.Join(", ", options.Methods)}; {options.Epochs} epochs; seeds {string.Join(", ", options.Seeds)}; JM1 layer {options.MixingLayer} (partners: {options.Partners?.ToString() ?? "by layer"}{(options.DetachPartners ? ", detached" : "")}), alpha {options.Schedule().Name}, {options.Orientation}");
         var results = new List<MethodResult>();
         var identification = new List<IdentificationRecord>();
         var noLabels = new List<NoLabelRecord>();

@@ -22,7 +22,7 @@ public sealed record StudyOptions
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public string MixingLayer { get; init; } = "input";
-    public PartnerSource Partners { get; init; } = PartnerSource.Dataset;
+    public PartnerSource? Partners { get; init; }
     public bool DetachPartners { get; init; }
     public string AlphaSchedule { get; init; } = "ub";
     public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MajorityWeight;

@@ -110,7 +110,7 @@ switch (scenario)
             var entry = MethodCatalog.Method(kind.Split(':')[0]);
             object? options = kind.Split(':') is [_, var variant] ? variant switch
             {
-                "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
+                "hidden" => new Jm1Options { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Dataset },   // the paper's two passes
                 "random-inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
                 "random-paired" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Paired },
                 _ => throw new ArgumentException($"unknown variant {variant}"),

@@ -16,8 +16,8 @@ namespace GroupRobust.Tests.Methods;
 /// tiny synthetic task with a model whose layers are "lin1", "act", "fc". A case is <c>KEY[@GROUPS][:VARIANT]</c>: a
 /// method that takes groups gets its published ones (an "identified" error set for JTT and JM1, the true groups for
 /// GroupDRO and LISA) or, with "@inferred", the error set, with "@eiil", EIIL's environments; ":hidden", ":random" and
-/// ":inbatch" are JM1 at a hidden layer, at a random layer, and with partners from the batch, ":paired" with paired
-/// batches (<see cref="PartnerSource.Paired"/>). A new catalog entry joins
+/// ":inbatch" are JM1 at a hidden layer (the paper's two passes), at a random layer (paired batches, the default
+/// there), and with partners from the batch, ":paired" at a hidden layer with paired batches (<see cref="PartnerSource.Paired"/>). A new catalog entry joins
 /// the contract, resume, leak and label-budget suites through this list.
 /// </summary>
 internal static class MethodFactory
@@ -86,10 +86,10 @@ internal static class MethodFactory
         };
         object? options = variant switch
         {
-            "hidden" => new Jm1Options { Layer = MixingLayer.Named("act") },
-            "random" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") },
+            "hidden" => new Jm1Options { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Dataset },   // the paper's two passes
+            "random" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output") },                // paired batches, the default there
             "inbatch" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Batch },
-            "paired" => new Jm1Options { Layer = MixingLayer.Random("input", "act", "output"), Partners = PartnerSource.Paired },
+            "paired" => new Jm1Options { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Paired },
             null => null,
             _ => throw new ArgumentException($"unknown variant {variant}"),
         };

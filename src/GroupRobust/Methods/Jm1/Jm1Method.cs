@@ -53,7 +53,7 @@ public sealed class Jm1Method : TrainingMethod
         _passes = PassCache.At(Options.Layer, Stream("layer"), Options.ClassifierName, Options.DetachPartners);
         int? lambda = Options.UpsampleLambda;
         Func<long, EpochSampler> own = seed => lambda is int l ? new JttReweighter(groups, l, seed, logger) : new ShuffleSampler(train.Count, seed);
-        UseSampler(Options.Partners == PartnerSource.Paired ? seed => new PairedSampler(own(seed), _mixer.PoolOfSample, new SeedSource(seed).Derive("paired-partners")) : own);
+        UseSampler(Options.PartnersInEffect == PartnerSource.Paired ? seed => new PairedSampler(own(seed), _mixer.PoolOfSample, new SeedSource(seed).Derive("paired-partners")) : own);
     }
 
     /// <summary>JM1: partners from the other groups of the same class (with an error set: the other side), at <see cref="Jm1Options.Layer"/>.</summary>
@@ -92,7 +92,7 @@ public sealed class Jm1Method : TrainingMethod
         get
         {
             string oracle = _groups.Source == GroupSource.TrueLabels ? " oracle" : "";
-            string layer = Options.Layer.Description + Options.Partners switch
+            string layer = Options.Layer.Description + Options.PartnersInEffect switch
             {
                 PartnerSource.Batch => ", in-batch partners",
                 PartnerSource.Paired => ", paired partners",
@@ -124,7 +124,7 @@ public sealed class Jm1Method : TrainingMethod
     private Tensor DrawAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         var pass = _passes.For(model);
-        var plan = _mixer.DrawPartners(batch, Options.Partners);
+        var plan = _mixer.DrawPartners(batch, Options.PartnersInEffect);
         return MixedLoss(pass, batch, plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng));
     }
 
@@ -145,7 +145,7 @@ public sealed class Jm1Method : TrainingMethod
     private Tensor DrawAndMixPart(nn.Module<Tensor, Tensor> model, Batch batch, GlobalBatch shard)
     {
         var pass = _passes.For(model);
-        var global = _mixer.DrawPartners(shard.Indices, Options.Partners);
+        var global = _mixer.DrawPartners(shard.Indices, Options.PartnersInEffect);
         double alpha = Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng);
         if (batch.Size > 0) return MixedLoss(pass, batch, global.Slice(shard.Start, shard.Length), alpha);
         // no rows here: the draws the other parts make (alpha's statistics, the layer) and nothing to backpropagate
@@ -158,7 +158,7 @@ public sealed class Jm1Method : TrainingMethod
     {
         var c = _mixer.Coefficients(plan, alpha, batch.Inputs);
         Tensor logits;
-        if (Options.Partners == PartnerSource.Dataset)
+        if (Options.PartnersInEffect == PartnerSource.Dataset)
         {
             using var partners = _train.GetBatch(plan.PartnerIndices);
             logits = pass.Run(batch.Inputs, partners.Inputs, c);
