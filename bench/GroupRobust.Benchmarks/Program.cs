@@ -3,7 +3,7 @@ using GroupRobust;
 using GroupRobust.Benchmarks;
 
 // Usage: micro [BenchmarkDotNet args] | macro [repetitions] [train-size] [--device D] [--model M] [--image-size S] [--batch B]
-//        [--dtype fp32|bf16|fp16] [--methods a,b] [--no-one-off] | scale [sizes...] | soak [epochs] [train-size] | images [count] [passes] | distributed [epochs] [erm|jm1] (under mpirun)
+//        [--dtype fp32|bf16|fp16] [--methods a,b] [--no-one-off] | passes [repetitions] [train-size] [--batch B] ... | scale [sizes...] | soak [epochs] [train-size] | images [count] [passes] | distributed [epochs] [erm|jm1] (under mpirun)
 TorchBackend.EnsureAvailable();
 string mode = args.Length > 0 ? args[0] : "macro";
 int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
@@ -14,6 +14,9 @@ switch (mode)
         return 0;
     case "macro":
         MacroBenchmark.Run(MacroOptions.Parse(args[1..]));
+        return 0;
+    case "passes":
+        PassBenchmark.Run(MacroOptions.Parse(args[1..]));
         return 0;
     case "scale":
         ScaleBenchmark.Run(args.Length > 1 ? args[1..].Select(int.Parse) : [1_000_000, 10_000_000]);
@@ -27,6 +30,6 @@ switch (mode)
     case "soak":
         return SoakBenchmark.Run(Arg(1, 50), Arg(2, 2_000));
     default:
-        Console.Error.WriteLine($"Unknown mode '{mode}'. Use micro, macro, scale, soak, images or distributed.");
+        Console.Error.WriteLine($"Unknown mode '{mode}'. Use micro, macro, passes, scale, soak, images or distributed.");
         return 2;
 }

@@ -55,7 +55,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         IdentifiedGroups GroupsOf(IdentifierEntry id)
         {
             if (identified.TryGetValue(id.Key, out var known)) return known;
-            var passes = new IdentificationOptions { BatchSize = 1000 };
+            var passes = new IdentificationOptions();
             object? idOptions = id.Key switch
             {
                 "misclassified" => passes,

@@ -109,6 +109,12 @@ public sealed class WorstGroupEvaluator : IDisposable
             CheckConsistent(groups, labels);
         }
 
+        Accumulate(predictions, labels, groups, b);
+    }
+
+    /// <summary>Counts one checked batch: the arg-max against the labels, per class and per group, and the outcomes the bootstrap resamples.</summary>
+    private void Accumulate(Tensor predictions, Tensor labels, Tensor? groups, long b)
+    {
         using var scope = NewDisposeScope();
         using var noGrad = torch.no_grad();
         EnsureState(predictions.device, groups is not null);
@@ -328,6 +334,7 @@ public sealed class WorstGroupEvaluator : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         using var use = _use.Enter();
         Reset();
+        CheckDataset(dataset, assigned);
         using (TrainingModes.Evaluating(model))
         {
             using var noGrad = torch.no_grad();
@@ -340,7 +347,11 @@ public sealed class WorstGroupEvaluator : IDisposable
         return Compute(trainGroupCounts);
     }
 
-    /// <summary>One batch of an evaluation pass (eval mode and no_grad are the caller's): the model's logits, the labels and the groups (the assignment's, or the batch's own) on the target device.</summary>
+    /// <summary>
+    /// One batch of an evaluation pass (eval mode and no_grad are the caller's): the model's logits, the labels and the
+    /// groups (the assignment's, or the batch's own) on the target device. The labels and groups come from the dataset,
+    /// checked once for the pass (<see cref="CheckDataset"/>); only the model's output is checked per batch.
+    /// </summary>
     private void AddPass(nn.Module<Tensor, Tensor> model, Batch batch, Device? device, GroupAssignment? assigned)
     {
         var x = device is null ? batch.Inputs : batch.Inputs.to(device);
@@ -348,7 +359,34 @@ public sealed class WorstGroupEvaluator : IDisposable
         var y = device is null ? batch.Labels : batch.Labels.to(device);
         var g = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
             : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
-        Add(logits, y, g);
+        if (logits.dim() != 2 || logits.shape[0] != y.shape[0] || logits.shape[1] != Scheme.NumClasses)
+            throw new ArgumentException($"The model must output logits [{y.shape[0]}, {Scheme.NumClasses}] for a batch of {y.shape[0]} rows of a {Scheme.NumClasses}-class dataset, got shape {Guard.Shape(logits)}.", nameof(model));
+        Guard.Floating(logits, "logits");
+        Guard.SameDevice(logits, "logits", y, "labels");
+        if (y.shape[0] == 0) return;
+        Guard.Finite(logits, "logits");
+        Accumulate(logits, y, g, y.shape[0]);
+    }
+
+    /// <summary>
+    /// The pass's labels and groups, checked once on the host (the dataset's arrays, which its batches carry): every label
+    /// in [0, C), every group id in [0, G) and in its label's class. An assignment was checked when it was made.
+    /// </summary>
+    private void CheckDataset(IGroupDataset dataset, GroupAssignment? assigned)
+    {
+        var labels = dataset.Labels.Span;
+        var groups = assigned is null && dataset.HasGroups ? dataset.Groups.Span : default;
+        int classes = Scheme.NumClasses, numGroups = Scheme.NumGroups, attributes = Scheme.NumAttributes;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(dataset), labels[i], $"The dataset's label at row {i} is {labels[i]}; expected values in [0, {classes - 1}].");
+            if (groups.IsEmpty) continue;
+            if ((uint)groups[i] >= (uint)numGroups)
+                throw new ArgumentOutOfRangeException(nameof(dataset), groups[i], $"The dataset's group id at row {i} is {groups[i]}; expected values in [0, {numGroups - 1}].");
+            if (groups[i] / attributes != labels[i])
+                throw new ArgumentException($"The dataset's group id at row {i} ({groups[i]}) belongs to class {groups[i] / attributes} but the label is {labels[i]} (g = y * {attributes} + a).", nameof(dataset));
+        }
     }
 
     /// <summary>Clears the accumulated state (frees its tensors).</summary>

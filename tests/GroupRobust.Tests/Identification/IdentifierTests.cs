@@ -78,7 +78,7 @@ public class IdentifierTests
         using var model = nn.Linear(2, 3);
         var ex = Assert.Throws<ArgumentException>(() => new MisclassificationIdentifier(model).Identify(splits.Train));
         Assert.Contains("logits [B, 2]", ex.Message);
-        Assert.Contains("[512, 3]", ex.Message);
+        Assert.Contains("[256, 3]", ex.Message);   // the first batch at the default batch size
     }
 
     [Fact]
