@@ -57,6 +57,26 @@ public class PairedSamplerTests
     }
 
     [Fact]
+    public void An_anchor_whose_class_is_on_one_side_is_followed_by_a_drawn_row_and_the_epoch_keeps_its_length()
+    {
+        var labels = Enumerable.Range(0, 100).Select(i => i % 2).ToArray();
+        using var data = Tiny.Dataset(labels, null);
+        // only class 0 has an error side: class 1 is all on one side, so its anchors have no pool
+        var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, 100).Select(i => i % 2 == 0 && i % 10 == 0).ToArray(), data, "test");
+        var mixer = new ClassConditionalMixer(errorSet, new Random(1));
+        var sampler = new PairedSampler(new ShuffleSampler(100, 5), mixer.PoolOfSample, 6);
+        for (int epoch = 1; epoch <= 2; epoch++)
+        {
+            var order = sampler.IndicesForEpoch(epoch);
+            Assert.Equal(100, order.Length);
+            Assert.All(order, i => Assert.InRange(i, 0, 99));
+            for (int i = 0; i + 1 < order.Length; i += 2)
+                if (labels[order[i]] == 0)
+                    Assert.NotEqual(errorSet.IsMinority(order[i]), errorSet.IsMinority(order[i + 1]));   // class 0 keeps its pairing
+        }
+    }
+
+    [Fact]
     public void In_batch_draws_over_paired_batches_find_every_partner_in_the_batch()
     {
         var (data, errorSet) = Task(200);
