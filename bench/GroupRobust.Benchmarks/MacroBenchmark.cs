@@ -232,13 +232,14 @@ internal static class MacroBenchmark
                           $"DFR on 2,000 validation x {d} (7 values of C on 1,000 + 20 resamples): {whole:F2} s (C = {dfr.C}).");
     }
 
-    private static (double Median, double Min, double Max) Ratios(IReadOnlyList<double> row, IReadOnlyList<double> baseline)
+    /// <summary>Per-repetition ratios of <paramref name="row"/> to <paramref name="baseline"/>: median, min and max.</summary>
+    internal static (double Median, double Min, double Max) Ratios(IReadOnlyList<double> row, IReadOnlyList<double> baseline)
     {
         var r = row.Zip(baseline, (a, b) => a / b).OrderBy(v => v).ToArray();
         return (Median(r), r[0], r[^1]);
     }
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var v = values.OrderBy(x => x).ToArray();
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;

@@ -69,8 +69,8 @@ internal static class PassBenchmark
         foreach (var row in rows)
         {
             var raw = seconds[row.Contains("identification", StringComparison.Ordinal) ? rows[0] : rows[2]];
-            var ratios = seconds[row].Zip(raw, (a, b) => a / b).Order().ToArray();
-            Console.WriteLine($"| {row} | {Median(seconds[row]):F3} | {ratios[ratios.Length / 2]:F3} | {ratios[0]:F3} | {ratios[^1]:F3} |");
+            var (median, min, max) = MacroBenchmark.Ratios(seconds[row], raw);
+            Console.WriteLine($"| {row} | {MacroBenchmark.Median(seconds[row]):F3} | {median:F3} | {min:F3} | {max:F3} |");
         }
     }
 
@@ -108,11 +108,5 @@ internal static class PassBenchmark
         }
         using var host = correct.cpu();
         return host.data<long>().ToArray();
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

@@ -31,14 +31,7 @@ public sealed class RegroupedView : IGroupDataset, IEpochAware
             throw new ArgumentException($"'groups' has {groups.Length} entries but the dataset has {dataset.Count} samples.", nameof(groups));
         if (scheme.NumClasses != dataset.Scheme.NumClasses)
             throw new ArgumentException($"The scheme has {scheme.NumClasses} classes but the dataset has {dataset.Scheme.NumClasses}.", nameof(scheme));
-        var labels = dataset.Labels.Span;
-        for (int i = 0; i < groups.Length; i++)
-        {
-            if ((uint)groups[i] >= (uint)scheme.NumGroups)
-                throw new ArgumentOutOfRangeException(nameof(groups), groups[i], $"Group of sample {i} is {groups[i]}; expected [0, {scheme.NumGroups - 1}].");
-            if (groups[i] / scheme.NumAttributes != labels[i])
-                throw new ArgumentException($"Sample {i} has label {labels[i]} but group {groups[i]} belongs to class {groups[i] / scheme.NumAttributes}.", nameof(groups));
-        }
+        Guard.GroupsMatchLabels(dataset.Labels.Span, groups, scheme.NumGroups, scheme.NumAttributes, nameof(groups));
         _inner = dataset is RegroupedView view ? view._inner : dataset;
         _groups = groups.ToArray();
         Scheme = scheme;

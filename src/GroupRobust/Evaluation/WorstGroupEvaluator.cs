@@ -359,13 +359,11 @@ public sealed class WorstGroupEvaluator : IDisposable
         var y = device is null ? batch.Labels : batch.Labels.to(device);
         var g = assigned is not null ? assigned.GroupTensor(batch.Indices, y.device)
             : batch.Groups is null ? null : device is null ? batch.Groups : batch.Groups.to(device);
-        if (logits.dim() != 2 || logits.shape[0] != y.shape[0] || logits.shape[1] != Scheme.NumClasses)
-            throw new ArgumentException($"The model must output logits [{y.shape[0]}, {Scheme.NumClasses}] for a batch of {y.shape[0]} rows of a {Scheme.NumClasses}-class dataset, got shape {Guard.Shape(logits)}.", nameof(model));
+        Guard.ModelLogits(logits, Scheme.NumClasses, nameof(model));
+        Guard.Length(logits, y.shape[0], "logits", "labels");
         Guard.Floating(logits, "logits");
         Guard.SameDevice(logits, "logits", y, "labels");
-        if (y.shape[0] == 0) return;
-        Guard.Finite(logits, "logits");
-        Accumulate(logits, y, g, y.shape[0]);
+        if (y.shape[0] > 0) Accumulate(logits, y, g, y.shape[0]);
     }
 
     /// <summary>
@@ -375,18 +373,11 @@ public sealed class WorstGroupEvaluator : IDisposable
     private void CheckDataset(IGroupDataset dataset, GroupAssignment? assigned)
     {
         var labels = dataset.Labels.Span;
-        var groups = assigned is null && dataset.HasGroups ? dataset.Groups.Span : default;
-        int classes = Scheme.NumClasses, numGroups = Scheme.NumGroups, attributes = Scheme.NumAttributes;
         for (int i = 0; i < labels.Length; i++)
-        {
-            if ((uint)labels[i] >= (uint)classes)
-                throw new ArgumentOutOfRangeException(nameof(dataset), labels[i], $"The dataset's label at row {i} is {labels[i]}; expected values in [0, {classes - 1}].");
-            if (groups.IsEmpty) continue;
-            if ((uint)groups[i] >= (uint)numGroups)
-                throw new ArgumentOutOfRangeException(nameof(dataset), groups[i], $"The dataset's group id at row {i} is {groups[i]}; expected values in [0, {numGroups - 1}].");
-            if (groups[i] / attributes != labels[i])
-                throw new ArgumentException($"The dataset's group id at row {i} ({groups[i]}) belongs to class {groups[i] / attributes} but the label is {labels[i]} (g = y * {attributes} + a).", nameof(dataset));
-        }
+            if ((uint)labels[i] >= (uint)Scheme.NumClasses)
+                throw new ArgumentOutOfRangeException(nameof(dataset), labels[i], $"The dataset's label at row {i} is {labels[i]}; expected values in [0, {Scheme.NumClasses - 1}].");
+        if (assigned is null && dataset.HasGroups)
+            Guard.GroupsMatchLabels(labels, dataset.Groups.Span, Scheme.NumGroups, Scheme.NumAttributes, nameof(dataset));
     }
 
     /// <summary>Clears the accumulated state (frees its tensors).</summary>

@@ -48,9 +48,7 @@ internal static class ModelPass
                 using var scope = NewDisposeScope();
                 var device = options.Device ?? batch.Inputs.device;
                 var logits = model.call(batch.Inputs.to(device));
-                if (logits.dim() != 2 || logits.shape[1] != classes)
-                    throw new ArgumentException($"The model must output logits [B, {classes}] for a {classes}-class dataset, got shape {Guard.Shape(logits)}.", nameof(model));
-                Guard.Finite(logits, "logits");
+                Guard.ModelLogits(logits, classes, nameof(model));
                 var labels = batch.Labels.to(logits.device);
                 var values = perBatch(logits, labels);
                 if (values.Length != count) throw new InvalidOperationException($"The pass computes {values.Length} statistics, expected {count}.");

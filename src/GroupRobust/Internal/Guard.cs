@@ -79,7 +79,35 @@ internal static class Guard
             throw new ArgumentOutOfRangeException(name, max, $"'{name}' contains {what} {max}; expected values in [0, {upper - 1}].");
     }
 
-    /// <summary>Checks that a floating tensor holds no NaN or infinity. Eager on CPU only, for the same reason as <see cref="IndexRange"/>.</summary>
+    /// <summary>
+    /// A classifier's output over a batch of a <paramref name="classes"/>-class dataset: logits [B, C], finite (checked
+    /// on the CPU, as <see cref="Finite"/>). The message names the shape the model gave.
+    /// </summary>
+    /// <exception cref="ArgumentException">Another shape, or a non-finite value.</exception>
+    public static void ModelLogits(Tensor logits, int classes, string name)
+    {
+        if (logits.dim() != 2 || logits.shape[1] != classes)
+            throw new ArgumentException($"The model must output logits [B, {classes}] for a {classes}-class dataset, got shape {Shape(logits)}.", name);
+        Finite(logits, "logits");
+    }
+
+    /// <summary>
+    /// Host group ids against their labels: every id in [0, <paramref name="numGroups"/>) and in its label's class
+    /// (g = y * <paramref name="numAttributes"/> + a). One loop over the arrays, no device access.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A group id is out of range, naming the sample and the id.</exception>
+    /// <exception cref="ArgumentException">A group id of another class than its sample's label.</exception>
+    public static void GroupsMatchLabels(ReadOnlySpan<int> labels, ReadOnlySpan<int> groups, int numGroups, int numAttributes, string name)
+    {
+        for (int i = 0; i < groups.Length; i++)
+        {
+            if ((uint)groups[i] >= (uint)numGroups)
+                throw new ArgumentOutOfRangeException(name, groups[i], $"Group of sample {i} is {groups[i]}; expected [0, {numGroups - 1}].");
+            if (groups[i] / numAttributes != labels[i])
+                throw new ArgumentException($"Sample {i} has label {labels[i]} but group {groups[i]} belongs to class {groups[i] / numAttributes}.", name);
+        }
+    }
+
     /// <summary>Mixing weights: floating, and (checked eagerly on the CPU, where it is free) finite and in [0, 1].</summary>
     public static void UnitInterval(Tensor t, string name)
     {
@@ -94,6 +122,7 @@ internal static class Guard
         }
     }
 
+    /// <summary>Checks that a floating tensor holds no NaN or infinity. Eager on CPU only, for the same reason as <see cref="IndexRange"/>.</summary>
     public static void Finite(Tensor t, string name)
     {
         if (t.device_type != DeviceType.CPU) return;

@@ -126,4 +126,35 @@ public class EvaluatorSafetyTests
         Assert.Throws<ObjectDisposedException>(() => ds.GetBatch([0]));
         ds.Dispose(); // twice is fine
     }
+
+    /// <summary>A dataset of one's own whose host arrays say what <paramref name="labels"/> and <paramref name="groups"/> say.</summary>
+    private sealed class HostArrays(GroupRobust.Data.IGroupDataset inner, int[] labels, int[] groups) : GroupRobust.Data.IGroupDataset
+    {
+        public int Count => inner.Count;
+        public GroupRobust.Groups.GroupScheme Scheme => inner.Scheme;
+        public ReadOnlyMemory<int> Labels => labels;
+        public bool HasGroups => true;
+        public ReadOnlyMemory<int> Groups => groups;
+        public Device Device => inner.Device;
+        public GroupRobust.Data.Batch GetBatch(ReadOnlySpan<long> indices) => inner.GetBatch(indices);
+        public void Dispose() { }
+    }
+
+    [Fact]
+    public void A_pass_checks_the_datasets_labels_and_groups_once_naming_the_sample()
+    {
+        using var ds = Tiny.Dataset([0, 1, 0, 1], [0, 1, 1, 0]);
+        using var model = nn.Linear(3, 2);
+        var evaluator = new WorstGroupEvaluator(ds.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        // group 0 is class 0's, sample 1 is labelled 1
+        var inconsistent = Assert.Throws<ArgumentException>(() => evaluator.Evaluate(model, new HostArrays(ds, [0, 1, 0, 1], [0, 0, 1, 2])));
+        Assert.Equal("dataset", inconsistent.ParamName);
+        Assert.Contains("Sample 1 has label 1 but group 0 belongs to class 0", inconsistent.Message);
+        var group = Assert.Throws<ArgumentOutOfRangeException>(() => evaluator.Evaluate(model, new HostArrays(ds, [0, 1, 0, 1], [0, 3, 1, 4])));
+        Assert.Contains("Group of sample 3 is 4; expected [0, 3]", group.Message);
+        var label = Assert.Throws<ArgumentOutOfRangeException>(() => evaluator.Evaluate(model, new HostArrays(ds, [0, 1, 2, 1], [0, 3, 1, 2])));
+        Assert.Contains("label at row 2 is 2; expected values in [0, 1]", label.Message);
+        // the arrays as the dataset holds them pass
+        Assert.Equal(4, evaluator.Evaluate(model, ds).Count);
+    }
 }

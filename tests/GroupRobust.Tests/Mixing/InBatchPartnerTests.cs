@@ -11,19 +11,10 @@ namespace GroupRobust.Tests.Mixing;
 /// <summary>Partners drawn from the batch's own rows (<see cref="PartnerSource.Batch"/>) and the forward pass that uses them.</summary>
 public class InBatchPartnerTests
 {
-    private static (GroupRobust.Data.TensorGroupDataset Data, GroupAssignment ErrorSet) Task(int n = 200)
-    {
-        var labels = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
-        var data = Tiny.Dataset(labels, null);
-        // every tenth sample of each class is on the minority side
-        var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 < 2).ToArray(), data, "test");
-        return (data, errorSet);
-    }
-
     [Fact]
     public void In_batch_partners_obey_the_policy_and_only_missing_ones_come_from_outside()
     {
-        var (data, errorSet) = Task();
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet();
         using var _ = data;
         var mixer = new ClassConditionalMixer(errorSet, new Random(1));
         var rng = new Random(2);
@@ -60,7 +51,7 @@ public class InBatchPartnerTests
     [Fact]
     public void Class_conditional_mixup_never_pairs_a_row_with_itself_in_the_batch()
     {
-        var (data, _) = Task();
+        var (data, _) = Tiny.TwoClassesWithErrorSet();
         using var _ = data;
         var none = GroupAssignment.FromErrorSet(new bool[data.Count], data, "none");
         var mixer = new ClassConditionalMixer(none, new Random(8), policy: PartnerPolicy.SameClass);
@@ -84,7 +75,7 @@ public class InBatchPartnerTests
     [Fact]
     public void Over_random_batches_every_pool_member_is_an_equally_likely_partner()
     {
-        var (data, errorSet) = Task();
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet();
         using var _ = data;
         var mixer = new ClassConditionalMixer(errorSet, new Random(3));
         var rng = new Random(4);
@@ -174,7 +165,7 @@ public class InBatchPartnerTests
     [Fact]
     public void The_method_with_in_batch_partners_mixes_and_names_itself()
     {
-        var (data, errorSet) = Task();
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet();
         using var _ = data;
         using var method = Jm1Method.Jm1(data, errorSet, new GroupRobust.Randomness.SeedSource(0),
             new Jm1Options { Layer = MixingLayer.Named("act"), Partners = PartnerSource.Batch });

@@ -34,4 +34,16 @@ internal static class Tiny
         return new TensorGroupDataset(torch.tensor(x, [n, 3]), torch.tensor(labels.Select(v => (long)v).ToArray()), scheme,
             attributes is null ? null : torch.tensor(attributes.Select(v => (long)v).ToArray()));
     }
+
+    /// <summary>
+    /// Two classes alternating over <paramref name="n"/> samples (<see cref="Dataset"/>) and an error set holding every
+    /// tenth sample of each class (i % 20 &lt; 2): the mixing tests' task.
+    /// </summary>
+    public static (TensorGroupDataset Data, GroupRobust.Identification.GroupAssignment ErrorSet) TwoClassesWithErrorSet(int n = 200)
+    {
+        var labels = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
+        var data = Dataset(labels, null);
+        var errorSet = GroupRobust.Identification.GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 < 2).ToArray(), data, "test");
+        return (data, errorSet);
+    }
 }

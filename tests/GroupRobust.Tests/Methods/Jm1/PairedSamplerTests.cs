@@ -10,21 +10,12 @@ namespace GroupRobust.Tests.Methods.Jm1;
 /// <summary>Paired batches (<see cref="PartnerSource.Paired"/>): the epoch order that places each anchor next to a partner of its pool.</summary>
 public class PairedSamplerTests
 {
-    private static (GroupRobust.Data.TensorGroupDataset Data, GroupAssignment ErrorSet) Task(int n)
-    {
-        var labels = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
-        var data = Tiny.Dataset(labels, null);
-        // every tenth sample of each class is on the minority side
-        var errorSet = GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 < 2).ToArray(), data, "test");
-        return (data, errorSet);
-    }
-
     [Theory]
     [InlineData(200)]
     [InlineData(201)]
     public void Each_anchor_is_followed_by_a_partner_of_its_pool_and_two_epochs_anchor_every_sample(int n)
     {
-        var (data, errorSet) = Task(n);
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet(n);
         using var _ = data;
         var mixer = new ClassConditionalMixer(errorSet, new Random(1));
         var sampler = new PairedSampler(new ShuffleSampler(n, 5), mixer.PoolOfSample, 6);
@@ -79,7 +70,7 @@ public class PairedSamplerTests
     [Fact]
     public void In_batch_draws_over_paired_batches_find_every_partner_in_the_batch()
     {
-        var (data, errorSet) = Task(200);
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet(200);
         using var _ = data;
         var mixer = new ClassConditionalMixer(errorSet, new Random(1));
         var order = new PairedSampler(new ShuffleSampler(200, 5), mixer.PoolOfSample, 6).IndicesForEpoch(1);
@@ -104,7 +95,7 @@ public class PairedSamplerTests
     [Fact]
     public void Jm1_with_paired_partners_keeps_its_own_orders_length_and_says_so_in_its_name()
     {
-        var (data, errorSet) = Task(200);
+        var (data, errorSet) = Tiny.TwoClassesWithErrorSet(200);
         using var _ = data;
         var paired = Jm1Method.Jm1(data, errorSet, new SeedSource(3), new Jm1Options { Partners = PartnerSource.Paired });
         Assert.Equal("JM1 (input, paired partners)", paired.Name);
