@@ -101,9 +101,52 @@ public static partial class MethodCatalog
         "Yao et al., 2022 (huaxiuyao/LISA)", publishedGroups: "true-groups", new LisaOptions(),
         (r, o) => new LisaMethod(r.Train, r.Groups!, r.Seeds, (LisaOptions)o, MethodEntry.Logger(r, "Mixing")));
 
+    /// <summary>Group-reweighted ERM: each sample's loss weighted by 1 / n_g of its group.</summary>
+    public static MethodEntry Reweight { get; } = new("reweight", "ReWeight", "Mean cross entropy with fixed weights 1 / n_g per group (scaled to sum to the number of groups); shuffled epochs.",
+        "SubpopBench ReWeight (Yang et al., 2023); Idrissi et al., 2022 (RWG)", publishedGroups: "true-groups", new ReweightOptions(),
+        (r, o) => new ReweightMethod(r.Groups!, r.Seeds, (ReweightOptions)o));
+
+    /// <summary>Square-root group reweighting: weights 1 / sqrt(n_g).</summary>
+    public static MethodEntry SqrtReweight { get; } = new("reweight-sqrt", "SqrtReWeight", "Mean cross entropy with fixed weights 1 / sqrt(n_g) per group (scaled to sum to the number of groups); shuffled epochs.",
+        "SubpopBench SqrtReWeight (Yang et al., 2023)", publishedGroups: "true-groups", new ReweightOptions { Weighting = GroupWeighting.InverseSquareRootSize },
+        (r, o) => new ReweightMethod(r.Groups!, r.Seeds, (ReweightOptions)o));
+
+    /// <summary>Class-balanced loss over groups: weights from the effective number of samples.</summary>
+    public static MethodEntry ClassBalancedLoss { get; } = new("cbloss", "CBLoss", "Mean cross entropy with fixed weights (1 - beta) / (1 - beta^n_g) per group, beta = 0.9999; shuffled epochs.",
+        "Cui et al., 2019; SubpopBench CBLoss", publishedGroups: "true-groups", new ReweightOptions { Weighting = GroupWeighting.EffectiveNumber },
+        (r, o) => new ReweightMethod(r.Groups!, r.Seeds, (ReweightOptions)o));
+
+    /// <summary>Focal loss: well-classified samples down-weighted by (1 - p)^gamma.</summary>
+    public static MethodEntry Focal { get; } = new("focal", "Focal", "Mean of (1 - p)^gamma CE over the batch, p the true class's probability, gamma = 1; no groups.",
+        "Lin et al., 2017; SubpopBench Focal", publishedGroups: null, new FocalOptions(), (r, o) => new FocalMethod(r.Train, r.Seeds, (FocalOptions)o));
+
+    /// <summary>LDAM: class-dependent margins proportional to n_y^(-1/4).</summary>
+    public static MethodEntry Ldam { get; } = new("ldam", "LDAM", "Cross entropy of s (z - m_y e_y), margins m_y proportional to n_y^(-1/4) (largest 0.5), s = 30; class counts, no groups.",
+        "Cao et al., 2019; SubpopBench LDAM", publishedGroups: null, new LdamOptions(), (r, o) => new LdamMethod(r.Train, r.Seeds, (LdamOptions)o));
+
+    /// <summary>Balanced softmax: logits shifted by the log class sizes in training.</summary>
+    public static MethodEntry BalancedSoftmax { get; } = new("bsoftmax", "Balanced softmax", "Cross entropy of the logits plus log n_y, the log class sizes; plain logits at prediction; class counts, no groups.",
+        "Ren et al., 2020; SubpopBench BSoftmax", publishedGroups: null, new BalancedSoftmaxOptions(), (r, o) => new BalancedSoftmaxMethod(r.Train, r.Seeds, (BalancedSoftmaxOptions)o));
+
+    /// <summary>IRMv1 over the attribute's environments.</summary>
+    public static MethodEntry Irm { get; } = new("irm", "IRM", "Mean cross entropy of the environments (attribute values) plus lambda times the IRMv1 gradient penalty; lambda = 1 for 500 steps, then 100.",
+        "Arjovsky et al., 2019; SubpopBench IRM", publishedGroups: "true-groups", new IrmOptions(),
+        (r, o) => new IrmMethod(r.Groups!, r.Seeds, (IrmOptions)o));
+
+    /// <summary>MMD: cross entropy plus the Gaussian-kernel MMD between the environments' representations.</summary>
+    public static MethodEntry Mmd { get; } = new("mmd", "MMD", "Mean cross entropy plus the mean Gaussian-kernel MMD between the environments' penultimate representations (weight 1).",
+        "Li et al., 2018; SubpopBench MMD", publishedGroups: "true-groups", new FeatureAlignmentOptions(),
+        (r, o) => new FeatureAlignmentMethod(r.Groups!, r.Seeds, (FeatureAlignmentOptions)o));
+
+    /// <summary>CORAL: cross entropy plus the mean and covariance differences between the environments' representations.</summary>
+    public static MethodEntry Coral { get; } = new("coral", "CORAL", "Mean cross entropy plus the squared mean and covariance differences between the environments' penultimate representations (weight 1).",
+        "Sun and Saenko, 2016; SubpopBench CORAL", publishedGroups: "true-groups", new FeatureAlignmentOptions { Kernel = FeatureKernel.MeanCovariance },
+        (r, o) => new FeatureAlignmentMethod(r.Groups!, r.Seeds, (FeatureAlignmentOptions)o));
+
     /// <summary>Every training method, in the order tables list them.</summary>
     public static IReadOnlyList<MethodEntry> Methods { get; } =
-        [Erm, BalancedErm, BalancedErmSam, Jtt, Jm1, Jm1Plus, ClassConditionalMixup, UnconditionalJm1, Mixup, GroupDro, GroupJm1, GroupJm1Dro, CvarDro, Lff, Lisa];
+        [Erm, BalancedErm, BalancedErmSam, Jtt, Jm1, Jm1Plus, ClassConditionalMixup, UnconditionalJm1, Mixup, GroupDro, GroupJm1, GroupJm1Dro, CvarDro, Lff, Lisa,
+         Reweight, SqrtReweight, ClassBalancedLoss, Focal, Ldam, BalancedSoftmax, Irm, Mmd, Coral];
 
     /// <summary>The training method with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No method has that key (the message lists the keys).</exception>
