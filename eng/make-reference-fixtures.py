@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Makes the reference fixtures of GroupRobust's methods: PyTorch transcriptions of each method's loss as its authors'
+code computes it, run on fixed small tensors with a fixed batch order, their outputs written as JSON under
+tests/GroupRobust.Tests/Fixtures/Reference/. The C# tests (tests/GroupRobust.Tests/Methods/ReferenceFixtureTests.cs)
+build the same model, train it with the library's method through the same batches and compare every loss and the
+parameters after the last step to 1e-5. CI needs no Python: the fixtures are committed.
+
+Made with Debian's python3-torch 1.13 (apt-get install python3-torch; /usr/bin/python3 eng/make-reference-fixtures.py).
+The transcriptions follow, line for line in meaning (not copied):
+- SubpopBench (YyzHarry/SubpopBench, subpopbench/learning/algorithms.py): ERM, ReWeight, SqrtReWeight, CBLoss, Focal,
+  LDAM, BSoftmax, IRM, MMD, CORAL;
+- JTT's reference (anniesch/jtt, loss.py): CVaR-DRO, the mean of the top ceil(alpha B) per-sample losses of a batch.
+Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
+parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc, plain SGD at a learning rate, the
+batches (index lists, rows in that order), the loss of each step, the parameters after the last step, and the
+method's fixed quantities (group weights, margins) where it has them.
+"""
+import inspect
+import json
+import math
+import os
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.autograd as autograd
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "GroupRobust.Tests", "Fixtures", "Reference")
+NUM_CLASSES, NUM_ATTRIBUTES = 3, 2
+# uneven groups (g = 2 y + a): sizes 8, 2, 5, 1, 6, 2 -> N = 24
+GROUP_SIZES = [8, 2, 5, 1, 6, 2]
+
+
+def task():
+    g = torch.Generator().manual_seed(20261206)
+    groups = torch.tensor(sum(([k] * n for k, n in enumerate(GROUP_SIZES)), []), dtype=torch.int64)
+    perm = torch.randperm(len(groups), generator=g)
+    groups = groups[perm]
+    labels = groups // NUM_ATTRIBUTES
+    attributes = groups % NUM_ATTRIBUTES
+    inputs = torch.randn(len(groups), 3, generator=g) + 0.8 * F.one_hot(labels, 3).float() + 0.5 * attributes[:, None].float()
+    # three batches of 10 rows, every attribute at least twice in each (the reference's IRM and CORAL need it)
+    batches = []
+    while len(batches) < 3:
+        idx = torch.randperm(len(groups), generator=g)[:10]
+        if all((attributes[idx] == a).sum() >= 2 for a in range(NUM_ATTRIBUTES)):
+            batches.append(idx.tolist())
+    return inputs, labels, attributes, batches
+
+
+def network():
+    torch.manual_seed(7)
+    return nn.Sequential(OrderedDict(lin1=nn.Linear(3, 4), act=nn.ReLU(), fc=nn.Linear(4, 3)))
+
+
+def params(net):
+    return {k: v.detach().double().tolist() for k, v in net.state_dict().items()}
+
+
+def group_counts(labels, attributes):
+    g = labels * NUM_ATTRIBUTES + attributes
+    return [int((g == k).sum()) for k in range(NUM_CLASSES * NUM_ATTRIBUTES)]
+
+
+# ---- the transcriptions: loss(net, x, y, a, step) ----
+
+def erm(net, x, y, a, step):
+    return F.cross_entropy(net(x), y, reduction="none").mean()
+
+
+def reweighting(rule, beta=None):
+    def make(labels, attributes):
+        sizes = [n if n else np.inf for n in group_counts(labels, attributes)]
+        if rule == "inverse":
+            w = 1 / np.array(sizes)
+        elif rule == "sqrt":
+            w = 1 / np.sqrt(np.array(sizes))
+        else:
+            eff = np.array(1. - np.power(beta, sizes))
+            eff[eff == 1] = np.inf
+            w = (1. - beta) / eff
+        w = w / np.sum(w) * len(sizes)
+        weights = torch.FloatTensor(w)
+
+        def loss(net, x, y, a, step):
+            losses = F.cross_entropy(net(x), y, reduction="none")
+            return (weights[y * NUM_ATTRIBUTES + a] * losses).mean()
+        return loss, {"group_weights": w.tolist()}
+    return make
+
+
+def focal(gamma):
+    def loss(net, x, y, a, step):
+        ce = F.cross_entropy(net(x), y, reduction="none")
+        p = torch.exp(-ce)
+        return ((1 - p) ** gamma * ce).mean()
+    return loss
+
+
+def ldam(max_m, scale):
+    def make(labels, attributes):
+        counts = group_counts(labels, attributes)
+        class_sizes = [sum(counts[c * NUM_ATTRIBUTES:(c + 1) * NUM_ATTRIBUTES]) or np.inf for c in range(NUM_CLASSES)]
+        m = 1. / np.sqrt(np.sqrt(np.array(class_sizes)))
+        m = m * (max_m / np.max(m))
+        m_list = torch.FloatTensor(m)
+
+        def loss(net, x, y, a, step):
+            z = net(x)
+            index = torch.zeros_like(z, dtype=torch.uint8)
+            index.scatter_(1, y.view(-1, 1), 1)
+            batch_m = torch.matmul(m_list[None, :], index.float().t()).view(-1, 1)
+            out = torch.where(index.bool(), z - batch_m, z)
+            return F.cross_entropy(scale * out, y)
+        return loss, {"margins": m.tolist()}
+    return make
+
+
+def bsoftmax(labels, attributes):
+    counts = group_counts(labels, attributes)
+    spc = torch.FloatTensor([sum(counts[c * NUM_ATTRIBUTES:(c + 1) * NUM_ATTRIBUTES]) for c in range(NUM_CLASSES)])
+
+    def loss(net, x, y, a, step):
+        z = net(x)
+        return F.cross_entropy(z + spc.log().unsqueeze(0).expand(z.shape[0], -1), y)
+    return loss, {"class_counts": spc.tolist()}
+
+
+def by_attribute(a):
+    return [(v, a == v) for v in a.unique()]
+
+
+def irm(lam, anneal):
+    def penalty(logits, y):
+        scale = torch.tensor(1.).requires_grad_()
+        g1 = autograd.grad(F.cross_entropy(logits[::2] * scale, y[::2]), [scale], create_graph=True)[0]
+        g2 = autograd.grad(F.cross_entropy(logits[1::2] * scale, y[1::2]), [scale], create_graph=True)[0]
+        return torch.sum(g1 * g2)
+
+    def loss(net, x, y, a, step):
+        weight = lam if step >= anneal else 1.0
+        logits = net(x)
+        nll, pen = 0., 0.
+        for _, rows in by_attribute(a):
+            nll += F.cross_entropy(logits[rows], y[rows])
+            pen += penalty(logits[rows], y[rows])
+        n = len(a.unique())
+        return nll / n + weight * (pen / n)
+    return loss
+
+
+def alignment(gaussian, gamma_weight):
+    def cdist(x1, x2):
+        n1 = x1.pow(2).sum(dim=-1, keepdim=True)
+        n2 = x2.pow(2).sum(dim=-1, keepdim=True)
+        return torch.addmm(n2.transpose(-2, -1), x1, x2.transpose(-2, -1), alpha=-2).add_(n1).clamp_min_(1e-30)
+
+    def kernel(x, y):
+        d = cdist(x, y)
+        k = torch.zeros_like(d)
+        for g in [0.001, 0.01, 0.1, 1, 10, 100, 1000]:
+            k.add_(torch.exp(d.mul(-g)))
+        return k
+
+    def mmd(x, y):
+        if gaussian:
+            return kernel(x, x).mean() + kernel(y, y).mean() - 2 * kernel(x, y).mean()
+        mx, my = x.mean(0, keepdim=True), y.mean(0, keepdim=True)
+        cx, cy = x - mx, y - my
+        covx = (cx.t() @ cx) / (len(x) - 1)
+        covy = (cy.t() @ cy) / (len(y) - 1)
+        return (mx - my).pow(2).mean() + (covx - covy).pow(2).mean()
+
+    def loss(net, x, y, a, step):
+        feats = net.act(net.lin1(x))
+        objective = F.cross_entropy(net.fc(feats), y)
+        parts = [feats[rows] for _, rows in by_attribute(a)]
+        pen = 0.
+        for i in range(len(parts)):
+            for j in range(i + 1, len(parts)):
+                pen += mmd(parts[i], parts[j])
+        if len(parts) > 1:
+            pen /= (len(parts) * (len(parts) - 1) / 2)
+        return objective + gamma_weight * pen
+    return loss
+
+
+def cvar(alpha):
+    def loss(net, x, y, a, step):
+        per = F.cross_entropy(net(x), y, reduction="none")
+        k = max(1, math.ceil(alpha * len(per) - 1e-9))
+        return per.topk(k, largest=True, sorted=False)[0].mean()
+    return loss
+
+
+FIXTURES = [
+    # name, catalog key, options as the C# test sets them, learning rate, loss (or a factory of the loss and its extras), reference
+    ("erm", "erm", {}, 0.1, erm, "SubpopBench ERM"),
+    ("cvar-dro", "cvar-dro", {"Alpha": 0.3}, 0.1, cvar(0.3), "anniesch/jtt loss.py, CVaR over the batch"),
+    ("reweight", "reweight", {}, 0.1, reweighting("inverse"), "SubpopBench ReWeight"),
+    ("reweight-sqrt", "reweight-sqrt", {}, 0.1, reweighting("sqrt"), "SubpopBench SqrtReWeight"),
+    ("cbloss", "cbloss", {"Beta": 0.9}, 0.1, reweighting("effective", beta=0.9), "SubpopBench CBLoss"),
+    ("focal", "focal", {"Gamma": 2.0}, 0.1, focal(2.0), "SubpopBench Focal"),
+    ("ldam", "ldam", {"MaxMargin": 0.5, "Scale": 30.0}, 0.02, ldam(0.5, 30.), "SubpopBench LDAM"),
+    ("bsoftmax", "bsoftmax", {}, 0.1, bsoftmax, "SubpopBench BSoftmax"),
+    ("irm", "irm", {"PenaltyWeight": 10.0, "AnnealSteps": 2}, 0.05, irm(10.0, 2), "SubpopBench IRM"),
+    ("mmd", "mmd", {"PenaltyWeight": 1.0}, 0.1, alignment(True, 1.0), "SubpopBench MMD"),
+    ("coral", "coral", {"PenaltyWeight": 1.0}, 0.1, alignment(False, 1.0), "SubpopBench CORAL"),
+]
+
+
+def main():
+    torch.set_default_dtype(torch.float32)
+    inputs, labels, attributes, batches = task()
+    os.makedirs(OUT, exist_ok=True)
+    for name, key, options, lr, make, reference in FIXTURES:
+        # a loss takes (net, x, y, a, step); a factory takes the task's (labels, attributes) and returns a loss and extras
+        if len(inspect.signature(make).parameters) == 2:
+            loss_fn, extras = make(labels, attributes)
+        else:
+            loss_fn, extras = make, {}
+        net = network()
+        start = params(net)
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+        losses = []
+        for step, idx in enumerate(batches):
+            idx = torch.tensor(idx)
+            opt.zero_grad()
+            loss = loss_fn(net, inputs[idx], labels[idx], attributes[idx], step)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        fixture = OrderedDict(
+            method=key, reference=reference, options=options, learning_rate=lr,
+            num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
+            inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
+            batches=batches, initial=start, losses=losses, final=params(net), extras=extras,
+            made_by="eng/make-reference-fixtures.py with PyTorch " + torch.__version__)
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(fixture, f, indent=1)
+            f.write("\n")
+        print(f"{name}: losses {', '.join(f'{v:.6f}' for v in losses)}")
+
+
+if __name__ == "__main__":
+    main()
