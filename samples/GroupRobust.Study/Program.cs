@@ -14,7 +14,7 @@ using Spectre.Console;
 
 var methods = new Option<string[]>("--methods")
 {
-    Description = "Rows to run, each [LASTLAYER/]METHOD[@IDENTIFIER][:LAYER] of catalog keys (a method on an identifier's groups, at a mixing layer, optionally with its last layer retrained); METHOD@A+B+... trains on each identifier's groups and keeps the run that validates best. " +
+    Description = "Rows to run, each [LASTLAYER/]METHOD[@IDENTIFIER][:LAYER] of catalog keys, or all (every method of the catalog on its published groups, then every last-layer method) (a method on an identifier's groups, at a mixing layer, optionally with its last layer retrained); METHOD@A+B+... trains on each identifier's groups and keeps the run that validates best. " +
                   $"Methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Methods.Select(e => e.Key))}. Identifiers: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key))}. " +
                   $"Last-layer methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.LastLayer.Select(e => e.Key))}. Default: {string.Join(" ", StudyRow.Defaults)}",
     AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyRow.Defaults,
@@ -63,7 +63,7 @@ root.SetAction(parse =>
     var datasetName = parse.GetValue(dataset) is { Length: > 0 } ds ? ds[0] : "spurious-fashion-mnist";
     var options = new StudyOptions
     {
-        Methods = parse.GetValue(methods)!,
+        Methods = StudyRow.Expand(parse.GetValue(methods)!),
         Identifiers = parse.GetValue(identifiers) ?? [],
         Epochs = parse.GetValue(epochs),
         Phase1Epochs = parse.GetValue(phase1),

@@ -27,6 +27,16 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
     public static readonly string[] Defaults =
         ["erm", "jtt", "jm1", "jm1:random", "jm1@oracle", "cmixup", "mixup", "groupdro", "lff", "groupdro@eiil", "lisa", "dfr", "afr", "groupdro@xrm", "jm1@xrm", "dfr/jm1"];
 
+    /// <summary>The word of <c>--methods</c> that stands for every entry of the catalog.</summary>
+    public const string All = "all";
+
+    /// <summary>
+    /// The specs with <see cref="All"/> replaced by every training method of the catalog on its published groups, then
+    /// every last-layer method alone, in catalog order (a spec named twice runs once).
+    /// </summary>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> specs)
+        => specs.SelectMany(s => s == All ? MethodCatalog.Methods.Select(e => e.Key).Concat(MethodCatalog.LastLayer.Select(e => e.Key)) : [s]).Distinct(StringComparer.Ordinal).ToList();
+
     /// <summary>Earlier row names, still accepted.</summary>
     private static readonly Dictionary<string, string> Aliases = new()
     {

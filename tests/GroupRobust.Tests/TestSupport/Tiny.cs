@@ -46,4 +46,21 @@ internal static class Tiny
         var errorSet = GroupRobust.Identification.GroupAssignment.FromErrorSet(Enumerable.Range(0, n).Select(i => i % 20 < 2).ToArray(), data, "test");
         return (data, errorSet);
     }
+
+    /// <summary>
+    /// A network Linear(inputs, 4) - ReLU - Linear(4, classes) named "lin1", "act", "fc", its parameters drawn from its own
+    /// generator (not the global one that tests running in parallel reseed).
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Network(int inputs, int classes, ulong seed)
+    {
+        var model = nn.Sequential(("lin1", nn.Linear(inputs, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, classes)));
+        using var generator = new torch.Generator(seed);
+        using var noGrad = torch.no_grad();
+        foreach (var p in model.parameters())
+        {
+            using var init = torch.randn(p.shape, generator: generator).mul_(0.5);
+            p.copy_(init);
+        }
+        return model;
+    }
 }

@@ -96,8 +96,9 @@ public sealed class IrmMethod : TrainingMethod
             var odd = HostUpload.Int64(rows.Where((_, k) => k % 2 == 1).ToArray(), logits.device);
             penalty = penalty.add(slope.index_select(0, even).mean().mul(slope.index_select(0, odd).mean()));
         }
-        double weight = _steps >= Options.AnnealSteps ? Options.PenaltyWeight : 1.0;
-        if (!Repeating) _steps++;
+        // a repeat evaluates the step the last Loss took (and counted)
+        long step = Repeating ? _steps - 1 : _steps++;
+        double weight = step >= Options.AnnealSteps ? Options.PenaltyWeight : 1.0;
         return nll.add(penalty.mul(weight)).div(environments.Count);
     }
 
