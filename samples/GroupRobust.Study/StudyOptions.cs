@@ -13,7 +13,7 @@ public sealed record StudyOptions
     public IReadOnlyList<string> Identifiers { get; init; } = [];
     public int Phase1Epochs { get; init; } = 3;
     public static readonly string[] IdentificationRules = ["error-set-f1", "worst-group", "average", "joint", "oracle-f1"];
-    public static readonly string[] SelectionRules = ["worst-group", "average", "worst-class"];
+    public static readonly string[] SelectionRules = ["worst-group", "average", "worst-class", "worst-attribute", "class-balanced", "mean-precision", "worst-class-precision", "mean-f1", "worst-class-f1", "auroc", "class-difference"];
 
     public string IdentificationRule { get; init; } = "error-set-f1";
     public string Selection { get; init; } = "worst-group";
@@ -121,6 +121,14 @@ public sealed record StudyOptions
     {
         "average" => GroupRobust.Evaluation.SelectionRule.AverageAccuracy,
         "worst-class" => GroupRobust.Evaluation.SelectionRule.WorstClassAccuracy,
+        "worst-attribute" => GroupRobust.Evaluation.SelectionRule.WorstAttributeAccuracy,
+        "class-balanced" => GroupRobust.Evaluation.SelectionRule.ClassBalancedAccuracy,
+        "mean-precision" => GroupRobust.Evaluation.SelectionRule.MacroPrecision,
+        "worst-class-precision" => GroupRobust.Evaluation.SelectionRule.WorstClassPrecision,
+        "mean-f1" => GroupRobust.Evaluation.SelectionRule.MacroF1,
+        "worst-class-f1" => GroupRobust.Evaluation.SelectionRule.WorstClassF1,
+        "auroc" => GroupRobust.Evaluation.SelectionRule.Auroc,
+        "class-difference" => GroupRobust.Evaluation.SelectionRule.ClassDifference,
         _ => GroupRobust.Evaluation.SelectionRule.WorstGroupAccuracy,
     };
 

@@ -48,6 +48,74 @@ public sealed record EvaluationResult
     /// <summary>Accuracy of <see cref="WorstClass"/>.</summary>
     public double? WorstClassAccuracy => WorstClass is int c ? Classes[c].Accuracy : null;
 
+    /// <summary>The mean accuracy (recall) over classes with samples: SubpopBench's class-balanced accuracy (sklearn's <c>balanced_accuracy_score</c>). No group label is involved; null when no class has samples.</summary>
+    public double? ClassBalancedAccuracy => Classes.Any(c => c.Count > 0) ? Classes.Where(c => c.Count > 0).Average(c => c.Accuracy!.Value) : null;
+
+    /// <summary>The mean precision over classes with samples (a class never predicted counts 0), SubpopBench's "mean precision".</summary>
+    public double? MacroPrecision => Classes.Any(c => c.Count > 0) ? Classes.Where(c => c.Count > 0).Average(c => c.Precision!.Value) : null;
+
+    /// <summary>The lowest precision over classes with samples, SubpopBench's "worst precision".</summary>
+    public double? WorstClassPrecision => Classes.Any(c => c.Count > 0) ? Classes.Where(c => c.Count > 0).Min(c => c.Precision!.Value) : null;
+
+    /// <summary>The mean F1 over classes with samples, SubpopBench's "mean F1".</summary>
+    public double? MacroF1 => Classes.Any(c => c.Count > 0) ? Classes.Where(c => c.Count > 0).Average(c => c.F1!.Value) : null;
+
+    /// <summary>The lowest F1 over classes with samples, SubpopBench's "worst F1".</summary>
+    public double? WorstClassF1 => Classes.Any(c => c.Count > 0) ? Classes.Where(c => c.Count > 0).Min(c => c.F1!.Value) : null;
+
+    /// <summary>
+    /// The sum over pairs of classes with samples of the difference of their accuracies, |acc_i - acc_j|: the quantity the
+    /// "minimum class difference" rule minimises (BAM, Li et al., 2023; SubpopBench's ValClassDiff). No group label is
+    /// involved; null when no class has samples.
+    /// </summary>
+    public double? ClassDifference
+    {
+        get
+        {
+            var acc = Classes.Where(c => c.Count > 0).Select(c => c.Accuracy!.Value).ToArray();
+            if (acc.Length == 0) return null;
+            double sum = 0;
+            for (int i = 0; i < acc.Length; i++)
+                for (int j = i + 1; j < acc.Length; j++) sum += Math.Abs(acc[i] - acc[j]);
+            return sum;
+        }
+    }
+
+    /// <summary>The number of attribute values A of the evaluated scheme (group g = y A + a); 1 when the result was built without it.</summary>
+    public int NumAttributes { get; init; } = 1;
+
+    /// <summary>
+    /// The lowest accuracy over the attribute values a with samples, each over all classes (groups y A + a pooled):
+    /// SubpopBench's worst-attribute accuracy. Null without group labels (or without samples).
+    /// </summary>
+    public double? WorstAttributeAccuracy
+    {
+        get
+        {
+            if (Groups.Count == 0) return null;
+            int a = Math.Max(1, NumAttributes);
+            var accuracies = Enumerable.Range(0, a)
+                .Select(v => (Count: Groups.Where(g => g.Group % a == v).Sum(g => g.Count), Correct: Groups.Where(g => g.Group % a == v).Sum(g => g.Correct)))
+                .Where(t => t.Count > 0)
+                .Select(t => (double)t.Correct / t.Count)
+                .ToArray();
+            return accuracies.Length == 0 ? null : accuracies.Min();
+        }
+    }
+
+    /// <summary>
+    /// Macro one-vs-rest AUROC of the predicted probabilities (sklearn's <c>roc_auc_score(multi_class="ovr")</c>, as
+    /// SubpopBench reports it), over classes with both positive and negative rows; null unless the evaluator computed
+    /// probability metrics (<see cref="EvaluatorOptions.ProbabilityMetrics"/>) or no class had both.
+    /// </summary>
+    public double? Auroc { get; init; }
+
+    /// <summary>
+    /// Expected calibration error of the top label, 10 equal-width confidence bins (Guo et al., 2017), in [0, 1]; null
+    /// unless the evaluator computed probability metrics (<see cref="EvaluatorOptions.ProbabilityMetrics"/>).
+    /// </summary>
+    public double? ExpectedCalibrationError { get; init; }
+
     /// <summary>Percentile-bootstrap interval of the average accuracy; null when bootstrapping is off.</summary>
     public ConfidenceInterval? AverageInterval { get; init; }
 

@@ -12,6 +12,15 @@ public sealed record EvaluatorOptions
     /// <summary>Seed of the bootstrap resampling (default 0); the same seed gives the same intervals.</summary>
     public long BootstrapSeed { get; init; }
 
+    /// <summary>
+    /// Also compute the metrics of the predicted probabilities (softmax of the logits): macro one-vs-rest AUROC and the
+    /// expected calibration error, as SubpopBench reports them (<see cref="EvaluationResult.Auroc"/>,
+    /// <see cref="EvaluationResult.ExpectedCalibrationError"/>). Default false: they keep every row's C probabilities on
+    /// the device until <c>Compute</c> (N x C float32) and need logits, not class ids. Selection by
+    /// <see cref="SelectionRule.Auroc"/> turns them on in the ready loop and the recipes.
+    /// </summary>
+    public bool ProbabilityMetrics { get; init; }
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {

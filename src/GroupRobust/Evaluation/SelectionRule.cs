@@ -20,6 +20,36 @@ public abstract class SelectionRule
     /// <summary>Highest validation worst-class accuracy (reads no group label; SubpopBench's "min class accuracy").</summary>
     public static SelectionRule WorstClassAccuracy { get; } = new WorstClassAccuracyRule();
 
+    /// <summary>Highest validation class-balanced accuracy, the mean recall over classes (reads no group label; SubpopBench's ValBalancedAcc).</summary>
+    public static SelectionRule ClassBalancedAccuracy { get; } = new MetricRule("class-balanced accuracy", LabelBudget.None, r => r.ClassBalancedAccuracy, "a class with samples");
+
+    /// <summary>Highest validation mean precision over classes (reads no group label; SubpopBench's ValMeanPrecision).</summary>
+    public static SelectionRule MacroPrecision { get; } = new MetricRule("mean precision", LabelBudget.None, r => r.MacroPrecision, "a class with samples");
+
+    /// <summary>Highest validation worst-class precision (reads no group label; SubpopBench's ValWorstPrecision).</summary>
+    public static SelectionRule WorstClassPrecision { get; } = new MetricRule("worst-class precision", LabelBudget.None, r => r.WorstClassPrecision, "a class with samples");
+
+    /// <summary>Highest validation mean F1 over classes (reads no group label; SubpopBench's ValMeanF1).</summary>
+    public static SelectionRule MacroF1 { get; } = new MetricRule("mean F1", LabelBudget.None, r => r.MacroF1, "a class with samples");
+
+    /// <summary>Highest validation worst-class F1 (reads no group label; SubpopBench's ValWorstF1).</summary>
+    public static SelectionRule WorstClassF1 { get; } = new MetricRule("worst-class F1", LabelBudget.None, r => r.WorstClassF1, "a class with samples");
+
+    /// <summary>
+    /// Highest validation macro one-vs-rest AUROC (reads no group label; SubpopBench's ValAUROC). Needs the evaluator's
+    /// probability metrics, which the ready loop and the recipes turn on for it (<see cref="EvaluatorOptions.ProbabilityMetrics"/>).
+    /// </summary>
+    public static SelectionRule Auroc { get; } = new MetricRule("AUROC", LabelBudget.None, r => r.Auroc, "the AUROC of the predicted probabilities (EvaluatorOptions.ProbabilityMetrics)", needsProbabilities: true);
+
+    /// <summary>
+    /// Lowest validation class difference, the sum of |acc_i - acc_j| over pairs of classes (BAM's "ClassDiff", Li et al.,
+    /// 2023; SubpopBench's ValClassDiff): it reads the validation labels only, no group label. Scores are the negated difference.
+    /// </summary>
+    public static SelectionRule ClassDifference { get; } = new MetricRule("minimum class difference", LabelBudget.None, r => -r.ClassDifference, "a class with samples");
+
+    /// <summary>Highest validation worst-attribute accuracy, each attribute value pooled over classes (reads validation group labels; SubpopBench's min_attr).</summary>
+    public static SelectionRule WorstAttributeAccuracy { get; } = new MetricRule("worst-attribute accuracy", LabelBudget.ValidationGroupsForSelection, r => r.WorstAttributeAccuracy, "group labels");
+
     /// <summary>Worst-group accuracy when every result has group labels, else average accuracy (resolved on the first results, <see cref="Resolve"/>).</summary>
     public static SelectionRule Auto { get; } = new AutoRule();
 
@@ -72,6 +102,13 @@ public abstract class SelectionRule
     /// rule that compares epochs with each other chooses among finished histories only.
     /// </summary>
     public virtual bool ScoresEachEpochAlone => true;
+
+    /// <summary>Whether the rule reads the metrics of predicted probabilities (AUROC), which an evaluator computes only when asked (<see cref="EvaluatorOptions.ProbabilityMetrics"/>).</summary>
+    internal virtual bool NeedsProbabilities => false;
+
+    /// <summary>The evaluator options a selection by this rule needs: <paramref name="options"/>, with probability metrics turned on when the rule reads them.</summary>
+    internal EvaluatorOptions? EvaluatorFor(EvaluatorOptions? options)
+        => NeedsProbabilities && options?.ProbabilityMetrics != true ? (options ?? new EvaluatorOptions()) with { ProbabilityMetrics = true } : options;
 
     /// <summary>The score of every epoch of <paramref name="history"/> (higher is better).</summary>
     /// <param name="history">Per-epoch validation results, in training order, at least one.</param>

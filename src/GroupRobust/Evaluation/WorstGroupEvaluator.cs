@@ -11,7 +11,8 @@ namespace GroupRobust.Evaluation;
 
 /// <summary>
 /// Accumulates predictions batch by batch, on the device of the inputs, and computes per-group, average,
-/// worst-group, balanced and adjusted accuracy with bootstrap intervals (<see cref="EvaluationResult"/>).
+/// worst-group, balanced and adjusted accuracy with bootstrap intervals, per-class precision and F1, and (with
+/// <see cref="EvaluatorOptions.ProbabilityMetrics"/>) AUROC and expected calibration error (<see cref="EvaluationResult"/>).
 /// </summary>
 /// <remarks>
 /// <para>Counting uses <c>scatter_add_</c> into per-group and per-class counters on the batch's device: no per-sample host
@@ -30,7 +31,9 @@ public sealed class WorstGroupEvaluator : IDisposable
     private readonly ExclusiveUse _use = new("WorstGroupEvaluator");
     private readonly EvaluatorOptions _options;
     private readonly List<Tensor> _outcomes = [];
-    private Tensor? _groupTotal, _groupCorrect, _classTotal, _classCorrect;
+    private readonly List<Tensor> _probabilities = [];   // softmax rows [B, C] (float32) and labels, kept only with ProbabilityMetrics
+    private readonly List<Tensor> _probabilityLabels = [];
+    private Tensor? _groupTotal, _groupCorrect, _classTotal, _classCorrect, _classPredicted;
     private bool? _hasGroups;
     private long _count;
 
@@ -78,6 +81,8 @@ public sealed class WorstGroupEvaluator : IDisposable
         else if (predictions.dim() == 1)
         {
             Guard.Integral(predictions, nameof(predictions));
+            if (_options.ProbabilityMetrics)
+                throw new ArgumentException("'predictions' are class ids, but the evaluator computes probability metrics (EvaluatorOptions.ProbabilityMetrics: AUROC, ECE), which need logits [B, C].", nameof(predictions));
         }
         else
         {
@@ -127,6 +132,12 @@ public sealed class WorstGroupEvaluator : IDisposable
         var ones = torch.ones_like(y);
         _classTotal!.scatter_add_(0, y, ones);
         _classCorrect!.scatter_add_(0, y, correct);
+        _classPredicted!.scatter_add_(0, pred, ones);
+        if (_options.ProbabilityMetrics)
+        {
+            _probabilities.Add(predictions.to(ScalarType.Float32).softmax(1).DetachFromDisposeScope());
+            _probabilityLabels.Add(y.DetachFromDisposeScope());
+        }
         Tensor key = y;
         if (groups is not null)
         {
@@ -159,8 +170,18 @@ public sealed class WorstGroupEvaluator : IDisposable
         if (_count == 0) throw new InvalidOperationException("No samples were added; call Add before Compute.");
         CheckTrainGroupCounts(trainGroupCounts);
         bool hasGroups = _hasGroups == true;
-        return Build(ToHost(_classTotal!), ToHost(_classCorrect!), hasGroups ? ToHost(_groupTotal!) : null, hasGroups ? ToHost(_groupCorrect!) : null,
+        var result = Build(ToHost(_classTotal!), ToHost(_classCorrect!), ToHost(_classPredicted!), hasGroups ? ToHost(_groupTotal!) : null, hasGroups ? ToHost(_groupCorrect!) : null,
             () => HostOutcomes(), trainGroupCounts);
+        if (!_options.ProbabilityMetrics) return result;
+        using var scope = NewDisposeScope();
+        var probabilities = torch.cat(_probabilities, 0).cpu();
+        var labels = torch.cat(_probabilityLabels, 0).cpu().data<long>().ToArray();
+        var p = probabilities.data<float>().ToArray();
+        return result with
+        {
+            Auroc = ProbabilityMetrics.MacroAuroc(p, labels, Scheme.NumClasses),
+            ExpectedCalibrationError = ProbabilityMetrics.ExpectedCalibrationError(p, labels, Scheme.NumClasses),
+        };
     }
 
     private void CheckTrainGroupCounts(IReadOnlyList<long>? trainGroupCounts)
@@ -173,10 +194,10 @@ public sealed class WorstGroupEvaluator : IDisposable
     }
 
     /// <summary>The metrics from host tallies (groups null without group labels) and the per-sample outcomes in evaluation order (read only for the bootstrap).</summary>
-    private EvaluationResult Build(long[] classTotal, long[] classCorrect, long[]? groupTotal, long[]? groupCorrect, Func<int[]> outcomes, IReadOnlyList<long>? trainGroupCounts)
+    private EvaluationResult Build(long[] classTotal, long[] classCorrect, long[] classPredicted, long[]? groupTotal, long[]? groupCorrect, Func<int[]> outcomes, IReadOnlyList<long>? trainGroupCounts)
     {
         var classes = Enumerable.Range(0, Scheme.NumClasses)
-            .Select(c => new ClassAccuracy(c, Scheme.ClassNames[c], classTotal[c], classCorrect[c])).ToArray();
+            .Select(c => new ClassAccuracy(c, Scheme.ClassNames[c], classTotal[c], classCorrect[c]) { Predicted = classPredicted[c] }).ToArray();
         int? worstClass = ArgMinNonEmpty(classTotal, classCorrect);
 
         GroupAccuracy[] groups = [];
@@ -209,6 +230,7 @@ public sealed class WorstGroupEvaluator : IDisposable
             BalancedAccuracy = balanced,
             AdjustedAverageAccuracy = adjusted,
             WorstClass = worstClass,
+            NumAttributes = Scheme.NumAttributes,
             AverageInterval = avgCi,
             WorstGroupInterval = worstCi,
         };
@@ -226,6 +248,8 @@ public sealed class WorstGroupEvaluator : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         CheckTrainGroupCounts(trainGroupCounts);
+        if (_options.ProbabilityMetrics)
+            throw new NotSupportedException("Probability metrics (EvaluatorOptions.ProbabilityMetrics: AUROC, ECE) rank every row's probabilities together; data-parallel evaluation sums counts only. Evaluate them in one process.");
         using var use = _use.Enter();
         Reset();
         bool hasGroups = assigned is not null || dataset.HasGroups;
@@ -237,8 +261,9 @@ public sealed class WorstGroupEvaluator : IDisposable
         if (sizes[0] != (long)n * processes || sizes[1] != (hasGroups ? processes : 0))
             throw new InvalidOperationException($"The processes evaluate different splits (this one has {n} rows{(hasGroups ? " with groups" : " without groups")}; the job's sums are {sizes[0]} rows and {sizes[1]} grouped over {processes} processes); every process must evaluate the same split.");
         bool bootstrap = _options.BootstrapSamples > 0;
-        // one buffer: class totals and hits, group totals and hits, rows evaluated, then (bootstrap) outcome + 1 per row
-        var buffer = new long[2 * c + 2 * g + 1 + (bootstrap ? n : 0)];
+        // one buffer: class totals, hits and predictions, group totals and hits, rows evaluated, then (bootstrap) outcome + 1 per row
+        int k = 3 * c;   // where the group tallies start
+        var buffer = new long[k + 2 * g + 1 + (bootstrap ? n : 0)];
         if (rows.Count > 0)
         {
             using (TrainingModes.Evaluating(model))
@@ -253,21 +278,22 @@ public sealed class WorstGroupEvaluator : IDisposable
             }
             ToHost(_classTotal!).CopyTo(buffer, 0);
             ToHost(_classCorrect!).CopyTo(buffer, c);
+            ToHost(_classPredicted!).CopyTo(buffer, 2 * c);
             if (hasGroups)
             {
-                ToHost(_groupTotal!).CopyTo(buffer, 2 * c);
-                ToHost(_groupCorrect!).CopyTo(buffer, 2 * c + g);
+                ToHost(_groupTotal!).CopyTo(buffer, k);
+                ToHost(_groupCorrect!).CopyTo(buffer, k + g);
             }
-            buffer[2 * c + 2 * g] = rows.Count;
+            buffer[k + 2 * g] = rows.Count;
             if (bootstrap)
             {
                 var local = HostOutcomes();
-                for (int i = 0; i < local.Length; i++) buffer[2 * c + 2 * g + 1 + rows[i]] = local[i] + 1L;
+                for (int i = 0; i < local.Length; i++) buffer[k + 2 * g + 1 + rows[i]] = local[i] + 1L;
             }
         }
         Reset();
         allReduceSum(buffer);
-        long evaluated = buffer[2 * c + 2 * g];
+        long evaluated = buffer[k + 2 * g];
         if (evaluated != n)
             throw new InvalidOperationException($"The processes evaluated {evaluated} rows of a {n}-row dataset; every row must be evaluated by exactly one process.");
         int[] Outcomes()
@@ -275,14 +301,14 @@ public sealed class WorstGroupEvaluator : IDisposable
             var outcomes = new int[n];
             for (int i = 0; i < n; i++)
             {
-                long o = buffer[2 * c + 2 * g + 1 + i] - 1;
+                long o = buffer[k + 2 * g + 1 + i] - 1;
                 if (o < 0 || o > int.MaxValue)
                     throw new InvalidOperationException($"Row {i} was evaluated by no process or by several; every row must be evaluated by exactly one process.");
                 outcomes[i] = (int)o;
             }
             return outcomes;
         }
-        return Build(buffer[..c], buffer[c..(2 * c)], hasGroups ? buffer[(2 * c)..(2 * c + g)] : null, hasGroups ? buffer[(2 * c + g)..(2 * c + 2 * g)] : null,
+        return Build(buffer[..c], buffer[c..(2 * c)], buffer[(2 * c)..k], hasGroups ? buffer[k..(k + g)] : null, hasGroups ? buffer[(k + g)..(k + 2 * g)] : null,
             Outcomes, trainGroupCounts);
     }
 
@@ -384,13 +410,16 @@ public sealed class WorstGroupEvaluator : IDisposable
     public void Reset()
     {
         using var use = _use.Enter();
-        foreach (var t in _outcomes) t.Dispose();
+        foreach (var t in _outcomes.Concat(_probabilities).Concat(_probabilityLabels)) t.Dispose();
         _outcomes.Clear();
+        _probabilities.Clear();
+        _probabilityLabels.Clear();
         _groupTotal?.Dispose();
         _groupCorrect?.Dispose();
         _classTotal?.Dispose();
         _classCorrect?.Dispose();
-        _groupTotal = _groupCorrect = _classTotal = _classCorrect = null;
+        _classPredicted?.Dispose();
+        _groupTotal = _groupCorrect = _classTotal = _classCorrect = _classPredicted = null;
         _hasGroups = null;
         _count = 0;
     }
@@ -407,6 +436,7 @@ public sealed class WorstGroupEvaluator : IDisposable
         if (_classTotal is not null) return;
         _classTotal = torch.zeros(Scheme.NumClasses, ScalarType.Int64, device).DetachFromDisposeScope();
         _classCorrect = torch.zeros(Scheme.NumClasses, ScalarType.Int64, device).DetachFromDisposeScope();
+        _classPredicted = torch.zeros(Scheme.NumClasses, ScalarType.Int64, device).DetachFromDisposeScope();
         if (withGroups)
         {
             _groupTotal = torch.zeros(Scheme.NumGroups, ScalarType.Int64, device).DetachFromDisposeScope();
@@ -428,11 +458,21 @@ public sealed class WorstGroupEvaluator : IDisposable
 
     private void Consolidate()
     {
+        Consolidate(_outcomes);
+        if (_probabilities.Count > 0)
+        {
+            Consolidate(_probabilities);
+            Consolidate(_probabilityLabels);
+        }
+    }
+
+    private static void Consolidate(List<Tensor> parts)
+    {
         using var scope = NewDisposeScope();
-        var merged = torch.cat(_outcomes, 0).DetachFromDisposeScope();
-        foreach (var t in _outcomes) t.Dispose();
-        _outcomes.Clear();
-        _outcomes.Add(merged);
+        var merged = torch.cat(parts, 0).DetachFromDisposeScope();
+        foreach (var t in parts) t.Dispose();
+        parts.Clear();
+        parts.Add(merged);
     }
 
     private int[] HostOutcomes()

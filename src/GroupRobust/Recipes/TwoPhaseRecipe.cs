@@ -342,7 +342,7 @@ public sealed class TwoPhaseRecipe
         IReadOnlyList<EpochResult> history = run.History.ValidationHistory;
         if (groups.Validation is not null)
         {
-            using var evaluator = new WorstGroupEvaluator(_data.Validation.Scheme, Options.Evaluator);
+            using var evaluator = new WorstGroupEvaluator(_data.Validation.Scheme, Options.Selection.EvaluatorFor(Options.Evaluator));
             history = [new EpochResult(run.History.Best.Epoch, evaluator.Evaluate(run.Model, _data.Validation, Options.EvaluationBatchSize))];
         }
         return (Options.Selection.BestScore(history), Options.Selection.Resolve(history));

@@ -82,10 +82,10 @@ public static class TrainingLoop
         var log = logger ?? NullLogger.Instance;
         string? bestPath = options.BestWeightsPath ?? (options.CheckpointPath is null ? null : options.CheckpointPath + ".best");
 
-        using var evaluator = new WorstGroupEvaluator(validation.Scheme, options.Evaluator);
+        using var evaluator = new WorstGroupEvaluator(validation.Scheme, options.Selection.EvaluatorFor(options.Evaluator));
         // the oracle reference keeps its true groups when validation's are inferred with another scheme (XRM's two per
         // class on data with three attribute values): it gets an evaluator of its own
-        using var referenceEvaluator = options.OracleReference is { } oracleSplit && !oracleSplit.Scheme.Equals(validation.Scheme) ? new WorstGroupEvaluator(oracleSplit.Scheme, options.Evaluator) : null;
+        using var referenceEvaluator = options.OracleReference is { } oracleSplit && !oracleSplit.Scheme.Equals(validation.Scheme) ? new WorstGroupEvaluator(oracleSplit.Scheme, options.Selection.EvaluatorFor(options.Evaluator)) : null;
         // the oracle reference's adjusted average weighs its groups by the training split's counts (a report, never an input)
         long[]? referenceCounts = options.OracleReference is { HasGroups: true } reference && train.HasGroups
             && train.Scheme.NumClasses == reference.Scheme.NumClasses && train.Scheme.NumAttributes == reference.Scheme.NumAttributes

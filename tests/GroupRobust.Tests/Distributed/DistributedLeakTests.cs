@@ -105,5 +105,8 @@ public class DistributedLeakTests
         var xrm = new XrmIdentifier(() => MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new SeedSource(0));
         var ex = Assert.Throws<NotSupportedException>(() => DistributedIdentification.Identify(xrm, data.Train, job));
         Assert.Contains("XrmIdentifier cannot split its work", ex.Message);
+        using var probabilistic = new WorstGroupEvaluator(data.Validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0, ProbabilityMetrics = true });
+        var refused = Assert.Throws<NotSupportedException>(() => DistributedEvaluation.Evaluate(probabilistic, model, data.Validation, job, batchSize: 7));
+        Assert.Contains("one process", refused.Message);
     }
 }

@@ -91,3 +91,49 @@ public class SelectionRuleTests
         Assert.True(f1.Add(1, Result(90, 100, 0.5)));
     }
 }
+
+public class SubpopBenchSelectionRuleTests
+{
+    private static EvaluationResult Result((long Count, long Correct, long Predicted)[] classes, (long Count, long Correct)[]? groups = null, double? auroc = null) => new()
+    {
+        Classes = classes.Select((c, i) => new ClassAccuracy(i, $"c{i}", c.Count, c.Correct) { Predicted = c.Predicted }).ToArray(),
+        Groups = groups?.Select((g, i) => new GroupAccuracy(i, $"g{i}", g.Count, g.Correct)).ToArray() ?? [],
+        Count = classes.Sum(c => c.Count),
+        Correct = classes.Sum(c => c.Correct),
+        WorstGroup = groups is null ? null : 0,
+        NumAttributes = 2,
+        Auroc = auroc,
+    };
+
+    [Fact]
+    public void Each_rule_picks_the_epoch_its_metric_prefers_and_says_which_labels_it_reads()
+    {
+        var history = new[]
+        {
+            // epoch 1: accurate on class 0 only; epoch 2: both classes at 80%; epoch 3: 85% and 90%, spread evenly over attributes
+            new EpochResult(1, Result([(100, 99, 149), (50, 0, 1)], [(60, 60), (40, 39), (30, 0), (20, 0)], auroc: 0.9)),
+            new EpochResult(2, Result([(100, 80, 90), (50, 40, 60)], [(60, 50), (40, 30), (30, 25), (20, 15)], auroc: 0.8)),
+            new EpochResult(3, Result([(100, 85, 90), (50, 45, 60)], [(60, 50), (40, 35), (30, 25), (20, 20)], auroc: 0.95)),
+        };
+        Assert.Equal(3, SelectionRule.ClassBalancedAccuracy.Best(history).Epoch);     // (0.85 + 0.9) / 2
+        Assert.Equal(2, SelectionRule.ClassDifference.Best(history).Epoch);           // |0.8 - 0.8| = 0
+        Assert.Equal(3, SelectionRule.Auroc.Best(history).Epoch);
+        Assert.Equal(3, SelectionRule.MacroPrecision.Best(history).Epoch);            // (85/90 + 45/60) / 2
+        Assert.Equal(3, SelectionRule.WorstClassPrecision.Best(history).Epoch);       // min(85/90, 45/60) = 0.75
+        Assert.Equal(3, SelectionRule.WorstAttributeAccuracy.Best(history).Epoch);    // min(75/90, 55/60) against 0.75 and 0.65
+        Assert.Equal(2, SelectionRule.WorstAttributeAccuracy.Best(history[..2]).Epoch);
+        Assert.All(new[] { SelectionRule.ClassBalancedAccuracy, SelectionRule.MacroPrecision, SelectionRule.WorstClassPrecision, SelectionRule.MacroF1, SelectionRule.WorstClassF1, SelectionRule.Auroc, SelectionRule.ClassDifference },
+            rule => Assert.Equal(GroupRobust.Groups.LabelBudget.None, rule.LabelBudget));
+        Assert.Equal(GroupRobust.Groups.LabelBudget.ValidationGroupsForSelection, SelectionRule.WorstAttributeAccuracy.LabelBudget);
+    }
+
+    [Fact]
+    public void A_rule_whose_metric_is_missing_names_what_it_needs()
+    {
+        var history = new[] { new EpochResult(1, Result([(10, 5, 5), (10, 5, 15)])) };
+        var ex = Assert.Throws<ArgumentException>(() => SelectionRule.Auroc.Best(history));
+        Assert.Contains("ProbabilityMetrics", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => SelectionRule.WorstAttributeAccuracy.Best(history));
+        Assert.Contains("group labels", ex.Message);
+    }
+}

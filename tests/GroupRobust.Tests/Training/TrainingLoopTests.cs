@@ -94,6 +94,20 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void Selection_by_auroc_turns_on_the_probability_metrics_and_reads_no_group_label()
+    {
+        using var data = MethodFactory.Data();
+        using var model = MethodFactory.Model(0);
+        using var method = MethodFactory.Make("erm", data, new SeedSource(0));
+        using var opt = torch.optim.SGD(model.parameters(), 0.2);
+        var history = TrainingLoop.Run(method, model, opt, data.Train, data.Validation,
+            new TrainingLoopOptions { Epochs = 3, BatchSize = 32, Selection = SelectionRule.Auroc, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } });
+        Assert.All(history.ValidationHistory, e => Assert.InRange(e.Result.Auroc!.Value, 0, 1));
+        Assert.Equal(SelectionRule.Auroc.Best(history.ValidationHistory).Epoch, history.Best.Epoch);
+        Assert.Equal(GroupRobust.Groups.LabelBudget.None, history.LabelBudget);
+    }
+
+    [Fact]
     public void The_oracle_reference_keeps_its_true_groups_when_validation_groups_are_inferred_with_another_scheme()
     {
         // XRM-like inferred validation groups, three per class, beside a reference split with its two true groups per class
