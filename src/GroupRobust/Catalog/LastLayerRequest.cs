@@ -9,8 +9,9 @@ namespace GroupRobust.Catalog;
 internal sealed record LastLayerRequest
 {
     /// <summary>
-    /// Features of the training data the method reads (<see cref="FeatureExtractor"/>), without group labels: the whole
-    /// training split for DFR (its mean and standard deviation), the held-out part for AFR (<see cref="LastLayerEntry.HeldOutFraction"/>).
+    /// Features of the training data the method reads (<see cref="FeatureExtractor"/>): the whole training split for DFR
+    /// (its mean and standard deviation) and CRT, the held-out part for AFR (<see cref="LastLayerEntry.HeldOutFraction"/>);
+    /// with group labels only for a method whose budget is training groups (CRT, ReWeightCRT).
     /// </summary>
     public required TensorGroupDataset TrainFeatures { get; init; }
 

@@ -32,8 +32,30 @@ public static partial class MethodCatalog
             };
         });
 
+    /// <summary>CRT: the ERM head trained further on the training features with group-balanced sampling.</summary>
+    public static LastLayerEntry Crt { get; } = new("crt", "CRT", "The ERM head trained further on the training split's features with group-balanced sampling (SGD, momentum 0.9); the epoch chosen on validation.",
+        "Kang et al., 2020; SubpopBench CRT", LabelBudget.TrainingGroups, heldOutFraction: 0, new CrtOptions(), FitCrt);
+
+    /// <summary>ReWeightCRT: as CRT, with group weights 1 / n_g instead of balanced sampling.</summary>
+    public static LastLayerEntry ReweightCrt { get; } = new("crt-reweight", "ReWeightCRT", "The ERM head trained further on the training split's features with group weights 1 / n_g (SGD, momentum 0.9); the epoch chosen on validation.",
+        "Kang et al., 2020; SubpopBench ReWeightCRT", LabelBudget.TrainingGroups, heldOutFraction: 0, new CrtOptions { Balancing = CrtBalancing.GroupReweighting }, FitCrt);
+
+    /// <summary>VanillaCRT: as CRT, without balancing (reads no training group label).</summary>
+    public static LastLayerEntry VanillaCrt { get; } = new("crt-vanilla", "VanillaCRT", "The ERM head trained further on the training split's features, shuffled epochs, no balancing (SGD, momentum 0.9); the epoch chosen on validation.",
+        "Kang et al., 2020; SubpopBench VanillaCRT", LabelBudget.ValidationGroupsForSelection, heldOutFraction: 0, new CrtOptions { Balancing = CrtBalancing.None }, FitCrt);
+
+    private static LastLayerFit FitCrt(LastLayerRequest r, object o)
+    {
+        var result = global::GroupRobust.Methods.Crt.Run(r.TrainFeatures, r.ValidationFeatures, r.Initial, r.Seeds, (CrtOptions)o, LastLayerEntry.Logger(r, "CRT"));
+        return new LastLayerFit
+        {
+            Head = result.Head, LabelBudget = result.LabelBudget, Details = result,
+            Summary = string.Create(CultureInfo.InvariantCulture, $"epoch {result.Epoch} of {result.Validation.Count}, {((CrtOptions)o).Balancing}"),
+        };
+    }
+
     /// <summary>Every last-layer method.</summary>
-    public static IReadOnlyList<LastLayerEntry> LastLayer { get; } = [Dfr, Afr];
+    public static IReadOnlyList<LastLayerEntry> LastLayer { get; } = [Dfr, Afr, Crt, ReweightCrt, VanillaCrt];
 
     /// <summary>The last-layer method with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No last-layer method has that key (the message lists the keys).</exception>

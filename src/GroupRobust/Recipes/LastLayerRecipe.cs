@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 namespace GroupRobust.Recipes;
 
 /// <summary>
-/// Last-layer retraining as a recipe (DFR, AFR from the catalog): features of the data the method reads, the new
+/// Last-layer retraining as a recipe (DFR, AFR, the CRT family from the catalog): features of the data the method reads, the new
 /// final linear layer fitted on them (<see cref="LastLayerEntry.Fit"/>) and put on the model. <see cref="Retrain"/>
 /// works on a model you trained; <see cref="TrainAndRetrain"/> also trains the base model the way the method's reference
 /// does (ERM on all but the held-out share, the last epoch's weights).
@@ -21,7 +21,8 @@ public static class LastLayerRecipe
 {
     /// <summary>
     /// Replaces <paramref name="model"/>'s final linear layer by <paramref name="entry"/>'s fit on the features of
-    /// <paramref name="train"/> (read without group labels) and <paramref name="validation"/>.
+    /// <paramref name="train"/> (read without group labels, except by a method whose budget is training groups: CRT) and
+    /// <paramref name="validation"/>.
     /// </summary>
     /// <param name="entry">The method, e.g. <see cref="MethodCatalog.Dfr"/>.</param>
     /// <param name="model">A trained classifier whose final layer is a <c>Linear</c> (changed in place; not owned).</param>
@@ -89,7 +90,7 @@ public static class LastLayerRecipe
                     Selection = SelectionRule.AverageAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
                 }, null, loggers?.CreateLogger("Training"));
             }
-            var fit = Fit(entry, model, heldOut ?? (IGroupDataset)ungrouped, data.Validation, own, entryOptions, 1000, loggers);
+            var fit = Fit(entry, model, heldOut ?? data.Train, data.Validation, own, entryOptions, 1000, loggers);
             return new LastLayerRun(entry.Name, model, ownsModel: true, fit, history, (LabelBudget)Math.Max((int)fit.LabelBudget, (int)history.LabelBudget));
         }
         catch
@@ -102,7 +103,8 @@ public static class LastLayerRecipe
     private static LastLayerFit Fit(LastLayerEntry entry, nn.Module<Tensor, Tensor> model, IGroupDataset train, IGroupDataset validation, SeedSource seeds, object? options,
         int featureBatchSize, ILoggerFactory? loggers)
     {
-        using var trainFeatures = FeatureExtractor.Extract(model, train.WithoutGroupLabels(), batchSize: featureBatchSize);
+        // the training split's group labels travel only to a method that reads them (CRT's balancing)
+        using var trainFeatures = FeatureExtractor.Extract(model, entry.LabelBudget >= LabelBudget.TrainingGroups ? train : train.WithoutGroupLabels(), batchSize: featureBatchSize);
         using var validationFeatures = FeatureExtractor.Extract(model, validation, batchSize: featureBatchSize);
         var fit = entry.Fit(new LastLayerRequest
         {

@@ -15,7 +15,7 @@ public class LastLayerLeakTests
     private static readonly L1LogisticOptions FewIterations = new() { MaxIterations = 10 };
 
     [Fact]
-    public void The_L1_solver_DFR_and_AFR_called_a_thousand_times_leak_nothing()
+    public void The_L1_solver_DFR_AFR_and_CRT_called_many_times_leak_nothing()
     {
         using var data = DfrTests.Planted(0, validation: 100);
         var train = (TensorGroupDataset)data.Train;
@@ -39,5 +39,11 @@ public class LastLayerLeakTests
             using var method = new AfrMethod(heldOut, initial, seeds, new AfrOptions { Gamma = 4 });
             method.SampleWeights();
         }, warmup: 5, steps: 1000);
+        // CRT: every balancing, one epoch over the 200 held-out rows (with their groups), validation evaluated once
+        foreach (var balancing in Enum.GetValues<CrtBalancing>())
+        {
+            var crt = new CrtOptions { Balancing = balancing, Epochs = 1, BatchSize = 100 };
+            LeakCheck.AssertFlat(() => Crt.Run(heldOut, validation, initial, seeds, crt), warmup: 5, steps: 100);
+        }
     }
 }

@@ -34,7 +34,7 @@ public sealed class BalancedSoftmaxMethod : TrainingMethod
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
         Options.Order.EnsureFits(train, nameof(options));
-        ClassCounts = LdamMethod.ClassCounts(train.Labels.Span, train.Scheme.NumClasses);
+        ClassCounts = ClassSizes.Of(train.Labels.Span, train.Scheme.NumClasses);
         _logCounts = ClassCounts.Select(c => (float)Math.Log(c)).ToArray();
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
     }

@@ -71,7 +71,7 @@ public sealed class FeatureAlignmentMethod : TrainingMethod
         var (features, logits) = Penultimate.Forward(model, batch.Inputs, nameof(model));
         var objective = nn.functional.cross_entropy(logits.to(ScalarType.Float32), batch.Labels);
         var h = features.flatten(1).to(ScalarType.Float32);
-        var parts = IrmMethod.Environments(batch.Indices, _environments)
+        var parts = AttributeEnvironments.Rows(batch.Indices, _environments)
             .Where(rows => Options.Kernel == FeatureKernel.Gaussian || rows.Length >= 2)
             .Select(rows => h.index_select(0, HostUpload.Int64(rows, h.device)))
             .ToList();

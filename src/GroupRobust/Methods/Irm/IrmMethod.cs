@@ -86,7 +86,7 @@ public sealed class IrmMethod : TrainingMethod
         var perRowCe = nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None);
         // d/ds CE(s z_i, y_i) at s = 1, per row: sum_c softmax(z_i)_c z_ic - z_iy
         var slope = logits.softmax(1).mul(logits).sum(1).sub(logits.gather(1, labels.unsqueeze(1)).squeeze(1));
-        var environments = Environments(batch.Indices, _environments);
+        var environments = AttributeEnvironments.Rows(batch.Indices, _environments);
         Tensor nll = torch.zeros([], ScalarType.Float32, logits.device), penalty = torch.zeros([], ScalarType.Float32, logits.device);
         foreach (var rows in environments)
         {
@@ -100,18 +100,5 @@ public sealed class IrmMethod : TrainingMethod
         long step = Repeating ? _steps - 1 : _steps++;
         double weight = step >= Options.AnnealSteps ? Options.PenaltyWeight : 1.0;
         return nll.add(penalty.mul(weight)).div(environments.Count);
-    }
-
-    /// <summary>
-    /// The batch rows of each environment (attribute value a = g mod A) present in the batch, in increasing order of a,
-    /// each in batch order: SubpopBench's <c>return_attributes</c>.
-    /// </summary>
-    internal static List<long[]> Environments(ReadOnlySpan<long> indices, GroupAssignment groups)
-    {
-        int a = groups.GroupsPerClass;
-        var rows = new List<long>?[a];
-        for (int i = 0; i < indices.Length; i++)
-            (rows[groups.GroupOf(indices[i]) % a] ??= []).Add(i);
-        return rows.Where(r => r is not null).Select(r => r!.ToArray()).ToList();
     }
 }

@@ -40,7 +40,7 @@ public sealed class LdamMethod : TrainingMethod
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));
         int n = train.Count;
         Options.Order.EnsureFits(train, nameof(options));
-        Margins = ClassMargins(ClassCounts(train.Labels.Span, train.Scheme.NumClasses), Options.MaxMargin);
+        Margins = ClassMargins(ClassSizes.Of(train.Labels.Span, train.Scheme.NumClasses), Options.MaxMargin);
         _margins = Margins.Select(m => (float)m).ToArray();
         UseSampler(seed => Options.Order.CreateSampler(n, seed));
     }
@@ -56,14 +56,6 @@ public sealed class LdamMethod : TrainingMethod
 
     /// <inheritdoc />
     public override LabelBudget LabelBudget => Options.Order.LabelBudget;
-
-    /// <summary>The number of samples of each class.</summary>
-    internal static long[] ClassCounts(ReadOnlySpan<int> labels, int numClasses)
-    {
-        var counts = new long[numClasses];
-        foreach (var y in labels) counts[y]++;
-        return counts;
-    }
 
     /// <summary>n_c^(-1/4) scaled to a largest value of <paramref name="maxMargin"/>; 0 for an empty class.</summary>
     internal static double[] ClassMargins(long[] counts, double maxMargin)

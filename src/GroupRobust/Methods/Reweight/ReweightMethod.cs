@@ -73,17 +73,7 @@ public sealed class ReweightMethod : TrainingMethod
     public override LabelBudget LabelBudget => _groups.TrainingBudget;
 
     /// <summary>The weights of a weighting rule for the given group sizes: summing to the number of groups, 0 for an empty group.</summary>
-    internal static double[] Weights(long[] counts, ReweightOptions options)
-    {
-        var raw = counts.Select(n => n == 0 ? 0.0 : options.Weighting switch
-        {
-            GroupWeighting.InverseSize => 1.0 / n,
-            GroupWeighting.InverseSquareRootSize => 1.0 / Math.Sqrt(n),
-            _ => (1 - options.Beta) / (1 - Math.Pow(options.Beta, n)),
-        }).ToArray();
-        double sum = raw.Sum();
-        return raw.Select(w => w / sum * counts.Length).ToArray();
-    }
+    internal static double[] Weights(long[] counts, ReweightOptions options) => GroupLossWeights.Of(counts, options.Weighting, options.Beta);
 
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)

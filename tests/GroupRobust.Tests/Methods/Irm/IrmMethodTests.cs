@@ -19,11 +19,11 @@ public class IrmMethodTests
     {
         using var data = Tiny.Dataset(Labels, Attributes, GroupScheme.Binary());
         var groups = GroupAssignment.FromTrueGroups(data);
-        var envs = IrmMethod.Environments([3, 0, 8, 2, 1], groups);
+        var envs = AttributeEnvironments.Rows([3, 0, 8, 2, 1], groups);
         Assert.Equal(2, envs.Count);
         Assert.Equal([1L, 3L], envs[0]);      // rows holding samples 0 and 2 (attribute 0)
         Assert.Equal([0L, 2L, 4L], envs[1]);  // samples 3, 8, 1 (attribute 1)
-        Assert.Single(IrmMethod.Environments([0, 2, 4], groups));
+        Assert.Single(AttributeEnvironments.Rows([0, 2, 4], groups));
     }
 
     [Fact]
