@@ -61,6 +61,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 "misclassified" => passes,
                 "spare" => new SpareOptions { Pass = passes },
                 "gce-biased" => new BiasedModelOptions { BatchSize = options.BatchSize, Pass = passes },
+                "bam" => new BamOptions { BatchSize = options.BatchSize, Pass = passes },
                 "eiil" => new EiilOptions { Pass = passes },
                 "xrm" => new XrmOptions { Steps = options.Epochs * data.Train.Count / options.BatchSize, BatchSize = options.BatchSize, Pass = passes },
                 _ => null,

@@ -33,6 +33,11 @@ public static partial class MethodCatalog
         "Nam et al., 2020 (LfF's biased network); Zhang and Sabuncu, 2018 (GCE); bias amplification as in BAM (Li et al., 2023)", IdentifierInput.OwnModels, new BiasedModelOptions(),
         (r, o) => new BiasedModelIdentifier(r.NewModel!, r.NewOptimizer!, r.Seeds, (BiasedModelOptions)o, IdentifierEntry.Logger(r)));
 
+    /// <summary>BAM's stage 1: the errors of a network trained with one auxiliary logit vector per sample.</summary>
+    public static IdentifierEntry Bam { get; } = new("bam", "BAM's bias-amplified errors", "The error set: training samples misclassified by a fresh network trained with a learnable auxiliary logit vector per sample (lambda = 50) that absorbs the hard samples.",
+        "Li et al., 2023 (motivationss/BAM)", IdentifierInput.OwnModels, new BamOptions(),
+        (r, o) => new BamIdentifier(r.NewModel!, r.NewOptimizer!, r.Seeds, (BamOptions)o, IdentifierEntry.Logger(r)));
+
     /// <summary>EIIL's environments from the phase-I model as reference model.</summary>
     public static IdentifierEntry Eiil { get; } = new("eiil", "EIIL environments", "Two environments per class that maximise the IRM penalty of the reference model.",
         "Creager et al., 2021 (ecreager/eiil)", IdentifierInput.PhaseOneModel, new EiilOptions(),
@@ -58,7 +63,7 @@ public static partial class MethodCatalog
         (r, _) => new OracleIdentifier(logger: IdentifierEntry.Logger(r)));
 
     /// <summary>Every identifier, the label-free ones first.</summary>
-    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, TrueGroups, Oracle];
+    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, Bam, TrueGroups, Oracle];
 
     /// <summary>The identifier with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No identifier has that key (the message lists the keys).</exception>

@@ -51,6 +51,8 @@ public class IdentificationLeakTests(ITestOutputHelper output)
         LeakCheck.AssertFlat(() => spare.Identify(train), warmup: 5, steps: 200);
         var biased = new BiasedModelIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BiasedModelOptions { BatchSize = 32 }, new ListLogger());   // with its epoch loss logged
         LeakCheck.AssertFlat(() => biased.Identify(train), warmup: 5, steps: 200);
+        var bam = new BamIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BamOptions { BatchSize = 32, Epochs = 1 }, new ListLogger());
+        LeakCheck.AssertFlat(() => bam.Identify(train), warmup: 5, steps: 200);
         var oracle = new OracleIdentifier();
         LeakCheck.AssertFlat(() => oracle.Identify(train), warmup: 5, steps: 1000);
         var eiil = new EiilIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new EiilOptions { Steps = 5, Pass = new IdentificationOptions { BatchSize = 32 } });
