@@ -95,7 +95,9 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     }
                     (RecipeRun Run, MethodResult Result)? baseRun = row.Method is null ? null : runs.Remove(row.Base.Spec, out var cached) ? cached : Train(row.Base, recipe, GroupsOf, joint, seed, Test);
                     using var model = baseRun?.Run.TakeModel() ?? phaseOne!.FinalModel();   // the base run's selected epoch, or ERM's last
-                    using var retrained = LastLayerRecipe.Retrain(lastLayer, model, data.Train, data.Validation, seeds.Child(lastLayer.Key), featureBatchSize: 1000, loggers: loggers);
+                    // CRT chooses its epoch on validation: by the Study's selection rule, as every other row
+                    object? fitOptions = lastLayer.Defaults is CrtOptions crt ? crt with { Selection = options.SelectionRule() } : null;
+                    using var retrained = LastLayerRecipe.Retrain(lastLayer, model, data.Train, data.Validation, seeds.Child(lastLayer.Key), fitOptions, featureBatchSize: 1000, loggers: loggers);
                     var result = MethodResult.OfLastLayer(retrained, $"{lastLayer.Name} ({baseRun?.Result.Method ?? "ERM"} backbone)", baseRun?.Result, seed, evaluator.Evaluate(model, data.Validation, batchSize: 500), Test(model), clock.Elapsed.TotalSeconds, options.Epochs, progress);
                     results.Add(result with { LabelsUsed = (Groups.LabelBudget)Math.Max((int)result.LabelsUsed, (int)(baseRun?.Result.LabelsUsed ?? 0)) });
                     baseRun?.Run.Dispose();

@@ -88,6 +88,32 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Help_lists_every_catalog_entry_and_methods_all_runs_each_of_them_with_a_subpopbench_selection_rule()
+    {
+        var (helpCode, help) = Study("--help");
+        Assert.Equal(0, helpCode);
+        var flat = System.Text.RegularExpressions.Regex.Replace(help, @"\s+", " ");
+        foreach (var key in GroupRobust.Catalog.MethodCatalog.Methods.Select(e => e.Key)
+                     .Concat(GroupRobust.Catalog.MethodCatalog.LastLayer.Select(e => e.Key))
+                     .Concat(GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key)))
+            Assert.Contains(key, flat);
+        Assert.Contains("class-difference", flat);
+
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "all", "--selection", "class-difference",
+            "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        // a row per training method and per last-layer method, each with the labels it read
+        foreach (var name in new[] { "| ReWeight |", "| SqrtReWeight |", "| CBLoss (β=0.9999) |", "| Focal (γ=1) |", "| LDAM (m=0.5, s=30) |", "| Balanced softmax |", "| IRM (λ=100) |", "| MMD (γ=1) |", "| CORAL (γ=1) |",
+                     "| CRT (ERM backbone) |", "| ReWeightCRT (ERM backbone) |", "| VanillaCRT (ERM backbone) |", "| GroupDRO |", "| LISA |", "| DFR (ERM backbone) |", "| AFR |" })
+            Assert.Contains(name, report);
+        Assert.Contains("| ReWeight | train groups |", report);
+        Assert.Contains("| Focal (γ=1) | none |", report);   // selected by the class difference: no group label anywhere
+        Assert.Contains("| VanillaCRT (ERM backbone) | none |", report);
+    }
+
+    [Fact]
     public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_papers_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
     {
         using var dir = new TempDirectory();
