@@ -9,9 +9,13 @@ Made with Debian's python3-torch 1.13 (apt-get install python3-torch; /usr/bin/p
 The transcriptions follow, line for line in meaning (not copied):
 - SubpopBench (YyzHarry/SubpopBench, subpopbench/learning/algorithms.py): ERM, ReWeight, SqrtReWeight, CBLoss, Focal,
   LDAM, BSoftmax, IRM, MMD, CORAL;
-- JTT's reference (anniesch/jtt, loss.py): CVaR-DRO, the mean of the top ceil(alpha B) per-sample losses of a batch.
+- JTT's reference (anniesch/jtt, loss.py): CVaR-DRO, the mean of the top ceil(alpha B) per-sample losses of a batch;
+  (run_expt.py): JTT's upsampled epoch, the multiplicity of every sample, with a fixed and the automatic up-weight;
+- LfF's reference (alinlab/LfF, train.py, util.py, module/loss.py): both networks' step, with the per-sample loss
+  averages carried across the batches (a sample seen twice is averaged, as the reference does).
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
-parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc, plain SGD at a learning rate, the
+parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
+biased), plain SGD at a learning rate, the
 batches (index lists, rows in that order), the loss of each step, the parameters after the last step, and the
 method's fixed quantities (group weights, margins) where it has them.
 """
@@ -188,6 +192,73 @@ def alignment(gaussian, gamma_weight):
     return loss
 
 
+class Pair(nn.Module):
+    """LfF's two networks, named as GroupRobust's LffModel registers them: debiased (the classifier) and biased."""
+
+    def __init__(self):
+        super().__init__()
+        self.debiased = network()
+        torch.manual_seed(8)
+        self.biased = nn.Sequential(OrderedDict(lin1=nn.Linear(3, 4), act=nn.ReLU(), fc=nn.Linear(4, 3)))
+
+
+class Ema:
+    """alinlab/LfF util.EMA: one loss average per sample; the first update stores the loss."""
+
+    def __init__(self, labels, alpha):
+        self.labels = labels
+        self.alpha = alpha
+        self.parameter = torch.zeros(len(labels))
+        self.updated = torch.zeros(len(labels))
+
+    def update(self, loss, index):
+        self.parameter[index] = self.alpha * self.parameter[index] + (1 - self.alpha * self.updated[index]) * loss
+        self.updated[index] = 1
+
+    def max_loss(self, label):
+        return self.parameter[torch.where(self.labels == label)[0]].max()
+
+
+def lff(q, alpha):
+    """alinlab/LfF train.py's step: EMAs of both networks' losses, class-wise max normalisation, the relative
+    difficulty as the debiased network's weight, module/loss.py's GeneralizedCELoss for the biased one."""
+    def make(labels, attributes):
+        ema_b, ema_d = Ema(labels, alpha), Ema(labels, alpha)
+
+        def gce(logits, targets):
+            p = F.softmax(logits, dim=1)
+            yg = torch.gather(p, 1, targets.unsqueeze(1))
+            return F.cross_entropy(logits, targets, reduction="none") * (yg.squeeze().detach() ** q) * q
+
+        def loss(net, x, y, a, step, index):
+            logit_b, logit_d = net.biased(x), net.debiased(x)
+            ema_b.update(F.cross_entropy(logit_b, y, reduction="none").detach(), index)
+            ema_d.update(F.cross_entropy(logit_d, y, reduction="none").detach(), index)
+            loss_b = ema_b.parameter[index].clone().detach()
+            loss_d = ema_d.parameter[index].clone().detach()
+            for c in range(NUM_CLASSES):
+                rows = torch.where(y == c)[0]
+                loss_b[rows] /= ema_b.max_loss(c)
+                loss_d[rows] /= ema_d.max_loss(c)
+            weight = loss_b / (loss_b + loss_d + 1e-8)
+            return gce(logit_b, y).mean() + (F.cross_entropy(logit_d, y, reduction="none") * weight).mean()
+        return loss, {}
+    return make
+
+
+def jtt(up_weight):
+    """anniesch/jtt run_expt.py's upsampling: the error set (here the samples of attribute 1, the small groups 2, 1 and 2
+    of each class) appended up_weight more times, up_weight = int((N - |E|) / |E|) - 1 when -1; then ERM's loss."""
+    def make(labels, attributes):
+        n = len(labels)
+        aug = np.where(attributes.numpy() == 1)[0]
+        factor = int((n - len(aug)) / len(aug)) - 1 if up_weight == -1 else up_weight
+        order = np.concatenate([np.arange(n)] + [aug] * factor)
+        counts = np.bincount(order, minlength=n)
+        return erm, {"error_set": aug.tolist(), "up_weight": [factor], "multiplicity": counts.tolist()}
+    return make
+
+
 def cvar(alpha):
     def loss(net, x, y, a, step):
         per = F.cross_entropy(net(x), y, reduction="none")
@@ -209,6 +280,9 @@ FIXTURES = [
     ("irm", "irm", {"PenaltyWeight": 10.0, "AnnealSteps": 2}, 0.05, irm(10.0, 2), "SubpopBench IRM"),
     ("mmd", "mmd", {"PenaltyWeight": 1.0}, 0.1, alignment(True, 1.0), "SubpopBench MMD"),
     ("coral", "coral", {"PenaltyWeight": 1.0}, 0.1, alignment(False, 1.0), "SubpopBench CORAL"),
+    ("lff", "lff", {}, 0.1, lff(0.7, 0.7), "alinlab/LfF train.py (EMA 0.7, GCE q = 0.7)"),
+    ("jtt", "jtt", {"Lambda": 3}, 0.1, jtt(3), "anniesch/jtt run_expt.py, up_weight 3"),
+    ("jtt-auto", "jtt", {"Lambda": -1}, 0.1, jtt(-1), "anniesch/jtt run_expt.py, up_weight -1 (automatic)"),
 ]
 
 
@@ -222,14 +296,15 @@ def main():
             loss_fn, extras = make(labels, attributes)
         else:
             loss_fn, extras = make, {}
-        net = network()
+        net = Pair() if key == "lff" else network()
         start = params(net)
         opt = torch.optim.SGD(net.parameters(), lr=lr)
         losses = []
         for step, idx in enumerate(batches):
             idx = torch.tensor(idx)
             opt.zero_grad()
-            loss = loss_fn(net, inputs[idx], labels[idx], attributes[idx], step)
+            extra = {"index": idx} if "index" in inspect.signature(loss_fn).parameters else {}
+            loss = loss_fn(net, inputs[idx], labels[idx], attributes[idx], step, **extra)
             loss.backward()
             opt.step()
             losses.append(loss.item())

@@ -14,7 +14,7 @@ namespace GroupRobust.Tests.Methods;
 
 /// <summary>
 /// Each method against a PyTorch transcription of its reference code (eng/make-reference-fixtures.py, fixtures in
-/// Fixtures/Reference): the same network from the same parameters, trained by plain SGD through the same batches with
+/// Fixtures/Reference): the same network (LfF: the same pair) from the same parameters, trained by plain SGD through the same batches with
 /// the catalog's method, gives every step's loss and the final parameters within 1e-5 (relative to the value's size
 /// above 1), and the method's fixed quantities (group weights, margins, class counts) within 1e-9.
 /// </summary>
@@ -35,7 +35,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
     {
         // a fixture lost from the build output would silently shrink the theory below
-        string[] expected = ["bsoftmax", "cbloss", "coral", "cvar-dro", "erm", "focal", "irm", "ldam", "mmd", "reweight", "reweight-sqrt"];
+        string[] expected = ["bsoftmax", "cbloss", "coral", "cvar-dro", "erm", "focal", "irm", "jtt", "jtt-auto", "ldam", "lff", "mmd", "reweight", "reweight-sqrt"];
         Assert.Equal(expected, Directory.GetFiles(Folder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
     }
 
@@ -52,22 +52,35 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         var attributes = torch.tensor(Longs(root.GetProperty("attributes")), ScalarType.Int64);
         using var train = new TensorGroupDataset(inputs, labels, new GroupScheme(root.GetProperty("num_classes").GetInt32(), root.GetProperty("num_attributes").GetInt32()), attributes);
         var entry = MethodCatalog.Method(key);
+        var extras = root.GetProperty("extras");
+        // JTT trains on the fixture's error set; every other method that takes groups on the true ones
+        var groups = extras.TryGetProperty("error_set", out var errorSet)
+            ? GroupAssignment.FromErrorIndices(Longs(errorSet), train, "fixture")
+            : entry.TakesGroups ? GroupAssignment.FromTrueGroups(train) : null;
         using var method = entry.Create(new MethodRequest
         {
             Train = train,
-            Groups = entry.TakesGroups ? GroupAssignment.FromTrueGroups(train) : null,
+            Groups = groups,
             Seeds = new SeedSource(0),
             Options = Options(key, root.GetProperty("options")),
         });
-        using var model = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
+        // the entry's model from the fixture's network (LfF: a pair of them, "debiased" and "biased")
+        using var model = entry.CreateModel(_ => nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3))), new SeedSource(0));
         Load(model, root.GetProperty("initial"));
         using var optimizer = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
 
-        double worst = CheckExtras(method, root.GetProperty("extras"));
+        double worst = CheckExtras(method, extras);
         var expected = root.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
         Assert.Equal(expected.Length, batches.Length);
-        method.BeginEpoch(1, 1);
+        var order = method.BeginEpoch(1, 1);
+        if (extras.TryGetProperty("multiplicity", out var multiplicity))
+        {
+            // JTT's epoch: every sample as often as the reference's upsampled dataset holds it
+            var counts = new long[train.Count];
+            foreach (var i in order) counts[i]++;
+            Assert.Equal(Longs(multiplicity), counts);
+        }
         for (int step = 0; step < batches.Length; step++)
         {
             using var stepScope = NewDisposeScope();
@@ -97,7 +110,8 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         double Get(string n) => options.GetProperty(n).GetDouble();
         (object? Value, string[] Reads) mapped = key switch
         {
-            "erm" or "reweight" or "reweight-sqrt" or "bsoftmax" => (null, []),
+            "erm" or "reweight" or "reweight-sqrt" or "bsoftmax" or "lff" => (null, []),
+            "jtt" => (new JttOptions { Lambda = (int)Get("Lambda") }, ["Lambda"]),
             "cvar-dro" => (new CvarDroOptions { Alpha = Get("Alpha") }, ["Alpha"]),
             "cbloss" => (new ReweightOptions { Weighting = GroupWeighting.EffectiveNumber, Beta = Get("Beta") }, ["Beta"]),
             "focal" => (new FocalOptions { Gamma = Get("Gamma") }, ["Gamma"]),
@@ -117,9 +131,11 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         double worst = 0;
         foreach (var extra in extras.EnumerateObject())
         {
+            if (extra.Name is "error_set" or "multiplicity") continue;   // the groups the method is built on; the epoch order, checked there
             var expected = extra.Value.EnumerateArray().Select(e => e.GetDouble()).ToArray();
             IReadOnlyList<double> actual = (extra.Name, method) switch
             {
+                ("up_weight", JttMethod m) => [m.Lambda],
                 ("group_weights", ReweightMethod m) => m.GroupWeights,
                 ("margins", LdamMethod m) => m.Margins,
                 ("class_counts", BalancedSoftmaxMethod m) => m.ClassCounts.Select(c => (double)c).ToArray(),
