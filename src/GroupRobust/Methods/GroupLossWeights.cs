@@ -1,3 +1,7 @@
+using GroupRobust.Identification;
+using GroupRobust.Internal;
+using static TorchSharp.torch;
+
 namespace GroupRobust.Methods;
 
 /// <summary>
@@ -21,5 +25,17 @@ internal static class GroupLossWeights
         }).ToArray();
         double sum = raw.Sum();
         return raw.Select(w => w / sum * counts.Length).ToArray();
+    }
+
+    /// <summary>The weight of each row of a batch, looked up on the host from its sample's group and uploaded once.</summary>
+    /// <param name="weights">The weight of each group (<see cref="Of"/>, as float32).</param>
+    /// <param name="groups">The training split's groups.</param>
+    /// <param name="indices">The batch's sample indices.</param>
+    /// <param name="device">The device of the batch's losses.</param>
+    public static Tensor OfRows(float[] weights, GroupAssignment groups, ReadOnlySpan<long> indices, Device device)
+    {
+        var w = new float[indices.Length];
+        for (int i = 0; i < w.Length; i++) w[i] = weights[groups.GroupOf(indices[i])];
+        return HostUpload.Float32(w, device);
     }
 }

@@ -61,50 +61,14 @@ public sealed class BamIdentifier : IGroupIdentifier
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var train = dataset.WithoutGroupLabels();
-        int n = train.Count, k = train.Scheme.NumClasses;
-        long orderSeed = _seeds.Derive("bam-order");
         using var model = _modelFactory();
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
-        using var auxiliary = new Parameter(torch.zeros([n, k], ScalarType.Float32, device));
+        using var auxiliary = new Parameter(torch.zeros([train.Count, train.Scheme.NumClasses], ScalarType.Float32, device));
         using var optimizer = _optimizerFactory(model.parameters().Append(auxiliary));
-        model.train();
-        bool report = _logger.IsEnabled(LogLevel.Information);   // the epoch's loss is summed only to be logged
-        for (int epoch = 0; epoch < Options.Epochs; epoch++)
-        {
-            var order = Shuffling.EpochPermutation(n, orderSeed, epoch);
-            Tensor? total = null;
-            try
-            {
-                for (int start = 0; start < n; start += Options.BatchSize)
-                {
-                    var indices = order.AsSpan(start, Math.Min(Options.BatchSize, n - start)).ToArray();
-                    using var scope = NewDisposeScope();
-                    using var batch = train.GetBatch(indices);
-                    var logits = model.call(batch.Inputs);
-                    if (logits.dim() != 2 || logits.shape[1] != k)
-                        throw new ArgumentException($"The network must output logits [B, {k}] for a {k}-class dataset, got shape {Guard.Shape(logits)}.", nameof(dataset));
-                    var rows = HostUpload.Int64(indices, auxiliary.device);
-                    var amplified = logits.to(ScalarType.Float32).add(auxiliary.index_select(0, rows).mul(Options.AuxiliaryWeight));
-                    var loss = nn.functional.cross_entropy(amplified, batch.Labels);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    if (report)
-                    {
-                        using var noGrad = torch.no_grad();
-                        var sum = loss.detach().to(ScalarType.Float64) * indices.Length;
-                        if (total is null) total = sum.DetachFromDisposeScope();
-                        else total.add_(sum);
-                    }
-                }
-                if (report)
-                    _logger.LogInformation("BAM: epoch {Epoch}/{Epochs}, loss with the auxiliary logits {Loss:F4}", epoch + 1, Options.Epochs, total!.ToDouble() / n);
-            }
-            finally
-            {
-                total?.Dispose();
-            }
-        }
+        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, _seeds.Derive("bam-order"),
+            (logits, batch, indices) => nn.functional.cross_entropy(
+                logits.to(ScalarType.Float32).add(auxiliary.index_select(0, HostUpload.Int64(indices, auxiliary.device)).mul(Options.AuxiliaryWeight)), batch.Labels),
+            "The network", "loss with the auxiliary logits", _logger);
         // the network alone decides the error set: the auxiliary logits only shaped what it learned
         var (wrong, _) = ModelPass.Run(model, train, Options.Pass, needLoss: false);
         var p = GroupAssignment.Identified(wrong, dataset, "bam", null, new Dictionary<string, string>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using GroupRobust.Data;
-using GroupRobust.Internal;
 using GroupRobust.Randomness;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -60,46 +59,10 @@ public sealed class BiasedModelIdentifier : IGroupIdentifier
     {
         ArgumentNullException.ThrowIfNull(dataset);
         var train = dataset.WithoutGroupLabels();
-        int n = train.Count, k = train.Scheme.NumClasses;
-        long orderSeed = _seeds.Derive("biased-order");
         using var model = _modelFactory();
         using var optimizer = _optimizerFactory(model.parameters());
-        model.train();
-        bool report = _logger.IsEnabled(LogLevel.Information);   // the epoch's loss is summed only to be logged
-        for (int epoch = 0; epoch < Options.Epochs; epoch++)
-        {
-            var order = Shuffling.EpochPermutation(n, orderSeed, epoch);
-            Tensor? total = null;
-            try
-            {
-                for (int start = 0; start < n; start += Options.BatchSize)
-                {
-                    var indices = order.AsSpan(start, Math.Min(Options.BatchSize, n - start)).ToArray();
-                    using var scope = NewDisposeScope();
-                    using var batch = train.GetBatch(indices);
-                    var logits = model.call(batch.Inputs);
-                    if (logits.dim() != 2 || logits.shape[1] != k)
-                        throw new ArgumentException($"The biased model must output logits [B, {k}] for a {k}-class dataset, got shape {Guard.Shape(logits)}.", nameof(dataset));
-                    var loss = GeneralizedCrossEntropy.PerSample(logits, batch.Labels, Options.Q).mean();
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    if (report)
-                    {
-                        using var noGrad = torch.no_grad();
-                        var sum = loss.detach().to(ScalarType.Float64) * indices.Length;
-                        if (total is null) total = sum.DetachFromDisposeScope();
-                        else total.add_(sum);
-                    }
-                }
-                if (report)
-                    _logger.LogInformation("Biased model: epoch {Epoch}/{Epochs}, GCE surrogate loss {Loss:F4}", epoch + 1, Options.Epochs, total!.ToDouble() / n);   // one host read per epoch, no tensor left behind
-            }
-            finally
-            {
-                total?.Dispose();
-            }
-        }
+        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, _seeds.Derive("biased-order"),
+            (logits, batch, _) => GeneralizedCrossEntropy.PerSample(logits, batch.Labels, Options.Q).mean(), "The biased model", "GCE surrogate loss", _logger);
         var (wrong, _) = ModelPass.Run(model, train, Options.Pass, needLoss: false);
         var p = GroupAssignment.Identified(wrong, dataset, "gce-biased", null, new Dictionary<string, string>
         {

@@ -53,8 +53,9 @@ public static class Crt
             throw new ArgumentException($"Selection by {o.Selection.Name} reads validation group labels; the validation features have none.", nameof(validation));
         var groups = o.Balancing == CrtBalancing.None ? null : GroupAssignment.FromTrueGroups(train);
         EpochSampler sampler = o.Balancing == CrtBalancing.GroupBalancedSampling ? new GroupBalancedSampler(groups!, seeds.Derive("order")) : new ShuffleSampler(train.Count, seeds.Derive("order"));
+        // beta is read by the effective-number rule only
         float[]? weights = o.Balancing == CrtBalancing.GroupReweighting
-            ? GroupLossWeights.Of(groups!.GroupCounts(), GroupWeighting.InverseSize, 0.5).Select(w => (float)w).ToArray()
+            ? GroupLossWeights.Of(groups!.GroupCounts(), GroupWeighting.InverseSize, beta: 0.5).Select(w => (float)w).ToArray()
             : null;
 
         using var head = nn.Linear(initial.Features, initial.Classes);
@@ -74,7 +75,7 @@ public static class Crt
                 using var scope = NewDisposeScope();
                 sgd.zero_grad();
                 var ce = nn.functional.cross_entropy(head.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None);
-                var loss = weights is null ? ce.mean() : ce.mul(RowWeights(weights, groups!, batch)).mean();
+                var loss = weights is null ? ce.mean() : ce.mul(GroupLossWeights.OfRows(weights, groups!, batch.Indices, batch.Inputs.device)).mean();
                 loss.backward();
                 sgd.step();
             }
@@ -91,12 +92,5 @@ public static class Crt
         }
         var budget = (LabelBudget)Math.Max((int)(groups is null ? LabelBudget.None : LabelBudget.TrainingGroups), (int)o.Selection.BudgetOn(validation));
         return new CrtResult { Head = best!, Epoch = bestEpoch, LabelBudget = budget, Validation = history };
-    }
-
-    private static Tensor RowWeights(float[] weights, GroupAssignment groups, Batch batch)
-    {
-        var w = new float[batch.Size];
-        for (int i = 0; i < w.Length; i++) w[i] = weights[groups.GroupOf(batch.Indices[i])];
-        return HostUpload.Float32(w, batch.Inputs.device);
     }
 }

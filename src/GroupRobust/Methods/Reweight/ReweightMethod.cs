@@ -79,15 +79,7 @@ public sealed class ReweightMethod : TrainingMethod
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         var perSample = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float32);
-        return perSample.mul(RowWeights(batch.Indices, perSample.device)).mean();
-    }
-
-    /// <summary>The weights of a batch's rows, looked up on the host from the groups and uploaded once.</summary>
-    private Tensor RowWeights(ReadOnlySpan<long> indices, Device device)
-    {
-        var w = new float[indices.Length];
-        for (int i = 0; i < w.Length; i++) w[i] = _weights[_groups.GroupOf(indices[i])];
-        return HostUpload.Float32(w, device);
+        return perSample.mul(GroupLossWeights.OfRows(_weights, _groups, batch.Indices, perSample.device)).mean();
     }
 
     /// <inheritdoc />
