@@ -49,8 +49,15 @@ public sealed unsafe class MpiCollective : ICollective
     private void AbortOnUnhandled(object? sender, UnhandledExceptionEventArgs e)
     {
         if (_disposed || Size == 1) return;
-        Console.Error.WriteLine($"GroupRobust.Distributed: rank {Rank} of {Size} failed; ending the job (MPI_Abort). {e.ExceptionObject}");
+        // one write of the whole message: the console writer would hand a long message (the exception and its stack) to
+        // the pipe in several writes, which mpirun can interleave with another failing rank's, cutting both messages
+        var message = System.Text.Encoding.UTF8.GetBytes($"GroupRobust.Distributed: rank {Rank} of {Size} failed; ending the job (MPI_Abort). {e.ExceptionObject}{Environment.NewLine}");
         Console.Error.Flush();
+        using (var stderr = Console.OpenStandardError())
+        {
+            stderr.Write(message);
+            stderr.Flush();
+        }
         MPI_Abort(CommWorld, 1);
     }
 
