@@ -143,10 +143,15 @@ public static partial class MethodCatalog
         "Sun and Saenko, 2016; SubpopBench CORAL", publishedGroups: "true-groups", new FeatureAlignmentOptions { Kernel = FeatureKernel.MeanCovariance },
         (r, o) => new FeatureAlignmentMethod(r.Groups!, r.Seeds, (FeatureAlignmentOptions)o));
 
+    /// <summary>SPARE: importance sampling over the clusters of each class.</summary>
+    public static MethodEntry SpareSampling { get; } = new("spare-sampling", "SPARE", "Mean cross entropy over epochs drawn with weight 1 / |cluster|^p per sample, every class the same total; p = 2 for classes whose clusters' silhouette is below 0.9, else 1.",
+        "Yang et al., 2023 (SPARE; SpuCo's SpareTrain)", publishedGroups: "spare", new SpareSamplingOptions(),
+        (r, o) => new SpareMethod(r.Groups!, r.Seeds, (SpareSamplingOptions)o, MethodEntry.Logger(r, "SPARE")));
+
     /// <summary>Every training method, in the order tables list them.</summary>
     public static IReadOnlyList<MethodEntry> Methods { get; } =
         [Erm, BalancedErm, BalancedErmSam, Jtt, Jm1, Jm1Plus, ClassConditionalMixup, UnconditionalJm1, Mixup, GroupDro, GroupJm1, GroupJm1Dro, CvarDro, Lff, Lisa,
-         Reweight, SqrtReweight, ClassBalancedLoss, Focal, Ldam, BalancedSoftmax, Irm, Mmd, Coral];
+         Reweight, SqrtReweight, ClassBalancedLoss, Focal, Ldam, BalancedSoftmax, Irm, Mmd, Coral, SpareSampling];
 
     /// <summary>The training method with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No method has that key (the message lists the keys).</exception>
