@@ -36,8 +36,16 @@ public sealed class IdentifierEntry
     /// <summary>What it works from.</summary>
     public IdentifierInput Input { get; }
 
-    /// <summary>The group labels it reads: the training split's for <see cref="IdentifierInput.TrueGroups"/> (an oracle), else none.</summary>
-    public LabelBudget LabelBudget => Input == IdentifierInput.TrueGroups ? LabelBudget.TrainingGroups : LabelBudget.None;
+    /// <summary>
+    /// The group labels it reads: the training split's for <see cref="IdentifierInput.TrueGroups"/> (an oracle), the
+    /// validation split's to fit for <see cref="IdentifierInput.ValidationGroups"/> (SSA), else none.
+    /// </summary>
+    public LabelBudget LabelBudget => Input switch
+    {
+        IdentifierInput.TrueGroups => LabelBudget.TrainingGroups,
+        IdentifierInput.ValidationGroups => LabelBudget.ValidationGroupsForFitting,
+        _ => LabelBudget.None,
+    };
 
     /// <summary>The default options.</summary>
     public object Defaults { get; }
@@ -47,7 +55,7 @@ public sealed class IdentifierEntry
 
     /// <summary>Builds the identifier.</summary>
     /// <param name="request">The phase-I model or the model and optimizer factories (as <see cref="Input"/> says), the seeds, the options.</param>
-    /// <exception cref="ArgumentException">A member the identifier needs is missing, or the options are not of <see cref="OptionsType"/>.</exception>
+    /// <exception cref="ArgumentException">A member the identifier needs is missing (a validation split without group labels counts as missing), or the options are not of <see cref="OptionsType"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><see cref="IdentifierRequest.Epoch"/> is below 1.</exception>
     public IGroupIdentifier Create(IdentifierRequest request)
     {
@@ -57,8 +65,11 @@ public sealed class IdentifierEntry
             throw new ArgumentOutOfRangeException("request.Epoch", t, "The phase-I epoch T is numbered from 1.");
         if (Input == IdentifierInput.PhaseOneModel && request.Model is null)
             throw new ArgumentException($"{Name} ('{Key}') reads a phase-I model: set IdentifierRequest.Model.", "request.Model");
-        if (Input == IdentifierInput.OwnModels && (request.NewModel is null || request.NewOptimizer is null))
+        if ((Input is IdentifierInput.OwnModels or IdentifierInput.ValidationGroups) && (request.NewModel is null || request.NewOptimizer is null))
             throw new ArgumentException($"{Name} ('{Key}') trains models of its own: set IdentifierRequest.NewModel and NewOptimizer.", request.NewModel is null ? "request.NewModel" : "request.NewOptimizer");
+        if (Input == IdentifierInput.ValidationGroups && request.Validation is not { HasGroups: true })
+            throw new ArgumentException($"{Name} ('{Key}') fits on the validation split's group labels: set IdentifierRequest.Validation to a split with group labels" +
+                (request.Validation is null ? "." : " (the one given has none)."), "request.Validation");
         return _create(request, EntryOptions.Resolve(request.Options, Defaults, $"{Name} ('{Key}')", "request.Options"));
     }
 

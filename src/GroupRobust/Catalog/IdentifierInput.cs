@@ -11,4 +11,11 @@ public enum IdentifierInput
 
     /// <summary>The training split's true group labels (an oracle: it reads training group labels).</summary>
     TrueGroups,
+
+    /// <summary>
+    /// Models it trains itself (<see cref="IdentifierRequest.NewModel"/>, <see cref="IdentifierRequest.NewOptimizer"/>) on the
+    /// training split without group labels and on the validation split with them (<see cref="IdentifierRequest.Validation"/>):
+    /// SSA. It reads validation group labels to fit.
+    /// </summary>
+    ValidationGroups,
 }

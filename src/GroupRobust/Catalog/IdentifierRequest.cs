@@ -1,3 +1,4 @@
+using GroupRobust.Data;
 using GroupRobust.Randomness;
 using Microsoft.Extensions.Logging;
 using TorchSharp.Modules;
@@ -19,6 +20,12 @@ public sealed record IdentifierRequest
 
     /// <summary>Builds an optimizer over the given parameters (XRM's twins).</summary>
     public Func<IEnumerable<Parameter>, OptimizerHelper>? NewOptimizer { get; init; }
+
+    /// <summary>
+    /// The validation split with its group labels, for an identifier that fits on them
+    /// (<see cref="IdentifierInput.ValidationGroups"/>: SSA); not owned. Ignored by the others.
+    /// </summary>
+    public IGroupDataset? Validation { get; init; }
 
     /// <summary>The seed source of the identifier's randomness.</summary>
     public required SeedSource Seeds { get; init; }

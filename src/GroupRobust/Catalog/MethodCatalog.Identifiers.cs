@@ -52,6 +52,11 @@ public static partial class MethodCatalog
         "Pezeshki et al., 2024 (facebookresearch/XRM)", IdentifierInput.OwnModels, new XrmOptions(),
         (r, o) => new XrmIdentifier(r.NewModel!, r.NewOptimizer!, r.Seeds, (XrmOptions)o, IdentifierEntry.Logger(r)));
 
+    /// <summary>SSA: the spurious attribute predicted by a network fitted semi-supervised on the validation split's attribute labels.</summary>
+    public static IdentifierEntry Ssa { get; } = new("ssa", "SSA attributes", "Groups (class, predicted attribute): each training fold's attribute predicted by a network trained on the validation split's attribute labels and the other folds' confident pseudo-labels; reads validation group labels to fit.",
+        "Nam et al., 2022 (Spread Spurious Attribute; SpuCo's SSA)", IdentifierInput.ValidationGroups, new SsaOptions(),
+        (r, o) => new SsaIdentifier(r.NewModel!, r.NewOptimizer!, r.Validation!, r.Seeds, (SsaOptions)o, IdentifierEntry.Logger(r)));
+
     /// <summary>ORACLE: the training split's true groups.</summary>
     public static IdentifierEntry TrueGroups { get; } = new("true-groups", "true groups (oracle)", "The training split's annotated groups: reads training group labels.",
         "group annotations of the dataset", IdentifierInput.TrueGroups, new TrueGroupsOptions(),
@@ -62,8 +67,8 @@ public static partial class MethodCatalog
         "Just Mix Once (JM1), oracle partition", IdentifierInput.TrueGroups, new TrueGroupsOptions(),
         (r, _) => new OracleIdentifier(logger: IdentifierEntry.Logger(r)));
 
-    /// <summary>Every identifier, the label-free ones first.</summary>
-    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, Bam, TrueGroups, Oracle];
+    /// <summary>Every identifier, the label-free ones first, then SSA (validation groups), then the oracles (training groups).</summary>
+    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, Bam, Ssa, TrueGroups, Oracle];
 
     /// <summary>The identifier with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No identifier has that key (the message lists the keys).</exception>

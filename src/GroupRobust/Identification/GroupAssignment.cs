@@ -128,6 +128,16 @@ public sealed class GroupAssignment
         => Build(values, dataset.Labels.Span, dataset.Scheme.NumClasses, groupsPerClass, method, GroupSource.Inferred, minorityGroups, epoch, parameters,
             dataset.Scheme.ClassNames, valueNames, identifiedByLibrary: true);
 
+    /// <summary>
+    /// Groups one of the library's identifiers predicted with a model fitted on the validation split's group labels (SSA),
+    /// K values per class: marked <see cref="GroupSource.FittedOnValidationGroups"/>, so a method trained on them counts
+    /// <see cref="LabelBudget.ValidationGroupsForFitting"/>.
+    /// </summary>
+    internal static GroupAssignment FittedOnValidationGroups(ReadOnlySpan<int> values, IGroupDataset dataset, int groupsPerClass,
+        IReadOnlyCollection<int> minorityGroups, string method, IReadOnlyDictionary<string, string>? parameters, IReadOnlyList<string> valueNames)
+        => Build(values, dataset.Labels.Span, dataset.Scheme.NumClasses, groupsPerClass, method, GroupSource.FittedOnValidationGroups, minorityGroups, null, parameters,
+            dataset.Scheme.ClassNames, valueNames);
+
     /// <summary>Builds an error-set assignment whose error set is exactly <paramref name="errorIndices"/> (repeats are ignored).</summary>
     /// <exception cref="ArgumentOutOfRangeException">An index is out of range.</exception>
     public static GroupAssignment FromErrorIndices(IEnumerable<long> errorIndices, IGroupDataset dataset, string method, int? epoch = null)
@@ -462,9 +472,16 @@ public sealed class GroupAssignment
 
     /// <summary>
     /// The group labels a method trained on these groups reads: <see cref="LabelBudget.TrainingGroups"/> for true groups
-    /// (<see cref="GroupSource.TrueLabels"/>), <see cref="LabelBudget.None"/> for inferred ones.
+    /// (<see cref="GroupSource.TrueLabels"/>), <see cref="LabelBudget.ValidationGroupsForFitting"/> for groups predicted by
+    /// a model fitted on validation groups (<see cref="GroupSource.FittedOnValidationGroups"/>), <see cref="LabelBudget.None"/>
+    /// for inferred ones.
     /// </summary>
-    public LabelBudget TrainingBudget => Source == GroupSource.TrueLabels ? LabelBudget.TrainingGroups : LabelBudget.None;
+    public LabelBudget TrainingBudget => Source switch
+    {
+        GroupSource.TrueLabels => LabelBudget.TrainingGroups,
+        GroupSource.FittedOnValidationGroups => LabelBudget.ValidationGroupsForFitting,
+        _ => LabelBudget.None,
+    };
 
     /// <summary>The training split as a method on these groups may read it: with its group labels only for true groups.</summary>
     internal IGroupDataset Readable(IGroupDataset train) => Source == GroupSource.TrueLabels ? train : train.WithoutGroupLabels();
@@ -695,7 +712,7 @@ public sealed class GroupAssignment
 
     /// <summary>A one-line summary: method, sizes, and the size of every group.</summary>
     public override string ToString()
-        => $"{Metadata.Method}{(Metadata.Epoch is int e ? $" @ epoch {e}" : "")} ({(Source == GroupSource.TrueLabels ? "true groups" : "inferred")}): " +
+        => $"{Metadata.Method}{(Metadata.Epoch is int e ? $" @ epoch {e}" : "")} ({Source switch { GroupSource.TrueLabels => "true groups", GroupSource.FittedOnValidationGroups => "inferred from validation groups", _ => "inferred" }}): " +
            $"{MinorityCount} of {Count} on the minority side; groups " +
            string.Join(", ", Enumerable.Range(0, NumGroups).Select(g => $"{Scheme.GroupName(g)} {_members[g].Length}{(_minorityGroup[g] ? "*" : "")}"));
 

@@ -8,4 +8,11 @@ public enum GroupSource
 
     /// <summary>The dataset's true group annotations (or groups derived from them, such as the oracle partition): a method fed with it uses training group labels.</summary>
     TrueLabels,
+
+    /// <summary>
+    /// Inferred by a model fitted on the validation split's group labels (SSA's attribute predictor): no training group
+    /// label is read, but a method fed with it uses validation group labels for fitting
+    /// (<see cref="Groups.LabelBudget.ValidationGroupsForFitting"/>).
+    /// </summary>
+    FittedOnValidationGroups,
 }

@@ -183,7 +183,7 @@ public sealed class TwoPhaseRecipe
 
     /// <summary>
     /// Identification without phase I: an identifier that trains its own models (XRM, which also infers the validation
-    /// split's groups) or reads the true groups (an oracle).
+    /// split's groups; SSA, which fits on the validation split's group labels) or reads the true groups (an oracle).
     /// </summary>
     /// <param name="identifier">The identifier.</param>
     /// <param name="options">Its options; its defaults when null.</param>
@@ -199,6 +199,7 @@ public sealed class TwoPhaseRecipe
         {
             Seeds = seeds, Options = options, Loggers = _loggers,
             NewModel = () => _newModel(seeds.Derive($"twin-{twin++}")), NewOptimizer = _newOptimizer,
+            Validation = identifier.Input == IdentifierInput.ValidationGroups ? _data.Validation : null,
         });
         GroupAssignment train;
         GroupAssignment? validation = null;

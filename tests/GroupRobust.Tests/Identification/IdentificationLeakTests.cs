@@ -53,6 +53,9 @@ public class IdentificationLeakTests(ITestOutputHelper output)
         LeakCheck.AssertFlat(() => biased.Identify(train), warmup: 5, steps: 200);
         var bam = new BamIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BamOptions { BatchSize = 32, Epochs = 1 }, new ListLogger());
         LeakCheck.AssertFlat(() => bam.Identify(train), warmup: 5, steps: 200);
+        var ssa = new SsaIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), splits.Validation, new GroupRobust.Randomness.SeedSource(0),
+            new SsaOptions { Splits = 2, Steps = 4, BatchSize = 16, EvaluateEvery = 2 }, new ListLogger());   // snapshots, restores and labels every call
+        LeakCheck.AssertFlat(() => ssa.Identify(train), warmup: 5, steps: 200);
         var oracle = new OracleIdentifier();
         LeakCheck.AssertFlat(() => oracle.Identify(train), warmup: 5, steps: 1000);
         var eiil = new EiilIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new EiilOptions { Steps = 5, Pass = new IdentificationOptions { BatchSize = 32 } });
