@@ -28,6 +28,15 @@ public static partial class MethodCatalog
             return new SpareIdentifier(r.Model!, r.Seeds, options with { Pass = options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch } }, IdentifierEntry.Logger(r));
         });
 
+    /// <summary>GEORGE's clusters of the phase-I model's representation within each class.</summary>
+    public static IdentifierEntry George { get; } = new("george", "GEORGE clusters", "Per class, Gaussian-mixture clusters of the phase-I model's reduced representation (the number by silhouette), then overclustered; every cluster but a class's largest is minority.",
+        "Sohoni et al., 2020 (GEORGE; SpuCo's GeorgeInference)", IdentifierInput.PhaseOneModel, new GeorgeOptions(),
+        (r, o) =>
+        {
+            var options = (GeorgeOptions)o;
+            return new GeorgeIdentifier(r.Model!, r.Seeds, options with { Pass = options.Pass with { Epoch = r.Epoch ?? options.Pass.Epoch } }, IdentifierEntry.Logger(r));
+        });
+
     /// <summary>The errors of a network trained with GCE to learn the easy feature (LfF's biased network as phase I).</summary>
     public static IdentifierEntry BiasedModel { get; } = new("gce-biased", "GCE-biased model's errors", "The error set: training samples misclassified by a fresh network trained for a few epochs with the generalized cross entropy, which learns the easy (spurious) feature first.",
         "Nam et al., 2020 (LfF's biased network); Zhang and Sabuncu, 2018 (GCE); bias amplification as in BAM (Li et al., 2023)", IdentifierInput.OwnModels, new BiasedModelOptions(),
@@ -68,7 +77,7 @@ public static partial class MethodCatalog
         (r, _) => new OracleIdentifier(logger: IdentifierEntry.Logger(r)));
 
     /// <summary>Every identifier, the label-free ones first, then SSA (validation groups), then the oracles (training groups).</summary>
-    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, Eiil, Xrm, BiasedModel, Bam, Ssa, TrueGroups, Oracle];
+    public static IReadOnlyList<IdentifierEntry> Identifiers { get; } = [Misclassified, LossMagnitude, Spare, George, Eiil, Xrm, BiasedModel, Bam, Ssa, TrueGroups, Oracle];
 
     /// <summary>The identifier with key <paramref name="key"/>.</summary>
     /// <exception cref="ArgumentException">No identifier has that key (the message lists the keys).</exception>

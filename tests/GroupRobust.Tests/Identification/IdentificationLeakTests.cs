@@ -49,6 +49,8 @@ public class IdentificationLeakTests(ITestOutputHelper output)
         LeakCheck.AssertFlat(() => loss.Identify(train), warmup: 5, steps: 1000);
         var spare = new SpareIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new SpareOptions { Restarts = 1, Pass = new IdentificationOptions { BatchSize = 32 } });
         LeakCheck.AssertFlat(() => spare.Identify(train), warmup: 5, steps: 200);
+        var george = new GeorgeIdentifier(model, new GroupRobust.Randomness.SeedSource(0), new GeorgeOptions { Restarts = 1, MaxClusters = 3, Pass = new IdentificationOptions { BatchSize = 32 } });
+        LeakCheck.AssertFlat(() => george.Identify(train), warmup: 5, steps: 200);
         var biased = new BiasedModelIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BiasedModelOptions { BatchSize = 32 }, new ListLogger());   // with its epoch loss logged
         LeakCheck.AssertFlat(() => biased.Identify(train), warmup: 5, steps: 200);
         var bam = new BamIdentifier(() => Methods.MethodFactory.Model(1), p => torch.optim.SGD(p, 0.1), new GroupRobust.Randomness.SeedSource(0), new BamOptions { BatchSize = 32, Epochs = 1 }, new ListLogger());

@@ -80,14 +80,26 @@ internal static class KMeans
     /// <summary>The mean silhouette of the rows <paramref name="sample"/> (Euclidean distances); 0 when fewer than 2 clusters are used.</summary>
     public static double Silhouette(double[][] x, int[] clusters, IReadOnlyList<int> sample)
     {
+        var values = SampleSilhouettes(x, clusters, sample);
+        return values is null ? 0 : values.Average();
+    }
+
+    /// <summary>
+    /// The silhouette of every row of <paramref name="sample"/>, in its order, its distances taken to the other rows of
+    /// the sample (scikit-learn's <c>silhouette_samples</c> on that subset; a singleton's is 0); null when the sample uses
+    /// fewer than 2 clusters.
+    /// </summary>
+    public static double[]? SampleSilhouettes(double[][] x, int[] clusters, IReadOnlyList<int> sample)
+    {
         int k = clusters.Max() + 1;
         var used = sample.Select(i => clusters[i]).Distinct().Count();
-        if (used < 2) return 0;
-        double total = 0;
+        if (used < 2) return null;
+        var result = new double[sample.Count];
         var sums = new double[k];
         var counts = new int[k];
-        foreach (var i in sample)
+        for (int r = 0; r < sample.Count; r++)
         {
+            int i = sample[r];
             Array.Clear(sums);
             Array.Clear(counts);
             foreach (var j in sample)
@@ -101,10 +113,9 @@ internal static class KMeans
             double a = sums[own] / counts[own], b = double.PositiveInfinity;
             for (int c = 0; c < k; c++)
                 if (c != own && counts[c] > 0) b = Math.Min(b, sums[c] / counts[c]);
-            double s = Math.Max(a, b) > 0 ? (b - a) / Math.Max(a, b) : 0;
-            total += s;
+            result[r] = Math.Max(a, b) > 0 ? (b - a) / Math.Max(a, b) : 0;
         }
-        return total / sample.Count;
+        return result;
     }
 
     private static double Distance(double[] a, double[] b)
