@@ -50,7 +50,7 @@ public class GeorgeIdentifierTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Options_out_of_range_are_refused_with_the_option_named()
+    public void Options_out_of_range_and_a_representation_that_is_not_finite_are_refused()
     {
         Assert.Equal("Components", Assert.Throws<ArgumentOutOfRangeException>(() => new GeorgeOptions { Components = 0 }.Validate()).ParamName);
         Assert.Equal("MaxClusters", Assert.Throws<ArgumentOutOfRangeException>(() => new GeorgeOptions { MaxClusters = 1 }.Validate()).ParamName);
@@ -59,5 +59,10 @@ public class GeorgeIdentifierTests(ITestOutputHelper output)
         Assert.Equal("SilhouetteSamples", Assert.Throws<ArgumentOutOfRangeException>(() => new GeorgeOptions { SilhouetteSamples = 9 }.Validate()).ParamName);
         using var model = MethodFactory.Model(0);
         Assert.Equal("MaxClusters", Assert.Throws<ArgumentOutOfRangeException>(() => new GeorgeIdentifier(model, new SeedSource(0), new GeorgeOptions { MaxClusters = 40 })).ParamName);
+        using (TorchSharp.torch.no_grad()) model.parameters().First().fill_(double.NaN);
+        using var data = XrmIdentifierTests.Planted(1);
+        var ex = Assert.Throws<ArgumentException>(() => new GeorgeIdentifier(model, new SeedSource(0)).Identify(data.Train));
+        Assert.Equal("dataset", ex.ParamName);
+        Assert.Contains("NaN", ex.Message);
     }
 }
