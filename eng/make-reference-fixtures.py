@@ -13,6 +13,15 @@ The transcriptions follow, line for line in meaning (not copied):
   (run_expt.py): JTT's upsampled epoch, the multiplicity of every sample, with a fixed and the automatic up-weight;
 - LfF's reference (alinlab/LfF, train.py, util.py, module/loss.py): both networks' step, with the per-sample loss
   averages carried across the batches (a sample seen twice is averaged, as the reference does).
+The identifiers' fixtures (Fixtures/Reference/Identification/, tests/GroupRobust.Tests/Identification/
+IdentifierReferenceFixtureTests.cs):
+- EIIL's environment inference (ecreager/eiil, opt_env/utils/opt_utils.py, split_data_opt): Adam on the assignment
+  logits maximising the IRMv1 penalty of the reference model, with the dummy scale and double backward, from recorded
+  initial logits;
+- SPARE's importance-sampling weights (BigML-CS-UCLA/SpuCo, robust_train/spare_train.py) for fixed clusters and
+  sampling powers;
+- SSA's pseudo-label selection (SpuCo, group_inference/ssa.py, SSATrainer.train_step) on fixed logits, with the
+  softmax confidence (the paper's; SpuCo compares raw logits with the threshold).
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
 parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
 biased), plain SGD at a learning rate, the
@@ -286,6 +295,85 @@ FIXTURES = [
 ]
 
 
+def eiil(inputs, labels, steps=300, lr=0.01):
+    """ecreager/eiil split_data_opt, with the cross entropy of C classes as its nll: the assignment logits u ~ N(0, 1)
+    (recorded), Adam on -(P_A + P_B) / 2 where P_e is the squared derivative, at scale 1, of the environment's mean
+    weighted loss, taken by double backward."""
+    net = network()
+    scale = torch.tensor(1.0).requires_grad_()
+    logits = net(inputs)
+    loss = F.cross_entropy(logits * scale, labels, reduction="none")
+    g = torch.Generator().manual_seed(11)
+    u = torch.randn(len(labels), generator=g)
+    initial = u.clone()
+    u.requires_grad_()
+    opt = torch.optim.Adam([u], lr=lr)
+    penalties = []
+    for _ in range(steps):
+        loss_a = (loss * u.sigmoid()).mean()
+        grad_a = autograd.grad(loss_a, [scale], create_graph=True)[0]
+        loss_b = (loss * (1 - u.sigmoid())).mean()
+        grad_b = autograd.grad(loss_b, [scale], create_graph=True)[0]
+        penalty = torch.stack([grad_a.pow(2).sum(), grad_b.pow(2).sum()]).mean()
+        penalties.append(penalty.item())
+        opt.zero_grad()
+        (-penalty).backward(retain_graph=True)
+        opt.step()
+    d = [autograd.grad(loss[i], [scale], retain_graph=True)[0].item() for i in range(len(labels))]
+    return OrderedDict(
+        identifier="eiil", reference="ecreager/eiil opt_env/utils/opt_utils.py split_data_opt", steps=steps, learning_rate=lr,
+        num_classes=NUM_CLASSES, inputs=inputs.double().tolist(), labels=labels.tolist(), initial=params(net),
+        scale_derivatives=d, initial_logits=initial.double().tolist(), penalties=penalties,
+        assignment=u.detach().sigmoid().double().tolist())
+
+
+def spare_weights():
+    """SpuCo SpareTrain.__init__: weight 1 / |g|^p_y per sample of cluster g, each class normalised to total 1; the
+    epoch draws with random.choices over these weights, so a sample's probability is its weight over the number of
+    classes. The clusters: class 0 of sizes 12, 6, 2, class 1 of 16, 4, class 2 of 9, 1 (the values 0.. within a class)."""
+    sizes = [[12, 6, 2], [16, 4], [9, 1]]
+    powers = [2.0, 1.0, 1.5]
+    labels, values = [], []
+    for y, per in enumerate(sizes):
+        for v, n in enumerate(per):
+            labels += [y] * n
+            values += [v] * n
+    # group_partition in key order, as the reference builds its weight list, then the per-class normalisation
+    weights = np.array([1 / sizes[y][v] ** powers[y] for y, v in zip(labels, values)])
+    labels_np = np.array(labels)
+    for y in range(len(sizes)):
+        weights[labels_np == y] /= weights[labels_np == y].sum()
+    return OrderedDict(
+        identifier="spare-sampling", reference="BigML-CS-UCLA/SpuCo robust_train/spare_train.py", labels=labels, values=values,
+        groups_per_class=3, powers=powers, probabilities=(weights / weights.sum()).tolist())
+
+
+def ssa_selection():
+    """SpuCo SSATrainer.train_step's choice of pseudo-labels, by softmax confidence: the predictions of the rarest
+    attribute g_min at confidence >= tau, then for every other attribute of the labelled batch (most common first) its k
+    most confident predictions, k = min(max(n_L(g_min) + n_U(g_min) - n_L(a), 0), its predictions)."""
+    from collections import Counter
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(40, 3, generator=g) * 3
+    labelled = [0] * 9 + [1] * 2 + [2] * 5
+    g_min, tau = 1, 0.9
+    probabilities = logits.softmax(-1)
+    pseudo = probabilities.argmax(-1)
+    counter = Counter(labelled)
+    g_min_indices = torch.nonzero(pseudo == g_min, as_tuple=True)[0]
+    g_min_indices = g_min_indices[torch.nonzero(probabilities[g_min_indices].max(-1).values >= tau, as_tuple=True)[0]]
+    chosen = g_min_indices.tolist()
+    for label, count in counter.most_common():
+        if label == g_min:
+            continue
+        idx = torch.nonzero(pseudo == label, as_tuple=True)[0]
+        k = min(max(counter[g_min] + len(g_min_indices) - count, 0), len(idx))
+        chosen += idx[torch.topk(probabilities[idx, label], k=k).indices].tolist()
+    return OrderedDict(
+        identifier="ssa", reference="BigML-CS-UCLA/SpuCo group_inference/ssa.py SSATrainer.train_step", logits=logits.double().tolist(),
+        labelled_attributes=labelled, rarest=g_min, threshold=tau, attributes=3, selected=chosen, pseudo_labels=pseudo[chosen].tolist())
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     inputs, labels, attributes, batches = task()
@@ -318,6 +406,14 @@ def main():
             json.dump(fixture, f, indent=1)
             f.write("\n")
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in losses)}")
+    identification = os.path.join(OUT, "Identification")
+    os.makedirs(identification, exist_ok=True)
+    for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection())]:
+        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+        with open(os.path.join(identification, name + ".json"), "w") as f:
+            json.dump(fixture, f, indent=1)
+            f.write("\n")
+        print(f"{name}: written")
 
 
 if __name__ == "__main__":

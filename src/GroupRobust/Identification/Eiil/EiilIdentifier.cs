@@ -69,9 +69,7 @@ public sealed class EiilIdentifier : IGroupIdentifier, IShardableIdentifier
         var stats = ModelPass.Statistics(_model, dataset, Options.Pass, 2, share, (logits, labels) =>
         {
             var z = logits.to(ScalarType.Float64);
-            var p = nn.functional.softmax(z, 1);
-            var zy = z.gather(1, labels.unsqueeze(1)).squeeze(1);
-            return [(p * z).sum(1) - zy, nn.functional.cross_entropy(z, labels, reduction: nn.Reduction.None)];
+            return [ScaleDerivatives(z, labels), nn.functional.cross_entropy(z, labels, reduction: nn.Reduction.None)];
         });
         double[] d = stats[0], loss = stats[1];
         int n = dataset.Count;
@@ -82,23 +80,9 @@ public sealed class EiilIdentifier : IGroupIdentifier, IShardableIdentifier
         using (var scope = NewDisposeScope())
         {
             using var generator = _seeds.Generator("eiil-init");
-            using var u = new TorchSharp.Modules.Parameter(torch.randn(n, ScalarType.Float32, generator: generator).to(device));
-            var dev = torch.tensor(d, ScalarType.Float64).to(ScalarType.Float32, device);
-            using var adam = torch.optim.Adam([u], Options.LearningRate);
-            initialPenalty = Penalty(d, Sigmoid(u));
-            for (int step = 0; step < Options.Steps; step++)
-            {
-                using var stepScope = NewDisposeScope();
-                adam.zero_grad();
-                var soft = torch.sigmoid(u);
-                var gA = (soft * dev).mean();
-                var gB = ((1 - soft) * dev).mean();
-                // maximise (P_A + P_B) / 2
-                var objective = (gA.square() + gB.square()) * -0.5;
-                objective.backward();
-                adam.step();
-            }
-            q = Sigmoid(u);
+            var u0 = torch.randn(n, ScalarType.Float32, generator: generator).to(device);
+            initialPenalty = Penalty(d, Sigmoid(u0));
+            q = Optimize(d, u0, Options.Steps, Options.LearningRate);
             finalPenalty = Penalty(d, q);
         }
 
@@ -153,6 +137,35 @@ public sealed class EiilIdentifier : IGroupIdentifier, IShardableIdentifier
         }
         int n = scaleDerivatives.Length;
         return ((a / n) * (a / n) + (b / n) * (b / n)) / 2;
+    }
+
+    /// <summary>d_i = dl_i/ds at s = 1 of l_i(s) = CE(s z_i, y_i): sum_k p_ik z_ik - z_i,y_i, in the logits' precision.</summary>
+    internal static Tensor ScaleDerivatives(Tensor logits, Tensor labels)
+        => (nn.functional.softmax(logits, 1) * logits).sum(1) - logits.gather(1, labels.unsqueeze(1)).squeeze(1);
+
+    /// <summary>
+    /// Adam (float32, on <paramref name="initial"/>'s device) maximising (P_A + P_B) / 2 over the assignment logits u from
+    /// <paramref name="initial"/> (not changed) for <paramref name="steps"/> full-batch steps; returns q = sigmoid(u).
+    /// </summary>
+    internal static double[] Optimize(double[] scaleDerivatives, Tensor initial, int steps, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        using var u = new TorchSharp.Modules.Parameter(initial.detach().clone());
+        var dev = torch.tensor(scaleDerivatives, ScalarType.Float64).to(ScalarType.Float32, initial.device);
+        using var adam = torch.optim.Adam([u], learningRate);
+        for (int step = 0; step < steps; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            adam.zero_grad();
+            var soft = torch.sigmoid(u);
+            var gA = (soft * dev).mean();
+            var gB = ((1 - soft) * dev).mean();
+            // maximise (P_A + P_B) / 2
+            var objective = (gA.square() + gB.square()) * -0.5;
+            objective.backward();
+            adam.step();
+        }
+        return Sigmoid(u);
     }
 
     private static double[] Sigmoid(Tensor u)

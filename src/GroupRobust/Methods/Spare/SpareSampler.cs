@@ -39,6 +39,19 @@ internal sealed class SpareSampler : EpochSampler
 
     public override long EpochLength => _count;
 
+    /// <summary>The probability of drawing each sample, read from the sampler's own tables (for tests against the reference's weights).</summary>
+    internal double[] Probabilities()
+    {
+        var p = new double[_count];
+        for (int y = 0; y < _clusters.Length; y++)
+            for (int c = 0; c < _clusters[y].Length; c++)
+            {
+                double cluster = (_cumulative[y][c] - (c == 0 ? 0 : _cumulative[y][c - 1])) / _clusters.Length;
+                foreach (var i in _clusters[y][c]) p[i] = cluster / _clusters[y][c].Length;
+            }
+        return p;
+    }
+
     protected override long[] Generate(int epoch, Random rng)
     {
         var draws = new long[_count];

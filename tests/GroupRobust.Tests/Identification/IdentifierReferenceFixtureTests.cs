@@ -1,0 +1,111 @@
+using System.Text.Json;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Identification;
+
+/// <summary>
+/// Identification and sampling steps against PyTorch transcriptions of their reference code (eng/make-reference-fixtures.py,
+/// fixtures in Fixtures/Reference/Identification): EIIL's environment optimisation, SPARE's sampling weights, SSA's
+/// choice of pseudo-labels.
+/// </summary>
+public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-5;
+
+    private static JsonElement Fixture(string name)
+        => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification", name + ".json"))).RootElement;
+
+    [Fact]
+    public void The_fixture_folder_holds_the_fixtures_the_script_makes()
+    {
+        string[] expected = ["eiil", "spare-sampling", "ssa"];
+        Assert.Equal(expected, Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification"), "*.json")
+            .Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [Fact]
+    public void Eiil_matches_the_reference_double_backward_optimisation_from_the_same_initial_logits()
+    {
+        var root = Fixture("eiil");
+        using var scope = NewDisposeScope();
+        var inputs = torch.tensor(Rows(root.GetProperty("inputs")).SelectMany(r => r).Select(v => (float)v).ToArray(), [root.GetProperty("labels").GetArrayLength(), 3]);
+        var labels = torch.tensor(root.GetProperty("labels").EnumerateArray().Select(v => v.GetInt64()).ToArray());
+        using var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
+        Load(net, root.GetProperty("initial"));
+        Tensor logits;
+        using (torch.no_grad()) logits = net.call(inputs);
+        var d = EiilIdentifier.ScaleDerivatives(logits.to(ScalarType.Float64), labels).data<double>().ToArray();
+        double worst = Compare(Doubles(root.GetProperty("scale_derivatives")), d, "d");
+        var u0 = torch.tensor(Doubles(root.GetProperty("initial_logits")).Select(v => (float)v).ToArray());
+        var penalties = Doubles(root.GetProperty("penalties"));
+        var start = EiilIdentifier.Penalty(d, u0.sigmoid().to(ScalarType.Float64).data<double>().ToArray());
+        worst = Math.Max(worst, Compare([penalties[0]], [start], "initial penalty"));
+        var q = EiilIdentifier.Optimize(d, u0, root.GetProperty("steps").GetInt32(), root.GetProperty("learning_rate").GetDouble());
+        worst = Math.Max(worst, Compare(Doubles(root.GetProperty("assignment")), q, "assignment after the steps"));
+        output.WriteLine($"EIIL: max deviation {worst:E2} over d, the initial penalty and the {q.Length} assignments after {root.GetProperty("steps").GetInt32()} steps " +
+                         $"(penalty {penalties[0]:G4} -> {penalties[^1]:G4})");
+        Assert.True(penalties[^1] > penalties[0] * 1.5, "the fixture's optimisation must move the assignment for the comparison to mean anything");
+    }
+
+    [Fact]
+    public void Spare_sampling_draws_each_sample_with_the_references_weight()
+    {
+        var root = Fixture("spare-sampling");
+        var labels = root.GetProperty("labels").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var values = root.GetProperty("values").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        int k = root.GetProperty("groups_per_class").GetInt32();
+        var groups = GroupAssignment.FromInferred(values, labels, labels.Max() + 1, k, [], "spare");
+        var sampler = new SpareSampler(groups, Doubles(root.GetProperty("powers")), 0);
+        double worst = Compare(Doubles(root.GetProperty("probabilities")), sampler.Probabilities(), "probability");
+        output.WriteLine($"SPARE sampling: max deviation {worst:E2} over {labels.Length} samples");
+    }
+
+    [Fact]
+    public void Ssa_chooses_the_references_pseudo_labels()
+    {
+        var root = Fixture("ssa");
+        var rows = Rows(root.GetProperty("logits"));
+        using var scope = NewDisposeScope();
+        var logits = torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
+        var (max, argmax) = logits.softmax(1).max(1);
+        var selected = SsaIdentifier.Select(max.data<float>().ToArray(), argmax.data<long>().ToArray(),
+            root.GetProperty("labelled_attributes").EnumerateArray().Select(v => v.GetInt64()).ToArray(), root.GetProperty("rarest").GetInt32(),
+            root.GetProperty("attributes").GetInt32(), root.GetProperty("threshold").GetDouble(), out var pseudo);
+        Assert.Equal(root.GetProperty("selected").EnumerateArray().Select(v => v.GetInt64()), selected);
+        Assert.Equal(root.GetProperty("pseudo_labels").EnumerateArray().Select(v => v.GetInt64()), pseudo);
+        Assert.True(selected.Length > 3, "the fixture must select from more than one attribute");
+    }
+
+    private static double Compare(IReadOnlyList<double> expected, IReadOnlyList<double> actual, string what)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        double worst = 0;
+        for (int i = 0; i < expected.Count; i++)
+        {
+            double deviation = Math.Abs(expected[i] - actual[i]) / Math.Max(1, Math.Abs(expected[i]));
+            Assert.True(deviation <= Tolerance, $"{what} [{i}]: expected {expected[i]:R}, got {actual[i]:R}");
+            worst = Math.Max(worst, deviation);
+        }
+        return worst;
+    }
+
+    private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
+    private static double[][] Rows(JsonElement e) => e.EnumerateArray().Select(Doubles).ToArray();
+
+    private static void Load(nn.Module model, JsonElement state)
+    {
+        using var noGrad = torch.no_grad();
+        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var p in state.EnumerateObject())
+        {
+            var values = p.Value.EnumerateArray().SelectMany(v => v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(x => (float)x.GetDouble()) : [(float)v.GetDouble()]).ToArray();
+            using var value = torch.tensor(values).reshape(named[p.Name].shape);
+            named[p.Name].copy_(value);
+        }
+    }
+}
