@@ -24,6 +24,11 @@ var identifiers = new Option<string[]>("--identifiers")
     Description = $"Identifiers whose error sets are reported in the quality table (precision, recall) even when no row trains on them, a phase-I one at every candidate T: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key))}",
     AllowMultipleArgumentsPerToken = true,
 };
+var set = new Option<string[]>("--set")
+{
+    Description = "KEY.Option=VALUE: an option of a catalog entry's options for every row that builds it, e.g. mmd.PenaltyWeight=0.1 or ssa.Steps=300 (repeatable; top-level options of a number, boolean, string or enum type)",
+    AllowMultipleArgumentsPerToken = true,
+};
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };
 var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
 var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a detector of the minority groups, both from validation; default), worst-group or average (phase-I validation accuracy), joint (JTT's protocol: T and the phase-II epoch together), oracle-f1 (ORACLE: minority groups from the training counts)", DefaultValueFactory = _ => "error-set-f1" };
@@ -55,7 +60,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Log the library's i
 var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, identifiers, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
+foreach (var o in new Option[] { methods, identifiers, set, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -65,6 +70,7 @@ root.SetAction(parse =>
     {
         Methods = StudyRow.Expand(parse.GetValue(methods)!),
         Identifiers = parse.GetValue(identifiers) ?? [],
+        Set = parse.GetValue(set) ?? [],
         Epochs = parse.GetValue(epochs),
         Phase1Epochs = parse.GetValue(phase1),
         IdentificationRule = parse.GetValue(rule)!,

@@ -12,6 +12,12 @@ public sealed record StudyOptions
     /// <summary>Identifiers (catalog keys) whose groups are reported in the error-set quality table even when no row trains on them; a phase-I one at every candidate T.</summary>
     public IReadOnlyList<string> Identifiers { get; init; } = [];
     public int Phase1Epochs { get; init; } = 3;
+
+    /// <summary>The <c>--set KEY.Option=VALUE</c> specs (<see cref="OptionOverrides"/>), checked by <see cref="Validate"/>.</summary>
+    public IReadOnlyList<string> Set { get; init; } = [];
+
+    /// <summary>The parsed <see cref="Set"/>.</summary>
+    public OptionOverrides Overrides => Set.Count == 0 ? OptionOverrides.None : OptionOverrides.Parse(Set);
     public static readonly string[] IdentificationRules = ["error-set-f1", "worst-group", "average", "joint", "oracle-f1"];
     public static readonly string[] SelectionRules = ["worst-group", "average", "worst-class", "worst-attribute", "class-balanced", "mean-precision", "worst-class-precision", "mean-f1", "worst-class-f1", "auroc", "class-difference"];
 
@@ -58,6 +64,7 @@ public sealed record StudyOptions
 
     public void Validate()
     {
+        _ = Overrides;   // a spec that names no option, or a value of another type, fails here with its message
         var rows = Methods.Select(StudyRow.Parse).ToList();
         if (rows.Any(r => r.UsesPhaseOne) && !rows.Any(r => r.Spec == "erm"))
             throw new ArgumentException("JTT, JM1 (identified error set), EIIL (reference model) and DFR (the ERM backbone) need the 'erm' run; add erm to --methods.");

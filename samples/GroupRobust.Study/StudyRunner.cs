@@ -66,6 +66,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 "xrm" => new XrmOptions { Steps = options.Epochs * data.Train.Count / options.BatchSize, BatchSize = options.BatchSize, Pass = passes },
                 _ => null,
             };
+            idOptions = options.Overrides.Apply(id.Key, idOptions);
             var g = id.Input != IdentifierInput.PhaseOneModel ? recipe.Identify(id, idOptions) : recipe.Identify(phaseOne!, id, idOptions,
                 everyCandidate: joint || id == MethodCatalog.Misclassified || options.Identifiers.Contains(id.Key) || rows.Any(r => r.Groups == id && r.JttLambda == "grid"));
             foreach (var (t, groups) in g.Candidates)
@@ -89,14 +90,14 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     if (lastLayer.HeldOutFraction > 0)
                     {
                         using var own = LastLayerRecipe.TrainAndRetrain(lastLayer, data, NewModel, p => torch.optim.Adam(p, options.LearningRate), seeds, recipeOptions,
-                            lastLayer == MethodCatalog.Afr ? AfrGrid : null, loggers);
+                            options.Overrides.Apply(lastLayer.Key, lastLayer == MethodCatalog.Afr ? AfrGrid : null), loggers);
                         results.Add(MethodResult.OfLastLayer(own, lastLayer.Name, null, seed, evaluator.Evaluate(own.Model, data.Validation, batchSize: 500), Test(own.Model), clock.Elapsed.TotalSeconds, options.Epochs, progress));
                         continue;
                     }
                     (RecipeRun Run, MethodResult Result)? baseRun = row.Method is null ? null : runs.Remove(row.Base.Spec, out var cached) ? cached : Train(row.Base, recipe, GroupsOf, joint, seed, Test);
                     using var model = baseRun?.Run.TakeModel() ?? phaseOne!.FinalModel();   // the base run's selected epoch, or ERM's last
                     // CRT chooses its epoch on validation: by the Study's selection rule, as every other row
-                    object? fitOptions = lastLayer.Defaults is CrtOptions crt ? crt with { Selection = options.SelectionRule() } : null;
+                    object? fitOptions = options.Overrides.Apply(lastLayer.Key, lastLayer.Defaults is CrtOptions crt ? crt with { Selection = options.SelectionRule() } : null);
                     using var retrained = LastLayerRecipe.Retrain(lastLayer, model, data.Train, data.Validation, seeds.Child(lastLayer.Key), fitOptions, featureBatchSize: 1000, loggers: loggers);
                     var result = MethodResult.OfLastLayer(retrained, $"{lastLayer.Name} ({baseRun?.Result.Method ?? "ERM"} backbone)", baseRun?.Result, seed, evaluator.Evaluate(model, data.Validation, batchSize: 500), Test(model), clock.Elapsed.TotalSeconds, options.Epochs, progress);
                     results.Add(result with { LabelsUsed = (Groups.LabelBudget)Math.Max((int)result.LabelsUsed, (int)(baseRun?.Result.LabelsUsed ?? 0)) });
@@ -199,6 +200,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             },
             _ => null,
         };
+        methodOptions = options.Overrides.Apply(method.Key, methodOptions);
         string? choice = row.Choices is { } ids ? $"the best of {string.Join(", ", ids.Select(i => i.Name))}" : null;
         _rowName = row.ExplicitGroups ? $"{method.Name} on {choice ?? row.Groups!.Name}" : null;
         RecipeRun run;

@@ -114,6 +114,34 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Set_changes_an_entrys_options_for_its_rows_and_the_report_says_so_and_ssa_rows_count_validation_groups()
+    {
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "mmd", "groupdro@ssa",
+            "--set", "mmd.PenaltyWeight=0.25", "ssa.Steps=5", "ssa.splits=2", "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false",
+            "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("Options set (--set): mmd.PenaltyWeight=0.25, ssa.Steps=5, ssa.splits=2.", report);
+        Assert.Contains("| MMD (γ=0.25) | train groups |", report);
+        // SSA fits on the validation split's group labels, and the row trained on its groups says so
+        Assert.Contains("| GroupDRO on SSA attributes | validation groups (fitting) |", report);
+
+        var (unknownKey, keyMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "nope.Steps=1", "--output", dir.File("out2"));
+        Assert.Equal(2, unknownKey);
+        Assert.Contains("'nope' is not a catalog key", Flat(keyMessage));
+        var (unknownOption, optionMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "mmd.Weight=1", "--output", dir.File("out3"));
+        Assert.Equal(2, unknownOption);
+        Assert.Contains("FeatureAlignmentOptions has no option 'Weight' settable here; it has Kernel, PenaltyWeight", Flat(optionMessage));
+        var (badValue, valueMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "mmd.Kernel=Cosine", "--output", dir.File("out4"));
+        Assert.Equal(2, badValue);
+        Assert.Contains("'Cosine' is not a value of Kernel's type FeatureKernel (Gaussian, MeanCovariance)", Flat(valueMessage));
+    }
+
+    /// <summary>The console's text with its line wrapping undone.</summary>
+    private static string Flat(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
+
+    [Fact]
     public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_papers_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
     {
         using var dir = new TempDirectory();
