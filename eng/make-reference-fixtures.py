@@ -22,6 +22,10 @@ IdentifierReferenceFixtureTests.cs):
   sampling powers;
 - SSA's pseudo-label selection (SpuCo, group_inference/ssa.py, SSATrainer.train_step) on fixed logits, with the
   softmax confidence (the paper's; SpuCo compares raw logits with the threshold).
+DFR's and AFR's last-layer solver (Fixtures/Reference/LastLayer/, tests/GroupRobust.Tests/Methods/Dfr/
+L1LogisticReferenceTests.cs): scikit-learn's LogisticRegression(penalty="l1", solver="liblinear"), the solver DFR's
+reference calls (PolinaKirichenko/deep_feature_reweighting), on fixed features, two classes and three (one-vs-rest),
+at a C that keeps most weights and at one that zeroes most; needs python3-sklearn (Debian's).
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
 parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
 biased), plain SGD at a learning rate, the
@@ -374,6 +378,27 @@ def ssa_selection():
         labelled_attributes=labelled, rarest=g_min, threshold=tau, attributes=3, selected=chosen, pseudo_labels=pseudo[chosen].tolist())
 
 
+def l1_logistic():
+    """scikit-learn's liblinear L1 logistic regression at a tight tolerance, as DFR's reference fits its head."""
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 6))
+    truth = np.array([[2.0, -1.5, 0, 0, 0.5, 0], [0, 1.0, -2.0, 0, 0, 0.5], [-1.0, 0, 1.0, 1.5, 0, 0]])
+    logits = x @ truth.T + np.array([0.3, -0.2, 0.0])
+    three = np.array([rng.choice(3, p=np.exp(z) / np.exp(z).sum()) for z in logits])
+    two = (rng.random(120) < 1 / (1 + np.exp(-(x @ truth[0] + 0.3)))).astype(int)
+    problems = []
+    for labels, classes in ((two, 2), (three, 3)):
+        for c in (1.0, 0.05):
+            model = LogisticRegression(penalty="l1", solver="liblinear", C=c, tol=1e-9, max_iter=100_000, intercept_scaling=1)
+            model.fit(x, labels)
+            problems.append(OrderedDict(classes=classes, c=c, labels=labels.tolist(), coef=model.coef_.tolist(),
+                                        intercept=model.intercept_.tolist(), nonzero=int((model.coef_ != 0).sum())))
+    import sklearn
+    return OrderedDict(reference="scikit-learn " + sklearn.__version__ + " LogisticRegression(penalty='l1', solver='liblinear', intercept_scaling=1, tol=1e-9)",
+                       features=x.tolist(), problems=problems)
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     inputs, labels, attributes, batches = task()
@@ -414,6 +439,14 @@ def main():
             json.dump(fixture, f, indent=1)
             f.write("\n")
         print(f"{name}: written")
+    last_layer = os.path.join(OUT, "LastLayer")
+    os.makedirs(last_layer, exist_ok=True)
+    fixture = l1_logistic()
+    fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+    with open(os.path.join(last_layer, "l1-logistic.json"), "w") as f:
+        json.dump(fixture, f, indent=1)
+        f.write("\n")
+    print("l1-logistic: " + ", ".join(f"{p['classes']} classes C={p['c']}: {p['nonzero']} nonzero" for p in fixture["problems"]))
 
 
 if __name__ == "__main__":
