@@ -25,7 +25,11 @@ IdentifierReferenceFixtureTests.cs):
 DFR's and AFR's last-layer solver (Fixtures/Reference/LastLayer/, tests/GroupRobust.Tests/Methods/Dfr/
 L1LogisticReferenceTests.cs): scikit-learn's LogisticRegression(penalty="l1", solver="liblinear"), the solver DFR's
 reference calls (PolinaKirichenko/deep_feature_reweighting), on fixed features, two classes and three (one-vs-rest),
-at a C that keeps most weights and at one that zeroes most; needs python3-sklearn (Debian's).
+at a C that keeps most weights and at one that zeroes most; needs python3-sklearn (Debian's). AFR's last-layer training
+(AndPotap/afr, losses/__init__.py get_exp_weights and afr_fn, utils/supervised_utils.py rebalance_weights,
+normalize_weights and take_step): the weights exp(-gamma p_true) rebalanced by class and normalised, then full-batch
+SGD steps on the weighted cross entropy plus reg_coeff times the squared distance to the ERM head, the gradient norm
+clipped at 1.
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
 parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
 biased), plain SGD at a learning rate, the
@@ -390,13 +394,48 @@ def l1_logistic():
     problems = []
     for labels, classes in ((two, 2), (three, 3)):
         for c in (1.0, 0.05):
-            model = LogisticRegression(penalty="l1", solver="liblinear", C=c, tol=1e-9, max_iter=100_000, intercept_scaling=1)
+            model = LogisticRegression(penalty="l1", solver="liblinear", C=c, tol=1e-9, max_iter=100_000, intercept_scaling=1, random_state=0)
             model.fit(x, labels)
             problems.append(OrderedDict(classes=classes, c=c, labels=labels.tolist(), coef=model.coef_.tolist(),
                                         intercept=model.intercept_.tolist(), nonzero=int((model.coef_ != 0).sum())))
     import sklearn
     return OrderedDict(reference="scikit-learn " + sklearn.__version__ + " LogisticRegression(penalty='l1', solver='liblinear', intercept_scaling=1, tol=1e-9)",
                        features=x.tolist(), problems=problems)
+
+
+def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
+    """AndPotap/afr train_embeddings.py on fixed embeddings: weights from the ERM head's logits, then take_step."""
+    g = torch.Generator().manual_seed(23)
+    embeddings = torch.randn(40, 5, generator=g) * 4   # large enough that the clipping at norm 1 acts on the first steps
+    y = torch.randint(0, 3, (40,), generator=g)
+    w0 = torch.randn(3, 5, generator=g) * 0.5
+    b0 = torch.randn(3, generator=g) * 0.1
+    logits = (embeddings @ w0.T + b0).detach()
+    p = logits.softmax(-1)
+    p_true = (p * torch.zeros_like(logits).scatter_(-1, y.unsqueeze(-1), 1)).sum(-1)
+    weights = (-gamma * p_true).exp()
+    for c in torch.unique(y):
+        weights[y == c] *= len(y) / (y == c).sum()
+    weights = weights / weights.sum()
+    layer = nn.Linear(5, 3)
+    with torch.no_grad():
+        layer.weight.copy_(w0)
+        layer.bias.copy_(b0)
+    opt = torch.optim.SGD(layer.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        out = layer(embeddings)
+        loss = (weights * F.cross_entropy(out, y, reduction="none")).sum()
+        loss = loss + reg_coeff * ((layer.weight - w0).pow(2).sum() + (layer.bias - b0).pow(2).sum())
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(layer.parameters(), max_norm=1.0)
+        opt.step()
+        losses.append(loss.item())
+    return OrderedDict(
+        reference="AndPotap/afr losses/__init__.py, utils/supervised_utils.py take_step", gamma=gamma, reg_coeff=reg_coeff, learning_rate=lr,
+        max_norm=1.0, steps=steps, embeddings=embeddings.double().tolist(), labels=y.tolist(), w0=w0.double().tolist(), b0=b0.double().tolist(),
+        weights=weights.double().tolist(), losses=losses, weight=layer.weight.detach().double().tolist(), bias=layer.bias.detach().double().tolist())
 
 
 def main():
@@ -441,13 +480,16 @@ def main():
         print(f"{name}: written")
     last_layer = os.path.join(OUT, "LastLayer")
     os.makedirs(last_layer, exist_ok=True)
-    fixture = l1_logistic()
-    fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
-    with open(os.path.join(last_layer, "l1-logistic.json"), "w") as f:
-        json.dump(fixture, f, indent=1)
-        f.write("\n")
-    print("l1-logistic: " + ", ".join(f"{p['classes']} classes C={p['c']}: {p['nonzero']} nonzero" for p in fixture["problems"]))
-
+    for name, make in [("l1-logistic", l1_logistic), ("afr", afr)]:
+        fixture = make()
+        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+        with open(os.path.join(last_layer, name + ".json"), "w") as f:
+            json.dump(fixture, f, indent=1)
+            f.write("\n")
+        if name == "afr":
+            print(f"afr: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
+        else:
+            print("l1-logistic: " + ", ".join(f"{p['classes']} classes C={p['c']}: {p['nonzero']} nonzero" for p in fixture["problems"]))
 
 if __name__ == "__main__":
     main()
