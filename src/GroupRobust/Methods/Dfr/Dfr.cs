@@ -136,7 +136,7 @@ public static class Dfr
         var final = FitAveraged(trainFeatures, trainFeatures, all, groups, best, options.Retrains, options, rng, out int perResample);
         // worst-group selection on inferred validation groups (XRM's protocol) reads no group label
         bool readsValidationGroups = selectByWorstGroup && validationFeatures is not RegroupedView { Inferred: true };
-        var budget = (LabelBudget)Math.Max(trainGroups.Source == GroupSource.TrueLabels ? (int)LabelBudget.TrainingGroups : 0,
+        var budget = (LabelBudget)Math.Max((int)trainGroups.TrainingBudget,
             readsValidationGroups ? (int)LabelBudget.ValidationGroupsForSelection : 0);
         return new DfrResult { Head = final, C = best, Tuning = tuning, LabelBudget = budget, SamplesPerResample = perResample };
     }

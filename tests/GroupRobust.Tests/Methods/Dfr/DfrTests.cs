@@ -187,6 +187,9 @@ public class DfrTests(ITestOutputHelper output)
         var inferred = GroupAssignment.FromErrorSet(Enumerable.Range(0, train.Count).Select(i => i % 7 == 0).ToArray(), train, "test");
         Assert.Equal(LabelBudget.ValidationGroupsForSelection, Dfr.OnTraining(train, inferred, val, new SeedSource(0), true, one).LabelBudget);
         Assert.Equal(LabelBudget.None, Dfr.OnTraining(train, inferred, val, new SeedSource(0), false, one).LabelBudget);
+        // groups predicted by a model fitted on validation groups (SSA's) carry that budget into DFR
+        var fitted = GroupAssignment.FittedOnValidationGroups(train.Groups.ToArray().Select(g => g % 2).ToArray(), train, 2, [1, 2], "ssa", null, ["a=0", "a=1"]);
+        Assert.Equal(LabelBudget.ValidationGroupsForFitting, Dfr.OnTraining(train, fitted, val, new SeedSource(0), false, one).LabelBudget);
         // average-accuracy selection needs no validation group labels at all
         using var ungroupedVal = WithoutGroups(val);
         Assert.Equal(LabelBudget.None, Dfr.OnTraining(train, inferred, ungroupedVal, new SeedSource(0), false, one).LabelBudget);
