@@ -30,6 +30,10 @@ at a C that keeps most weights and at one that zeroes most; needs python3-sklear
 normalize_weights and take_step): the weights exp(-gamma p_true) rebalanced by class and normalised, then full-batch
 SGD steps on the weighted cross entropy plus reg_coeff times the squared distance to the ERM head, the gradient norm
 clipped at 1.
+Methods whose steps draw at random (Fixtures/Reference/Draws/): the draws are the fixture's (numpy and torch
+generators here), and the C# test feeds them to the library's step. MixUp (facebookresearch/mixup-cifar10,
+train.py mixup_data and mixup_criterion): lambda ~ Beta(a, a), a permutation of the batch, the mixed inputs and the
+two-label loss.
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
 parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
 biased), plain SGD at a learning rate, the
@@ -438,6 +442,31 @@ def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
         weights=weights.double().tolist(), losses=losses, weight=layer.weight.detach().double().tolist(), bias=layer.bias.detach().double().tolist())
 
 
+def mixup(inputs, labels, batches, alpha=0.4, lr=0.1):
+    """facebookresearch/mixup-cifar10 train.py: mixup_data then mixup_criterion, one SGD step per batch."""
+    rng = np.random.RandomState(17)
+    g = torch.Generator().manual_seed(17)
+    net = network()
+    start = params(net)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    draws, losses = [], []
+    for idx in batches:
+        x, y = inputs[idx], labels[idx]
+        lam = float(rng.beta(alpha, alpha))
+        index = torch.randperm(len(idx), generator=g)
+        mixed = lam * x + (1 - lam) * x[index, :]
+        out = net(mixed)
+        loss = lam * F.cross_entropy(out, y) + (1 - lam) * F.cross_entropy(out, y[index])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        draws.append(OrderedDict(permutation=index.tolist(), lam=lam))
+        losses.append(loss.item())
+    return OrderedDict(
+        method="mixup", reference="facebookresearch/mixup-cifar10 train.py (mixup_data, mixup_criterion)", alpha=alpha, learning_rate=lr,
+        inputs=inputs.double().tolist(), labels=labels.tolist(), batches=batches, draws=draws, initial=start, losses=losses, final=params(net))
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     inputs, labels, attributes, batches = task()
@@ -478,6 +507,14 @@ def main():
             json.dump(fixture, f, indent=1)
             f.write("\n")
         print(f"{name}: written")
+    draws = os.path.join(OUT, "Draws")
+    os.makedirs(draws, exist_ok=True)
+    fixture = mixup(inputs, labels, batches)
+    fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+    with open(os.path.join(draws, "mixup.json"), "w") as f:
+        json.dump(fixture, f, indent=1)
+        f.write("\n")
+    print(f"mixup: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
     last_layer = os.path.join(OUT, "LastLayer")
     os.makedirs(last_layer, exist_ok=True)
     for name, make in [("l1-logistic", l1_logistic), ("afr", afr)]:
