@@ -34,7 +34,7 @@ public sealed record SsaOptions
     /// </summary>
     public int EvaluateEvery { get; init; } = 20;
 
-    /// <summary>Batch size and device of the labelling and evaluation passes.</summary>
+    /// <summary>Batch size of the labelling and evaluation passes (they run on the network's device; <see cref="IdentificationOptions.Device"/> is not read).</summary>
     public IdentificationOptions Pass { get; init; } = new();
 
     /// <summary>Throws when an option is out of range (the parameter name is the option's).</summary>
