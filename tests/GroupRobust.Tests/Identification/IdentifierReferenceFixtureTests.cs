@@ -1,8 +1,10 @@
 using System.Text.Json;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
+using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 using Xunit.Abstractions;
+using static GroupRobust.Tests.TestSupport.ReferenceFixture;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Identification;
@@ -14,10 +16,7 @@ namespace GroupRobust.Tests.Identification;
 /// </summary>
 public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
 {
-    private const double Tolerance = 1e-5;
-
-    private static JsonElement Fixture(string name)
-        => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification", name + ".json"))).RootElement;
+    private static JsonElement Fixture(string name) => ReferenceFixture.Load("Identification/" + name);
 
     [Fact]
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
@@ -32,10 +31,10 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
     {
         var root = Fixture("eiil");
         using var scope = NewDisposeScope();
-        var inputs = torch.tensor(Rows(root.GetProperty("inputs")).SelectMany(r => r).Select(v => (float)v).ToArray(), [root.GetProperty("labels").GetArrayLength(), 3]);
-        var labels = torch.tensor(root.GetProperty("labels").EnumerateArray().Select(v => v.GetInt64()).ToArray());
+        var inputs = Matrix(root.GetProperty("inputs"));
+        var labels = torch.tensor(Longs(root.GetProperty("labels")));
         using var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
-        Load(net, root.GetProperty("initial"));
+        LoadParameters(net, root.GetProperty("initial"));
         Tensor logits;
         using (torch.no_grad()) logits = net.call(inputs);
         var d = EiilIdentifier.ScaleDerivatives(logits.to(ScalarType.Float64), labels).data<double>().ToArray();
@@ -68,9 +67,8 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
     public void Ssa_chooses_the_references_pseudo_labels()
     {
         var root = Fixture("ssa");
-        var rows = Rows(root.GetProperty("logits"));
         using var scope = NewDisposeScope();
-        var logits = torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
+        var logits = Matrix(root.GetProperty("logits"));
         var (max, argmax) = logits.softmax(1).max(1);
         var selected = SsaIdentifier.Select(max.data<float>().ToArray(), argmax.data<long>().ToArray(),
             root.GetProperty("labelled_attributes").EnumerateArray().Select(v => v.GetInt64()).ToArray(), root.GetProperty("rarest").GetInt32(),
@@ -78,34 +76,5 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
         Assert.Equal(root.GetProperty("selected").EnumerateArray().Select(v => v.GetInt64()), selected);
         Assert.Equal(root.GetProperty("pseudo_labels").EnumerateArray().Select(v => v.GetInt64()), pseudo);
         Assert.True(selected.Length > 3, "the fixture must select from more than one attribute");
-    }
-
-    private static double Compare(IReadOnlyList<double> expected, IReadOnlyList<double> actual, string what)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        double worst = 0;
-        for (int i = 0; i < expected.Count; i++)
-        {
-            double deviation = Math.Abs(expected[i] - actual[i]) / Math.Max(1, Math.Abs(expected[i]));
-            Assert.True(deviation <= Tolerance, $"{what} [{i}]: expected {expected[i]:R}, got {actual[i]:R}");
-            worst = Math.Max(worst, deviation);
-        }
-        return worst;
-    }
-
-    private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
-
-    private static double[][] Rows(JsonElement e) => e.EnumerateArray().Select(Doubles).ToArray();
-
-    private static void Load(nn.Module model, JsonElement state)
-    {
-        using var noGrad = torch.no_grad();
-        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var p in state.EnumerateObject())
-        {
-            var values = p.Value.EnumerateArray().SelectMany(v => v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(x => (float)x.GetDouble()) : [(float)v.GetDouble()]).ToArray();
-            using var value = torch.tensor(values).reshape(named[p.Name].shape);
-            named[p.Name].copy_(value);
-        }
     }
 }

@@ -5,7 +5,9 @@ using GroupRobust.Methods;
 using GroupRobust.Models;
 using GroupRobust.Randomness;
 using TorchSharp;
+using GroupRobust.Tests.TestSupport;
 using Xunit.Abstractions;
+using static GroupRobust.Tests.TestSupport.ReferenceFixture;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Methods;
@@ -20,14 +22,13 @@ public class AfrReferenceTests(ITestOutputHelper output)
     [Fact]
     public void Weights_losses_and_the_final_layer_match_the_reference_step_by_step()
     {
-        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "LastLayer", "afr.json"))).RootElement;
+        var root = ReferenceFixture.Load("LastLayer/afr");
         var embeddings = Rows(root.GetProperty("embeddings"));
-        var labels = root.GetProperty("labels").EnumerateArray().Select(v => v.GetInt64()).ToArray();
+        var labels = Longs(root.GetProperty("labels"));
         var w0 = Rows(root.GetProperty("w0"));
-        var initial = new LinearHead { Weight = Matrix(w0), Bias = Doubles(root.GetProperty("b0")) };
+        var initial = new LinearHead { Weight = HostMatrix(w0), Bias = Doubles(root.GetProperty("b0")) };
         using var scope = NewDisposeScope();
-        using var features = new TensorGroupDataset(torch.tensor(embeddings.SelectMany(r => r).Select(v => (float)v).ToArray(), [embeddings.Length, embeddings[0].Length]),
-            torch.tensor(labels), new GroupScheme(3, 1));
+        using var features = new TensorGroupDataset(Matrix(root.GetProperty("embeddings")), torch.tensor(labels), new GroupScheme(3, 1));
         using var method = new AfrMethod(features, initial, new SeedSource(0),
             new AfrOptions { Gamma = root.GetProperty("gamma").GetDouble(), Lambda = root.GetProperty("reg_coeff").GetDouble(), RebalanceClasses = true });
         double worst = Compare(Doubles(root.GetProperty("weights")), method.SampleWeights(), "sample weight");
@@ -60,24 +61,7 @@ public class AfrReferenceTests(ITestOutputHelper output)
         output.WriteLine($"AFR: max deviation {worst:E2} over the weights, {steps} losses and the final layer");
     }
 
-    private static double Compare(IReadOnlyList<double> expected, IReadOnlyList<double> actual, string what)
-    {
-        Assert.Equal(expected.Count, actual.Count);
-        double worst = 0;
-        for (int i = 0; i < expected.Count; i++)
-        {
-            double deviation = Math.Abs(expected[i] - actual[i]) / Math.Max(1, Math.Abs(expected[i]));
-            Assert.True(deviation <= 1e-5, $"{what} [{i}]: reference {expected[i]:R}, ours {actual[i]:R}");
-            worst = Math.Max(worst, deviation);
-        }
-        return worst;
-    }
-
-    private static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
-
-    private static double[][] Rows(JsonElement e) => e.EnumerateArray().Select(Doubles).ToArray();
-
-    private static double[,] Matrix(double[][] rows)
+    private static double[,] HostMatrix(double[][] rows)
     {
         var m = new double[rows.Length, rows[0].Length];
         for (int i = 0; i < rows.Length; i++)

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using GroupRobust.Methods;
 using TorchSharp;
+using GroupRobust.Tests.TestSupport;
 using Xunit.Abstractions;
+using static GroupRobust.Tests.TestSupport.ReferenceFixture;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Methods;
@@ -16,8 +18,8 @@ public class L1LogisticReferenceTests(ITestOutputHelper output)
     [Fact]
     public void The_solver_finds_liblinears_weights_intercepts_and_zeros()
     {
-        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "LastLayer", "l1-logistic.json"))).RootElement;
-        var rows = root.GetProperty("features").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var root = ReferenceFixture.Load("LastLayer/l1-logistic");
+        var rows = Rows(root.GetProperty("features"));
         using var scope = NewDisposeScope();
         var x = torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length], ScalarType.Float64);
         double worst = 0;
@@ -25,10 +27,10 @@ public class L1LogisticReferenceTests(ITestOutputHelper output)
         {
             int classes = problem.GetProperty("classes").GetInt32();
             double c = problem.GetProperty("c").GetDouble();
-            var y = torch.tensor(problem.GetProperty("labels").EnumerateArray().Select(v => v.GetInt64()).ToArray());
+            var y = torch.tensor(Longs(problem.GetProperty("labels")));
             var head = L1LogisticRegression.Fit(x, y, classes, c, new L1LogisticOptions { MaxIterations = 100_000, Tolerance = 1e-12 });
-            var coef = problem.GetProperty("coef").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
-            var intercept = problem.GetProperty("intercept").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            var coef = Rows(problem.GetProperty("coef"));
+            var intercept = Doubles(problem.GetProperty("intercept"));
             // scikit-learn's binary model is one row (class 1 against 0); the head's is row 1 - row 0
             for (int k = 0; k < coef.Length; k++)
             {
@@ -45,12 +47,5 @@ public class L1LogisticReferenceTests(ITestOutputHelper output)
             }
         }
         output.WriteLine($"L1 logistic regression against liblinear: max deviation {worst:E2} over 4 problems");
-    }
-
-    private static double Check(double expected, double actual, string what)
-    {
-        double deviation = Math.Abs(expected - actual) / Math.Max(1, Math.Abs(expected));
-        Assert.True(deviation <= 1e-5, $"{what}: liblinear {expected:R}, ours {actual:R}");
-        return deviation;
     }
 }

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using GroupRobust.Methods;
 using TorchSharp;
+using GroupRobust.Tests.TestSupport;
 using Xunit.Abstractions;
+using static GroupRobust.Tests.TestSupport.ReferenceFixture;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Methods;
@@ -17,23 +19,22 @@ public class MixupReferenceTests(ITestOutputHelper output)
     [Fact]
     public void The_mixed_inputs_and_the_two_label_loss_match_the_reference_with_the_same_draws()
     {
-        var root = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Draws", "mixup.json"))).RootElement;
+        var root = ReferenceFixture.Load("Draws/mixup");
         using var scope = NewDisposeScope();
-        var rows = root.GetProperty("inputs").EnumerateArray().Select(r => r.EnumerateArray().Select(v => (float)v.GetDouble()).ToArray()).ToArray();
-        var inputs = torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length]);
-        var labels = torch.tensor(root.GetProperty("labels").EnumerateArray().Select(v => v.GetInt64()).ToArray());
+        var inputs = Matrix(root.GetProperty("inputs"));
+        var labels = torch.tensor(Longs(root.GetProperty("labels")));
         using var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
-        Load(net, root.GetProperty("initial"));
+        LoadParameters(net, root.GetProperty("initial"));
         using var sgd = torch.optim.SGD(net.parameters(), root.GetProperty("learning_rate").GetDouble());
-        var batches = root.GetProperty("batches").EnumerateArray().Select(b => b.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray();
+        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
         var draws = root.GetProperty("draws").EnumerateArray().ToArray();
-        var expected = root.GetProperty("losses").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var expected = Doubles(root.GetProperty("losses"));
         double worst = 0;
         for (int b = 0; b < batches.Length; b++)
         {
             using var stepScope = NewDisposeScope();
             var index = torch.tensor(batches[b]);
-            var draw = new MixupDraw(draws[b].GetProperty("permutation").EnumerateArray().Select(v => v.GetInt64()).ToArray(), draws[b].GetProperty("lam").GetDouble());
+            var draw = new MixupDraw(Longs(draws[b].GetProperty("permutation")), draws[b].GetProperty("lam").GetDouble());
             var loss = StandardMixup.Loss(net.call(StandardMixup.Mix(inputs.index_select(0, index), draw)), labels.index_select(0, index), draw);
             worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"loss of batch {b}"));
             sgd.zero_grad();
@@ -49,26 +50,5 @@ public class MixupReferenceTests(ITestOutputHelper output)
         }
         Assert.Contains(draws, d => d.GetProperty("lam").GetDouble() is > 0.05 and < 0.95);   // the fixture mixes, not just copies
         output.WriteLine($"MixUp: max deviation {worst:E2} over {batches.Length} losses and the final parameters");
-    }
-
-    private static double Check(double expected, double actual, string what)
-    {
-        double deviation = Math.Abs(expected - actual) / Math.Max(1, Math.Abs(expected));
-        Assert.True(deviation <= 1e-5, $"{what}: reference {expected:R}, ours {actual:R}");
-        return deviation;
-    }
-
-    private static double[] Flatten(JsonElement e)
-        => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().SelectMany(Flatten).ToArray() : [e.GetDouble()];
-
-    private static void Load(nn.Module model, JsonElement state)
-    {
-        using var noGrad = torch.no_grad();
-        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var p in state.EnumerateObject())
-        {
-            using var value = torch.tensor(Flatten(p.Value).Select(v => (float)v).ToArray()).reshape(named[p.Name].shape);
-            named[p.Name].copy_(value);
-        }
     }
 }

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.TestSupport;
+
+/// <summary>
+/// Reading the reference fixtures eng/make-reference-fixtures.py writes (Fixtures/Reference/...) and comparing with them:
+/// numbers relative to their size above 1, within 1e-5 unless a test says otherwise.
+/// </summary>
+internal static class ReferenceFixture
+{
+    /// <summary>The fixture Fixtures/Reference/<paramref name="relativePath"/>.json from the test output.</summary>
+    public static JsonElement Load(string relativePath)
+        => JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", relativePath + ".json"))).RootElement;
+
+    public static double[] Doubles(JsonElement e) => e.EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
+    public static double[][] Rows(JsonElement e) => e.EnumerateArray().Select(Doubles).ToArray();
+
+    public static long[] Longs(JsonElement e) => e.EnumerateArray().Select(v => v.GetInt64()).ToArray();
+
+    /// <summary>Every number of a nested array, in row-major order.</summary>
+    public static double[] Flatten(JsonElement e)
+        => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().SelectMany(Flatten).ToArray() : [e.GetDouble()];
+
+    /// <summary>A float32 tensor of a fixture's matrix.</summary>
+    public static Tensor Matrix(JsonElement e)
+    {
+        var rows = Rows(e);
+        return torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
+    }
+
+    /// <summary>Copies a fixture's state (parameter name to nested values) into <paramref name="model"/>'s parameters.</summary>
+    public static void LoadParameters(nn.Module model, JsonElement state)
+    {
+        using var noGrad = torch.no_grad();
+        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var p in state.EnumerateObject())
+        {
+            using var value = torch.tensor(Flatten(p.Value).Select(v => (float)v).ToArray()).reshape(named[p.Name].shape);
+            named[p.Name].copy_(value);
+        }
+    }
+
+    /// <summary>Asserts that <paramref name="actual"/> is within <paramref name="tolerance"/> of <paramref name="expected"/> (relative above 1); returns the deviation.</summary>
+    public static double Check(double expected, double actual, string what, double tolerance = 1e-5)
+    {
+        double deviation = Math.Abs(expected - actual) / Math.Max(1, Math.Abs(expected));
+        Assert.True(deviation <= tolerance, $"{what}: reference {expected:R}, ours {actual:R} (relative deviation {deviation:E2} > {tolerance:E0})");
+        return deviation;
+    }
+
+    /// <summary><see cref="Check"/> for every element; returns the largest deviation.</summary>
+    public static double Compare(IReadOnlyList<double> expected, IReadOnlyList<double> actual, string what, double tolerance = 1e-5)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        double worst = 0;
+        for (int i = 0; i < expected.Count; i++) worst = Math.Max(worst, Check(expected[i], actual[i], $"{what} [{i}]", tolerance));
+        return worst;
+    }
+}
