@@ -108,6 +108,14 @@ public class SsaIdentifierTests(ITestOutputHelper output)
         var ex = Assert.Throws<ArgumentException>(() => new SsaIdentifier(Networks(0), Sgd, data.Validation.WithoutGroupLabels(), new SeedSource(0)));
         Assert.Equal("validation", ex.ParamName);
         Assert.Contains("group labels", ex.Message);
+        using var oneAttribute = TestSupport.Tiny.Dataset([0, 1, 0, 1], [0, 0, 0, 0], new GroupScheme(2, 1));
+        ex = Assert.Throws<ArgumentException>(() => new SsaIdentifier(Networks(0), Sgd, oneAttribute, new SeedSource(0)));
+        Assert.Equal("validation", ex.ParamName);
+        Assert.Contains("1 attribute value", ex.Message);
+        using var single = TestSupport.Tiny.Dataset([0], [1]);
+        ex = Assert.Throws<ArgumentException>(() => new SsaIdentifier(Networks(0), Sgd, single, new SeedSource(0)));
+        Assert.Equal("validation", ex.ParamName);
+        Assert.Contains("1 sample", ex.Message);
         using var other = TestSupport.Tiny.Dataset([0, 1, 2, 0], [0, 1, 0, 1], new GroupScheme(3, 2));
         ex = Assert.Throws<ArgumentException>(() => new SsaIdentifier(Networks(0), Sgd, other, new SeedSource(0), Fast).Identify(data.Train));
         Assert.Equal("dataset", ex.ParamName);
