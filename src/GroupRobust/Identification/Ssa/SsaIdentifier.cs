@@ -160,7 +160,7 @@ public sealed class SsaIdentifier : IGroupIdentifier
         var device = network.parameters().FirstOrDefault()?.device ?? CPU;
         using var head = NewHead(network, fitting, attributes, device, f);
         using var optimizer = _optimizerFactory(network.parameters().Concat(head.parameters()));
-        var best = new List<Tensor>();
+        Dictionary<string, Tensor>? bestNetwork = null, bestHead = null;
         double bestAccuracy = -1;
         try
         {
@@ -190,17 +190,24 @@ public sealed class SsaIdentifier : IGroupIdentifier
                 if (accuracy >= bestAccuracy)
                 {
                     bestAccuracy = accuracy;
-                    Snapshot(best, network, head);
+                    ModuleState.Free(bestNetwork);
+                    ModuleState.Free(bestHead);
+                    (bestNetwork, bestHead) = (null, null);
+                    bestNetwork = ModuleState.Copy(network);
+                    bestHead = ModuleState.Copy(head);
                 }
                 if (accuracy == 1) break;   // nothing left to choose (the reference stops here too)
             }
-            Restore(best, network, head);
+            // the last step is always evaluated and every accuracy beats -1, so a best state exists
+            network.load_state_dict(bestNetwork!);
+            head.load_state_dict(bestHead!);
             Label(network, head, train, fold, device, predicted);
             return bestAccuracy;
         }
         finally
         {
-            foreach (var t in best) t.Dispose();
+            ModuleState.Free(bestNetwork);
+            ModuleState.Free(bestHead);
         }
     }
 
@@ -301,25 +308,6 @@ public sealed class SsaIdentifier : IGroupIdentifier
             var values = Logits(network, head, batch.Inputs, device).argmax(1).cpu().data<long>().ToArray();
             for (int j = 0; j < chunk.Length; j++) predicted[chunk[j]] = (int)values[j];
         }
-    }
-
-    /// <summary>Replaces <paramref name="saved"/> with copies of the network's and the head's state (parameters and buffers).</summary>
-    private static void Snapshot(List<Tensor> saved, nn.Module<Tensor, Tensor> network, Linear head)
-    {
-        foreach (var t in saved) t.Dispose();
-        saved.Clear();
-        using var scope = NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        foreach (var (_, t) in network.state_dict().Concat(head.state_dict()))
-            saved.Add(t.detach().clone().DetachFromDisposeScope());
-    }
-
-    /// <summary>Copies <paramref name="saved"/> back into the network and the head.</summary>
-    private static void Restore(List<Tensor> saved, nn.Module<Tensor, Tensor> network, Linear head)
-    {
-        using var noGrad = torch.no_grad();
-        var state = network.state_dict().Concat(head.state_dict()).Select(p => p.Value).ToArray();
-        for (int i = 0; i < state.Length; i++) state[i].copy_(saved[i]);
     }
 
     /// <summary>Batches of a fixed set of indices in shuffled epochs, one after another (a DataLoader with shuffle, iterated forever).</summary>
