@@ -75,16 +75,13 @@ public sealed class GeorgeIdentifier : IGroupIdentifier
             var (clusters, baseCount, score) = ClusterClass(x, _seeds.Random($"class-{y}"), _seeds.Random($"silhouette-{y}"), Options);
             int count = clusters.Max() + 1;
             (chosen[y], final[y], scores[y]) = (baseCount, count, score);
-            // rank by size, the largest first (ties: the cluster whose first member comes first)
-            var order = Enumerable.Range(0, count).OrderByDescending(c => clusters.Count(v => v == c)).ThenBy(c => Array.IndexOf(clusters, c)).ToArray();
-            var rank = new int[count];
-            for (int r = 0; r < order.Length; r++) rank[order[r]] = r;
+            var rank = ClusterGroups.RankBySize(clusters, count);
             for (int j = 0; j < pool.Count; j++) values[pool[j]] = rank[clusters[j]];
             _logger.LogInformation("GEORGE: class {Class}: {Base} clusters (mean cluster silhouette {Score:F3}), {Final} after overclustering",
                 dataset.Scheme.ClassNames[y], baseCount, score, count);
         }
         int k = Math.Max(1, final.Max());
-        var minority = Enumerable.Range(0, classes).SelectMany(y => Enumerable.Range(1, k - 1).Select(r => y * k + r)).ToArray();
+        var minority = ClusterGroups.Minority(classes, k);
         var parameters = new Dictionary<string, string>
         {
             ["components"] = Options.Components.ToString(CultureInfo.InvariantCulture),
@@ -95,7 +92,7 @@ public sealed class GeorgeIdentifier : IGroupIdentifier
             ["clusterSilhouettePerClass"] = string.Join(",", scores.Select(s => s.ToString("F3", CultureInfo.InvariantCulture))),
         };
         var result = GroupAssignment.InferredByLibrary(values, dataset, k, minority, "george", Options.Pass.Epoch, parameters,
-            Enumerable.Range(0, k).Select(r => r == 0 ? "largest cluster" : $"cluster {r + 1}").ToArray());
+            ClusterGroups.ValueNames(k));
         return IdentificationReport.Report(result, _logger);
     }
 

@@ -22,7 +22,8 @@ namespace GroupRobust.Identification;
 /// Differences from the reference (SpuCo's <c>SpareInference</c>, which clusters the network's raw outputs, as here):
 /// deterministic k-means++ restarts from the seed source; the
 /// silhouette on a seeded subset of at most <see cref="SpareOptions.SilhouetteSamples"/> per class. SPARE's own phase II
-/// (importance sampling by cluster size) is group-balanced sampling on these groups; JTT and JM1 read their minority side.
+/// (importance sampling by cluster size, its power set by the silhouette recorded here as "silhouettePerClass") is
+/// <c>SpareMethod</c> (catalog "spare-sampling"); JTT and JM1 read the minority side.
 /// </remarks>
 public sealed class SpareIdentifier : IGroupIdentifier, IShardableIdentifier
 {
@@ -62,7 +63,7 @@ public sealed class SpareIdentifier : IGroupIdentifier, IShardableIdentifier
         var probabilities = ModelPass.Statistics(_model, dataset, _options.Pass, classes, share,
             (logits, _) => logits.to(ScalarType.Float32).unbind(1));
         var (values, chosen, silhouettes) = Cluster(probabilities, dataset.Labels.Span, classes, _options, _seeds);
-        var minority = Enumerable.Range(0, classes).SelectMany(y => Enumerable.Range(1, _options.MaxClusters - 1).Select(r => y * _options.MaxClusters + r)).ToArray();
+        var minority = ClusterGroups.Minority(classes, _options.MaxClusters);
         var parameters = new Dictionary<string, string>
         {
             ["maxClusters"] = _options.MaxClusters.ToString(CultureInfo.InvariantCulture),
@@ -72,7 +73,7 @@ public sealed class SpareIdentifier : IGroupIdentifier, IShardableIdentifier
         for (int y = 0; y < classes; y++)
             _logger.LogInformation("SPARE: class {Class}: {Clusters} clusters (silhouette {Silhouette:F3})", dataset.Scheme.ClassNames[y], chosen[y], silhouettes[y]);
         var p = GroupAssignment.InferredByLibrary(values, dataset, _options.MaxClusters, minority, "spare", _options.Pass.Epoch, parameters,
-            Enumerable.Range(0, _options.MaxClusters).Select(r => r == 0 ? "largest cluster" : $"cluster {r + 1}").ToArray());
+            ClusterGroups.ValueNames(_options.MaxClusters));
         return IdentificationReport.Report(p, _logger);
     }
 
@@ -108,10 +109,7 @@ public sealed class SpareIdentifier : IGroupIdentifier, IShardableIdentifier
             }
             chosen[y] = bestK;
             silhouettes[y] = bestScore;
-            // rank the clusters by size, the largest first (ties: the cluster whose first member comes first)
-            var order = Enumerable.Range(0, bestK).OrderByDescending(c => best!.Count(v => v == c)).ThenBy(c => Array.IndexOf(best!, c)).ToArray();
-            var rank = new int[bestK];
-            for (int r = 0; r < order.Length; r++) rank[order[r]] = r;
+            var rank = ClusterGroups.RankBySize(best!, bestK);
             for (int j = 0; j < pool.Count; j++) values[pool[j]] = rank[best![j]];
         }
         return (values, chosen, silhouettes);
