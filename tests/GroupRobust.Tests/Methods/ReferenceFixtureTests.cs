@@ -7,6 +7,7 @@ using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using TorchSharp;
+using GroupRobust.Tests.TestSupport;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
@@ -47,15 +48,15 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         var root = json.RootElement;
         string key = root.GetProperty("method").GetString()!;
         using var scope = NewDisposeScope();
-        var inputs = torch.tensor(Matrix(root.GetProperty("inputs")), ScalarType.Float32);
-        var labels = torch.tensor(Longs(root.GetProperty("labels")), ScalarType.Int64);
-        var attributes = torch.tensor(Longs(root.GetProperty("attributes")), ScalarType.Int64);
+        var inputs = ReferenceFixture.Matrix(root.GetProperty("inputs"));
+        var labels = torch.tensor(ReferenceFixture.Longs(root.GetProperty("labels")), ScalarType.Int64);
+        var attributes = torch.tensor(ReferenceFixture.Longs(root.GetProperty("attributes")), ScalarType.Int64);
         using var train = new TensorGroupDataset(inputs, labels, new GroupScheme(root.GetProperty("num_classes").GetInt32(), root.GetProperty("num_attributes").GetInt32()), attributes);
         var entry = MethodCatalog.Method(key);
         var extras = root.GetProperty("extras");
         // JTT trains on the fixture's error set; every other method that takes groups on the true ones
         var groups = extras.TryGetProperty("error_set", out var errorSet)
-            ? GroupAssignment.FromErrorIndices(Longs(errorSet), train, "fixture")
+            ? GroupAssignment.FromErrorIndices(ReferenceFixture.Longs(errorSet), train, "fixture")
             : entry.TakesGroups ? GroupAssignment.FromTrueGroups(train) : null;
         using var method = entry.Create(new MethodRequest
         {
@@ -66,12 +67,12 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         });
         // the entry's model from the fixture's network (LfF: a pair of them, "debiased" and "biased")
         using var model = entry.CreateModel(_ => nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3))), new SeedSource(0));
-        Load(model, root.GetProperty("initial"));
+        ReferenceFixture.LoadParameters(model, root.GetProperty("initial"));
         using var optimizer = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
 
         double worst = CheckExtras(method, extras);
         var expected = root.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
+        var batches = root.GetProperty("batches").EnumerateArray().Select(ReferenceFixture.Longs).ToArray();
         Assert.Equal(expected.Length, batches.Length);
         var order = method.BeginEpoch(1, 1);
         if (extras.TryGetProperty("multiplicity", out var multiplicity))
@@ -79,7 +80,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
             // JTT's epoch: every sample as often as the reference's upsampled dataset holds it
             var counts = new long[train.Count];
             foreach (var i in order) counts[i]++;
-            Assert.Equal(Longs(multiplicity), counts);
+            Assert.Equal(ReferenceFixture.Longs(multiplicity), counts);
         }
         for (int step = 0; step < batches.Length; step++)
         {
@@ -89,7 +90,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
             {
                 optimizer.zero_grad();
                 var loss = method.Loss(model, batch);
-                worst = Math.Max(worst, Close(expected[step], loss.item<float>(), $"{name}: loss of step {step + 1}"));
+                worst = Math.Max(worst, ReferenceFixture.Check(expected[step], loss.item<float>(), $"{name}: loss of step {step + 1}", Tolerance));
                 loss.backward();
                 optimizer.step();
                 taken++;
@@ -99,7 +100,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         method.EndEpoch();
         foreach (var (actual, final) in Parameters(model, root.GetProperty("final")))
             for (int i = 0; i < final.Length; i++)
-                worst = Math.Max(worst, Close(final[i], actual[i], $"{name}: parameter value {i} after {batches.Length} steps"));
+                worst = Math.Max(worst, ReferenceFixture.Check(final[i], actual[i], $"{name}: parameter value {i} after {batches.Length} steps", Tolerance));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} ({root.GetProperty("reference").GetString()}): max deviation {worst:E2}"));
     }
 
@@ -151,48 +152,16 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         return worst;
     }
 
-    private static double Close(double expected, double actual, string what)
-    {
-        double deviation = Math.Abs(expected - actual) / Math.Max(1, Math.Abs(expected));
-        Assert.True(deviation <= Tolerance, string.Create(CultureInfo.InvariantCulture, $"{what}: expected {expected:R}, got {actual:R} (relative deviation {deviation:E2} > {Tolerance:E0})"));
-        return deviation;
-    }
-
-    private static void Load(nn.Module model, JsonElement state)
-    {
-        using var noGrad = torch.no_grad();
-        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        Assert.Equal(named.Keys.Order(StringComparer.Ordinal), state.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
-        foreach (var p in state.EnumerateObject())
-        {
-            using var value = torch.tensor(Flatten(p.Value), ScalarType.Float32).reshape(named[p.Name].shape);
-            named[p.Name].copy_(value);
-        }
-    }
-
     /// <summary>Each parameter's values and the fixture's, flattened in the same (row-major) order.</summary>
     private static IEnumerable<(float[] Actual, double[] Expected)> Parameters(nn.Module model, JsonElement state)
     {
         foreach (var (name, parameter) in model.named_parameters())
         {
             var actual = parameter.detach().flatten().data<float>().ToArray();
-            var expected = Flatten(state.GetProperty(name)).Select(v => (double)v).ToArray();
+            // the fixture's values as the float32 parameters hold them
+            var expected = ReferenceFixture.Flatten(state.GetProperty(name)).Select(v => (double)(float)v).ToArray();
             Assert.Equal(expected.Length, actual.Length);
             yield return (actual, expected);
         }
     }
-
-    private static float[] Flatten(JsonElement e)
-        => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray().SelectMany(Flatten).ToArray() : [(float)e.GetDouble()];
-
-    private static float[,] Matrix(JsonElement e)
-    {
-        var rows = e.EnumerateArray().Select(r => r.EnumerateArray().Select(v => (float)v.GetDouble()).ToArray()).ToArray();
-        var m = new float[rows.Length, rows[0].Length];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < rows[i].Length; j++) m[i, j] = rows[i][j];
-        return m;
-    }
-
-    private static long[] Longs(JsonElement e) => e.EnumerateArray().Select(v => v.GetInt64()).ToArray();
 }

@@ -31,11 +31,12 @@ internal static class ReferenceFixture
         return torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
     }
 
-    /// <summary>Copies a fixture's state (parameter name to nested values) into <paramref name="model"/>'s parameters.</summary>
+    /// <summary>Copies a fixture's state (parameter name to nested values) into <paramref name="model"/>'s parameters; the names must be the model's, all of them.</summary>
     public static void LoadParameters(nn.Module model, JsonElement state)
     {
         using var noGrad = torch.no_grad();
         var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Equal(named.Keys.Order(StringComparer.Ordinal), state.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         foreach (var p in state.EnumerateObject())
         {
             using var value = torch.tensor(Flatten(p.Value).Select(v => (float)v).ToArray()).reshape(named[p.Name].shape);
