@@ -286,6 +286,7 @@ public sealed class SsaIdentifier : IGroupIdentifier
         Tensor correct = torch.zeros(1, ScalarType.Int64, device);
         for (int start = 0; start < indices.Length; start += Options.Pass.BatchSize)
         {
+            using var chunkScope = NewDisposeScope();   // each chunk's tensors freed before the next; the running count lives in the outer scope
             var chunk = indices.AsSpan(start, Math.Min(Options.Pass.BatchSize, indices.Length - start)).ToArray();
             using var batch = _validation.GetBatch(chunk);
             var targets = HostUpload.Int64(chunk.Select(i => (long)attributes[i]).ToArray(), device);
