@@ -33,7 +33,11 @@ clipped at 1.
 Methods whose steps draw at random (Fixtures/Reference/Draws/): the draws are the fixture's (numpy and torch
 generators here), and the C# test feeds them to the library's step. MixUp (facebookresearch/mixup-cifar10,
 train.py mixup_data and mixup_criterion): lambda ~ Beta(a, a), a permutation of the batch, the mixed inputs and the
-two-label loss.
+two-label loss. The partner-mixing methods record every partner draw as (pool size, position in the pool), which
+the C# tests replay through the library's mixers: JM1 (the paper's Eq. 1; Manifold Mixup's layer mixing,
+vikasverma1077/manifold_mixup), c-MixUp and unconditional JM1; GroupJM1 (Appendix D) with the mean cross entropy and
+with GroupDRO's LossComputer; LISA (huaxiuyao/LISA, mix_up and the mix-up loss); and XRM's twin steps and read-out
+(facebookresearch/XRM, algorithms.py) with the flip uniforms recorded.
 Each fixture: the task (inputs [N, 3], labels in [0, 3), attributes in [0, 2), group g = 2 y + a), the initial
 parameters of a Linear(3, 4) - ReLU - Linear(4, 3) network named lin1, act, fc (for LfF two of them, debiased and
 biased), plain SGD at a learning rate, the
@@ -467,6 +471,274 @@ def mixup(inputs, labels, batches, alpha=0.4, lr=0.1):
         inputs=inputs.double().tolist(), labels=labels.tolist(), batches=batches, draws=draws, initial=start, losses=losses, final=params(net))
 
 
+# ---- mixing methods: partners drawn here, each draw recorded as (pool size, position) ----
+# The C# tests replay the positions through the library's mixers (a scripted generator that also checks every pool
+# size), so a pool that differs from the reference's (another membership, size or order) fails the test.
+
+def _mix_rows(h, hp, a_row, minority, weighted_side):
+    """The paper's Eq. 1 per row: h_mix = a h_minority + (1 - a) h_majority with a = alpha (Eq. 1 as printed,
+    weighted_side "minority") or 1 - alpha (alpha weights the majority sample, "majority"); a row on the majority side
+    is the majority sample and its partner the minority one."""
+    a_min = a_row if weighted_side == "minority" else 1 - a_row
+    h_min = torch.where(minority[:, None], h, hp)
+    h_maj = torch.where(minority[:, None], hp, h)
+    return a_min[:, None] * h_min + (1 - a_min[:, None]) * h_maj
+
+
+def _forward_mixed(net, x, xp, mix, layer):
+    """Manifold Mixup's mechanism (vikasverma1077/manifold_mixup): the network forward with the representation at
+    `layer` replaced by its mix with the partners' (run up to the same layer); both stay in the graph."""
+    if layer == "input":
+        return net.fc(net.act(net.lin1(mix(x, xp))))
+    if layer == "lin1":
+        return net.fc(net.act(mix(net.lin1(x), net.lin1(xp))))
+    if layer == "output":   # the input of the classifier fc
+        return net.fc(mix(net.act(net.lin1(x)), net.act(net.lin1(xp))))
+    raise ValueError(layer)
+
+
+JM1_CONFIGS = [
+    # name, catalog key, policy, alpha weights, layer, alpha distribution, error set
+    ("jm1-input", "jm1", "other-side-same-class", "majority", "input", "beta", "no-class-2"),
+    ("jm1-hidden", "jm1", "other-side-same-class", "minority", "lin1", "uniform", "attribute"),
+    ("jm1-output", "jm1", "other-side-same-class", "majority", "output", "beta", "attribute"),
+    ("cmixup", "cmixup", "same-class", "symmetric", "input", "uniform", "none"),
+    ("jm1-unconditional", "jm1-unconditional", "other-side-any-class", "majority", "input", "beta", "attribute"),
+]
+
+
+def jm1(inputs, labels, attributes, batches, name, key, policy, weighted, layer, distribution, error_rule, lr=0.1):
+    """JM1's step (the JM1 paper, Sections 3-4; no public code): per batch one alpha (Beta(2, 5) or U(0, 1)), per
+    row a partner uniformly from its pool (the other side of the error set with the same label; c-MixUp: the same
+    label, any side; unconditional JM1: the other side, any label), the mix at the layer, the batch's own labels in a
+    plain cross entropy. A row whose pool is empty is not mixed."""
+    n = len(labels)
+    if error_rule == "attribute":
+        minority = attributes == 1
+    elif error_rule == "no-class-2":   # class 2 has no error-set sample: its rows have no partner
+        minority = (attributes == 1) & (labels != 2)
+    else:
+        minority = torch.zeros(n, dtype=torch.bool)
+    # the pools, in the order the reference draws from: ascending indices (unconditional: the other side class by class)
+    def pool(i):
+        y, side = int(labels[i]), bool(minority[i])
+        if policy == "same-class":
+            return [j for j in range(n) if labels[j] == y]
+        if policy == "other-side-same-class":
+            return [j for j in range(n) if labels[j] == y and bool(minority[j]) != side]
+        return [j for c in range(NUM_CLASSES) for j in range(n) if labels[j] == c and bool(minority[j]) != side]
+    rng = np.random.RandomState(23)
+    net = network()
+    start = params(net)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    draws, losses = [], []
+    for idx in batches:
+        alpha = float(rng.beta(2, 5)) if distribution == "beta" else float(rng.uniform())
+        partners, positions, mixed = [], [], []
+        for i in idx:
+            p = pool(i)
+            if not p:
+                partners.append(i)
+                mixed.append(False)
+                continue
+            j = int(rng.randint(len(p)))
+            partners.append(p[j])
+            positions.append([len(p), j])
+            mixed.append(True)
+        x, y, xp = inputs[idx], labels[idx], inputs[partners]
+        m = torch.tensor(mixed)
+        a_row = torch.where(m, torch.full((len(idx),), alpha, dtype=torch.float64), torch.ones(len(idx), dtype=torch.float64)).float()
+        side = minority[idx]
+        if policy == "same-class":
+            mix = lambda h, hp: a_row[:, None] * h + (1 - a_row[:, None]) * hp
+        else:
+            # unmixed rows keep their own representation whatever the side
+            mix = lambda h, hp: torch.where(m[:, None], _mix_rows(h, hp, a_row, side, weighted), h)
+        loss = F.cross_entropy(_forward_mixed(net, x, xp, mix, layer), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        draws.append(OrderedDict(alpha=alpha, partners=partners, mixed=mixed, positions=positions))
+        losses.append(loss.item())
+    return OrderedDict(
+        method=key, name=name, reference="the JM1 paper's Eq. 1 and Manifold Mixup's layer mixing (vikasverma1077/manifold_mixup)",
+        policy=policy, alpha_weights=weighted, layer=layer, alpha_distribution=distribution, learning_rate=lr,
+        num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
+        inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
+        error_set=[i for i in range(n) if minority[i]], batches=batches, draws=draws, initial=start, losses=losses, final=params(net))
+
+
+def groupjm1(inputs, labels, attributes, batches, robust, lr=0.1, step_size=0.01):
+    """GroupJM1 (the JM1 paper, Appendix D): per batch the group with the highest mean cross entropy (measured on the
+    batch without gradients; lowest id on ties) is mixed at the input with same-class samples of the other groups
+    (alpha ~ Beta(2, 5) weighting the majority sample, as JM1), the other rows as they are; the loss is the mean cross
+    entropy or GroupDRO's (kohpangwei/group_DRO loss.py LossComputer.compute_robust_loss, step size 0.01, no
+    adjustment, not normalised) over the true groups."""
+    n = len(labels)
+    groups = labels * NUM_ATTRIBUTES + attributes
+    G = NUM_CLASSES * NUM_ATTRIBUTES
+    rng = np.random.RandomState(29)
+    net = network()
+    start = params(net)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    q = torch.ones(G) / G
+    draws, losses = [], []
+    for idx in batches:
+        x, y, g = inputs[idx], labels[idx], groups[idx]
+        with torch.no_grad():
+            per = F.cross_entropy(net(x), y, reduction="none").double()
+        present = [k for k in range(G) if (g == k).any()]
+        means = {k: float(per[g == k].mean()) for k in present}
+        worst = present[0]
+        for k in present:
+            if means[k] > means[worst]:
+                worst = k
+        alpha = float(rng.beta(2, 5))
+        # the other groups of the worst group's class, group by group, each ascending
+        pool = [j for h in range(G) if h != worst and h // NUM_ATTRIBUTES == worst // NUM_ATTRIBUTES for j in range(n) if groups[j] == h]
+        partners, positions, target = [], [], []
+        for i in idx:
+            if groups[i] != worst or not pool:
+                partners.append(i)
+                target.append(False)
+                continue
+            j = int(rng.randint(len(pool)))
+            partners.append(pool[j])
+            positions.append([len(pool), j])
+            target.append(True)
+        t = torch.tensor(target)
+        a_min = 1 - alpha   # alpha weights the majority sample; the worst group's rows are the minority ones
+        mixed = torch.where(t[:, None], a_min * x + (1 - a_min) * inputs[partners], x)
+        per = F.cross_entropy(net(mixed), y, reduction="none")
+        if robust:
+            group_loss = torch.stack([per[g == k].sum() / max(1, int((g == k).sum())) for k in range(G)])
+            q = q * torch.exp(step_size * group_loss.data)
+            q = q / q.sum()
+            loss = group_loss @ q
+        else:
+            loss = per.mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        draws.append(OrderedDict(worst_group=worst, alpha=alpha, partners=partners, positions=positions))
+        losses.append(loss.item())
+    return OrderedDict(
+        method="groupjm1-dro" if robust else "groupjm1",
+        reference="the JM1 paper, Appendix D" + (", with kohpangwei/group_DRO loss.py LossComputer (step size 0.01)" if robust else ""),
+        learning_rate=lr, num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
+        inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
+        batches=batches, draws=draws, initial=start, losses=losses, final=params(net),
+        group_weights=q.double().tolist() if robust else None)
+
+
+def lisa(inputs, labels, attributes, batches, layer, lr=0.1, p_sel=0.5, mix_alpha=2.0, seed=31):
+    """LISA (huaxiuyao/LISA, subpopulation_shifts/train.py mix_up and mix_forward, loss.py LossComputer.loss with
+    mix_up): per batch intra-label mixing (same label, other attribute) with probability p_sel, else intra-domain (same
+    attribute, other label); per sample lambda ~ Beta(2, 2); x~ = l x1 + (1 - l) x2, y~ = l onehot(y1) + (1 - l)
+    onehot(y2); the loss is the mean over rows of -sum(y~ log softmax(f(x~))). The reference pairs its four group
+    loaders by position (2 x 2 groups only); here every row draws an allowed group uniformly, then a member uniformly,
+    the library's generalisation to 3 classes, which the C# test replays. Mixed at `layer` (Manifold Mixup's
+    mechanism, the reference's setting for text mixes a representation)."""
+    n = len(labels)
+    groups = labels * NUM_ATTRIBUTES + attributes
+    G = NUM_CLASSES * NUM_ATTRIBUTES
+    members = [[j for j in range(n) if groups[j] == k] for k in range(G)]
+    rng = np.random.RandomState(seed)
+    net = network()
+    start = params(net)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    draws, losses = [], []
+    for idx in batches:
+        u = float(rng.uniform())
+        intra_label = u < p_sel
+        partners, positions = [], []
+        for i in idx:
+            k, y, a = int(groups[i]), int(labels[i]), int(attributes[i])
+            if intra_label:
+                allowed = [y * NUM_ATTRIBUTES + v for v in range(NUM_ATTRIBUTES) if v != a and members[y * NUM_ATTRIBUTES + v]]
+            else:
+                allowed = [c * NUM_ATTRIBUTES + a for c in range(NUM_CLASSES) if c != y and members[c * NUM_ATTRIBUTES + a]]
+            if len(allowed) > 1:
+                j = int(rng.randint(len(allowed)))
+                positions.append([len(allowed), j])
+                chosen = allowed[j]
+            else:
+                chosen = allowed[0]
+            j = int(rng.randint(len(members[chosen])))
+            positions.append([len(members[chosen]), j])
+            partners.append(members[chosen][j])
+        lam = rng.beta(mix_alpha, mix_alpha, [len(idx), 1])
+        l = torch.tensor(lam, dtype=torch.float32)
+        x1, x2 = inputs[idx], inputs[partners]
+        y1, y2 = F.one_hot(labels[idx], NUM_CLASSES).float(), F.one_hot(labels[partners], NUM_CLASSES).float()
+        mixed_y = l * y1 + (1 - l) * y2
+        logits = _forward_mixed(net, x1, x2, lambda h, hp: l * h + (1 - l) * hp, layer)
+        loss = (-F.log_softmax(logits, dim=-1) * mixed_y).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        draws.append(OrderedDict(u=u, strategy="intra-label" if intra_label else "intra-domain", partners=partners, positions=positions,
+                                 lambdas=[float(v) for v in lam[:, 0]]))
+        losses.append(loss.item())
+    assert len({d["strategy"] for d in draws}) == 2, "the fixture should exercise both strategies"
+    return OrderedDict(
+        method="lisa", reference="huaxiuyao/LISA subpopulation_shifts/train.py (mix_up, mix_forward), loss.py (LossComputer.loss, mix_up)",
+        selection_probability=p_sel, mix_alpha=mix_alpha, layer=layer, learning_rate=lr, num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
+        inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
+        batches=batches, draws=draws, initial=start, losses=losses, final=params(net))
+
+
+def xrm(inputs, labels, attributes, batches, lr=0.5):
+    """XRM's twin training and read-out (facebookresearch/XRM algorithms.py, XRM.update, get_loss, flip_y and
+    cross_mistakes): held-in logits from the twin holding the sample in (assigns), the class-balanced loss (the sum
+    over the batch's classes of each class's mean cross entropy) against the dynamic labels, one SGD step for both
+    twins, then each row's dynamic label flipped to the held-out prediction with probability (p_max - 1/K) K / (K - 1)
+    (torch.bernoulli there; here u < p with recorded uniforms u, the same law); the cross-mistakes, in eval mode, are
+    the samples either twin misclassifies."""
+    n = len(labels)
+    rng = np.random.RandomState(37)
+    assigns = rng.uniform(size=n) < 0.5
+    net_a = network()
+    torch.manual_seed(8)
+    net_b = nn.Sequential(OrderedDict(lin1=nn.Linear(3, 4), act=nn.ReLU(), fc=nn.Linear(4, 3)))
+    start_a, start_b = params(net_a), params(net_b)
+    opt = torch.optim.SGD(list(net_a.parameters()) + list(net_b.parameters()), lr=lr)
+    dynamic = labels.clone()
+    m = torch.tensor(assigns, dtype=torch.float32)
+    uniforms, losses, dynamics = [], [], []
+    k = NUM_CLASSES
+    for idx in batches:
+        i = torch.tensor(idx)
+        x, y = inputs[i], dynamic[i]
+        pred_a, pred_b = net_a(x), net_b(x)
+        mi = m[i][:, None]
+        pred_hi = pred_a * mi + pred_b * (1 - mi)
+        pred_ho = pred_a * (1 - mi) + pred_b * mi
+        per = F.cross_entropy(pred_hi, y, reduction="none")
+        loss = sum([per[y == yi].mean() for yi in y.unique()])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        p_ho, y_ho = pred_ho.softmax(dim=1).detach().max(1)
+        u = torch.tensor(rng.uniform(size=len(idx)), dtype=torch.float32)
+        flip = (u < (p_ho - 1 / k) * k / (k - 1)).long()
+        dynamic[i] = flip * y_ho + (1 - flip) * dynamic[i]
+        uniforms.append(u.double().tolist())
+        losses.append(loss.item())
+        dynamics.append(dynamic.tolist())
+    net_a.eval()
+    net_b.eval()
+    with torch.no_grad():
+        cross = (net_a(inputs).argmax(1).ne(labels) | net_b(inputs).argmax(1).ne(labels)).long()
+    assert any(dynamic != labels), "the fixture should flip some labels"
+    return OrderedDict(
+        method="xrm", reference="facebookresearch/XRM algorithms.py (XRM.update, get_loss, flip_y, cross_mistakes)", learning_rate=lr,
+        num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES, inputs=inputs.double().tolist(), labels=labels.tolist(),
+        attributes=attributes.tolist(), held_in_by_a=[bool(v) for v in assigns],
+        batches=batches, uniforms=uniforms, initial_a=start_a, initial_b=start_b, losses=losses, dynamic_labels=dynamics,
+        final_a=params(net_a), final_b=params(net_b), cross_mistakes=cross.tolist())
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     inputs, labels, attributes, batches = task()
@@ -509,12 +781,19 @@ def main():
         print(f"{name}: written")
     draws = os.path.join(OUT, "Draws")
     os.makedirs(draws, exist_ok=True)
-    fixture = mixup(inputs, labels, batches)
-    fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
-    with open(os.path.join(draws, "mixup.json"), "w") as f:
-        json.dump(fixture, f, indent=1)
-        f.write("\n")
-    print(f"mixup: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
+    made = [("mixup", mixup(inputs, labels, batches))]
+    made += [(c[0], jm1(inputs, labels, attributes, batches, *c)) for c in JM1_CONFIGS]
+    made += [("groupjm1", groupjm1(inputs, labels, attributes, batches, robust=False)),
+             ("groupjm1-dro", groupjm1(inputs, labels, attributes, batches, robust=True)),
+             ("lisa", lisa(inputs, labels, attributes, batches, "input")),
+             ("lisa-output", lisa(inputs, labels, attributes, batches, "output", seed=41)),
+             ("xrm", xrm(inputs, labels, attributes, batches))]
+    for name, fixture in made:
+        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+        with open(os.path.join(draws, name + ".json"), "w") as f:
+            json.dump(fixture, f, indent=1)
+            f.write("\n")
+        print(f"{name}: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
     last_layer = os.path.join(OUT, "LastLayer")
     os.makedirs(last_layer, exist_ok=True)
     for name, make in [("l1-logistic", l1_logistic), ("afr", afr)]:

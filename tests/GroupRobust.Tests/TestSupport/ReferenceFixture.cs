@@ -1,4 +1,6 @@
 using System.Text.Json;
+using GroupRobust.Data;
+using GroupRobust.Groups;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -29,6 +31,36 @@ internal static class ReferenceFixture
     {
         var rows = Rows(e);
         return torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
+    }
+
+    /// <summary>The fixture's task: its inputs, labels and attributes under its number of classes and attributes.</summary>
+    public static TensorGroupDataset Dataset(JsonElement root)
+    {
+        using var scope = NewDisposeScope();
+        var inputs = Matrix(root.GetProperty("inputs"));
+        var labels = torch.tensor(Longs(root.GetProperty("labels")), ScalarType.Int64);
+        var attributes = torch.tensor(Longs(root.GetProperty("attributes")), ScalarType.Int64);
+        return new TensorGroupDataset(inputs, labels, new GroupScheme(root.GetProperty("num_classes").GetInt32(), root.GetProperty("num_attributes").GetInt32()), attributes);
+    }
+
+    /// <summary>The fixtures' network, Linear(3, 4) - ReLU - Linear(4, 3) named lin1, act, fc, with the parameters of <paramref name="state"/>.</summary>
+    public static nn.Module<Tensor, Tensor> Network(JsonElement state)
+    {
+        var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
+        LoadParameters(net, state);
+        return net;
+    }
+
+    /// <summary><see cref="Check"/> for every parameter of <paramref name="model"/> against the fixture's state; returns the largest deviation.</summary>
+    public static double CompareParameters(nn.Module model, JsonElement state, string what, double tolerance = 1e-5)
+    {
+        double worst = 0;
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var actual = parameter.detach().flatten().data<float>().ToArray();
+            worst = Math.Max(worst, Compare(Flatten(state.GetProperty(name)), actual.Select(v => (double)v).ToArray(), $"{what}: {name}", tolerance));
+        }
+        return worst;
     }
 
     /// <summary>Copies a fixture's state (parameter name to nested values) into <paramref name="model"/>'s parameters; the names must be the model's, all of them.</summary>

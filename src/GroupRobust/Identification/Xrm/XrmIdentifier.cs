@@ -134,31 +134,9 @@ public sealed class XrmIdentifier : IValidationIdentifier
                     mask = torch.tensor(heldInByA).to(device).DetachFromDisposeScope();
                 }
                 var index = HostUpload.Int64(indices, device);
-                var labels = dynamic.index_select(0, index);
-                var m = mask!.index_select(0, index).unsqueeze(1);
-                var zA = twinA.call(batch.Inputs);
-                var zB = twinB.call(batch.Inputs);
-                if (zA.dim() != 2 || zA.shape[1] != k || !zA.shape.SequenceEqual(zB.shape))
-                    throw new ArgumentException($"The twins must output logits [B, {k}]; got {Internal.Guard.Shape(zA)} and {Internal.Guard.Shape(zB)}.", nameof(train));
-                var heldIn = torch.where(m, zA, zB);
-                var heldOut = torch.where(m, zB, zA).detach();
-                var ce = nn.functional.cross_entropy(heldIn, labels, reduction: nn.Reduction.None).to(ScalarType.Float32);
-                var sums = torch.zeros(k, ScalarType.Float32, device).scatter_add(0, labels, ce);
-                var counts = torch.zeros(k, ScalarType.Float32, device).scatter_add(0, labels, torch.ones_like(ce));
-                var loss = (sums / counts.clamp_min(1)).sum();
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                using (torch.no_grad())
-                {
-                    var p = nn.functional.softmax(heldOut.to(ScalarType.Float32), 1);
-                    var (pmax, predicted) = p.max(1);
-                    var probability = (pmax - 1.0 / k) * (k / (k - 1.0));
-                    var u = new float[size];
-                    for (int i = 0; i < size; i++) u[i] = flips.NextSingle();
-                    var flip = HostUpload.Float32(u, device).lt(probability);
-                    dynamic.index_copy_(0, index, torch.where(flip, predicted, labels));
-                }
+                var u = new float[size];
+                for (int i = 0; i < size; i++) u[i] = flips.NextSingle();
+                Step(twinA, twinB, optimizer, batch.Inputs, index, dynamic, mask!, u, k);
                 if (step % Options.ReportEvery == 0 || step == Options.Steps)
                 {
                     double rate = dynamic.ne(trueLabels!).to(ScalarType.Float64).mean().cpu().item<double>();
@@ -180,7 +158,47 @@ public sealed class XrmIdentifier : IValidationIdentifier
         return new XrmResult { Train = trainGroups, Validation = valGroups, FlipRate = history[^1], FlipRateHistory = history, Degenerate = degenerate };
     }
 
-    private GroupAssignment ReadOut(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, IGroupDataset data, string split, ref bool degenerate, double flipRate)
+    /// <summary>
+    /// One step of the twins (the reference's <c>XRM.update</c>): held-in logits m z_A + (1 - m) z_B against the dynamic
+    /// labels of the rows <paramref name="index"/>, the class-balanced cross entropy (the sum over the classes present of
+    /// each class's mean), one optimizer step for both twins; then each row's dynamic label is set to the pre-step
+    /// held-out prediction where <paramref name="uniforms"/>[i] &lt; (p_max - 1/K) K / (K - 1) (the reference's Bernoulli
+    /// draw, with the uniforms given). Returns the loss (detached). Internal: <see cref="Discover"/> draws the uniforms; the
+    /// reference-fixture tests give a transcription's.
+    /// </summary>
+    /// <exception cref="ArgumentException">A twin does not output logits [B, K].</exception>
+    internal static Tensor Step(nn.Module<Tensor, Tensor> twinA, nn.Module<Tensor, Tensor> twinB, OptimizerHelper optimizer, Tensor inputs, Tensor index,
+        Tensor dynamic, Tensor mask, float[] uniforms, int k)
+    {
+        using var scope = NewDisposeScope();
+        var device = dynamic.device;
+        var labels = dynamic.index_select(0, index);
+        var m = mask.index_select(0, index).unsqueeze(1);
+        var zA = twinA.call(inputs);
+        var zB = twinB.call(inputs);
+        if (zA.dim() != 2 || zA.shape[1] != k || !zA.shape.SequenceEqual(zB.shape))
+            throw new ArgumentException($"The twins must output logits [B, {k}]; got {Internal.Guard.Shape(zA)} and {Internal.Guard.Shape(zB)}.", "train");
+        var heldIn = torch.where(m, zA, zB);
+        var heldOut = torch.where(m, zB, zA).detach();
+        var ce = nn.functional.cross_entropy(heldIn, labels, reduction: nn.Reduction.None).to(ScalarType.Float32);
+        var sums = torch.zeros(k, ScalarType.Float32, device).scatter_add(0, labels, ce);
+        var counts = torch.zeros(k, ScalarType.Float32, device).scatter_add(0, labels, torch.ones_like(ce));
+        var loss = (sums / counts.clamp_min(1)).sum();
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        using (torch.no_grad())
+        {
+            var p = nn.functional.softmax(heldOut.to(ScalarType.Float32), 1);
+            var (pmax, predicted) = p.max(1);
+            var probability = (pmax - 1.0 / k) * (k / (k - 1.0));
+            var flip = HostUpload.Float32(uniforms, device).lt(probability);
+            dynamic.index_copy_(0, index, torch.where(flip, predicted, labels));
+        }
+        return loss.detach().MoveToOuterDisposeScope();
+    }
+
+    internal GroupAssignment ReadOut(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, IGroupDataset data, string split, ref bool degenerate, double flipRate)
     {
         var (wrongA, _) = ModelPass.Run(a, data, Options.Pass, needLoss: false);
         var (wrongB, _) = ModelPass.Run(b, data, Options.Pass, needLoss: false);

@@ -85,28 +85,43 @@ public sealed class GroupJm1Method : TrainingMethod
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>
     {
-        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
-        if (!Repeating)
-        {
-            // the worst group is measured at the current weights; a repeated evaluation (SAM's second) keeps this choice
-            var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
-            Tensor groupLoss;
-            using (torch.no_grad())
-            {
-                var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
-                groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
-            }
-            _worst = GroupJm1Mixer.WorstGroup(groupLoss, counts);
-        }
+        // the worst group is measured at the current weights; a repeated evaluation (SAM's second) keeps this choice
+        if (!Repeating) _worst = WorstGroupOf(model, batch);
         var plan = _mixer.DrawPartners(batch, _worst);
+        return MixedLoss(model, batch, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+    });
+
+    /// <summary>
+    /// The group of <paramref name="batch"/> with the highest mean cross entropy under <paramref name="model"/> (one
+    /// forward without gradients, in the model's current mode; lowest id on ties). Internal: the reference-fixture tests
+    /// compare it with the transcription's choice.
+    /// </summary>
+    internal int WorstGroupOf(nn.Module<Tensor, Tensor> model, Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
+        var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
+        using var noGrad = torch.no_grad();
+        var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
+        var groupLoss = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, measured) / counts.clamp_min(1);
+        return GroupJm1Mixer.WorstGroup(groupLoss, counts);
+    }
+
+    /// <summary>
+    /// The step's loss once the draws are made: the rows <paramref name="plan"/> mixes, mixed with their partners at the
+    /// options' layer with <paramref name="alpha"/>, then the cross entropy (or the robust loss over the batch's groups).
+    /// Internal: the reference-fixture tests replay a transcription's draws through it.
+    /// </summary>
+    internal Tensor MixedLoss(nn.Module<Tensor, Tensor> model, Batch batch, MixPlan plan, double alpha)
+    {
         var partners = _train.GetBatch(plan.PartnerIndices);
-        double alpha = _schedule.Sample(Epoch, TotalEpochs, _alphaRng);
         var logits = _passes is null
             ? model.call(_mixer.Mix(batch.Inputs, partners.Inputs, plan, alpha))
             : _passes.For(model).Run(batch.Inputs, partners.Inputs, _mixer.Coefficients(plan, alpha, batch.Inputs));
         if (_robust is null) return nn.functional.cross_entropy(logits, batch.Labels);
+        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
         return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g, update: !Repeating);
-    });
+    }
 
     /// <inheritdoc />
     protected override MethodEpochSummary Summarize(MethodEpochSummary summary)

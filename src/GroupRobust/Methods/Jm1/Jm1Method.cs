@@ -123,10 +123,17 @@ public sealed class Jm1Method : TrainingMethod
 
     private Tensor DrawAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
     {
-        var pass = _passes.For(model);
+        var pass = _passes.For(model);   // before any draw: a model without the layer fails with the generators untouched
         var plan = _mixer.DrawPartners(batch, Options.PartnersInEffect);
         return MixedLoss(pass, batch, plan, Options.Schedule.Sample(Epoch, TotalEpochs, _alphaRng));
     }
+
+    /// <summary>
+    /// The step's loss once the draws are made: <paramref name="batch"/> mixed with the partners of <paramref name="plan"/>
+    /// at the options' layer with <paramref name="alpha"/>, and the cross entropy with the batch's labels. Internal: the
+    /// reference-fixture tests replay a transcription's draws through it (the method's own draws come from its streams).
+    /// </summary>
+    internal Tensor MixedLoss(nn.Module<Tensor, Tensor> model, Batch batch, MixPlan plan, double alpha) => MixedLoss(_passes.For(model), batch, plan, alpha);
 
     /// <inheritdoc />
     private protected override void CheckParts()

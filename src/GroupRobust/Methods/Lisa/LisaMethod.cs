@@ -94,11 +94,23 @@ public sealed class LisaMethod : TrainingMethod
 
     private Tensor SelectAndMix(nn.Module<Tensor, Tensor> model, Batch batch)
     {
-        var pass = _passes.For(model);
+        var pass = _passes.For(model);   // before any draw: a model without the layer fails with the generators untouched
         var plan = _mixer.DrawPartners(batch);
-        var partners = _train.GetBatch(plan.PartnerIndices);
         var lambdas = new double[plan.Count];
         for (int i = 0; i < lambdas.Length; i++) lambdas[i] = MathNet.Numerics.Distributions.Beta.Sample(_lambdaRng, Options.MixAlpha, Options.MixAlpha);
+        return MixedLoss(pass, batch, plan, lambdas);
+    }
+
+    /// <summary>
+    /// The step's loss once the draws are made: every row mixed with its partner of <paramref name="plan"/> with its own
+    /// lambda at the options' layer, and the soft-label cross entropy. Internal: the reference-fixture tests replay a
+    /// transcription's draws through it.
+    /// </summary>
+    internal Tensor MixedLoss(nn.Module<Tensor, Tensor> model, Batch batch, MixPlan plan, double[] lambdas) => MixedLoss(_passes.For(model), batch, plan, lambdas);
+
+    private Tensor MixedLoss(MixedForwardPass pass, Batch batch, MixPlan plan, double[] lambdas)
+    {
+        var partners = _train.GetBatch(plan.PartnerIndices);
         var c = _mixer.Coefficients(plan, lambdas, batch.Inputs);
         var logits = pass.Run(batch.Inputs, partners.Inputs, c);
         var own = nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None);

@@ -1,0 +1,71 @@
+using System.Globalization;
+using GroupRobust.Catalog;
+using GroupRobust.Identification;
+using GroupRobust.Methods;
+using GroupRobust.Mixing;
+using GroupRobust.Randomness;
+using GroupRobust.Tests.TestSupport;
+using TorchSharp;
+using Xunit.Abstractions;
+using static GroupRobust.Tests.TestSupport.ReferenceFixture;
+using static TorchSharp.torch;
+
+namespace GroupRobust.Tests.Methods;
+
+/// <summary>
+/// LISA against a transcription of its reference (eng/make-reference-fixtures.py, Fixtures/Reference/Draws/lisa*.json;
+/// huaxiuyao/LISA's mix_up, mix_forward and the mix-up branch of LossComputer.loss): the transcription's strategy
+/// uniform and partner positions replayed through the library's <see cref="LisaMixer"/> give its strategy and partners
+/// from pools of its sizes (3 classes: intra-domain mixing chooses between two groups), and with its per-sample lambdas
+/// the catalog method's step gives every loss and the final parameters within 1e-5, at the input and at the classifier's input.
+/// </summary>
+public class LisaReferenceTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("lisa")]
+    [InlineData("lisa-output")]
+    public void The_selective_mix_matches_the_transcription_with_its_draws(string name)
+    {
+        var root = Load("Draws/" + name);
+        using var scope = NewDisposeScope();
+        using var train = Dataset(root);
+        var groups = GroupAssignment.FromTrueGroups(train);
+        string layer = root.GetProperty("layer").GetString()!;
+        var options = new LisaOptions
+        {
+            SelectionProbability = root.GetProperty("selection_probability").GetDouble(),
+            MixAlpha = root.GetProperty("mix_alpha").GetDouble(),
+            Layer = layer == "input" ? MixingLayer.Input : MixingLayer.Output,
+        };
+        using var method = (LisaMethod)MethodCatalog.Method("lisa").Create(new MethodRequest { Train = train, Groups = groups, Seeds = new SeedSource(0), Options = options });
+        var script = new ScriptedRandom($"{name} draws");
+        var mixer = new LisaMixer(groups, script, options.SelectionProbability);
+        using var model = Network(root.GetProperty("initial"));
+        using var sgd = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
+        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
+        var draws = root.GetProperty("draws").EnumerateArray().ToArray();
+        var expected = Doubles(root.GetProperty("losses"));
+        double worst = 0;
+        for (int b = 0; b < batches.Length; b++)
+        {
+            using var stepScope = NewDisposeScope();
+            script.Uniform(draws[b].GetProperty("u").GetDouble());
+            foreach (var position in draws[b].GetProperty("positions").EnumerateArray())
+                script.Position(position[0].GetInt32(), position[1].GetInt32());
+            using var batch = train.GetBatch(batches[b]);
+            var plan = mixer.DrawPartners(batch);
+            script.AssertConsumed();
+            var strategy = draws[b].GetProperty("strategy").GetString() == "intra-label" ? LisaStrategy.IntraLabel : LisaStrategy.IntraDomain;
+            Assert.Equal(strategy, mixer.LastStrategy);
+            Assert.Equal(Longs(draws[b].GetProperty("partners")), plan.PartnerIndices);
+            var loss = method.MixedLoss(model, batch, plan, Doubles(draws[b].GetProperty("lambdas")));
+            worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"{name}: loss of batch {b}"));
+            sgd.zero_grad();
+            loss.backward();
+            sgd.step();
+        }
+        Assert.Equal((2L, 1L), mixer.StrategyCounts);   // both strategies, as the script asserts
+        worst = Math.Max(worst, CompareParameters(model, root.GetProperty("final"), name));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} ({method.Name}): max deviation {worst:E2} over {batches.Length} losses and the final parameters"));
+    }
+}
