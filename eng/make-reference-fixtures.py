@@ -21,7 +21,11 @@ IdentifierReferenceFixtureTests.cs):
 - SPARE's importance-sampling weights (BigML-CS-UCLA/SpuCo, robust_train/spare_train.py) for fixed clusters and
   sampling powers;
 - SSA's pseudo-label selection (SpuCo, group_inference/ssa.py, SSATrainer.train_step) on fixed logits, with the
-  softmax confidence (the paper's; SpuCo compares raw logits with the threshold).
+  softmax confidence (the paper's; SpuCo compares raw logits with the threshold);
+- BAM's stage 1 (motivationss/BAM train.py, AUX1) and the GCE-biased model (alinlab/LfF's GeneralizedCELoss): the
+  network each trains over two fixed epoch orders, BAM's auxiliary logits, and the error set read from the network.
+The group-balanced ERM fixtures also hold every sample's probability under group_DRO's reweight_groups sampler; the SAM
+one is stepped as davda54/sam's SAM (first_step, second_step; rho 0.05).
 DFR's and AFR's last-layer solver (Fixtures/Reference/LastLayer/, tests/GroupRobust.Tests/Methods/Dfr/
 L1LogisticReferenceTests.cs): scikit-learn's LogisticRegression(penalty="l1", solver="liblinear"), the solver DFR's
 reference calls (PolinaKirichenko/deep_feature_reweighting), on fixed features, two classes and three (one-vs-rest),
@@ -284,6 +288,36 @@ def jtt(up_weight):
     return make
 
 
+def group_balanced(labels, attributes):
+    """group_DRO's reweight_groups sampler (kohpangwei/group_DRO data/dro_dataset.py get_loader; SubpopBench ReSample):
+    per-sample weight N / N_g, drawn with replacement, so P(i) = w_i / sum w. The steps are ERM's."""
+    counts = torch.tensor(group_counts(labels, attributes), dtype=torch.float64)
+    w = len(labels) / counts[labels * NUM_ATTRIBUTES + attributes]
+    return erm, {"sample_probabilities": (w / w.sum()).tolist()}
+
+
+def sam_step(net, opt, closure, rho):
+    """davda54/sam sam.py (SAM.first_step, second_step; not adaptive): the gradient at w, e = rho g / (||g|| + 1e-12),
+    the gradient at w + e, w restored, the base optimizer's step with that gradient. Returns the first loss."""
+    opt.zero_grad()
+    loss = closure()
+    loss.backward()
+    ps = [p for p in net.parameters() if p.grad is not None]
+    grad_norm = torch.norm(torch.stack([p.grad.norm(p=2) for p in ps]), p=2)
+    scale = rho / (grad_norm + 1e-12)
+    old = [p.data.clone() for p in ps]
+    with torch.no_grad():
+        for p in ps:
+            p.add_(p.grad * scale)
+    opt.zero_grad()
+    closure().backward()
+    with torch.no_grad():
+        for p, o in zip(ps, old):
+            p.data = o
+    opt.step()
+    return loss
+
+
 def cvar(alpha):
     def loss(net, x, y, a, step):
         per = F.cross_entropy(net(x), y, reduction="none")
@@ -291,6 +325,8 @@ def cvar(alpha):
         return per.topk(k, largest=True, sorted=False)[0].mean()
     return loss
 
+
+SAM_RHO = {"erm-balanced-sam": 0.05}   # fixtures stepped by SAM (the catalog entry's OptimizerStep.Sam())
 
 FIXTURES = [
     # name, catalog key, options as the C# test sets them, learning rate, loss (or a factory of the loss and its extras), reference
@@ -306,6 +342,8 @@ FIXTURES = [
     ("mmd", "mmd", {"PenaltyWeight": 1.0}, 0.1, alignment(True, 1.0), "SubpopBench MMD"),
     ("coral", "coral", {"PenaltyWeight": 1.0}, 0.1, alignment(False, 1.0), "SubpopBench CORAL"),
     ("lff", "lff", {}, 0.1, lff(0.7, 0.7), "alinlab/LfF train.py (EMA 0.7, GCE q = 0.7)"),
+    ("erm-balanced", "erm-balanced", {}, 0.1, group_balanced, "kohpangwei/group_DRO data/dro_dataset.py (reweight_groups), SubpopBench ReSample"),
+    ("erm-balanced-sam", "erm-balanced-sam", {}, 0.1, group_balanced, "davda54/sam sam.py (rho 0.05) over group_DRO's group-balanced sampler"),
     ("jtt", "jtt", {"Lambda": 3}, 0.1, jtt(3), "anniesch/jtt run_expt.py, up_weight 3"),
     ("jtt-auto", "jtt", {"Lambda": -1}, 0.1, jtt(-1), "anniesch/jtt run_expt.py, up_weight -1 (automatic)"),
 ]
@@ -341,6 +379,51 @@ def eiil(inputs, labels, steps=300, lr=0.01):
         num_classes=NUM_CLASSES, inputs=inputs.double().tolist(), labels=labels.tolist(), initial=params(net),
         scale_derivatives=d, initial_logits=initial.double().tolist(), penalties=penalties,
         assignment=u.detach().sigmoid().double().tolist())
+
+
+def own_network(kind, inputs, labels, attributes, epochs=2, batch_size=10, lr=0.1, aux_weight=5.0, q=0.7):
+    """The identifiers that train a network of their own, then take its training errors (eval mode) as the error set,
+    over fixed epoch orders:
+    - BAM's stage 1 (motivationss/BAM train.py, method AUX1): a trainable auxiliary logit vector b_i per sample, zero at
+      the start and a parameter of the same optimizer, added to the outputs as outputs[idx] += b[i] * aux_lambda; the
+      mean cross entropy; the error set from the network alone;
+    - the GCE-biased model (LfF's GeneralizedCELoss, alinlab/LfF module/loss.py): CE * (p_y.detach() ** q) * q, the
+      mean over the batch."""
+    g = torch.Generator().manual_seed(43)
+    orders = [torch.randperm(len(labels), generator=g).tolist() for _ in range(epochs)]
+    net = network()
+    start = params(net)
+    aux = nn.Parameter(torch.zeros(len(labels), NUM_CLASSES))
+    opt = torch.optim.SGD(list(net.parameters()) + ([aux] if kind == "bam" else []), lr=lr)
+    losses = []
+    for order in orders:
+        for b in range(0, len(order), batch_size):
+            idx = torch.tensor(order[b:b + batch_size])
+            x, y = inputs[idx], labels[idx]
+            outputs = net(x)
+            if kind == "bam":
+                loss = F.cross_entropy(outputs + aux[idx] * aux_weight, y)
+            else:
+                p = F.softmax(outputs, dim=1)
+                yg = torch.gather(p, 1, torch.unsqueeze(y, dim=1))
+                loss = (F.cross_entropy(outputs, y, reduction="none") * (yg.squeeze().detach() ** q) * q).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    net.eval()
+    with torch.no_grad():
+        wrong = net(inputs).argmax(1).ne(labels)
+    fixture = OrderedDict(
+        method=kind, learning_rate=lr, epochs=epochs, batch_size=batch_size, num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
+        inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(), orders=orders, initial=start, losses=losses, final=params(net),
+        error_set=[i for i in range(len(labels)) if wrong[i]])
+    if kind == "bam":
+        fixture.update(reference="motivationss/BAM train.py (AUX1: outputs[idx] += b[i] * aux_lambda)", aux_weight=aux_weight,
+                       auxiliary=aux.detach().double().tolist())
+    else:
+        fixture.update(reference="alinlab/LfF module/loss.py (GeneralizedCELoss)", q=q)
+    return fixture
 
 
 def spare_weights():
@@ -755,11 +838,15 @@ def main():
         losses = []
         for step, idx in enumerate(batches):
             idx = torch.tensor(idx)
-            opt.zero_grad()
             extra = {"index": idx} if "index" in inspect.signature(loss_fn).parameters else {}
-            loss = loss_fn(net, inputs[idx], labels[idx], attributes[idx], step, **extra)
-            loss.backward()
-            opt.step()
+            closure = lambda: loss_fn(net, inputs[idx], labels[idx], attributes[idx], step, **extra)
+            if key in SAM_RHO:
+                loss = sam_step(net, opt, closure, SAM_RHO[key])
+            else:
+                opt.zero_grad()
+                loss = closure()
+                loss.backward()
+                opt.step()
             losses.append(loss.item())
         fixture = OrderedDict(
             method=key, reference=reference, options=options, learning_rate=lr,
@@ -773,7 +860,8 @@ def main():
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in losses)}")
     identification = os.path.join(OUT, "Identification")
     os.makedirs(identification, exist_ok=True)
-    for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection())]:
+    for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection()),
+                          ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
         fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
         with open(os.path.join(identification, name + ".json"), "w") as f:
             json.dump(fixture, f, indent=1)

@@ -1,6 +1,5 @@
 using GroupRobust.Data;
 using GroupRobust.Internal;
-using GroupRobust.Randomness;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -21,13 +20,14 @@ internal static class OwnNetworkTraining
     /// <param name="train">The training split, without group labels.</param>
     /// <param name="epochs">Epochs, at least 1 (the identifier's checked option).</param>
     /// <param name="batchSize">Batch size (the identifier's checked option).</param>
-    /// <param name="orderSeed">Seed of the epoch permutations (epoch e's is a pure function of it and e).</param>
+    /// <param name="epochOrder">Epoch e's order (e from 0): the N sample indices, batched in that order (the identifiers give
+    /// seeded permutations, a pure function of their seed and e).</param>
     /// <param name="loss">The mean loss of a batch from the network's logits [B, C], the batch and its sample indices.</param>
     /// <param name="who">What the network is, for the message about its output ("The biased model").</param>
     /// <param name="lossName">What the logged loss is ("GCE surrogate loss").</param>
     /// <param name="logger">Receives the epoch lines.</param>
     /// <exception cref="ArgumentException">The network does not output one logit per class (parameter "dataset").</exception>
-    public static void Run(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epochs, int batchSize, long orderSeed,
+    public static void Run(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train, int epochs, int batchSize, Func<int, long[]> epochOrder,
         Func<Tensor, Batch, long[], Tensor> loss, string who, string lossName, ILogger logger)
     {
         int n = train.Count, k = train.Scheme.NumClasses;
@@ -35,7 +35,7 @@ internal static class OwnNetworkTraining
         bool report = logger.IsEnabled(LogLevel.Information);   // the epoch's loss is summed only to be logged
         for (int epoch = 0; epoch < epochs; epoch++)
         {
-            var order = Shuffling.EpochPermutation(n, orderSeed, epoch);
+            var order = epochOrder(epoch);
             Tensor? total = null;
             try
             {

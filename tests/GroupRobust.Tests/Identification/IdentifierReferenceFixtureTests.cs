@@ -1,8 +1,10 @@
 using System.Text.Json;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
+using GroupRobust.Randomness;
 using GroupRobust.Tests.TestSupport;
 using TorchSharp;
+using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static GroupRobust.Tests.TestSupport.ReferenceFixture;
 using static TorchSharp.torch;
@@ -12,7 +14,7 @@ namespace GroupRobust.Tests.Identification;
 /// <summary>
 /// Identification and sampling steps against PyTorch transcriptions of their reference code (eng/make-reference-fixtures.py,
 /// fixtures in Fixtures/Reference/Identification): EIIL's environment optimisation, SPARE's sampling weights, SSA's
-/// choice of pseudo-labels.
+/// choice of pseudo-labels, and the networks BAM and the GCE-biased identifier train before reading their errors.
 /// </summary>
 public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
 {
@@ -21,9 +23,44 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
     [Fact]
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
     {
-        string[] expected = ["eiil", "spare-sampling", "ssa"];
+        string[] expected = ["bam", "eiil", "gce-biased", "spare-sampling", "ssa"];
         Assert.Equal(expected, Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification"), "*.json")
             .Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [Theory]
+    [InlineData("bam")]
+    [InlineData("gce-biased")]
+    public void The_network_the_identifier_trains_and_its_error_set_match_the_transcription_over_the_same_epochs(string name)
+    {
+        var root = Fixture(name);
+        using var scope = NewDisposeScope();
+        using var train = Dataset(root);
+        var orders = root.GetProperty("orders").EnumerateArray().Select(Longs).ToArray();
+        int epochs = root.GetProperty("epochs").GetInt32(), batchSize = root.GetProperty("batch_size").GetInt32();
+        double lr = root.GetProperty("learning_rate").GetDouble();
+        nn.Module<Tensor, Tensor> Network() => ReferenceFixture.Network(root.GetProperty("initial"));
+        OptimizerHelper Sgd(IEnumerable<Parameter> parameters) => torch.optim.SGD(parameters, lr);
+        double worst = double.NaN;
+        GroupAssignment groups;
+        if (name == "bam")
+        {
+            var identifier = new BamIdentifier(Network, Sgd, new SeedSource(0),
+                new BamOptions { Epochs = epochs, BatchSize = batchSize, AuxiliaryWeight = root.GetProperty("aux_weight").GetDouble() });
+            groups = identifier.Identify(train, e => orders[e], (model, auxiliary) => worst = Math.Max(
+                CompareParameters(model, root.GetProperty("final"), name),
+                Compare(Flatten(root.GetProperty("auxiliary")), auxiliary.detach().flatten().data<float>().ToArray().Select(v => (double)v).ToArray(), "bam: auxiliary logits")));
+        }
+        else
+        {
+            var identifier = new BiasedModelIdentifier(Network, Sgd, new SeedSource(0),
+                new BiasedModelOptions { Epochs = epochs, BatchSize = batchSize, Q = root.GetProperty("q").GetDouble() });
+            groups = identifier.Identify(train, e => orders[e], model => worst = CompareParameters(model, root.GetProperty("final"), name));
+        }
+        Assert.False(double.IsNaN(worst), "the identifier must show its trained network");
+        Assert.Equal(Longs(root.GetProperty("error_set")), groups.MinorityIndices());
+        output.WriteLine($"{name}: max deviation {worst:E2} over the final parameters{(name == "bam" ? " and the auxiliary logits" : "")} after {epochs} epochs " +
+                         $"of {orders[0].Length} samples; error set ({groups.MinorityCount} samples) equal");
     }
 
     [Fact]

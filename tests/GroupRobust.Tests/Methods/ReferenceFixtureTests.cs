@@ -6,6 +6,7 @@ using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
+using GroupRobust.Sampling;
 using TorchSharp;
 using GroupRobust.Tests.TestSupport;
 using Xunit.Abstractions;
@@ -36,7 +37,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
     {
         // a fixture lost from the build output would silently shrink the theory below
-        string[] expected = ["bsoftmax", "cbloss", "coral", "cvar-dro", "erm", "focal", "irm", "jtt", "jtt-auto", "ldam", "lff", "mmd", "reweight", "reweight-sqrt"];
+        string[] expected = ["bsoftmax", "cbloss", "coral", "cvar-dro", "erm", "erm-balanced", "erm-balanced-sam", "focal", "irm", "jtt", "jtt-auto", "ldam", "lff", "mmd", "reweight", "reweight-sqrt"];
         Assert.Equal(expected, Directory.GetFiles(Folder, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
     }
 
@@ -70,7 +71,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         ReferenceFixture.LoadParameters(model, root.GetProperty("initial"));
         using var optimizer = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
 
-        double worst = CheckExtras(method, extras);
+        double worst = CheckExtras(method, extras, train);
         var expected = root.GetProperty("losses").EnumerateArray().Select(e => e.GetDouble()).ToArray();
         var batches = root.GetProperty("batches").EnumerateArray().Select(ReferenceFixture.Longs).ToArray();
         Assert.Equal(expected.Length, batches.Length);
@@ -88,11 +89,9 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
             int taken = 0;
             foreach (var batch in train.Batches(batches[step], batches[step].Length))   // one batch, its rows in the fixture's order
             {
-                optimizer.zero_grad();
-                var loss = method.Loss(model, batch);
+                // the entry's step: plain (backward, step) for all but the SAM entry, whose loss is its first evaluation's
+                var loss = entry.Step.Take(method, model, optimizer, batch);
                 worst = Math.Max(worst, ReferenceFixture.Check(expected[step], loss.item<float>(), $"{name}: loss of step {step + 1}", Tolerance));
-                loss.backward();
-                optimizer.step();
                 taken++;
             }
             Assert.Equal(1, taken);
@@ -111,7 +110,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
         double Get(string n) => options.GetProperty(n).GetDouble();
         (object? Value, string[] Reads) mapped = key switch
         {
-            "erm" or "reweight" or "reweight-sqrt" or "bsoftmax" or "lff" => (null, []),
+            "erm" or "erm-balanced" or "erm-balanced-sam" or "reweight" or "reweight-sqrt" or "bsoftmax" or "lff" => (null, []),
             "jtt" => (new JttOptions { Lambda = (int)Get("Lambda") }, ["Lambda"]),
             "cvar-dro" => (new CvarDroOptions { Alpha = Get("Alpha") }, ["Alpha"]),
             "cbloss" => (new ReweightOptions { Weighting = GroupWeighting.EffectiveNumber, Beta = Get("Beta") }, ["Beta"]),
@@ -127,7 +126,7 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
     }
 
     /// <summary>Compares the method's fixed quantities with the fixture's extras; returns the largest deviation.</summary>
-    private static double CheckExtras(ITrainingMethod method, JsonElement extras)
+    private static double CheckExtras(ITrainingMethod method, JsonElement extras, IGroupDataset train)
     {
         double worst = 0;
         foreach (var extra in extras.EnumerateObject())
@@ -140,6 +139,10 @@ public class ReferenceFixtureTests(ITestOutputHelper output)
                 ("group_weights", ReweightMethod m) => m.GroupWeights,
                 ("margins", LdamMethod m) => m.Margins,
                 ("class_counts", BalancedSoftmaxMethod m) => m.ClassCounts.Select(c => (double)c).ToArray(),
+                // the group-balanced order's per-sample probability (the sampler the method's epoch order builds)
+                ("sample_probabilities", ErmMethod m) => m.Options.Order.CreateSampler(train.Count, 0) is GroupBalancedSampler s
+                    ? GroupAssignment.FromTrueGroups(train).Groups.ToArray().Select(s.Probability).ToArray()
+                    : throw new InvalidOperationException($"{method.Name} does not sample group-balanced epochs."),
                 _ => throw new InvalidOperationException($"No check for extra '{extra.Name}' of {method.Name}."),
             };
             Assert.Equal(expected.Length, actual.Count);

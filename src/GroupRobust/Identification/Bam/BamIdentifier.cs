@@ -60,15 +60,27 @@ public sealed class BamIdentifier : IGroupIdentifier
     public GroupAssignment Identify(IGroupDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
+        return Identify(dataset, null, null);
+    }
+
+    /// <summary>
+    /// <see cref="Identify(IGroupDataset)"/> with each epoch's order given (null: the seeded permutations) and a look at the
+    /// trained network and auxiliary logits before they are disposed (null: none). Internal: the reference-fixture test
+    /// replays a transcription's epochs and compares what they trained.
+    /// </summary>
+    internal GroupAssignment Identify(IGroupDataset dataset, Func<int, long[]>? epochOrder, Action<nn.Module<Tensor, Tensor>, Tensor>? trained)
+    {
         var train = dataset.WithoutGroupLabels();
+        long seed = _seeds.Derive("bam-order");
         using var model = _modelFactory();
         var device = model.parameters().FirstOrDefault()?.device ?? CPU;
         using var auxiliary = new Parameter(torch.zeros([train.Count, train.Scheme.NumClasses], ScalarType.Float32, device));
         using var optimizer = _optimizerFactory(model.parameters().Append(auxiliary));
-        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, _seeds.Derive("bam-order"),
+        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, epochOrder ?? (e => Shuffling.EpochPermutation(train.Count, seed, e)),
             (logits, batch, indices) => nn.functional.cross_entropy(
                 logits.to(ScalarType.Float32).add(auxiliary.index_select(0, HostUpload.Int64(indices, auxiliary.device)).mul(Options.AuxiliaryWeight)), batch.Labels),
             "The network", "loss with the auxiliary logits", _logger);
+        trained?.Invoke(model, auxiliary);
         // the network alone decides the error set: the auxiliary logits only shaped what it learned
         var (wrong, _) = ModelPass.Run(model, train, Options.Pass, needLoss: false);
         var p = GroupAssignment.Identified(wrong, dataset, "bam", null, new Dictionary<string, string>

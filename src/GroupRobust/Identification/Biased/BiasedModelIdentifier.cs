@@ -58,11 +58,23 @@ public sealed class BiasedModelIdentifier : IGroupIdentifier
     public GroupAssignment Identify(IGroupDataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
+        return Identify(dataset, null, null);
+    }
+
+    /// <summary>
+    /// <see cref="Identify(IGroupDataset)"/> with each epoch's order given (null: the seeded permutations) and a look at the
+    /// trained network before it is disposed (null: none). Internal: the reference-fixture test replays a transcription's
+    /// epochs and compares what they trained.
+    /// </summary>
+    internal GroupAssignment Identify(IGroupDataset dataset, Func<int, long[]>? epochOrder, Action<nn.Module<Tensor, Tensor>>? trained)
+    {
         var train = dataset.WithoutGroupLabels();
+        long seed = _seeds.Derive("biased-order");
         using var model = _modelFactory();
         using var optimizer = _optimizerFactory(model.parameters());
-        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, _seeds.Derive("biased-order"),
+        OwnNetworkTraining.Run(model, optimizer, train, Options.Epochs, Options.BatchSize, epochOrder ?? (e => Shuffling.EpochPermutation(train.Count, seed, e)),
             (logits, batch, _) => GeneralizedCrossEntropy.PerSample(logits, batch.Labels, Options.Q).mean(), "The biased model", "GCE surrogate loss", _logger);
+        trained?.Invoke(model);
         var (wrong, _) = ModelPass.Run(model, train, Options.Pass, needLoss: false);
         var p = GroupAssignment.Identified(wrong, dataset, "gce-biased", null, new Dictionary<string, string>
         {
