@@ -33,7 +33,8 @@ at a C that keeps most weights and at one that zeroes most; needs python3-sklear
 (AndPotap/afr, losses/__init__.py get_exp_weights and afr_fn, utils/supervised_utils.py rebalance_weights,
 normalize_weights and take_step): the weights exp(-gamma p_true) rebalanced by class and normalised, then full-batch
 SGD steps on the weighted cross entropy plus reg_coeff times the squared distance to the ERM head, the gradient norm
-clipped at 1.
+clipped at 1. CRT, ReWeightCRT and VanillaCRT (YyzHarry/SubpopBench, algorithms.py and optimizers.py): the head's
+stage 2 over fixed epoch orders, each epoch's validation worst-group accuracy and the first best epoch's head.
 Methods whose steps draw at random (Fixtures/Reference/Draws/): the draws are the fixture's (numpy and torch
 generators here), and the C# test feeds them to the library's step. MixUp (facebookresearch/mixup-cifar10,
 train.py mixup_data and mixup_criterion): lambda ~ Beta(a, a), a permutation of the batch, the mixed inputs and the
@@ -529,6 +530,55 @@ def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
         weights=weights.double().tolist(), losses=losses, weight=layer.weight.detach().double().tolist(), bias=layer.bias.detach().double().tolist())
 
 
+def crt(balancing, inputs, labels, attributes, epochs=5, batch_size=10, lr=0.5, weight_decay=1e-4):
+    """SubpopBench's CRT, ReWeightCRT and VanillaCRT stage 2 (YyzHarry/SubpopBench learning/algorithms.py, optimizers.py
+    get_sgd_optim; data sampling as in train.py): the ERM head trained further on fixed features by SGD (momentum 0.9,
+    weight decay) on the mean cross entropy, over group-balanced draws (N / N_g weights, with replacement; CRT), with
+    ReWeight's group weights 1 / n_g scaled to sum to the number of groups (ReWeightCRT), or shuffled (VanillaCRT); after
+    every epoch the worst-group accuracy on validation features, and the first best epoch's head kept."""
+    g = torch.Generator().manual_seed(47)
+    val_inputs = inputs + 0.2 * torch.randn(inputs.shape, generator=g)
+    groups = labels * NUM_ATTRIBUTES + attributes
+    counts = torch.tensor(group_counts(labels, attributes), dtype=torch.float64)
+    n = len(labels)
+    orders = []
+    for _ in range(epochs):
+        if balancing == "group-balanced":
+            orders.append(torch.multinomial((n / counts[groups]), n, replacement=True, generator=g).tolist())
+        else:
+            orders.append(torch.randperm(n, generator=g).tolist())
+    w = 1 / counts.numpy()
+    w = torch.FloatTensor(w / np.sum(w) * len(w))
+    torch.manual_seed(53)
+    head = nn.Linear(3, NUM_CLASSES)
+    start = {k: v.detach().double().tolist() for k, v in head.state_dict().items()}
+    opt = torch.optim.SGD(head.parameters(), lr=lr, weight_decay=weight_decay, momentum=0.9)
+    scores, best, best_epoch, best_score = [], None, 0, None
+    for epoch, order in enumerate(orders, 1):
+        head.train()
+        for b in range(0, n, batch_size):
+            idx = torch.tensor(order[b:b + batch_size])
+            losses = F.cross_entropy(head(inputs[idx]), labels[idx], reduction="none")
+            loss = (w[groups[idx]] * losses).mean() if balancing == "reweight" else losses.mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        head.eval()
+        with torch.no_grad():
+            correct = head(val_inputs).argmax(1).eq(labels)
+        score = min(float(correct[groups == k].double().mean()) for k in range(len(counts)) if (groups == k).any())
+        scores.append(score)
+        if best is None or score > best_score:
+            best, best_epoch, best_score = {k: v.detach().double().tolist() for k, v in head.state_dict().items()}, epoch, score
+    return OrderedDict(
+        method={"group-balanced": "crt", "reweight": "crt-reweight", "none": "crt-vanilla"}[balancing],
+        reference="YyzHarry/SubpopBench learning/algorithms.py (CRT, ReWeightCRT, VanillaCRT), optimizers.py (get_sgd_optim)",
+        balancing=balancing, learning_rate=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size,
+        num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES, inputs=inputs.double().tolist(), labels=labels.tolist(),
+        attributes=attributes.tolist(), validation_inputs=val_inputs.double().tolist(), orders=orders, initial=start,
+        worst_group_accuracy=scores, chosen_epoch=best_epoch, chosen=best)
+
+
 def mixup(inputs, labels, batches, alpha=0.4, lr=0.1):
     """facebookresearch/mixup-cifar10 train.py: mixup_data then mixup_criterion, one SGD step per batch."""
     rng = np.random.RandomState(17)
@@ -884,7 +934,8 @@ def main():
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
     last_layer = os.path.join(OUT, "LastLayer")
     os.makedirs(last_layer, exist_ok=True)
-    for name, make in [("l1-logistic", l1_logistic), ("afr", afr)]:
+    for name, make in [("l1-logistic", l1_logistic), ("afr", afr), ("crt", lambda: crt("group-balanced", inputs, labels, attributes)),
+                       ("crt-reweight", lambda: crt("reweight", inputs, labels, attributes)), ("crt-vanilla", lambda: crt("none", inputs, labels, attributes))]:
         fixture = make()
         fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
         with open(os.path.join(last_layer, name + ".json"), "w") as f:
@@ -892,6 +943,8 @@ def main():
             f.write("\n")
         if name == "afr":
             print(f"afr: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
+        elif name.startswith("crt"):
+            print(f"{name}: validation worst-group {fixture['worst_group_accuracy']}, epoch {fixture['chosen_epoch']} kept")
         else:
             print("l1-logistic: " + ", ".join(f"{p['classes']} classes C={p['c']}: {p['nonzero']} nonzero" for p in fixture["problems"]))
 

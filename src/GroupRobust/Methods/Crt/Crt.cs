@@ -37,6 +37,15 @@ public static class Crt
     /// <param name="logger">Receives each epoch's validation score; none when null.</param>
     /// <exception cref="ArgumentException">A balanced variant on training features without group labels; features that do not fit the head; an option out of range (named).</exception>
     public static CrtResult Run(TensorGroupDataset train, TensorGroupDataset validation, LinearHead initial, SeedSource seeds, CrtOptions? options = null, ILogger? logger = null)
+        => Run(train, validation, initial, seeds, options, logger, null);
+
+    /// <summary>
+    /// <see cref="Run(TensorGroupDataset, TensorGroupDataset, LinearHead, SeedSource, CrtOptions?, ILogger?)"/> with each
+    /// epoch's order given (epoch from 1; null: the balancing's sampler). Internal: the reference-fixture test replays a
+    /// transcription's epochs.
+    /// </summary>
+    internal static CrtResult Run(TensorGroupDataset train, TensorGroupDataset validation, LinearHead initial, SeedSource seeds, CrtOptions? options, ILogger? logger,
+        Func<int, long[]>? epochOrder)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(validation);
@@ -70,7 +79,7 @@ public static class Crt
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             head.train();
-            foreach (var batch in train.Batches(sampler.IndicesForEpoch(epoch), o.BatchSize))
+            foreach (var batch in train.Batches(epochOrder?.Invoke(epoch) ?? sampler.IndicesForEpoch(epoch), o.BatchSize))
             {
                 using var scope = NewDisposeScope();
                 sgd.zero_grad();
