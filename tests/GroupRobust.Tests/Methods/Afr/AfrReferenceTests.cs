@@ -15,7 +15,9 @@ namespace GroupRobust.Tests.Methods;
 /// <summary>
 /// AFR's last-layer training against a transcription of its reference (eng/make-reference-fixtures.py, fixture in
 /// Fixtures/Reference/LastLayer/afr.json, from AndPotap/afr): the same sample weights, the same loss at every full-batch
-/// step (weighted cross entropy plus the pull to the ERM head, gradient norm clipped at 1) and the same final layer.
+/// step (weighted cross entropy plus the pull to the ERM head, gradient norm clipped at 1) and the same final layer; and
+/// AFR's search (LastLayer/afr-grid.json, the reference's best-validation bookkeeping in utils/logging.py): every
+/// configuration's kept step and score, the winner (a tie broken by grid order) and its head.
 /// </summary>
 public class AfrReferenceTests(ITestOutputHelper output)
 {
@@ -59,6 +61,42 @@ public class AfrReferenceTests(ITestOutputHelper output)
             worst = Math.Max(worst, Compare(expectedWeight[k], Enumerable.Range(0, final.Features).Select(j => final.Weight[k, j]).ToArray(), $"weight row {k}"));
         worst = Math.Max(worst, Compare(Doubles(root.GetProperty("bias")), final.Bias, "bias"));
         output.WriteLine($"AFR: max deviation {worst:E2} over the weights, {steps} losses and the final layer");
+    }
+
+    [Fact]
+    public void The_grid_search_keeps_the_references_step_of_every_configuration_and_its_winner()
+    {
+        var root = ReferenceFixture.Load("LastLayer/afr-grid");
+        using var scope = NewDisposeScope();
+        using var heldOut = new TensorGroupDataset(Matrix(root.GetProperty("embeddings")), torch.tensor(Longs(root.GetProperty("labels"))), new GroupScheme(3, 1));
+        using var validation = new TensorGroupDataset(Matrix(root.GetProperty("validation_embeddings")), torch.tensor(Longs(root.GetProperty("validation_labels"))),
+            new GroupScheme(3, 2), torch.tensor(Longs(root.GetProperty("validation_attributes"))));
+        var initial = new LinearHead { Weight = HostMatrix(Rows(root.GetProperty("w0"))), Bias = Doubles(root.GetProperty("b0")) };
+        var result = AfrSearch.Run(heldOut, validation, initial, new SeedSource(0), new AfrSearchOptions
+        {
+            Gammas = Doubles(root.GetProperty("gammas")),
+            Lambdas = Doubles(root.GetProperty("reg_coeffs")),
+            Steps = root.GetProperty("steps").GetInt32(),
+            LearningRate = root.GetProperty("learning_rate").GetDouble(),
+            MaxGradientNorm = root.GetProperty("max_norm").GetDouble(),
+        });
+        var grid = root.GetProperty("grid").EnumerateArray().ToArray();
+        Assert.Equal(grid.Length, result.Grid.Count);
+        for (int i = 0; i < grid.Length; i++)
+        {
+            Assert.Equal((grid[i].GetProperty("gamma").GetDouble(), grid[i].GetProperty("reg_coeff").GetDouble(), grid[i].GetProperty("step").GetInt32()),
+                (result.Grid[i].Gamma, result.Grid[i].Lambda, result.Grid[i].Step));
+            Assert.Equal(grid[i].GetProperty("score").GetDouble(), result.Grid[i].Score, 12);
+        }
+        var chosen = root.GetProperty("chosen");
+        Assert.Equal((chosen.GetProperty("gamma").GetDouble(), chosen.GetProperty("reg_coeff").GetDouble(), chosen.GetProperty("step").GetInt32()), (result.Gamma, result.Lambda, result.Step));
+        double worst = 0;
+        var weight = Rows(chosen.GetProperty("weight"));
+        for (int k = 0; k < 3; k++)
+            worst = Math.Max(worst, Compare(weight[k], Enumerable.Range(0, result.Head.Features).Select(j => result.Head.Weight[k, j]).ToArray(), $"kept weight row {k}"));
+        worst = Math.Max(worst, Compare(Doubles(chosen.GetProperty("bias")), result.Head.Bias, "kept bias"));
+        Assert.True(grid.Count(c => c.GetProperty("score").GetDouble() == chosen.GetProperty("score").GetDouble()) > 1, "the fixture's grid has a tie, which grid order breaks");
+        output.WriteLine($"AFR grid: {grid.Length} configurations' steps and scores equal; kept gamma {result.Gamma}, lambda {result.Lambda}, step {result.Step}; head max deviation {worst:E2}");
     }
 
     private static double[,] HostMatrix(double[][] rows)
