@@ -29,7 +29,8 @@ one is stepped as davda54/sam's SAM (first_step, second_step; rho 0.05).
 DFR's and AFR's last-layer solver (Fixtures/Reference/LastLayer/, tests/GroupRobust.Tests/Methods/Dfr/
 L1LogisticReferenceTests.cs): scikit-learn's LogisticRegression(penalty="l1", solver="liblinear"), the solver DFR's
 reference calls (PolinaKirichenko/deep_feature_reweighting), on fixed features, two classes and three (one-vs-rest),
-at a C that keeps most weights and at one that zeroes most; needs python3-sklearn (Debian's). AFR's last-layer training
+at a C that keeps most weights and at one that zeroes most; needs python3-sklearn (Debian's); and DFR's whole procedure on validation (the split, the balanced cuts, the C grid,
+the averaged resamples, the scaler folded in) with its shuffles recorded. AFR's last-layer training
 (AndPotap/afr, losses/__init__.py get_exp_weights and afr_fn, utils/supervised_utils.py rebalance_weights,
 normalize_weights and take_step): the weights exp(-gamma p_true) rebalanced by class and normalised, then full-batch
 SGD steps on the weighted cross entropy plus reg_coeff times the squared distance to the ERM head, the gradient norm
@@ -493,6 +494,79 @@ def l1_logistic():
     import sklearn
     return OrderedDict(reference="scikit-learn " + sklearn.__version__ + " LogisticRegression(penalty='l1', solver='liblinear', intercept_scaling=1, tol=1e-9)",
                        features=x.tolist(), problems=problems)
+
+
+def dfr_on_validation(retrains=3):
+    """DFR^Val_Tr (PolinaKirichenko/deep_feature_reweighting dfr_evaluate_spurious.py, dfr_on_validation_tune with one
+    retrain and dfr_on_validation_eval, balance_val and no added training data, the binary case): validation shuffled,
+    the first half scores and the second fits, group-balanced (each group shuffled, cut to the smallest group's count)
+    and standardised on itself (StandardScaler); for every C of C_OPTIONS an L1 logistic regression (liblinear), the worst-
+    group accuracy on the scoring half, the first maximum; then `retrains` fresh balanced subsets of the whole validation
+    set, standardised with the TRAINING features' scaler, fitted at that C, coefficients and intercepts averaged, and the
+    scaler folded into the weights. liblinear runs at tol 1e-9 (the reference keeps scikit-learn's 1e-4) so the fixture
+    measures the procedure, not two solvers' stopping rules. The shuffles are Fisher-Yates from the top (numpy's order),
+    recorded as (range, position) in the order the library draws them; the library shuffles each group's members in
+    the order they hold in its pool (the reference: ascending), the same law."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+    rng = np.random.RandomState(61)
+    d = 4
+    truth = np.array([1.5, -1.0, 0.0, 0.5])
+    def split(n):
+        y = rng.randint(2, size=n)
+        a = np.where(rng.uniform(size=n) < 0.75, y, 1 - y)   # the attribute agrees with the label three times in four
+        x = rng.normal(size=(n, d)) + np.outer(2 * y - 1, truth) * 0.8 + np.outer(2 * a - 1, [0, 0, 1.5, 0])
+        return x, y, a
+    x_tr, y_tr, a_tr = split(60)
+    x_val, y_val, a_val = split(48)
+    g_val = y_val * 2 + a_val
+    draws = []
+    def shuffle(values):
+        values = list(values)
+        for i in range(len(values) - 1, 0, -1):
+            j = int(rng.randint(i + 1))
+            draws.append([i + 1, j])
+            values[i], values[j] = values[j], values[i]
+        return values
+    def balanced(pool):
+        by_group = [[i for i in pool if g_val[i] == k] for k in range(4)]
+        by_group = [m for m in by_group if m]
+        m = min(len(members) for members in by_group)
+        return sorted(i for members in by_group for i in shuffle(members)[:m])
+    def fit(x, y, c):
+        model = LogisticRegression(penalty="l1", C=c, solver="liblinear", tol=1e-9, max_iter=100_000, random_state=0)
+        model.fit(x, y)
+        return model
+    n = len(y_val)
+    order = shuffle(range(n))
+    scoring, fitting = order[:n // 2], order[n // 2:]
+    fit_rows = balanced(fitting)
+    scaler = StandardScaler().fit(x_val[fit_rows])
+    c_options = [1., 0.7, 0.3, 0.1, 0.07, 0.03, 0.01]
+    scores = []
+    for c in c_options:
+        preds = fit(scaler.transform(x_val[fit_rows]), y_val[fit_rows], c).predict(scaler.transform(x_val[scoring]))
+        correct = preds == y_val[scoring]
+        g = g_val[scoring]
+        scores.append(float(min(correct[g == k].mean() for k in range(4) if (g == k).any())))
+    best = c_options[int(np.argmax(scores))]
+    train_scaler = StandardScaler().fit(x_tr)
+    coefs, intercepts = [], []
+    for _ in range(retrains):
+        rows = balanced(order)
+        model = fit(train_scaler.transform(x_val[rows]), y_val[rows], best)
+        coefs.append(model.coef_)
+        intercepts.append(model.intercept_)
+    coef, intercept = np.mean(coefs, axis=0), np.mean(intercepts, axis=0)
+    raw = coef / train_scaler.scale_
+    bias = intercept - (raw * train_scaler.mean_).sum(1)
+    assert len(set(scores)) > 1, "the C grid should matter"
+    import sklearn
+    return OrderedDict(
+        reference="PolinaKirichenko/deep_feature_reweighting dfr_evaluate_spurious.py (dfr_on_validation_tune, dfr_on_validation_eval) with scikit-learn " + sklearn.__version__,
+        c_options=c_options, retrains=retrains, train_features=x_tr.tolist(), train_labels=y_tr.tolist(), train_attributes=a_tr.tolist(),
+        validation_features=x_val.tolist(), validation_labels=y_val.tolist(), validation_attributes=a_val.tolist(), draws=draws,
+        scores=scores, chosen_c=best, samples_per_resample=len(rows), weight=raw.tolist(), bias=bias.tolist())
 
 
 def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
@@ -990,7 +1064,7 @@ def main():
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
     last_layer = os.path.join(OUT, "LastLayer")
     os.makedirs(last_layer, exist_ok=True)
-    for name, make in [("l1-logistic", l1_logistic), ("afr", afr), ("afr-grid", afr_grid), ("crt", lambda: crt("group-balanced", inputs, labels, attributes)),
+    for name, make in [("l1-logistic", l1_logistic), ("dfr", dfr_on_validation), ("afr", afr), ("afr-grid", afr_grid), ("crt", lambda: crt("group-balanced", inputs, labels, attributes)),
                        ("crt-reweight", lambda: crt("reweight", inputs, labels, attributes)), ("crt-vanilla", lambda: crt("none", inputs, labels, attributes))]:
         fixture = make()
         fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
@@ -999,6 +1073,8 @@ def main():
             f.write("\n")
         if name == "afr":
             print(f"afr: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
+        elif name == "dfr":
+            print(f"dfr: scores {fixture['scores']}, C = {fixture['chosen_c']}")
         elif name == "afr-grid":
             print("afr-grid: " + ", ".join(f"({c['gamma']}, {c['reg_coeff']}): step {c['step']} {c['score']:.3f}" for c in fixture["grid"]))
         elif name.startswith("crt"):

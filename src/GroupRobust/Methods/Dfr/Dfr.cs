@@ -16,7 +16,7 @@ namespace GroupRobust.Methods;
 /// (<see cref="L1LogisticRegression"/>) on group-balanced subsets, averaged over resamples.
 /// </summary>
 /// <remarks>
-/// <para><see cref="OnValidation"/> is the paper's DFR^Val_Tr, as the reference computes it: shuffle the validation
+/// <para><see cref="OnValidation(TensorGroupDataset, TensorGroupDataset, SeedSource, DfrOptions?, ILogger?)"/> is the paper's DFR^Val_Tr, as the reference computes it: shuffle the validation
 /// features; the first half scores, the second half fits; the fitting half is balanced (every group cut at random to the
 /// smallest group's count) and standardised with its own mean and standard deviation; every C of the grid is fitted and
 /// scored by worst-group accuracy on the scoring half; the first best C wins. Then the features are standardised with
@@ -37,16 +37,25 @@ public static class Dfr
     /// <exception cref="ArgumentException">The validation features have no group labels, or the feature dimensions differ.</exception>
     public static DfrResult OnValidation(TensorGroupDataset trainFeatures, TensorGroupDataset validationFeatures, SeedSource seeds, DfrOptions? options = null, ILogger? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(seeds);
+        return OnValidation(trainFeatures, validationFeatures, seeds.Random("dfr"), options, logger);
+    }
+
+    /// <summary>
+    /// <see cref="OnValidation(TensorGroupDataset, TensorGroupDataset, SeedSource, DfrOptions?, ILogger?)"/> drawing the
+    /// split and the resamples from <paramref name="rng"/>. Internal: the reference-fixture test replays a transcription's
+    /// shuffles through it.
+    /// </summary>
+    internal static DfrResult OnValidation(TensorGroupDataset trainFeatures, TensorGroupDataset validationFeatures, Random rng, DfrOptions? options, ILogger? logger)
+    {
         ArgumentNullException.ThrowIfNull(trainFeatures);
         ArgumentNullException.ThrowIfNull(validationFeatures);
-        ArgumentNullException.ThrowIfNull(seeds);
         options ??= new DfrOptions();
         options.Validate();
         logger ??= NullLogger.Instance;
         if (!validationFeatures.HasGroups)
             throw new ArgumentException("DFR on validation fits on group-balanced validation subsets; the validation features have no group labels.", nameof(validationFeatures));
         CheckDimensions(trainFeatures, validationFeatures, nameof(validationFeatures));
-        var rng = seeds.Random("dfr");
         int n = validationFeatures.Count;
         var order = Enumerable.Range(0, n).ToArray();
         Shuffling.Shuffle<int>(order, rng);
