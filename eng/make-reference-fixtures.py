@@ -22,6 +22,8 @@ IdentifierReferenceFixtureTests.cs):
   sampling powers;
 - SSA's pseudo-label selection (SpuCo, group_inference/ssa.py, SSATrainer.train_step) on fixed logits, with the
   softmax confidence (the paper's; SpuCo compares raw logits with the threshold);
+- the clusterings of SPARE and GEORGE against scikit-learn (KMeans from given centres, silhouette_samples,
+  GaussianMixture from the k-means assignment);
 - BAM's stage 1 (motivationss/BAM train.py, AUX1) and the GCE-biased model (alinlab/LfF's GeneralizedCELoss): the
   network each trains over two fixed epoch orders, BAM's auxiliary logits, and the error set read from the network.
 The group-balanced ERM fixtures also hold every sample's probability under group_DRO's reweight_groups sampler; the SAM
@@ -426,6 +428,39 @@ def own_network(kind, inputs, labels, attributes, epochs=2, batch_size=10, lr=0.
     else:
         fixture.update(reference="alinlab/LfF module/loss.py (GeneralizedCELoss)", q=q)
     return fixture
+
+
+def clustering():
+    """The clusterings SPARE and GEORGE run, against scikit-learn (SpuCo's SPARE and GEORGE's OverclusterModel call it):
+    KMeans(algorithm="lloyd", n_init=1, tol=0) from given initial centres (the seeding is the library's own k-means++, so
+    the centres are the fixture's), silhouette_samples on a subset of the rows, and GaussianMixture (full covariances,
+    reg_covar 1e-6, tol 1e-3, at most 100 iterations) from the k-means assignment, the way init_params="kmeans" starts
+    it: its predictions and lower bound."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_samples
+    from sklearn.mixture import GaussianMixture
+    from sklearn.mixture._gaussian_mixture import _estimate_gaussian_parameters
+    import sklearn
+    rng = np.random.RandomState(67)
+    centres = np.array([[0.0, 0.0], [2.5, 0.5], [0.5, 3.0]])
+    x = np.concatenate([rng.normal(c, [1.0, 0.6], size=(15, 2)) for c in centres])
+    init = x[[3, 17, 40]]
+    km = KMeans(n_clusters=3, init=init, n_init=1, algorithm="lloyd", tol=0, max_iter=300).fit(x)
+    sample = sorted(rng.choice(len(x), size=30, replace=False).tolist())
+    silhouettes = silhouette_samples(x[sample], km.labels_[sample])
+    resp = np.eye(3)[km.labels_]
+    weights, means, covariances = _estimate_gaussian_parameters(x, resp, 1e-6, "full")
+    weights /= len(x)
+    gm = GaussianMixture(n_components=3, covariance_type="full", reg_covar=1e-6, tol=1e-3, max_iter=100,
+                         weights_init=weights, means_init=means, precisions_init=np.linalg.inv(covariances)).fit(x)
+    components = gm.predict(x)
+    assert gm.n_iter_ > 2, "EM should take some iterations"
+    assert (components != km.labels_).any(), "EM should move some rows off the k-means assignment"
+    return OrderedDict(
+        reference="scikit-learn " + sklearn.__version__ + " KMeans (lloyd, tol 0), silhouette_samples, GaussianMixture (full, reg_covar 1e-6, tol 1e-3)",
+        points=x.tolist(), initial_centres=init.tolist(), clusters=km.labels_.tolist(), inertia=float(km.inertia_),
+        sample=sample, silhouettes=silhouettes.tolist(), components=components.tolist(), lower_bound=float(gm.lower_bound_),
+        em_iterations=int(gm.n_iter_))
 
 
 def spare_weights():
@@ -1041,7 +1076,7 @@ def main():
     identification = os.path.join(OUT, "Identification")
     os.makedirs(identification, exist_ok=True)
     for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection()),
-                          ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
+                          ("clustering", clustering()), ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
         fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
         with open(os.path.join(identification, name + ".json"), "w") as f:
             json.dump(fixture, f, indent=1)

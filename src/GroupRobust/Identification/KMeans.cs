@@ -42,6 +42,18 @@ internal static class KMeans
             centres[c] = (double[])x[pick].Clone();
             for (int i = 0; i < n; i++) nearest[i] = Math.Min(nearest[i], Distance(x[i], centres[c]));
         }
+        return Lloyd(x, centres);
+    }
+
+    /// <summary>
+    /// Lloyd's iterations from <paramref name="centres"/> (changed in place): assign every row to its nearest centre,
+    /// stop when no assignment changes (scikit-learn's strict convergence at tol 0), else move each centre to its rows'
+    /// mean. Returns the clusters and the inertia. Internal: the reference-fixture test runs it from scikit-learn's
+    /// initial centres.
+    /// </summary>
+    internal static (int[] Clusters, double Inertia) Lloyd(double[][] x, double[][] centres)
+    {
+        int n = x.Length, d = x[0].Length, k = centres.Length;
         var clusters = new int[n];
         Array.Fill(clusters, -1);
         for (int iteration = 0; iteration < MaxIterations; iteration++)

@@ -14,7 +14,8 @@ namespace GroupRobust.Tests.Identification;
 /// <summary>
 /// Identification and sampling steps against PyTorch transcriptions of their reference code (eng/make-reference-fixtures.py,
 /// fixtures in Fixtures/Reference/Identification): EIIL's environment optimisation, SPARE's sampling weights, SSA's
-/// choice of pseudo-labels, and the networks BAM and the GCE-biased identifier train before reading their errors.
+/// choice of pseudo-labels, the networks BAM and the GCE-biased identifier train before reading their errors, and the
+/// clusterings of SPARE and GEORGE against scikit-learn.
 /// </summary>
 public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
 {
@@ -23,7 +24,7 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
     [Fact]
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
     {
-        string[] expected = ["bam", "eiil", "gce-biased", "spare-sampling", "ssa"];
+        string[] expected = ["bam", "clustering", "eiil", "gce-biased", "spare-sampling", "ssa"];
         Assert.Equal(expected, Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification"), "*.json")
             .Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
     }
@@ -61,6 +62,25 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
         Assert.Equal(Longs(root.GetProperty("error_set")), groups.MinorityIndices());
         output.WriteLine($"{name}: max deviation {worst:E2} over the final parameters{(name == "bam" ? " and the auxiliary logits" : "")} after {epochs} epochs " +
                          $"of {orders[0].Length} samples; error set ({groups.MinorityCount} samples) equal");
+    }
+
+    [Fact]
+    public void Kmeans_silhouettes_and_the_gaussian_mixture_match_scikit_learn_from_the_same_start()
+    {
+        var root = Fixture("clustering");
+        var x = Rows(root.GetProperty("points"));
+        var (clusters, inertia) = KMeans.Lloyd(x, Rows(root.GetProperty("initial_centres")));
+        Assert.Equal(Longs(root.GetProperty("clusters")).Select(v => (int)v), clusters);
+        double worst = Compare([root.GetProperty("inertia").GetDouble()], [inertia], "k-means inertia", 1e-9);
+        var sample = Longs(root.GetProperty("sample")).Select(v => (int)v).ToArray();
+        worst = Math.Max(worst, Compare(Doubles(root.GetProperty("silhouettes")), KMeans.SampleSilhouettes(x, clusters, sample)!, "silhouette", 1e-9));
+        // EM from the k-means assignment, scikit-learn's loop: the same predictions and lower bound
+        var (components, lowerBound) = GaussianMixture.Em(x, 3, clusters);
+        Assert.Equal(Longs(root.GetProperty("components")).Select(v => (int)v), components);
+        worst = Math.Max(worst, Compare([root.GetProperty("lower_bound").GetDouble()], [lowerBound], "mixture lower bound", 1e-9));
+        Assert.NotEqual(clusters, components);   // EM moved rows: the comparison reaches past the initial assignment
+        output.WriteLine($"Clustering: k-means assignment equal, inertia, {sample.Length} silhouettes and the mixture's lower bound (after " +
+                         $"{root.GetProperty("em_iterations").GetInt32()} EM iterations) within {worst:E2}; the mixture's predictions equal");
     }
 
     [Fact]
