@@ -98,4 +98,27 @@ public class Jm1ReferenceTests(ITestOutputHelper output)
         worst = Math.Max(worst, CompareParameters(model, root.GetProperty("final"), name));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} ({method.Name}): max deviation {worst:E2} over {batches.Length} losses and the final parameters"));
     }
+
+    [Fact]
+    public void Jm1_plus_upsamples_its_epoch_as_the_jtt_reference_does()
+    {
+        // JM1+ is JM1's step (above) over JTT's upsampled epoch: the multiplicity of every sample as anniesch/jtt's
+        // run_expt.py builds the upsampled dataset (the JTT fixture, up-weight 3)
+        var root = Load("jtt");
+        using var scope = NewDisposeScope();
+        using var train = Dataset(root);
+        var extras = root.GetProperty("extras");
+        var groups = GroupAssignment.FromErrorIndices(Longs(extras.GetProperty("error_set")), train, "fixture");
+        using var method = (Jm1Method)MethodCatalog.Method("jm1-plus").Create(new MethodRequest
+        {
+            Train = train,
+            Groups = groups,
+            Seeds = new SeedSource(0),
+            Options = new Jm1Options { UpsampleLambda = (int)extras.GetProperty("up_weight")[0].GetDouble() },
+        });
+        var counts = new long[train.Count];
+        foreach (var i in method.BeginEpoch(1, 1)) counts[i]++;
+        Assert.Equal(Longs(extras.GetProperty("multiplicity")), counts);
+        Assert.Equal(PartnerPolicy.OtherGroupSameClass, method.Options.Policy);
+    }
 }
