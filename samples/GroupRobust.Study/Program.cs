@@ -26,7 +26,7 @@ var identifiers = new Option<string[]>("--identifiers")
 };
 var set = new Option<string[]>("--set")
 {
-    Description = "KEY.Option=VALUE: an option of a catalog entry's options for every row that builds it, e.g. mmd.PenaltyWeight=0.1 or ssa.Steps=300 (repeatable; top-level options of a number, boolean, string or enum type)",
+    Description = "KEY.Option=VALUE: an option of a catalog entry's options for every row that builds it, e.g. mmd.PenaltyWeight=0.1 or ssa.Steps=300 (repeatable; a number, boolean, string, enum, a type with a Parse, or a comma-separated list of them; nested records by path, e.g. ssa.Pass.BatchSize=128 or afr.Gammas=4,8)",
     AllowMultipleArgumentsPerToken = true,
 };
 var epochs = new Option<int>("--epochs") { Description = "Training epochs per method", DefaultValueFactory = _ => 8 };

@@ -117,13 +117,18 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Set_changes_an_entrys_options_for_its_rows_and_the_report_says_so_and_ssa_rows_count_validation_groups()
     {
         using var dir = new TempDirectory();
-        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "mmd", "groupdro@ssa",
-            "--set", "mmd.PenaltyWeight=0.25", "ssa.Steps=5", "ssa.splits=2", "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false",
-            "--tensorboard", "false", "--output", dir.File("out"));
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "mmd", "groupdro@ssa", "afr",
+            "--set", "mmd.PenaltyWeight=0.25", "ssa.Steps=5", "ssa.splits=2", "ssa.Pass.BatchSize=100", "afr.Gammas=3.25,7.75", "afr.Steps=20",
+            "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
-        Assert.Contains("Options set (--set): mmd.PenaltyWeight=0.25, ssa.Steps=5, ssa.splits=2.", report);
+        Assert.Contains("Options set (--set): mmd.PenaltyWeight=0.25, ssa.Steps=5, ssa.splits=2, ssa.Pass.BatchSize=100, afr.Gammas=3.25,7.75, afr.Steps=20.", report);
         Assert.Contains("| MMD (γ=0.25) | train groups |", report);
+        // a list-valued option: AFR searched the two gammas given (neither is in its default grid) for at most 20 steps
+        var afr = System.Text.RegularExpressions.Regex.Match(Flat(text), @"AFR: gamma ([0-9.]+), lambda [0-9.]+, step ([0-9]+)");
+        Assert.True(afr.Success, text);
+        Assert.Contains(afr.Groups[1].Value, new[] { "3.25", "7.75" });
+        Assert.InRange(int.Parse(afr.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 20);
         // SSA fits on the validation split's group labels, and the row trained on its groups says so
         Assert.Contains("| GroupDRO on SSA attributes | validation groups (fitting) |", report);
 
@@ -136,6 +141,17 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         var (badValue, valueMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "mmd.Kernel=Cosine", "--output", dir.File("out4"));
         Assert.Equal(2, badValue);
         Assert.Contains("'Cosine' is not a value of Kernel's type FeatureKernel (Gaussian, MeanCovariance)", Flat(valueMessage));
+        // nested options: a record of the entry's options, by name; a value out of range reaches the identifier, which names it
+        var (nested, nestedMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "ssa.Pass.BatchSiz=5", "--output", dir.File("out5"));
+        Assert.Equal(2, nested);
+        Assert.Contains("IdentificationOptions has no option 'BatchSiz' settable here; it has BatchSize, Epoch.", Flat(nestedMessage));
+        var (badList, listMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "afr.Gammas=4,x", "--output", dir.File("out6"));
+        Assert.Equal(2, badList);
+        Assert.Contains("'4,x' is not a value of Gammas's type a comma-separated list of Double.", Flat(listMessage));
+        var (reached, reachedMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "groupdro@ssa", "--set", "ssa.Pass.BatchSize=0",
+            "--epochs", "1", "--phase1-epochs", "1", "--tensorboard", "false", "--output", dir.File("out7"));
+        Assert.NotEqual(0, reached);
+        Assert.Contains("(Parameter 'BatchSize')", Flat(reachedMessage));
     }
 
     /// <summary>The console's text with its line wrapping undone.</summary>
