@@ -22,6 +22,7 @@ IdentifierReferenceFixtureTests.cs):
   sampling powers;
 - SSA's pseudo-label selection (SpuCo, group_inference/ssa.py, SSATrainer.train_step) on fixed logits, with the
   softmax confidence (the paper's; SpuCo compares raw logits with the threshold);
+- JTT's error set (the phase-I model's training errors in eval mode) of a network trained a few steps;
 - the clusterings of SPARE and GEORGE against scikit-learn (KMeans from given centres, silhouette_samples,
   GaussianMixture from the k-means assignment);
 - BAM's stage 1 (motivationss/BAM train.py, AUX1) and the GCE-biased model (alinlab/LfF's GeneralizedCELoss): the
@@ -461,6 +462,25 @@ def clustering():
         points=x.tolist(), initial_centres=init.tolist(), clusters=km.labels_.tolist(), inertia=float(km.inertia_),
         sample=sample, silhouettes=silhouettes.tolist(), components=components.tolist(), lower_bound=float(gm.lower_bound_),
         em_iterations=int(gm.n_iter_))
+
+
+def misclassified(inputs, labels, attributes, steps=6, lr=0.5):
+    """JTT's error set (anniesch/jtt, run_expt.py's phase-I read-out as JTT's README describes it: the training samples
+    the ERM model at epoch T misclassifies, predictions in eval mode): a network trained a few plain ERM steps on the
+    whole task, then the indices with argmax f(x_i) != y_i."""
+    net = network()
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    for _ in range(steps):
+        opt.zero_grad()
+        F.cross_entropy(net(inputs), labels).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        wrong = net(inputs).argmax(1).ne(labels)
+    assert 0 < int(wrong.sum()) < len(labels)
+    return OrderedDict(reference="anniesch/jtt (phase I: the ERM model's training errors, eval mode)", num_classes=NUM_CLASSES,
+                       num_attributes=NUM_ATTRIBUTES, inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
+                       model=params(net), error_set=[i for i in range(len(labels)) if wrong[i]])
 
 
 def spare_weights():
@@ -1076,7 +1096,7 @@ def main():
     identification = os.path.join(OUT, "Identification")
     os.makedirs(identification, exist_ok=True)
     for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection()),
-                          ("clustering", clustering()), ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
+                          ("clustering", clustering()), ("misclassified", misclassified(inputs, labels, attributes)), ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
         fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
         with open(os.path.join(identification, name + ".json"), "w") as f:
             json.dump(fixture, f, indent=1)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GroupRobust.Catalog;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
 using GroupRobust.Randomness;
@@ -24,7 +25,7 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
     [Fact]
     public void The_fixture_folder_holds_the_fixtures_the_script_makes()
     {
-        string[] expected = ["bam", "clustering", "eiil", "gce-biased", "spare-sampling", "ssa"];
+        string[] expected = ["bam", "clustering", "eiil", "gce-biased", "misclassified", "spare-sampling", "ssa"];
         Assert.Equal(expected, Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "Reference", "Identification"), "*.json")
             .Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal).ToArray());
     }
@@ -62,6 +63,19 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
         Assert.Equal(Longs(root.GetProperty("error_set")), groups.MinorityIndices());
         output.WriteLine($"{name}: max deviation {worst:E2} over the final parameters{(name == "bam" ? " and the auxiliary logits" : "")} after {epochs} epochs " +
                          $"of {orders[0].Length} samples; error set ({groups.MinorityCount} samples) equal");
+    }
+
+    [Fact]
+    public void The_error_set_is_the_phase_one_models_training_errors_as_jtt_reads_them()
+    {
+        var root = Fixture("misclassified");
+        using var scope = NewDisposeScope();
+        using var train = Dataset(root);
+        using var model = Network(root.GetProperty("model"));
+        model.train();   // the pass evaluates in eval mode whatever the model's mode, and leaves it as it was
+        var groups = MethodCatalog.Identifiers.Single(e => e.Key == "misclassified").Create(new IdentifierRequest { Model = model, Seeds = new SeedSource(0) }).Identify(train);
+        Assert.Equal(Longs(root.GetProperty("error_set")), groups.MinorityIndices());
+        Assert.True(model.training);
     }
 
     [Fact]
