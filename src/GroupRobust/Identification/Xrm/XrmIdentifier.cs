@@ -177,7 +177,7 @@ public sealed class XrmIdentifier : IValidationIdentifier
         var zA = twinA.call(inputs);
         var zB = twinB.call(inputs);
         if (zA.dim() != 2 || zA.shape[1] != k || !zA.shape.SequenceEqual(zB.shape))
-            throw new ArgumentException($"The twins must output logits [B, {k}]; got {Internal.Guard.Shape(zA)} and {Internal.Guard.Shape(zB)}.", "train");
+            throw new ArgumentException($"The twins must output logits [B, {k}]; got {Internal.Guard.Shape(zA)} and {Internal.Guard.Shape(zB)}.", "train");   // Discover's argument: the twins do not fit its classes
         var heldIn = torch.where(m, zA, zB);
         var heldOut = torch.where(m, zB, zA).detach();
         var ce = nn.functional.cross_entropy(heldIn, labels, reduction: nn.Reduction.None).to(ScalarType.Float32);
@@ -198,6 +198,11 @@ public sealed class XrmIdentifier : IValidationIdentifier
         return loss.detach().MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The read-out (the reference's <c>cross_mistakes</c>): a sample is a cross-mistake when either twin's eval-mode
+    /// prediction differs from its label; groups (y, agree) = 2y and (y, cross-mistake) = 2y + 1; a class entirely on one
+    /// side sets <paramref name="degenerate"/>. Internal: the reference-fixture test reads the twins it trained.
+    /// </summary>
     internal GroupAssignment ReadOut(nn.Module<Tensor, Tensor> a, nn.Module<Tensor, Tensor> b, IGroupDataset data, string split, ref bool degenerate, double flipRate)
     {
         var (wrongA, _) = ModelPass.Run(a, data, Options.Pass, needLoss: false);
