@@ -624,6 +624,38 @@ def dfr_on_validation(retrains=3):
         scores=scores, chosen_c=best, samples_per_resample=len(rows), weight=raw.tolist(), bias=bias.tolist())
 
 
+def afr_weights(logits, y, gamma):
+    """AndPotap/afr losses/__init__.py get_exp_weights, utils/supervised_utils.py rebalance_weights and
+    normalize_weights: exp(-gamma p_true) from the ERM head's logits, times N / N_c per class, normalised to sum 1."""
+    p = logits.softmax(-1)
+    p_true = (p * torch.zeros_like(logits).scatter_(-1, y.unsqueeze(-1), 1)).sum(-1)
+    weights = (-gamma * p_true).exp()
+    for c in torch.unique(y):
+        weights[y == c] *= len(y) / (y == c).sum()
+    return weights / weights.sum()
+
+
+def afr_head(w0, b0, lr):
+    """The last layer started at the ERM head, and its plain SGD."""
+    layer = nn.Linear(w0.shape[1], w0.shape[0])
+    with torch.no_grad():
+        layer.weight.copy_(w0)
+        layer.bias.copy_(b0)
+    return layer, torch.optim.SGD(layer.parameters(), lr=lr)
+
+
+def afr_step(layer, opt, embeddings, y, weights, w0, b0, reg_coeff):
+    """AndPotap/afr take_step on the full batch: the weighted cross entropy plus reg_coeff times the squared distance to
+    the ERM head, the gradient norm clipped at 1. Returns the loss."""
+    opt.zero_grad()
+    loss = (weights * F.cross_entropy(layer(embeddings), y, reduction="none")).sum()
+    loss = loss + reg_coeff * ((layer.weight - w0).pow(2).sum() + (layer.bias - b0).pow(2).sum())
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(layer.parameters(), max_norm=1.0)
+    opt.step()
+    return loss
+
+
 def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
     """AndPotap/afr train_embeddings.py on fixed embeddings: weights from the ERM head's logits, then take_step."""
     g = torch.Generator().manual_seed(23)
@@ -631,28 +663,9 @@ def afr(steps=5, lr=0.5, gamma=4.0, reg_coeff=0.1):
     y = torch.randint(0, 3, (40,), generator=g)
     w0 = torch.randn(3, 5, generator=g) * 0.5
     b0 = torch.randn(3, generator=g) * 0.1
-    logits = (embeddings @ w0.T + b0).detach()
-    p = logits.softmax(-1)
-    p_true = (p * torch.zeros_like(logits).scatter_(-1, y.unsqueeze(-1), 1)).sum(-1)
-    weights = (-gamma * p_true).exp()
-    for c in torch.unique(y):
-        weights[y == c] *= len(y) / (y == c).sum()
-    weights = weights / weights.sum()
-    layer = nn.Linear(5, 3)
-    with torch.no_grad():
-        layer.weight.copy_(w0)
-        layer.bias.copy_(b0)
-    opt = torch.optim.SGD(layer.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        out = layer(embeddings)
-        loss = (weights * F.cross_entropy(out, y, reduction="none")).sum()
-        loss = loss + reg_coeff * ((layer.weight - w0).pow(2).sum() + (layer.bias - b0).pow(2).sum())
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(layer.parameters(), max_norm=1.0)
-        opt.step()
-        losses.append(loss.item())
+    weights = afr_weights((embeddings @ w0.T + b0).detach(), y, gamma)
+    layer, opt = afr_head(w0, b0, lr)
+    losses = [afr_step(layer, opt, embeddings, y, weights, w0, b0, reg_coeff).item() for _ in range(steps)]
     return OrderedDict(
         reference="AndPotap/afr losses/__init__.py, utils/supervised_utils.py take_step", gamma=gamma, reg_coeff=reg_coeff, learning_rate=lr,
         max_norm=1.0, steps=steps, embeddings=embeddings.double().tolist(), labels=y.tolist(), w0=w0.double().tolist(), b0=b0.double().tolist(),
@@ -679,24 +692,11 @@ def afr_grid(gammas=(1.0, 4.0, 8.0), lambdas=(0.0, 0.3), steps=8, lr=0.5):
     configs, chosen = [], None
     for gamma in gammas:
         for reg_coeff in lambdas:
-            p_true = logits.softmax(-1).gather(1, y[:, None])[:, 0]
-            weights = (-gamma * p_true).exp()
-            for c in torch.unique(y):
-                weights[y == c] *= len(y) / (y == c).sum()
-            weights = weights / weights.sum()
-            layer = nn.Linear(5, 3)
-            with torch.no_grad():
-                layer.weight.copy_(w0)
-                layer.bias.copy_(b0)
-            opt = torch.optim.SGD(layer.parameters(), lr=lr)
+            weights = afr_weights(logits, y, gamma)
+            layer, opt = afr_head(w0, b0, lr)
             best = None
             for step in range(1, steps + 1):
-                opt.zero_grad()
-                loss = (weights * F.cross_entropy(layer(embeddings), y, reduction="none")).sum()
-                loss = loss + reg_coeff * ((layer.weight - w0).pow(2).sum() + (layer.bias - b0).pow(2).sum())
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(layer.parameters(), max_norm=1.0)
-                opt.step()
+                afr_step(layer, opt, embeddings, y, weights, w0, b0, reg_coeff)
                 with torch.no_grad():
                     correct = layer(val_x).argmax(1).eq(val_y)
                 wga = min(float(correct[val_g == k].double().mean()) for k in range(6) if (val_g == k).any())

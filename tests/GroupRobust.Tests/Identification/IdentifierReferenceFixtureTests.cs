@@ -104,8 +104,7 @@ public class IdentifierReferenceFixtureTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var inputs = Matrix(root.GetProperty("inputs"));
         var labels = torch.tensor(Longs(root.GetProperty("labels")));
-        using var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
-        LoadParameters(net, root.GetProperty("initial"));
+        using var net = ReferenceFixture.Network(root.GetProperty("initial"));
         Tensor logits;
         using (torch.no_grad()) logits = net.call(inputs);
         var d = EiilIdentifier.ScaleDerivatives(logits.to(ScalarType.Float64), labels).data<double>().ToArray();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using GroupRobust.Data;
 using GroupRobust.Groups;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.TestSupport;
@@ -81,6 +82,19 @@ internal static class ReferenceFixture
     {
         double deviation = Math.Abs(expected - actual) / Math.Max(1, Math.Abs(expected));
         Assert.True(deviation <= tolerance, $"{what}: reference {expected:R}, ours {actual:R} (relative deviation {deviation:E2} > {tolerance:E0})");
+        return deviation;
+    }
+
+    /// <summary>
+    /// One step of a fixture's run: <see cref="Check"/>s <paramref name="loss"/> against the fixture's, then backpropagates
+    /// it and steps <paramref name="optimizer"/> (gradients zeroed first); returns the deviation.
+    /// </summary>
+    public static double CheckAndStep(OptimizerHelper optimizer, Tensor loss, double expected, string what)
+    {
+        double deviation = Check(expected, loss.item<float>(), what);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
         return deviation;
     }
 

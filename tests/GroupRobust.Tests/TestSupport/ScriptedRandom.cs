@@ -18,6 +18,12 @@ internal sealed class ScriptedRandom : Random
     /// <summary>Queues a draw of <paramref name="value"/> from [0, <paramref name="range"/>).</summary>
     public void Position(int range, int value) => _positions.Enqueue((range, value));
 
+    /// <summary>Queues the draws of a fixture's list of [range, position] pairs.</summary>
+    public void Positions(System.Text.Json.JsonElement pairs)
+    {
+        foreach (var pair in pairs.EnumerateArray()) Position(pair[0].GetInt32(), pair[1].GetInt32());
+    }
+
     /// <summary>Queues a uniform in [0, 1).</summary>
     public void Uniform(double value) => _uniforms.Enqueue(value);
 

@@ -29,7 +29,7 @@ public class DfrReferenceTests(ITestOutputHelper output)
         using var train = Features(root, "train");
         using var validation = Features(root, "validation");
         var script = new ScriptedRandom("dfr shuffles");
-        foreach (var draw in root.GetProperty("draws").EnumerateArray()) script.Position(draw[0].GetInt32(), draw[1].GetInt32());
+        script.Positions(root.GetProperty("draws"));
         var result = Dfr.OnValidation(train, validation, script, new DfrOptions
         {
             CGrid = Doubles(root.GetProperty("c_options")),

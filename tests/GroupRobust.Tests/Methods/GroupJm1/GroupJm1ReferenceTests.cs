@@ -55,16 +55,12 @@ public class GroupJm1ReferenceTests(ITestOutputHelper output)
             int worstGroup = method.WorstGroupOf(model, batch);
             Assert.Equal(draws[b].GetProperty("worst_group").GetInt32(), worstGroup);
             chosen.Add(worstGroup);
-            foreach (var position in draws[b].GetProperty("positions").EnumerateArray())
-                script.Position(position[0].GetInt32(), position[1].GetInt32());
+            script.Positions(draws[b].GetProperty("positions"));
             var plan = mixer.DrawPartners(batch, worstGroup);
             script.AssertConsumed();
             Assert.Equal(Longs(draws[b].GetProperty("partners")), plan.PartnerIndices);
             var loss = method.MixedLoss(model, batch, plan, draws[b].GetProperty("alpha").GetDouble());
-            worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"{name}: loss of batch {b}"));
-            sgd.zero_grad();
-            loss.backward();
-            sgd.step();
+            worst = Math.Max(worst, CheckAndStep(sgd, loss, expected[b], $"{name}: loss of batch {b}"));
         }
         Assert.True(chosen.Count > 1, "the fixture's batches should not all pick the same group");
         worst = Math.Max(worst, CompareParameters(model, root.GetProperty("final"), name));

@@ -81,18 +81,14 @@ public class Jm1ReferenceTests(ITestOutputHelper output)
         for (int b = 0; b < batches.Length; b++)
         {
             using var stepScope = NewDisposeScope();
-            foreach (var position in draws[b].GetProperty("positions").EnumerateArray())
-                script.Position(position[0].GetInt32(), position[1].GetInt32());
+            script.Positions(draws[b].GetProperty("positions"));
             using var batch = train.GetBatch(batches[b]);
             var plan = mixer.DrawPartners(batch);
             script.AssertConsumed();
             Assert.Equal(Longs(draws[b].GetProperty("partners")), plan.PartnerIndices);
             Assert.Equal(draws[b].GetProperty("mixed").EnumerateArray().Select(e => e.GetBoolean()), plan.Mixed);
             var loss = method.MixedLoss(model, batch, plan, draws[b].GetProperty("alpha").GetDouble());
-            worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"{name}: loss of batch {b}"));
-            sgd.zero_grad();
-            loss.backward();
-            sgd.step();
+            worst = Math.Max(worst, CheckAndStep(sgd, loss, expected[b], $"{name}: loss of batch {b}"));
         }
         Assert.Equal(layer, method.LastLayer);
         worst = Math.Max(worst, CompareParameters(model, root.GetProperty("final"), name));

@@ -50,8 +50,7 @@ public class LisaReferenceTests(ITestOutputHelper output)
         {
             using var stepScope = NewDisposeScope();
             script.Uniform(draws[b].GetProperty("u").GetDouble());
-            foreach (var position in draws[b].GetProperty("positions").EnumerateArray())
-                script.Position(position[0].GetInt32(), position[1].GetInt32());
+            script.Positions(draws[b].GetProperty("positions"));
             using var batch = train.GetBatch(batches[b]);
             var plan = mixer.DrawPartners(batch);
             script.AssertConsumed();
@@ -59,10 +58,7 @@ public class LisaReferenceTests(ITestOutputHelper output)
             Assert.Equal(strategy, mixer.LastStrategy);
             Assert.Equal(Longs(draws[b].GetProperty("partners")), plan.PartnerIndices);
             var loss = method.MixedLoss(model, batch, plan, Doubles(draws[b].GetProperty("lambdas")));
-            worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"{name}: loss of batch {b}"));
-            sgd.zero_grad();
-            loss.backward();
-            sgd.step();
+            worst = Math.Max(worst, CheckAndStep(sgd, loss, expected[b], $"{name}: loss of batch {b}"));
         }
         Assert.Equal((2L, 1L), mixer.StrategyCounts);   // both strategies, as the script asserts
         worst = Math.Max(worst, CompareParameters(model, root.GetProperty("final"), name));

@@ -23,8 +23,7 @@ public class MixupReferenceTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         var inputs = Matrix(root.GetProperty("inputs"));
         var labels = torch.tensor(Longs(root.GetProperty("labels")));
-        using var net = nn.Sequential(("lin1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 3)));
-        LoadParameters(net, root.GetProperty("initial"));
+        using var net = Network(root.GetProperty("initial"));
         using var sgd = torch.optim.SGD(net.parameters(), root.GetProperty("learning_rate").GetDouble());
         var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
         var draws = root.GetProperty("draws").EnumerateArray().ToArray();
@@ -36,18 +35,9 @@ public class MixupReferenceTests(ITestOutputHelper output)
             var index = torch.tensor(batches[b]);
             var draw = new MixupDraw(Longs(draws[b].GetProperty("permutation")), draws[b].GetProperty("lam").GetDouble());
             var loss = StandardMixup.Loss(net.call(StandardMixup.Mix(inputs.index_select(0, index), draw)), labels.index_select(0, index), draw);
-            worst = Math.Max(worst, Check(expected[b], loss.item<float>(), $"loss of batch {b}"));
-            sgd.zero_grad();
-            loss.backward();
-            sgd.step();
+            worst = Math.Max(worst, CheckAndStep(sgd, loss, expected[b], $"loss of batch {b}"));
         }
-        foreach (var (name, parameter) in net.named_parameters())
-        {
-            var actual = parameter.detach().flatten().data<float>().ToArray();
-            var reference = Flatten(root.GetProperty("final").GetProperty(name));
-            Assert.Equal(reference.Length, actual.Length);
-            for (int i = 0; i < actual.Length; i++) worst = Math.Max(worst, Check(reference[i], actual[i], $"{name}[{i}]"));
-        }
+        worst = Math.Max(worst, CompareParameters(net, root.GetProperty("final"), "MixUp"));
         Assert.Contains(draws, d => d.GetProperty("lam").GetDouble() is > 0.05 and < 0.95);   // the fixture mixes, not just copies
         output.WriteLine($"MixUp: max deviation {worst:E2} over {batches.Length} losses and the final parameters");
     }
