@@ -793,6 +793,23 @@ def mixup(inputs, labels, batches, alpha=0.4, lr=0.1):
 # The C# tests replay the positions through the library's mixers (a scripted generator that also checks every pool
 # size), so a pool that differs from the reference's (another membership, size or order) fails the test.
 
+def draw_partners(idx, pool_of, rng):
+    """Per row a partner uniformly from its pool (pool_of(i), a list; empty: the row keeps itself, unmixed). Returns the
+    partners, the draws as [pool size, position] and whether each row is mixed."""
+    partners, positions, mixed = [], [], []
+    for i in idx:
+        p = pool_of(i)
+        if not p:
+            partners.append(i)
+            mixed.append(False)
+            continue
+        j = int(rng.randint(len(p)))
+        partners.append(p[j])
+        positions.append([len(p), j])
+        mixed.append(True)
+    return partners, positions, mixed
+
+
 def _mix_rows(h, hp, a_row, minority, weighted_side):
     """The paper's Eq. 1 per row: h_mix = a h_minority + (1 - a) h_majority with a = alpha (Eq. 1 as printed,
     weighted_side "minority") or 1 - alpha (alpha weights the majority sample, "majority"); a row on the majority side
@@ -852,17 +869,7 @@ def jm1(inputs, labels, attributes, batches, name, key, policy, weighted, layer,
     draws, losses = [], []
     for idx in batches:
         alpha = float(rng.beta(2, 5)) if distribution == "beta" else float(rng.uniform())
-        partners, positions, mixed = [], [], []
-        for i in idx:
-            p = pool(i)
-            if not p:
-                partners.append(i)
-                mixed.append(False)
-                continue
-            j = int(rng.randint(len(p)))
-            partners.append(p[j])
-            positions.append([len(p), j])
-            mixed.append(True)
+        partners, positions, mixed = draw_partners(idx, pool, rng)
         x, y, xp = inputs[idx], labels[idx], inputs[partners]
         m = torch.tensor(mixed)
         a_row = torch.where(m, torch.full((len(idx),), alpha, dtype=torch.float64), torch.ones(len(idx), dtype=torch.float64)).float()
@@ -914,16 +921,7 @@ def groupjm1(inputs, labels, attributes, batches, robust, lr=0.1, step_size=0.01
         alpha = float(rng.beta(2, 5))
         # the other groups of the worst group's class, group by group, each ascending
         pool = [j for h in range(G) if h != worst and h // NUM_ATTRIBUTES == worst // NUM_ATTRIBUTES for j in range(n) if groups[j] == h]
-        partners, positions, target = [], [], []
-        for i in idx:
-            if groups[i] != worst or not pool:
-                partners.append(i)
-                target.append(False)
-                continue
-            j = int(rng.randint(len(pool)))
-            partners.append(pool[j])
-            positions.append([len(pool), j])
-            target.append(True)
+        partners, positions, target = draw_partners(idx, lambda i: pool if groups[i] == worst else [], rng)
         t = torch.tensor(target)
         a_min = 1 - alpha   # alpha weights the majority sample; the worst group's rows are the minority ones
         mixed = torch.where(t[:, None], a_min * x + (1 - a_min) * inputs[partners], x)

@@ -85,6 +85,10 @@ internal static class ReferenceFixture
         return deviation;
     }
 
+    /// <summary>A run with draws (Fixtures/Reference/Draws/): its batches (index lists, rows in that order), each batch's draws and each step's loss.</summary>
+    public static (long[][] Batches, JsonElement[] Draws, double[] Losses) Steps(JsonElement root)
+        => (root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray(), root.GetProperty("draws").EnumerateArray().ToArray(), Doubles(root.GetProperty("losses")));
+
     /// <summary>
     /// One step of a fixture's run: <see cref="Check"/>s <paramref name="loss"/> against the fixture's, then backpropagates
     /// it and steps <paramref name="optimizer"/> (gradients zeroed first); returns the deviation.

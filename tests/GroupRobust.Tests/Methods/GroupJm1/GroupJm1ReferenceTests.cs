@@ -42,9 +42,7 @@ public class GroupJm1ReferenceTests(ITestOutputHelper output)
         var mixer = new GroupJm1Mixer(groups, script, options.Orientation);
         using var model = Network(root.GetProperty("initial"));
         using var sgd = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
-        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
-        var draws = root.GetProperty("draws").EnumerateArray().ToArray();
-        var expected = Doubles(root.GetProperty("losses"));
+        var (batches, draws, expected) = Steps(root);
         double worst = 0;
         var chosen = new HashSet<int>();
         method.BeginEpoch(1, 1);   // the fixture's batches stand for the epoch's; its end reports the group weights

@@ -74,9 +74,7 @@ public class Jm1ReferenceTests(ITestOutputHelper output)
         var mixer = new ClassConditionalMixer(classConditional ? GroupAssignment.FromErrorIndices([], train, "none") : groups, script, policy, method.Options.Orientation);
         using var model = Network(root.GetProperty("initial"));
         using var sgd = torch.optim.SGD(model.parameters(), root.GetProperty("learning_rate").GetDouble());
-        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
-        var draws = root.GetProperty("draws").EnumerateArray().ToArray();
-        var expected = Doubles(root.GetProperty("losses"));
+        var (batches, draws, expected) = Steps(root);
         double worst = 0;
         for (int b = 0; b < batches.Length; b++)
         {

@@ -25,9 +25,7 @@ public class MixupReferenceTests(ITestOutputHelper output)
         var labels = torch.tensor(Longs(root.GetProperty("labels")));
         using var net = Network(root.GetProperty("initial"));
         using var sgd = torch.optim.SGD(net.parameters(), root.GetProperty("learning_rate").GetDouble());
-        var batches = root.GetProperty("batches").EnumerateArray().Select(Longs).ToArray();
-        var draws = root.GetProperty("draws").EnumerateArray().ToArray();
-        var expected = Doubles(root.GetProperty("losses"));
+        var (batches, draws, expected) = Steps(root);
         double worst = 0;
         for (int b = 0; b < batches.Length; b++)
         {
