@@ -85,10 +85,11 @@ public sealed class GroupJm1Method : TrainingMethod
     /// <inheritdoc />
     protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch) => Unchanged(_mixer.Tally, () =>
     {
+        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);   // uploaded once: the measurement and the robust loss read it
         // the worst group is measured at the current weights; a repeated evaluation (SAM's second) keeps this choice
-        if (!Repeating) _worst = WorstGroupOf(model, batch);
+        if (!Repeating) _worst = WorstGroupOf(model, batch, g);
         var plan = _mixer.DrawPartners(batch, _worst);
-        return MixedLoss(model, batch, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
+        return MixedLoss(model, batch, g, plan, _schedule.Sample(Epoch, TotalEpochs, _alphaRng));
     });
 
     /// <summary>
@@ -99,7 +100,12 @@ public sealed class GroupJm1Method : TrainingMethod
     internal int WorstGroupOf(nn.Module<Tensor, Tensor> model, Batch batch)
     {
         using var scope = NewDisposeScope();
-        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
+        return WorstGroupOf(model, batch, _groups.GroupTensor(batch.Indices, batch.Labels.device));
+    }
+
+    private int WorstGroupOf(nn.Module<Tensor, Tensor> model, Batch batch, Tensor g)
+    {
+        using var scope = NewDisposeScope();
         var counts = torch.zeros(_groups.NumGroups, ScalarType.Float64, g.device).scatter_add(0, g, torch.ones(g.shape[0], ScalarType.Float64, g.device));
         using var noGrad = torch.no_grad();
         var measured = nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels, reduction: nn.Reduction.None).to(ScalarType.Float64);
@@ -113,13 +119,15 @@ public sealed class GroupJm1Method : TrainingMethod
     /// Internal: the reference-fixture tests replay a transcription's draws through it.
     /// </summary>
     internal Tensor MixedLoss(nn.Module<Tensor, Tensor> model, Batch batch, MixPlan plan, double alpha)
+        => MixedLoss(model, batch, _groups.GroupTensor(batch.Indices, batch.Labels.device), plan, alpha);
+
+    private Tensor MixedLoss(nn.Module<Tensor, Tensor> model, Batch batch, Tensor g, MixPlan plan, double alpha)
     {
         var partners = _train.GetBatch(plan.PartnerIndices);
         var logits = _passes is null
             ? model.call(_mixer.Mix(batch.Inputs, partners.Inputs, plan, alpha))
             : _passes.For(model).Run(batch.Inputs, partners.Inputs, _mixer.Coefficients(plan, alpha, batch.Inputs));
         if (_robust is null) return nn.functional.cross_entropy(logits, batch.Labels);
-        var g = _groups.GroupTensor(batch.Indices, batch.Labels.device);
         return _robust.Loss(nn.functional.cross_entropy(logits, batch.Labels, reduction: nn.Reduction.None), g, update: !Repeating);
     }
 
