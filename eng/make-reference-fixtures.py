@@ -1055,10 +1055,20 @@ def xrm(inputs, labels, attributes, batches, lr=0.5):
         final_a=params(net_a), final_b=params(net_b), cross_mistakes=cross.tolist())
 
 
+def write_fixture(folder, name, fixture):
+    """Writes Fixtures/Reference/<folder>/<name>.json (folder "" for the methods' own), stamped with the script and
+    PyTorch version."""
+    fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
+    path = os.path.join(OUT, folder)
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, name + ".json"), "w") as f:
+        json.dump(fixture, f, indent=1)
+        f.write("\n")
+
+
 def main():
     torch.set_default_dtype(torch.float32)
     inputs, labels, attributes, batches = task()
-    os.makedirs(OUT, exist_ok=True)
     for name, key, options, lr, make, reference in FIXTURES:
         # a loss takes (net, x, y, a, step); a factory takes the task's (labels, attributes) and returns a loss and extras
         if len(inspect.signature(make).parameters) == 2:
@@ -1085,23 +1095,13 @@ def main():
             method=key, reference=reference, options=options, learning_rate=lr,
             num_classes=NUM_CLASSES, num_attributes=NUM_ATTRIBUTES,
             inputs=inputs.double().tolist(), labels=labels.tolist(), attributes=attributes.tolist(),
-            batches=batches, initial=start, losses=losses, final=params(net), extras=extras,
-            made_by="eng/make-reference-fixtures.py with PyTorch " + torch.__version__)
-        with open(os.path.join(OUT, name + ".json"), "w") as f:
-            json.dump(fixture, f, indent=1)
-            f.write("\n")
+            batches=batches, initial=start, losses=losses, final=params(net), extras=extras)
+        write_fixture("", name, fixture)
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in losses)}")
-    identification = os.path.join(OUT, "Identification")
-    os.makedirs(identification, exist_ok=True)
     for name, fixture in [("eiil", eiil(inputs, labels)), ("spare-sampling", spare_weights()), ("ssa", ssa_selection()),
                           ("clustering", clustering()), ("misclassified", misclassified(inputs, labels, attributes)), ("bam", own_network("bam", inputs, labels, attributes)), ("gce-biased", own_network("gce-biased", inputs, labels, attributes))]:
-        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
-        with open(os.path.join(identification, name + ".json"), "w") as f:
-            json.dump(fixture, f, indent=1)
-            f.write("\n")
+        write_fixture("Identification", name, fixture)
         print(f"{name}: written")
-    draws = os.path.join(OUT, "Draws")
-    os.makedirs(draws, exist_ok=True)
     made = [("mixup", mixup(inputs, labels, batches))]
     made += [(c[0], jm1(inputs, labels, attributes, batches, *c)) for c in JM1_CONFIGS]
     made += [("groupjm1", groupjm1(inputs, labels, attributes, batches, robust=False)),
@@ -1110,20 +1110,12 @@ def main():
              ("lisa-output", lisa(inputs, labels, attributes, batches, "output", seed=41)),
              ("xrm", xrm(inputs, labels, attributes, batches))]
     for name, fixture in made:
-        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
-        with open(os.path.join(draws, name + ".json"), "w") as f:
-            json.dump(fixture, f, indent=1)
-            f.write("\n")
+        write_fixture("Draws", name, fixture)
         print(f"{name}: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
-    last_layer = os.path.join(OUT, "LastLayer")
-    os.makedirs(last_layer, exist_ok=True)
     for name, make in [("l1-logistic", l1_logistic), ("dfr", dfr_on_validation), ("afr", afr), ("afr-grid", afr_grid), ("crt", lambda: crt("group-balanced", inputs, labels, attributes)),
                        ("crt-reweight", lambda: crt("reweight", inputs, labels, attributes)), ("crt-vanilla", lambda: crt("none", inputs, labels, attributes))]:
         fixture = make()
-        fixture["made_by"] = "eng/make-reference-fixtures.py with PyTorch " + torch.__version__
-        with open(os.path.join(last_layer, name + ".json"), "w") as f:
-            json.dump(fixture, f, indent=1)
-            f.write("\n")
+        write_fixture("LastLayer", name, fixture)
         if name == "afr":
             print(f"afr: losses {', '.join(f'{v:.6f}' for v in fixture['losses'])}")
         elif name == "dfr":

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GroupRobust.Data;
 using GroupRobust.Groups;
+using GroupRobust.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,6 +33,23 @@ internal static class ReferenceFixture
     {
         var rows = Rows(e);
         return torch.tensor(rows.SelectMany(r => r).Select(v => (float)v).ToArray(), [rows.Length, rows[0].Length]);
+    }
+
+    /// <summary>A float64 tensor of a fixture's matrix (features the reference kept in float64).</summary>
+    public static Tensor Matrix64(JsonElement e)
+    {
+        var rows = Rows(e);
+        return torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length], ScalarType.Float64);
+    }
+
+    /// <summary>A last layer from a fixture's weight matrix [C, D] and bias [C].</summary>
+    public static LinearHead Head(JsonElement weight, JsonElement bias)
+    {
+        var rows = Rows(weight);
+        var w = new double[rows.Length, rows[0].Length];
+        for (int i = 0; i < rows.Length; i++)
+            for (int j = 0; j < rows[i].Length; j++) w[i, j] = rows[i][j];
+        return new LinearHead { Weight = w, Bias = Doubles(bias) };
     }
 
     /// <summary>The fixture's task: its inputs, labels and attributes under its number of classes and attributes.</summary>

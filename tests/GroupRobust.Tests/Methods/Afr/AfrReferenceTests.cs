@@ -27,8 +27,7 @@ public class AfrReferenceTests(ITestOutputHelper output)
         var root = ReferenceFixture.Load("LastLayer/afr");
         var embeddings = Rows(root.GetProperty("embeddings"));
         var labels = Longs(root.GetProperty("labels"));
-        var w0 = Rows(root.GetProperty("w0"));
-        var initial = new LinearHead { Weight = HostMatrix(w0), Bias = Doubles(root.GetProperty("b0")) };
+        var initial = Head(root.GetProperty("w0"), root.GetProperty("b0"));
         using var scope = NewDisposeScope();
         using var features = new TensorGroupDataset(Matrix(root.GetProperty("embeddings")), torch.tensor(labels), new GroupScheme(3, 1));
         using var method = new AfrMethod(features, initial, new SeedSource(0),
@@ -71,7 +70,7 @@ public class AfrReferenceTests(ITestOutputHelper output)
         using var heldOut = new TensorGroupDataset(Matrix(root.GetProperty("embeddings")), torch.tensor(Longs(root.GetProperty("labels"))), new GroupScheme(3, 1));
         using var validation = new TensorGroupDataset(Matrix(root.GetProperty("validation_embeddings")), torch.tensor(Longs(root.GetProperty("validation_labels"))),
             new GroupScheme(3, 2), torch.tensor(Longs(root.GetProperty("validation_attributes"))));
-        var initial = new LinearHead { Weight = HostMatrix(Rows(root.GetProperty("w0"))), Bias = Doubles(root.GetProperty("b0")) };
+        var initial = Head(root.GetProperty("w0"), root.GetProperty("b0"));
         var result = AfrSearch.Run(heldOut, validation, initial, new SeedSource(0), new AfrSearchOptions
         {
             Gammas = Doubles(root.GetProperty("gammas")),
@@ -97,13 +96,5 @@ public class AfrReferenceTests(ITestOutputHelper output)
         worst = Math.Max(worst, Compare(Doubles(chosen.GetProperty("bias")), result.Head.Bias, "kept bias"));
         Assert.True(grid.Count(c => c.GetProperty("score").GetDouble() == chosen.GetProperty("score").GetDouble()) > 1, "the fixture's grid has a tie, which grid order breaks");
         output.WriteLine($"AFR grid: {grid.Length} configurations' steps and scores equal; kept gamma {result.Gamma}, lambda {result.Lambda}, step {result.Step}; head max deviation {worst:E2}");
-    }
-
-    private static double[,] HostMatrix(double[][] rows)
-    {
-        var m = new double[rows.Length, rows[0].Length];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < rows[i].Length; j++) m[i, j] = rows[i][j];
-        return m;
     }
 }

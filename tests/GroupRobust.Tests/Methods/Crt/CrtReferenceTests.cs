@@ -33,11 +33,7 @@ public class CrtReferenceTests(ITestOutputHelper output)
         var scheme = new GroupScheme(root.GetProperty("num_classes").GetInt32(), root.GetProperty("num_attributes").GetInt32());
         using var validation = new TensorGroupDataset(Matrix(root.GetProperty("validation_inputs")), torch.tensor(Longs(root.GetProperty("labels"))), scheme,
             torch.tensor(Longs(root.GetProperty("attributes"))));
-        var rows = Rows(root.GetProperty("initial").GetProperty("weight"));
-        var weight = new double[rows.Length, rows[0].Length];
-        for (int i = 0; i < rows.Length; i++)
-            for (int j = 0; j < rows[0].Length; j++) weight[i, j] = (float)rows[i][j];
-        var initial = new LinearHead { Weight = weight, Bias = Doubles(root.GetProperty("initial").GetProperty("bias")).Select(v => (double)(float)v).ToArray() };
+        var initial = Head(root.GetProperty("initial").GetProperty("weight"), root.GetProperty("initial").GetProperty("bias"));   // float32 values, as the script's head holds them
         var options = new CrtOptions
         {
             Balancing = balancing,

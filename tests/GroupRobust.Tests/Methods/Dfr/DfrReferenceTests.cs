@@ -55,8 +55,6 @@ public class DfrReferenceTests(ITestOutputHelper output)
 
     private static TensorGroupDataset Features(JsonElement root, string split)
     {
-        var rows = Rows(root.GetProperty(split + "_features"));
-        var x = torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length], ScalarType.Float64);
-        return new TensorGroupDataset(x, torch.tensor(Longs(root.GetProperty(split + "_labels"))), new GroupScheme(2, 2), torch.tensor(Longs(root.GetProperty(split + "_attributes"))));
+        return new TensorGroupDataset(Matrix64(root.GetProperty(split + "_features")), torch.tensor(Longs(root.GetProperty(split + "_labels"))), new GroupScheme(2, 2), torch.tensor(Longs(root.GetProperty(split + "_attributes"))));
     }
 }

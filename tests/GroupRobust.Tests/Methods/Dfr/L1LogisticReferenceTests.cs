@@ -19,9 +19,8 @@ public class L1LogisticReferenceTests(ITestOutputHelper output)
     public void The_solver_finds_liblinears_weights_intercepts_and_zeros()
     {
         var root = ReferenceFixture.Load("LastLayer/l1-logistic");
-        var rows = Rows(root.GetProperty("features"));
         using var scope = NewDisposeScope();
-        var x = torch.tensor(rows.SelectMany(r => r).ToArray(), [rows.Length, rows[0].Length], ScalarType.Float64);
+        var x = Matrix64(root.GetProperty("features"));
         double worst = 0;
         foreach (var problem in root.GetProperty("problems").EnumerateArray())
         {
