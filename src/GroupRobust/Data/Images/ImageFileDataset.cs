@@ -177,7 +177,12 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
             float std = _preprocessing.Std is { } sd && _preprocessing.Mean is not null ? sd[c] : 1f;
             table[c] = Enumerable.Range(0, 256).Select(v => (v / 255f - mean) / std).ToArray();
         }
-        var values = new float[(long)indices.Length * 3 * plane];
+        // the batch tensor is allocated first and every image is written straight into its memory: a managed array
+        // (uninitialised; the tensor shares it and keeps it pinned until disposed), whose pages the runtime reuses
+        // from batch to batch where a fresh native allocation of this size would fault in every page again
+        using var scope = NewDisposeScope();
+        var values = GC.AllocateUninitializedArray<float>(indices.Length * 3 * plane);
+        var batch = torch.frombuffer(values, ScalarType.Float32, values.Length, 0).view(indices.Length, 3, oh, ow);
         var failures = new Exception?[indices.Length];
         Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new byte[height * width * 3], (i, _, resized) =>
         {
@@ -185,16 +190,19 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
             try
             {
                 decode(i, k, resized);
-                var image = values.AsSpan((int)((long)i * 3 * plane), 3 * plane);
+                var image = values.AsSpan(i * 3 * plane, 3 * plane);
+                var red = image[..plane];
+                var green = image.Slice(plane, plane);
+                var blue = image.Slice(2 * plane, plane);
+                float[] r = table[0], g = table[1], b = table[2];
                 for (int y = 0; y < oh; y++)
                 {
                     var row = resized.AsSpan(((top + y) * width + left) * 3, ow * 3);
-                    for (int x = 0; x < ow; x++)
+                    for (int x = 0, o = y * ow; x < ow; x++, o++)
                     {
-                        int o = y * ow + x;
-                        image[o] = table[0][row[3 * x]];
-                        image[plane + o] = table[1][row[3 * x + 1]];
-                        image[2 * plane + o] = table[2][row[3 * x + 2]];
+                        red[o] = r[row[3 * x]];
+                        green[o] = g[row[3 * x + 1]];
+                        blue[o] = b[row[3 * x + 2]];
                     }
                 }
             }
@@ -209,8 +217,6 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
             if (failures[i] is not { } ex) continue;
             throw Failure((int)indices[i], ex);
         }
-        using var scope = NewDisposeScope();
-        var batch = torch.tensor(values, [indices.Length, 3, oh, ow]);
         return (Device.type == DeviceType.CPU ? batch : HostUpload.ToDevice(batch, Device)).MoveToOuterDisposeScope();
     }
 
