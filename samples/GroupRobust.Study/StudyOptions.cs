@@ -160,6 +160,8 @@ public sealed record StudyOptions
         },
         Evaluator = new GroupRobust.Evaluation.EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
         OnEpoch = onEpoch,
+        // images decoded from disk: the next batch decodes while the current one trains (the same batches either way)
+        PrefetchBatches = data.Train is GroupRobust.Data.Images.ImageFileDataset,
     };
 
     /// <summary>JM1's options from the command line (layer, orientation, schedule, partners, detaching); c-MixUp keeps its uniform alpha.</summary>

@@ -8,7 +8,9 @@ namespace GroupRobust.Study;
 /// for JTT and JM1, the true groups for GroupDRO and LISA), at a mixing layer, optionally with its last layer retrained by
 /// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol). For
 /// JTT the part after the colon is its lambda instead of a layer: <c>jtt:auto</c> (the reference's automatic value),
-/// <c>jtt:20</c>, or <c>jtt:grid</c> (JTT's protocol: T and lambda in {20, 50, 100} chosen together on validation).
+/// <c>jtt:20</c>, or <c>jtt:grid</c> (JTT's protocol: T and lambda in {20, 50, 100} chosen together on validation); for a
+/// method without groups that publishes a grid, <c>:grid</c> searches it on validation (<c>cmixup:grid</c>, <c>mixup:grid</c>,
+/// <c>cvar-dro:grid</c>, <c>focal:grid</c>).
 /// Several identifiers joined by '+' (<c>jtt@misclassified+gce-biased+xrm</c>) train the method on each one's groups and
 /// keep the run that validates best (<c>TwoPhaseRecipe.TrainOnBestGroups</c>).
 /// </summary>
@@ -22,6 +24,12 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
 
     /// <summary>A JTT row's lambda from its spec: "auto", "grid" or a number; null for the --jtt-lambda default.</summary>
     public string? JttLambda { get; init; }
+
+    /// <summary>
+    /// A row of a method without groups whose published grid is searched on validation (<c>cmixup:grid</c>, <c>mixup:grid</c>,
+    /// <c>cvar-dro:grid</c>, <c>focal:grid</c>: <c>TwoPhaseRecipe.TrainGrid(method, method.PublishedGrid)</c>).
+    /// </summary>
+    public bool SearchGrid { get; init; }
 
     /// <summary>The rows of the default study (and their seed streams' names, kept from the first studies).</summary>
     public static readonly string[] Defaults =
@@ -71,6 +79,13 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
                 throw new ArgumentException($"'{text}': JTT's part after the colon is its lambda: auto, grid (T and lambda in {{20, 50, 100}} chosen on validation) or a number >= 0, not '{layer}'.");
             return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { JttLambda = layer, Choices = chosen };
         }
+        if (layer is "grid")
+        {
+            if (method.TakesGroups || method.PublishedGrid.Count == 0)
+                throw new ArgumentException($"'{text}': ':grid' searches the published grid of a method without groups on validation, and {method.Name} {(method.TakesGroups ? "trains on groups" : "has none")}; " +
+                    $"grids: jtt:grid (T and lambda), {string.Join(", ", MethodCatalog.Methods.Where(e => !e.TakesGroups && e.PublishedGrid.Count > 0).Select(e => e.Key + ":grid"))}.");
+            return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { SearchGrid = true };
+        }
         return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer) { Choices = chosen };
     }
 
@@ -83,8 +98,9 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         get
         {
             var run = LastLayer is not null && Method is not null ? Spec[(Spec.IndexOf('/') + 1)..] : Spec;
-            // JTT's lambda variants draw from the stream of the row without one: they differ only in lambda (and T)
-            if (JttLambda is not null) run = run[..run.LastIndexOf(':')];
+            // JTT's lambda variants and a searched grid draw from the stream of the row without one: they differ only in
+            // their options (and T)
+            if (JttLambda is not null || SearchGrid) run = run[..run.LastIndexOf(':')];
             return Aliases.FirstOrDefault(kv => kv.Value == run).Key ?? run.Replace('@', '-').Replace(':', '-');
         }
     }

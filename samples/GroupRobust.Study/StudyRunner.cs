@@ -210,6 +210,8 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 ? recipe.TrainOnBestGroups(method, candidates.Select(groupsOf).ToList(), methodOptions, row.SeedName)
                 : row.JttLambda == "grid"
                 ? recipe.TrainGrid(method, groups!, JttOptions.PaperGrid, row.SeedName)
+                : row.SearchGrid
+                ? recipe.TrainGrid(method, method.PublishedGrid, row.SeedName)
                 : joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
                 ? recipe.TrainJointly(method, groups!, methodOptions, row.SeedName)
                 : recipe.Train(method, groups, methodOptions, name: row.SeedName);
@@ -223,11 +225,12 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         {
             "auto" => "JTT (automatic λ)",
             "grid" => "JTT (T and λ by grid)",
+            _ when row.SearchGrid => $"{method.Name} (by grid)",
             _ => run.Name,
         };
         if (row.ExplicitGroups) name = row.JttLambda is "auto" or "grid" ? $"{name} on {choice ?? row.Groups!.Name}" : $"{method.Name} on {choice ?? row.Groups!.Name}";
-        if (row.JttLambda is not ("auto" or "grid") && choice is null) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
-        // a row whose run differs by seed (an automatic or searched lambda, a chosen identifier) records which run it was
+        if (row.JttLambda is not ("auto" or "grid") && !row.SearchGrid && choice is null) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
+        // a row whose run differs by seed (an automatic or searched lambda, searched options, a chosen identifier) records which run it was
         string runName = choice is null ? run.Name : $"{run.Name} on {run.Identifier}";
         progress($"{name}: the run was {runName}{(run.IdentificationEpoch is int t ? $" at T = {t}" : "")}");
         return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds) with { RunName = runName });

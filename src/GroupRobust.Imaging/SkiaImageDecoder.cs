@@ -112,7 +112,8 @@ public sealed class SkiaImageDecoder : IScalingImageDecoder
             throw new ArgumentException($"The box ({boxLeft}, {boxTop}, {srcW} x {srcH}) is not inside the {imgW} x {imgH} image.", nameof(box));
         int srcLeft = imgLeft + boxLeft, srcTop = imgTop + boxTop;
         // decode at the smallest scale of n/8 the codec supports (JPEG: libjpeg's scaled IDCT, which low-passes) that
-        // keeps the source region at least the target's size, so that the resize after it reduces by less than 8/7
+        // keeps the source region at least the target's size, so that the resize after it reduces by less than n/(n - 1)
+        // (at most 2), unless even 1/8 leaves the region larger
         float scale = 1f, scaleY = 1f;
         var dims = codec.Info.Size;
         for (int eighths = 1; eighths < 8 && ScaledDecoding; eighths++)

@@ -48,7 +48,7 @@ public static partial class MethodCatalog
     /// <summary>c-MixUp: partners from the same class, no groups.</summary>
     public static MethodEntry ClassConditionalMixup { get; } = new("cmixup", "c-MixUp", "Each sample mixed with a random partner of the same class; no groups.",
         "Just Mix Once (JM1), baseline", publishedGroups: null, new Jm1Options { Schedule = AlphaSchedule.Uniform() },
-        (r, o) => Jm1Method.ClassConditionalMixup(r.Train, r.Seeds, (Jm1Options)o, MethodEntry.Logger(r, "Mixing")));
+        (r, o) => Jm1Method.ClassConditionalMixup(r.Train, r.Seeds, (Jm1Options)o, MethodEntry.Logger(r, "Mixing")), publishedGrid: Jm1Method.ClassConditionalMixupGrid);
 
     /// <summary>Unconditional JM1: partners from the other side, any class (ablation).</summary>
     public static MethodEntry UnconditionalJm1 { get; } = new("jm1-unconditional", "unconditional JM1", "JM1's ablation: partners from the other partition whatever their label; the sample's label is kept.",
@@ -57,7 +57,7 @@ public static partial class MethodCatalog
 
     /// <summary>Standard MixUp.</summary>
     public static MethodEntry Mixup { get; } = new("mixup", "MixUp", "Inputs mixed with a random permutation of the batch, labels mixed in the loss; lambda ~ Beta(a, a).",
-        "Zhang et al., 2018", publishedGroups: null, new MixupOptions(), (r, o) => new MixupMethod(r.Train, r.Seeds, (MixupOptions)o));
+        "Zhang et al., 2018", publishedGroups: null, new MixupOptions(), (r, o) => new MixupMethod(r.Train, r.Seeds, (MixupOptions)o), publishedGrid: MixupOptions.SearchGrid);
 
     /// <summary>GroupDRO: the online robust loss over groups, group-balanced sampling.</summary>
     public static MethodEntry GroupDro { get; } = new("groupdro", "GroupDRO", "Exponentiated-gradient weights on the group losses, the worst groups weighted most; group-balanced epochs.",
@@ -88,7 +88,7 @@ public static partial class MethodCatalog
 
     /// <summary>CVaR-DRO: the mean of the largest per-sample losses.</summary>
     public static MethodEntry CvarDro { get; } = new("cvar-dro", "CVaR-DRO", "Per batch, the mean of the ceil(alpha B) largest per-sample losses; no groups.",
-        "Levy et al., 2020", publishedGroups: null, new CvarDroOptions(), (r, o) => new CvarDroMethod(r.Train, r.Seeds, (CvarDroOptions)o));
+        "Levy et al., 2020", publishedGroups: null, new CvarDroOptions(), (r, o) => new CvarDroMethod(r.Train, r.Seeds, (CvarDroOptions)o), publishedGrid: CvarDroOptions.PaperGrid);
 
     /// <summary>Learning from Failure: a biased and a debiased network trained together.</summary>
     public static MethodEntry Lff { get; } = new("lff", "LfF", "A biased network trained with generalized cross entropy; the debiased one weights samples by their relative difficulty.",
@@ -118,7 +118,7 @@ public static partial class MethodCatalog
 
     /// <summary>Focal loss: well-classified samples down-weighted by (1 - p)^gamma.</summary>
     public static MethodEntry Focal { get; } = new("focal", "Focal", "Mean of (1 - p)^gamma CE over the batch, p the true class's probability, gamma = 1; no groups.",
-        "Lin et al., 2017; SubpopBench Focal", publishedGroups: null, new FocalOptions(), (r, o) => new FocalMethod(r.Train, r.Seeds, (FocalOptions)o));
+        "Lin et al., 2017; SubpopBench Focal", publishedGroups: null, new FocalOptions(), (r, o) => new FocalMethod(r.Train, r.Seeds, (FocalOptions)o), publishedGrid: FocalOptions.SearchGrid);
 
     /// <summary>LDAM: class-dependent margins proportional to n_y^(-1/4).</summary>
     public static MethodEntry Ldam { get; } = new("ldam", "LDAM", "Cross entropy of s (z - m_y e_y), margins m_y proportional to n_y^(-1/4) (largest 0.5), s = 30; class counts, no groups.",

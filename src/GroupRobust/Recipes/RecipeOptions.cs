@@ -35,9 +35,10 @@ public sealed record RecipeOptions
 
     /// <summary>
     /// Whether <see cref="TwoPhaseRecipe.Run"/> follows a method's published protocol when it is given no options: the
-    /// method's <see cref="Catalog.MethodEntry.PublishedGrid"/> searched together with T on validation
-    /// (<see cref="TwoPhaseRecipe.TrainGrid"/>; JTT: |T| x 3 runs). Default true; false trains once, with the entry's
-    /// default options, at the T the identification rule chooses.
+    /// method's <see cref="Catalog.MethodEntry.PublishedGrid"/> searched on validation, together with T for a method on
+    /// phase-I groups (<see cref="TwoPhaseRecipe.TrainGrid(Catalog.MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>;
+    /// JTT: |T| x 3 runs) and alone for a method without groups (MixUp: 4 runs). Default true; false trains once, with the
+    /// entry's default options, at the T the identification rule chooses.
     /// </summary>
     public bool SearchPublishedGrid { get; init; } = true;
 
@@ -49,6 +50,13 @@ public sealed record RecipeOptions
 
     /// <summary>Called after every epoch of every run with the run's name (progress output); null for none.</summary>
     public Action<string, EpochReport>? OnEpoch { get; init; }
+
+    /// <summary>
+    /// Gather every run's next training batch on a worker thread while the current one trains (default false;
+    /// <see cref="TrainingLoopOptions.PrefetchBatches"/>): worth it for images decoded from disk, with the same batches and
+    /// the same numbers.
+    /// </summary>
+    public bool PrefetchBatches { get; init; }
 
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
@@ -67,6 +75,6 @@ public sealed record RecipeOptions
     internal TrainingLoopOptions Loop(OptimizerStep step, SelectionRule? selection = null, int? epochs = null) => new()
     {
         Epochs = epochs ?? Epochs, BatchSize = BatchSize, EvaluationBatchSize = EvaluationBatchSize, Selection = selection ?? Selection,
-        Evaluator = Evaluator, OracleReference = OracleReference, Step = step,
+        Evaluator = Evaluator, OracleReference = OracleReference, Step = step, PrefetchBatches = PrefetchBatches,
     };
 }

@@ -83,9 +83,12 @@ public sealed class TwoPhaseRecipe
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="methodOptions">
     /// The method's options (its entry's options type). When null, the method's published protocol: for a method with a
-    /// <see cref="MethodEntry.PublishedGrid"/> (JTT) on groups from phase I, every candidate T with every grid options,
-    /// chosen together on validation (<see cref="TrainGrid"/>, unless <see cref="RecipeOptions.SearchPublishedGrid"/> is
-    /// false); otherwise its default options at the T the identification rule chooses.
+    /// <see cref="MethodEntry.PublishedGrid"/> on groups from phase I (JTT), every candidate T with every grid options,
+    /// chosen together on validation (<see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>);
+    /// for one that takes no groups (MixUp, CVaR-DRO, the focal loss), every grid options, chosen on validation
+    /// (<see cref="TrainGrid(MethodEntry, IReadOnlyList{object?}, string?)"/>); both unless
+    /// <see cref="RecipeOptions.SearchPublishedGrid"/> is false. Otherwise its default options at the T the identification
+    /// rule chooses.
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="methodOptions"/> is not of the entry's options type (checked before phase I).</exception>
     public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
@@ -94,11 +97,14 @@ public sealed class TwoPhaseRecipe
         method.CheckOptions(methodOptions, nameof(methodOptions));
         identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
         var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
-        bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0 && phaseOne is not null;
+        bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0 && (phaseOne is not null || !method.TakesGroups);
         try
         {
             var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, everyCandidate: grid);
-            return new TwoPhaseResult(phaseOne, groups, grid ? TrainGrid(method, groups!, method.PublishedGrid) : Train(method, groups, methodOptions));
+            var run = !grid ? Train(method, groups, methodOptions)
+                : method.TakesGroups ? TrainGrid(method, groups!, method.PublishedGrid)
+                : TrainGrid(method, method.PublishedGrid);
+            return new TwoPhaseResult(phaseOne, groups, run);
         }
         catch
         {
@@ -262,7 +268,8 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// JTT's own protocol: <paramref name="method"/> trained on the groups of every identified candidate T, and T chosen
     /// jointly with the phase-II epoch, as the pair with the best validation score (<see cref="IdentificationEpoch.ChooseJointly"/>).
-    /// Reads validation group labels for selection. <see cref="TrainGrid"/> searches the method's options as well.
+    /// Reads validation group labels for selection. <see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>
+    /// searches the method's options as well.
     /// </summary>
     /// <param name="method">The method (it must take groups).</param>
     /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
@@ -290,6 +297,32 @@ public sealed class TwoPhaseRecipe
     /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, the grid is empty, or an entry is not of the entry's options type.</exception>
     public RecipeRun TrainGrid(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name = null)
         => TrainSearch(method, groups, grid, name, nameof(grid));
+
+    /// <summary>
+    /// A method that takes no groups trained with every options of <paramref name="grid"/>, and (options, epoch) chosen
+    /// together as the run and epoch with the best validation score under <see cref="RecipeOptions.Selection"/> (the first
+    /// in grid order on ties): the hyper-parameter search that SubpopBench and the JTT paper run for their baselines, e.g.
+    /// <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>. Every run starts from the common
+    /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
+    /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
+    /// a single run does.
+    /// </summary>
+    /// <param name="method">The method (it must take no groups), e.g. <see cref="MethodCatalog.Mixup"/>.</param>
+    /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults).</param>
+    /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
+    /// <returns>The chosen run: its <see cref="RecipeRun.MethodOptions"/> are the chosen options, its name names them (MixUp: "MixUp (a=0.2)").</returns>
+    /// <exception cref="ArgumentException">The method takes groups (use the overload with groups), the grid is empty, or an entry is not of the entry's options type.</exception>
+    public RecipeRun TrainGrid(MethodEntry method, IReadOnlyList<object?> grid, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(grid);
+        if (method.TakesGroups)
+            throw new ArgumentException($"{method.Name} ('{method.Key}') trains on groups: search its options with TrainGrid(method, groups, grid).", nameof(method));
+        if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", nameof(grid));
+        foreach (var options in grid) method.CheckOptions(options, nameof(grid));
+        using var chosen = BestRun(grid, options => Train(method, null, options, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        return chosen.WithBudget(Max(chosen.LabelBudget, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation)));
+    }
 
     /// <summary>
     /// The identifier chosen on validation: <paramref name="method"/> trained on each candidate's groups (at the T each

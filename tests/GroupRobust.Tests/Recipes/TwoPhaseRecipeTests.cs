@@ -157,6 +157,59 @@ public class TwoPhaseRecipeTests
     }
 
     [Fact]
+    public void A_method_without_groups_searches_its_published_grid_on_validation()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        CvarDroOptions[] grid = [new() { Alpha = 0.1 }, new() { Alpha = 0.5 }, new() { Alpha = 1 }];
+        using var searched = recipe.TrainGrid(MethodCatalog.CvarDro, grid);
+
+        // every options alone (the same initialisation and seed stream): the search keeps the best validation worst-group, first on ties
+        var scores = new List<(CvarDroOptions Options, double Score, string Name)>();
+        foreach (var options in grid)
+        {
+            using var run = recipe.Train(MethodCatalog.CvarDro, options: options);
+            scores.Add((options, run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value), run.Name));
+        }
+        var best = scores.First(s => s.Score == scores.Max(x => x.Score));
+        Assert.Same(best.Options, searched.MethodOptions);
+        Assert.Equal(best.Name, searched.Name);
+        Assert.Equal(best.Score, searched.History.Best.Validation.WorstGroupAccuracy!.Value, 12);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, searched.LabelBudget);
+        Assert.Null(searched.IdentificationEpoch);
+
+        // prefetched batches (for images on disk) train the same numbers
+        using var prefetched = Recipe(data, options: Options with { PrefetchBatches = true }).Train(MethodCatalog.CvarDro, options: grid[0]);
+        using var direct = recipe.Train(MethodCatalog.CvarDro, options: grid[0]);
+        foreach (var (a, b) in prefetched.Model.parameters().Zip(direct.Model.parameters())) Assert.True(a.allclose(b, 0, 0), "prefetching changed the run");
+
+        // Run follows the published protocol: the entry's grid, and no phase I for a method without groups
+        using var run2 = Recipe(data).Run(MethodCatalog.CvarDro);
+        Assert.Null(run2.PhaseOne);
+        Assert.Contains(run2.Run.MethodOptions, CvarDroOptions.PaperGrid);
+        using var plain = Recipe(data, options: Options with { SearchPublishedGrid = false }).Run(MethodCatalog.CvarDro);
+        Assert.Null(plain.Run.MethodOptions);
+        Assert.Equal(LabelBudget.ValidationGroupsForSelection, plain.LabelBudget);
+        foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal, MethodCatalog.ClassConditionalMixup })
+            Assert.All(entry.PublishedGrid, o => Assert.IsType(entry.OptionsType, o));
+        // c-MixUp's grid is MixUp's alphas as Beta(a, a), its default U(0, 1) among them; a run names a schedule other than that
+        Assert.Equal(["Beta(0.1,0.1)", "Beta(0.2,0.2)", "U(0,1)", "Beta(10,10)"], Jm1Method.ClassConditionalMixupGrid.Select(o => o.Schedule.Name));
+        using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1), Jm1Method.ClassConditionalMixupGrid[0]))
+            Assert.Equal("c-MixUp (Beta(0.1,0.1))", cmixup.Name);
+        using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1)))
+            Assert.Equal("c-MixUp", cmixup.Name);
+
+        // bad grids and a method with groups are refused before any training
+        int epochsRun = 0;
+        var counting = Recipe(data, options: Options with { OnEpoch = (_, _) => epochsRun++ });
+        Assert.Equal("grid", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Mixup, [])).ParamName);
+        Assert.Equal("grid", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Mixup, [new MixupOptions(), new CvarDroOptions()])).ParamName);
+        Assert.Equal("grid", Assert.Throws<ArgumentNullException>(() => counting.TrainGrid(MethodCatalog.Mixup, null!)).ParamName);
+        Assert.Contains("trains on groups", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Jtt, [new JttOptions()])).Message);
+        Assert.Equal(0, epochsRun);
+    }
+
+    [Fact]
     public void Choosing_among_identifiers_keeps_the_run_that_validates_best_and_counts_every_candidates_labels()
     {
         using var data = MethodFactory.Data(200);

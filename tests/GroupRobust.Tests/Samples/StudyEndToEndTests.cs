@@ -162,7 +162,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         using var dir = new TempDirectory();
         var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "600", "--methods", "erm", "jtt:auto", "jtt:20", "jtt:grid",
-            "jtt@misclassified+gce-biased:20", "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+            "jtt@misclassified+gce-biased:20", "cvar-dro:grid", "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
@@ -186,6 +186,10 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Matches(@"\| 0 \| GCE-biased model's errors \| - \|", report);
         // the grid trains every (T, lambda): 2 x 3 runs of JTT beside the automatic and the fixed one
         Assert.Equal((refused ? 1 : 2) + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
+        // a method without groups searches its published grid (CVaR-DRO: the JTT paper's alphas) and says which won
+        Assert.Contains("| CVaR-DRO (by grid) | validation groups (selection)", report);
+        Assert.Matches(@"CVaR-DRO \(by grid\): seed 0 ran CVaR-DRO \(α=0\.[125]\)", report);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 CVaR-DRO \(α=0\.[125]\): epoch 2/2").Count);
 
         var (bad, message) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt:many", "--output", dir.File("out2"));
         Assert.Equal(2, bad);
@@ -196,6 +200,9 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         var (noPhaseOne, why) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt@xrm:grid", "--output", dir.File("out3"));
         Assert.Equal(2, noPhaseOne);
         Assert.Contains("the grid chooses T", why);
+        var (noGrid, none) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "lff:grid", "--output", dir.File("out6"));
+        Assert.Equal(2, noGrid);
+        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid.", Flat(none));
         var (twice, named) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jm1@xrm+xrm", "--output", dir.File("out5"));
         Assert.Equal(2, twice);
         Assert.Contains("an identifier is named twice ('xrm')", named);

@@ -10,4 +10,11 @@ public sealed record CvarDroOptions
 
     /// <summary>The epoch order (default <see cref="EpochOrder.Shuffled"/>).</summary>
     public EpochOrder Order { get; init; } = EpochOrder.Shuffled;
+
+    /// <summary>
+    /// The JTT paper's grid for its CVaR-DRO baseline, alpha in {0.1, 0.2, 0.5} (Liu et al., 2021, Appendix), searched on
+    /// validation when CVaR-DRO is run by its published protocol (<c>TwoPhaseRecipe.Run</c> with no options;
+    /// <c>recipe.TrainGrid(MethodCatalog.CvarDro, CvarDroOptions.PaperGrid)</c>).
+    /// </summary>
+    public static IReadOnlyList<CvarDroOptions> PaperGrid { get; } = [new CvarDroOptions { Alpha = 0.1 }, new CvarDroOptions { Alpha = 0.2 }, new CvarDroOptions { Alpha = 0.5 }];
 }

@@ -10,4 +10,11 @@ public sealed record FocalOptions
 
     /// <summary>The epoch order (default <see cref="EpochOrder.Shuffled"/>).</summary>
     public EpochOrder Order { get; init; } = EpochOrder.Shuffled;
+
+    /// <summary>
+    /// The gammas searched on validation when the focal loss is run by its published protocol (<c>TwoPhaseRecipe.Run</c>
+    /// with no options; <c>recipe.TrainGrid(MethodCatalog.Focal, FocalOptions.SearchGrid)</c>): {0.5, 1, 2, 5}, the ends
+    /// of SubpopBench's search range 0.5 x 10^U(0, 1), its default 1 and Lin et al.'s choice 2.
+    /// </summary>
+    public static IReadOnlyList<FocalOptions> SearchGrid { get; } = [new FocalOptions { Gamma = 0.5 }, new FocalOptions { Gamma = 1 }, new FocalOptions { Gamma = 2 }, new FocalOptions { Gamma = 5 }];
 }

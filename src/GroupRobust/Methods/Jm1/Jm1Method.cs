@@ -72,9 +72,21 @@ public sealed class Jm1Method : TrainingMethod
     {
         ArgumentNullException.ThrowIfNull(train);
         var none = GroupAssignment.Identified(new bool[train.Count], train, "none");
-        var o = options ?? new Jm1Options { Schedule = AlphaSchedule.Uniform() };
+        var o = options ?? new Jm1Options { Schedule = ClassConditionalMixupSchedule };
         return new(train, none, seeds, o with { Policy = PartnerPolicy.SameClass }, logger);
     }
+
+    /// <summary>c-MixUp's default distribution of the mixing weight: U(0, 1), MixUp's Beta(1, 1).</summary>
+    internal static AlphaSchedule ClassConditionalMixupSchedule { get; } = AlphaSchedule.Uniform();
+
+    /// <summary>
+    /// The mixing-weight distributions searched on validation when c-MixUp is run by its published protocol
+    /// (<c>TwoPhaseRecipe.Run</c> with no options; <c>recipe.TrainGrid(MethodCatalog.ClassConditionalMixup, Jm1Method.ClassConditionalMixupGrid)</c>):
+    /// MixUp's Beta(a, a) over <see cref="MixupOptions.SearchGrid"/>'s a in {0.1, 0.2, 1, 10} (a = 1 is its default
+    /// U(0, 1)), since c-MixUp is MixUp with partners of the same class.
+    /// </summary>
+    public static IReadOnlyList<Jm1Options> ClassConditionalMixupGrid { get; } = MixupOptions.SearchGrid
+        .Select(m => new Jm1Options { Schedule = m.Alpha == 1 ? ClassConditionalMixupSchedule : AlphaSchedule.Beta(m.Alpha, m.Alpha) }).ToList();
 
     /// <summary>Unconditional JM1 (ablation): partners from the other side, any label; the batch sample's label is kept.</summary>
     public static Jm1Method UnconditionalJm1(IGroupDataset train, GroupAssignment groups, SeedSource seeds, Jm1Options? options = null, ILogger? logger = null)
@@ -98,9 +110,12 @@ public sealed class Jm1Method : TrainingMethod
                 PartnerSource.Paired => ", paired partners",
                 _ => "",
             };
+            // c-MixUp names a schedule other than its uniform one (its grid's runs: "c-MixUp (Beta(0.1,0.1))")
+            string schedule = Options.Schedule.Name == ClassConditionalMixupSchedule.Name ? "" : Options.Schedule.Name;
+            string cmixup = string.Join(", ", new[] { layer == MixedForwardPass.InputLayer ? "" : layer, schedule }.Where(s => s.Length > 0));
             return Options.Policy switch
             {
-                PartnerPolicy.SameClass => layer == MixedForwardPass.InputLayer ? "c-MixUp" : $"c-MixUp ({layer})",
+                PartnerPolicy.SameClass => cmixup.Length == 0 ? "c-MixUp" : $"c-MixUp ({cmixup})",
                 PartnerPolicy.OtherSideAnyClass => $"unconditional JM1{oracle} ({layer})",
                 _ => $"JM1{(Options.UpsampleLambda is null ? "" : "+")}{oracle} ({layer})",
             };

@@ -21,4 +21,11 @@ public sealed record MixupOptions
 
     /// <summary>The final classifier module for <see cref="MixingLayer.Output"/>; null finds it (default).</summary>
     public string? ClassifierName { get; init; }
+
+    /// <summary>
+    /// The alphas searched on validation when MixUp is run by its published protocol (<c>TwoPhaseRecipe.Run</c> with no
+    /// options; <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>): {0.1, 0.2, 1, 10}, the ends of
+    /// SubpopBench's search range 10^U(-1, 1), its default 0.2 and Zhang et al.'s CIFAR value 1.
+    /// </summary>
+    public static IReadOnlyList<MixupOptions> SearchGrid { get; } = [new MixupOptions { Alpha = 0.1 }, new MixupOptions { Alpha = 0.2 }, new MixupOptions { Alpha = 1 }, new MixupOptions { Alpha = 10 }];
 }
