@@ -45,10 +45,16 @@ public static partial class MethodCatalog
         "Just Mix Once (JM1), Section 5", publishedGroups: "misclassified", new Jm1Options { UpsampleLambda = JttReweighter.AutomaticLambda },
         (r, o) => new Jm1Method(r.Train, r.Groups!, r.Seeds, (Jm1Options)o with { Policy = PartnerPolicy.OtherGroupSameClass, UpsampleLambda = ((Jm1Options)o).UpsampleLambda ?? JttReweighter.AutomaticLambda }, MethodEntry.Logger(r, "Mixing")));
 
-    /// <summary>c-MixUp: partners from the same class, no groups.</summary>
+    /// <summary>
+    /// c-MixUp: partners from the same class, no groups. Its <see cref="MethodEntry.PublishedGrid"/> is MixUp's
+    /// <see cref="MixupOptions.SearchGrid"/> as the mixing weight's Beta(a, a), a in {0.1, 0.2, 1, 10} (a = 1 is its
+    /// default U(0, 1)), since c-MixUp is MixUp with partners of the same class.
+    /// </summary>
     public static MethodEntry ClassConditionalMixup { get; } = new("cmixup", "c-MixUp", "Each sample mixed with a random partner of the same class; no groups.",
         "Just Mix Once (JM1), baseline", publishedGroups: null, new Jm1Options { Schedule = AlphaSchedule.Uniform() },
-        (r, o) => Jm1Method.ClassConditionalMixup(r.Train, r.Seeds, (Jm1Options)o, MethodEntry.Logger(r, "Mixing")), publishedGrid: Jm1Method.ClassConditionalMixupGrid);
+        (r, o) => Jm1Method.ClassConditionalMixup(r.Train, r.Seeds, (Jm1Options)o, MethodEntry.Logger(r, "Mixing")),
+        // MixUp's alphas as Beta(a, a) (a = 1 is c-MixUp's default U(0, 1)): c-MixUp is MixUp with partners of the same class
+        publishedGrid: MixupOptions.SearchGrid.Select(m => new Jm1Options { Schedule = m.Alpha == 1 ? Jm1Method.ClassConditionalMixupSchedule : AlphaSchedule.Beta(m.Alpha, m.Alpha) }).ToList());
 
     /// <summary>Unconditional JM1: partners from the other side, any class (ablation).</summary>
     public static MethodEntry UnconditionalJm1 { get; } = new("jm1-unconditional", "unconditional JM1", "JM1's ablation: partners from the other partition whatever their label; the sample's label is kept.",

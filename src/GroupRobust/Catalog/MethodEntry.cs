@@ -67,7 +67,7 @@ public sealed class MethodEntry
     /// for a method on phase-I groups: JTT's lambda in {20, 50, 100} (<see cref="JttOptions.PaperGrid"/>), CVaR-DRO's alpha
     /// in {0.1, 0.2, 0.5} (<see cref="CvarDroOptions.PaperGrid"/>, the JTT paper's), MixUp's alpha and the focal loss's
     /// gamma over SubpopBench's search ranges (<see cref="MixupOptions.SearchGrid"/>, <see cref="FocalOptions.SearchGrid"/>),
-    /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="Jm1Method.ClassConditionalMixupGrid"/>);
+    /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="MethodCatalog.ClassConditionalMixup"/>);
     /// empty when none is published. <c>TwoPhaseRecipe.Run</c> follows this protocol when it is given no options
     /// (docs/results.md: on the Gaussian task and Spurious Fashion-MNIST JTT's grid beats both its automatic lambda and a
     /// fixed lambda = 20).

@@ -193,8 +193,8 @@ public class TwoPhaseRecipeTests
         foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal, MethodCatalog.ClassConditionalMixup })
             Assert.All(entry.PublishedGrid, o => Assert.IsType(entry.OptionsType, o));
         // c-MixUp's grid is MixUp's alphas as Beta(a, a), its default U(0, 1) among them; a run names a schedule other than that
-        Assert.Equal(["Beta(0.1,0.1)", "Beta(0.2,0.2)", "U(0,1)", "Beta(10,10)"], Jm1Method.ClassConditionalMixupGrid.Select(o => o.Schedule.Name));
-        using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1), Jm1Method.ClassConditionalMixupGrid[0]))
+        Assert.Equal(["Beta(0.1,0.1)", "Beta(0.2,0.2)", "U(0,1)", "Beta(10,10)"], MethodCatalog.ClassConditionalMixup.PublishedGrid.Select(o => ((Jm1Options)o).Schedule.Name));
+        using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1), (Jm1Options)MethodCatalog.ClassConditionalMixup.PublishedGrid[0]))
             Assert.Equal("c-MixUp (Beta(0.1,0.1))", cmixup.Name);
         using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1)))
             Assert.Equal("c-MixUp", cmixup.Name);

@@ -180,8 +180,11 @@ public sealed class ImageFileDataset : GroupDatasetBase, IEpochAware
         // the batch tensor is allocated first and every image is written straight into its memory: a managed array
         // (uninitialised; the tensor shares it and keeps it pinned until disposed), whose pages the runtime reuses
         // from batch to batch where a fresh native allocation of this size would fault in every page again
+        long count = (long)indices.Length * 3 * plane;
+        if (count > Array.MaxLength)
+            throw new ArgumentException($"A batch of {indices.Length} images of 3 x {oh} x {ow} holds {count} values, more than one array can ({Array.MaxLength}); use smaller batches.", nameof(indices));
         using var scope = NewDisposeScope();
-        var values = GC.AllocateUninitializedArray<float>(indices.Length * 3 * plane);
+        var values = GC.AllocateUninitializedArray<float>((int)count);
         var batch = torch.frombuffer(values, ScalarType.Float32, values.Length, 0).view(indices.Length, 3, oh, ow);
         var failures = new Exception?[indices.Length];
         Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => new byte[height * width * 3], (i, _, resized) =>

@@ -79,15 +79,6 @@ public sealed class Jm1Method : TrainingMethod
     /// <summary>c-MixUp's default distribution of the mixing weight: U(0, 1), MixUp's Beta(1, 1).</summary>
     internal static AlphaSchedule ClassConditionalMixupSchedule { get; } = AlphaSchedule.Uniform();
 
-    /// <summary>
-    /// The mixing-weight distributions searched on validation when c-MixUp is run by its published protocol
-    /// (<c>TwoPhaseRecipe.Run</c> with no options; <c>recipe.TrainGrid(MethodCatalog.ClassConditionalMixup, Jm1Method.ClassConditionalMixupGrid)</c>):
-    /// MixUp's Beta(a, a) over <see cref="MixupOptions.SearchGrid"/>'s a in {0.1, 0.2, 1, 10} (a = 1 is its default
-    /// U(0, 1)), since c-MixUp is MixUp with partners of the same class.
-    /// </summary>
-    public static IReadOnlyList<Jm1Options> ClassConditionalMixupGrid { get; } = MixupOptions.SearchGrid
-        .Select(m => new Jm1Options { Schedule = m.Alpha == 1 ? ClassConditionalMixupSchedule : AlphaSchedule.Beta(m.Alpha, m.Alpha) }).ToList();
-
     /// <summary>Unconditional JM1 (ablation): partners from the other side, any label; the batch sample's label is kept.</summary>
     public static Jm1Method UnconditionalJm1(IGroupDataset train, GroupAssignment groups, SeedSource seeds, Jm1Options? options = null, ILogger? logger = null)
         => new(train, groups, seeds, (options ?? new Jm1Options()) with { Policy = PartnerPolicy.OtherSideAnyClass }, logger);

@@ -87,6 +87,20 @@ public class ScaledDecodingTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_batch_larger_than_one_array_is_refused_before_anything_is_decoded_or_allocated()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("0.png");
+        SkiaImageDecoder.Encode(path, Scene(8, 8, 0));
+        using var data = new ImageFileDataset([path], [0], [0], GroupScheme.Binary(), new SkiaImageDecoder(), new ImagePreprocessing { Resize = (1000, 1000) });
+        using var scope = NewDisposeScope();
+        // 716 x 3 x 1000 x 1000 values: more than an array can hold
+        var ex = Assert.Throws<ArgumentException>(() => data.GetBatch(new long[716]));
+        Assert.Contains("716 images of 3 x 1000 x 1000", ex.Message);
+        Assert.Contains("use smaller batches", ex.Message);
+    }
+
+    [Fact]
     public void A_corrupt_image_in_a_parallel_batch_is_named_with_its_metadata_line()
     {
         using var dir = new TempDirectory();
