@@ -27,6 +27,17 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         return (process.ExitCode, text);
     }
 
+    /// <summary>
+    /// The Study on the Gaussian task with the MLP and <paramref name="args"/>, writing to <paramref name="outputDirectory"/>:
+    /// asserts that it refused the command line (exit code 2) and returns its message.
+    /// </summary>
+    private string Refusal(string outputDirectory, params string[] args)
+    {
+        var (code, message) = Study(["--dataset", "gaussian", "--backbone", "mlp", .. args, "--output", outputDirectory]);
+        Assert.True(code == 2, $"exit code {code}, not 2: {message}");
+        return message;
+    }
+
     /// <summary>A tiny image with the bird's colour (the label) in the middle and the background's (the place) around it.</summary>
     private static DecodedImage Bird(int y, int place)
     {
@@ -132,22 +143,12 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         // SSA fits on the validation split's group labels, and the row trained on its groups says so
         Assert.Contains("| GroupDRO on SSA attributes | validation groups (fitting) |", report);
 
-        var (unknownKey, keyMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "nope.Steps=1", "--output", dir.File("out2"));
-        Assert.Equal(2, unknownKey);
-        Assert.Contains("'nope' is not a catalog key", Flat(keyMessage));
-        var (unknownOption, optionMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "mmd.Weight=1", "--output", dir.File("out3"));
-        Assert.Equal(2, unknownOption);
-        Assert.Contains("FeatureAlignmentOptions has no option 'Weight' settable here; it has Kernel, PenaltyWeight", Flat(optionMessage));
-        var (badValue, valueMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "mmd.Kernel=Cosine", "--output", dir.File("out4"));
-        Assert.Equal(2, badValue);
-        Assert.Contains("'Cosine' is not a value of Kernel's type FeatureKernel (Gaussian, MeanCovariance)", Flat(valueMessage));
+        Assert.Contains("'nope' is not a catalog key", Flat(Refusal(dir.File("out2"), "--methods", "erm", "--set", "nope.Steps=1")));
+        Assert.Contains("FeatureAlignmentOptions has no option 'Weight' settable here; it has Kernel, PenaltyWeight", Flat(Refusal(dir.File("out3"), "--methods", "erm", "--set", "mmd.Weight=1")));
+        Assert.Contains("'Cosine' is not a value of Kernel's type FeatureKernel (Gaussian, MeanCovariance)", Flat(Refusal(dir.File("out4"), "--methods", "erm", "--set", "mmd.Kernel=Cosine")));
         // nested options: a record of the entry's options, by name; a value out of range reaches the identifier, which names it
-        var (nested, nestedMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "ssa.Pass.BatchSiz=5", "--output", dir.File("out5"));
-        Assert.Equal(2, nested);
-        Assert.Contains("IdentificationOptions has no option 'BatchSiz' settable here; it has BatchSize, Epoch.", Flat(nestedMessage));
-        var (badList, listMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--set", "afr.Gammas=4,x", "--output", dir.File("out6"));
-        Assert.Equal(2, badList);
-        Assert.Contains("'4,x' is not a value of Gammas's type a comma-separated list of Double.", Flat(listMessage));
+        Assert.Contains("IdentificationOptions has no option 'BatchSiz' settable here; it has BatchSize, Epoch.", Flat(Refusal(dir.File("out5"), "--methods", "erm", "--set", "ssa.Pass.BatchSiz=5")));
+        Assert.Contains("'4,x' is not a value of Gammas's type a comma-separated list of Double.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "--set", "afr.Gammas=4,x")));
         var (reached, reachedMessage) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "groupdro@ssa", "--set", "ssa.Pass.BatchSize=0",
             "--epochs", "1", "--phase1-epochs", "1", "--tensorboard", "false", "--output", dir.File("out7"));
         Assert.NotEqual(0, reached);
@@ -191,21 +192,11 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Matches(@"CVaR-DRO \(by grid\): seed 0 ran CVaR-DRO \(α=0\.[125]\)", report);
         Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 CVaR-DRO \(α=0\.[125]\): epoch 2/2").Count);
 
-        var (bad, message) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt:many", "--output", dir.File("out2"));
-        Assert.Equal(2, bad);
-        Assert.Contains("JTT's part after the colon is its lambda: auto, grid", message);
-        var (unknown, list) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "--identifiers", "nope", "--output", dir.File("out4"));
-        Assert.Equal(2, unknown);
-        Assert.Contains("No identifier 'nope'. Known: misclassified", list);
-        var (noPhaseOne, why) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jtt@xrm:grid", "--output", dir.File("out3"));
-        Assert.Equal(2, noPhaseOne);
-        Assert.Contains("the grid chooses T", why);
-        var (noGrid, none) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "lff:grid", "--output", dir.File("out6"));
-        Assert.Equal(2, noGrid);
-        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid.", Flat(none));
-        var (twice, named) = Study("--dataset", "gaussian", "--backbone", "mlp", "--methods", "erm", "jm1@xrm+xrm", "--output", dir.File("out5"));
-        Assert.Equal(2, twice);
-        Assert.Contains("an identifier is named twice ('xrm')", named);
+        Assert.Contains("JTT's part after the colon is its lambda: auto, grid", Refusal(dir.File("out2"), "--methods", "erm", "jtt:many"));
+        Assert.Contains("No identifier 'nope'. Known: misclassified", Refusal(dir.File("out4"), "--methods", "erm", "--identifiers", "nope"));
+        Assert.Contains("the grid chooses T", Refusal(dir.File("out3"), "--methods", "erm", "jtt@xrm:grid"));
+        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "lff:grid")));
+        Assert.Contains("an identifier is named twice ('xrm')", Refusal(dir.File("out5"), "--methods", "erm", "jm1@xrm+xrm"));
     }
 
     [Fact]
