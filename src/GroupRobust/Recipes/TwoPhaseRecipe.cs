@@ -318,10 +318,7 @@ public sealed class TwoPhaseRecipe
         ArgumentNullException.ThrowIfNull(grid);
         if (method.TakesGroups)
             throw new ArgumentException($"{method.Name} ('{method.Key}') trains on groups: search its options with TrainGrid(method, groups, grid).", nameof(method));
-        if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", nameof(grid));
-        foreach (var options in grid) method.CheckOptions(options, nameof(grid));
-        using var chosen = BestRun(grid, options => Train(method, null, options, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
-        return chosen.WithBudget(Max(chosen.LabelBudget, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation)));
+        return BestOfGrid(method, null, grid, grid.Select(options => (T: (int?)null, Options: options)), LabelBudget.None, name, nameof(grid));
     }
 
     /// <summary>
@@ -391,12 +388,24 @@ public sealed class TwoPhaseRecipe
             throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no T to choose jointly; use Train.", nameof(method));
         if (groups.Choice is null || groups.Candidates.Keys.Any(t => t < 1))
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
-        if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
-        foreach (var options in grid) method.CheckOptions(options, gridArgument);
-        var settings = from t in groups.Candidates.Keys.Order() from options in grid select (T: t, Options: options);
-        using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        var settings = from t in groups.Candidates.Keys.Order() from options in grid select (T: (int?)t, Options: options);
         // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
         var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
+        return BestOfGrid(method, groups, grid, settings, identification, name, gridArgument);
+    }
+
+    /// <summary>
+    /// The search both grids share: the grid checked (not empty, every options of the entry's type) before any training,
+    /// a run per setting (T, options) on <paramref name="groups"/> (null for a method without groups), the one with the
+    /// best validation score kept, and its budget: the largest of the run's, <paramref name="identification"/>'s and the
+    /// selection rule's on the validation split.
+    /// </summary>
+    private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IReadOnlyList<object?> grid, IEnumerable<(int? T, object? Options)> settings,
+        LabelBudget identification, string? name, string gridArgument)
+    {
+        if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
+        foreach (var options in grid) method.CheckOptions(options, gridArgument);
+        using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
         return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
     }
 
