@@ -43,7 +43,7 @@ var partners = new Option<PartnerSource?>("--partners") { Description = "Where J
 var detach = new Option<bool>("--detach-partners") { Description = "Run JM1's hidden-layer partner pass without gradients (faster, approximate; it implies the two-pass form, Dataset partners, unless --partners says otherwise)" };
 var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1) then Beta(2,5)), uniform or beta", DefaultValueFactory = _ => "ub" };
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
-var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda (paper grid: 20, 50, 100)", DefaultValueFactory = _ => 20 };
+var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda of the jtt rows without one (jtt:grid searches 20, 50, 100 and 0)", DefaultValueFactory = _ => 20 };
 var trainSize = new Option<int>("--train-size") { Description = "Training samples (after the validation hold-out; colored-fashion-mnist: a tenth per class)", DefaultValueFactory = _ => 10_000 };
 var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class; multi-attribute-fashion-mnist 0.90, the rest split 70 / 30 over the other colours)" };
 var dimensions = new Option<int>("--dimensions") { Description = "Input dimension of --dataset gaussian: the core and spurious coordinates plus noise (default 10, as the JM1 paper's Appendix C)", DefaultValueFactory = _ => 10 };

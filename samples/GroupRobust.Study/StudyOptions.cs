@@ -71,8 +71,6 @@ public sealed record StudyOptions
         foreach (var key in Identifiers) Catalog.MethodCatalog.Identifier(key);   // an unknown key: the message lists the known ones
         if (Identifiers.Any(k => Catalog.MethodCatalog.Identifier(k).Input == Catalog.IdentifierInput.PhaseOneModel) && !rows.Any(r => r.Spec == "erm"))
             throw new ArgumentException("--identifiers: an identifier that reads the phase-I model needs the 'erm' run; add erm to --methods.");
-        foreach (var row in rows.Where(r => r.JttLambda == "grid" && r.Groups?.Input != Catalog.IdentifierInput.PhaseOneModel))
-            throw new ArgumentException($"'{row.Spec}': the grid chooses T with lambda, so it needs groups identified from phase I ({string.Join(", ", Catalog.MethodCatalog.Identifiers.Where(e => e.Input == Catalog.IdentifierInput.PhaseOneModel).Select(e => e.Key))}), not {row.Groups?.Key}.");
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "At least one epoch.");
         if (Phase1Epochs < 1 || Phase1Epochs > Epochs) throw new ArgumentOutOfRangeException(nameof(Phase1Epochs), Phase1Epochs, $"Must be in [1, {Epochs}].");
         if (Seeds.Count == 0) throw new ArgumentException("At least one seed.");

@@ -8,7 +8,8 @@ namespace GroupRobust.Study;
 /// for JTT and JM1, the true groups for GroupDRO and LISA), at a mixing layer, optionally with its last layer retrained by
 /// a last-layer method; or a last-layer method alone (<c>dfr</c>: ERM's final model; <c>afr</c>: its own protocol). For
 /// JTT the part after the colon is its lambda instead of a layer: <c>jtt:auto</c> (the reference's automatic value),
-/// <c>jtt:20</c>, or <c>jtt:grid</c> (JTT's protocol: T and lambda in {20, 50, 100} chosen together on validation); for a
+/// <c>jtt:20</c>, or <c>jtt:grid</c> (the library's JTT protocol: T and lambda in {20, 50, 100, 0} chosen together on
+/// validation, <c>JttOptions.SearchGrid</c>; lambda alone on the groups of an identifier without phase I); for a
 /// method without groups that publishes a grid, <c>:grid</c> searches it on validation (<c>cmixup:grid</c>, <c>mixup:grid</c>,
 /// <c>cvar-dro:grid</c>, <c>focal:grid</c>).
 /// Several identifiers joined by '+' (<c>jtt@misclassified+gce-biased+xrm</c>) train the method on each one's groups and
@@ -76,7 +77,7 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         if (method == MethodCatalog.Jtt && layer is not null)
         {
             if (layer is not ("auto" or "grid") && !(int.TryParse(layer, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)))
-                throw new ArgumentException($"'{text}': JTT's part after the colon is its lambda: auto, grid (T and lambda in {{20, 50, 100}} chosen on validation) or a number >= 0, not '{layer}'.");
+                throw new ArgumentException($"'{text}': JTT's part after the colon is its lambda: auto, grid (T and lambda in {{20, 50, 100, 0}} chosen on validation) or a number >= 0, not '{layer}'.");
             return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { JttLambda = layer, Choices = chosen };
         }
         if (layer is "grid")

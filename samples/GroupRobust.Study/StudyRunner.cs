@@ -21,7 +21,8 @@ namespace GroupRobust.Study;
 /// </summary>
 internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
-    private string? _rowName;   // the row in training, when it runs on other groups than its method's published ones
+    private string? _rowGroups;   // " on X": the groups of the row in training, when they are not its method's published ones
+    private string? _rowPrefix;   // the method's name before them, or null for the run's own ("JTT (λ=4)") when the spec names a variant
 
     /// <summary>AFR's grid in the Study: the reference's Waterbirds range for gamma (4 to 20) and lambda (0 to 0.3), thinned.</summary>
     internal static readonly AfrSearchOptions AfrGrid = new() { Gammas = [4, 6, 8, 10, 12, 14, 16, 18, 20], Lambdas = [0, 0.1, 0.2, 0.3], Steps = 300, LearningRate = 1e-2 };
@@ -33,9 +34,9 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
         using var evaluator = new WorstGroupEvaluator(data.Scheme, new EvaluatorOptions { BootstrapSeed = seed });
-        // a row on another identifier's groups than its method's published ones has its report name in its progress lines
-        // and TensorBoard folder ("JM1 on XRM cross-mistakes"), not its method's alone
-        var recipeOptions = options.Recipe(data, seed, (name, report) => onEpoch(_rowName ?? name, report));
+        // a run on another identifier's groups than its method's published ones names them in its progress lines and
+        // TensorBoard folder ("JM1 on XRM cross-mistakes", "JTT (λ=4) on GCE-biased model's errors"), as its report row does
+        var recipeOptions = options.Recipe(data, seed, (name, report) => onEpoch(_rowGroups is null ? name : (_rowPrefix ?? name) + _rowGroups, report));
         nn.Module<Tensor, Tensor> NewModel(long init)
         {
             torch.random.manual_seed(init);
@@ -47,9 +48,22 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         var rows = options.Methods.Select(StudyRow.Parse).ToList();
         bool joint = options.IdentificationRule == "joint";
 
+        // the report merges the results of one name into one row: a row whose run is named like another row's is named for its spec
+        var specOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Add(MethodResult result, string spec)
+        {
+            if (specOf.TryGetValue(result.Method, out var other) && other != spec)
+            {
+                progress($"{spec}: its run is named '{result.Method}' as {other}'s is; it is reported as '{result.Method} [{spec}]'");
+                result = result with { Method = $"{result.Method} [{spec}]" };
+            }
+            specOf.TryAdd(result.Method, spec);
+            results.Add(result);
+        }
+
         var clock = Stopwatch.StartNew();
         using var phaseOne = rows.Any(r => r.Spec == "erm") ? recipe.TrainPhaseOne(options.Epochs) : null;
-        if (phaseOne is not null) results.Add(MethodResult.Of(phaseOne.Run, phaseOne.Run.Name, seed, Test(phaseOne.Run.Model), clock.Elapsed.TotalSeconds));
+        if (phaseOne is not null) Add(MethodResult.Of(phaseOne.Run, phaseOne.Run.Name, seed, Test(phaseOne.Run.Model), clock.Elapsed.TotalSeconds), "erm");
         // each identifier's groups once: at every candidate T for the phase-I error set (the quality table), else at the chosen T
         var identified = new Dictionary<string, IdentifiedGroups>();
         IdentifiedGroups GroupsOf(IdentifierEntry id)
@@ -91,7 +105,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     {
                         using var own = LastLayerRecipe.TrainAndRetrain(lastLayer, data, NewModel, p => torch.optim.Adam(p, options.LearningRate), seeds, recipeOptions,
                             options.Overrides.Apply(lastLayer.Key, lastLayer == MethodCatalog.Afr ? AfrGrid : null), loggers);
-                        results.Add(MethodResult.OfLastLayer(own, lastLayer.Name, null, seed, evaluator.Evaluate(own.Model, data.Validation, batchSize: 500), Test(own.Model), clock.Elapsed.TotalSeconds, options.Epochs, progress));
+                        Add(MethodResult.OfLastLayer(own, lastLayer.Name, null, seed, evaluator.Evaluate(own.Model, data.Validation, batchSize: 500), Test(own.Model), clock.Elapsed.TotalSeconds, options.Epochs, progress), row.Spec);
                         continue;
                     }
                     (RecipeRun Run, MethodResult Result)? baseRun = row.Method is null ? null : runs.Remove(row.Base.Spec, out var cached) ? cached : Train(row.Base, recipe, GroupsOf, joint, seed, Test);
@@ -100,7 +114,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     object? fitOptions = options.Overrides.Apply(lastLayer.Key, lastLayer.Defaults is CrtOptions crt ? crt with { Selection = options.SelectionRule() } : null);
                     using var retrained = LastLayerRecipe.Retrain(lastLayer, model, data.Train, data.Validation, seeds.Child(lastLayer.Key), fitOptions, featureBatchSize: 1000, loggers: loggers);
                     var result = MethodResult.OfLastLayer(retrained, $"{lastLayer.Name} ({baseRun?.Result.Method ?? "ERM"} backbone)", baseRun?.Result, seed, evaluator.Evaluate(model, data.Validation, batchSize: 500), Test(model), clock.Elapsed.TotalSeconds, options.Epochs, progress);
-                    results.Add(result with { LabelsUsed = (Groups.LabelBudget)Math.Max((int)result.LabelsUsed, (int)(baseRun?.Result.LabelsUsed ?? 0)) });
+                    Add(result with { LabelsUsed = (Groups.LabelBudget)Math.Max((int)result.LabelsUsed, (int)(baseRun?.Result.LabelsUsed ?? 0)) }, row.Spec);
                     baseRun?.Run.Dispose();
                     continue;
                 }
@@ -139,7 +153,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     progress($"{row.Spec}: refused: {ex.Message}");
                     continue;
                 }
-                results.Add(trained);
+                Add(trained, row.Spec);
                 if (!joint && row.Spec == "jm1" && run.IdentificationEpoch is int chosenT) jm1 = (chosenT, run.History, trained);
                 if (rows.Any(r => r.LastLayer is not null && r.Method is not null && r.Base.Spec == row.Spec)) runs[row.Spec] = (run, trained);
                 else run.Dispose();
@@ -202,14 +216,18 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         };
         methodOptions = options.Overrides.Apply(method.Key, methodOptions);
         string? choice = row.Choices is { } ids ? $"the best of {string.Join(", ", ids.Select(i => i.Name))}" : null;
-        _rowName = row.ExplicitGroups ? $"{method.Name} on {choice ?? row.Groups!.Name}" : null;
+        // a spec that names a lambda (or asks for it automatically or by grid) or a layer names its rows by the run, so that
+        // rows differing only in those are rows of their own
+        bool runNamed = row.JttLambda is not null || row.Layer is not null;
+        _rowGroups = row.ExplicitGroups ? $" on {choice ?? row.Groups!.Name}" : null;
+        _rowPrefix = runNamed ? null : method.Name;
         RecipeRun run;
         try
         {
             run = row.Choices is { } candidates
                 ? recipe.TrainOnBestGroups(method, candidates.Select(groupsOf).ToList(), methodOptions, row.SeedName)
                 : row.JttLambda == "grid"
-                ? recipe.TrainGrid(method, groups!, JttOptions.PaperGrid, row.SeedName)
+                ? recipe.TrainGrid(method, groups!, method.PublishedGrid, row.SeedName)
                 : row.SearchGrid
                 ? recipe.TrainGrid(method, method.PublishedGrid, row.SeedName)
                 : joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
@@ -218,17 +236,17 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         }
         finally
         {
-            _rowName = null;
+            (_rowGroups, _rowPrefix) = (null, null);
         }
         // a row's name is the same on every seed: an automatic or searched lambda differs by seed (the run's own name says which)
         string name = row.JttLambda switch
         {
             "auto" => "JTT (automatic λ)",
-            "grid" => "JTT (T and λ by grid)",
+            "grid" => groups!.Choice is null ? "JTT (λ by grid)" : "JTT (T and λ by grid)",
             _ when row.SearchGrid => $"{method.Name} (by grid)",
             _ => run.Name,
         };
-        if (row.ExplicitGroups) name = row.JttLambda is "auto" or "grid" ? $"{name} on {choice ?? row.Groups!.Name}" : $"{method.Name} on {choice ?? row.Groups!.Name}";
+        if (row.ExplicitGroups) name = $"{(runNamed ? name : method.Name)} on {choice ?? row.Groups!.Name}";
         if (row.JttLambda is not ("auto" or "grid") && !row.SearchGrid && choice is null) return (run, MethodResult.Of(run, name, seed, test(run.Model), clock.Elapsed.TotalSeconds));
         // a row whose run differs by seed (an automatic or searched lambda, searched options, a chosen identifier) records which run it was
         string runName = choice is null ? run.Name : $"{run.Name} on {run.Identifier}";

@@ -33,7 +33,8 @@ public static partial class MethodCatalog
     /// <summary>JTT's phase II: the error set upsampled lambda times.</summary>
     public static MethodEntry Jtt { get; } = new("jtt", "JTT", "ERM over the training set plus the error set repeated lambda more times per epoch.",
         "Liu et al., 2021 (anniesch/jtt)", publishedGroups: "misclassified", new JttOptions(),
-        (r, o) => new JttMethod(r.Groups!, r.Seeds, (JttOptions)o, MethodEntry.Logger(r, "JTT")), publishedGrid: JttOptions.PaperGrid);
+        (r, o) => new JttMethod(r.Groups!, r.Seeds, (JttOptions)o, MethodEntry.Logger(r, "JTT")), publishedGrid: JttOptions.SearchGrid,
+        ignoresGroups: o => ((JttOptions)o).Lambda == 0);
 
     /// <summary>Just Mix Once: each sample mixed with a same-class partner from the other group.</summary>
     public static MethodEntry Jm1 { get; } = new("jm1", "JM1", "Each sample mixed with a same-label partner from the other partition, at the input, a hidden layer or the output.",

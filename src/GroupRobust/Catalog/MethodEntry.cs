@@ -20,12 +20,14 @@ public sealed class MethodEntry
     private readonly Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? _model;
 
     private readonly string? _publishedGroups;
+    private readonly Func<object, bool>? _ignoresGroups;
 
     internal MethodEntry(string key, string name, string description, string reference, string? publishedGroups, object defaults,
         Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null,
-        IReadOnlyList<object>? publishedGrid = null)
+        IReadOnlyList<object>? publishedGrid = null, Func<object, bool>? ignoresGroups = null)
     {
         _publishedGroups = publishedGroups;
+        _ignoresGroups = ignoresGroups;
         PublishedGrid = publishedGrid ?? [];
         Key = key;
         Name = name;
@@ -64,7 +66,8 @@ public sealed class MethodEntry
 
     /// <summary>
     /// The options searched on validation by the method's published protocol, together with the identification epoch T
-    /// for a method on phase-I groups: JTT's lambda in {20, 50, 100} (<see cref="JttOptions.PaperGrid"/>), CVaR-DRO's alpha
+    /// for a method on phase-I groups: JTT's lambda in {20, 50, 100, 0} (<see cref="JttOptions.SearchGrid"/>: the JTT
+    /// paper's grid and SubpopBench's lower end, no upsampling), CVaR-DRO's alpha
     /// in {0.1, 0.2, 0.5} (<see cref="CvarDroOptions.PaperGrid"/>, the JTT paper's), MixUp's alpha and the focal loss's
     /// gamma over SubpopBench's search ranges (<see cref="MixupOptions.SearchGrid"/>, <see cref="FocalOptions.SearchGrid"/>),
     /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="MethodCatalog.ClassConditionalMixup"/>);
@@ -73,6 +76,13 @@ public sealed class MethodEntry
     /// fixed lambda = 20).
     /// </summary>
     public IReadOnlyList<object> PublishedGrid { get; }
+
+    /// <summary>
+    /// Whether a run with these options trains the same whatever its groups (JTT at lambda = 0: no upsampling), so that a
+    /// search over T trains it once.
+    /// </summary>
+    /// <param name="options">The method's options (null: its defaults).</param>
+    internal bool IgnoresGroups(object? options) => _ignoresGroups is { } ignores && ignores(options ?? Defaults);
 
     /// <summary>The default options (an immutable record of <see cref="OptionsType"/>).</summary>
     public object Defaults { get; }

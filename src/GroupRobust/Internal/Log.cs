@@ -17,6 +17,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 145, Level = LogLevel.Warning, Message = "{Reporter} could not write ({Target}): {Reason}. Training goes on; this reporter writes nothing more.")]
     public static partial void ReporterFailed(ILogger logger, string reporter, string target, string reason);
 
+    [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "{Method}'s search chose {Run}, which reads no groups: on validation, no setting that uses the groups of {Identifier} did as well as training without them; they are probably not the minority (check another T or another identifier).")]
+    public static partial void GridChoseNoGroups(ILogger logger, string method, string run, string identifier);
+
     [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than the phase-I model at T = {T} ({PhaseOne:P1}): phase II did not improve on the model that identified its groups; check the error set (another T, another identifier).")]
     public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, double best, double phaseOne, int t);
 

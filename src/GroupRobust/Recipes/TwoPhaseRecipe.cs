@@ -84,7 +84,8 @@ public sealed class TwoPhaseRecipe
     /// <param name="methodOptions">
     /// The method's options (its entry's options type). When null, the method's published protocol: for a method with a
     /// <see cref="MethodEntry.PublishedGrid"/> on groups from phase I (JTT), every candidate T with every grid options,
-    /// chosen together on validation (<see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>);
+    /// chosen together on validation (<see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>),
+    /// and on an identifier's groups without phase I, every grid options;
     /// for one that takes no groups (MixUp, CVaR-DRO, the focal loss), every grid options, chosen on validation
     /// (<see cref="TrainGrid(MethodEntry, IReadOnlyList{object?}, string?)"/>); both unless
     /// <see cref="RecipeOptions.SearchPublishedGrid"/> is false. Otherwise its default options at the T the identification
@@ -97,7 +98,7 @@ public sealed class TwoPhaseRecipe
         method.CheckOptions(methodOptions, nameof(methodOptions));
         identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
         var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
-        bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0 && (phaseOne is not null || !method.TakesGroups);
+        bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0;
         try
         {
             var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, everyCandidate: grid);
@@ -286,17 +287,19 @@ public sealed class TwoPhaseRecipe
     /// <paramref name="grid"/>, and (T, options, epoch) chosen together as the run and epoch with the best validation
     /// score under <see cref="RecipeOptions.Selection"/> (the first in the order T, then grid order, on ties). Every run
     /// starts from the common initialisation and draws from the same seed stream, so the runs differ only in T and the
-    /// options. Costs |T| x |grid| phase-II runs; at most two models are alive at a time. Reads validation group labels
-    /// for selection (the worst-group rule).
+    /// options. Costs |T| x |grid| phase-II runs; options that read no groups (JTT at lambda = 0) train once, after all
+    /// the others, so they win only when strictly better, and a warning says so when they do. Groups of an identifier
+    /// without phase I (the GCE-biased model's errors, XRM's cross-mistakes) have no T: the grid alone is searched on
+    /// them. At most two models are alive at a time. Reads validation group labels for selection (the worst-group rule).
     /// </summary>
     /// <param name="method">The method (it must take groups), e.g. <see cref="MethodCatalog.Jtt"/>.</param>
-    /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
-    /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults), e.g. <see cref="JttOptions.PaperGrid"/>.</param>
+    /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>), or an identifier's groups without phase I (<c>Identify(identifier)</c>).</param>
+    /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults), e.g. <see cref="JttOptions.SearchGrid"/>.</param>
     /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
     /// <returns>The chosen run: its <see cref="RecipeRun.Name"/> names its options (JTT: "JTT (λ=50)"), its <see cref="RecipeRun.IdentificationEpoch"/> the chosen T.</returns>
-    /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, the grid is empty, or an entry is not of the entry's options type.</exception>
+    /// <exception cref="ArgumentException">The method takes no groups, the grid is empty, or an entry is not of the entry's options type.</exception>
     public RecipeRun TrainGrid(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name = null)
-        => TrainSearch(method, groups, grid, name, nameof(grid));
+        => TrainSearch(method, groups, grid, name, nameof(grid), searchOnly: true);
 
     /// <summary>
     /// A method that takes no groups trained with every options of <paramref name="grid"/>, and (options, epoch) chosen
@@ -379,18 +382,22 @@ public sealed class TwoPhaseRecipe
         return (Options.Selection.BestScore(history), Options.Selection.Resolve(history));
     }
 
-    private RecipeRun TrainSearch(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name, string gridArgument)
+    private RecipeRun TrainSearch(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name, string gridArgument, bool searchOnly = false)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(groups);
         ArgumentNullException.ThrowIfNull(grid, gridArgument);
         if (!method.TakesGroups)
             throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no T to choose jointly; use Train.", nameof(method));
-        if (groups.Choice is null || groups.Candidates.Keys.Any(t => t < 1))
+        bool fromPhaseOne = groups.Choice is not null && groups.Candidates.Keys.All(t => t >= 1);
+        if (!fromPhaseOne && !searchOnly)
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
-        var settings = from t in groups.Candidates.Keys.Order() from options in grid select (T: (int?)t, Options: options);
+        // options that read no groups (JTT at lambda = 0) train once, after every other setting, so they win only when strictly better
+        IEnumerable<int?> ts = fromPhaseOne ? groups.Candidates.Keys.Order().Select(t => (int?)t) : [null];
+        var settings = (from t in ts from options in grid where !method.IgnoresGroups(options) select (T: t, Options: options))
+            .Concat(from options in grid where method.IgnoresGroups(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options));
         // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
-        var identification = groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
+        var identification = fromPhaseOne && groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
         return BestOfGrid(method, groups, grid, settings, identification, name, gridArgument);
     }
 
@@ -406,6 +413,8 @@ public sealed class TwoPhaseRecipe
         if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
         foreach (var options in grid) method.CheckOptions(options, gridArgument);
         using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions))
+            Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
         return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
     }
 

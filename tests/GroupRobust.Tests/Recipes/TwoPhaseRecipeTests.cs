@@ -138,7 +138,7 @@ public class TwoPhaseRecipeTests
         Assert.Equal(best.Name, searched.Name);   // "JTT (λ=4)": the run names its lambda
         Assert.Equal(best.Score, searched.History.Best.Validation.WorstGroupAccuracy!.Value, 12);
         Assert.Equal(LabelBudget.ValidationGroupsForSelection, searched.LabelBudget);
-        Assert.Equal(3, JttOptions.PaperGrid.Count);
+        Assert.Equal([20, 50, 100], JttOptions.PaperGrid.Select(o => o.Lambda));
 
         // one options: the joint protocol
         using var single = recipe.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]);
@@ -154,6 +154,72 @@ public class TwoPhaseRecipeTests
         Assert.Equal("grid", Assert.Throws<ArgumentNullException>(() => counting.TrainGrid(MethodCatalog.Jtt, groups, null!)).ParamName);
         Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => counting.TrainGrid(MethodCatalog.Erm, groups, [null])).Message);
         Assert.Equal(0, epochsRun);
+    }
+
+    [Fact]
+    public void JTTs_search_trains_lambda_zero_once_after_the_others_and_says_when_it_wins()
+    {
+        using var data = MethodFactory.Data(200);
+        var names = new List<string>();
+        var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
+        var recipe = Recipe(data, options: options);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne, everyCandidate: true);
+        JttOptions[] grid = [new() { Lambda = 0 }, new() { Lambda = 2 }, new() { Lambda = 6 }];
+        names.Clear();
+        using var searched = recipe.TrainGrid(MethodCatalog.Jtt, groups, grid);
+        // lambda = 0 reads no error set: one run, after every (T, lambda > 0), whatever its place in the grid
+        Assert.Equal(["JTT (λ=2)", "JTT (λ=6)", "JTT (λ=2)", "JTT (λ=6)", "JTT (λ=0)"], names);
+
+        // it wins only when strictly better than every other run on validation
+        var scores = new List<(int T, JttOptions Options, double Score)>();
+        foreach (var (t, o) in new[] { (1, grid[1]), (1, grid[2]), (2, grid[1]), (2, grid[2]), (groups.Epoch!.Value, grid[0]) })
+        {
+            using var run = recipe.Train(MethodCatalog.Jtt, groups, o, t);
+            scores.Add((t, o, run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value)));
+        }
+        var best = scores.First(s => s.Score == scores.Max(x => x.Score));
+        Assert.Same(best.Options, searched.MethodOptions);
+        Assert.Equal(best.T, searched.IdentificationEpoch);
+
+        // when it wins, a warning says that the groups did not help
+        var loggers = new ListLoggerFactory();
+        var logged = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options, loggers);
+        using (var plain = logged.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]))
+            Assert.Equal("JTT (λ=0)", plain.Name);
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("reads no groups", StringComparison.Ordinal));
+        Assert.Contains("JTT's search chose JTT (λ=0)", warning);
+        Assert.Contains("ERM misclassified", warning);
+        Assert.True(MethodCatalog.Jtt.IgnoresGroups(new JttOptions { Lambda = 0 }));
+        Assert.False(MethodCatalog.Jtt.IgnoresGroups(null));   // the default: the automatic lambda
+        Assert.Equal([20, 50, 100, 0], JttOptions.SearchGrid.Select(o => o.Lambda));
+        Assert.Same(JttOptions.SearchGrid, MethodCatalog.Jtt.PublishedGrid);
+    }
+
+    [Fact]
+    public void The_grid_is_searched_alone_on_the_groups_of_an_identifier_without_phase_one()
+    {
+        using var data = MethodFactory.Data(200);
+        var recipe = Recipe(data);
+        var truth = recipe.Identify(MethodCatalog.Oracle);
+        JttOptions[] grid = [new() { Lambda = 1 }, new() { Lambda = 5 }];
+        using var searched = recipe.TrainGrid(MethodCatalog.Jtt, truth, grid);
+        var scores = new List<(JttOptions Options, double Score)>();
+        foreach (var o in grid)
+        {
+            using var run = recipe.Train(MethodCatalog.Jtt, truth, o);
+            scores.Add((o, run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value)));
+        }
+        Assert.Same(scores.First(s => s.Score == scores.Max(x => x.Score)).Options, searched.MethodOptions);
+        Assert.Null(searched.IdentificationEpoch);
+        Assert.Equal(LabelBudget.TrainingGroups, searched.LabelBudget);   // the oracle's groups read training labels
+        // without phase I there is no T to choose jointly
+        Assert.Contains("not identified from phase I", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, truth, grid[0])).Message);
+
+        // Run searches the published grid on such groups too
+        using var published = Recipe(data, options: Options with { Epochs = 1 }).Run(MethodCatalog.Jtt, MethodCatalog.Oracle);
+        Assert.Null(published.PhaseOne);
+        Assert.Contains(published.Run.MethodOptions, JttOptions.SearchGrid);
     }
 
     [Fact]
@@ -277,8 +343,9 @@ public class TwoPhaseRecipeTests
         var options = Options with { Epochs = 2, OnEpoch = (name, report) => { epochs++; runs.Add(name); } };
         using (var published = Recipe(data, options: options).Run(MethodCatalog.Jtt))
         {
-            // phase I (2 epochs) and |T| x |grid| = 2 x 3 phase-II runs of 2 epochs
-            Assert.Equal(2 + 2 * 3 * 2, epochs);
+            // phase I (2 epochs) and |T| x |paper grid| = 2 x 3 phase-II runs of 2 epochs, and lambda = 0 once
+            Assert.Equal(2 + (2 * 3 + 1) * 2, epochs);
+            Assert.Contains("JTT (λ=0)", runs);
             Assert.Contains(published.Run.MethodOptions, MethodCatalog.Jtt.PublishedGrid);
             Assert.Contains(published.Run.IdentificationEpoch!.Value, new[] { 1, 2 });
             Assert.Equal(LabelBudget.ValidationGroupsForSelection, published.LabelBudget);

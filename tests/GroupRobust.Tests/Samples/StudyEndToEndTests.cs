@@ -159,11 +159,12 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     private static string Flat(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
 
     [Fact]
-    public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_papers_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
+    public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
     {
         using var dir = new TempDirectory();
         var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "600", "--methods", "erm", "jtt:auto", "jtt:20", "jtt:grid",
-            "jtt@misclassified+gce-biased:20", "cvar-dro:grid", "--identifiers", "spare", "gce-biased", "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+            "jtt@misclassified+gce-biased:20", "jtt@gce-biased:grid", "jtt@gce-biased:1", "jtt@gce-biased:2", "jtt", "cvar-dro:grid", "--identifiers", "spare", "gce-biased",
+            "--epochs", "2", "--phase1-epochs", "2", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
         Assert.Contains("train size 600, 10 dimensions, spurious correlation 0.98", report);   // the JM1 paper's Appendix C: 2% minority, 10 dimensions
@@ -177,16 +178,25 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.Contains("| JTT (λ=20) |", report);
         Assert.Contains("| JTT (T and λ by grid) | validation groups (selection)", report);
-        Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100)\) at T = [12]", report);
+        Assert.Matches(@"JTT \(T and λ by grid\): seed 0 ran JTT \(λ=(20|50|100|0)\) at T = [12]", report);
         // the identifier chosen on validation: the row names its candidates, the notes say which won on each seed
-        Assert.Contains("| JTT on the best of ERM misclassified, GCE-biased model's errors | validation groups (selection)", report);
-        Assert.Matches(@"JTT on the best of ERM misclassified, GCE-biased model's errors: seed 0 ran JTT \(λ=20\) on (ERM misclassified at T = [12]|GCE-biased model's errors)", report);
+        Assert.Contains("| JTT (λ=20) on the best of ERM misclassified, GCE-biased model's errors | validation groups (selection)", report);
+        Assert.Matches(@"JTT \(λ=20\) on the best of ERM misclassified, GCE-biased model's errors: seed 0 ran JTT \(λ=20\) on (ERM misclassified at T = [12]|GCE-biased model's errors)", report);
+        // on an identifier's groups without phase I the grid searches lambda alone (lambda = 0 once); rows that differ in
+        // lambda alone are rows of their own, and a second row whose run has another row's name is named for its spec
+        Assert.Contains("| JTT (λ by grid) on GCE-biased model's errors | validation groups (selection)", report);
+        Assert.Matches(@"JTT \(λ by grid\) on GCE-biased model's errors: seed 0 ran JTT \(λ=(20|50|100|0)\)", report);
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=(20|50|100|0)\) on GCE-biased model's errors: epoch 2/2").Count);
+        Assert.Contains("| JTT (λ=1) on GCE-biased model's errors |", report);
+        Assert.Contains("| JTT (λ=2) on GCE-biased model's errors |", report);
+        Assert.Contains("| JTT (λ=20) [jtt] |", report);
+        Assert.Contains("jtt: its run is named 'JTT (λ=20)' as jtt:20's is", text);
         // identifiers no row trains on are in the quality table: SPARE at every candidate T, the GCE-biased model once
         Assert.Matches(@"\| 0 \| SPARE clusters \| 1 \|", report);
         Assert.Matches(@"\| 0 \| SPARE clusters \| 2 \|", report);
         Assert.Matches(@"\| 0 \| GCE-biased model's errors \| - \|", report);
-        // the grid trains every (T, lambda): 2 x 3 runs of JTT beside the automatic and the fixed one
-        Assert.Equal((refused ? 1 : 2) + 2 * 3, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
+        // the grid trains every (T, lambda > 0) and lambda = 0 once: 2 x 3 + 1 runs of JTT beside the automatic and the two fixed ones
+        Assert.Equal((refused ? 2 : 3) + 2 * 3 + 1, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=\d+\): epoch 2/2").Count);
         // a method without groups searches its published grid (CVaR-DRO: the JTT paper's alphas) and says which won
         Assert.Contains("| CVaR-DRO (by grid) | validation groups (selection)", report);
         Assert.Matches(@"CVaR-DRO \(by grid\): seed 0 ran CVaR-DRO \(α=0\.[125]\)", report);
@@ -194,7 +204,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
 
         Assert.Contains("JTT's part after the colon is its lambda: auto, grid", Refusal(dir.File("out2"), "--methods", "erm", "jtt:many"));
         Assert.Contains("No identifier 'nope'. Known: misclassified", Refusal(dir.File("out4"), "--methods", "erm", "--identifiers", "nope"));
-        Assert.Contains("the grid chooses T", Refusal(dir.File("out3"), "--methods", "erm", "jtt@xrm:grid"));
+        Assert.Contains("choose among identifiers at a fixed lambda", Refusal(dir.File("out3"), "--methods", "erm", "jtt@misclassified+xrm:grid"));
         Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "lff:grid")));
         Assert.Contains("an identifier is named twice ('xrm')", Refusal(dir.File("out5"), "--methods", "erm", "jm1@xrm+xrm"));
     }
