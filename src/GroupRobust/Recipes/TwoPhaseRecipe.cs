@@ -290,7 +290,9 @@ public sealed class TwoPhaseRecipe
     /// options. Costs |T| x |grid| phase-II runs; options that read no groups (JTT at lambda = 0) train once, after all
     /// the others, so they win only when strictly better, and a warning says so when they do. Groups of an identifier
     /// without phase I (the GCE-biased model's errors, XRM's cross-mistakes) have no T: the grid alone is searched on
-    /// them. At most two models are alive at a time. Reads validation group labels for selection (the worst-group rule).
+    /// them. At most two models are alive at a time. Reads validation group labels for selection (the worst-group rule),
+    /// except on groups whose identifier also inferred the validation split's groups (XRM): every run is then chosen and
+    /// compared on those, and no group label is read.
     /// </summary>
     /// <param name="method">The method (it must take groups), e.g. <see cref="MethodCatalog.Jtt"/>.</param>
     /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>), or an identifier's groups without phase I (<c>Identify(identifier)</c>).</param>
@@ -415,7 +417,10 @@ public sealed class TwoPhaseRecipe
         using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
         if (groups is not null && method.IgnoresGroups(chosen.MethodOptions))
             Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
-        return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation))));
+        // on groups whose identifier inferred the validation split's groups (XRM) every run was scored on those, and the
+        // chosen run's budget already says what that read (none); otherwise the rule read the validation split's groups
+        var selection = groups?.Validation is not null ? LabelBudget.None : Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation);
+        return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, selection)));
     }
 
     /// <summary>

@@ -448,6 +448,10 @@ public class TwoPhaseRecipeTests
         using var run = recipe.Train(MethodCatalog.GroupDro, xrm);
         Assert.Equal(LabelBudget.None, run.LabelBudget);
         Assert.Same(SelectionRule.WorstGroupAccuracy, run.History.Selection);   // worst-group, on XRM's validation groups
+
+        // a grid on XRM's groups compares its runs on those inferred groups as well: still no label read
+        using var searched = recipe.TrainGrid(MethodCatalog.Jtt, xrm, [new JttOptions { Lambda = 2 }, new JttOptions { Lambda = 0 }]);
+        Assert.Equal(LabelBudget.None, searched.LabelBudget);
     }
 
     private sealed class Reporter(Action<EpochReport> report) : IProgress<EpochReport>
