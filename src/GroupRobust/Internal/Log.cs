@@ -35,7 +35,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "JTT upsampling: {ErrorCount} error samples repeated lambda = {Lambda} extra times; epoch length {EpochLength} (dataset {Count}).")]
     public static partial void JttConfigured(ILogger logger, int errorCount, int lambda, long epochLength, int count);
 
-    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "JTT lambda {Requested} resolves to {Lambda}: {Reason}")]
+    // information, not a warning: an explicit lambda = 0 is asked for (JTT's default search trains one; TwoPhaseRecipe warns when it wins)
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "JTT lambda {Requested} resolves to {Lambda}: {Reason}")]
     public static partial void JttLambdaAdjusted(ILogger logger, int requested, int lambda, string reason);
 
     [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "Mixing epoch {Epoch}: {Unmixed} of {Seen} samples had no partner and were not mixed (per class: {PerClass}).")]

@@ -37,8 +37,9 @@ public sealed record RecipeOptions
     /// Whether <see cref="TwoPhaseRecipe.Run"/> follows a method's published protocol when it is given no options: the
     /// method's <see cref="Catalog.MethodEntry.PublishedGrid"/> searched on validation, together with T for a method on
     /// phase-I groups (<see cref="TwoPhaseRecipe.TrainGrid(Catalog.MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>;
-    /// JTT: |T| x 3 runs) and alone for a method without groups (MixUp: 4 runs). Default true; false trains once, with the
-    /// entry's default options, at the T the identification rule chooses.
+    /// JTT: |T| x 3 runs and one at lambda = 0), alone on an identifier's groups without phase I (JTT: 4 runs) and for a
+    /// method without groups (MixUp: 4 runs). Default true; false trains once, with the entry's default options, at the T
+    /// the identification rule chooses.
     /// </summary>
     public bool SearchPublishedGrid { get; init; } = true;
 

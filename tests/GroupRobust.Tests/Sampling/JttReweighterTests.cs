@@ -95,6 +95,8 @@ public class JttReweighterTests
         var zero = new JttReweighter(big, 0, 0, logger);
         Assert.Equal(10, zero.EpochLength);
         Assert.Contains(logger.Messages, m => m.Contains("plain ERM"));
+        // information: the lambda was asked for (JTT's default search trains one in every search)
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, logger.Levels[logger.Messages.FindIndex(m => m.Contains("plain ERM"))]);
     }
 
     [Fact]
