@@ -8,6 +8,8 @@ namespace GroupRobust.Study;
 public sealed record MethodResult
 {
     public required string Method { get; init; }
+    /// <summary>The row's <c>--methods</c> spec ("erm", "jtt@gce-biased:grid"); null for the no-labels section's runs.</summary>
+    public string? Spec { get; init; }
     /// <summary>For a row whose run differs by seed (an automatic or searched JTT lambda), the run's own name ("JTT (λ=23)"); null otherwise.</summary>
     public string? RunName { get; init; }
     public required int Seed { get; init; }

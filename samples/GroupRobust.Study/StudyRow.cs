@@ -40,11 +40,14 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
     public const string All = "all";
 
     /// <summary>
-    /// The specs with <see cref="All"/> replaced by every training method of the catalog on its published groups, then
-    /// every last-layer method alone, in catalog order (a spec named twice runs once).
+    /// The specs with <see cref="All"/> replaced by every training method of the catalog on its published groups as
+    /// <c>TwoPhaseRecipe.Run</c> trains it by default (its published grid searched on validation where it has one:
+    /// <c>jtt:grid</c>, <c>mixup:grid</c>, ...; else its default options), then every last-layer method alone, in catalog
+    /// order (a spec named twice runs once).
     /// </summary>
     public static IReadOnlyList<string> Expand(IEnumerable<string> specs)
-        => specs.SelectMany(s => s == All ? MethodCatalog.Methods.Select(e => e.Key).Concat(MethodCatalog.LastLayer.Select(e => e.Key)) : [s]).Distinct(StringComparer.Ordinal).ToList();
+        => specs.SelectMany(s => s == All ? MethodCatalog.Methods.Select(e => e.PublishedGrid.Count > 0 ? e.Key + ":grid" : e.Key).Concat(MethodCatalog.LastLayer.Select(e => e.Key)) : [s])
+            .Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Earlier row names, still accepted.</summary>
     private static readonly Dictionary<string, string> Aliases = new()

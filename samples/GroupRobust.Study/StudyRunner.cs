@@ -58,7 +58,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 result = result with { Method = $"{result.Method} [{spec}]" };
             }
             specOf.TryAdd(result.Method, spec);
-            results.Add(result);
+            results.Add(result with { Spec = spec });
         }
 
         var clock = Stopwatch.StartNew();

@@ -80,6 +80,8 @@ internal static class StudyReport
             sb.AppendLine();
         }
 
+        sb.Append(AgainstErm.Markdown(results, noLabels, runs));
+
         var groupNames = results[0].Test.Groups.Select(g => g.Name).ToList();
         sb.AppendLine("## Table 2: test accuracy per group (%)").AppendLine();
         sb.AppendLine("| method | " + string.Join(" | ", groupNames) + " |");

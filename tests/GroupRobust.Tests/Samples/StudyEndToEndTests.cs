@@ -99,7 +99,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void Help_lists_every_catalog_entry_and_methods_all_runs_each_of_them_with_a_subpopbench_selection_rule()
+    public void Help_lists_every_catalog_entry_and_methods_all_runs_each_of_them_as_the_recipe_does_by_default_with_a_subpopbench_selection_rule()
     {
         var (helpCode, help) = Study("--help");
         Assert.Equal(0, helpCode);
@@ -115,13 +115,64 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
         Assert.True(code == 0, $"exit code {code}: {text}");
         var report = File.ReadAllText(dir.File("out/report.md"));
-        // a row per training method and per last-layer method, each with the labels it read
-        foreach (var name in new[] { "| ReWeight |", "| SqrtReWeight |", "| CBLoss (β=0.9999) |", "| Focal (γ=1) |", "| LDAM (m=0.5, s=30) |", "| Balanced softmax |", "| IRM (λ=100) |", "| MMD (γ=1) |", "| CORAL (γ=1) |",
+        // a row per training method and per last-layer method, each with the labels it read; a method with a published grid
+        // searched on validation, as TwoPhaseRecipe.Run trains it by default
+        foreach (var name in new[] { "| JTT (T and λ by grid) |", "| c-MixUp (by grid) |", "| MixUp (by grid) |", "| CVaR-DRO (by grid) |", "| Focal (by grid) |", "| JM1 (input) |",
+                     "| ReWeight |", "| SqrtReWeight |", "| CBLoss (β=0.9999) |", "| LDAM (m=0.5, s=30) |", "| Balanced softmax |", "| IRM (λ=100) |", "| MMD (γ=1) |", "| CORAL (γ=1) |",
                      "| CRT (ERM backbone) |", "| ReWeightCRT (ERM backbone) |", "| VanillaCRT (ERM backbone) |", "| GroupDRO |", "| LISA |", "| DFR (ERM backbone) |", "| AFR |" })
             Assert.Contains(name, report);
         Assert.Contains("| ReWeight | train groups |", report);
-        Assert.Contains("| Focal (γ=1) | none |", report);   // selected by the class difference: no group label anywhere
+        Assert.Contains("| Focal (by grid) | none |", report);   // selected by the class difference: no group label anywhere
+        Assert.DoesNotContain("| Focal (γ=1) |", report);
+        Assert.Contains("## Against ERM", report);
         Assert.Contains("| VanillaCRT (ERM backbone) | none |", report);
+    }
+
+    [Fact]
+    public void Against_ERM_pairs_every_row_with_ERM_on_its_seed_and_names_the_label_light_rows_below_it()
+    {
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "jm1", "mixup", "groupdro", "dfr", "--seeds", "0", "1",
+            "--epochs", "2", "--phase1-epochs", "2", "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("out/results.json")));
+        // every row's test worst-group accuracy per seed, from results.json: the rows, then the no-labels section's JM1 at each T
+        var perSeed = new Dictionary<string, Dictionary<int, double>>();
+        void Record(string name, System.Text.Json.JsonElement result)
+            => (perSeed.TryGetValue(name, out var d) ? d : perSeed[name] = [])[result.GetProperty("seed").GetInt32()] = result.GetProperty("test").GetProperty("worstGroupAccuracy").GetDouble();
+        foreach (var r in json.RootElement.GetProperty("results").EnumerateArray()) Record(r.GetProperty("method").GetString()!, r);
+        foreach (var n in json.RootElement.GetProperty("noLabels").EnumerateArray()) Record($"JM1 without group labels, T = {n.GetProperty("t").GetInt32()}", n.GetProperty("result"));
+        Assert.Equal("erm", json.RootElement.GetProperty("results")[0].GetProperty("spec").GetString());
+        var erm = perSeed["ERM"];
+        double gap = perSeed["GroupDRO"].Values.Average() - erm.Values.Average();
+
+        var section = report[report.IndexOf("## Against ERM", StringComparison.Ordinal)..report.IndexOf("## Table 2", StringComparison.Ordinal)];
+        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (?<name>[^|]+?) \| (?<labels>[^|]+?) \| (?<light>✓?) \| (?<diff>[+-][0-9.]+) ± (?<std>[0-9.]+) \| (?<below>[0-9]) of 2 \| (?<gap>[^|]+?) \|$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.Equal(perSeed.Count - 1, rows.Count);   // every row but ERM, each paired over both seeds
+        var below = new List<string>();
+        foreach (System.Text.RegularExpressions.Match row in rows)
+        {
+            string name = row.Groups["name"].Value;
+            var differences = perSeed[name].Select(kv => kv.Value - erm[kv.Key]).ToList();
+            double mean = differences.Average(), std = Math.Sqrt(differences.Average(d => (d - mean) * (d - mean)));
+            Assert.Equal(mean * 100, double.Parse(row.Groups["diff"].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
+            Assert.Equal(std * 100, double.Parse(row.Groups["std"].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
+            Assert.Equal(differences.Count(d => d < 0), int.Parse(row.Groups["below"].Value, System.Globalization.CultureInfo.InvariantCulture));
+            if (gap > 0) Assert.Equal(mean / gap * 100, double.Parse(row.Groups["gap"].Value.TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture), 0.51);
+            // label-light: no training group label read (DFR fits on validation groups, GroupDRO trains on the true groups)
+            bool light = row.Groups["labels"].Value is "none" or "validation groups (selection)";
+            Assert.Equal(light, row.Groups["light"].Value == "✓");
+            Assert.Equal(name is not ("GroupDRO" or "DFR (ERM backbone)"), light);
+            if (light && mean < 0) below.Add(name);
+        }
+        var best = perSeed.Where(kv => kv.Key is not ("ERM" or "GroupDRO" or "DFR (ERM backbone)")).MaxBy(kv => kv.Value.Values.Average()).Key;
+        Assert.Contains($"Best label-light row: {best}, ", section);
+        var verdict = section[section.IndexOf("Label-light rows below ERM's mean worst-group: ", StringComparison.Ordinal)..];
+        if (below.Count == 0) Assert.Contains("Label-light rows below ERM's mean worst-group: none.", section);
+        foreach (var name in below) Assert.Contains($"{name} (", verdict);
+        foreach (var name in perSeed.Keys.Except(below)) Assert.DoesNotContain($"{name} (", verdict);
     }
 
     [Fact]
