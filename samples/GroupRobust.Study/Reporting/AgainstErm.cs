@@ -23,6 +23,22 @@ internal static class AgainstErm
 
         /// <summary>On how many seeds the row is below ERM.</summary>
         public int SeedsBelow => Differences.Count(d => d < 0);
+
+        /// <summary>
+        /// The one-sided p-value of a paired t-test that the row is below ERM: Student's t with n - 1 degrees of freedom
+        /// at mean / (s / sqrt(n)), s the sample standard deviation of the differences; null for one seed or differences
+        /// that are all equal.
+        /// </summary>
+        public double? PBelow
+        {
+            get
+            {
+                int n = Differences.Count;
+                if (n < 2) return null;
+                double s = MathNet.Numerics.Statistics.Statistics.StandardDeviation(Differences);
+                return s > 0 ? MathNet.Numerics.Distributions.StudentT.CDF(0, 1, n - 1, MeanDifference / (s / Math.Sqrt(n))) : null;
+            }
+        }
     }
 
     /// <summary>
@@ -64,20 +80,23 @@ internal static class AgainstErm
         sb.AppendLine("## Against ERM: test worst-group accuracy, paired by seed").AppendLine();
         sb.AppendLine("Each row minus the ERM row on the same seed (the same data, initialisation and seed stream), in points" + (runs > 1 ? " (mean ± std over seeds)" : "") +
                       "; \"gap closed\" is the share of the ERM -> GroupDRO gap (GroupDRO on the true groups reads training group labels)" + (gap is null ? ", n/a without a GroupDRO row above ERM" : "") +
-                      ". A label-light row reads no training group label: none, or validation groups to select.").AppendLine();
-        sb.AppendLine("| method | labels used | label-light | worst-group vs ERM | seeds below ERM | gap closed |");
-        sb.AppendLine("|---|---|:---:|---:|---:|---:|");
+                      "; \"p (below)\" is the one-sided p-value of a paired t-test over seeds that the row is below ERM. A label-light row reads no training group label: none, or validation groups to select.").AppendLine();
+        sb.AppendLine("| method | labels used | label-light | worst-group vs ERM | seeds below ERM | p (below) | gap closed |");
+        sb.AppendLine("|---|---|:---:|---:|---:|---:|---:|");
         foreach (var r in rows)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {StudyReport.Labels(r.Labels)} | {(r.LabelLight ? "✓" : "")} | {Difference(r)} | {r.SeedsBelow} of {r.Differences.Count} | {Gap(r)} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {StudyReport.Labels(r.Labels)} | {(r.LabelLight ? "✓" : "")} | {Difference(r)} | {r.SeedsBelow} of {r.Differences.Count} | {(r.PBelow is double p ? p.ToString("F3", CultureInfo.InvariantCulture) : "n/a")} | {Gap(r)} |");
         sb.AppendLine();
         var light = rows.Where(r => r.LabelLight).ToList();
         if (light.Count > 0)
         {
             var best = light.MaxBy(r => r.Mean)!;
-            sb.AppendLine($"Best label-light row: {best.Name}, {Difference(best)} points" + (gap is null ? "" : $", {Gap(best)} of the ERM -> GroupDRO gap") + ".");
+            sb.AppendLine($"- Best label-light row: {best.Name}, {Difference(best)} points" + (gap is null ? "" : $", {Gap(best)} of the ERM -> GroupDRO gap") + ".");
             var below = light.Where(r => r.MeanDifference < 0).OrderBy(r => r.MeanDifference).ToList();
-            sb.AppendLine("Label-light rows below ERM's mean worst-group: " + (below.Count == 0 ? "none."
+            sb.AppendLine("- Label-light rows below ERM's mean worst-group: " + (below.Count == 0 ? "none."
                 : string.Join("; ", below.Select(r => $"{r.Name} ({Difference(r)}, below on {r.SeedsBelow} of {r.Differences.Count} seeds)")) + "."));
+            var significant = below.Where(r => r.PBelow < 0.05).ToList();
+            if (runs > 1 && below.Count > 0)
+                sb.AppendLine("- Of them, below ERM by a paired one-sided t-test at p < 0.05: " + (significant.Count == 0 ? "none." : string.Join("; ", significant.Select(r => r.Name)) + "."));
             sb.AppendLine();
         }
         return sb.ToString();

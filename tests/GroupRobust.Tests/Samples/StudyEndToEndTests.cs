@@ -148,10 +148,10 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         double gap = perSeed["GroupDRO"].Values.Average() - erm.Values.Average();
 
         var section = report[report.IndexOf("## Against ERM", StringComparison.Ordinal)..report.IndexOf("## Table 2", StringComparison.Ordinal)];
-        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (?<name>[^|]+?) \| (?<labels>[^|]+?) \| (?<light>✓?) \| (?<diff>[+-][0-9.]+) ± (?<std>[0-9.]+) \| (?<below>[0-9]) of 2 \| (?<gap>[^|]+?) \|$",
+        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (?<name>[^|]+?) \| (?<labels>[^|]+?) \| (?<light>✓?) \| (?<diff>[+-][0-9.]+) ± (?<std>[0-9.]+) \| (?<below>[0-9]) of 2 \| (?<p>[0-9.]+|n/a) \| (?<gap>[^|]+?) \|$",
             System.Text.RegularExpressions.RegexOptions.Multiline);
         Assert.Equal(perSeed.Count - 1, rows.Count);   // every row but ERM, each paired over both seeds
-        var below = new List<string>();
+        var (below, significant) = (new List<string>(), new List<string>());
         foreach (System.Text.RegularExpressions.Match row in rows)
         {
             string name = row.Groups["name"].Value;
@@ -160,6 +160,15 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(mean * 100, double.Parse(row.Groups["diff"].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
             Assert.Equal(std * 100, double.Parse(row.Groups["std"].Value, System.Globalization.CultureInfo.InvariantCulture), 0.051);
             Assert.Equal(differences.Count(d => d < 0), int.Parse(row.Groups["below"].Value, System.Globalization.CultureInfo.InvariantCulture));
+            // the paired t-test: t = mean / (s / sqrt(2)), s the sample std of the two differences, Student's t with 1 degree of freedom
+            double s = Math.Abs(differences[0] - differences[1]) / Math.Sqrt(2);
+            if (s == 0) Assert.Equal("n/a", row.Groups["p"].Value);
+            else
+            {
+                double p = 0.5 + Math.Atan(mean / (s / Math.Sqrt(2))) / Math.PI;   // the Cauchy CDF: Student's t at 1 degree of freedom
+                Assert.Equal(p, double.Parse(row.Groups["p"].Value, System.Globalization.CultureInfo.InvariantCulture), 0.0006);
+                if (p < 0.05 && mean < 0) significant.Add(name);
+            }
             if (gap > 0) Assert.Equal(mean / gap * 100, double.Parse(row.Groups["gap"].Value.TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture), 0.51);
             // label-light: no training group label read (DFR fits on validation groups, GroupDRO trains on the true groups)
             bool light = row.Groups["labels"].Value is "none" or "validation groups (selection)";
@@ -173,6 +182,12 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         if (below.Count == 0) Assert.Contains("Label-light rows below ERM's mean worst-group: none.", section);
         foreach (var name in below) Assert.Contains($"{name} (", verdict);
         foreach (var name in perSeed.Keys.Except(below)) Assert.DoesNotContain($"{name} (", verdict);
+        if (below.Count > 0)
+        {
+            var tested = section[section.IndexOf("Of them, below ERM by a paired one-sided t-test at p < 0.05: ", StringComparison.Ordinal)..];
+            if (!significant.Intersect(below).Any()) Assert.StartsWith("Of them, below ERM by a paired one-sided t-test at p < 0.05: none.", tested);
+            foreach (var name in below) Assert.Equal(significant.Contains(name), tested.Contains(name, StringComparison.Ordinal));
+        }
     }
 
     [Fact]
