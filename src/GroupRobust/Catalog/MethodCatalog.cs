@@ -34,7 +34,7 @@ public static partial class MethodCatalog
     public static MethodEntry Jtt { get; } = new("jtt", "JTT", "ERM over the training set plus the error set repeated lambda more times per epoch.",
         "Liu et al., 2021 (anniesch/jtt)", publishedGroups: "misclassified", new JttOptions(),
         (r, o) => new JttMethod(r.Groups!, r.Seeds, (JttOptions)o, MethodEntry.Logger(r, "JTT")), publishedGrid: JttOptions.SearchGrid,
-        ignoresGroups: o => ((JttOptions)o).Lambda == 0);
+        ignoresGroups: o => ((JttOptions)o).Lambda == 0, upsamples: o => ((JttOptions)o).Lambda != 0);
 
     /// <summary>Just Mix Once: each sample mixed with a same-class partner from the other group.</summary>
     public static MethodEntry Jm1 { get; } = new("jm1", "JM1", "Each sample mixed with a same-label partner from the other partition, at the input, a hidden layer or the output.",
@@ -44,7 +44,8 @@ public static partial class MethodCatalog
     /// <summary>JM1+: JM1 over a JTT-style upsampled epoch.</summary>
     public static MethodEntry Jm1Plus { get; } = new("jm1-plus", "JM1+", "JM1 over an epoch in which every error-set sample appears lambda + 1 times.",
         "Just Mix Once (JM1), Section 5", publishedGroups: "misclassified", new Jm1Options { UpsampleLambda = JttReweighter.AutomaticLambda },
-        (r, o) => new Jm1Method(r.Train, r.Groups!, r.Seeds, (Jm1Options)o with { Policy = PartnerPolicy.OtherGroupSameClass, UpsampleLambda = ((Jm1Options)o).UpsampleLambda ?? JttReweighter.AutomaticLambda }, MethodEntry.Logger(r, "Mixing")));
+        (r, o) => new Jm1Method(r.Train, r.Groups!, r.Seeds, (Jm1Options)o with { Policy = PartnerPolicy.OtherGroupSameClass, UpsampleLambda = ((Jm1Options)o).UpsampleLambda ?? JttReweighter.AutomaticLambda }, MethodEntry.Logger(r, "Mixing")),
+        upsamples: o => ((Jm1Options)o).UpsampleLambda is not 0);
 
     /// <summary>
     /// c-MixUp: partners from the same class, no groups. Its <see cref="MethodEntry.PublishedGrid"/> is MixUp's

@@ -21,13 +21,15 @@ public sealed class MethodEntry
 
     private readonly string? _publishedGroups;
     private readonly Func<object, bool>? _ignoresGroups;
+    private readonly Func<object, bool>? _upsamples;
 
     internal MethodEntry(string key, string name, string description, string reference, string? publishedGroups, object defaults,
         Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null,
-        IReadOnlyList<object>? publishedGrid = null, Func<object, bool>? ignoresGroups = null)
+        IReadOnlyList<object>? publishedGrid = null, Func<object, bool>? ignoresGroups = null, Func<object, bool>? upsamples = null)
     {
         _publishedGroups = publishedGroups;
         _ignoresGroups = ignoresGroups;
+        _upsamples = upsamples;
         PublishedGrid = publishedGrid ?? [];
         Key = key;
         Name = name;
@@ -83,6 +85,13 @@ public sealed class MethodEntry
     /// </summary>
     /// <param name="options">The method's options (null: its defaults).</param>
     internal bool IgnoresGroups(object? options) => _ignoresGroups is { } ignores && ignores(options ?? Defaults);
+
+    /// <summary>
+    /// Whether a run with these options upsamples the minority side of its groups (JTT and JM1+ at lambda != 0), which
+    /// assumes that side is a minority of each class: a search skips such settings on groups where it is not.
+    /// </summary>
+    /// <param name="options">The method's options (null: its defaults).</param>
+    internal bool UpsamplesMinoritySide(object? options) => _upsamples is { } upsamples && upsamples(options ?? Defaults);
 
     /// <summary>The default options (an immutable record of <see cref="OptionsType"/>).</summary>
     public object Defaults { get; }

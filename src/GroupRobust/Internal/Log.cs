@@ -20,6 +20,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "{Method}'s search chose {Run}, which reads no groups: on validation, no setting that uses the groups of {Identifier} did as well as training without them; they are probably not the minority (check another T or another identifier).")]
     public static partial void GridChoseNoGroups(ILogger logger, string method, string run, string identifier);
 
+    [LoggerMessage(EventId = 147, Level = LogLevel.Warning, Message = "{Method}'s search skips its upsampling settings on the groups of {Identifier}{At}: their minority side holds {Share}, no minority of that class; upsampling it would make it the class's majority (the automatic lambda's guard). Settings that read no groups still train.")]
+    public static partial void SearchSkipsGroups(ILogger logger, string method, string identifier, string at, string share);
+
     [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than the phase-I model at T = {T} ({PhaseOne:P1}): phase II did not improve on the model that identified its groups; check the error set (another T, another identifier).")]
     public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, double best, double phaseOne, int t);
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
@@ -92,6 +93,7 @@ public sealed class TwoPhaseRecipe
     /// rule chooses.
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="methodOptions"/> is not of the entry's options type (checked before phase I).</exception>
+    /// <exception cref="InvalidOperationException">The run was refused: JTT's automatic lambda on an error set that is no minority of some class, or a search whose every setting upsamples such a set.</exception>
     public TwoPhaseResult Run(MethodEntry method, IdentifierEntry? identifier = null, object? methodOptions = null)
     {
         ArgumentNullException.ThrowIfNull(method);
@@ -270,7 +272,8 @@ public sealed class TwoPhaseRecipe
     /// JTT's own protocol: <paramref name="method"/> trained on the groups of every identified candidate T, and T chosen
     /// jointly with the phase-II epoch, as the pair with the best validation score (<see cref="IdentificationEpoch.ChooseJointly"/>).
     /// Reads validation group labels for selection. <see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>
-    /// searches the method's options as well.
+    /// searches the method's options as well. Options that upsample the minority side (JTT, JM1+) skip every T whose
+    /// minority side holds half or more of some class, with a warning, as the grid does.
     /// </summary>
     /// <param name="method">The method (it must take groups).</param>
     /// <param name="groups">Groups identified at every candidate (<c>Identify(phaseOne, identifier, everyCandidate: true)</c>).</param>
@@ -278,6 +281,7 @@ public sealed class TwoPhaseRecipe
     /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
     /// <returns>The run of the chosen T (the other runs are disposed).</returns>
     /// <exception cref="ArgumentException">The method takes no groups, the groups were not identified from phase I, or the options are not of the entry's options type.</exception>
+    /// <exception cref="InvalidOperationException">The options upsample, and at every T the minority side holds half or more of some class (nothing is trained).</exception>
     public RecipeRun TrainJointly(MethodEntry method, IdentifiedGroups groups, object? options = null, string? name = null)
         => TrainSearch(method, groups, [options], name, nameof(options));
 
@@ -288,7 +292,10 @@ public sealed class TwoPhaseRecipe
     /// score under <see cref="RecipeOptions.Selection"/> (the first in the order T, then grid order, on ties). Every run
     /// starts from the common initialisation and draws from the same seed stream, so the runs differ only in T and the
     /// options. Costs |T| x |grid| phase-II runs; options that read no groups (JTT at lambda = 0) train once, after all
-    /// the others, so they win only when strictly better, and a warning says so when they do. Groups of an identifier
+    /// the others, so they win only when strictly better, and a warning says so when they do. A setting that upsamples the
+    /// minority side (JTT at lambda != 0) is skipped, with a warning, at a T whose minority side holds half or more of
+    /// some class: upsampling it would make it the class's majority (the guard of JTT's automatic lambda, applied to every
+    /// search, which chooses without the caller; <see cref="Train"/> takes explicit options as given). Groups of an identifier
     /// without phase I (the GCE-biased model's errors, XRM's cross-mistakes) have no T: the grid alone is searched on
     /// them. At most two models are alive at a time. Reads validation group labels for selection (the worst-group rule),
     /// except on groups whose identifier also inferred the validation split's groups (XRM): every run is then chosen and
@@ -300,6 +307,7 @@ public sealed class TwoPhaseRecipe
     /// <param name="name">The name of the method's seed stream (default the entry's key).</param>
     /// <returns>The chosen run: its <see cref="RecipeRun.Name"/> names its options (JTT: "JTT (λ=50)"), its <see cref="RecipeRun.IdentificationEpoch"/> the chosen T.</returns>
     /// <exception cref="ArgumentException">The method takes no groups, the grid is empty, or an entry is not of the entry's options type.</exception>
+    /// <exception cref="InvalidOperationException">Every setting upsamples, and at every T the minority side holds half or more of some class (nothing is trained).</exception>
     public RecipeRun TrainGrid(MethodEntry method, IdentifiedGroups groups, IReadOnlyList<object?> grid, string? name = null)
         => TrainSearch(method, groups, grid, name, nameof(grid), searchOnly: true);
 
@@ -323,7 +331,8 @@ public sealed class TwoPhaseRecipe
         ArgumentNullException.ThrowIfNull(grid);
         if (method.TakesGroups)
             throw new ArgumentException($"{method.Name} ('{method.Key}') trains on groups: search its options with TrainGrid(method, groups, grid).", nameof(method));
-        return BestOfGrid(method, null, grid, grid.Select(options => (T: (int?)null, Options: options)), LabelBudget.None, name, nameof(grid));
+        CheckGrid(method, grid, nameof(grid));
+        return BestOfGrid(method, null, grid.Select(options => (T: (int?)null, Options: options)), LabelBudget.None, name);
     }
 
     /// <summary>
@@ -391,29 +400,58 @@ public sealed class TwoPhaseRecipe
         ArgumentNullException.ThrowIfNull(grid, gridArgument);
         if (!method.TakesGroups)
             throw new ArgumentException($"{method.Name} ('{method.Key}') takes no groups, so there is no T to choose jointly; use Train.", nameof(method));
+        CheckGrid(method, grid, gridArgument);
         bool fromPhaseOne = groups.Choice is not null && groups.Candidates.Keys.All(t => t >= 1);
         if (!fromPhaseOne && !searchOnly)
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
         // options that read no groups (JTT at lambda = 0) train once, after every other setting, so they win only when strictly better
         IEnumerable<int?> ts = fromPhaseOne ? groups.Candidates.Keys.Order().Select(t => (int?)t) : [null];
-        var settings = (from t in ts from options in grid where !method.IgnoresGroups(options) select (T: t, Options: options))
-            .Concat(from options in grid where method.IgnoresGroups(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options));
+        // the automatic lambda's guard for every search, which chooses without the caller: upsampling a minority side that
+        // holds half or more of some class makes it that class's majority, so such settings are skipped at that T, saying so
+        var notMinority = ts.ToDictionary(t => t ?? 0, t => NotAMinority(t is int k ? groups.Candidates[k] : groups.Groups));
+        if (grid.Any(method.UpsamplesMinoritySide))
+            foreach (var (t, share) in notMinority.Where(kv => kv.Value is not null))
+                Log.SearchSkipsGroups(_log, method.Name, groups.Identifier, fromPhaseOne ? string.Create(CultureInfo.InvariantCulture, $" at T = {t}") : "", share!);
+        var settings = (from t in ts from options in grid where !method.IgnoresGroups(options) && !(method.UpsamplesMinoritySide(options) && notMinority[t ?? 0] is not null) select (T: t, Options: options))
+            .Concat(from options in grid where method.IgnoresGroups(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options)).ToList();
+        if (settings.Count == 0 && grid.Count > 0)
+            throw new InvalidOperationException($"{method.Name}'s search has no setting left: every setting upsamples the minority side of {groups.Identifier}, and " +
+                $"{(fromPhaseOne ? "at every T" : "there")} it is no minority of some class ({string.Join("; ", notMinority.Select(kv => (fromPhaseOne ? $"T = {kv.Key}: " : "") + kv.Value))}). " +
+                "Identify with another identifier, or add a setting that reads no groups (JTT's lambda = 0), or train the options explicitly with Train.");
         // T was chosen on validation together with the epoch; with a single candidate, T is the one the identification rule chose
         var identification = fromPhaseOne && groups.Candidates.Count > 1 ? groups.IdentifierLabelBudget : groups.LabelBudget;
-        return BestOfGrid(method, groups, grid, settings, identification, name, gridArgument);
+        return BestOfGrid(method, groups, settings, identification, name);
     }
 
-    /// <summary>
-    /// The search both grids share: the grid checked (not empty, every options of the entry's type) before any training,
-    /// a run per setting (T, options) on <paramref name="groups"/> (null for a method without groups), the one with the
-    /// best validation score kept, and its budget: the largest of the run's, <paramref name="identification"/>'s and the
-    /// selection rule's on the validation split.
-    /// </summary>
-    private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IReadOnlyList<object?> grid, IEnumerable<(int? T, object? Options)> settings,
-        LabelBudget identification, string? name, string gridArgument)
+    /// <summary>A grid checked before any training: at least one options, each of the entry's options type (null: its defaults).</summary>
+    private static void CheckGrid(MethodEntry method, IReadOnlyList<object?> grid, string gridArgument)
     {
         if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
         foreach (var options in grid) method.CheckOptions(options, gridArgument);
+    }
+
+    /// <summary>
+    /// Where <paramref name="groups"/>' minority side holds half or more of a class: "{count} of the {n} samples of class
+    /// '{name}' ({share}%)" for the first such class, or null when it is a minority of every class.
+    /// </summary>
+    private static string? NotAMinority(GroupAssignment groups)
+    {
+        for (int c = 0; c < groups.NumClasses; c++)
+        {
+            var (minority, total) = groups.CountsOfClass(c);
+            if (total > 0 && 2L * minority >= total)
+                return string.Create(CultureInfo.InvariantCulture, $"{minority} of the {total} samples of class '{groups.Scheme.ClassNames[c]}' ({100.0 * minority / total:F0}%)");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The search both grids share (their grid checked by <see cref="CheckGrid"/> before any training): a run per setting
+    /// (T, options) on <paramref name="groups"/> (null for a method without groups), the one with the best validation score kept, and its budget: the largest of the run's, <paramref name="identification"/>'s and the
+    /// selection rule's on the validation split.
+    /// </summary>
+    private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IEnumerable<(int? T, object? Options)> settings, LabelBudget identification, string? name)
+    {
         using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
         if (groups is not null && method.IgnoresGroups(chosen.MethodOptions))
             Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);

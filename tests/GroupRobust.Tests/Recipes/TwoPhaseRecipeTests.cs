@@ -18,8 +18,8 @@ public class TwoPhaseRecipeTests
 {
     private static readonly RecipeOptions Options = new() { Epochs = 3, Phase1Epochs = 2, BatchSize = 32, EvaluationBatchSize = 64, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } };
 
-    private static TwoPhaseRecipe Recipe(DatasetSplits data, int seed = 1, RecipeOptions? options = null)
-        => new(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(seed), options ?? Options);
+    private static TwoPhaseRecipe Recipe(DatasetSplits data, int seed = 1, RecipeOptions? options = null, double learningRate = 0.01)
+        => new(data, MethodFactory.Model, p => torch.optim.Adam(p, learningRate), new SeedSource(seed), options ?? Options);
 
     [Fact]
     public void Run_is_the_hand_written_pipeline_and_reports_every_label_it_read()
@@ -162,7 +162,9 @@ public class TwoPhaseRecipeTests
         using var data = MethodFactory.Data(200);
         var names = new List<string>();
         var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
-        var recipe = Recipe(data, options: options);
+        // at lr = 0.03 phase I learns within its two epochs: its error sets are a minority of each class (at 0.01 its first
+        // epoch's errors are most of a class, and the search would skip that T)
+        var recipe = Recipe(data, options: options, learningRate: 0.03);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne, everyCandidate: true);
         JttOptions[] grid = [new() { Lambda = 0 }, new() { Lambda = 2 }, new() { Lambda = 6 }];
@@ -194,6 +196,47 @@ public class TwoPhaseRecipeTests
         Assert.False(MethodCatalog.Jtt.IgnoresGroups(null));   // the default: the automatic lambda
         Assert.Equal([20, 50, 100, 0], JttOptions.SearchGrid.Select(o => o.Lambda));
         Assert.Same(JttOptions.SearchGrid, MethodCatalog.Jtt.PublishedGrid);
+    }
+
+    [Fact]
+    public void A_search_skips_upsampling_where_the_error_set_is_no_minority_of_a_class_says_so_and_refuses_when_nothing_is_left()
+    {
+        using var data = MethodFactory.Data(200);
+        var names = new List<string>();
+        var loggers = new ListLoggerFactory();
+        var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
+        var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), options, loggers);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var identified = recipe.Identify(phaseOne, everyCandidate: true);
+        // T = 1: a tenth of the data (a minority of both classes); T = 2: every other sample, so half or more of some class
+        var small = GroupAssignment.FromErrorSet(Enumerable.Range(0, 200).Select(i => i % 10 == 0).ToArray(), data.Train, "test", epoch: 1);
+        var half = GroupAssignment.FromErrorSet(Enumerable.Range(0, 200).Select(i => i % 2 == 0).ToArray(), data.Train, "test", epoch: 2);
+        var groups = identified with { Candidates = new Dictionary<int, GroupAssignment> { [1] = small, [2] = half }, Groups = identified.Epoch == 1 ? small : half };
+        JttOptions[] grid = [new() { Lambda = 0 }, new() { Lambda = 2 }, new() { Lambda = 6 }];
+        names.Clear();
+        using (var searched = recipe.TrainGrid(MethodCatalog.Jtt, groups, grid))
+            Assert.NotEqual(2, searched.MethodOptions is JttOptions { Lambda: > 0 } ? searched.IdentificationEpoch : null);
+        // the upsampling settings at T = 2 are skipped; lambda = 0 reads no groups and still trains
+        Assert.Equal(["JTT (λ=2)", "JTT (λ=6)", "JTT (λ=0)"], names);
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("skips its upsampling settings", StringComparison.Ordinal));
+        Assert.Contains("JTT's search skips its upsampling settings on the groups of ERM misclassified at T = 2: their minority side holds ", warning);
+        Assert.Matches(@"holds [0-9]+ of the [0-9]+ samples of class '[^']+' \((5[0-9]|[6-9][0-9]|100)%\)", warning);
+
+        // at every T: no setting left, nothing trained, the refusal says why; the same for the joint protocol
+        var majority = groups with { Candidates = new Dictionary<int, GroupAssignment> { [1] = half, [2] = half }, Groups = half };
+        names.Clear();
+        var refused = Assert.Throws<InvalidOperationException>(() => recipe.TrainGrid(MethodCatalog.Jtt, majority, [grid[1], grid[2]]));
+        Assert.Contains("JTT's search has no setting left", refused.Message);
+        Assert.Contains("at every T it is no minority of some class (T = 1: ", refused.Message);
+        Assert.Contains("Identify with another identifier", refused.Message);
+        Assert.Throws<InvalidOperationException>(() => recipe.TrainJointly(MethodCatalog.Jtt, majority, grid[1]));
+        Assert.Empty(names);
+        // an explicit run takes its options as given, and a method that does not upsample is not concerned
+        using (recipe.Train(MethodCatalog.Jtt, majority, grid[1], 2)) { }
+        using (var mixed = recipe.TrainJointly(MethodCatalog.Jm1, majority)) Assert.NotNull(mixed.IdentificationEpoch);
+        Assert.True(MethodCatalog.Jm1Plus.UpsamplesMinoritySide(null));
+        Assert.False(MethodCatalog.Jm1Plus.UpsamplesMinoritySide(new Jm1Options { UpsampleLambda = 0 }));
+        Assert.False(MethodCatalog.Jtt.UpsamplesMinoritySide(grid[0]));
     }
 
     [Fact]
@@ -341,7 +384,8 @@ public class TwoPhaseRecipeTests
         var runs = new HashSet<string>();
         int epochs = 0;
         var options = Options with { Epochs = 2, OnEpoch = (name, report) => { epochs++; runs.Add(name); } };
-        using (var published = Recipe(data, options: options).Run(MethodCatalog.Jtt))
+        // lr = 0.03: phase I's error sets are a minority of each class at both T (the search skips a T where they are not)
+        using (var published = Recipe(data, options: options, learningRate: 0.03).Run(MethodCatalog.Jtt))
         {
             // phase I (2 epochs) and |T| x |paper grid| = 2 x 3 phase-II runs of 2 epochs, and lambda = 0 once
             Assert.Equal(2 + (2 * 3 + 1) * 2, epochs);

@@ -252,7 +252,11 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         // lambda alone are rows of their own, and a second row whose run has another row's name is named for its spec
         Assert.Contains("| JTT (λ by grid) on GCE-biased model's errors | validation groups (selection)", report);
         Assert.Matches(@"JTT \(λ by grid\) on GCE-biased model's errors: seed 0 ran JTT \(λ=(20|50|100|0)\)", report);
-        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=(20|50|100|0)\) on GCE-biased model's errors: epoch 2/2").Count);
+        // on this small split the biased model's errors may be most of a class: the search then skips its upsampling
+        // settings and says so (the automatic lambda's guard), and lambda = 0 trains alone
+        bool skipped = Flat(text).Contains("JTT's search skips its upsampling settings on the groups of GCE-biased model's errors: their minority side holds ", StringComparison.Ordinal);
+        Assert.Equal(skipped ? 1 : 4, System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 JTT \(λ=(20|50|100|0)\) on GCE-biased model's errors: epoch 2/2").Count);
+        if (skipped) Assert.Contains("JTT (λ by grid) on GCE-biased model's errors: seed 0 ran JTT (λ=0)", report);
         Assert.Contains("| JTT (λ=1) on GCE-biased model's errors |", report);
         Assert.Contains("| JTT (λ=2) on GCE-biased model's errors |", report);
         Assert.Contains("| JTT (λ=20) [jtt] |", report);
