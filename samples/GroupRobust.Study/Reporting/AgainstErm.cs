@@ -67,7 +67,7 @@ internal static class AgainstErm
     {
         var rows = Rows(results, noLabels);
         if (rows.Count == 0) return "";
-        double ermMean = results.Where(r => r.Spec == "erm").Average(r => r.Test.WorstGroupAccuracy!.Value);
+        double ermMean = results.Where(r => r.Spec == "erm" && r.Test.WorstGroupAccuracy is not null).Average(r => r.Test.WorstGroupAccuracy!.Value);
         // the gap's far end: GroupDRO on the true groups (its published groups), when the study ran it and it beats ERM
         var dro = results.Where(r => r.Spec == "groupdro" && r.Test.WorstGroupAccuracy is not null).ToList();
         double? gap = dro.Count > 0 && dro.Average(r => r.Test.WorstGroupAccuracy!.Value) is var d && d > ermMean ? d - ermMean : null;
