@@ -452,8 +452,10 @@ public sealed class TwoPhaseRecipe
     /// </summary>
     private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IEnumerable<(int? T, object? Options)> settings, LabelBudget identification, string? name)
     {
-        using var chosen = BestRun(settings, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
-        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions))
+        var runs = settings.ToList();
+        using var chosen = BestRun(runs, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        // a setting that reads no groups won a comparison only where one that reads them trained (the guard may skip them all, and says so)
+        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions) && runs.Any(c => !method.IgnoresGroups(c.Options)))
             Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
         // on groups whose identifier inferred the validation split's groups (XRM) every run was scored on those, and the
         // chosen run's budget already says what that read (none); otherwise the rule read the validation split's groups

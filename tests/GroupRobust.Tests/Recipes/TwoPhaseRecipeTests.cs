@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 
 namespace GroupRobust.Tests.Recipes;
 
-public class TwoPhaseRecipeTests
+public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly RecipeOptions Options = new() { Epochs = 3, Phase1Epochs = 2, BatchSize = 32, EvaluationBatchSize = 64, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } };
 
@@ -164,7 +164,8 @@ public class TwoPhaseRecipeTests
         var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
         // at lr = 0.03 phase I learns within its two epochs: its error sets are a minority of each class (at 0.01 its first
         // epoch's errors are most of a class, and the search would skip that T)
-        var recipe = Recipe(data, options: options, learningRate: 0.03);
+        var loggers = new ListLoggerFactory();
+        var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.03), new SeedSource(1), options, loggers);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne, everyCandidate: true);
         JttOptions[] grid = [new() { Lambda = 0 }, new() { Lambda = 2 }, new() { Lambda = 6 }];
@@ -172,6 +173,7 @@ public class TwoPhaseRecipeTests
         using var searched = recipe.TrainGrid(MethodCatalog.Jtt, groups, grid);
         // lambda = 0 reads no error set: one run, after every (T, lambda > 0), whatever its place in the grid
         Assert.Equal(["JTT (λ=2)", "JTT (λ=6)", "JTT (λ=2)", "JTT (λ=6)", "JTT (λ=0)"], names);
+        var chose = loggers.Logger.Messages.Where(m => m.Contains("reads no groups", StringComparison.Ordinal)).ToList();
 
         // it wins only when strictly better than every other run on validation
         var scores = new List<(int T, JttOptions Options, double Score)>();
@@ -184,14 +186,30 @@ public class TwoPhaseRecipeTests
         Assert.Same(best.Options, searched.MethodOptions);
         Assert.Equal(best.T, searched.IdentificationEpoch);
 
-        // when it wins, a warning says that the groups did not help
-        var loggers = new ListLoggerFactory();
-        var logged = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options, loggers);
-        using (var plain = logged.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]))
+        // when it wins over runs that read the groups, a warning says that the groups did not help, and only then
+        output.WriteLine($"the search chose {searched.Name} at T = {searched.IdentificationEpoch}");
+        if (best.Options == grid[0])
+        {
+            var warning = Assert.Single(chose);
+            Assert.Contains("JTT's search chose JTT (λ=0)", warning);
+            Assert.Contains("ERM misclassified", warning);
+        }
+        else Assert.Empty(chose);
+        // an error set that is 40% of class 0 and none of class 1 (a minority of each class, so nothing is skipped):
+        // upsampling it 21 times tilts the model to class 0, and lambda = 0 wins, saying so
+        var y = data.Train.Labels.ToArray();
+        var tilted = GroupAssignment.FromErrorSet(Enumerable.Range(0, y.Length).Select(i => y[i] == 0 && i % 5 < 2).ToArray(), data.Train, "test", epoch: 1);
+        var tiltedGroups = groups with { Candidates = new Dictionary<int, GroupAssignment> { [1] = tilted, [2] = tilted }, Groups = tilted };
+        int before = loggers.Logger.Messages.Count;
+        using (var won = recipe.TrainGrid(MethodCatalog.Jtt, tiltedGroups, [new JttOptions { Lambda = 20 }, grid[0]]))
+            Assert.Equal(0, ((JttOptions)won.MethodOptions!).Lambda);
+        var warning0 = Assert.Single(loggers.Logger.Messages.Skip(before), m => m.Contains("reads no groups", StringComparison.Ordinal));
+        Assert.Contains("JTT's search chose JTT (λ=0), which reads no groups: on validation, no setting that uses the groups of ERM misclassified did as well", warning0);
+        // a grid of lambda = 0 alone compares it with nothing: it trains, and nothing is claimed
+        int logged = loggers.Logger.Messages.Count;
+        using (var plain = recipe.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]))
             Assert.Equal("JTT (λ=0)", plain.Name);
-        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("reads no groups", StringComparison.Ordinal));
-        Assert.Contains("JTT's search chose JTT (λ=0)", warning);
-        Assert.Contains("ERM misclassified", warning);
+        Assert.DoesNotContain(loggers.Logger.Messages.Skip(logged), m => m.Contains("reads no groups", StringComparison.Ordinal));
         Assert.True(MethodCatalog.Jtt.IgnoresGroups(new JttOptions { Lambda = 0 }));
         Assert.False(MethodCatalog.Jtt.IgnoresGroups(null));   // the default: the automatic lambda
         Assert.Equal([20, 50, 100, 0], JttOptions.SearchGrid.Select(o => o.Lambda));
@@ -231,6 +249,14 @@ public class TwoPhaseRecipeTests
         Assert.Contains("Identify with another identifier", refused.Message);
         Assert.Throws<InvalidOperationException>(() => recipe.TrainJointly(MethodCatalog.Jtt, majority, grid[1]));
         Assert.Empty(names);
+        // with lambda = 0 in the grid it trains alone; no run that reads the groups lost to it, so the search does not say it won
+        int warnings = loggers.Logger.Messages.Count;
+        using (var alone = recipe.TrainGrid(MethodCatalog.Jtt, majority, grid))
+            Assert.Equal(0, ((JttOptions)alone.MethodOptions!).Lambda);
+        Assert.Equal(["JTT (λ=0)"], names);
+        Assert.DoesNotContain(loggers.Logger.Messages.Skip(warnings), m => m.Contains("search chose", StringComparison.Ordinal));
+        Assert.Equal(2, loggers.Logger.Messages.Skip(warnings).Count(m => m.Contains("skips its upsampling settings", StringComparison.Ordinal)));
+        names.Clear();
         // an explicit run takes its options as given, and a method that does not upsample is not concerned
         using (recipe.Train(MethodCatalog.Jtt, majority, grid[1], 2)) { }
         using (var mixed = recipe.TrainJointly(MethodCatalog.Jm1, majority)) Assert.NotNull(mixed.IdentificationEpoch);
