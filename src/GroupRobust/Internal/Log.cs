@@ -26,8 +26,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than the phase-I model at T = {T} ({PhaseOne:P1}): phase II did not improve on the model that identified its groups; check the error set (another T, another identifier).")]
     public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, double best, double phaseOne, int t);
 
-    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples; their partners come from the other {Rest} alone, so the partition is not a minority of that class (check phase I: another T, or another identifier).")]
-    public static partial void ClassNearlyOnOneSide(ILogger logger, int label, int errors, int count, int rest);
+    [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples, no minority of that class; mixing assumes it is one (alpha weights the side it takes for the majority, and its partners come from the other {Rest}); check phase I: another T, or another identifier.")]
+    public static partial void ErrorSideNotAMinority(ILogger logger, int label, int errors, int count, int rest);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Epoch {Epoch}: {Missing} of {Count} training samples were never recorded; they are treated as correctly classified (not in the error set).")]
     public static partial void UnrecordedSamples(ILogger logger, int epoch, int missing, int count);

@@ -75,11 +75,12 @@ public sealed class ClassConditionalMixer : IPartnerMixer
                 }).ToArray();
                 foreach (var c in groups.ClassesInOneGroup())
                     Log.ClassOnOneSide(_logger, c, groups.CountsOfClass(c).Total);
-                // a minority side that is nearly all of its class (90% or more): mixing degenerates to a handful of partners
+                // a minority side that is half or more of its class (the bound of JTT's automatic lambda and of the recipe's
+                // searches): the sides are not what the mixing assumes, and near all of the class its partners are a handful
                 for (int c = 0; c < groups.NumClasses; c++)
                 {
                     var (errors, count) = groups.CountsOfClass(c);
-                    if (count > 0 && errors < count && 10L * errors >= 9L * count) Log.ClassNearlyOnOneSide(_logger, c, errors, count, count - errors);
+                    if (count > 0 && errors < count && 2L * errors >= count) Log.ErrorSideNotAMinority(_logger, c, errors, count, count - errors);
                 }
                 break;
             case PartnerPolicy.SameClass:

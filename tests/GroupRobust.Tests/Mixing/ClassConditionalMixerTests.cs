@@ -137,7 +137,7 @@ public class ClassConditionalMixerTests
     }
 
     [Fact]
-    public void An_error_side_that_is_nearly_all_of_its_class_is_reported()
+    public void An_error_side_that_is_half_or_more_of_its_class_is_reported()
     {
         // class 0: 10 samples, 9 in the error set; class 1: 10 samples, 1 in the error set
         var labels = Enumerable.Range(0, 20).Select(i => i < 10 ? 0 : 1).ToArray();
@@ -145,9 +145,17 @@ public class ClassConditionalMixerTests
         var partition = GroupAssignment.FromErrorIndices([0, 1, 2, 3, 4, 5, 6, 7, 8, 10], ds, "test");
         var logger = new ListLogger();
         _ = new ClassConditionalMixer(partition, new Random(0), logger: logger);
-        var warning = Assert.Single(logger.Messages, m => m.Contains("not a minority of that class"));
-        Assert.Contains("Class 0: the error side holds 9 of its 10 samples; their partners come from the other 1 alone", warning);
+        var warning = Assert.Single(logger.Messages, m => m.Contains("no minority of that class"));
+        Assert.Contains("Class 0: the error side holds 9 of its 10 samples, no minority of that class; mixing assumes it is one", warning);
+        Assert.Contains("its partners come from the other 1); check phase I", warning);
         Assert.DoesNotContain(logger.Messages, m => m.Contains("Class 1:"));
+
+        // the bound is half: 5 of 10 is reported, 4 of 10 is a minority
+        var half = GroupAssignment.FromErrorIndices([0, 1, 2, 3, 4, 10, 11, 12, 13], ds, "test");
+        var halfLogger = new ListLogger();
+        _ = new ClassConditionalMixer(half, new Random(0), logger: halfLogger);
+        Assert.Contains("Class 0: the error side holds 5 of its 10 samples, no minority", Assert.Single(halfLogger.Messages, m => m.Contains("no minority of that class")));
+        Assert.DoesNotContain(halfLogger.Messages, m => m.Contains("Class 1:"));
     }
 
     [Fact]
