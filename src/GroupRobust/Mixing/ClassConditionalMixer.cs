@@ -21,7 +21,9 @@ namespace GroupRobust.Mixing;
 /// itself is one <c>lerp</c> on the inputs' device and dtype; per-row weights are uploaded once per batch.</para>
 /// <para>Honest accounting: a sample whose class has no member in another group is paired with itself and counted as
 /// unmixed. <see cref="EndEpoch()"/> returns the epoch's <see cref="MixingStatistics"/> and logs a warning once per epoch
-/// when samples went unmixed.</para>
+/// when samples went unmixed. With <see cref="PartnerPolicy.OtherGroupSameClass"/> the constructor also warns for a class
+/// entirely on one side and for an error side that holds half or more of its class: no minority, as the mixing assumes
+/// (the bound of JTT's automatic lambda and of the recipe's searches).</para>
 /// <para>Not thread-safe (its generator and counts are shared state): use from two threads at once throws
 /// <see cref="InvalidOperationException"/> instead of interleaving draws.</para>
 /// <para>For mixing at a hidden layer, pass <see cref="Coefficients(MixPlan, double, Tensor)"/> to
@@ -46,7 +48,7 @@ public sealed class ClassConditionalMixer : IPartnerMixer
     /// Which sample alpha weights (default <see cref="AlphaOrientation.MajorityWeight"/>: with Beta(2, 5) the mix stays close to
     /// the error-set sample, the reading of the paper's text; chosen by experiment, see docs/results.md).
     /// </param>
-    /// <param name="logger">Receives per-epoch summaries and unmixed-sample warnings; <see cref="NullLogger"/> by default.</param>
+    /// <param name="logger">Receives per-epoch summaries and warnings (unmixed samples, an error side that is no minority of its class); <see cref="NullLogger"/> by default.</param>
     public ClassConditionalMixer(GroupAssignment groups, Random rng, PartnerPolicy policy = PartnerPolicy.OtherGroupSameClass,
         AlphaOrientation orientation = AlphaOrientation.MajorityWeight, ILogger? logger = null)
     {
