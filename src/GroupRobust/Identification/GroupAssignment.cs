@@ -362,6 +362,21 @@ public sealed class GroupAssignment
     }
 
     /// <summary>
+    /// Classes whose minority side holds half or more of their samples, in class order: there it is no minority, as
+    /// upsampling and mixing assume (the bound of JTT's automatic lambda, the recipe's searches and the class-conditional
+    /// mixer).
+    /// </summary>
+    internal IEnumerable<int> ClassesWithoutAMinority()
+        => Enumerable.Range(0, NumClasses).Where(c => CountsOfClass(c) is var (minority, total) && total > 0 && 2L * minority >= total);
+
+    /// <summary>The minority side's share of class <paramref name="label"/> as messages name it: "{count} of the {n} samples of class '{name}' ({share}%)".</summary>
+    internal string MinorityShareOfClass(int label)
+    {
+        var (minority, total) = CountsOfClass(label);
+        return string.Create(CultureInfo.InvariantCulture, $"{minority} of the {total} samples of class '{Scheme.ClassNames[label]}' ({100.0 * minority / total:F0}%)");
+    }
+
+    /// <summary>
     /// Classes that have samples but all of them in one group: under class-conditional mixing their samples have no
     /// same-class partner in another group (an error set that covers a whole class, or misses it entirely).
     /// </summary>

@@ -79,10 +79,10 @@ public sealed class ClassConditionalMixer : IPartnerMixer
                     Log.ClassOnOneSide(_logger, c, groups.CountsOfClass(c).Total);
                 // a minority side that is half or more of its class (the bound of JTT's automatic lambda and of the recipe's
                 // searches): the sides are not what the mixing assumes, and near all of the class its partners are a handful
-                for (int c = 0; c < groups.NumClasses; c++)
+                foreach (int c in groups.ClassesWithoutAMinority())
                 {
                     var (errors, count) = groups.CountsOfClass(c);
-                    if (count > 0 && errors < count && 2L * errors >= count) Log.ErrorSideNotAMinority(_logger, c, errors, count, count - errors);
+                    if (errors < count) Log.ErrorSideNotAMinority(_logger, c, errors, count, count - errors);
                 }
                 break;
             case PartnerPolicy.SameClass:

@@ -408,13 +408,14 @@ public sealed class TwoPhaseRecipe
         IEnumerable<int?> ts = fromPhaseOne ? groups.Candidates.Keys.Order().Select(t => (int?)t) : [null];
         // the automatic lambda's guard for every search, which chooses without the caller: upsampling a minority side that
         // holds half or more of some class makes it that class's majority, so such settings are skipped at that T, saying so
+        static string? NotAMinority(GroupAssignment g) => g.ClassesWithoutAMinority().Select(g.MinorityShareOfClass).FirstOrDefault();
         var notMinority = ts.ToDictionary(t => t ?? 0, t => NotAMinority(t is int k ? groups.Candidates[k] : groups.Groups));
         if (grid.Any(method.UpsamplesMinoritySide))
             foreach (var (t, share) in notMinority.Where(kv => kv.Value is not null))
                 Log.SearchSkipsGroups(_log, method.Name, groups.Identifier, fromPhaseOne ? string.Create(CultureInfo.InvariantCulture, $" at T = {t}") : "", share!);
         var settings = (from t in ts from options in grid where !method.IgnoresGroups(options) && !(method.UpsamplesMinoritySide(options) && notMinority[t ?? 0] is not null) select (T: t, Options: options))
             .Concat(from options in grid where method.IgnoresGroups(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options)).ToList();
-        if (settings.Count == 0 && grid.Count > 0)
+        if (settings.Count == 0)
             throw new InvalidOperationException($"{method.Name}'s search has no setting left: every setting upsamples the minority side of {groups.Identifier}, and " +
                 $"{(fromPhaseOne ? "at every T" : "there")} it is no minority of some class ({string.Join("; ", notMinority.Select(kv => (fromPhaseOne ? $"T = {kv.Key}: " : "") + kv.Value))}). " +
                 "Identify with another identifier, or add a setting that reads no groups (JTT's lambda = 0), or train the options explicitly with Train.");
@@ -428,21 +429,6 @@ public sealed class TwoPhaseRecipe
     {
         if (grid.Count == 0) throw new ArgumentException("The grid holds no options: pass at least one (null for the method's defaults).", gridArgument);
         foreach (var options in grid) method.CheckOptions(options, gridArgument);
-    }
-
-    /// <summary>
-    /// Where <paramref name="groups"/>' minority side holds half or more of a class: "{count} of the {n} samples of class
-    /// '{name}' ({share}%)" for the first such class, or null when it is a minority of every class.
-    /// </summary>
-    private static string? NotAMinority(GroupAssignment groups)
-    {
-        for (int c = 0; c < groups.NumClasses; c++)
-        {
-            var (minority, total) = groups.CountsOfClass(c);
-            if (total > 0 && 2L * minority >= total)
-                return string.Create(CultureInfo.InvariantCulture, $"{minority} of the {total} samples of class '{groups.Scheme.ClassNames[c]}' ({100.0 * minority / total:F0}%)");
-        }
-        return null;
     }
 
     /// <summary>

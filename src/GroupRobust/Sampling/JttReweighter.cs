@@ -54,14 +54,9 @@ public sealed class JttReweighter : EpochSampler
             // the automatic lambda assumes the error set is a minority proxy: in a class where it holds half or more of the
             // samples, upsampling it by about N / |E| makes it that class's majority (the collapse on data where phase I
             // errs on the majority); refused, saying which class
-            for (int c = 0; c < errorSet.NumClasses; c++)
-            {
-                var (errors, inClass) = errorSet.CountsOfClass(c);
-                if (inClass > 0 && 2L * errors >= inClass)
-                    throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"Automatic lambda assumes the error set is a minority of each class, but it holds {errors} of the {inClass} samples of class '{errorSet.Scheme.ClassNames[c]}' ({100.0 * errors / inClass:F0}%): ") +
-                        "upsampling it would make it that class's majority. Check phase I (another T, or an identifier that finds the minority) or pass an explicit lambda.");
-            }
+            foreach (int c in errorSet.ClassesWithoutAMinority().Take(1))
+                throw new InvalidOperationException($"Automatic lambda assumes the error set is a minority of each class, but it holds {errorSet.MinorityShareOfClass(c)}: " +
+                    "upsampling it would make it that class's majority. Check phase I (another T, or an identifier that finds the minority) or pass an explicit lambda.");
             Lambda = auto;
         }
         else
