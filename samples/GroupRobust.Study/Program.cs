@@ -14,7 +14,7 @@ using Spectre.Console;
 
 var methods = new Option<string[]>("--methods")
 {
-    Description = "Rows to run, each [LASTLAYER/]METHOD[@IDENTIFIER][:LAYER] of catalog keys, or all (every method of the catalog on its published groups as the library's recipe trains it by default, its published grid searched where it has one, then every last-layer method) (a method on an identifier's groups, at a mixing layer, optionally with its last layer retrained); METHOD@A+B+... trains on each identifier's groups and keeps the run that validates best; jtt:grid searches T and lambda, METHOD:grid a method's published grid (cmixup, mixup, cvar-dro, focal) on validation. " +
+    Description = "Rows to run, each [LASTLAYER/]METHOD[@IDENTIFIER][:LAYER] of catalog keys, or all (every method of the catalog on its published groups as the library's recipe trains it by default, its published grid searched where it has one, then every last-layer method) (a method on an identifier's groups, at a mixing layer, optionally with its last layer retrained); METHOD@A+B+... trains on each identifier's groups and keeps the run that validates best; jtt:grid searches T and lambda, METHOD:grid a method's published grid (cmixup, mixup, cvar-dro, focal; spare-sampling with T) on validation. " +
                   $"Methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Methods.Select(e => e.Key))}. Identifiers: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.Identifiers.Select(e => e.Key))}. " +
                   $"Last-layer methods: {string.Join(", ", GroupRobust.Catalog.MethodCatalog.LastLayer.Select(e => e.Key))}. Default: {string.Join(" ", StudyRow.Defaults)}",
     AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => StudyRow.Defaults,

@@ -27,8 +27,10 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
     public string? JttLambda { get; init; }
 
     /// <summary>
-    /// A row of a method without groups whose published grid is searched on validation (<c>cmixup:grid</c>, <c>mixup:grid</c>,
-    /// <c>cvar-dro:grid</c>, <c>focal:grid</c>: <c>TwoPhaseRecipe.TrainGrid(method, method.PublishedGrid)</c>).
+    /// A row whose method's published grid is searched on validation: a method without groups (<c>cmixup:grid</c>,
+    /// <c>mixup:grid</c>, <c>cvar-dro:grid</c>, <c>focal:grid</c>: <c>TwoPhaseRecipe.TrainGrid(method, method.PublishedGrid)</c>)
+    /// or one on groups other than JTT (<c>spare-sampling:grid</c>: every candidate T with every grid options when the
+    /// groups come from phase I, <c>TrainGrid(method, groups, method.PublishedGrid)</c>). JTT's grid is <see cref="JttLambda"/>.
     /// </summary>
     public bool SearchGrid { get; init; }
 
@@ -85,9 +87,9 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
         }
         if (layer is "grid")
         {
-            if (method.TakesGroups || method.PublishedGrid.Count == 0)
-                throw new ArgumentException($"'{text}': ':grid' searches the published grid of a method without groups on validation, and {method.Name} {(method.TakesGroups ? "trains on groups" : "has none")}; " +
-                    $"grids: jtt:grid (T and lambda), {string.Join(", ", MethodCatalog.Methods.Where(e => !e.TakesGroups && e.PublishedGrid.Count > 0).Select(e => e.Key + ":grid"))}.");
+            if (method.PublishedGrid.Count == 0)
+                throw new ArgumentException($"'{text}': ':grid' searches a method's published grid on validation, and {method.Name} has none; " +
+                    $"grids: jtt:grid (T and lambda), {string.Join(", ", MethodCatalog.Methods.Where(e => e != MethodCatalog.Jtt && e.PublishedGrid.Count > 0).Select(e => e.Key + ":grid"))}.");
             return new StudyRow(spec, method, groups, parts.Length > 1, null, lastLayer) { SearchGrid = true };
         }
         return new StudyRow(spec, method, groups, parts.Length > 1, layer, lastLayer) { Choices = chosen };

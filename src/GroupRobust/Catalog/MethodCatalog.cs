@@ -154,7 +154,7 @@ public static partial class MethodCatalog
     /// <summary>SPARE: importance sampling over the clusters of each class.</summary>
     public static MethodEntry SpareSampling { get; } = new("spare-sampling", "SPARE", "Mean cross entropy over epochs drawn with weight 1 / |cluster|^p per sample, every class the same total; p = 2 for classes whose clusters' silhouette is below 0.9, else 1.",
         "Yang et al., 2023 (SPARE; SpuCo's SpareTrain)", publishedGroups: "spare", new SpareSamplingOptions(),
-        (r, o) => new SpareMethod(r.Groups!, r.Seeds, (SpareSamplingOptions)o, MethodEntry.Logger(r, "SPARE")));
+        (r, o) => new SpareMethod(r.Groups!, r.Seeds, (SpareSamplingOptions)o, MethodEntry.Logger(r, "SPARE")), publishedGrid: SpareSamplingOptions.SearchGrid);
 
     /// <summary>Every training method, in the order tables list them.</summary>
     public static IReadOnlyList<MethodEntry> Methods { get; } =

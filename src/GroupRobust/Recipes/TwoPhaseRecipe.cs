@@ -84,7 +84,7 @@ public sealed class TwoPhaseRecipe
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="methodOptions">
     /// The method's options (its entry's options type). When null, the method's published protocol: for a method with a
-    /// <see cref="MethodEntry.PublishedGrid"/> on groups from phase I (JTT), every candidate T with every grid options,
+    /// <see cref="MethodEntry.PublishedGrid"/> on groups from phase I (JTT, SPARE's sampling), every candidate T with every grid options,
     /// chosen together on validation (<see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>),
     /// and on an identifier's groups without phase I, every grid options;
     /// for one that takes no groups (MixUp, CVaR-DRO, the focal loss), every grid options, chosen on validation

@@ -443,6 +443,32 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Run_searches_SPAREs_sampling_power_with_T_on_its_clusters_and_trains_once_with_options()
+    {
+        using var data = MethodFactory.Data(100);
+        var runs = new HashSet<string>();
+        int epochs = 0;
+        var options = Options with { Epochs = 2, OnEpoch = (name, report) => { epochs++; runs.Add(name); } };
+        Assert.Equal([1.0, 2.0, 3.0], MethodCatalog.SpareSampling.PublishedGrid.Select(o => ((SpareSamplingOptions)o).HighSamplingPower));
+        using (var published = Recipe(data, options: options).Run(MethodCatalog.SpareSampling))
+        {
+            // phase I (2 epochs), then every candidate T with every power: 2 x 3 phase-II runs of 2 epochs
+            Assert.Equal(2 + 2 * 3 * 2, epochs);
+            Assert.Equal(MethodCatalog.Spare.Name, published.Groups!.Identifier);
+            Assert.Contains(published.Run.MethodOptions, MethodCatalog.SpareSampling.PublishedGrid);
+            Assert.Contains(published.Run.IdentificationEpoch!.Value, new[] { 1, 2 });
+            Assert.Equal(LabelBudget.ValidationGroupsForSelection, published.LabelBudget);
+        }
+        epochs = 0;
+        using (var once = Recipe(data, options: options with { SearchPublishedGrid = false }).Run(MethodCatalog.SpareSampling))
+        {
+            Assert.Null(once.Run.MethodOptions);
+            Assert.Equal(2 + 2, epochs);
+            Assert.Equal("SPARE", once.Run.Name);
+        }
+    }
+
+    [Fact]
     public void A_fixed_epoch_beyond_phase_one_selects_the_last_epoch_of_phase_one_and_the_given_one_in_phase_two()
     {
         using var data = MethodFactory.Data(100);

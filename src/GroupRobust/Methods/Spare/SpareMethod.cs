@@ -23,7 +23,9 @@ namespace GroupRobust.Methods;
 /// <c>random.choices</c> over these weights; the draws here come from the method's seed source.</remarks>
 public sealed class SpareMethod : TrainingMethod
 {
+    private static readonly SpareSamplingOptions Defaults = new();
     private readonly GroupAssignment _groups;
+    private readonly double? _power;   // the power that sets this run apart from the defaults', for its name
 
     /// <summary>Creates the method.</summary>
     /// <param name="groups">The training split's clusters (<see cref="SpareIdentifier"/>), or any other assignment of it.</param>
@@ -40,6 +42,9 @@ public sealed class SpareMethod : TrainingMethod
         _groups = groups;
         ReadsGroups(groups);
         var silhouettes = Silhouettes(groups);
+        _power = silhouettes is null
+            ? (Options.PowerWithoutSilhouettes == Defaults.PowerWithoutSilhouettes ? null : Options.PowerWithoutSilhouettes)
+            : (Options.HighSamplingPower == Defaults.HighSamplingPower ? null : Options.HighSamplingPower);
         SamplingPowers = silhouettes is null
             ? Enumerable.Repeat(Options.PowerWithoutSilhouettes, groups.Metadata.NumClasses).ToArray()
             : silhouettes.Select(s => s < Options.SilhouetteThreshold ? Options.HighSamplingPower : 1.0).ToArray();
@@ -61,7 +66,22 @@ public sealed class SpareMethod : TrainingMethod
     public IReadOnlyList<double> SamplingPowers { get; }
 
     /// <inheritdoc />
-    public override string Name => _groups.Metadata.Method == "spare" ? "SPARE" : $"SPARE sampling ({_groups.Metadata.Method} groups)";
+    /// <remarks>
+    /// "SPARE" on the SPARE identifier's clusters, "SPARE sampling (G groups)" on others; a power other than the default
+    /// in use is appended (<see cref="SpareSamplingOptions.HighSamplingPower"/> on clusters with silhouettes,
+    /// <see cref="SpareSamplingOptions.PowerWithoutSilhouettes"/> otherwise), e.g. "SPARE (p=3)", so the runs of a search
+    /// over <see cref="SpareSamplingOptions.SearchGrid"/> are told apart.
+    /// </remarks>
+    public override string Name
+    {
+        get
+        {
+            string power = _power is double p ? string.Create(CultureInfo.InvariantCulture, $"p={p:G}") : "";
+            return _groups.Metadata.Method == "spare"
+                ? power.Length == 0 ? "SPARE" : $"SPARE ({power})"
+                : $"SPARE sampling ({_groups.Metadata.Method} groups{(power.Length == 0 ? "" : ", " + power)})";
+        }
+    }
 
     /// <inheritdoc />
     public override LabelBudget LabelBudget => _groups.TrainingBudget;

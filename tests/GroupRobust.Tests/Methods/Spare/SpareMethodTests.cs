@@ -24,6 +24,13 @@ public class SpareMethodTests
         Assert.Equal(LabelBudget.None, method.LabelBudget);
         using var strict = new SpareMethod(Clusters("0.950,0.412"), new SeedSource(0), new SpareSamplingOptions { SilhouetteThreshold = 0.99, HighSamplingPower = 3 });
         Assert.Equal([3.0, 3.0], strict.SamplingPowers);
+        // a power other than the default is in the name, so the runs of the published grid are told apart
+        Assert.Equal("SPARE (p=3)", strict.Name);
+        Assert.Equal(["SPARE (p=1)", "SPARE", "SPARE (p=3)"], SpareSamplingOptions.SearchGrid.Select(o =>
+        {
+            using var m = new SpareMethod(Clusters("0.950,0.412"), new SeedSource(0), o);
+            return m.Name;
+        }));
     }
 
     [Theory]
@@ -67,7 +74,9 @@ public class SpareMethodTests
     {
         using var method = new SpareMethod(GroupAssignment.FromInferred(Values, Labels, 2, 3, [1, 2, 4, 5], "eiil"), new SeedSource(0), new SpareSamplingOptions { PowerWithoutSilhouettes = 0.5 });
         Assert.Equal([0.5, 0.5], method.SamplingPowers);
-        Assert.Equal("SPARE sampling (eiil groups)", method.Name);
+        Assert.Equal("SPARE sampling (eiil groups, p=0.5)", method.Name);
+        using (var plain = new SpareMethod(GroupAssignment.FromInferred(Values, Labels, 2, 3, [1, 2, 4, 5], "eiil"), new SeedSource(0), new SpareSamplingOptions { HighSamplingPower = 3 }))
+            Assert.Equal("SPARE sampling (eiil groups)", plain.Name);   // the high power applies to clusters with silhouettes only
         using var data = Tiny.Dataset(Labels, Values.Select(v => Math.Min(v, 1)).ToArray());
         using var onTrue = new SpareMethod(GroupAssignment.FromTrueGroups(data), new SeedSource(0));
         Assert.Equal(LabelBudget.TrainingGroups, onTrue.LabelBudget);
