@@ -454,6 +454,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         {
             // phase I (2 epochs), then every candidate T with every power: 2 x 3 phase-II runs of 2 epochs
             Assert.Equal(2 + 2 * 3 * 2, epochs);
+            foreach (var power in new[] { "SPARE (p=1)", "SPARE", "SPARE (p=3)" }) Assert.Contains(power, runs);   // each power trained, named
             Assert.Equal(MethodCatalog.Spare.Name, published.Groups!.Identifier);
             Assert.Contains(published.Run.MethodOptions, MethodCatalog.SpareSampling.PublishedGrid);
             Assert.Contains(published.Run.IdentificationEpoch!.Value, new[] { 1, 2 });

@@ -27,12 +27,14 @@ public sealed record SpareSamplingOptions
     /// <summary>
     /// The options searched on validation when SPARE's sampling is run by its authors' protocol (<c>TwoPhaseRecipe.Run</c>
     /// with no options; <c>recipe.TrainGrid(MethodCatalog.SpareSampling, groups, SpareSamplingOptions.SearchGrid)</c>):
-    /// <see cref="HighSamplingPower"/> in {1, 2, 3}, the powers SPARE's authors run per dataset (SpuCo's scripts,
-    /// <c>src/*_spare.sh</c>: <c>--high_sampling_power</c> 1, 2 and 3), the other options at their defaults. With T
-    /// searched as well when the groups come from phase I, one run per (T, power).
+    /// the sampling power p in {1, 2, 3}, the powers SPARE's authors run per dataset (SpuCo's scripts,
+    /// <c>src/*_spare.sh</c>: <c>--high_sampling_power</c> 1, 2 and 3), as <see cref="HighSamplingPower"/> on SPARE's
+    /// clusters and as <see cref="PowerWithoutSilhouettes"/> on groups without silhouettes (so the search varies the
+    /// power in use on any groups); the threshold at its default. With T searched as well when the groups come from
+    /// phase I, one run per (T, power).
     /// </summary>
     public static IReadOnlyList<SpareSamplingOptions> SearchGrid { get; } =
-        [new SpareSamplingOptions { HighSamplingPower = 1 }, new SpareSamplingOptions { HighSamplingPower = 2 }, new SpareSamplingOptions { HighSamplingPower = 3 }];
+        [.. new[] { 1.0, 2.0, 3.0 }.Select(p => new SpareSamplingOptions { HighSamplingPower = p, PowerWithoutSilhouettes = p })];
 
     /// <summary>Throws when an option is out of range.</summary>
     internal void Validate(string paramName)

@@ -77,6 +77,12 @@ public class SpareMethodTests
         Assert.Equal("SPARE sampling (eiil groups, p=0.5)", method.Name);
         using (var plain = new SpareMethod(GroupAssignment.FromInferred(Values, Labels, 2, 3, [1, 2, 4, 5], "eiil"), new SeedSource(0), new SpareSamplingOptions { HighSamplingPower = 3 }))
             Assert.Equal("SPARE sampling (eiil groups)", plain.Name);   // the high power applies to clusters with silhouettes only
+        // the published grid varies the power in use on groups without silhouettes too
+        Assert.Equal(["SPARE sampling (eiil groups)", "SPARE sampling (eiil groups, p=2)", "SPARE sampling (eiil groups, p=3)"], SpareSamplingOptions.SearchGrid.Select(o =>
+        {
+            using var m = new SpareMethod(GroupAssignment.FromInferred(Values, Labels, 2, 3, [1, 2, 4, 5], "eiil"), new SeedSource(0), o);
+            return m.Name;
+        }));
         using var data = Tiny.Dataset(Labels, Values.Select(v => Math.Min(v, 1)).ToArray());
         using var onTrue = new SpareMethod(GroupAssignment.FromTrueGroups(data), new SeedSource(0));
         Assert.Equal(LabelBudget.TrainingGroups, onTrue.LabelBudget);
