@@ -82,7 +82,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             };
             idOptions = options.Overrides.Apply(id.Key, idOptions);
             var g = id.Input != IdentifierInput.PhaseOneModel ? recipe.Identify(id, idOptions) : recipe.Identify(phaseOne!, id, idOptions,
-                everyCandidate: joint || id == MethodCatalog.Misclassified || options.Identifiers.Contains(id.Key) || rows.Any(r => r.Groups == id && (r.JttLambda == "grid" || r.SearchGrid)));
+                everyCandidate: joint || id == MethodCatalog.Misclassified || options.Identifiers.Contains(id.Key) || rows.Any(r => r.Groups == id && r.SearchesGridOnGroups));
             foreach (var (t, groups) in g.Candidates)
                 identification.Add(new IdentificationRecord(seed, id.Name, t == 0 ? null : t, !joint && t == g.Epoch && t > 0, groups.MinorityCount, groups.Quality(data.Train)));
             if (id == MethodCatalog.Xrm) progress($"XRM: {g.Groups.MinorityCount} training cross-mistakes");
@@ -226,10 +226,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         {
             run = row.Choices is { } candidates
                 ? recipe.TrainOnBestGroups(method, candidates.Select(groupsOf).ToList(), methodOptions, row.SeedName)
-                : row.JttLambda == "grid"
+                : row.SearchesGridOnGroups
                 ? recipe.TrainGrid(method, groups!, method.PublishedGrid, row.SeedName)
                 : row.SearchGrid
-                ? (method.TakesGroups ? recipe.TrainGrid(method, groups!, method.PublishedGrid, row.SeedName) : recipe.TrainGrid(method, method.PublishedGrid, row.SeedName))
+                ? recipe.TrainGrid(method, method.PublishedGrid, row.SeedName)
                 : joint && row.Groups?.Input == IdentifierInput.PhaseOneModel
                 ? recipe.TrainJointly(method, groups!, methodOptions, row.SeedName)
                 : recipe.Train(method, groups, methodOptions, name: row.SeedName);
