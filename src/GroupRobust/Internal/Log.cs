@@ -23,8 +23,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 147, Level = LogLevel.Warning, Message = "{Method}'s search skips its upsampling settings on the groups of {Identifier}{At}: their minority side holds {Share}, no minority of that class; upsampling it would make it the class's majority (the automatic lambda's guard). Settings that read no groups still train.")]
     public static partial void SearchSkipsGroups(ILogger logger, string method, string identifier, string at, string share);
 
-    [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than the phase-I model at T = {T} ({PhaseOne:P1}): phase II did not improve on the model that identified its groups; check the error set (another T, another identifier).")]
-    public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, double best, double phaseOne, int t);
+    [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method} on the groups of {Identifier}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than phase I's best epoch, {PhaseOneEpoch} ({PhaseOne:P1}; the model at T = {T}, which identified its groups: {AtT:P1}): phase II did not improve on phase I, so its groups did not help; check them (another T, another identifier).")]
+    public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, string identifier, double best, int phaseOneEpoch, double phaseOne, int t, double atT);
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples, no minority of that class; mixing assumes it is one (alpha weights the side it takes for the majority, and its partners come from the other {Rest}); check phase I: another T, or another identifier.")]
     public static partial void ErrorSideNotAMinority(ILogger logger, int label, int errors, int count, int rest);

@@ -38,8 +38,10 @@ public sealed record IdentifiedGroups
     public required LabelBudget IdentifierLabelBudget { get; init; }
 
     /// <summary>
-    /// The phase-I model's validation result at every candidate T (null when the groups came from no phase-I model): what
-    /// phase II must beat. <see cref="TwoPhaseRecipe.Train"/> warns when a run's validation worst-group never does.
+    /// Phase I's validation result at every epoch it trained, keyed by epoch (null when the groups came from no phase-I
+    /// model): the candidates T and, when phase I trained on as the ERM baseline (<c>TrainPhaseOne(Epochs)</c>), every
+    /// later epoch. What phase II must beat: <see cref="TwoPhaseRecipe.Train"/> (and a search, for the run it returns)
+    /// warns when no epoch of a run reaches a better validation worst-group accuracy than phase I's best epoch.
     /// </summary>
     public IReadOnlyDictionary<int, Evaluation.EvaluationResult>? PhaseOneValidation { get; init; }
 

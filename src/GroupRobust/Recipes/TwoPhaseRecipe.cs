@@ -186,7 +186,7 @@ public sealed class TwoPhaseRecipe
         {
             Identifier = identifier.Name, Candidates = candidates, Choice = choice, Groups = candidates[choice.Epoch],
             LabelBudget = Max(ruleBudget, identifier.LabelBudget), IdentifierLabelBudget = identifier.LabelBudget,
-            PhaseOneValidation = phaseOne.CandidateHistory.ToDictionary(e => e.Epoch, e => e.Result),
+            PhaseOneValidation = phaseOne.Run.History.ValidationHistory.ToDictionary(e => e.Epoch, e => e.Result),
         };
     }
 
@@ -240,6 +240,25 @@ public sealed class TwoPhaseRecipe
         selection?.EnsureFits(Options.Epochs, nameof(selection));
         if (method.TakesGroups && groups is null)
             throw new ArgumentException($"{method.Name} trains on groups: pass the groups from Identify.", nameof(groups));
+        var run = TrainRun(method, groups, options, epoch, selection, name);
+        try
+        {
+            WarnUnlessBeatsPhaseOne(method, run, groups);
+        }
+        catch
+        {
+            run.Dispose();   // a logger that throws
+            throw;
+        }
+        return run;
+    }
+
+    /// <summary>
+    /// <see cref="Train"/> on checked arguments, without the warning of a run that never beats phase I: a search trains
+    /// many runs and warns about the one it returns.
+    /// </summary>
+    private RecipeRun TrainRun(MethodEntry method, IdentifiedGroups? groups, object? options, int? epoch, SelectionRule? selection, string? name)
+    {
         GroupAssignment? assignment = null;
         if (method.TakesGroups)
         {
@@ -255,7 +274,6 @@ public sealed class TwoPhaseRecipe
             var history = Fit(instance, model, method.Step, inferred, selection, Options.Epochs, null);
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
             int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
-            if (inferred is null && usedT is int at) WarnUnlessBeatsPhaseOne(history, groups!, at);
             // a method trained with another optimizer step is named for it ("ERM (group-balanced) + SAM (ρ=0.05)"), so that
             // its rows are not merged with the plain method's
             string runName = method.Step.Name.Length == 0 ? history.Method : $"{history.Method} + {method.Step.Name}";
@@ -373,7 +391,9 @@ public sealed class TwoPhaseRecipe
             _log.LogInformation("{Method} on {Identifier}: validation score {Score:P1} ({Rule})", run.Name, run.Identifier, score, Options.Selection.Name);
             return score;
         }
-        using var chosen = BestRun(candidates, groups => Train(method, groups, options, name: name), Score);
+        var (best, groups) = BestRun(candidates, groups => TrainRun(method, groups, options, null, null, name), Score);
+        using var chosen = best;
+        WarnUnlessBeatsPhaseOne(method, chosen, groups);
         return chosen.WithBudget(budget);
     }
 
@@ -439,7 +459,8 @@ public sealed class TwoPhaseRecipe
     private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IEnumerable<(int? T, object? Options)> settings, LabelBudget identification, string? name)
     {
         var runs = settings.ToList();
-        using var chosen = BestRun(runs, c => Train(method, groups, c.Options, c.T, name: name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory));
+        using var chosen = BestRun(runs, c => TrainRun(method, groups, c.Options, c.T, null, name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory)).Run;
+        WarnUnlessBeatsPhaseOne(method, chosen, groups);
         // a setting that reads no groups won a comparison only where one that reads them trained (the guard may skip them all, and says so)
         if (groups is not null && method.IgnoresGroups(chosen.MethodOptions) && runs.Any(c => !method.IgnoresGroups(c.Options)))
             Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
@@ -452,11 +473,12 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// Trains one run per setting in turn and keeps the one with the highest score (the first on ties), disposing every
     /// other as soon as it is beaten, so at most two models are alive; a run whose score cannot be read is disposed before
-    /// the error propagates. At least one setting.
+    /// the error propagates. At least one setting. Returns the kept run and its setting.
     /// </summary>
-    private static RecipeRun BestRun<T>(IEnumerable<T> settings, Func<T, RecipeRun> train, Func<RecipeRun, T, double> score)
+    private static (RecipeRun Run, T Setting) BestRun<T>(IEnumerable<T> settings, Func<T, RecipeRun> train, Func<RecipeRun, T, double> score)
     {
         RecipeRun? best = null;
+        T bestSetting = default!;
         double bestScore = double.NegativeInfinity;
         try
         {
@@ -476,13 +498,13 @@ public sealed class TwoPhaseRecipe
                 if (best is null || value > bestScore)
                 {
                     best?.Dispose();
-                    (best, bestScore) = (run, value);
+                    (best, bestSetting, bestScore) = (run, setting, value);
                 }
                 else run.Dispose();
             }
             var chosen = best!;
             best = null;
-            return chosen;
+            return (chosen, bestSetting);
         }
         finally
         {
@@ -524,16 +546,23 @@ public sealed class TwoPhaseRecipe
     private static LabelBudget Max(LabelBudget a, LabelBudget b) => (LabelBudget)Math.Max((int)a, (int)b);
 
     /// <summary>
-    /// Says so (a warning) when no epoch of a phase-II run reached a better validation worst-group accuracy than the
-    /// phase-I model at the T its groups came from: the method did not improve on the model that identified them (an error
-    /// set that is not the minority, a collapse). Both on the same validation split, with its true groups.
+    /// Says so (a warning) when no epoch of a phase-II run reached a better validation worst-group accuracy than phase I's
+    /// best epoch (<see cref="IdentifiedGroups.PhaseOneValidation"/>: the ERM baseline when phase I trained on, and never
+    /// below the model at the T its groups came from): its groups did not help (an error set that is not the minority, a
+    /// collapse). Both on the same validation split, with its true groups. Not for a run that chose its epoch on
+    /// validation groups its identifier inferred (XRM), for options that read no groups (JTT at lambda = 0: a search
+    /// that chose them says so itself), nor for groups that came from no phase-I model.
     /// </summary>
-    private void WarnUnlessBeatsPhaseOne(TrainingHistory history, IdentifiedGroups groups, int t)
+    private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups)
     {
-        if (groups.PhaseOneValidation is null || !groups.PhaseOneValidation.TryGetValue(t, out var phaseOne) || phaseOne.WorstGroupAccuracy is not double reference) return;
-        double best = history.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
+        if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
+            || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
+            return;
+        var (epoch, reference) = phaseOne.Where(kv => kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
+            .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).MaxBy(e => e.Accuracy);   // the first epoch on ties
+        double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
         if (best <= reference)
-            Log.PhaseTwoNeverBeatPhaseOne(_log, history.Method, best, reference, t);
+            Log.PhaseTwoNeverBeatPhaseOne(_log, run.Name, groups.Identifier, best, epoch, reference, t, atTAccuracy);
     }
 
     /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>

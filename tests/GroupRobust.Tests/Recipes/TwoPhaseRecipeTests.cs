@@ -4,6 +4,7 @@ using GroupRobust.Evaluation;
 using GroupRobust.Groups;
 using GroupRobust.Identification;
 using GroupRobust.Methods;
+using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using GroupRobust.Recipes;
 using GroupRobust.Tests.Methods;
@@ -518,11 +519,66 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.NotNull(groups.PhaseOneValidation);
         using (recipe.Train(MethodCatalog.Jm1, groups)) { }
         var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
-        Assert.Contains($"than the phase-I model at T = {groups.Epoch}", warning);
+        Assert.Contains($"the model at T = {groups.Epoch}, which identified its groups", warning);
 
         Assert.Contains("0.0 % at best", warning.Replace("0.0%", "0.0 %"));
-        // the reference: the phase-I model's validation worst-group at T (it predicts one class: 0)
+        // the reference: phase I's validation worst-group (it predicts one class: 0), its first epoch on ties
         Assert.Equal(0, groups.PhaseOneValidation![groups.Epoch!.Value].WorstGroupAccuracy);
+        Assert.Contains("phase I's best epoch, 1 (", warning);
+    }
+
+    [Fact]
+    public void A_phase_two_below_phase_ones_best_epoch_says_so_though_it_beats_the_model_at_T()
+    {
+        using var data = MethodFactory.Data(200);
+        var loggers = new ListLoggerFactory();
+        var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options, loggers);
+        using var phaseOne = recipe.TrainPhaseOne(Options.Epochs);   // phase I trained on as the ERM baseline
+        var groups = recipe.Identify(phaseOne);
+        // every epoch phase I trained is kept as a reference, not only the candidates T
+        Assert.Equal([1, 2, 3], groups.PhaseOneValidation!.Keys.Order());
+        double best;
+        using (var run = recipe.Train(MethodCatalog.Jm1, groups)) best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value);
+        Assert.True(best > 0, $"JM1 should learn on this data (validation worst-group {best})");
+        int t = groups.Epoch!.Value;
+        static EvaluationResult Worst(EvaluationResult r, long correct) => r with { Groups = [new GroupAccuracy(0, "g", 1000, correct)], WorstGroup = 0 };
+        IdentifiedGroups WithPhaseOne(long atT, long later) => groups with
+        {
+            PhaseOneValidation = groups.PhaseOneValidation.ToDictionary(kv => kv.Key, kv => Worst(kv.Value, kv.Key == t ? atT : kv.Key == 3 ? later : 0)),
+        };
+        loggers.Logger.Messages.Clear();
+
+        // beaten at T (0%), not by phase I's epoch 3 (100%): the same run (same seed, same numbers) warns, naming both
+        using (recipe.Train(MethodCatalog.Jm1, WithPhaseOne(atT: 0, later: 1000))) { }
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+        Assert.Contains("phase I's best epoch, 3 (100", warning);
+        Assert.Contains($"the model at T = {t}, which identified its groups: 0", warning);
+
+        // every phase-I epoch below the run's best: no warning
+        loggers.Logger.Messages.Clear();
+        long below = (long)Math.Floor(best * 1000) - 1;
+        using (recipe.Train(MethodCatalog.Jm1, WithPhaseOne(atT: below, later: below))) { }
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+    }
+
+    [Fact]
+    public void A_search_warns_about_the_run_it_returns_only()
+    {
+        // a model that never learns: every run of the search ties phase I on validation, and only the returned one is reported
+        using var data = MethodFactory.Data(100);
+        var loggers = new ListLoggerFactory();
+        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne, everyCandidate: true);
+        using (var run = recipe.TrainGrid(MethodCatalog.Jm1, groups, [new Jm1Options(), new Jm1Options { Schedule = AlphaSchedule.Uniform() }]))
+        {
+            var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+            Assert.StartsWith($"{run.Name} on the groups of {groups.Identifier}:", warning);
+            Assert.Contains($"the model at T = {run.IdentificationEpoch}", warning);
+        }
+        loggers.Logger.Messages.Clear();
+        using (recipe.TrainOnBestGroups(MethodCatalog.Jm1, [groups, groups with { Identifier = "the same groups again" }]))
+            Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
     }
 
     /// <summary>The test MLP with every weight zero: equal logits, so the first class for every input.</summary>

@@ -25,7 +25,10 @@ namespace GroupRobust.Identification;
 /// top principal directions of the standardised representation, computed with torch on the pass's device) instead of
 /// UMAP, which has no maintained .NET implementation; the silhouettes are computed on a seeded subset of at most
 /// <see cref="GeorgeOptions.SilhouetteSamples"/> per class; the mixture is this library's EM with scikit-learn's
-/// defaults (<c>GaussianMixture</c>, full covariances, k-means initialisation) from the seed source.
+/// defaults (<c>GaussianMixture</c>, full covariances, k-means initialisation) from the seed source. GEORGE trains
+/// GroupDRO on the clusters; the minority side that JTT and JM1 read is the library's bridge, often half or more of a
+/// class (the mixer and the searches say so), and JM1 on it stayed below ERM on both of docs/results.md's benchmarks
+/// beyond the binary case ("JM1 on SPARE's and GEORGE's clusters").
 /// </remarks>
 public sealed class GeorgeIdentifier : IGroupIdentifier
 {

@@ -23,7 +23,11 @@ namespace GroupRobust.Identification;
 /// deterministic k-means++ restarts from the seed source; the
 /// silhouette on a seeded subset of at most <see cref="SpareOptions.SilhouetteSamples"/> per class. SPARE's own phase II
 /// (importance sampling by cluster size, its power set by the silhouette recorded here as "silhouettePerClass") is
-/// <c>SpareMethod</c> (catalog "spare-sampling"); JTT and JM1 read the minority side.
+/// <c>SpareMethod</c> (catalog "spare-sampling"); JTT and JM1 read the minority side. That side is the library's bridge,
+/// not SPARE's: where a class splits into clusters of similar size it is a third to a half of the class and mostly
+/// majority samples, and JM1 on it blends the minority away (32 points below ERM on multi-attribute Fashion-MNIST,
+/// docs/results.md, "JM1 on SPARE's and GEORGE's clusters"); the recipe warns when such a run never beats phase I on
+/// validation. Choose the identifier on validation (<c>TwoPhaseRecipe.TrainOnBestGroups</c>) or train SPARE's sampling.
 /// </remarks>
 public sealed class SpareIdentifier : IGroupIdentifier, IShardableIdentifier
 {
