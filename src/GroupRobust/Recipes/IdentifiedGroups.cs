@@ -41,7 +41,8 @@ public sealed record IdentifiedGroups
     /// Phase I's validation result at every epoch it trained, keyed by epoch (null when the groups came from no phase-I
     /// model): the candidates T and, when phase I trained on as the ERM baseline (<c>TrainPhaseOne(Epochs)</c>), every
     /// later epoch. What phase II must beat: <see cref="TwoPhaseRecipe.Train"/> (and a search, for the run it returns)
-    /// warns when no epoch of a run reaches a better validation worst-group accuracy than phase I's best epoch.
+    /// warns when no epoch of a run reaches a better validation worst-group accuracy than phase I's best epoch up to
+    /// <see cref="RecipeOptions.Epochs"/>.
     /// </summary>
     public IReadOnlyDictionary<int, Evaluation.EvaluationResult>? PhaseOneValidation { get; init; }
 

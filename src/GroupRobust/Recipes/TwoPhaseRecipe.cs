@@ -391,9 +391,9 @@ public sealed class TwoPhaseRecipe
             _log.LogInformation("{Method} on {Identifier}: validation score {Score:P1} ({Rule})", run.Name, run.Identifier, score, Options.Selection.Name);
             return score;
         }
-        var (best, groups) = BestRun(candidates, groups => TrainRun(method, groups, options, null, null, name), Score);
+        var (best, bestGroups) = BestRun(candidates, groups => TrainRun(method, groups, options, null, null, name), Score);
         using var chosen = best;
-        WarnUnlessBeatsPhaseOne(method, chosen, groups);
+        WarnUnlessBeatsPhaseOne(method, chosen, bestGroups);
         return chosen.WithBudget(budget);
     }
 
@@ -547,9 +547,10 @@ public sealed class TwoPhaseRecipe
 
     /// <summary>
     /// Says so (a warning) when no epoch of a phase-II run reached a better validation worst-group accuracy than phase I's
-    /// best epoch (<see cref="IdentifiedGroups.PhaseOneValidation"/>: the ERM baseline when phase I trained on, and never
-    /// below the model at the T its groups came from): its groups did not help (an error set that is not the minority, a
-    /// collapse). Both on the same validation split, with its true groups. Not for a run that chose its epoch on
+    /// best epoch (<see cref="IdentifiedGroups.PhaseOneValidation"/> up to <see cref="RecipeOptions.Epochs"/>, as long as
+    /// phase II trains: the ERM baseline when phase I trained as long, and never below the model at the T its groups came
+    /// from): its groups did not help (an error set that is not the minority, a collapse). Both on the same validation
+    /// split, with its true groups. Not for a run that chose its epoch on
     /// validation groups its identifier inferred (XRM), for options that read no groups (JTT at lambda = 0: a search
     /// that chose them says so itself), nor for groups that came from no phase-I model.
     /// </summary>
@@ -558,7 +559,8 @@ public sealed class TwoPhaseRecipe
         if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
             || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
             return;
-        var (epoch, reference) = phaseOne.Where(kv => kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
+        int last = Math.Max(Options.Epochs, t);   // a longer phase I is no fair reference for phase II's epochs
+        var (epoch, reference) = phaseOne.Where(kv => kv.Key <= last && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
             .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).MaxBy(e => e.Accuracy);   // the first epoch on ties
         double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
         if (best <= reference)

@@ -554,10 +554,12 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("phase I's best epoch, 3 (100", warning);
         Assert.Contains($"the model at T = {t}, which identified its groups: 0", warning);
 
-        // every phase-I epoch below the run's best: no warning
+        // every phase-I epoch below the run's best: no warning; nor for an epoch beyond phase II's length (a longer ERM)
         loggers.Logger.Messages.Clear();
         long below = (long)Math.Floor(best * 1000) - 1;
-        using (recipe.Train(MethodCatalog.Jm1, WithPhaseOne(atT: below, later: below))) { }
+        var reference = WithPhaseOne(atT: below, later: below).PhaseOneValidation!;
+        var longer = groups with { PhaseOneValidation = reference.Append(new(Options.Epochs + 1, Worst(reference[1], 1000))).ToDictionary() };
+        using (recipe.Train(MethodCatalog.Jm1, longer)) { }
         Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
     }
 
@@ -576,9 +578,18 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.StartsWith($"{run.Name} on the groups of {groups.Identifier}:", warning);
             Assert.Contains($"the model at T = {run.IdentificationEpoch}", warning);
         }
+        // identifiers chosen on validation: the runs tie, the first is returned; groups without a phase-I reference never warn
+        var silent = groups with { Identifier = "groups without phase I's results", PhaseOneValidation = null };
         loggers.Logger.Messages.Clear();
-        using (recipe.TrainOnBestGroups(MethodCatalog.Jm1, [groups, groups with { Identifier = "the same groups again" }]))
-            Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+        using (recipe.TrainOnBestGroups(MethodCatalog.Jm1, [silent, groups]))
+            Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+        loggers.Logger.Messages.Clear();
+        using (var run = recipe.TrainOnBestGroups(MethodCatalog.Jm1, [groups, silent]))
+        {
+            Assert.Equal(groups.Identifier, run.Identifier);
+            var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
+            Assert.StartsWith($"{run.Name} on the groups of {groups.Identifier}:", warning);
+        }
     }
 
     /// <summary>The test MLP with every weight zero: equal logits, so the first class for every input.</summary>

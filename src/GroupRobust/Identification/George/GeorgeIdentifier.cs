@@ -27,8 +27,8 @@ namespace GroupRobust.Identification;
 /// <see cref="GeorgeOptions.SilhouetteSamples"/> per class; the mixture is this library's EM with scikit-learn's
 /// defaults (<c>GaussianMixture</c>, full covariances, k-means initialisation) from the seed source. GEORGE trains
 /// GroupDRO on the clusters; the minority side that JTT and JM1 read is the library's bridge, often half or more of a
-/// class (the mixer and the searches say so), and JM1 on it stayed below ERM on both of docs/results.md's benchmarks
-/// beyond the binary case ("JM1 on SPARE's and GEORGE's clusters").
+/// class (the mixer and the searches say so), and JM1 on it stayed below ERM's mean, within its seed spread, on both of
+/// docs/results.md's benchmarks beyond the binary case ("JM1 on SPARE's and GEORGE's clusters").
 /// </remarks>
 public sealed class GeorgeIdentifier : IGroupIdentifier
 {
