@@ -488,7 +488,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         // a model that never learns predicts one class: every group of a class is as accurate as the others, so
         // validation shows no minority group, and T falls back to average accuracy, a decision read from validation groups
         using var data = MethodFactory.Data(100);
-        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options);
+        var recipe = NeverLearning(data);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne);
         Assert.Same(SelectionRule.AverageAccuracy, groups.Choice!.Rule);
@@ -513,7 +513,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         // a model that never learns (learning rate 0, every weight zero): phase II's validation worst-group equals phase I's
         using var data = MethodFactory.Data(100);
         var loggers = new ListLoggerFactory();
-        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);
+        var recipe = NeverLearning(data, loggers);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne);
         Assert.NotNull(groups.PhaseOneValidation);
@@ -569,7 +569,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         // a model that never learns: every run of the search ties phase I on validation, and only the returned one is reported
         using var data = MethodFactory.Data(100);
         var loggers = new ListLoggerFactory();
-        var recipe = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);
+        var recipe = NeverLearning(data, loggers);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne, everyCandidate: true);
         using (var run = recipe.TrainGrid(MethodCatalog.Jm1, groups, [new Jm1Options(), new Jm1Options { Schedule = AlphaSchedule.Uniform() }]))
@@ -591,6 +591,10 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.StartsWith($"{run.Name} on the groups of {groups.Identifier}:", warning);
         }
     }
+
+    /// <summary>A recipe whose models never learn: every weight zero (<see cref="Constant"/>) and a learning rate of 0.</summary>
+    private static TwoPhaseRecipe NeverLearning(DatasetSplits data, ListLoggerFactory? loggers = null)
+        => new(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);
 
     /// <summary>The test MLP with every weight zero: equal logits, so the first class for every input.</summary>
     private static nn.Module<Tensor, Tensor> Constant()
