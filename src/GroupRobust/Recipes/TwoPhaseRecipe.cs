@@ -550,9 +550,9 @@ public sealed class TwoPhaseRecipe
     /// best epoch (<see cref="IdentifiedGroups.PhaseOneValidation"/> up to <see cref="RecipeOptions.Epochs"/>, as long as
     /// phase II trains: the ERM baseline when phase I trained as long, and never below the model at the T its groups came
     /// from): its groups did not help (an error set that is not the minority, a collapse). Both on the same validation
-    /// split, with its true groups. Not for a run that chose its epoch on
-    /// validation groups its identifier inferred (XRM), for options that read no groups (JTT at lambda = 0: a search
-    /// that chose them says so itself), nor for groups that came from no phase-I model.
+    /// split, with its true groups. Not for a run that chose its epoch on validation groups its identifier inferred
+    /// (XRM), for options that read no groups (JTT at lambda = 0: a search that chose them says so itself), nor for
+    /// groups that came from no phase-I model.
     /// </summary>
     private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups)
     {
