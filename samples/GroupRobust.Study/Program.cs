@@ -120,8 +120,10 @@ internal static class Study
     {
         // a file or a pipe has no width: Spectre would wrap every table and long line at 80 columns
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
+        // the console shows the library's warnings as they come; the recorder keeps them for the report, by row and seed
+        var warnings = new WarningRecorder();
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
+            .AddProvider(warnings).SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning));
         var clock = Stopwatch.StartNew();
         FashionMnistFiles? files = null;
         try
@@ -143,7 +145,7 @@ internal static class Study
         var board = options.TensorBoard ? new TensorBoardProgress(Path.Combine(options.OutputDirectory, "tensorboard"), logger: loggers.CreateLogger("Progress")) : null;
         foreach (var seed in options.Seeds)
         {
-            var runner = new StudyRunner(options, files, loggers, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"),
+            var runner = new StudyRunner(options, files, loggers, warnings, line => AnsiConsole.MarkupLineInterpolated($"[grey]seed {seed}[/] {line}"),
                 (name, report) =>
                 {
                     console.Report($"seed {seed} {name}", report);
@@ -172,15 +174,17 @@ internal static class Study
         clock.Stop();
 
         Directory.CreateDirectory(options.OutputDirectory);
-        var markdown = StudyReport.Markdown(options, results, identification, noLabels, refused, clock.Elapsed);
+        var markdown = StudyReport.Markdown(options, results, identification, noLabels, refused, warnings.Records, clock.Elapsed);
         File.WriteAllText(Path.Combine(options.OutputDirectory, "report.md"), markdown);
-        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification, noLabels, refused },
+        var json = JsonSerializer.Serialize(new { options, elapsedSeconds = clock.Elapsed.TotalSeconds, results, identification, noLabels, refused, warnings = warnings.Records },
             new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Converters = { new JsonStringEnumConverter() }, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals });
         File.WriteAllText(Path.Combine(options.OutputDirectory, "results.json"), json);
         StudyPlots.Write(options.OutputDirectory, results, options.Seeds[0]);
 
         PrintSummary(options, results, noLabels);
         foreach (var r in refused) AnsiConsole.MarkupLineInterpolated($"[yellow]refused[/] {r.Row} on seed {r.Seed}: {r.Reason}");
+        foreach (var scope in warnings.Records.GroupBy(w => w.Scope))
+            AnsiConsole.MarkupLineInterpolated($"[yellow]warned[/] {scope.Key}: {scope.Count()} warning(s) on seed(s) {string.Join(", ", scope.Select(w => w.Seed).Distinct())} (report.md lists them)");
         AnsiConsole.MarkupLineInterpolated($"Wrote report.md, results.json{(board is null ? "" : ", TensorBoard event files (tensorboard --logdir " + board.LogDirectory + ")")} and plots to [bold]{Path.GetFullPath(options.OutputDirectory)}[/] in {clock.Elapsed.TotalMinutes:F1} min.");
         return 0;
     }

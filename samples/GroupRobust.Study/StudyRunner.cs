@@ -19,7 +19,7 @@ namespace GroupRobust.Study;
 /// Runs every requested row for one seed through the library's recipes: phase I once (it is also the ERM row), each
 /// identifier's groups once, each distinct run once, every run from the same initialisation.
 /// </summary>
-internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, Action<string> progress, Action<string, EpochReport> onEpoch)
+internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files, ILoggerFactory loggers, WarningRecorder warnings, Action<string> progress, Action<string, EpochReport> onEpoch)
 {
     private string? _rowGroups;   // " on X": the groups of the row in training, when they are not its method's published ones
     private string? _rowPrefix;   // the method's name before them, or null for the run's own ("JTT (λ=4)") when the spec names a variant
@@ -30,6 +30,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
     public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels, List<RefusedRecord> Refused) Run(int seed)
     {
         var device = new Device(options.Device);   // "cpu", "cuda", "cuda:1", ... (checked by TorchBackend.EnsureDevice at start)
+        warnings.Enter(seed, WarningRecorder.PhaseOneScope);   // what the data, phase I and the identifiers log; each row's own below
         var seeds = new SeedSource(seed);
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
@@ -99,6 +100,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             foreach (var row in rows.Where(r => r.Spec != "erm"))
             {
                 clock.Restart();
+                warnings.Enter(seed, row.Spec);   // with the identification a row is the first to need
                 if (row.LastLayer is { } lastLayer)
                 {
                     if (lastLayer.HeldOutFraction > 0)
@@ -169,6 +171,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             // the JM1 paper's Table 4 protocol: no group labels anywhere; a fixed T, the epoch chosen by validation average accuracy
             foreach (var t in phaseOne.Candidates)
             {
+                warnings.Enter(seed, NoLabelRecord.RowName(t));
                 if (jm1 is { } main && main.T == t && main.History.Epochs.All(e => e.OracleReference is not null))
                 {
                     // the main JM1 row trained this very run (the same error set, seeds and options; the selection rule only

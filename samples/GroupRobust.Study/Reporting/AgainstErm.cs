@@ -15,6 +15,9 @@ internal static class AgainstErm
     /// <summary>One row of the comparison: its per-seed differences from ERM (fractions) and its mean test worst-group.</summary>
     internal sealed record Row(string Name, LabelBudget Labels, IReadOnlyList<double> Differences, double Mean)
     {
+        /// <summary>The row's scope in the warnings: its <c>--methods</c> spec, or its name for a no-labels row.</summary>
+        public string? Scope { get; init; }
+
         /// <summary>A label-light row reads no training group label: none, or validation groups to select (T, the epoch, options).</summary>
         public bool LabelLight => Labels is LabelBudget.None or LabelBudget.ValidationGroupsForSelection;
 
@@ -53,17 +56,20 @@ internal static class AgainstErm
         {
             var paired = rs.Where(r => r.Test.WorstGroupAccuracy is not null && erm.ContainsKey(r.Seed)).ToList();
             return paired.Count == 0 ? null
-                : new Row(name, rs[0].LabelsUsed, paired.Select(r => r.Test.WorstGroupAccuracy!.Value - erm[r.Seed]).ToList(), paired.Average(r => r.Test.WorstGroupAccuracy!.Value));
+                : new Row(name, rs[0].LabelsUsed, paired.Select(r => r.Test.WorstGroupAccuracy!.Value - erm[r.Seed]).ToList(), paired.Average(r => r.Test.WorstGroupAccuracy!.Value))
+                {
+                    Scope = rs[0].Spec ?? name,
+                };
         }
         var rows = StudyReport.MethodOrder(results).Where(m => results.First(r => r.Method == m).Spec != "erm")
             .Select(m => Compare(m, results.Where(r => r.Method == m).ToList()));
         var noLabelRows = noLabels.Select(n => n.T).Distinct().Order()
-            .Select(t => Compare(string.Create(CultureInfo.InvariantCulture, $"JM1 without group labels, T = {t}"), noLabels.Where(n => n.T == t).Select(n => n.Result).ToList()));
+            .Select(t => Compare(NoLabelRecord.RowName(t), noLabels.Where(n => n.T == t).Select(n => n.Result).ToList()));
         return rows.Concat(noLabelRows).OfType<Row>().ToList();
     }
 
     /// <summary>The Markdown section; empty when there is no ERM row to compare with.</summary>
-    public static string Markdown(IReadOnlyList<MethodResult> results, IReadOnlyList<NoLabelRecord> noLabels, int runs)
+    public static string Markdown(IReadOnlyList<MethodResult> results, IReadOnlyList<NoLabelRecord> noLabels, IReadOnlyList<WarningRecord> warnings, int runs)
     {
         var rows = Rows(results, noLabels);
         if (rows.Count == 0) return "";
@@ -80,12 +86,15 @@ internal static class AgainstErm
         sb.AppendLine("## Against ERM: test worst-group accuracy, paired by seed").AppendLine();
         sb.AppendLine("Each row minus the ERM row on the same seed (the same data, initialisation and seed stream), in points" + (runs > 1 ? " (mean ± std over seeds)" : "") +
                       "; \"gap closed\" is the share of the ERM -> GroupDRO gap (GroupDRO on the true groups reads training group labels)" + (gap is null ? ", n/a without a GroupDRO row above ERM" : "") +
-                      "; \"p (below)\" is the one-sided p-value of a paired t-test over seeds that the row is below ERM. A label-light row reads no training group label: none, or validation groups to select.").AppendLine();
-        sb.AppendLine("| method | labels used | label-light | worst-group vs ERM | seeds below ERM | p (below) | gap closed |");
-        sb.AppendLine("|---|---|:---:|---:|---:|---:|---:|");
+                      "; \"p (below)\" is the one-sided p-value of a paired t-test over seeds that the row is below ERM; \"seeds warned\" are the seeds on which the library logged a warning while training the row (next section). " +
+                      "A label-light row reads no training group label: none, or validation groups to select.").AppendLine();
+        sb.AppendLine("| method | labels used | label-light | worst-group vs ERM | seeds below ERM | p (below) | gap closed | seeds warned |");
+        sb.AppendLine("|---|---|:---:|---:|---:|---:|---:|---:|");
+        string Warned(Row r) => string.Join(", ", WarningsSection.SeedsWarned(warnings, r.Scope));
         foreach (var r in rows)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {StudyReport.Labels(r.Labels)} | {(r.LabelLight ? "✓" : "")} | {Difference(r)} | {r.SeedsBelow} of {r.Differences.Count} | {(r.PBelow is double p ? p.ToString("F3", CultureInfo.InvariantCulture) : "n/a")} | {Gap(r)} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r.Name} | {StudyReport.Labels(r.Labels)} | {(r.LabelLight ? "✓" : "")} | {Difference(r)} | {r.SeedsBelow} of {r.Differences.Count} | {(r.PBelow is double p ? p.ToString("F3", CultureInfo.InvariantCulture) : "n/a")} | {Gap(r)} | {Warned(r)} |");
         sb.AppendLine();
+        string WarnedOn(Row r) => WarningsSection.SeedsWarned(warnings, r.Scope) is { Count: > 0 } seeds ? $"; the library warned on seed{(seeds.Count > 1 ? "s" : "")} {string.Join(", ", seeds)}" : "";
         var light = rows.Where(r => r.LabelLight).ToList();
         if (light.Count > 0)
         {
@@ -93,7 +102,7 @@ internal static class AgainstErm
             sb.AppendLine($"- Best label-light row: {best.Name}, {Difference(best)} points" + (gap is null ? "" : $", {Gap(best)} of the ERM -> GroupDRO gap") + ".");
             var below = light.Where(r => r.MeanDifference < 0).OrderBy(r => r.MeanDifference).ToList();
             sb.AppendLine("- Label-light rows below ERM's mean worst-group: " + (below.Count == 0 ? "none."
-                : string.Join("; ", below.Select(r => $"{r.Name} ({Difference(r)}, below on {r.SeedsBelow} of {r.Differences.Count} seeds)")) + "."));
+                : string.Join("; ", below.Select(r => $"{r.Name} ({Difference(r)}, below on {r.SeedsBelow} of {r.Differences.Count} seeds{WarnedOn(r)})")) + "."));
             var significant = below.Where(r => r.PBelow < 0.05).ToList();
             if (runs > 1 && below.Count > 0)
                 sb.AppendLine("- Of them, below ERM by a paired one-sided t-test at p < 0.05: " + (significant.Count == 0 ? "none." : string.Join("; ", significant.Select(r => r.Name)) + "."));

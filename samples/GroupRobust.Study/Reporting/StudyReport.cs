@@ -24,7 +24,7 @@ internal static class StudyReport
     };
 
     public static string Markdown(StudyOptions options, IReadOnlyList<MethodResult> results, IReadOnlyList<IdentificationRecord> identification,
-        IReadOnlyList<NoLabelRecord> noLabels, IReadOnlyList<RefusedRecord> refused, TimeSpan elapsed)
+        IReadOnlyList<NoLabelRecord> noLabels, IReadOnlyList<RefusedRecord> refused, IReadOnlyList<WarningRecord> warnings, TimeSpan elapsed)
     {
         var sb = new StringBuilder();
         int runs = options.Seeds.Count;
@@ -80,7 +80,8 @@ internal static class StudyReport
             sb.AppendLine();
         }
 
-        sb.Append(AgainstErm.Markdown(results, noLabels, runs));
+        sb.Append(AgainstErm.Markdown(results, noLabels, warnings, runs));
+        sb.Append(WarningsSection.Markdown(warnings, results));
 
         var groupNames = results[0].Test.Groups.Select(g => g.Name).ToList();
         sb.AppendLine("## Table 2: test accuracy per group (%)").AppendLine();

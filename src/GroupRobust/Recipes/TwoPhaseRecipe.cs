@@ -551,12 +551,15 @@ public sealed class TwoPhaseRecipe
     /// phase II trains: the ERM baseline when phase I trained as long, and never below the model at the T its groups came
     /// from): its groups did not help (an error set that is not the minority, a collapse). Both on the same validation
     /// split, with its true groups. Not for a run that chose its epoch on validation groups its identifier inferred
-    /// (XRM), for options that read no groups (JTT at lambda = 0: a search that chose them says so itself), nor for
-    /// groups that came from no phase-I model.
+    /// (XRM), for options that read no groups (JTT at lambda = 0: a search that chose them says so itself), for a run
+    /// that reads no group label (budget <see cref="LabelBudget.None"/>: T fixed, the epoch by validation average
+    /// accuracy, which would be judged on validation groups it does not read), nor for groups that came from no phase-I model.
     /// </summary>
     private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups)
     {
-        if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
+        // a run that reads no group label (a fixed T, the epoch by validation average accuracy) is not judged on the
+        // validation groups it does not read: its log would say what they showed
+        if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t || run.LabelBudget == LabelBudget.None
             || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
             return;
         int last = Math.Max(Options.Epochs, t);   // a longer phase I is no fair reference for phase II's epochs

@@ -525,6 +525,13 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         // the reference: phase I's validation worst-group (it predicts one class: 0), its first epoch on ties
         Assert.Equal(0, groups.PhaseOneValidation![groups.Epoch!.Value].WorstGroupAccuracy);
         Assert.Contains("phase I's best epoch, 1 (", warning);
+
+        // a run that reads no group label (T fixed in advance, its epoch by validation average accuracy) is not judged on
+        // the validation groups it does not read
+        loggers.Logger.Messages.Clear();
+        using (var blind = recipe.Train(MethodCatalog.Jm1, groups, epoch: groups.Epoch, selection: SelectionRule.AverageAccuracy))
+            Assert.Equal(LabelBudget.None, blind.LabelBudget);
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
     }
 
     [Fact]

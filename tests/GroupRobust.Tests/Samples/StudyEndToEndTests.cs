@@ -146,9 +146,13 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("erm", json.RootElement.GetProperty("results")[0].GetProperty("spec").GetString());
         var erm = perSeed["ERM"];
         double gap = perSeed["GroupDRO"].Values.Average() - erm.Values.Average();
+        // the seeds on which the library warned while a row trained, by the row's spec (a no-labels row's scope is its name)
+        var specs = json.RootElement.GetProperty("results").EnumerateArray().GroupBy(r => r.GetProperty("method").GetString()!).ToDictionary(g => g.Key, g => g.First().GetProperty("spec").GetString()!);
+        string Warned(string name) => string.Join(", ", json.RootElement.GetProperty("warnings").EnumerateArray()
+            .Where(w => w.GetProperty("scope").GetString() == specs.GetValueOrDefault(name, name)).Select(w => w.GetProperty("seed").GetInt32()).Distinct().Order());
 
-        var section = report[report.IndexOf("## Against ERM", StringComparison.Ordinal)..report.IndexOf("## Table 2", StringComparison.Ordinal)];
-        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (?<name>[^|]+?) \| (?<labels>[^|]+?) \| (?<light>✓?) \| (?<diff>[+-][0-9.]+) ± (?<std>[0-9.]+) \| (?<below>[0-9]) of 2 \| (?<p>[0-9.]+|n/a) \| (?<gap>[^|]+?) \|$",
+        var section = report[report.IndexOf("## Against ERM", StringComparison.Ordinal)..report.IndexOf("## Warnings the library logged", StringComparison.Ordinal)];
+        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| (?<name>[^|]+?) \| (?<labels>[^|]+?) \| (?<light>✓?) \| (?<diff>[+-][0-9.]+) ± (?<std>[0-9.]+) \| (?<below>[0-9]) of 2 \| (?<p>[0-9.]+|n/a) \| (?<gap>[^|]+?) \| (?<warned>[0-9, ]*) \|$",
             System.Text.RegularExpressions.RegexOptions.Multiline);
         Assert.Equal(perSeed.Count - 1, rows.Count);   // every row but ERM, each paired over both seeds
         var (below, significant) = (new List<string>(), new List<string>());
@@ -170,6 +174,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
                 if (p < 0.05 && mean < 0) significant.Add(name);
             }
             if (gap > 0) Assert.Equal(mean / gap * 100, double.Parse(row.Groups["gap"].Value.TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture), 0.51);
+            Assert.Equal(Warned(name), row.Groups["warned"].Value.Trim());
             // label-light: no training group label read (DFR fits on validation groups, GroupDRO trains on the true groups)
             bool light = row.Groups["labels"].Value is "none" or "validation groups (selection)";
             Assert.Equal(light, row.Groups["light"].Value == "✓");
@@ -188,6 +193,41 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             if (!significant.Intersect(below).Any()) Assert.StartsWith("Of them, below ERM by a paired one-sided t-test at p < 0.05: none.", tested);
             foreach (var name in below) Assert.Equal(significant.Contains(name), tested.Contains(name, StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public void The_report_lists_the_librarys_warnings_by_row_and_seed_and_the_comparison_names_the_warned_seeds()
+    {
+        // a learning rate too small to move a weight: phase II's model is phase I's at every epoch, so JM1's run never
+        // beats phase I on validation worst-group and the recipe warns (event 144) on every seed; the no-labels runs read
+        // no group label and are not judged on them
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "jm1", "mixup", "--seeds", "0", "1",
+            "--epochs", "2", "--phase1-epochs", "2", "--lr", "1e-12", "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("out/results.json")));
+        var warnings = json.RootElement.GetProperty("warnings").EnumerateArray()
+            .Select(w => (Seed: w.GetProperty("seed").GetInt32(), Scope: w.GetProperty("scope").GetString()!, Id: w.GetProperty("eventId").GetInt32(), Message: w.GetProperty("message").GetString()!)).ToList();
+        foreach (int seed in new[] { 0, 1 })
+            Assert.Single(warnings, w => w.Seed == seed && w.Scope == "jm1" && w.Id == 144 && w.Message.StartsWith("JM1 (input) on the groups of ERM misclassified: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(warnings, w => w.Id == 144 && w.Scope.StartsWith("JM1 without group labels", StringComparison.Ordinal));
+        // of the two candidate T, the main JM1 run is the no-labels run at its T; the other T's no-labels run trained (and would have warned)
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, "without labels: the main JM1 run above is this run").Count);
+        // every warning the console printed is recorded, none twice, and none that it did not print
+        var printed = System.Text.RegularExpressions.Regex.Matches(text, @"warn: \S+\[(?<id>\d+)\] (?<message>.+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => (Id: int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), Message: m.Groups["message"].Value.TrimEnd())).ToList();
+        Assert.Equal(printed.Order(), warnings.Select(w => (w.Id, w.Message)).Order());
+
+        var section = report[report.IndexOf("## Warnings the library logged", StringComparison.Ordinal)..report.IndexOf("## Table 2", StringComparison.Ordinal)];
+        foreach (var group in warnings.GroupBy(w => (w.Scope, w.Seed, w.Id)))
+        {
+            string row = group.Key.Scope switch { "jm1" => "JM1 (input) (`jm1`)", "mixup" => "MixUp (`mixup`)", var other => other };
+            Assert.Contains($"| {row} | {group.Key.Seed} | {group.Key.Id} | {group.Count()} | {group.First().Message.Replace("|", "\\|", StringComparison.Ordinal)} |", section);
+        }
+        Assert.Equal(warnings.GroupBy(w => (w.Scope, w.Seed, w.Id)).Count(), section.Split('\n').Count(l => l.StartsWith("| ", StringComparison.Ordinal)) - 1);   // and no other line
+        Assert.Matches(@"\| JM1 \(input\) \| validation groups \(selection\) \| ✓ \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 0, 1 \|", report);
+        Assert.Contains("warned jm1: ", Flat(text));
     }
 
     [Fact]
