@@ -26,6 +26,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 144, Level = LogLevel.Warning, Message = "{Method} on the groups of {Identifier}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than phase I's best epoch, {PhaseOneEpoch} ({PhaseOne:P1}; the model at T = {T}, which identified its groups: {AtT:P1}): phase II did not improve on phase I, so its groups did not help; check them (another T, another identifier).")]
     public static partial void PhaseTwoNeverBeatPhaseOne(ILogger logger, string method, string identifier, double best, int phaseOneEpoch, double phaseOne, int t, double atT);
 
+    [LoggerMessage(EventId = 148, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than phase I's best epoch, {PhaseOneEpoch} ({PhaseOne:P1}), ERM from the same initialisation: on validation the method did not improve on ERM, and its test numbers are not expected to either; check its options (another grid) or keep ERM.")]
+    public static partial void MethodNeverBeatPhaseOne(ILogger logger, string method, double best, int phaseOneEpoch, double phaseOne);
+
     [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples, no minority of that class; mixing assumes it is one (alpha weights the side it takes for the majority, and its partners come from the other {Rest}); check phase I: another T, or another identifier.")]
     public static partial void ErrorSideNotAMinority(ILogger logger, int label, int errors, int count, int rest);
 

@@ -44,6 +44,7 @@ public sealed class TwoPhaseRecipe
     private readonly SeedSource _seeds;
     private readonly ILoggerFactory? _loggers;
     private readonly ILogger _log;
+    private IReadOnlyDictionary<int, EvaluationResult>? _phaseOneValidation;   // the last phase I's, what a method without groups must beat
 
     /// <summary>Creates the recipe.</summary>
     /// <param name="data">Training, validation and test splits (validation with group labels for the default rules).</param>
@@ -119,7 +120,8 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// Phase I: ERM from the common initialisation for <paramref name="epochs"/> epochs (default
     /// <see cref="RecipeOptions.Phase1Epochs"/>), keeping the weights of epochs 1..Phase1Epochs (the candidates T) and of the
-    /// last epoch. Train it for <see cref="RecipeOptions.Epochs"/> to use it as the ERM baseline as well.
+    /// last epoch. Train it for <see cref="RecipeOptions.Epochs"/> to use it as the ERM baseline as well. The recipe keeps
+    /// its validation results: a method without groups trained afterwards is compared with them (<see cref="Train"/>).
     /// </summary>
     /// <param name="epochs">Epochs of the run, at least <see cref="RecipeOptions.Phase1Epochs"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> is below <see cref="RecipeOptions.Phase1Epochs"/>.</exception>
@@ -141,7 +143,9 @@ public sealed class TwoPhaseRecipe
                 if (report.Epoch <= Options.Phase1Epochs) snapshots[report.Epoch] = PhaseOne.Copy(model);
                 if (report.Epoch == total) final = PhaseOne.Copy(model);
             });
-            return new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)), _data.Train);
+            var phaseOne = new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)), _data.Train);
+            _phaseOneValidation = history.ValidationHistory.ToDictionary(e => e.Epoch, e => e.Result);
+            return phaseOne;
         }
         catch
         {
@@ -226,6 +230,13 @@ public sealed class TwoPhaseRecipe
     /// when it takes groups. When the groups' identifier also inferred validation groups (XRM), the epoch is chosen on
     /// those (no group label read); otherwise on the validation split.
     /// </summary>
+    /// <remarks>
+    /// Warns when the run never beats phase I on validation worst-group accuracy: a method on groups, the best epoch of
+    /// the phase I its groups came from (event 144); a method without groups, the best epoch of the phase I this recipe
+    /// trained last, which is ERM from the same initialisation (event 148; none before <see cref="TrainPhaseOne"/>, none
+    /// for ERM itself). Both only up to <see cref="RecipeOptions.Epochs"/> of phase I, and not for a run that reads no
+    /// group label. docs/bad-input.md lists the cases.
+    /// </remarks>
     /// <param name="method">The method.</param>
     /// <param name="groups">Its groups (from <c>Identify</c>); required when the method takes groups, ignored otherwise.</param>
     /// <param name="options">The method's options; its defaults when null.</param>
@@ -336,7 +347,8 @@ public sealed class TwoPhaseRecipe
     /// <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>. Every run starts from the common
     /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
     /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
-    /// a single run does.
+    /// a single run does. Warns, for the run it returns, when that run never beats the ERM of the phase I this recipe
+    /// trained last on validation worst-group accuracy (as <see cref="Train"/> does).
     /// </summary>
     /// <param name="method">The method (it must take no groups), e.g. <see cref="MethodCatalog.Mixup"/>.</param>
     /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults).</param>
@@ -557,6 +569,11 @@ public sealed class TwoPhaseRecipe
     /// </summary>
     private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups)
     {
+        if (!method.TakesGroups)
+        {
+            WarnUnlessBeatsErm(method, run);
+            return;
+        }
         // a run that reads no group label (a fixed T, the epoch by validation average accuracy) is not judged on the
         // validation groups it does not read: its log would say what they showed
         if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t || run.LabelBudget == LabelBudget.None
@@ -568,6 +585,24 @@ public sealed class TwoPhaseRecipe
         double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
         if (best <= reference)
             Log.PhaseTwoNeverBeatPhaseOne(_log, run.Name, groups.Identifier, best, epoch, reference, t, atTAccuracy);
+    }
+
+    /// <summary>
+    /// For a method without groups (MixUp, CVaR-DRO, the focal loss, LfF, ...): says so (a warning) when no epoch of its run
+    /// reached a better validation worst-group accuracy than the best epoch, up to <see cref="RecipeOptions.Epochs"/>, of
+    /// the phase I this recipe trained last (ERM from the same initialisation; nothing to compare with before one).
+    /// Not for ERM itself, nor for a run that reads no group label.
+    /// </summary>
+    private void WarnUnlessBeatsErm(MethodEntry method, RecipeRun run)
+    {
+        if (_phaseOneValidation is not { } phaseOne || method == MethodCatalog.Erm || run.LabelBudget == LabelBudget.None) return;
+        var reference = phaseOne.Where(kv => kv.Key <= Options.Epochs && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
+            .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).ToList();
+        if (reference.Count == 0) return;
+        var (epoch, accuracy) = reference.MaxBy(e => e.Accuracy);   // the first epoch on ties
+        double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
+        if (best <= accuracy)
+            Log.MethodNeverBeatPhaseOne(_log, run.Name, best, epoch, accuracy);
     }
 
     /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>

@@ -599,6 +599,54 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void A_method_without_groups_that_never_beats_phase_ones_erm_on_validation_says_so()
+    {
+        // models that never learn: MixUp ties ERM on validation at every epoch
+        using var data = MethodFactory.Data(100);
+        var loggers = new ListLoggerFactory();
+        var recipe = NeverLearning(data, loggers);
+        static bool Warning(string m) => m.Contains("on validation the method did not improve on ERM");
+        using (recipe.Train(MethodCatalog.Mixup)) { }
+        Assert.DoesNotContain(loggers.Logger.Messages, Warning);   // no phase I yet: nothing to compare with
+        using var phaseOne = recipe.TrainPhaseOne();
+        using (var run = recipe.Train(MethodCatalog.Mixup))
+        {
+            var warning = Assert.Single(loggers.Logger.Messages, Warning);
+            Assert.StartsWith($"{run.Name}: no epoch reached a better validation worst-group accuracy", warning);
+            Assert.Contains("than phase I's best epoch, 1 (", warning);
+        }
+        // not for ERM itself, nor for a run that reads no group label; a search warns about the run it returns only
+        loggers.Logger.Messages.Clear();
+        using (recipe.Train(MethodCatalog.Erm)) { }
+        using (recipe.Train(MethodCatalog.Mixup, selection: SelectionRule.AverageAccuracy)) { }
+        Assert.DoesNotContain(loggers.Logger.Messages, Warning);
+        using (var run = recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid))
+            Assert.StartsWith($"{run.Name}: ", Assert.Single(loggers.Logger.Messages, Warning));
+    }
+
+    [Fact]
+    public void A_method_without_groups_is_compared_with_phase_ones_best_epoch_within_its_own_length()
+    {
+        // models that learn: the warning comes exactly when the run's best validation worst-group is at most phase I's best
+        // epoch up to RecipeOptions.Epochs (phase I trained longer here, as an ERM baseline of 5 epochs against 3)
+        using var data = MethodFactory.Data(200);
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            var loggers = new ListLoggerFactory();
+            var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(seed), Options, loggers);
+            using var phaseOne = recipe.TrainPhaseOne(Options.Epochs + 2);
+            double reference = phaseOne.Run.History.ValidationHistory.Where(e => e.Epoch <= Options.Epochs).Max(e => e.Result.WorstGroupAccuracy!.Value);
+            foreach (var method in new[] { MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal })
+            {
+                loggers.Logger.Messages.Clear();
+                using var run = recipe.Train(method);
+                double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value);
+                Assert.Equal(best <= reference, loggers.Logger.Messages.Any(m => m.Contains("on validation the method did not improve on ERM")));
+            }
+        }
+    }
+
     /// <summary>A recipe whose models never learn: every weight zero (<see cref="Constant"/>) and a learning rate of 0.</summary>
     private static TwoPhaseRecipe NeverLearning(DatasetSplits data, ListLoggerFactory? loggers = null)
         => new(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), Options, loggers);

@@ -198,9 +198,9 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void The_report_lists_the_librarys_warnings_by_row_and_seed_and_the_comparison_names_the_warned_seeds()
     {
-        // a learning rate too small to move a weight: phase II's model is phase I's at every epoch, so JM1's run never
-        // beats phase I on validation worst-group and the recipe warns (event 144) on every seed; the no-labels runs read
-        // no group label and are not judged on them
+        // a learning rate too small to move a weight: every run's model is phase I's at every epoch, so JM1's run never
+        // beats phase I on validation worst-group and the recipe warns (event 144) on every seed, as it does for MixUp,
+        // which never beats ERM (event 148); the no-labels runs read no group label and are not judged on them
         using var dir = new TempDirectory();
         var (code, text) = Study("--dataset", "gaussian", "--backbone", "mlp", "--train-size", "300", "--methods", "erm", "jm1", "mixup", "--seeds", "0", "1",
             "--epochs", "2", "--phase1-epochs", "2", "--lr", "1e-12", "--tensorboard", "false", "--output", dir.File("out"));
@@ -210,7 +210,10 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         var warnings = json.RootElement.GetProperty("warnings").EnumerateArray()
             .Select(w => (Seed: w.GetProperty("seed").GetInt32(), Scope: w.GetProperty("scope").GetString()!, Id: w.GetProperty("eventId").GetInt32(), Message: w.GetProperty("message").GetString()!)).ToList();
         foreach (int seed in new[] { 0, 1 })
+        {
             Assert.Single(warnings, w => w.Seed == seed && w.Scope == "jm1" && w.Id == 144 && w.Message.StartsWith("JM1 (input) on the groups of ERM misclassified: ", StringComparison.Ordinal));
+            Assert.Single(warnings, w => w.Seed == seed && w.Scope == "mixup" && w.Id == 148 && w.Message.StartsWith("MixUp: no epoch reached a better validation worst-group", StringComparison.Ordinal));   // a method without groups against ERM
+        }
         Assert.DoesNotContain(warnings, w => w.Id == 144 && w.Scope.StartsWith("JM1 without group labels", StringComparison.Ordinal));
         // of the two candidate T, the main JM1 run is the no-labels run at its T; the other T's no-labels run trained (and would have warned)
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, "without labels: the main JM1 run above is this run").Count);
@@ -227,6 +230,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.Equal(warnings.GroupBy(w => (w.Scope, w.Seed, w.Id)).Count(), section.Split('\n').Count(l => l.StartsWith("| ", StringComparison.Ordinal)) - 1);   // and no other line
         Assert.Matches(@"\| JM1 \(input\) \| validation groups \(selection\) \| ✓ \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 0, 1 \|", report);
+        Assert.Matches(@"\| MixUp \| validation groups \(selection\) \| ✓ \| [^|]+ \| [^|]+ \| [^|]+ \| [^|]+ \| 0, 1 \|", report);
         Assert.Contains("warned jm1: ", Flat(text));
     }
 
