@@ -30,7 +30,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
     public (List<MethodResult> Results, List<IdentificationRecord> Identification, List<NoLabelRecord> NoLabels, List<RefusedRecord> Refused) Run(int seed)
     {
         var device = new Device(options.Device);   // "cpu", "cuda", "cuda:1", ... (checked by TorchBackend.EnsureDevice at start)
-        warnings.Enter(seed, WarningRecorder.PhaseOneScope);   // what the data, phase I and the identifiers log; each row's own below
+        warnings.Enter(seed, WarningRecorder.PhaseOneScope);   // what the data and phase I log; each identifier's and each row's own below
         var seeds = new SeedSource(seed);
         using var data = Data.StudyDatasets.Load(options, files, seed, device);
         loggers.CreateLogger("Study").LogInformation("Seed {Seed}: train groups [{Train}], validation {Val}, test {Test}", seed, string.Join(", ", data.TrainGroupCounts()), data.Validation.Count, data.Test.Count);
@@ -70,6 +70,20 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
         IdentifiedGroups GroupsOf(IdentifierEntry id)
         {
             if (identified.TryGetValue(id.Key, out var known)) return known;
+            // what an identifier logs is its own, not the row's that first needed it (rows on the same groups alike)
+            var row = warnings.Current;
+            warnings.Enter(seed, $"identification: {id.Name}");
+            try
+            {
+                return identified[id.Key] = Identify(id);
+            }
+            finally
+            {
+                warnings.Enter(row.Seed, row.Scope);
+            }
+        }
+        IdentifiedGroups Identify(IdentifierEntry id)
+        {
             var passes = new IdentificationOptions();
             object? idOptions = id.Key switch
             {
@@ -87,7 +101,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
             foreach (var (t, groups) in g.Candidates)
                 identification.Add(new IdentificationRecord(seed, id.Name, t == 0 ? null : t, !joint && t == g.Epoch && t > 0, groups.MinorityCount, groups.Quality(data.Train)));
             if (id == MethodCatalog.Xrm) progress($"XRM: {g.Groups.MinorityCount} training cross-mistakes");
-            return identified[id.Key] = g;
+            return g;
         }
         if (phaseOne is not null) GroupsOf(MethodCatalog.Misclassified);
         GroupsOf(MethodCatalog.Oracle);
@@ -122,6 +136,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                 }
                 RecipeRun run;
                 MethodResult trained;
+                int mark = warnings.Mark();
                 try
                 {
                     try
@@ -138,6 +153,7 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                         progress($"{row.Spec}: native failure in TorchSharp ({ex.Message.Split('\n')[0].Trim()}); training the row again from the start");
                         GC.Collect();
                         GC.WaitForPendingFinalizers();   // the finalizers' backlog drained before the second run
+                        warnings.DiscardSince(mark);     // the second run logs its own
                         (run, trained) = Train(row, recipe, GroupsOf, joint, seed, Test);
                     }
                 }
@@ -186,6 +202,8 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                         LabelsUsed = budget, Selection = SelectionRule.AverageAccuracy.Name, BestEpoch = chosen.Epoch, Test = atChosen.OracleReference!, Seconds = 0,   // reused, not trained
                     }));
                     progress($"JM1 at T = {t} without labels: the main JM1 run above is this run; its epoch {chosen.Epoch} by validation average accuracy (not trained twice)");
+                    // its warnings are the main run's, but for the guards that read validation groups, which this row does not
+                    warnings.Copy(seed, "jm1", NoLabelRecord.RowName(t), w => w.EventId is not (144 or 146 or 148));
                     continue;
                 }
                 clock.Restart();

@@ -9,8 +9,8 @@ namespace GroupRobust.Study;
 /// </summary>
 internal sealed class WarningRecorder : ILoggerProvider
 {
-    /// <summary>The scope of what phase I and the identifiers log before any row trains.</summary>
-    public const string PhaseOneScope = "phase I and identification";
+    /// <summary>The scope of what the data and phase I log before any row trains (an identifier's is "identification: NAME").</summary>
+    public const string PhaseOneScope = "phase I";
 
     private readonly object _gate = new();
     private readonly List<WarningRecord> _records = [];
@@ -25,10 +25,40 @@ internal sealed class WarningRecorder : ILoggerProvider
         }
     }
 
+    /// <summary>The seed and scope what is logged now is attributed to.</summary>
+    public (int Seed, string Scope) Current
+    {
+        get
+        {
+            lock (_gate) return _current;
+        }
+    }
+
     /// <summary>Attributes what is logged from now on to <paramref name="scope"/> on <paramref name="seed"/>.</summary>
     public void Enter(int seed, string scope)
     {
         lock (_gate) _current = (seed, scope);
+    }
+
+    /// <summary>How many warnings were recorded so far: a mark for <see cref="DiscardSince"/>.</summary>
+    public int Mark()
+    {
+        lock (_gate) return _records.Count;
+    }
+
+    /// <summary>Forgets what was recorded since <paramref name="mark"/>: a row trained again from the start logs its warnings again.</summary>
+    public void DiscardSince(int mark)
+    {
+        lock (_gate) _records.RemoveRange(mark, _records.Count - mark);
+    }
+
+    /// <summary>
+    /// Records again, under <paramref name="to"/>, what <paramref name="from"/> logged on <paramref name="seed"/> and
+    /// <paramref name="keep"/> accepts: a row that reuses another row's run (the no-labels JM1 row at the main JM1 run's T).
+    /// </summary>
+    public void Copy(int seed, string from, string to, Func<WarningRecord, bool> keep)
+    {
+        lock (_gate) _records.AddRange(_records.Where(w => w.Seed == seed && w.Scope == from && keep(w)).Select(w => w with { Scope = to }).ToList());
     }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);

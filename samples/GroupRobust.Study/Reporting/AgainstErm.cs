@@ -86,7 +86,7 @@ internal static class AgainstErm
         sb.AppendLine("## Against ERM: test worst-group accuracy, paired by seed").AppendLine();
         sb.AppendLine("Each row minus the ERM row on the same seed (the same data, initialisation and seed stream), in points" + (runs > 1 ? " (mean ± std over seeds)" : "") +
                       "; \"gap closed\" is the share of the ERM -> GroupDRO gap (GroupDRO on the true groups reads training group labels)" + (gap is null ? ", n/a without a GroupDRO row above ERM" : "") +
-                      "; \"p (below)\" is the one-sided p-value of a paired t-test over seeds that the row is below ERM; \"seeds warned\" are the seeds on which the library logged a warning while training the row (next section). " +
+                      "; \"p (below)\" is the one-sided p-value of a paired t-test over seeds that the row is below ERM; \"seeds warned\" are the seeds on which the library warned about the row's training (next section, which lists identification's apart). " +
                       "A label-light row reads no training group label: none, or validation groups to select.").AppendLine();
         sb.AppendLine("| method | labels used | label-light | worst-group vs ERM | seeds below ERM | p (below) | gap closed | seeds warned |");
         sb.AppendLine("|---|---|:---:|---:|---:|---:|---:|---:|");

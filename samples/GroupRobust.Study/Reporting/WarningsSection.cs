@@ -4,15 +4,21 @@ using System.Text;
 namespace GroupRobust.Study.Reporting;
 
 /// <summary>
-/// The report's list of the library's warnings, by row and seed: the recipe's guards (events 143, 144, 146, 147), the
+/// The report's list of the library's warnings, by row and seed: the recipe's guards (events 143, 144, 146, 147, 148), the
 /// mixer's unmixed samples, a fallback of the identification rule. A warned seed is one whose number a reader should not
 /// take at face value without reading why.
 /// </summary>
 internal static class WarningsSection
 {
-    /// <summary>The seeds on which something was logged in <paramref name="scope"/> (a row's spec or a no-labels row's name), in order.</summary>
+    /// <summary>Event 145: a progress reporter (the console, TensorBoard) could not write; nothing about the row's training.</summary>
+    private const int ReporterFailed = 145;
+
+    /// <summary>
+    /// The seeds on which the library warned about <paramref name="scope"/>'s training (a row's spec or a no-labels row's
+    /// name), in order: every warning but a progress reporter's failure to write.
+    /// </summary>
     public static IReadOnlyList<int> SeedsWarned(IReadOnlyList<WarningRecord> warnings, string? scope)
-        => scope is null ? [] : warnings.Where(w => w.Scope == scope).Select(w => w.Seed).Distinct().Order().ToList();
+        => scope is null ? [] : warnings.Where(w => w.Scope == scope && w.EventId != ReporterFailed).Select(w => w.Seed).Distinct().Order().ToList();
 
     /// <summary>The Markdown section: one line per scope, seed and event, with the first message and how often it came.</summary>
     public static string Markdown(IReadOnlyList<WarningRecord> warnings, IReadOnlyList<MethodResult> results)
@@ -25,7 +31,8 @@ internal static class WarningsSection
             return sb.ToString();
         }
         sb.AppendLine("Each warning once per row, seed and event (event ids: docs/bad-input.md), with how often it came and its first message; " +
-                      $"\"{WarningRecorder.PhaseOneScope}\" is what was logged before any row trained (a row logs the identification it is the first to need).").AppendLine();
+                      $"\"{WarningRecorder.PhaseOneScope}\" is what the data and phase I logged, \"identification: NAME\" what an identifier did (the rows on its groups share it). " +
+                      "A no-labels row that is the main JM1 run repeats that run's warnings, but for the guards that read validation groups (events 144, 146, 148), which it does not read.").AppendLine();
         sb.AppendLine("| row | seed | event | times | first message |");
         sb.AppendLine("|---|---:|---:|---:|---|");
         // a row's scope is its spec; the report's rows are named by method, so the line gives both

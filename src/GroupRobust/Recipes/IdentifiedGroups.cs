@@ -42,7 +42,7 @@ public sealed record IdentifiedGroups
     /// model): the candidates T and, when phase I trained on as the ERM baseline (<c>TrainPhaseOne(Epochs)</c>), every
     /// later epoch. What phase II must beat: <see cref="TwoPhaseRecipe.Train"/> (and a search, for the run it returns)
     /// warns when no epoch of a run reaches a better validation worst-group accuracy than phase I's best epoch up to
-    /// <see cref="RecipeOptions.Epochs"/>.
+    /// <see cref="RecipeOptions.Epochs"/> (not for a run that reads no group label).
     /// </summary>
     public IReadOnlyDictionary<int, Evaluation.EvaluationResult>? PhaseOneValidation { get; init; }
 

@@ -44,7 +44,6 @@ public sealed class TwoPhaseRecipe
     private readonly SeedSource _seeds;
     private readonly ILoggerFactory? _loggers;
     private readonly ILogger _log;
-    private IReadOnlyDictionary<int, EvaluationResult>? _phaseOneValidation;   // the last phase I's, what a method without groups must beat
 
     /// <summary>Creates the recipe.</summary>
     /// <param name="data">Training, validation and test splits (validation with group labels for the default rules).</param>
@@ -76,10 +75,17 @@ public sealed class TwoPhaseRecipe
     public RecipeOptions Options { get; }
 
     /// <summary>
+    /// The validation results, by epoch, of the last phase I this recipe trained for at least <see cref="RecipeOptions.Epochs"/>
+    /// epochs (the ERM baseline), or null: what a method without groups must beat (event 148).
+    /// </summary>
+    internal IReadOnlyDictionary<int, EvaluationResult>? ErmBaseline { get; set; }
+
+    /// <summary>
     /// The whole recipe: phase I, identification with <paramref name="identifier"/> at the T the identification rule
     /// chooses, and <paramref name="method"/> trained on those groups. By default a method trains on the groups it is
     /// published with (<see cref="MethodEntry.PublishedGroups"/>): JTT and JM1 on the phase-I error set, GroupDRO and LISA
-    /// on the true groups (which reads training group labels); a method that takes no groups trains alone.
+    /// on the true groups (which reads training group labels); a method that takes no groups trains alone. The run warns
+    /// as <see cref="Train"/> does (its phase I is the recipe's ERM baseline only if it trains as long as phase II).
     /// </summary>
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
@@ -100,6 +106,7 @@ public sealed class TwoPhaseRecipe
         ArgumentNullException.ThrowIfNull(method);
         method.CheckOptions(methodOptions, nameof(methodOptions));
         identifier ??= method.PublishedGroups ?? MethodCatalog.Misclassified;
+        var baseline = ErmBaseline;   // a failed call leaves the recipe's ERM baseline as it was
         var phaseOne = method.TakesGroups && identifier.Input == IdentifierInput.PhaseOneModel ? TrainPhaseOne() : null;
         bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0;
         try
@@ -112,6 +119,7 @@ public sealed class TwoPhaseRecipe
         }
         catch
         {
+            ErmBaseline = baseline;
             phaseOne?.Dispose();
             throw;
         }
@@ -120,8 +128,8 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// Phase I: ERM from the common initialisation for <paramref name="epochs"/> epochs (default
     /// <see cref="RecipeOptions.Phase1Epochs"/>), keeping the weights of epochs 1..Phase1Epochs (the candidates T) and of the
-    /// last epoch. Train it for <see cref="RecipeOptions.Epochs"/> to use it as the ERM baseline as well. The recipe keeps
-    /// its validation results: a method without groups trained afterwards is compared with them (<see cref="Train"/>).
+    /// last epoch. Train it for <see cref="RecipeOptions.Epochs"/> to use it as the ERM baseline as well: the recipe then
+    /// keeps its validation results, and a method without groups trained afterwards is compared with them (<see cref="Train"/>).
     /// </summary>
     /// <param name="epochs">Epochs of the run, at least <see cref="RecipeOptions.Phase1Epochs"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epochs"/> is below <see cref="RecipeOptions.Phase1Epochs"/>.</exception>
@@ -144,7 +152,7 @@ public sealed class TwoPhaseRecipe
                 if (report.Epoch == total) final = PhaseOne.Copy(model);
             });
             var phaseOne = new PhaseOne(new RecipeRun(method.Name, model, history, history.LabelBudget, null), snapshots, final!, () => _newModel(_seeds.Derive(MethodEntry.ModelInitStream)), _data.Train);
-            _phaseOneValidation = history.ValidationHistory.ToDictionary(e => e.Epoch, e => e.Result);
+            if (total >= Options.Epochs) ErmBaseline = history.ValidationHistory.ToDictionary(e => e.Epoch, e => e.Result);   // a shorter ERM is no baseline
             return phaseOne;
         }
         catch
@@ -232,10 +240,11 @@ public sealed class TwoPhaseRecipe
     /// </summary>
     /// <remarks>
     /// Warns when the run never beats phase I on validation worst-group accuracy: a method on groups, the best epoch of
-    /// the phase I its groups came from (event 144); a method without groups, the best epoch of the phase I this recipe
-    /// trained last, which is ERM from the same initialisation (event 148; none before <see cref="TrainPhaseOne"/>, none
-    /// for ERM itself). Both only up to <see cref="RecipeOptions.Epochs"/> of phase I, and not for a run that reads no
-    /// group label. docs/bad-input.md lists the cases.
+    /// the phase I its groups came from, up to <see cref="RecipeOptions.Epochs"/> or T if later (event 144); a method
+    /// without groups, the best epoch up to <see cref="RecipeOptions.Epochs"/> of the last phase I this recipe trained for
+    /// at least <see cref="RecipeOptions.Epochs"/>, which is ERM from the same initialisation (event 148; none before such
+    /// a <see cref="TrainPhaseOne"/>, none for ERM itself). Neither for a run that reads no group label.
+    /// docs/bad-input.md lists the cases.
     /// </remarks>
     /// <param name="method">The method.</param>
     /// <param name="groups">Its groups (from <c>Identify</c>); required when the method takes groups, ignored otherwise.</param>
@@ -254,7 +263,7 @@ public sealed class TwoPhaseRecipe
         var run = TrainRun(method, groups, options, epoch, selection, name);
         try
         {
-            WarnUnlessBeatsPhaseOne(method, run, groups);
+            WarnUnlessBeatsPhaseOne(method, run, groups, run.LabelBudget);
         }
         catch
         {
@@ -347,8 +356,8 @@ public sealed class TwoPhaseRecipe
     /// <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>. Every run starts from the common
     /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
     /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
-    /// a single run does. Warns, for the run it returns, when that run never beats the ERM of the phase I this recipe
-    /// trained last on validation worst-group accuracy (as <see cref="Train"/> does).
+    /// a single run does. Warns, for the run it returns, when that run never beats on validation worst-group accuracy the
+    /// ERM baseline this recipe trained (phase I for at least <see cref="RecipeOptions.Epochs"/>), as <see cref="Train"/> does.
     /// </summary>
     /// <param name="method">The method (it must take no groups), e.g. <see cref="MethodCatalog.Mixup"/>.</param>
     /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults).</param>
@@ -405,7 +414,7 @@ public sealed class TwoPhaseRecipe
         }
         var (best, bestGroups) = BestRun(candidates, groups => TrainRun(method, groups, options, null, null, name), Score);
         using var chosen = best;
-        WarnUnlessBeatsPhaseOne(method, chosen, bestGroups);
+        WarnUnlessBeatsPhaseOne(method, chosen, bestGroups, budget);
         return chosen.WithBudget(budget);
     }
 
@@ -472,14 +481,15 @@ public sealed class TwoPhaseRecipe
     {
         var runs = settings.ToList();
         using var chosen = BestRun(runs, c => TrainRun(method, groups, c.Options, c.T, null, name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory)).Run;
-        WarnUnlessBeatsPhaseOne(method, chosen, groups);
-        // a setting that reads no groups won a comparison only where one that reads them trained (the guard may skip them all, and says so)
-        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions) && runs.Any(c => !method.IgnoresGroups(c.Options)))
-            Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
         // on groups whose identifier inferred the validation split's groups (XRM) every run was scored on those, and the
         // chosen run's budget already says what that read (none); otherwise the rule read the validation split's groups
         var selection = groups?.Validation is not null ? LabelBudget.None : Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation);
-        return chosen.WithBudget(Max(chosen.LabelBudget, Max(identification, selection)));
+        var budget = Max(chosen.LabelBudget, Max(identification, selection));
+        WarnUnlessBeatsPhaseOne(method, chosen, groups, budget);
+        // a setting that reads no groups won a comparison only where one that reads them trained (the guard may skip them all, and says so)
+        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions) && runs.Any(c => !method.IgnoresGroups(c.Options)))
+            Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
+        return chosen.WithBudget(budget);
     }
 
     /// <summary>
@@ -567,16 +577,17 @@ public sealed class TwoPhaseRecipe
     /// that reads no group label (budget <see cref="LabelBudget.None"/>: T fixed, the epoch by validation average
     /// accuracy, which would be judged on validation groups it does not read), nor for groups that came from no phase-I model.
     /// </summary>
-    private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups)
+    private void WarnUnlessBeatsPhaseOne(MethodEntry method, RecipeRun run, IdentifiedGroups? groups, LabelBudget budget)
     {
+        // a run that reads no group label (a fixed T, the epoch by validation average accuracy; its budget as returned to
+        // the caller) is not judged on the validation groups it does not read: its log would say what they showed
+        if (budget == LabelBudget.None) return;
         if (!method.TakesGroups)
         {
             WarnUnlessBeatsErm(method, run);
             return;
         }
-        // a run that reads no group label (a fixed T, the epoch by validation average accuracy) is not judged on the
-        // validation groups it does not read: its log would say what they showed
-        if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t || run.LabelBudget == LabelBudget.None
+        if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
             || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
             return;
         int last = Math.Max(Options.Epochs, t);   // a longer phase I is no fair reference for phase II's epochs
@@ -590,12 +601,12 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// For a method without groups (MixUp, CVaR-DRO, the focal loss, LfF, ...): says so (a warning) when no epoch of its run
     /// reached a better validation worst-group accuracy than the best epoch, up to <see cref="RecipeOptions.Epochs"/>, of
-    /// the phase I this recipe trained last (ERM from the same initialisation; nothing to compare with before one).
-    /// Not for ERM itself, nor for a run that reads no group label.
+    /// the ERM baseline (<see cref="ErmBaseline"/>: the last phase I this recipe trained for at least as long; nothing to
+    /// compare with before one). Not for ERM itself.
     /// </summary>
     private void WarnUnlessBeatsErm(MethodEntry method, RecipeRun run)
     {
-        if (_phaseOneValidation is not { } phaseOne || method == MethodCatalog.Erm || run.LabelBudget == LabelBudget.None) return;
+        if (ErmBaseline is not { } phaseOne || method == MethodCatalog.Erm) return;
         var reference = phaseOne.Where(kv => kv.Key <= Options.Epochs && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
             .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).ToList();
         if (reference.Count == 0) return;

@@ -217,10 +217,13 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.DoesNotContain(warnings, w => w.Id == 144 && w.Scope.StartsWith("JM1 without group labels", StringComparison.Ordinal));
         // of the two candidate T, the main JM1 run is the no-labels run at its T; the other T's no-labels run trained (and would have warned)
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, "without labels: the main JM1 run above is this run").Count);
-        // every warning the console printed is recorded, none twice, and none that it did not print
+        // every warning the console printed is recorded, none twice, and none that it did not print (but for a no-labels
+        // row's copies of the main JM1 run's, when it is that run)
+        var logged = warnings.Where(w => !(w.Scope.StartsWith("JM1 without group labels", StringComparison.Ordinal)
+            && warnings.Any(o => o.Seed == w.Seed && o.Scope == "jm1" && o.Id == w.Id && o.Message == w.Message))).ToList();
         var printed = System.Text.RegularExpressions.Regex.Matches(text, @"warn: \S+\[(?<id>\d+)\] (?<message>.+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => (Id: int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), Message: m.Groups["message"].Value.TrimEnd())).ToList();
-        Assert.Equal(printed.Order(), warnings.Select(w => (w.Id, w.Message)).Order());
+        Assert.Equal(printed.Order(), logged.Select(w => (w.Id, w.Message)).Order());
 
         var section = report[report.IndexOf("## Warnings the library logged", StringComparison.Ordinal)..report.IndexOf("## Table 2", StringComparison.Ordinal)];
         foreach (var group in warnings.GroupBy(w => (w.Scope, w.Seed, w.Id)))
