@@ -590,10 +590,9 @@ public sealed class TwoPhaseRecipe
         if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
             || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
             return;
-        int last = Math.Max(Options.Epochs, t);   // a longer phase I is no fair reference for phase II's epochs
-        var (epoch, reference) = phaseOne.Where(kv => kv.Key <= last && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
-            .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).MaxBy(e => e.Accuracy);   // the first epoch on ties
-        double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
+        // a longer phase I is no fair reference for phase II's epochs; T itself has a worst-group accuracy, so there is a best
+        var (epoch, reference) = BestEpoch(phaseOne, Math.Max(Options.Epochs, t))!.Value;
+        double best = BestWorstGroup(run);
         if (best <= reference)
             Log.PhaseTwoNeverBeatPhaseOne(_log, run.Name, groups.Identifier, best, epoch, reference, t, atTAccuracy);
     }
@@ -606,15 +605,26 @@ public sealed class TwoPhaseRecipe
     /// </summary>
     private void WarnUnlessBeatsErm(MethodEntry method, RecipeRun run)
     {
-        if (ErmBaseline is not { } phaseOne || method == MethodCatalog.Erm) return;
-        var reference = phaseOne.Where(kv => kv.Key <= Options.Epochs && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
-            .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).ToList();
-        if (reference.Count == 0) return;
-        var (epoch, accuracy) = reference.MaxBy(e => e.Accuracy);   // the first epoch on ties
-        double best = run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
+        if (ErmBaseline is not { } phaseOne || method == MethodCatalog.Erm || BestEpoch(phaseOne, Options.Epochs) is not { } reference) return;
+        var (epoch, accuracy) = reference;
+        double best = BestWorstGroup(run);
         if (best <= accuracy)
             Log.MethodNeverBeatPhaseOne(_log, run.Name, best, epoch, accuracy);
     }
+
+    /// <summary>
+    /// The phase-I epoch up to <paramref name="last"/> with the best validation worst-group accuracy (the first on ties),
+    /// or null when none up to it has one: what the guards compare a run with.
+    /// </summary>
+    private static (int Epoch, double Accuracy)? BestEpoch(IReadOnlyDictionary<int, EvaluationResult> phaseOne, int last)
+    {
+        var epochs = phaseOne.Where(kv => kv.Key <= last && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
+            .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).ToList();
+        return epochs.Count == 0 ? null : epochs.MaxBy(e => e.Accuracy);
+    }
+
+    /// <summary>A run's best validation worst-group accuracy over its epochs.</summary>
+    private static double BestWorstGroup(RecipeRun run) => run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy ?? double.NegativeInfinity);
 
     /// <summary>Reports synchronously, on the training thread (Progress&lt;T&gt; would post to a synchronisation context).</summary>
     private sealed class InlineProgress(Action<EpochReport> report) : IProgress<EpochReport>
