@@ -2,10 +2,12 @@ using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
 using GroupRobust.Groups;
+using GroupRobust.Internal;
 using GroupRobust.Models;
 using GroupRobust.Randomness;
 using GroupRobust.Training;
 using Microsoft.Extensions.Logging;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -106,11 +108,37 @@ public static class LastLayerRecipe
         // the training split's group labels travel only to a method that reads them (CRT's balancing)
         using var trainFeatures = FeatureExtractor.Extract(model, entry.LabelBudget >= LabelBudget.TrainingGroups ? train : train.WithoutGroupLabels(), batchSize: featureBatchSize);
         using var validationFeatures = FeatureExtractor.Extract(model, validation, batchSize: featureBatchSize);
+        var initial = LinearHead.Read(model);
         var fit = entry.Fit(new LastLayerRequest
         {
-            TrainFeatures = trainFeatures, ValidationFeatures = validationFeatures, Initial = LinearHead.Read(model), Seeds = seeds, Options = options, Loggers = loggers,
+            TrainFeatures = trainFeatures, ValidationFeatures = validationFeatures, Initial = initial, Seeds = seeds, Options = options, Loggers = loggers,
         });
+        WarnUnlessBeatsBase(entry, fit, initial, validationFeatures, loggers);
         fit.Head.Load(model);
         return fit;
+    }
+
+    /// <summary>
+    /// Says so (a warning) when the new last layer's validation worst-group accuracy is not above that of the layer it
+    /// replaces, on the same features: the retraining did not improve on the model it started from (for a base model
+    /// trained by ERM, on ERM), the last-layer counterpart of <see cref="TwoPhaseRecipe"/>'s guards. Not for a fit that
+    /// reads no group label (it would be judged on validation groups it does not read), nor when a validation group is empty.
+    /// </summary>
+    private static void WarnUnlessBeatsBase(LastLayerEntry entry, LastLayerFit fit, LinearHead initial, TensorGroupDataset validation, ILoggerFactory? loggers)
+    {
+        if (fit.LabelBudget == LabelBudget.None || !validation.HasGroups || loggers is null) return;
+        using var evaluator = new WorstGroupEvaluator(validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
+        if (WorstGroup(initial, validation, evaluator) is not double before || WorstGroup(fit.Head, validation, evaluator) is not double after || after > before) return;
+        string inSample = fit.LabelBudget >= LabelBudget.ValidationGroupsForFitting ? ", though it was fitted on this split's groups" : "";
+        Log.LastLayerNeverBeatBase(loggers.CreateLogger("Recipe"), entry.Name, after, before, inSample);
+    }
+
+    /// <summary>The validation worst-group accuracy of <paramref name="head"/> on <paramref name="features"/>; null when a group is empty.</summary>
+    private static double? WorstGroup(LinearHead head, TensorGroupDataset features, WorstGroupEvaluator evaluator)
+    {
+        using var linear = nn.Linear(head.Features, head.Classes);
+        if (features.Device.type != DeviceType.CPU) linear.to(features.Device);
+        head.Load(linear);
+        return evaluator.Evaluate(linear, features, Math.Max(1, features.Count)).WorstGroupAccuracy;
     }
 }

@@ -5,6 +5,7 @@ using GroupRobust.Methods;
 using GroupRobust.Randomness;
 using GroupRobust.Recipes;
 using GroupRobust.Tests.Methods;
+using GroupRobust.Tests.TestSupport;
 using TorchSharp;
 
 namespace GroupRobust.Tests.Recipes;
@@ -40,5 +41,62 @@ public class LastLayerRecipeTests
         Assert.All(run.BaseHistory.Epochs, e => Assert.Equal(160, e.Method.Samples));   // 80% of 200
         Assert.IsType<AfrResult>(run.Fit.Details);
         Assert.Contains("gamma", run.Fit.Summary);
+    }
+
+    [Fact]
+    public void A_new_last_layer_that_does_not_beat_the_one_it_replaces_on_validation_worst_group_says_so()
+    {
+        using var data = MethodFactory.Data(200);
+        const string Warned = "retraining the head did not improve on the model it started from";
+
+        // features that carry nothing (every hidden weight and bias zero): any head predicts one class everywhere, so
+        // its validation worst-group accuracy is 0 before and after; the fit is in-sample for DFR and the message says so
+        foreach (var (entry, options) in new (LastLayerEntry, object?)[]
+        {
+            (MethodCatalog.Dfr, new DfrOptions { Retrains = 2 }),
+            (MethodCatalog.Afr, new AfrSearchOptions { Gammas = [2], Lambdas = [0], Steps = 5, LearningRate = 0.2 }),
+            (MethodCatalog.VanillaCrt, (CrtOptions)MethodCatalog.VanillaCrt.Defaults! with { Epochs = 2 }),
+        })
+        {
+            using var blind = Blind();
+            var loggers = new ListLoggerFactory();
+            using (LastLayerRecipe.Retrain(entry, blind, data.Train, data.Validation, new SeedSource(1), options, loggers: loggers)) { }
+            var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains(Warned));
+            Assert.StartsWith(entry.Name + ": the new last layer's validation worst-group accuracy (0.0", warning);
+            Assert.Equal(entry == MethodCatalog.Dfr, warning.Contains("though it was fitted on this split's groups", StringComparison.Ordinal));
+        }
+
+        // a fit that reads no group label (VanillaCRT's epoch by average accuracy) is not judged on them
+        using (var blind = Blind())
+        {
+            var loggers = new ListLoggerFactory();
+            var options = (CrtOptions)MethodCatalog.VanillaCrt.Defaults! with { Epochs = 2, Selection = SelectionRule.AverageAccuracy };
+            using var run = LastLayerRecipe.Retrain(MethodCatalog.VanillaCrt, blind, data.Train, data.Validation, new SeedSource(1), options, loggers: loggers);
+            Assert.Equal(LabelBudget.None, run.LabelBudget);
+            Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains(Warned));
+        }
+
+        // a head that predicts class 0 everywhere (worst-group 0) on informative features: DFR's new layer does better, silently
+        using (var model = MethodFactory.Model(2))
+        {
+            using (torch.no_grad())
+            {
+                var fc = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+                fc["fc.weight"].zero_();
+                fc["fc.bias"].copy_(torch.tensor(new[] { 1f, 0f }));
+            }
+            var loggers = new ListLoggerFactory();
+            using (LastLayerRecipe.Retrain(MethodCatalog.Dfr, model, data.Train, data.Validation, new SeedSource(1), new DfrOptions { Retrains = 2 }, loggers: loggers)) { }
+            Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains(Warned));
+        }
+    }
+
+    /// <summary>The test model with every weight and bias of its hidden layer zero: its features are zero for every input.</summary>
+    private static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Blind()
+    {
+        var model = MethodFactory.Model(2);
+        using var noGrad = torch.no_grad();
+        foreach (var (name, p) in model.named_parameters().Where(p => p.name.StartsWith("lin1", StringComparison.Ordinal))) p.zero_();
+        return model;
     }
 }

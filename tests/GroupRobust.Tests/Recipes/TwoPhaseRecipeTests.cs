@@ -496,17 +496,6 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>Hands out one <see cref="GroupRobust.Tests.Identification.ListLogger"/> to every category.</summary>
-    private sealed class ListLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory
-    {
-        public GroupRobust.Tests.Identification.ListLogger Logger { get; } = new();
-
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => Logger;
-
-        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider) { }
-
-        public void Dispose() { }
-    }
-
     [Fact]
     public void A_phase_two_that_never_beats_the_phase_one_model_on_validation_worst_group_says_so()
     {
