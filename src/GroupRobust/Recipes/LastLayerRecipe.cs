@@ -129,7 +129,8 @@ public static class LastLayerRecipe
         if (fit.LabelBudget == LabelBudget.None || !validation.HasGroups || loggers is null) return;
         using var evaluator = new WorstGroupEvaluator(validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
         if (WorstGroup(initial, validation, evaluator) is not double before || WorstGroup(fit.Head, validation, evaluator) is not double after || after > before) return;
-        string inSample = fit.LabelBudget >= LabelBudget.ValidationGroupsForFitting ? ", though it was fitted on this split's groups" : "";
+        // DFR fits on the validation groups it is judged on: an in-sample figure (CRT fits on the training groups)
+        string inSample = fit.LabelBudget == LabelBudget.ValidationGroupsForFitting ? ", though it was fitted on this split's groups" : "";
         Log.LastLayerNeverBeatBase(loggers.CreateLogger("Recipe"), entry.Name, after, before, inSample);
     }
 

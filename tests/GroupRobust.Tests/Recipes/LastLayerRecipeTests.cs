@@ -56,6 +56,7 @@ public class LastLayerRecipeTests
             (MethodCatalog.Dfr, new DfrOptions { Retrains = 2 }),
             (MethodCatalog.Afr, new AfrSearchOptions { Gammas = [2], Lambdas = [0], Steps = 5, LearningRate = 0.2 }),
             (MethodCatalog.VanillaCrt, (CrtOptions)MethodCatalog.VanillaCrt.Defaults! with { Epochs = 2 }),
+            (MethodCatalog.Crt, (CrtOptions)MethodCatalog.Crt.Defaults! with { Epochs = 2 }),   // fitted on the training groups, not validation's
         })
         {
             using var blind = Blind();
