@@ -29,8 +29,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 148, Level = LogLevel.Warning, Message = "{Method}: no epoch reached a better validation worst-group accuracy ({Best:P1} at best) than phase I's best epoch, {PhaseOneEpoch} ({PhaseOne:P1}), ERM from the same initialisation: on validation the method did not improve on ERM, and its test numbers are not expected to either; check its options (another grid) or keep ERM.")]
     public static partial void MethodNeverBeatPhaseOne(ILogger logger, string method, double best, int phaseOneEpoch, double phaseOne);
 
-    [LoggerMessage(EventId = 149, Level = LogLevel.Warning, Message = "{Method}: the new last layer's validation worst-group accuracy ({After:P1}) is not above that of the layer it replaces ({Before:P1}) on the same features{InSample}: retraining the head did not improve on the model it started from, and its test numbers are not expected to either; check its options or keep the model's own head.")]
-    public static partial void LastLayerNeverBeatBase(ILogger logger, string method, double after, double before, string inSample);
+    [LoggerMessage(EventId = 149, Level = LogLevel.Warning, Message = "{Method}: the new last layer's validation worst-group accuracy ({After:P1}) is not above {Reference} ({Before:P1}) on the same validation split{InSample}: retraining the head did not improve on the model it started from, and its test numbers are not expected to either; check its options or keep that model.")]
+    public static partial void LastLayerNeverBeatBase(ILogger logger, string method, double after, string reference, double before, string inSample);
 
     [LoggerMessage(EventId = 143, Level = LogLevel.Warning, Message = "Class {Label}: the error side holds {Errors} of its {Count} samples, no minority of that class; mixing assumes it is one (alpha weights the side it takes for the majority, and its partners come from the other {Rest}); check phase I: another T, or another identifier.")]
     public static partial void ErrorSideNotAMinority(ILogger logger, int label, int errors, int count, int rest);

@@ -92,7 +92,7 @@ public static class LastLayerRecipe
                     Selection = SelectionRule.AverageAccuracy, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 },
                 }, null, loggers?.CreateLogger("Training"));
             }
-            var fit = Fit(entry, model, heldOut ?? data.Train, data.Validation, own, entryOptions, 1000, loggers);
+            var fit = Fit(entry, model, heldOut ?? data.Train, data.Validation, own, entryOptions, 1000, loggers, history);
             return new LastLayerRun(entry.Name, model, ownsModel: true, fit, history, (LabelBudget)Math.Max((int)fit.LabelBudget, (int)history.LabelBudget));
         }
         catch
@@ -103,7 +103,7 @@ public static class LastLayerRecipe
     }
 
     private static LastLayerFit Fit(LastLayerEntry entry, nn.Module<Tensor, Tensor> model, IGroupDataset train, IGroupDataset validation, SeedSource seeds, object? options,
-        int featureBatchSize, ILoggerFactory? loggers)
+        int featureBatchSize, ILoggerFactory? loggers, TrainingHistory? baseHistory = null)
     {
         // the training split's group labels travel only to a method that reads them (CRT's balancing)
         using var trainFeatures = FeatureExtractor.Extract(model, entry.LabelBudget >= LabelBudget.TrainingGroups ? train : train.WithoutGroupLabels(), batchSize: featureBatchSize);
@@ -113,25 +113,37 @@ public static class LastLayerRecipe
         {
             TrainFeatures = trainFeatures, ValidationFeatures = validationFeatures, Initial = initial, Seeds = seeds, Options = options, Loggers = loggers,
         });
-        WarnUnlessBeatsBase(entry, fit, initial, validationFeatures, loggers);
+        WarnUnlessBeatsBase(entry, fit, initial, validationFeatures, baseHistory, loggers);
         fit.Head.Load(model);
         return fit;
     }
 
     /// <summary>
     /// Says so (a warning) when the new last layer's validation worst-group accuracy is not above that of the layer it
-    /// replaces, on the same features: the retraining did not improve on the model it started from (for a base model
-    /// trained by ERM, on ERM), the last-layer counterpart of <see cref="TwoPhaseRecipe"/>'s guards. Not for a fit that
-    /// reads no group label (it would be judged on validation groups it does not read), nor when a validation group is empty.
+    /// replaces, on the same features, nor, when the recipe trained the base model (<paramref name="baseHistory"/>), above
+    /// the best epoch of that ERM training: the retraining did not improve on the model it started from, or on ERM
+    /// stopped at its best epoch (the reference of <see cref="TwoPhaseRecipe"/>'s guard for methods without groups). Not
+    /// for a fit that reads no group label (it would be judged on validation groups it does not read), nor when a
+    /// validation group is empty.
     /// </summary>
-    private static void WarnUnlessBeatsBase(LastLayerEntry entry, LastLayerFit fit, LinearHead initial, TensorGroupDataset validation, ILoggerFactory? loggers)
+    private static void WarnUnlessBeatsBase(LastLayerEntry entry, LastLayerFit fit, LinearHead initial, TensorGroupDataset validation, TrainingHistory? baseHistory,
+        ILoggerFactory? loggers)
     {
         if (fit.LabelBudget == LabelBudget.None || !validation.HasGroups || loggers is null) return;
         using var evaluator = new WorstGroupEvaluator(validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
-        if (WorstGroup(initial, validation, evaluator) is not double before || WorstGroup(fit.Head, validation, evaluator) is not double after || after > before) return;
+        if (WorstGroup(initial, validation, evaluator) is not double before || WorstGroup(fit.Head, validation, evaluator) is not double after) return;
+        string reference = "that of the layer it replaces";
+        // the base model's epochs were evaluated on the same validation split (its last epoch is the replaced layer)
+        var best = baseHistory?.ValidationHistory.Where(e => e.Result.WorstGroupAccuracy is not null).MaxBy(e => e.Result.WorstGroupAccuracy!.Value);
+        if (best?.Result.WorstGroupAccuracy is double epochAccuracy && epochAccuracy > before)
+        {
+            before = epochAccuracy;
+            reference = $"the best epoch of the base model's ERM training, {best.Epoch} of {baseHistory!.Epochs.Count}";
+        }
+        if (after > before) return;
         // DFR fits on the validation groups it is judged on: an in-sample figure (CRT fits on the training groups)
         string inSample = fit.LabelBudget == LabelBudget.ValidationGroupsForFitting ? ", though it was fitted on this split's groups" : "";
-        Log.LastLayerNeverBeatBase(loggers.CreateLogger("Recipe"), entry.Name, after, before, inSample);
+        Log.LastLayerNeverBeatBase(loggers.CreateLogger("Recipe"), entry.Name, after, reference, before, inSample);
     }
 
     /// <summary>The validation worst-group accuracy of <paramref name="head"/> on <paramref name="features"/>; null when a group is empty.</summary>

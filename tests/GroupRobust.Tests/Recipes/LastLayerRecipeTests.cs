@@ -92,6 +92,41 @@ public class LastLayerRecipeTests
         }
     }
 
+    [Fact]
+    public void A_head_retrained_on_a_base_model_the_recipe_trained_is_compared_with_that_trainings_best_epoch()
+    {
+        using var data = MethodFactory.Data(200);
+        // a base model trained first, then by gradient ascent (SGD maximising the loss) in the recipe's ERM: an earlier
+        // epoch is better on validation than its last, the layer AFR starts from; AFR's one tiny step stays at that last
+        // layer, so it does not reach the best epoch
+        using var good = MethodFactory.Model(5);
+        using (var sgd = torch.optim.SGD(good.parameters(), 0.5))
+        using (var batch = data.Train.GetBatch(Enumerable.Range(0, data.Train.Count).Select(i => (long)i).ToArray()))
+            for (int step = 0; step < 200; step++)
+            {
+                using var scope = torch.NewDisposeScope();
+                sgd.zero_grad();
+                torch.nn.functional.cross_entropy(good.call(batch.Inputs), batch.Labels).backward();
+                sgd.step();
+            }
+        var loggers = new ListLoggerFactory();
+        using var run = LastLayerRecipe.TrainAndRetrain(MethodCatalog.Afr, data, _ => Copy(good), p => torch.optim.SGD(p, 0.05, maximize: true), new SeedSource(3),
+            new RecipeOptions { Epochs = 3, Phase1Epochs = 1, BatchSize = 32, Evaluator = new EvaluatorOptions { BootstrapSamples = 0 } },
+            new AfrSearchOptions { Gammas = [2], Lambdas = [0], Steps = 1, LearningRate = 1e-6 }, loggers);
+        var worst = run.BaseHistory!.ValidationHistory.Select(e => e.Result.WorstGroupAccuracy!.Value).ToArray();
+        Assert.True(worst.Max() > worst[^1], $"the ascent did not make the last epoch worse: {string.Join(", ", worst)}");
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("retraining the head did not improve on the model it started from"));
+        Assert.Contains($"the best epoch of the base model's ERM training, {1 + Array.IndexOf(worst, worst.Max())} of 3", warning);
+    }
+
+    private static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Copy(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> source)
+    {
+        var copy = MethodFactory.Model(0);
+        using var noGrad = torch.no_grad();
+        foreach (var ((_, to), (_, from)) in copy.named_parameters().Zip(source.named_parameters())) to.copy_(from);
+        return copy;
+    }
+
     /// <summary>The test model with every weight and bias of its hidden layer zero: its features are zero for every input.</summary>
     private static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Blind()
     {
