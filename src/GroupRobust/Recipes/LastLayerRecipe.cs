@@ -33,7 +33,7 @@ public static class LastLayerRecipe
     /// <param name="seeds">The fit's seed source.</param>
     /// <param name="options">The method's options; its defaults when null.</param>
     /// <param name="featureBatchSize">Batch size of the feature passes, at least 1 (default 1,000).</param>
-    /// <param name="loggers">Creates the fit's logger; none when null.</param>
+    /// <param name="loggers">Creates the fit's logger and the recipe's ("Recipe"), which warns (event 149) when the new layer's validation worst-group accuracy is not above the replaced layer's; none when null.</param>
     /// <exception cref="ArgumentException">The model's final layer is not a <c>Linear</c>, or validation has no group labels.</exception>
     public static LastLayerRun Retrain(LastLayerEntry entry, nn.Module<Tensor, Tensor> model, IGroupDataset train, IGroupDataset validation, SeedSource seeds,
         object? options = null, int featureBatchSize = 1000, ILoggerFactory? loggers = null)
@@ -61,7 +61,7 @@ public static class LastLayerRecipe
     /// <param name="seeds">The run's seed source; the base ERM draws from <c>seeds.Child(key).Child("erm")</c>, the fit from <c>seeds.Child(key)</c>.</param>
     /// <param name="options">Epochs and batch sizes of the base model; defaults when null.</param>
     /// <param name="entryOptions">The method's options; its defaults when null.</param>
-    /// <param name="loggers">Creates the loggers; none when null.</param>
+    /// <param name="loggers">Creates the loggers; the recipe's ("Recipe") warns (event 149) when the new layer's validation worst-group accuracy is not above the replaced layer's, nor above the best epoch of the base model's ERM training; none when null.</param>
     public static LastLayerRun TrainAndRetrain(LastLayerEntry entry, DatasetSplits data, Func<long, nn.Module<Tensor, Tensor>> newModel, Func<IEnumerable<Parameter>, OptimizerHelper> newOptimizer,
         SeedSource seeds, RecipeOptions? options = null, object? entryOptions = null, ILoggerFactory? loggers = null)
     {
