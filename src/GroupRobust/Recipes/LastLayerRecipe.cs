@@ -134,11 +134,12 @@ public static class LastLayerRecipe
         if (WorstGroup(initial, validation, evaluator) is not double before || WorstGroup(fit.Head, validation, evaluator) is not double after) return;
         string reference = "that of the layer it replaces";
         // the base model's epochs were evaluated on the same validation split (its last epoch is the replaced layer)
-        var best = baseHistory?.ValidationHistory.Where(e => e.Result.WorstGroupAccuracy is not null).MaxBy(e => e.Result.WorstGroupAccuracy!.Value);
-        if (best?.Result.WorstGroupAccuracy is double epochAccuracy && epochAccuracy > before)
+        if (baseHistory is not null
+            && TwoPhaseRecipe.BestEpoch(baseHistory.ValidationHistory.ToDictionary(e => e.Epoch, e => e.Result), baseHistory.Epochs.Count) is { } best
+            && best.Accuracy > before)
         {
-            before = epochAccuracy;
-            reference = $"the best epoch of the base model's ERM training, {best.Epoch} of {baseHistory!.Epochs.Count}";
+            before = best.Accuracy;
+            reference = $"the best epoch of the base model's ERM training, {best.Epoch} of {baseHistory.Epochs.Count}";
         }
         if (after > before) return;
         // DFR fits on the validation groups it is judged on: an in-sample figure (CRT fits on the training groups)

@@ -614,9 +614,9 @@ public sealed class TwoPhaseRecipe
 
     /// <summary>
     /// The phase-I epoch up to <paramref name="last"/> with the best validation worst-group accuracy (the first on ties),
-    /// or null when none up to it has one: what the guards compare a run with.
+    /// or null when none up to it has one: what the guards compare a run with (and <see cref="LastLayerRecipe"/>'s, a base model's training).
     /// </summary>
-    private static (int Epoch, double Accuracy)? BestEpoch(IReadOnlyDictionary<int, EvaluationResult> phaseOne, int last)
+    internal static (int Epoch, double Accuracy)? BestEpoch(IReadOnlyDictionary<int, EvaluationResult> phaseOne, int last)
     {
         var epochs = phaseOne.Where(kv => kv.Key <= last && kv.Value.WorstGroupAccuracy is not null).OrderBy(kv => kv.Key)
             .Select(kv => (Epoch: kv.Key, Accuracy: kv.Value.WorstGroupAccuracy!.Value)).ToList();
