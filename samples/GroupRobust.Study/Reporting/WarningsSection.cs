@@ -4,7 +4,7 @@ using System.Text;
 namespace GroupRobust.Study.Reporting;
 
 /// <summary>
-/// The report's list of the library's warnings, by row and seed: the recipe's guards (events 143, 144, 146, 147, 148), the
+/// The report's list of the library's warnings, by row and seed: the recipe's guards (events 143, 144, 146 to 150), the
 /// mixer's unmixed samples, a fallback of the identification rule. A warned seed is one whose number a reader should not
 /// take at face value without reading why.
 /// </summary>

@@ -34,7 +34,7 @@ public static partial class MethodCatalog
     public static MethodEntry Jtt { get; } = new("jtt", "JTT", "ERM over the training set plus the error set repeated lambda more times per epoch.",
         "Liu et al., 2021 (anniesch/jtt)", publishedGroups: "misclassified", new JttOptions(),
         (r, o) => new JttMethod(r.Groups!, r.Seeds, (JttOptions)o, MethodEntry.Logger(r, "JTT")), publishedGrid: JttOptions.SearchGrid,
-        ignoresGroups: o => ((JttOptions)o).Lambda == 0, upsamples: o => ((JttOptions)o).Lambda != 0);
+        trainsAsErm: o => ((JttOptions)o).Lambda == 0, upsamples: o => ((JttOptions)o).Lambda != 0);
 
     /// <summary>Just Mix Once: each sample mixed with a same-class partner from the other group.</summary>
     public static MethodEntry Jm1 { get; } = new("jm1", "JM1", "Each sample mixed with a same-label partner from the other partition, at the input, a hidden layer or the output.",
@@ -50,13 +50,18 @@ public static partial class MethodCatalog
     /// <summary>
     /// c-MixUp: partners from the same class, no groups. Its <see cref="MethodEntry.PublishedGrid"/> is MixUp's
     /// <see cref="MixupOptions.SearchGrid"/> as the mixing weight's Beta(a, a), a in {0.1, 0.2, 1, 10} (a = 1 is its
-    /// default U(0, 1)), since c-MixUp is MixUp with partners of the same class.
+    /// default U(0, 1)), since c-MixUp is MixUp with partners of the same class, and MixUp's a = 0 as a constant weight of
+    /// 1 on the sample itself ("c-MixUp (no mixing)"), which trains as ERM does: a search keeps its best mixing setting
+    /// only when it beats that ERM run on validation by more than one standard error (<c>RecipeOptions.OneStandardErrorRule</c>),
+    /// and otherwise returns ERM and warns.
     /// </summary>
     public static MethodEntry ClassConditionalMixup { get; } = new("cmixup", "c-MixUp", "Each sample mixed with a random partner of the same class; no groups.",
         "Just Mix Once (JM1), baseline", publishedGroups: null, new Jm1Options { Schedule = AlphaSchedule.Uniform() },
         (r, o) => Jm1Method.ClassConditionalMixup(r.Train, r.Seeds, (Jm1Options)o, MethodEntry.Logger(r, "Mixing")),
         // MixUp's alphas as Beta(a, a) (a = 1 is c-MixUp's default U(0, 1)): c-MixUp is MixUp with partners of the same class
-        publishedGrid: MixupOptions.SearchGrid.Select(m => new Jm1Options { Schedule = m.Alpha == 1 ? Jm1Method.ClassConditionalMixupSchedule : AlphaSchedule.Beta(m.Alpha, m.Alpha) }).ToList());
+        // MixUp's a = 0 (no mixing) as a constant weight of 1 on the sample itself
+        publishedGrid: MixupOptions.SearchGrid.Select(m => new Jm1Options { Schedule = m.Alpha == 1 ? Jm1Method.ClassConditionalMixupSchedule : m.Alpha == 0 ? Jm1Method.NoMixingSchedule : AlphaSchedule.Beta(m.Alpha, m.Alpha) }).ToList(),
+        trainsAsErm: o => o is Jm1Options { Schedule: ConstantAlpha { Alpha: 1 }, UpsampleLambda: null });
 
     /// <summary>Unconditional JM1: partners from the other side, any class (ablation).</summary>
     public static MethodEntry UnconditionalJm1 { get; } = new("jm1-unconditional", "unconditional JM1", "JM1's ablation: partners from the other partition whatever their label; the sample's label is kept.",
@@ -65,7 +70,8 @@ public static partial class MethodCatalog
 
     /// <summary>Standard MixUp.</summary>
     public static MethodEntry Mixup { get; } = new("mixup", "MixUp", "Inputs mixed with a random permutation of the batch, labels mixed in the loss; lambda ~ Beta(a, a).",
-        "Zhang et al., 2018", publishedGroups: null, new MixupOptions(), (r, o) => new MixupMethod(r.Train, r.Seeds, (MixupOptions)o), publishedGrid: MixupOptions.SearchGrid);
+        "Zhang et al., 2018", publishedGroups: null, new MixupOptions(), (r, o) => new MixupMethod(r.Train, r.Seeds, (MixupOptions)o), publishedGrid: MixupOptions.SearchGrid,
+        trainsAsErm: o => o is MixupOptions { Alpha: <= 0 } m && m.Order == EpochOrder.Shuffled);
 
     /// <summary>GroupDRO: the online robust loss over groups, group-balanced sampling.</summary>
     public static MethodEntry GroupDro { get; } = new("groupdro", "GroupDRO", "Exponentiated-gradient weights on the group losses, the worst groups weighted most; group-balanced epochs.",
@@ -96,7 +102,8 @@ public static partial class MethodCatalog
 
     /// <summary>CVaR-DRO: the mean of the largest per-sample losses.</summary>
     public static MethodEntry CvarDro { get; } = new("cvar-dro", "CVaR-DRO", "Per batch, the mean of the ceil(alpha B) largest per-sample losses; no groups.",
-        "Levy et al., 2020", publishedGroups: null, new CvarDroOptions(), (r, o) => new CvarDroMethod(r.Train, r.Seeds, (CvarDroOptions)o), publishedGrid: CvarDroOptions.PaperGrid);
+        "Levy et al., 2020", publishedGroups: null, new CvarDroOptions(), (r, o) => new CvarDroMethod(r.Train, r.Seeds, (CvarDroOptions)o), publishedGrid: CvarDroOptions.SearchGrid,
+        trainsAsErm: o => o is CvarDroOptions { Alpha: 1 } c && c.Order == EpochOrder.Shuffled);
 
     /// <summary>Learning from Failure: a biased and a debiased network trained together.</summary>
     public static MethodEntry Lff { get; } = new("lff", "LfF", "A biased network trained with generalized cross entropy; the debiased one weights samples by their relative difficulty.",
@@ -126,7 +133,8 @@ public static partial class MethodCatalog
 
     /// <summary>Focal loss: well-classified samples down-weighted by (1 - p)^gamma.</summary>
     public static MethodEntry Focal { get; } = new("focal", "Focal", "Mean of (1 - p)^gamma CE over the batch, p the true class's probability, gamma = 1; no groups.",
-        "Lin et al., 2017; SubpopBench Focal", publishedGroups: null, new FocalOptions(), (r, o) => new FocalMethod(r.Train, r.Seeds, (FocalOptions)o), publishedGrid: FocalOptions.SearchGrid);
+        "Lin et al., 2017; SubpopBench Focal", publishedGroups: null, new FocalOptions(), (r, o) => new FocalMethod(r.Train, r.Seeds, (FocalOptions)o), publishedGrid: FocalOptions.SearchGrid,
+        trainsAsErm: o => o is FocalOptions { Gamma: 0 } f && f.Order == EpochOrder.Shuffled);
 
     /// <summary>LDAM: class-dependent margins proportional to n_y^(-1/4).</summary>
     public static MethodEntry Ldam { get; } = new("ldam", "LDAM", "Cross entropy of s (z - m_y e_y), margins m_y proportional to n_y^(-1/4) (largest 0.5), s = 30; class counts, no groups.",

@@ -20,15 +20,15 @@ public sealed class MethodEntry
     private readonly Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? _model;
 
     private readonly string? _publishedGroups;
-    private readonly Func<object, bool>? _ignoresGroups;
+    private readonly Func<object, bool>? _trainsAsErm;
     private readonly Func<object, bool>? _upsamples;
 
     internal MethodEntry(string key, string name, string description, string reference, string? publishedGroups, object defaults,
         Func<MethodRequest, object, ITrainingMethod> create, OptimizerStep? step = null, Func<Func<long, nn.Module<Tensor, Tensor>>, SeedSource, nn.Module<Tensor, Tensor>>? model = null,
-        IReadOnlyList<object>? publishedGrid = null, Func<object, bool>? ignoresGroups = null, Func<object, bool>? upsamples = null)
+        IReadOnlyList<object>? publishedGrid = null, Func<object, bool>? trainsAsErm = null, Func<object, bool>? upsamples = null)
     {
         _publishedGroups = publishedGroups;
-        _ignoresGroups = ignoresGroups;
+        _trainsAsErm = trainsAsErm;
         _upsamples = upsamples;
         PublishedGrid = publishedGrid ?? [];
         Key = key;
@@ -69,22 +69,29 @@ public sealed class MethodEntry
     /// <summary>
     /// The options searched on validation by the method's published protocol, together with the identification epoch T
     /// for a method on phase-I groups: JTT's lambda in {20, 50, 100, 0} (<see cref="JttOptions.SearchGrid"/>: the JTT
-    /// paper's grid and SubpopBench's lower end, no upsampling), CVaR-DRO's alpha
-    /// in {0.1, 0.2, 0.5} (<see cref="CvarDroOptions.PaperGrid"/>, the JTT paper's), MixUp's alpha and the focal loss's
-    /// gamma over SubpopBench's search ranges (<see cref="MixupOptions.SearchGrid"/>, <see cref="FocalOptions.SearchGrid"/>),
-    /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="MethodCatalog.ClassConditionalMixup"/>);
-    /// empty when none is published. <c>TwoPhaseRecipe.Run</c> follows this protocol when it is given no options
+    /// paper's grid and SubpopBench's lower end, no upsampling), CVaR-DRO's alpha in {0.1, 0.2, 0.5, 1}
+    /// (<see cref="CvarDroOptions.SearchGrid"/>: the JTT paper's grid and the average loss), MixUp's alpha and the focal
+    /// loss's gamma over SubpopBench's search ranges and 0 (<see cref="MixupOptions.SearchGrid"/>, <see cref="FocalOptions.SearchGrid"/>),
+    /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="MethodCatalog.ClassConditionalMixup"/>). Every grid holds its
+    /// method's off setting, which trains as ERM does (<see cref="TrainsAsErm"/>), so that a search can find that the
+    /// method does not help, and says so; empty when none is published. <c>TwoPhaseRecipe.Run</c> follows this protocol when it is given no options
     /// (docs/results.md: on the Gaussian task and Spurious Fashion-MNIST JTT's grid beats both its automatic lambda and a
     /// fixed lambda = 20).
     /// </summary>
     public IReadOnlyList<object> PublishedGrid { get; }
 
     /// <summary>
-    /// Whether a run with these options trains the same whatever its groups (JTT at lambda = 0: no upsampling), so that a
-    /// search over T trains it once.
+    /// Whether a run with these options trains as ERM does, its method switched off by its own reference's setting (JTT
+    /// at lambda = 0: no upsampling, so it trains the same whatever its groups; MixUp at a = 0 and c-MixUp at a constant
+    /// weight of 1: no mixing; the focal loss at gamma = 0: the cross-entropy; CVaR-DRO at alpha = 1: the average loss).
+    /// A search trains such options once (over T too), after every other setting, as the recipe's ERM run itself (ERM on
+    /// ERM's seed stream, so that choosing them returns the recipe's ERM, not a second ERM with another data order): the
+    /// method's best setting is chosen over them only when its validation score is higher by more than one standard error
+    /// (<c>RecipeOptions.OneStandardErrorRule</c>; strictly higher without it; ties go to ERM), and the search says so
+    /// when it is not; the guards that compare a run with phase I do not judge them.
     /// </summary>
     /// <param name="options">The method's options (null: its defaults).</param>
-    internal bool IgnoresGroups(object? options) => _ignoresGroups is { } ignores && ignores(options ?? Defaults);
+    internal bool TrainsAsErm(object? options) => _trainsAsErm is { } erm && erm(options ?? Defaults);
 
     /// <summary>
     /// Whether a run with these options upsamples the minority side of its groups (JTT and JM1+ at lambda != 0), which

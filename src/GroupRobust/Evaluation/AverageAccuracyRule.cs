@@ -10,4 +10,6 @@ internal sealed class AverageAccuracyRule : SelectionRule
     public override LabelBudget LabelBudget => LabelBudget.None;
 
     public override double[] Scores(IReadOnlyList<EpochResult> history) => history.Select(e => e.Result.AverageAccuracy).ToArray();
+
+    internal override double? StandardError(EvaluationResult result) => BinomialStandardError(result.Correct, result.Count);
 }

@@ -118,6 +118,22 @@ public abstract class SelectionRule
     /// <summary>The rule this one stands for on <paramref name="history"/>: itself, except for <see cref="Auto"/>.</summary>
     public virtual SelectionRule Resolve(IReadOnlyList<EpochResult> history) => this;
 
+    /// <summary>
+    /// The standard error of <paramref name="result"/>'s score under this rule, where the score is an accuracy over a
+    /// known number of samples (the binomial sqrt(p (1 - p) / n)): the worst group's for the worst-group rule, the whole
+    /// split's for average accuracy; null for a rule whose score has no such count. The recipes' one-standard-error rule
+    /// reads it (a search keeps a method over ERM only when it is better by more than this).
+    /// </summary>
+    internal virtual double? StandardError(EvaluationResult result) => null;
+
+    /// <summary>The binomial standard error sqrt(p (1 - p) / n) of an accuracy of <paramref name="correct"/> out of <paramref name="count"/> (null for none).</summary>
+    private protected static double? BinomialStandardError(long correct, long count)
+    {
+        if (count <= 0) return null;
+        double p = (double)correct / count;
+        return Math.Sqrt(p * (1 - p) / count);
+    }
+
     /// <summary>The first epoch with the highest score.</summary>
     /// <param name="history">Per-epoch validation results, in training order, at least one.</param>
     /// <exception cref="ArgumentException">The history is empty, or a result lacks what the rule reads.</exception>

@@ -14,4 +14,7 @@ internal sealed class WorstGroupAccuracyRule : SelectionRule
         RequireGroups(history);
         return history.Select(e => e.Result.WorstGroupAccuracy!.Value).ToArray();
     }
+
+    internal override double? StandardError(EvaluationResult result)
+        => result.WorstGroup is int g ? BinomialStandardError(result.Groups[g].Correct, result.Groups[g].Count) : null;
 }

@@ -17,8 +17,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 145, Level = LogLevel.Warning, Message = "{Reporter} could not write ({Target}): {Reason}. Training goes on; this reporter writes nothing more.")]
     public static partial void ReporterFailed(ILogger logger, string reporter, string target, string reason);
 
-    [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "{Method}'s search chose {Run}, which reads no groups: on validation, no setting that uses the groups of {Identifier} did as well as training without them; they are probably not the minority (check another T or another identifier).")]
-    public static partial void GridChoseNoGroups(ILogger logger, string method, string run, string identifier);
+    [LoggerMessage(EventId = 146, Level = LogLevel.Warning, Message = "{Method}'s search chose {Run}, which reads no groups and is the recipe's ERM run: on validation, the best setting that uses the groups of {Identifier}, {Best} ({BestScore:P1}), did not beat training without them ({Erm:P1}){Margin}; they are probably not the minority (check another T or another identifier).")]
+    public static partial void GridChoseNoGroups(ILogger logger, string method, string run, string identifier, string best, double bestScore, double erm, string margin);
+
+    [LoggerMessage(EventId = 150, Level = LogLevel.Warning, Message = "{Method}'s search chose {Run}, which trains as ERM does and is the recipe's ERM run: on validation, the method's best setting, {Best} ({BestScore:P1}), did not beat ERM from the same initialisation ({Erm:P1}){Margin}; it is not expected to help on this data (keep ERM, or search other settings).")]
+    public static partial void GridChoseErm(ILogger logger, string method, string run, string best, double bestScore, double erm, string margin);
 
     [LoggerMessage(EventId = 147, Level = LogLevel.Warning, Message = "{Method}'s search skips its upsampling settings on the groups of {Identifier}{At}: their minority side holds {Share}, no minority of that class; upsampling it would make it the class's majority (the automatic lambda's guard). Settings that read no groups still train.")]
     public static partial void SearchSkipsGroups(ILogger logger, string method, string identifier, string at, string share);

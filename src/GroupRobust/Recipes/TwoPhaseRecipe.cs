@@ -275,9 +275,13 @@ public sealed class TwoPhaseRecipe
 
     /// <summary>
     /// <see cref="Train"/> on checked arguments, without the warning of a run that never beats phase I: a search trains
-    /// many runs and warns about the one it returns.
+    /// many runs and warns about the one it returns. With <paramref name="asErm"/> (a search's setting that trains as ERM does,
+    /// <see cref="MethodEntry.TrainsAsErm"/>) the run is the recipe's ERM itself: ERM from the common initialisation on
+    /// ERM's own seed stream (phase I's), whatever <paramref name="name"/>, so that a search that chooses it returns the
+    /// same model as the recipe's ERM (the ERM baseline when phase I trains as long), not a second ERM with another data
+    /// order; it keeps the method's options and name ("MixUp (a=0)") and the validation groups the method is selected on.
     /// </summary>
-    private RecipeRun TrainRun(MethodEntry method, IdentifiedGroups? groups, object? options, int? epoch, SelectionRule? selection, string? name)
+    private RecipeRun TrainRun(MethodEntry method, IdentifiedGroups? groups, object? options, int? epoch, SelectionRule? selection, string? name, bool asErm = false)
     {
         GroupAssignment? assignment = null;
         if (method.TakesGroups)
@@ -286,17 +290,22 @@ public sealed class TwoPhaseRecipe
                 throw new ArgumentException($"No groups were identified at T = {t}; identified: {string.Join(", ", groups.Candidates.Keys)}.", nameof(epoch));
             assignment = epoch is int e ? groups!.Candidates[e] : groups!.Groups;
         }
-        var model = method.CreateModel(_newModel, _seeds);
+        var trained = asErm ? MethodCatalog.Erm : method;
+        var model = trained.CreateModel(_newModel, _seeds);
         try
         {
-            using var instance = method.Create(new MethodRequest { Train = _data.Train, Groups = assignment, Seeds = _seeds.Child(name ?? method.Key), Options = options, Loggers = _loggers });
+            var request = new MethodRequest { Train = _data.Train, Groups = assignment, Seeds = _seeds.Child(name ?? method.Key), Options = options, Loggers = _loggers };
+            string? offName = null;
+            if (asErm)
+                using (var off = method.Create(request)) offName = off.Name;   // only its name: ERM trains
+            using var instance = asErm ? MethodCatalog.Erm.Create(new MethodRequest { Train = _data.Train, Seeds = _seeds.Child(MethodCatalog.Erm.Key), Loggers = _loggers }) : method.Create(request);
             using var inferred = method.TakesGroups && groups!.Validation is { } v ? v.ApplyTo(_data.Validation) : null;
-            var history = Fit(instance, model, method.Step, inferred, selection, Options.Epochs, null);
+            var history = Fit(instance, model, trained.Step, inferred, selection, Options.Epochs, null, offName);
             var budget = method.TakesGroups ? Max(history.LabelBudget, epoch is null ? groups!.LabelBudget : groups!.IdentifierLabelBudget) : history.LabelBudget;
             int? usedT = method.TakesGroups ? epoch ?? groups!.Epoch : null;
             // a method trained with another optimizer step is named for it ("ERM (group-balanced) + SAM (ρ=0.05)"), so that
             // its rows are not merged with the plain method's
-            string runName = method.Step.Name.Length == 0 ? history.Method : $"{history.Method} + {method.Step.Name}";
+            string runName = offName ?? (method.Step.Name.Length == 0 ? history.Method : $"{history.Method} + {method.Step.Name}");
             return new RecipeRun(runName, model, history, budget, usedT, options, method.TakesGroups ? groups!.Identifier : null);
         }
         catch
@@ -329,8 +338,11 @@ public sealed class TwoPhaseRecipe
     /// <paramref name="grid"/>, and (T, options, epoch) chosen together as the run and epoch with the best validation
     /// score under <see cref="RecipeOptions.Selection"/> (the first in the order T, then grid order, on ties). Every run
     /// starts from the common initialisation and draws from the same seed stream, so the runs differ only in T and the
-    /// options. Costs |T| x |grid| phase-II runs; options that read no groups (JTT at lambda = 0) train once, after all
-    /// the others, so they win only when strictly better, and a warning says so when they do. A setting that upsamples the
+    /// options. Costs |T| x |grid| phase-II runs; options that read no groups (JTT at lambda = 0, which trains as ERM does)
+    /// train once, after all the others, as the recipe's ERM run itself (ERM's seed stream:
+    /// <see cref="MethodEntry.TrainsAsErm"/>), and a setting that reads the groups is chosen over them only when its
+    /// validation score is higher by more than one standard error (<see cref="RecipeOptions.OneStandardErrorRule"/>;
+    /// strictly higher without it; ties go to ERM), and a warning says so when none is. A setting that upsamples the
     /// minority side (JTT at lambda != 0) is skipped, with a warning, at a T whose minority side holds half or more of
     /// some class: upsampling it would make it the class's majority (the guard of JTT's automatic lambda, applied to every
     /// search, which chooses without the caller; <see cref="Train"/> takes explicit options as given). Groups of an identifier
@@ -356,8 +368,14 @@ public sealed class TwoPhaseRecipe
     /// <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>. Every run starts from the common
     /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
     /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
-    /// a single run does. Warns, for the run it returns, when that run never beats on validation worst-group accuracy the
-    /// ERM baseline this recipe trained (phase I for at least <see cref="RecipeOptions.Epochs"/>), as <see cref="Train"/> does.
+    /// a single run does. Options that train as ERM does (the method's off setting, which every published grid holds:
+    /// MixUp at a = 0, the focal loss at gamma = 0, CVaR-DRO at alpha = 1) train after all the others, as the recipe's
+    /// ERM run itself (ERM's seed stream, <see cref="MethodEntry.TrainsAsErm"/>: choosing them returns the recipe's ERM),
+    /// and the method's best setting is chosen over them only when its validation score is higher by more than one
+    /// standard error (<see cref="RecipeOptions.OneStandardErrorRule"/>; strictly higher without it; ties go to ERM), and
+    /// a warning says so when it is not: on validation the method did not help. Otherwise it
+    /// warns, for the run it returns, when that run never beats on validation worst-group accuracy the ERM baseline this
+    /// recipe trained (phase I for at least <see cref="RecipeOptions.Epochs"/>), as <see cref="Train"/> does.
     /// </summary>
     /// <param name="method">The method (it must take no groups), e.g. <see cref="MethodCatalog.Mixup"/>.</param>
     /// <param name="grid">The options to search, at least one, each of the entry's options type (null: its defaults).</param>
@@ -445,7 +463,8 @@ public sealed class TwoPhaseRecipe
         bool fromPhaseOne = groups.Choice is not null && groups.Candidates.Keys.All(t => t >= 1);
         if (!fromPhaseOne && !searchOnly)
             throw new ArgumentException($"The groups of {groups.Identifier} were not identified from phase I (candidates T: {string.Join(", ", groups.Candidates.Keys)}); identify with Identify(phaseOne, identifier, everyCandidate: true).", nameof(groups));
-        // options that read no groups (JTT at lambda = 0) train once, after every other setting, so they win only when strictly better
+        // options that read no groups (JTT at lambda = 0: the recipe's ERM) train once, after every other setting, and a
+        // setting that reads the groups is chosen over them only when better by more than the margin (BestOfGrid)
         IEnumerable<int?> ts = fromPhaseOne ? groups.Candidates.Keys.Order().Select(t => (int?)t) : [null];
         // the automatic lambda's guard for every search, which chooses without the caller: upsampling a minority side that
         // holds half or more of some class makes it that class's majority, so such settings are skipped at that T, saying so
@@ -454,8 +473,8 @@ public sealed class TwoPhaseRecipe
         if (grid.Any(method.UpsamplesMinoritySide))
             foreach (var (t, share) in notMinority.Where(kv => kv.Value is not null))
                 Log.SearchSkipsGroups(_log, method.Name, groups.Identifier, fromPhaseOne ? string.Create(CultureInfo.InvariantCulture, $" at T = {t}") : "", share!);
-        var settings = (from t in ts from options in grid where !method.IgnoresGroups(options) && !(method.UpsamplesMinoritySide(options) && notMinority[t ?? 0] is not null) select (T: t, Options: options))
-            .Concat(from options in grid where method.IgnoresGroups(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options)).ToList();
+        var settings = (from t in ts from options in grid where !method.TrainsAsErm(options) && !(method.UpsamplesMinoritySide(options) && notMinority[t ?? 0] is not null) select (T: t, Options: options))
+            .Concat(from options in grid where method.TrainsAsErm(options) select (T: fromPhaseOne ? groups.Epoch : null, Options: options)).ToList();
         if (settings.Count == 0)
             throw new InvalidOperationException($"{method.Name}'s search has no setting left: every setting upsamples the minority side of {groups.Identifier}, and " +
                 $"{(fromPhaseOne ? "at every T" : "there")} it is no minority of some class ({string.Join("; ", notMinority.Select(kv => (fromPhaseOne ? $"T = {kv.Key}: " : "") + kv.Value))}). " +
@@ -480,16 +499,59 @@ public sealed class TwoPhaseRecipe
     private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IEnumerable<(int? T, object? Options)> settings, LabelBudget identification, string? name)
     {
         var runs = settings.ToList();
-        using var chosen = BestRun(runs, c => TrainRun(method, groups, c.Options, c.T, null, name), (run, _) => Options.Selection.BestScore(run.History.ValidationHistory)).Run;
+        double Score(RecipeRun run) => Options.Selection.BestScore(run.History.ValidationHistory);
+        RecipeRun Train((int? T, object? Options) c) => TrainRun(method, groups, c.Options, c.T, null, name, asErm: method.TrainsAsErm(c.Options));
+        // the method's settings first, the best kept; then its off setting, the recipe's ERM (ERM's runs are the same in any order)
+        var methodRuns = runs.Where(c => !method.TrainsAsErm(c.Options)).ToList();
+        var offRuns = runs.Where(c => method.TrainsAsErm(c.Options)).ToList();
+        var best = methodRuns.Count > 0 ? BestRun(methodRuns, Train, (run, _) => Score(run)).Run : null;
+        RecipeRun kept;
+        try
+        {
+            kept = offRuns.Count == 0 ? best! : Prefer(BestRun(offRuns, Train, (run, _) => Score(run)).Run);
+        }
+        catch
+        {
+            best?.Dispose();
+            throw;
+        }
+        using var chosen = kept;
         // on groups whose identifier inferred the validation split's groups (XRM) every run was scored on those, and the
         // chosen run's budget already says what that read (none); otherwise the rule read the validation split's groups
         var selection = groups?.Validation is not null ? LabelBudget.None : Options.Selection.Resolve(chosen.History.ValidationHistory).BudgetOn(_data.Validation);
         var budget = Max(chosen.LabelBudget, Max(identification, selection));
         WarnUnlessBeatsPhaseOne(method, chosen, groups, budget);
-        // a setting that reads no groups won a comparison only where one that reads them trained (the guard may skip them all, and says so)
-        if (groups is not null && method.IgnoresGroups(chosen.MethodOptions) && runs.Any(c => !method.IgnoresGroups(c.Options)))
-            Log.GridChoseNoGroups(_log, method.Name, chosen.Name, groups.Identifier);
         return chosen.WithBudget(budget);
+
+        // the method's best setting against its off setting (ERM): the method only when better by more than the margin
+        // (one standard error under RecipeOptions.OneStandardErrorRule), ERM on ties; the other run is disposed, and a
+        // warning says when ERM is kept over a setting of the method
+        RecipeRun Prefer(RecipeRun erm)
+        {
+            if (best is null) return erm;
+            try
+            {
+                var history = best.History.ValidationHistory;
+                var rule = Options.Selection.Resolve(history);
+                double bestScore = Score(best), ermScore = Score(erm);
+                double margin = Options.OneStandardErrorRule ? rule.StandardError(rule.Best(history).Result) ?? 0 : 0;
+                if (bestScore - margin > ermScore)
+                {
+                    erm.Dispose();
+                    return best;
+                }
+                string by = margin > 0 ? string.Create(CultureInfo.InvariantCulture, $" by more than one standard error ({margin:P1})") : "";
+                if (groups is not null) Log.GridChoseNoGroups(_log, method.Name, erm.Name, groups.Identifier, best.Name, bestScore, ermScore, by);
+                else Log.GridChoseErm(_log, method.Name, erm.Name, best.Name, bestScore, ermScore, by);
+                best.Dispose();
+                return erm;
+            }
+            catch
+            {
+                erm.Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>
@@ -553,14 +615,14 @@ public sealed class TwoPhaseRecipe
     }
 
     private TrainingHistory Fit(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerStep step, IGroupDataset? validation, SelectionRule? selection, int epochs,
-        Action<EpochReport>? afterEpoch)
+        Action<EpochReport>? afterEpoch, string? runName = null)
     {
         using var optimizer = _newOptimizer(model.parameters());
         return TrainingLoop.Run(method, model, optimizer, _data.Train, validation ?? _data.Validation, Options.Loop(step, selection, epochs),
             new InlineProgress(report =>
             {
                 afterEpoch?.Invoke(report);
-                Options.OnEpoch?.Invoke(method.Name, report);
+                Options.OnEpoch?.Invoke(runName ?? method.Name, report);
             }),
             _loggers?.CreateLogger("Training"));
     }
@@ -573,7 +635,7 @@ public sealed class TwoPhaseRecipe
     /// phase II trains: the ERM baseline when phase I trained as long, and never below the model at the T its groups came
     /// from): its groups did not help (an error set that is not the minority, a collapse). Both on the same validation
     /// split, with its true groups. Not for a run that chose its epoch on validation groups its identifier inferred
-    /// (XRM), for options that read no groups (JTT at lambda = 0: a search that chose them says so itself), for a run
+    /// (XRM), for options that train as ERM does (JTT at lambda = 0, MixUp at a = 0: a search that chose them says so itself), for a run
     /// that reads no group label (budget <see cref="LabelBudget.None"/>: T fixed, the epoch by validation average
     /// accuracy, which would be judged on validation groups it does not read), nor for groups that came from no phase-I model.
     /// </summary>
@@ -588,7 +650,7 @@ public sealed class TwoPhaseRecipe
             return;
         }
         if (groups?.PhaseOneValidation is not { } phaseOne || groups.Validation is not null || run.IdentificationEpoch is not int t
-            || method.IgnoresGroups(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
+            || method.TrainsAsErm(run.MethodOptions) || !phaseOne.TryGetValue(t, out var atT) || atT.WorstGroupAccuracy is not double atTAccuracy)
             return;
         // a longer phase I is no fair reference for phase II's epochs; T itself has a worst-group accuracy, so there is a best
         var (epoch, reference) = BestEpoch(phaseOne, Math.Max(Options.Epochs, t))!.Value;
@@ -601,11 +663,12 @@ public sealed class TwoPhaseRecipe
     /// For a method without groups (MixUp, CVaR-DRO, the focal loss, LfF, ...): says so (a warning) when no epoch of its run
     /// reached a better validation worst-group accuracy than the best epoch, up to <see cref="RecipeOptions.Epochs"/>, of
     /// the ERM baseline (<see cref="ErmBaseline"/>: the last phase I this recipe trained for at least as long; nothing to
-    /// compare with before one). Not for ERM itself.
+    /// compare with before one). Not for ERM itself, nor for options that train as ERM does (MixUp at a = 0: a search that
+    /// chose them says so itself).
     /// </summary>
     private void WarnUnlessBeatsErm(MethodEntry method, RecipeRun run)
     {
-        if (ErmBaseline is not { } phaseOne || method == MethodCatalog.Erm || BestEpoch(phaseOne, Options.Epochs) is not { } reference) return;
+        if (ErmBaseline is not { } phaseOne || method == MethodCatalog.Erm || method.TrainsAsErm(run.MethodOptions) || BestEpoch(phaseOne, Options.Epochs) is not { } reference) return;
         var (epoch, accuracy) = reference;
         double best = BestWorstGroup(run);
         if (best <= accuracy)

@@ -136,4 +136,19 @@ public class SubpopBenchSelectionRuleTests
         ex = Assert.Throws<ArgumentException>(() => SelectionRule.WorstAttributeAccuracy.Best(history));
         Assert.Contains("group labels", ex.Message);
     }
+
+    [Fact]
+    public void The_standard_error_of_a_selection_score_is_the_binomial_one_of_what_it_counts()
+    {
+        var result = new EvaluationResult
+        {
+            Groups = [new GroupAccuracy(0, "a", 50, 40), new GroupAccuracy(1, "b", 25, 10), new GroupAccuracy(2, "empty", 0, 0)],
+            Classes = [], Count = 75, Correct = 50, WorstGroup = 1,
+        };
+        Assert.Equal(Math.Sqrt(0.4 * 0.6 / 25), SelectionRule.WorstGroupAccuracy.StandardError(result)!.Value, 12);   // the worst group's
+        Assert.Equal(Math.Sqrt(50.0 / 75 * (25.0 / 75) / 75), SelectionRule.AverageAccuracy.StandardError(result)!.Value, 12);   // the whole split's
+        Assert.Null(SelectionRule.WorstGroupAccuracy.StandardError(result with { WorstGroup = null }));   // no groups
+        Assert.Equal(0, SelectionRule.WorstGroupAccuracy.StandardError(result with { Groups = [new GroupAccuracy(0, "a", 50, 50), result.Groups[1]], WorstGroup = 0 })!.Value);
+        Assert.Null(SelectionRule.WorstClassAccuracy.StandardError(result));   // a rule without a count: the comparison is strict
+    }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using GroupRobust.Catalog;
 using GroupRobust.Data;
 using GroupRobust.Evaluation;
@@ -7,6 +8,7 @@ using GroupRobust.Methods;
 using GroupRobust.Mixing;
 using GroupRobust.Randomness;
 using GroupRobust.Recipes;
+using GroupRobust.Sampling;
 using GroupRobust.Tests.Methods;
 using GroupRobust.Tests.TestSupport;
 using GroupRobust.Training;
@@ -158,7 +160,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void JTTs_search_trains_lambda_zero_once_after_the_others_and_says_when_it_wins()
+    public void JTTs_search_trains_lambda_zero_once_as_the_recipes_ERM_after_the_others_and_says_when_it_wins()
     {
         using var data = MethodFactory.Data(200);
         var names = new List<string>();
@@ -172,18 +174,23 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         JttOptions[] grid = [new() { Lambda = 0 }, new() { Lambda = 2 }, new() { Lambda = 6 }];
         names.Clear();
         using var searched = recipe.TrainGrid(MethodCatalog.Jtt, groups, grid);
-        // lambda = 0 reads no error set: one run, after every (T, lambda > 0), whatever its place in the grid
+        // lambda = 0 reads no error set: one run, the recipe's ERM, after every (T, lambda > 0), whatever its place in the grid
         Assert.Equal(["JTT (λ=2)", "JTT (λ=6)", "JTT (λ=2)", "JTT (λ=6)", "JTT (λ=0)"], names);
         var chose = loggers.Logger.Messages.Where(m => m.Contains("reads no groups", StringComparison.Ordinal)).ToList();
 
-        // it wins only when strictly better than every other run on validation
-        var scores = new List<(int T, JttOptions Options, double Score)>();
+        // the best upsampling setting is chosen only when its validation score beats lambda = 0's, the recipe's ERM, by
+        // more than one standard error of its worst group's accuracy
+        var scores = new List<(int T, JttOptions Options, double Score, double Se)>();
         foreach (var (t, o) in new[] { (1, grid[1]), (1, grid[2]), (2, grid[1]), (2, grid[2]), (groups.Epoch!.Value, grid[0]) })
         {
-            using var run = recipe.Train(MethodCatalog.Jtt, groups, o, t);
-            scores.Add((t, o, run.History.ValidationHistory.Max(e => e.Result.WorstGroupAccuracy!.Value)));
+            using var run = o == grid[0] ? recipe.Train(MethodCatalog.Erm) : recipe.Train(MethodCatalog.Jtt, groups, o, t);
+            var selected = SelectionRule.WorstGroupAccuracy.Best(run.History.ValidationHistory).Result;
+            var worst = selected.Groups[selected.WorstGroup!.Value];
+            scores.Add((t, o, selected.WorstGroupAccuracy!.Value, Math.Sqrt(worst.Accuracy!.Value * (1 - worst.Accuracy.Value) / worst.Count)));
         }
-        var best = scores.First(s => s.Score == scores.Max(x => x.Score));
+        var upsampling = scores.Where(x => x.Options != grid[0]).ToList();
+        var top = upsampling.First(x => x.Score == upsampling.Max(u => u.Score));
+        var best = top.Score - top.Se > scores[^1].Score ? top : scores[^1];
         Assert.Same(best.Options, searched.MethodOptions);
         Assert.Equal(best.T, searched.IdentificationEpoch);
 
@@ -205,14 +212,15 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var won = recipe.TrainGrid(MethodCatalog.Jtt, tiltedGroups, [new JttOptions { Lambda = 20 }, grid[0]]))
             Assert.Equal(0, ((JttOptions)won.MethodOptions!).Lambda);
         var warning0 = Assert.Single(loggers.Logger.Messages.Skip(before), m => m.Contains("reads no groups", StringComparison.Ordinal));
-        Assert.Contains("JTT's search chose JTT (λ=0), which reads no groups: on validation, no setting that uses the groups of ERM misclassified did as well", warning0);
+        Assert.Matches(@"^JTT's search chose JTT \(λ=0\), which reads no groups and is the recipe's ERM run: on validation, the best setting that uses the groups of " +
+            @"ERM misclassified, JTT \(λ=20\) \([0-9.]+ ?%\), did not beat training without them \([0-9.]+ ?%\)( by more than one standard error \([0-9.]+ ?%\))?; they are probably not the minority", warning0);
         // a grid of lambda = 0 alone compares it with nothing: it trains, and nothing is claimed
         int logged = loggers.Logger.Messages.Count;
         using (var plain = recipe.TrainGrid(MethodCatalog.Jtt, groups, [grid[0]]))
             Assert.Equal("JTT (λ=0)", plain.Name);
         Assert.DoesNotContain(loggers.Logger.Messages.Skip(logged), m => m.Contains("reads no groups", StringComparison.Ordinal));
-        Assert.True(MethodCatalog.Jtt.IgnoresGroups(new JttOptions { Lambda = 0 }));
-        Assert.False(MethodCatalog.Jtt.IgnoresGroups(null));   // the default: the automatic lambda
+        Assert.True(MethodCatalog.Jtt.TrainsAsErm(new JttOptions { Lambda = 0 }));
+        Assert.False(MethodCatalog.Jtt.TrainsAsErm(null));   // the default: the automatic lambda
         Assert.Equal([20, 50, 100, 0], JttOptions.SearchGrid.Select(o => o.Lambda));
         Assert.Same(JttOptions.SearchGrid, MethodCatalog.Jtt.PublishedGrid);
     }
@@ -292,6 +300,155 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains(published.Run.MethodOptions, JttOptions.SearchGrid);
     }
 
+    /// <summary>Cross entropy with its sign flipped: training by it climbs the loss, so its model unlearns the labels.</summary>
+    private sealed class Ascent(IGroupDataset train, SeedSource seeds) : TrainingMethod("ascent", train.Count, seeds)
+    {
+        public override string Name => "ascent";
+
+        public override LabelBudget LabelBudget => LabelBudget.None;
+
+        protected override long[] Order(int epoch) => Enumerable.Range(0, DatasetSize).Select(i => (long)i).ToArray();
+
+        protected override Tensor BatchLoss(nn.Module<Tensor, Tensor> model, Batch batch)
+            => -nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels);
+    }
+
+    [Fact]
+    public void Every_published_grid_holds_its_methods_off_setting_the_recipes_ERM_kept_unless_beaten_by_one_standard_error()
+    {
+        // the off setting is the last of every grid of a method without groups, and the only one that trains as ERM
+        foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.ClassConditionalMixup, MethodCatalog.Focal, MethodCatalog.CvarDro })
+        {
+            Assert.True(entry.TrainsAsErm(entry.PublishedGrid[^1]), $"{entry.Key}: the last setting of its grid");
+            Assert.All(entry.PublishedGrid.SkipLast(1), o => Assert.False(entry.TrainsAsErm(o), $"{entry.Key}: {o}"));
+            Assert.False(entry.TrainsAsErm(null), $"{entry.Key}: its defaults");
+        }
+        Assert.Equal(0, ((MixupOptions)MethodCatalog.Mixup.PublishedGrid[^1]).Alpha);
+        Assert.Equal(0, ((FocalOptions)MethodCatalog.Focal.PublishedGrid[^1]).Gamma);
+        Assert.Equal([0.1, 0.2, 0.5, 1], CvarDroOptions.SearchGrid.Select(o => o.Alpha));
+        Assert.Same(CvarDroOptions.SearchGrid, MethodCatalog.CvarDro.PublishedGrid);
+
+        using var data = MethodFactory.Data(200);
+        // with another epoch order it is no longer ERM (group-balanced ERM is a method of its own)
+        var balanced = EpochOrder.GroupBalanced(GroupAssignment.FromTrueGroups(data.Train));
+        Assert.False(MethodCatalog.Mixup.TrainsAsErm(new MixupOptions { Alpha = 0, Order = balanced }));
+        Assert.False(MethodCatalog.Focal.TrainsAsErm(new FocalOptions { Gamma = 0, Order = balanced }));
+        var names = new List<string>();
+        var loggers = new ListLoggerFactory();
+        var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
+        var recipe = new TwoPhaseRecipe(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), options, loggers);
+
+        // it trains as ERM does: from the same initialisation and seed stream, the same model
+        using (var erm = recipe.Train(MethodCatalog.Erm, name: "stream"))
+            foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.ClassConditionalMixup, MethodCatalog.Focal, MethodCatalog.CvarDro })
+            {
+                using var off = recipe.Train(entry, options: entry.PublishedGrid[^1], name: "stream");
+                foreach (var (a, b) in off.Model.parameters().Zip(erm.Model.parameters()))
+                    Assert.True(a.allclose(b, 1e-4, 1e-5), $"{off.Name} did not train as ERM does");
+            }
+        Assert.Equal(["c-MixUp (no mixing)", "Focal (γ=0)", "CVaR-DRO (α=1)"], names.Skip(2));
+
+        // the off setting trains first, wherever it stands in the grid, and a tie goes to it (here a model that never
+        // learns scores alike in every run): the search returns the recipe's ERM and says so, and does not also judge
+        // that run against ERM
+        var never = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), options, loggers);
+        using (never.TrainPhaseOne(Options.Epochs)) { }
+        names.Clear();
+        loggers.Logger.Messages.Clear();
+        using (var tie = never.TrainGrid(MethodCatalog.Mixup, [new MixupOptions { Alpha = 0 }, new MixupOptions { Alpha = 0.2 }]))
+            Assert.Equal("MixUp (a=0)", tie.Name);
+        Assert.Equal(["MixUp (a=0.2)", "MixUp (a=0)"], names);
+        Assert.Equal("MixUp's search chose MixUp (a=0), which trains as ERM does and is the recipe's ERM run: on validation, the method's best setting, " +
+            $"MixUp (a=0.2) ({0.0:P1}), did not beat ERM from the same initialisation ({0.0:P1}); it is not expected to help on this data (keep ERM, or search other settings).",
+            Assert.Single(loggers.Logger.Messages, m => m.Contains("trains as ERM does", StringComparison.Ordinal)));
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("on validation the method did not improve on ERM", StringComparison.Ordinal));
+        // without the off setting the tie goes to the first setting, and that run is judged against ERM as before
+        loggers.Logger.Messages.Clear();
+        using (var first = never.TrainGrid(MethodCatalog.Mixup, [new MixupOptions { Alpha = 0.2 }, new MixupOptions { Alpha = 1 }]))
+            Assert.Equal("MixUp (a=0.2)", first.Name);
+        Assert.Single(loggers.Logger.Messages, m => m.Contains("on validation the method did not improve on ERM", StringComparison.Ordinal));
+
+        // a setting that unlearns the labels (gradient ascent) against the off setting: the off setting is strictly better
+        // on validation, the search keeps it and says so, and does not also claim that the run it returns missed ERM
+        // (groups of nearly equal size, on which ERM learns every group)
+        var probe = new MethodEntry("probe", "Probe", "ERM at gamma = 0, gradient ascent otherwise.", "a test", publishedGroups: null, new FocalOptions(),
+            (r, o) => ((FocalOptions)o).Gamma == 0 ? new ErmMethod(r.Train, r.Seeds) : new Ascent(r.Train, r.Seeds), trainsAsErm: o => ((FocalOptions)o).Gamma == 0);
+        using var even = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 200, ValidationSize = 100, TestSize = 100, MinorityFraction = 0.4, Seed = 4 });
+        recipe = new TwoPhaseRecipe(even, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), options, loggers);
+        using (recipe.TrainPhaseOne(Options.Epochs)) { }
+        loggers.Logger.Messages.Clear();
+        using (var won = recipe.TrainGrid(probe, [new FocalOptions { Gamma = 0 }, new FocalOptions { Gamma = 1 }], name: "probe"))
+        {
+            Assert.Equal(0, ((FocalOptions)won.MethodOptions!).Gamma);
+            Assert.True(won.History.Best.Validation.WorstGroupAccuracy > 0.5, $"ERM should learn every group here ({won.History.Best.Validation.WorstGroupAccuracy})");
+            // the off setting is the recipe's ERM run itself (ERM's seed stream, whatever the search's): the same model
+            using var erm = recipe.Train(MethodCatalog.Erm);
+            foreach (var (a, b) in won.Model.parameters().Zip(erm.Model.parameters())) Assert.True(a.allclose(b, 0, 0), "the search's off setting is not the recipe's ERM");
+        }
+        var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("trains as ERM does", StringComparison.Ordinal));
+        Assert.StartsWith("Probe's search chose ERM, which trains as ERM does and is the recipe's ERM run: on validation, the method's best setting, ascent (", warning);
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("did not improve on ERM", StringComparison.Ordinal));
+        // with MixUp: its off setting trains as ERM, under MixUp's name for it
+        names.Clear();
+        using (var mixup = recipe.TrainGrid(MethodCatalog.Mixup, [new MixupOptions { Alpha = 0 }]))
+        {
+            Assert.Equal("MixUp (a=0)", mixup.Name);
+            using var erm = recipe.Train(MethodCatalog.Erm);
+            foreach (var (a, b) in mixup.Model.parameters().Zip(erm.Model.parameters())) Assert.True(a.allclose(b, 0, 0), "MixUp's off setting in a search is not the recipe's ERM");
+        }
+        Assert.Equal(["MixUp (a=0)", "ERM"], names);
+        // alone, the off setting is compared with nothing: nothing is claimed
+        loggers.Logger.Messages.Clear();
+        using (recipe.TrainGrid(probe, [new FocalOptions { Gamma = 0 }])) { }
+        using (recipe.Train(MethodCatalog.Mixup, options: new MixupOptions { Alpha = 0 })) { }
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("trains as ERM does", StringComparison.Ordinal) || m.Contains("did not improve on ERM", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_search_keeps_ERM_unless_the_methods_best_setting_beats_it_by_more_than_one_standard_error()
+    {
+        // settings that are ERM on other data orders: their validation scores differ from ERM's by noise alone, and the
+        // best of them beats ERM on validation by less than the standard error of its worst group (groups of 25 samples)
+        using var data = SyntheticGaussianDataset.Create(new SyntheticGaussianOptions { TrainSize = 400, ValidationSize = 200, TestSize = 100, MinorityFraction = 0.3, Seed = 5 });
+        var noise = new MethodEntry("noise", "Noise", "ERM at gamma = 0; ERM on another data order otherwise.", "a test", publishedGroups: null, new FocalOptions(),
+            (r, o) => new ErmMethod(r.Train, ((FocalOptions)o).Gamma == 0 ? r.Seeds : r.Seeds.Child(string.Create(CultureInfo.InvariantCulture, $"order-{((FocalOptions)o).Gamma}"))),
+            trainsAsErm: o => ((FocalOptions)o).Gamma == 0);
+        FocalOptions[] grid = [.. Enumerable.Range(1, 12).Select(k => new FocalOptions { Gamma = k }), new FocalOptions { Gamma = 0 }];
+        TwoPhaseRecipe Make(bool oneSe, ListLoggerFactory loggers)
+            => new(data, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options with { OneStandardErrorRule = oneSe }, loggers);
+
+        // every setting alone: its selected epoch's worst-group accuracy and that group's binomial standard error
+        var alone = Make(true, new ListLoggerFactory());
+        (double Score, double Se) Selected(RecipeRun run)
+        {
+            var result = SelectionRule.WorstGroupAccuracy.Best(run.History.ValidationHistory).Result;
+            var worst = result.Groups[result.WorstGroup!.Value];
+            return (worst.Accuracy!.Value, Math.Sqrt(worst.Accuracy.Value * (1 - worst.Accuracy.Value) / worst.Count));
+        }
+        var settings = grid.SkipLast(1).Select(o => { using var run = alone.Train(noise, options: o); return (Options: o, Selected(run).Score, Selected(run).Se); }).ToList();
+        double erm;
+        using (var run = alone.Train(MethodCatalog.Erm)) erm = Selected(run).Score;
+        var top = settings.First(x => x.Score == settings.Max(s => s.Score));
+        output.WriteLine($"ERM {erm:P1}; best setting γ={top.Options.Gamma} {top.Score:P1} ± {top.Se:P1}; all: {string.Join(", ", settings.Select(x => x.Score.ToString("P1")))}");
+
+        foreach (bool oneSe in new[] { true, false })
+        {
+            var loggers = new ListLoggerFactory();
+            using var searched = Make(oneSe, loggers).TrainGrid(noise, grid);
+            bool keepsMethod = top.Score - (oneSe ? top.Se : 0) > erm;
+            Assert.Equal(keepsMethod ? top.Options : grid[^1], searched.MethodOptions);
+            var warnings = loggers.Logger.Messages.Where(m => m.Contains("trains as ERM does", StringComparison.Ordinal)).ToList();
+            if (keepsMethod) Assert.Empty(warnings);
+            else Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"the method's best setting, ERM ({top.Score:P1}), did not beat ERM from the same initialisation ({erm:P1})") +
+                (oneSe && top.Se > 0 ? string.Create(CultureInfo.InvariantCulture, $" by more than one standard error ({top.Se:P1})") : ""), Assert.Single(warnings));
+        }
+        // the case the rule is for (here, on the machines this was written on: 72.0% against 70.0%, a standard error of
+        // 6.3%): the best setting above ERM on validation by less than its standard error, kept by the strict comparison
+        // and not by the rule. Another CPU's kernels may move a prediction and with it the case; the comparisons above
+        // hold whatever the scores.
+        output.WriteLine(top.Score > erm && top.Score - top.Se <= erm ? "the rule and the strict comparison differ here" : "the rule and the strict comparison agree here");
+    }
+
     [Fact]
     public void A_method_without_groups_searches_its_published_grid_on_validation()
     {
@@ -322,14 +479,14 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         // Run follows the published protocol: the entry's grid, and no phase I for a method without groups
         using var run2 = Recipe(data).Run(MethodCatalog.CvarDro);
         Assert.Null(run2.PhaseOne);
-        Assert.Contains(run2.Run.MethodOptions, CvarDroOptions.PaperGrid);
+        Assert.Contains(run2.Run.MethodOptions, CvarDroOptions.SearchGrid);
         using var plain = Recipe(data, options: Options with { SearchPublishedGrid = false }).Run(MethodCatalog.CvarDro);
         Assert.Null(plain.Run.MethodOptions);
         Assert.Equal(LabelBudget.ValidationGroupsForSelection, plain.LabelBudget);
         foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal, MethodCatalog.ClassConditionalMixup })
             Assert.All(entry.PublishedGrid, o => Assert.IsType(entry.OptionsType, o));
         // c-MixUp's grid is MixUp's alphas as Beta(a, a), its default U(0, 1) among them; a run names a schedule other than that
-        Assert.Equal(["Beta(0.1,0.1)", "Beta(0.2,0.2)", "U(0,1)", "Beta(10,10)"], MethodCatalog.ClassConditionalMixup.PublishedGrid.Select(o => ((Jm1Options)o).Schedule.Name));
+        Assert.Equal(["Beta(0.1,0.1)", "Beta(0.2,0.2)", "U(0,1)", "Beta(10,10)", "1"], MethodCatalog.ClassConditionalMixup.PublishedGrid.Select(o => ((Jm1Options)o).Schedule.Name));
         using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1), (Jm1Options)MethodCatalog.ClassConditionalMixup.PublishedGrid[0]))
             Assert.Equal("c-MixUp (Beta(0.1,0.1))", cmixup.Name);
         using (var cmixup = Jm1Method.ClassConditionalMixup(data.Train, new SeedSource(1)))
@@ -613,7 +770,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         using (recipe.Train(MethodCatalog.Erm)) { }
         using (recipe.Train(MethodCatalog.Mixup, selection: SelectionRule.AverageAccuracy)) { }
         Assert.DoesNotContain(loggers.Logger.Messages, Warning);
-        using (var run = recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid))
+        using (var run = recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid.SkipLast(1).ToList()))   // without its off setting, which a never-learning run ties
             Assert.StartsWith($"{run.Name}: ", Assert.Single(loggers.Logger.Messages, Warning));
         // Run's phase I is a baseline when it trains as long as phase II; a failed Run (the automatic lambda refuses an
         // error set that is all of a class) leaves the baseline as it was

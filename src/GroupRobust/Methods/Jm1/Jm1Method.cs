@@ -79,6 +79,9 @@ public sealed class Jm1Method : TrainingMethod
     /// <summary>c-MixUp's default distribution of the mixing weight: U(0, 1), MixUp's Beta(1, 1).</summary>
     internal static AlphaSchedule ClassConditionalMixupSchedule { get; } = AlphaSchedule.Uniform();
 
+    /// <summary>c-MixUp's off setting: a constant weight of 1 on the batch sample, so that nothing of its partner is mixed in (MixUp's a = 0).</summary>
+    internal static AlphaSchedule NoMixingSchedule { get; } = AlphaSchedule.Constant(1);
+
     /// <summary>Unconditional JM1 (ablation): partners from the other side, any label; the batch sample's label is kept.</summary>
     public static Jm1Method UnconditionalJm1(IGroupDataset train, GroupAssignment groups, SeedSource seeds, Jm1Options? options = null, ILogger? logger = null)
         => new(train, groups, seeds, (options ?? new Jm1Options()) with { Policy = PartnerPolicy.OtherSideAnyClass }, logger);
@@ -102,7 +105,8 @@ public sealed class Jm1Method : TrainingMethod
                 _ => "",
             };
             // c-MixUp names a schedule other than its uniform one (its grid's runs: "c-MixUp (Beta(0.1,0.1))")
-            string schedule = Options.Schedule.Name == ClassConditionalMixupSchedule.Name ? "" : Options.Schedule.Name;
+            string schedule = Options.Schedule.Name == ClassConditionalMixupSchedule.Name ? ""
+                : Options.Policy == PartnerPolicy.SameClass && Options.Schedule is ConstantAlpha { Alpha: 1 } ? "no mixing" : Options.Schedule.Name;
             string cmixup = string.Join(", ", new[] { layer == MixedForwardPass.InputLayer ? "" : layer, schedule }.Where(s => s.Length > 0));
             return Options.Policy switch
             {

@@ -24,9 +24,11 @@ public sealed record JttOptions
     /// SubpopBench's range (Yang et al., 2023: a loss weight of 10^U(0, 2.5) on the error set, where 1 does not upweight).
     /// lambda = 0 trains on the plain training set, so the search can find that upsampling the error set does not help:
     /// on the Gaussian task of the JM1 paper's Appendix C, where every identifier's set is about 10% minority, JTT on the
-    /// GCE-biased model's errors falls further below ERM the larger lambda is, from 1 to 20 (docs/results.md). It comes last,
-    /// so it wins only when strictly better on validation; searched jointly with T it trains once (it reads no error
-    /// set), and when it wins the recipe says so at warning level. The catalog's published grid for JTT.
+    /// GCE-biased model's errors falls further below ERM the larger lambda is, from 1 to 20 (docs/results.md). It trains
+    /// last, once (it reads no error set; searched jointly with T too), as the recipe's ERM run itself (ERM's seed
+    /// stream), and the best upsampling setting is chosen over it only when better on validation by more than one
+    /// standard error (<c>RecipeOptions.OneStandardErrorRule</c>); when it is not, the recipe says so at warning level.
+    /// The catalog's published grid for JTT.
     /// </summary>
     public static IReadOnlyList<JttOptions> SearchGrid { get; } = [.. PaperGrid, new JttOptions { Lambda = 0 }];
 }

@@ -25,7 +25,11 @@ public sealed record MixupOptions
     /// <summary>
     /// The alphas searched on validation when MixUp is run by its published protocol (<c>TwoPhaseRecipe.Run</c> with no
     /// options; <c>recipe.TrainGrid(MethodCatalog.Mixup, MixupOptions.SearchGrid)</c>): {0.1, 0.2, 1, 10}, the ends of
-    /// SubpopBench's search range 10^U(-1, 1), its default 0.2 and Zhang et al.'s CIFAR value 1.
+    /// SubpopBench's search range 10^U(-1, 1), its default 0.2 and Zhang et al.'s CIFAR value 1, and a = 0, no mixing
+    /// (lambda = 1, as Zhang et al.'s code sets it for alpha = 0; the limit of Beta(a, a) as a goes to 0), which trains as
+    /// ERM does: the search trains it as the recipe's ERM run, keeps the best mixing setting only when it beats that run on
+    /// validation by more than one standard error (<c>RecipeOptions.OneStandardErrorRule</c>), and otherwise returns ERM
+    /// and warns that mixing did not help.
     /// </summary>
-    public static IReadOnlyList<MixupOptions> SearchGrid { get; } = [new MixupOptions { Alpha = 0.1 }, new MixupOptions { Alpha = 0.2 }, new MixupOptions { Alpha = 1 }, new MixupOptions { Alpha = 10 }];
+    public static IReadOnlyList<MixupOptions> SearchGrid { get; } = [new MixupOptions { Alpha = 0.1 }, new MixupOptions { Alpha = 0.2 }, new MixupOptions { Alpha = 1 }, new MixupOptions { Alpha = 10 }, new MixupOptions { Alpha = 0 }];
 }
