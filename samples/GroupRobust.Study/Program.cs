@@ -33,6 +33,7 @@ var epochs = new Option<int>("--epochs") { Description = "Training epochs per me
 var phase1 = new Option<int>("--phase1-epochs") { Description = "Phase-I candidates: T is chosen in 1..N on validation", DefaultValueFactory = _ => 3 };
 var rule = new Option<string>("--identification-rule") { Description = "How T is chosen: error-set-f1 (validation errors as a detector of the minority groups, both from validation; default), worst-group or average (phase-I validation accuracy), joint (JTT's protocol: T and the phase-II epoch together), oracle-f1 (ORACLE: minority groups from the training counts)", DefaultValueFactory = _ => "error-set-f1" };
 var selection = new Option<string>("--selection") { Description = "Phase-II model selection on validation: worst-group or worst-attribute (validation groups); average, worst-class, class-balanced, mean-precision, worst-class-precision, mean-f1, worst-class-f1, auroc or class-difference (no group labels; SubpopBench's rules)", DefaultValueFactory = _ => "worst-group" };
+var oneStandardError = new Option<bool>("--one-standard-error-rule") { Description = "A searched grid (METHOD:grid) keeps the method over its off setting, the recipe's ERM run, only when its validation score is higher by more than one standard error (false: strictly higher)", DefaultValueFactory = _ => true };
 var noLabelsSection = new Option<bool>("--no-labels-section") { Description = "Also run the no-labels protocol (the paper's Table 4): JM1 for every candidate T, selected by validation average accuracy", DefaultValueFactory = _ => true };
 var seeds = new Option<int[]>("--seeds") { Description = "Seeds (each a full run)", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => [0] };
 var full = new Option<bool>("--full") { Description = "The paper's protocol: seeds 0, 1, 2 and mean ± std" };
@@ -60,7 +61,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Log the library's i
 var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, identifiers, set, epochs, phase1, rule, selection, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
+foreach (var o in new Option[] { methods, identifiers, set, epochs, phase1, rule, selection, oneStandardError, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -76,6 +77,7 @@ root.SetAction(parse =>
         IdentificationRule = parse.GetValue(rule)!,
         Selection = parse.GetValue(selection)!,
         NoLabelsSection = parse.GetValue(noLabelsSection),
+        OneStandardErrorRule = parse.GetValue(oneStandardError),
         Seeds = parse.GetValue(full) && parse.GetResult(seeds) is null or { Implicit: true } ? [0, 1, 2] : parse.GetValue(seeds)!,
         BatchSize = parse.GetValue(batch),
         LearningRate = parse.GetValue(lr),

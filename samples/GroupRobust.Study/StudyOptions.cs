@@ -24,6 +24,7 @@ public sealed record StudyOptions
     public string IdentificationRule { get; init; } = "error-set-f1";
     public string Selection { get; init; } = "worst-group";
     public bool NoLabelsSection { get; init; } = true;
+    public bool OneStandardErrorRule { get; init; } = true;
     public IReadOnlyList<int> Seeds { get; init; } = [0];
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
@@ -157,7 +158,7 @@ public sealed record StudyOptions
             _ => GroupRobust.Evaluation.SelectionRule.ValidationErrorSet(),
         },
         Evaluator = new GroupRobust.Evaluation.EvaluatorOptions { BootstrapSeed = seed }, OracleReference = data.Test,
-        OnEpoch = onEpoch,
+        OnEpoch = onEpoch, OneStandardErrorRule = OneStandardErrorRule,
         // images decoded from disk: the next batch decodes while the current one trains (the same batches either way)
         PrefetchBatches = data.Train is GroupRobust.Data.Images.ImageFileDataset,
     };

@@ -52,6 +52,10 @@ internal static class StudyReport
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, {trainSize}{correlation}" +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");
         if (options.Set.Count > 0) sb.AppendLine($"Options set (--set): {string.Join(", ", options.Set)}.");
+        if (options.Methods.Select(StudyRow.Parse).Any(r => r.SearchGrid || r.JttLambda == "grid"))
+            sb.AppendLine(options.OneStandardErrorRule
+                ? "Searched grids (METHOD:grid) keep the method over its off setting, the recipe's ERM run, only when its validation score is higher by more than one standard error (the one-standard-error rule; warning 146 or 150 when ERM is kept)."
+                : "Searched grids (METHOD:grid) keep the method over its off setting, the recipe's ERM run, when its validation score is strictly higher (--one-standard-error-rule false).");
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Model selection: the epoch with the best validation {options.Selection} accuracy (first on ties). Test numbers at that epoch. ") +
             "\"Labels used\" counts every group label a row read: training (the method, or an oracle), validation (choosing T or the epoch), or none. " +
             "The oracle column is the best test worst-group accuracy over the run's epochs, chosen on test: a reference upper bound, never a result.").AppendLine();

@@ -540,7 +540,8 @@ public sealed class TwoPhaseRecipe
                     erm.Dispose();
                     return best;
                 }
-                string by = margin > 0 ? string.Create(CultureInfo.InvariantCulture, $" by more than one standard error ({margin:P1})") : "";
+                // the margin is named where it decided: the best setting above ERM, by no more than it
+                string by = margin > 0 && bestScore > ermScore ? string.Create(CultureInfo.InvariantCulture, $" by more than one standard error ({margin:P1})") : "";
                 if (groups is not null) Log.GridChoseNoGroups(_log, method.Name, erm.Name, groups.Identifier, best.Name, bestScore, ermScore, by);
                 else Log.GridChoseErm(_log, method.Name, erm.Name, best.Name, bestScore, ermScore, by);
                 best.Dispose();

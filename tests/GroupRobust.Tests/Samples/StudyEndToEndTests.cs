@@ -317,6 +317,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         // a method without groups searches its published grid (CVaR-DRO: the JTT paper's alphas, and alpha = 1, the
         // recipe's ERM run, last) and says which won
         Assert.Contains("| CVaR-DRO (by grid) | validation groups (selection)", report);
+        Assert.Contains("Searched grids (METHOD:grid) keep the method over its off setting, the recipe's ERM run, only when its validation score is higher by more than one standard error", report);
         Assert.Matches(@"CVaR-DRO \(by grid\): seed 0 ran CVaR-DRO \(α=(0\.[125]|1)\)", report);
         Assert.Equal(["0.1", "0.2", "0.5", "1"], System.Text.RegularExpressions.Regex.Matches(text, @"seed 0 CVaR-DRO \(α=([0-9.]+)\): epoch 2/2").Select(m => m.Groups[1].Value));
 
