@@ -493,8 +493,10 @@ public sealed class TwoPhaseRecipe
 
     /// <summary>
     /// The search both grids share (their grid checked by <see cref="CheckGrid"/> before any training): a run per setting
-    /// (T, options) on <paramref name="groups"/> (null for a method without groups), the one with the best validation score kept, and its budget: the largest of the run's, <paramref name="identification"/>'s and the
-    /// selection rule's on the validation split.
+    /// (T, options) on <paramref name="groups"/> (null for a method without groups), the one with the best validation score
+    /// kept, then weighed against the settings that train as ERM (trained last, as the recipe's ERM run: kept unless the
+    /// method's best beats them by the margin of <see cref="RecipeOptions.OneStandardErrorRule"/>), and its budget: the
+    /// largest of the run's, <paramref name="identification"/>'s and the selection rule's on the validation split.
     /// </summary>
     private RecipeRun BestOfGrid(MethodEntry method, IdentifiedGroups? groups, IEnumerable<(int? T, object? Options)> settings, LabelBudget identification, string? name)
     {
