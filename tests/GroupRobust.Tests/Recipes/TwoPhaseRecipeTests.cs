@@ -348,7 +348,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
             }
         Assert.Equal(["c-MixUp (no mixing)", "Focal (γ=0)", "CVaR-DRO (α=1)"], names.Skip(2));
 
-        // the off setting trains first, wherever it stands in the grid, and a tie goes to it (here a model that never
+        // the off setting trains last, wherever it stands in the grid, and a tie goes to it (here a model that never
         // learns scores alike in every run): the search returns the recipe's ERM and says so, and does not also judge
         // that run against ERM
         var never = new TwoPhaseRecipe(data, _ => Constant(), p => torch.optim.SGD(p, 0.0), new SeedSource(1), options, loggers);
