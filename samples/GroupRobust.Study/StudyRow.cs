@@ -34,11 +34,14 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
     /// </summary>
     public bool SearchGrid { get; init; }
 
+    /// <summary>Whether the row searches its method's published grid on validation: <c>jtt:grid</c> or any <c>METHOD:grid</c>.</summary>
+    public bool SearchesGrid => JttLambda == "grid" || SearchGrid;
+
     /// <summary>
     /// Whether the row searches its method's published grid on groups (<c>jtt:grid</c>, <c>spare-sampling:grid</c>):
     /// <c>TrainGrid(method, groups, method.PublishedGrid)</c>, over every candidate T when the groups come from phase I.
     /// </summary>
-    public bool SearchesGridOnGroups => (JttLambda == "grid" || SearchGrid) && Method is { TakesGroups: true };
+    public bool SearchesGridOnGroups => SearchesGrid && Method is { TakesGroups: true };
 
     /// <summary>The rows of the default study (and their seed streams' names, kept from the first studies).</summary>
     public static readonly string[] Defaults =

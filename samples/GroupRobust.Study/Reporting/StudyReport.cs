@@ -52,7 +52,7 @@ internal static class StudyReport
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, {trainSize}{correlation}" +
                       $"JM1 layer '{options.MixingLayer}', alpha schedule {options.Schedule().Name}, orientation {options.Orientation}, JTT lambda {options.JttLambda}, seeds [{string.Join(", ", options.Seeds)}].");
         if (options.Set.Count > 0) sb.AppendLine($"Options set (--set): {string.Join(", ", options.Set)}.");
-        if (options.Methods.Select(StudyRow.Parse).Any(r => r.SearchGrid || r.JttLambda == "grid"))
+        if (options.Methods.Select(StudyRow.Parse).Any(r => r.SearchesGrid))
             sb.AppendLine(options.OneStandardErrorRule
                 ? "Searched grids (METHOD:grid) keep the method over its off setting, the recipe's ERM run, only when its validation score is higher by more than one standard error (the one-standard-error rule; warning 146 or 150 when ERM is kept)."
                 : "Searched grids (METHOD:grid) keep the method over its off setting, the recipe's ERM run, when its validation score is strictly higher (--one-standard-error-rule false).");
