@@ -32,16 +32,16 @@ public static partial class MethodCatalog
             };
         });
 
-    /// <summary>CRT: the ERM head trained further on the training features with group-balanced sampling.</summary>
-    public static LastLayerEntry Crt { get; } = new("crt", "CRT", "The ERM head trained further on the training split's features with group-balanced sampling (SGD, momentum 0.9); the epoch chosen on validation.",
+    /// <summary>CRT: a new last layer trained on the ERM model's training features with group-balanced sampling.</summary>
+    public static LastLayerEntry Crt { get; } = new("crt", "CRT", "A new last layer (nn.Linear's initialisation) trained on the ERM model's training features with group-balanced sampling (SGD, momentum 0.9); the epoch chosen on validation.",
         "Kang et al., 2020; SubpopBench CRT", LabelBudget.TrainingGroups, heldOutFraction: 0, new CrtOptions(), FitCrt);
 
     /// <summary>ReWeightCRT: as CRT, with group weights 1 / n_g instead of balanced sampling.</summary>
-    public static LastLayerEntry ReweightCrt { get; } = new("crt-reweight", "ReWeightCRT", "The ERM head trained further on the training split's features with group weights 1 / n_g (SGD, momentum 0.9); the epoch chosen on validation.",
+    public static LastLayerEntry ReweightCrt { get; } = new("crt-reweight", "ReWeightCRT", "A new last layer (nn.Linear's initialisation) trained on the ERM model's training features with group weights 1 / n_g (SGD, momentum 0.9); the epoch chosen on validation.",
         "Kang et al., 2020; SubpopBench ReWeightCRT", LabelBudget.TrainingGroups, heldOutFraction: 0, new CrtOptions { Balancing = CrtBalancing.GroupReweighting }, FitCrt);
 
     /// <summary>VanillaCRT: as CRT, without balancing (reads no training group label).</summary>
-    public static LastLayerEntry VanillaCrt { get; } = new("crt-vanilla", "VanillaCRT", "The ERM head trained further on the training split's features, shuffled epochs, no balancing (SGD, momentum 0.9); the epoch chosen on validation.",
+    public static LastLayerEntry VanillaCrt { get; } = new("crt-vanilla", "VanillaCRT", "A new last layer (nn.Linear's initialisation) trained on the ERM model's training features, shuffled epochs, no balancing (SGD, momentum 0.9); the epoch chosen on validation.",
         "Kang et al., 2020; SubpopBench VanillaCRT", LabelBudget.ValidationGroupsForSelection, heldOutFraction: 0, new CrtOptions { Balancing = CrtBalancing.None }, FitCrt);
 
     private static LastLayerFit FitCrt(LastLayerRequest r, object o)

@@ -138,7 +138,8 @@ public static partial class MethodCatalog
 
     /// <summary>LDAM: class-dependent margins proportional to n_y^(-1/4).</summary>
     public static MethodEntry Ldam { get; } = new("ldam", "LDAM", "Cross entropy of s (z - m_y e_y), margins m_y proportional to n_y^(-1/4) (largest 0.5), s = 30; class counts, no groups.",
-        "Cao et al., 2019; SubpopBench LDAM", publishedGroups: null, new LdamOptions(), (r, o) => new LdamMethod(r.Train, r.Seeds, (LdamOptions)o));
+        "Cao et al., 2019; SubpopBench LDAM", publishedGroups: null, new LdamOptions(), (r, o) => new LdamMethod(r.Train, r.Seeds, (LdamOptions)o), publishedGrid: LdamOptions.SearchGrid,
+        trainsAsErm: o => o is LdamOptions { MaxMargin: 0, Scale: 1 } l && l.Order == EpochOrder.Shuffled);
 
     /// <summary>Balanced softmax: logits shifted by the log class sizes in training.</summary>
     public static MethodEntry BalancedSoftmax { get; } = new("bsoftmax", "Balanced softmax", "Cross entropy of the logits plus log n_y, the log class sizes; plain logits at prediction; class counts, no groups.",

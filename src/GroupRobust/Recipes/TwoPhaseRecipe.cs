@@ -369,7 +369,7 @@ public sealed class TwoPhaseRecipe
     /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
     /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
     /// a single run does. Options that train as ERM does (the method's off setting, which every published grid holds:
-    /// MixUp at a = 0, the focal loss at gamma = 0, CVaR-DRO at alpha = 1) train after all the others, as the recipe's
+    /// MixUp at a = 0, the focal loss at gamma = 0, LDAM at m = 0 with s = 1, CVaR-DRO at alpha = 1) train after all the others, as the recipe's
     /// ERM run itself (ERM's seed stream, <see cref="MethodEntry.TrainsAsErm"/>: choosing them returns the recipe's ERM),
     /// and the method's best setting is chosen over them only when its validation score is higher by more than one
     /// standard error (<see cref="RecipeOptions.OneStandardErrorRule"/>; strictly higher without it; ties go to ERM), and

@@ -317,7 +317,9 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     public void Every_published_grid_holds_its_methods_off_setting_the_recipes_ERM_kept_unless_beaten_by_one_standard_error()
     {
         // the off setting is the last of every grid of a method without groups, and the only one that trains as ERM
-        foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.ClassConditionalMixup, MethodCatalog.Focal, MethodCatalog.CvarDro })
+        var searched = MethodCatalog.Methods.Where(e => !e.TakesGroups && e.PublishedGrid.Count > 0).ToList();
+        Assert.Equal([MethodCatalog.ClassConditionalMixup, MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal, MethodCatalog.Ldam], searched);
+        foreach (var entry in searched)
         {
             Assert.True(entry.TrainsAsErm(entry.PublishedGrid[^1]), $"{entry.Key}: the last setting of its grid");
             Assert.All(entry.PublishedGrid.SkipLast(1), o => Assert.False(entry.TrainsAsErm(o), $"{entry.Key}: {o}"));
@@ -325,6 +327,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         Assert.Equal(0, ((MixupOptions)MethodCatalog.Mixup.PublishedGrid[^1]).Alpha);
         Assert.Equal(0, ((FocalOptions)MethodCatalog.Focal.PublishedGrid[^1]).Gamma);
+        Assert.Equal((0.0, 1.0), (((LdamOptions)MethodCatalog.Ldam.PublishedGrid[^1]).MaxMargin, ((LdamOptions)MethodCatalog.Ldam.PublishedGrid[^1]).Scale));
         Assert.Equal([0.1, 0.2, 0.5, 1], CvarDroOptions.SearchGrid.Select(o => o.Alpha));
         Assert.Same(CvarDroOptions.SearchGrid, MethodCatalog.CvarDro.PublishedGrid);
 
@@ -340,13 +343,13 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // it trains as ERM does: from the same initialisation and seed stream, the same model
         using (var erm = recipe.Train(MethodCatalog.Erm, name: "stream"))
-            foreach (var entry in new[] { MethodCatalog.Mixup, MethodCatalog.ClassConditionalMixup, MethodCatalog.Focal, MethodCatalog.CvarDro })
+            foreach (var entry in searched)
             {
                 using var off = recipe.Train(entry, options: entry.PublishedGrid[^1], name: "stream");
                 foreach (var (a, b) in off.Model.parameters().Zip(erm.Model.parameters()))
                     Assert.True(a.allclose(b, 1e-4, 1e-5), $"{off.Name} did not train as ERM does");
             }
-        Assert.Equal(["c-MixUp (no mixing)", "Focal (γ=0)", "CVaR-DRO (α=1)"], names.Skip(2));
+        Assert.Equal(["MixUp (a=0)", "CVaR-DRO (α=1)", "Focal (γ=0)", "LDAM (m=0, s=1)"], names.Skip(2));
 
         // the off setting trains last, wherever it stands in the grid, and a tie goes to it (here a model that never
         // learns scores alike in every run): the search returns the recipe's ERM and says so, and does not also judge

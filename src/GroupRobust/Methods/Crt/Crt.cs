@@ -15,23 +15,26 @@ namespace GroupRobust.Methods;
 
 /// <summary>
 /// Classifier re-training (Kang et al., 2020, "Decoupling representation and classifier"; SubpopBench's CRT, ReWeightCRT
-/// and VanillaCRT): the feature extractor of a trained ERM model frozen, its last layer trained further on the training
-/// split's features, from the ERM head, with group-balanced sampling (CRT), group weights 1 / n_g (ReWeightCRT) or
-/// neither (VanillaCRT), by SGD with momentum 0.9, each epoch evaluated on the validation features and the first best
-/// epoch under <see cref="CrtOptions.Selection"/> kept.
+/// and VanillaCRT): the feature extractor of a trained ERM model frozen, a new last layer trained on the training
+/// split's features with group-balanced sampling (CRT), group weights 1 / n_g (ReWeightCRT) or neither (VanillaCRT), by
+/// SGD with momentum 0.9, each epoch evaluated on the validation features and the first best epoch under
+/// <see cref="CrtOptions.Selection"/> kept.
 /// </summary>
 /// <remarks>
-/// Follows SubpopBench (YyzHarry/SubpopBench, <c>learning/algorithms.py</c> and <c>train.py</c>): stage 1 is ERM, whose
-/// whole state (classifier included) stage 2 loads; stage 2 optimises the classifier only. The features are computed
-/// once (eval mode) instead of at every step: the same numbers for networks without dropout or batch statistics (the
-/// reference runs its frozen featurizer in train mode, so its batch-norm statistics keep moving; here they stay stage 1's).
+/// Follows SubpopBench (YyzHarry/SubpopBench, <c>learning/algorithms.py</c> and <c>train.py</c>): stage 1 is ERM; stage 2
+/// loads its featurizer but not its classifier (<c>train.py</c> skips the keys of <c>classifier</c> and
+/// <c>network.1</c>), so the classifier starts from <c>nn.Linear</c>'s initialisation, as Kang et al.'s cRT
+/// re-initialises it (<see cref="CrtOptions.ReinitializeHead"/>; false trains the given head further); stage 2 optimises
+/// the classifier only. The features are computed once (eval mode) instead of at every step: the same numbers for
+/// networks without dropout or batch statistics (the reference runs its frozen featurizer in train mode, so its
+/// batch-norm statistics keep moving; here they stay stage 1's).
 /// </remarks>
 public static class Crt
 {
     /// <summary>Retrains the last layer.</summary>
     /// <param name="train">Features of the training split, with its group labels for the balanced variants.</param>
     /// <param name="validation">Validation features (with group labels when the selection rule reads them).</param>
-    /// <param name="initial">The ERM model's last layer, where training starts.</param>
+    /// <param name="initial">The ERM model's last layer: the shape of the new one, and where training starts when <see cref="CrtOptions.ReinitializeHead"/> is false.</param>
     /// <param name="seeds">The seed source of the epoch orders (stream "order").</param>
     /// <param name="options">The balancing, the schedule and the selection rule; SubpopBench's CRT when null.</param>
     /// <param name="logger">Receives each epoch's validation score; none when null.</param>
@@ -68,8 +71,18 @@ public static class Crt
             : null;
 
         using var head = nn.Linear(initial.Features, initial.Classes);
+        if (o.ReinitializeHead)
+        {
+            // nn.Linear's default initialisation (kaiming_uniform with a = sqrt(5) gives the same bound for the weight
+            // as for the bias), drawn from the seed source on the host so that every device starts from the same head
+            using var generator = seeds.Generator("head");
+            using var _ = torch.no_grad();
+            double bound = 1 / Math.Sqrt(initial.Features);
+            head.weight!.uniform_(-bound, bound, generator);
+            head.bias!.uniform_(-bound, bound, generator);
+        }
         if (train.Device.type != DeviceType.CPU) head.to(train.Device);
-        initial.Load(head);
+        if (!o.ReinitializeHead) initial.Load(head);
         using var sgd = torch.optim.SGD(head.parameters(), o.LearningRate, momentum: 0.9, weight_decay: o.WeightDecay);
         using var evaluator = new WorstGroupEvaluator(validation.Scheme, o.Selection.EvaluatorFor(new EvaluatorOptions { BootstrapSamples = 0 }));
         var history = new List<EpochResult>();

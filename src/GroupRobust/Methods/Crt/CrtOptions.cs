@@ -8,6 +8,15 @@ public sealed record CrtOptions
     /// <summary>The balancing of the training data (default <see cref="CrtBalancing.GroupBalancedSampling"/>, SubpopBench's CRT).</summary>
     public CrtBalancing Balancing { get; init; } = CrtBalancing.GroupBalancedSampling;
 
+    /// <summary>
+    /// Whether the last layer starts from a new initialisation (default true): PyTorch's <c>nn.Linear</c> default, weight
+    /// and bias uniform in +-1 / sqrt(features), drawn from the seed source's stream "head". This is SubpopBench's stage 2,
+    /// which loads the ERM model's featurizer and not its classifier (<c>train.py</c> skips the keys of
+    /// <c>classifier</c>), and Kang et al.'s cRT, which re-initialises the classifier. False starts from the head given
+    /// to <see cref="Crt"/>'s run: the ERM head trained further, a variant that neither reference runs.
+    /// </summary>
+    public bool ReinitializeHead { get; init; } = true;
+
     /// <summary>Epochs over the training features, at least 1 (default 50: about SubpopBench's 5,000 steps on 10,000 samples at batch 108; on cached features an epoch costs a few matrix products).</summary>
     public int Epochs { get; init; } = 50;
 

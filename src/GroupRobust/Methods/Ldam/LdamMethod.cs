@@ -27,14 +27,14 @@ public sealed class LdamMethod : TrainingMethod
     /// <param name="train">The training split (its labels give the class sizes).</param>
     /// <param name="seeds">Seed source of the epoch orders.</param>
     /// <param name="options">The margin, the scale and the epoch order; the defaults when null.</param>
-    /// <exception cref="ArgumentOutOfRangeException">The margin or the scale is not a finite number above 0.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The margin is not a finite number of at least 0, or the scale not one above 0.</exception>
     /// <exception cref="ArgumentException">The order's groups were made for another split (another size or other labels).</exception>
     public LdamMethod(IGroupDataset train, SeedSource seeds, LdamOptions? options = null)
         : base("ldam", (train ?? throw new ArgumentNullException(nameof(train))).Labels, seeds)
     {
         Options = options ?? new LdamOptions();
-        if (!(Options.MaxMargin > 0 && double.IsFinite(Options.MaxMargin)))
-            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxMargin, "LdamOptions.MaxMargin must be a finite number above 0.");
+        if (!(Options.MaxMargin >= 0 && double.IsFinite(Options.MaxMargin)))
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxMargin, "LdamOptions.MaxMargin must be a finite number of at least 0.");
         if (!(Options.Scale > 0 && double.IsFinite(Options.Scale)))
             throw new ArgumentOutOfRangeException(nameof(options), Options.Scale, "LdamOptions.Scale must be a finite number above 0.");
         ArgumentNullException.ThrowIfNull(Options.Order, nameof(options));

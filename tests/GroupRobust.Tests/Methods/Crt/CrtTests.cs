@@ -36,14 +36,17 @@ public class CrtTests
         return (Split(400, 1, 0.95), Split(200, 2, 0.5), new LinearHead { Weight = new double[,] { { 0, -1 }, { 0, 1 } }, Bias = [0, 0] });
     }
 
-    [Fact]
-    public void Balanced_retraining_lifts_the_worst_group_of_a_head_that_reads_the_spurious_feature()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Balanced_retraining_lifts_the_worst_group_of_a_head_that_reads_the_spurious_feature(bool reinitialize)
     {
         var (train, validation, biased) = Task();
         using (train)
         using (validation)
         {
-            var options = new CrtOptions { Epochs = 15, LearningRate = 0.05, BatchSize = 50 };
+            // from a new head (SubpopBench's) or from the biased one trained further
+            var options = new CrtOptions { Epochs = 15, LearningRate = 0.05, BatchSize = 50, ReinitializeHead = reinitialize };
             var result = Crt.Run(train, validation, biased, new SeedSource(0), options);
             using var evaluator = new WorstGroupEvaluator(validation.Scheme, new EvaluatorOptions { BootstrapSamples = 0 });
             using var before = nn.Linear(2, 2);
@@ -60,6 +63,30 @@ public class CrtTests
             // the same seed gives the same head
             var again = Crt.Run(train, validation, biased, new SeedSource(0), options);
             Assert.Equal(result.Head.Weight.Cast<double>(), again.Head.Weight.Cast<double>());
+        }
+    }
+
+    [Fact]
+    public void A_new_head_is_drawn_from_the_seed_source_and_takes_only_its_shape_from_the_given_one()
+    {
+        var (train, validation, biased) = Task();
+        using (train)
+        using (validation)
+        {
+            var other = new LinearHead { Weight = new double[,] { { 3, 1 }, { -2, 5 } }, Bias = [1, -1] };
+            // a step too small to move the head: the kept head is the one training started from
+            var still = new CrtOptions { Balancing = CrtBalancing.None, Epochs = 1, LearningRate = 1e-30, WeightDecay = 0 };
+            var drawn = Crt.Run(train, validation, biased, new SeedSource(4), still).Head;
+            Assert.Equal(drawn.Weight.Cast<double>(), Crt.Run(train, validation, other, new SeedSource(4), still).Head.Weight.Cast<double>());
+            Assert.Equal(drawn.Bias, Crt.Run(train, validation, other, new SeedSource(4), still).Head.Bias);
+            // nn.Linear's initialisation: uniform in +-1/sqrt(2), neither the given head nor another seed's
+            Assert.All(drawn.Weight.Cast<double>().Concat(drawn.Bias), v => Assert.InRange(Math.Abs(v), 1e-6, 1 / Math.Sqrt(2)));
+            Assert.NotEqual(biased.Weight.Cast<double>(), drawn.Weight.Cast<double>());
+            Assert.NotEqual(drawn.Weight.Cast<double>(), Crt.Run(train, validation, biased, new SeedSource(5), still).Head.Weight.Cast<double>());
+            // trained further, the given head is where training starts
+            var kept = Crt.Run(train, validation, other, new SeedSource(4), still with { ReinitializeHead = false }).Head;
+            Assert.Equal(other.Weight.Cast<double>(), kept.Weight.Cast<double>());
+            Assert.Equal(other.Bias, kept.Bias);
         }
     }
 

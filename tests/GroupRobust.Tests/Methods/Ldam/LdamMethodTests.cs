@@ -44,12 +44,28 @@ public class LdamMethodTests
         Assert.Equal(LabelBudget.None, method.LabelBudget);
     }
 
+    [Fact]
+    public void Without_a_margin_and_at_scale_one_the_loss_is_the_cross_entropy()
+    {
+        using var scope = NewDisposeScope();
+        int[] labels = [0, 0, 0, 1, 2, 2, 0, 0];
+        using var data = Tiny.Dataset(labels, null, new GroupScheme(3, 1));
+        using var method = new LdamMethod(data, new SeedSource(0), new LdamOptions { MaxMargin = 0, Scale = 1 });
+        using var model = Tiny.Network(3, 3, 2);
+        Assert.All(method.Margins, m => Assert.Equal(0, m));
+        method.BeginEpoch(1, 1);
+        foreach (var batch in data.Batches(Enumerable.Range(0, 8).Select(i => (long)i), 8))
+            Assert.Equal(nn.functional.cross_entropy(model.call(batch.Inputs), batch.Labels).item<float>(), method.Loss(model, batch).item<float>(), 6);
+        Assert.Equal("LDAM (m=0, s=1)", method.Name);
+    }
+
     [Theory]
-    [InlineData(0.0, 30.0, "MaxMargin")]
+    [InlineData(-0.1, 30.0, "MaxMargin")]
     [InlineData(double.NaN, 30.0, "MaxMargin")]
+    [InlineData(0.5, 0.0, "Scale")]
     [InlineData(0.5, -1.0, "Scale")]
     [InlineData(0.5, double.PositiveInfinity, "Scale")]
-    public void A_margin_or_scale_that_is_not_a_finite_positive_number_is_refused(double margin, double scale, string named)
+    public void A_negative_margin_or_a_scale_that_is_not_a_finite_positive_number_is_refused(double margin, double scale, string named)
     {
         var (data, _) = Tiny.TwoClassesWithErrorSet(20);
         using (data)
