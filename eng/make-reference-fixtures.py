@@ -717,7 +717,7 @@ def afr_grid(gammas=(1.0, 4.0, 8.0), lambdas=(0.0, 0.3), steps=8, lr=0.5):
 
 def crt(balancing, inputs, labels, attributes, epochs=5, batch_size=10, lr=0.5, weight_decay=1e-4):
     """SubpopBench's CRT, ReWeightCRT and VanillaCRT stage 2 (YyzHarry/SubpopBench learning/algorithms.py, optimizers.py
-    get_sgd_optim; data sampling as in train.py): the ERM head trained further on fixed features by SGD (momentum 0.9,
+    get_sgd_optim; data sampling as in train.py): a new nn.Linear head (train.py loads the featurizer, not the classifier) trained on fixed features by SGD (momentum 0.9,
     weight decay) on the mean cross entropy, over group-balanced draws (N / N_g weights, with replacement; CRT), with
     ReWeight's group weights 1 / n_g scaled to sum to the number of groups (ReWeightCRT), or shuffled (VanillaCRT); after
     every epoch the worst-group accuracy on validation features, and the first best epoch's head kept."""

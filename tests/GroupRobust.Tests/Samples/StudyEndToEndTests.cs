@@ -324,7 +324,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("JTT's part after the colon is its lambda: auto, grid", Refusal(dir.File("out2"), "--methods", "erm", "jtt:many"));
         Assert.Contains("No identifier 'nope'. Known: misclassified", Refusal(dir.File("out4"), "--methods", "erm", "--identifiers", "nope"));
         Assert.Contains("choose among identifiers at a fixed lambda", Refusal(dir.File("out3"), "--methods", "erm", "jtt@misclassified+xrm:grid"));
-        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid, spare-sampling:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "lff:grid")));
+        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid, ldam:grid, spare-sampling:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "lff:grid")));
         Assert.Contains("an identifier is named twice ('xrm')", Refusal(dir.File("out5"), "--methods", "erm", "jm1@xrm+xrm"));
     }
 

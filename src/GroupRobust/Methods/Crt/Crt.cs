@@ -35,10 +35,10 @@ public static class Crt
     /// <param name="train">Features of the training split, with its group labels for the balanced variants.</param>
     /// <param name="validation">Validation features (with group labels when the selection rule reads them).</param>
     /// <param name="initial">The ERM model's last layer: the shape of the new one, and where training starts when <see cref="CrtOptions.ReinitializeHead"/> is false.</param>
-    /// <param name="seeds">The seed source of the epoch orders (stream "order").</param>
+    /// <param name="seeds">The seed source of the epoch orders (stream "order") and of the new head (stream "head").</param>
     /// <param name="options">The balancing, the schedule and the selection rule; SubpopBench's CRT when null.</param>
     /// <param name="logger">Receives each epoch's validation score; none when null.</param>
-    /// <exception cref="ArgumentException">A balanced variant on training features without group labels; features that do not fit the head; an option out of range (named).</exception>
+    /// <exception cref="ArgumentException">A balanced variant on training features without group labels; a head without features, or whose bias or class count is not the split's number of classes; features that do not fit the head; an option out of range (named).</exception>
     public static CrtResult Run(TensorGroupDataset train, TensorGroupDataset validation, LinearHead initial, SeedSource seeds, CrtOptions? options = null, ILogger? logger = null)
         => Run(train, validation, initial, seeds, options, logger, null);
 
@@ -59,6 +59,8 @@ public static class Crt
         logger ??= NullLogger.Instance;
         if (o.Balancing != CrtBalancing.None && !train.HasGroups)
             throw new ArgumentException($"CRT with {o.Balancing} balances the training groups, but the training features have no group labels (extract them from a split with groups, or use CrtBalancing.None).", nameof(train));
+        if (initial.Features < 1 || initial.Bias.Length != initial.Classes || initial.Classes != train.Scheme.NumClasses)
+            throw new ArgumentException($"The head must read at least one feature and hold a bias for each of the split's {train.Scheme.NumClasses} classes; it has {initial.Classes} x {initial.Features} weights and {initial.Bias.Length} biases.", nameof(initial));
         if (train.Inputs.dim() != 2 || train.Inputs.shape[1] != initial.Features || validation.Inputs.dim() != 2 || validation.Inputs.shape[1] != initial.Features)
             throw new ArgumentException($"The head reads {initial.Features} features, but the training features are {Guard.Shape(train.Inputs)} and the validation features {Guard.Shape(validation.Inputs)}.", nameof(initial));
         if (o.Selection.LabelBudget >= LabelBudget.ValidationGroupsForSelection && !validation.HasGroups)

@@ -20,7 +20,7 @@ public sealed record LdamOptions
     /// <summary>
     /// The settings searched on validation when LDAM is run by its published protocol (<c>TwoPhaseRecipe.Run</c> with no
     /// options; <c>recipe.TrainGrid(MethodCatalog.Ldam, LdamOptions.SearchGrid)</c>): the largest margin in {0.1, 0.5,
-    /// 0.8} (the ends of SubpopBench's search range 10^U(-1, -0.1) and its default) with the scale in {10, 30} (the
+    /// 0.8} (about the ends of SubpopBench's search range 10^U(-1, -0.1), 0.1 to 0.79, and its default) with the scale in {10, 30} (the
     /// values its search draws), and m = 0 with s = 1, the cross-entropy, which trains as ERM does: the search trains it
     /// as the recipe's ERM run, keeps the best margin setting only when it beats that run on validation by more than one
     /// standard error (<c>RecipeOptions.OneStandardErrorRule</c>), and otherwise returns ERM and warns that LDAM did not

@@ -69,25 +69,38 @@ public class CrtTests
     [Fact]
     public void A_new_head_is_drawn_from_the_seed_source_and_takes_only_its_shape_from_the_given_one()
     {
-        var (train, validation, biased) = Task();
-        using (train)
-        using (validation)
+        var (train2, validation2, _) = Task();
+        using var scope = NewDisposeScope();
+        // three features for two classes, so that the bound 1/sqrt(features) is not 1/sqrt(classes)
+        TensorGroupDataset Wider(TensorGroupDataset d) => new(torch.cat([d.Inputs, torch.ones(d.Count, 1)], 1),
+            torch.tensor(d.Labels.ToArray().Select(v => (long)v).ToArray()), d.Scheme, torch.tensor(d.Groups.ToArray().Select(g => (long)(g % d.Scheme.NumAttributes)).ToArray()));
+        using var train = Wider(train2);
+        using var validation = Wider(validation2);
+        train2.Dispose();
+        validation2.Dispose();
+        var given = new LinearHead { Weight = new double[,] { { 0, -1, 0 }, { 0, 1, 0 } }, Bias = [0, 0] };
+        var other = new LinearHead { Weight = new double[,] { { 3, 1, 2 }, { -2, 5, 1 } }, Bias = [1, -1] };
+        // a step too small to move the head: the kept head is the one training started from
+        var still = new CrtOptions { Balancing = CrtBalancing.None, Epochs = 1, LearningRate = 1e-30, WeightDecay = 0 };
+        var drawn = Crt.Run(train, validation, given, new SeedSource(4), still).Head;
+        // nn.Linear's initialisation, weight then bias, uniform in +-1/sqrt(3), from the seed source's stream "head"
+        using (var generator = new SeedSource(4).Generator("head"))
         {
-            var other = new LinearHead { Weight = new double[,] { { 3, 1 }, { -2, 5 } }, Bias = [1, -1] };
-            // a step too small to move the head: the kept head is the one training started from
-            var still = new CrtOptions { Balancing = CrtBalancing.None, Epochs = 1, LearningRate = 1e-30, WeightDecay = 0 };
-            var drawn = Crt.Run(train, validation, biased, new SeedSource(4), still).Head;
-            Assert.Equal(drawn.Weight.Cast<double>(), Crt.Run(train, validation, other, new SeedSource(4), still).Head.Weight.Cast<double>());
-            Assert.Equal(drawn.Bias, Crt.Run(train, validation, other, new SeedSource(4), still).Head.Bias);
-            // nn.Linear's initialisation: uniform in +-1/sqrt(2), neither the given head nor another seed's
-            Assert.All(drawn.Weight.Cast<double>().Concat(drawn.Bias), v => Assert.InRange(Math.Abs(v), 1e-6, 1 / Math.Sqrt(2)));
-            Assert.NotEqual(biased.Weight.Cast<double>(), drawn.Weight.Cast<double>());
-            Assert.NotEqual(drawn.Weight.Cast<double>(), Crt.Run(train, validation, biased, new SeedSource(5), still).Head.Weight.Cast<double>());
-            // trained further, the given head is where training starts
-            var kept = Crt.Run(train, validation, other, new SeedSource(4), still with { ReinitializeHead = false }).Head;
-            Assert.Equal(other.Weight.Cast<double>(), kept.Weight.Cast<double>());
-            Assert.Equal(other.Bias, kept.Bias);
+            double bound = 1 / Math.Sqrt(3);
+            var weight = torch.empty(2, 3).uniform_(-bound, bound, generator).data<float>().ToArray().Select(v => (double)v);
+            var bias = torch.empty(2).uniform_(-bound, bound, generator).data<float>().ToArray().Select(v => (double)v);
+            Assert.Equal(weight, drawn.Weight.Cast<double>());
+            Assert.Equal(bias, drawn.Bias);
         }
+        // nothing of the given head but its shape: another given head, the same new one; another seed, another one
+        var fromOther = Crt.Run(train, validation, other, new SeedSource(4), still).Head;
+        Assert.Equal(drawn.Weight.Cast<double>(), fromOther.Weight.Cast<double>());
+        Assert.Equal(drawn.Bias, fromOther.Bias);
+        Assert.NotEqual(drawn.Weight.Cast<double>(), Crt.Run(train, validation, given, new SeedSource(5), still).Head.Weight.Cast<double>());
+        // trained further, the given head is where training starts
+        var kept = Crt.Run(train, validation, other, new SeedSource(4), still with { ReinitializeHead = false }).Head;
+        Assert.Equal(other.Weight.Cast<double>(), kept.Weight.Cast<double>());
+        Assert.Equal(other.Bias, kept.Bias);
     }
 
     [Fact]
@@ -127,6 +140,14 @@ public class CrtTests
             Assert.Contains("no group labels", ex.Message);
             var wide = new LinearHead { Weight = new double[2, 3], Bias = [0, 0] };
             Assert.Equal("initial", Assert.Throws<ArgumentException>(() => Run(new CrtOptions(), null, wide)).ParamName);
+            // a bias short of a class, or a head for another number of classes: refused whether the head is drawn anew or trained further
+            foreach (var reinitialize in new[] { true, false })
+            {
+                var shortBias = Assert.Throws<ArgumentException>(() => Run(new CrtOptions { ReinitializeHead = reinitialize }, null, new LinearHead { Weight = new double[2, 2], Bias = [0] }));
+                Assert.Equal("initial", shortBias.ParamName);
+                Assert.Contains("it has 2 x 2 weights and 1 biases", shortBias.Message);
+                Assert.Equal("initial", Assert.Throws<ArgumentException>(() => Run(new CrtOptions { ReinitializeHead = reinitialize }, null, new LinearHead { Weight = new double[3, 2], Bias = [0, 0, 0] })).ParamName);
+            }
         }
     }
 }
