@@ -226,13 +226,8 @@ public sealed class SsaIdentifier : IGroupIdentifier
             dimension = features.shape[1];
         }
         var head = nn.Linear(dimension, attributes);
-        using (torch.no_grad())
         using (var generator = _seeds.Generator($"ssa-head-{f}"))
-        {
-            double bound = 1 / Math.Sqrt(dimension);
-            head.weight!.uniform_(-bound, bound, generator);
-            head.bias!.uniform_(-bound, bound, generator);
-        }
+            SeededLinear.Initialize(head, generator);
         return head.to(device);
     }
 

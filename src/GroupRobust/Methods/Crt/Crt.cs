@@ -75,13 +75,9 @@ public static class Crt
         using var head = nn.Linear(initial.Features, initial.Classes);
         if (o.ReinitializeHead)
         {
-            // nn.Linear's default initialisation (kaiming_uniform with a = sqrt(5) gives the same bound for the weight
-            // as for the bias), drawn from the seed source on the host so that every device starts from the same head
+            // drawn on the host, so that every device starts from the same head
             using var generator = seeds.Generator("head");
-            using var _ = torch.no_grad();
-            double bound = 1 / Math.Sqrt(initial.Features);
-            head.weight!.uniform_(-bound, bound, generator);
-            head.bias!.uniform_(-bound, bound, generator);
+            SeededLinear.Initialize(head, generator);
         }
         if (train.Device.type != DeviceType.CPU) head.to(train.Device);
         if (!o.ReinitializeHead) initial.Load(head);
