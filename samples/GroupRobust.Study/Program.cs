@@ -46,7 +46,8 @@ var schedule = new Option<string>("--alpha-schedule") { Description = "ub (U(0,1
 var orientation = new Option<AlphaOrientation>("--orientation") { Description = "Which sample alpha weights: MinorityWeight (Eq. 1 as printed) or MajorityWeight", DefaultValueFactory = _ => AlphaOrientation.MajorityWeight };
 var lambda = new Option<int>("--jtt-lambda") { Description = "JTT upsampling lambda of the jtt rows without one (jtt:grid searches 20, 50, 100 and 0)", DefaultValueFactory = _ => 20 };
 var trainSize = new Option<int>("--train-size") { Description = "Training samples (after the validation hold-out; colored-fashion-mnist: a tenth per class)", DefaultValueFactory = _ => 10_000 };
-var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class; multi-attribute-fashion-mnist 0.90, the rest split 70 / 30 over the other colours)" };
+var correlation = new Option<double>("--correlation") { Description = "Training fraction whose spurious attribute matches the label (default 0.95; gaussian 0.98, the JM1 paper's 2% minority per class; multi-attribute-fashion-mnist 0.90, the rest split 70 / 30 over the other colours, or on the other one with --colours 2)" };
+var colours = new Option<int>("--colours") { Description = "Background colours of multi-attribute-fashion-mnist: 3 (default; the rest of each label split 70 / 30 over the other two) or 2 (the rest on the other colour: 3 labels x 2 colours, six groups as MultiNLI's)" };
 var dimensions = new Option<int>("--dimensions") { Description = "Input dimension of --dataset gaussian: the core and spurious coordinates plus noise (default 10, as the JM1 paper's Appendix C)", DefaultValueFactory = _ => 10 };
 var label0 = new Option<int[]?>("--label0") { Description = "Fashion-MNIST classes of label 0 (default 5 7: Sandal, Sneaker)", AllowMultipleArgumentsPerToken = true };
 var label1 = new Option<int[]?>("--label1") { Description = "Fashion-MNIST classes of label 1 (default 8 9: Bag, Ankle boot)", AllowMultipleArgumentsPerToken = true };
@@ -61,7 +62,7 @@ var verbose = new Option<bool>("--verbose") { Description = "Log the library's i
 var tensorBoard = new Option<bool>("--tensorboard") { Description = "Write TensorBoard event files of every run into OUTPUT/tensorboard (tensorboard --logdir OUTPUT/tensorboard)", DefaultValueFactory = _ => true };
 
 var root = new RootCommand("GroupRobust study: ERM, JTT, JM1 (identified and oracle partitions), c-MixUp, MixUp and GroupDRO on Spurious Fashion-MNIST (or --dataset: Waterbirds, CelebA, MultiNLI, a CSV, ...), with worst-group model selection.");
-foreach (var o in new Option[] { methods, identifiers, set, epochs, phase1, rule, selection, oneStandardError, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
+foreach (var o in new Option[] { methods, identifiers, set, epochs, phase1, rule, selection, oneStandardError, noLabelsSection, seeds, full, batch, lr, layer, partners, detach, schedule, orientation, lambda, trainSize, correlation, colours, dimensions, label0, label1, dataset, backbone, weights, augment, dataDir, output, device, verbose, tensorBoard })
     root.Options.Add(o);
 
 root.SetAction(parse =>
@@ -89,6 +90,7 @@ root.SetAction(parse =>
         JttLambda = parse.GetValue(lambda),
         TrainSize = parse.GetValue(trainSize),
         Correlation = parse.GetResult(correlation) is null or { Implicit: true } ? StudyOptions.DefaultCorrelation(datasetName) : parse.GetValue(correlation),
+        Colours = parse.GetResult(colours) is null or { Implicit: true } ? null : parse.GetValue(colours),
         Dimensions = parse.GetValue(dimensions),
         Label0Classes = parse.GetValue(label0) is { Length: > 0 } l0 ? l0 : null,
         Label1Classes = parse.GetValue(label1) is { Length: > 0 } l1 ? l1 : null,

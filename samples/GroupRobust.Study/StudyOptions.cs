@@ -43,6 +43,16 @@ public sealed record StudyOptions
     /// </summary>
     public static double DefaultCorrelation(string dataset) => dataset switch { "gaussian" => 0.98, "multi-attribute-fashion-mnist" => 0.90, _ => 0.95 };
 
+    /// <summary>
+    /// Background colours of the multi-attribute benchmark (default 3: each label 90% on its own colour, the rest split
+    /// 70 / 30 over the two others; 2: each label on its own colour, the rest on the other one, the K = 3, A = 2 shape of
+    /// MultiNLI's six groups). Only 2 or 3, and only for that dataset; null when not given (3).
+    /// </summary>
+    public int? Colours { get; init; }
+
+    /// <summary>The multi-attribute benchmark's colours in effect: <see cref="Colours"/>, or 3.</summary>
+    public int ColoursInEffect => Colours ?? 3;
+
     /// <summary>The Gaussian task's input dimension (default 10: the two signal coordinates in ten, as the JM1 paper's Appendix C).</summary>
     public int Dimensions { get; init; } = 10;
     public IReadOnlyList<int>? Label0Classes { get; init; }
@@ -80,6 +90,8 @@ public sealed record StudyOptions
         if (!IdentificationRules.Contains(IdentificationRule)) throw new ArgumentException($"Unknown identification rule '{IdentificationRule}'; use {string.Join(", ", IdentificationRules)}.");
         if (!SelectionRules.Contains(Selection)) throw new ArgumentException($"Unknown selection rule '{Selection}'; use {string.Join(", ", SelectionRules)}.");
         if (AlphaSchedule is not ("ub" or "uniform" or "beta")) throw new ArgumentException($"Unknown alpha schedule '{AlphaSchedule}'; use ub, uniform or beta.");
+        if (Colours is not (null or 2 or 3)) throw new ArgumentOutOfRangeException(nameof(Colours), Colours, "--colours: the multi-attribute benchmark has 2 or 3 background colours.");
+        if (Colours is not null && Dataset != "multi-attribute-fashion-mnist") throw new ArgumentException($"--colours applies to --dataset multi-attribute-fashion-mnist, not to {Dataset}.");
         if (Dimensions < 2) throw new ArgumentOutOfRangeException(nameof(Dimensions), Dimensions, "At least 2 (the core and the spurious coordinate).");
         if (JttLambda < 0) throw new ArgumentOutOfRangeException(nameof(JttLambda), JttLambda, "Must be >= 0.");
         if (!Data.StudyDatasets.Names.Contains(Dataset)) throw new ArgumentException($"Unknown dataset '{Dataset}'; use {string.Join(", ", Data.StudyDatasets.Names)}.");

@@ -57,11 +57,15 @@ internal static class StudyDatasets
                 return ColoredFashionMnist.Build(files!, new ColoredFashionMnistOptions { DataDirectory = options.DataDirectory, MatchFraction = options.Correlation, TrainPerClass = Math.Max(1, options.TrainSize / 10), Seed = seed }, device);
             case "multi-attribute-fashion-mnist":
             {
-                // --correlation is each label's share on its own colour; the rest splits 70 / 30 over the two other colours
+                // --correlation is each label's share on its own colour; the rest splits 70 / 30 over the two other colours,
+                // or goes to the other one with --colours 2 (the first two colours of the default palette)
                 double rest = 1 - options.Correlation;
-                return MultiAttributeFashionMnist.Build(files!, new MultiAttributeFashionMnistOptions
+                var defaults = new MultiAttributeFashionMnistOptions();
+                return MultiAttributeFashionMnist.Build(files!, defaults with
                 {
-                    DataDirectory = options.DataDirectory, TrainSize = options.TrainSize, AttributeFractions = [options.Correlation, 0.7 * rest, 0.3 * rest], Seed = seed,
+                    DataDirectory = options.DataDirectory, TrainSize = options.TrainSize, Seed = seed,
+                    AttributeFractions = options.ColoursInEffect == 2 ? [options.Correlation, rest] : [options.Correlation, 0.7 * rest, 0.3 * rest],
+                    Palette = defaults.Palette.Take(3 * options.ColoursInEffect).ToArray(), ColourNames = defaults.ColourNames.Take(options.ColoursInEffect).ToArray(),
                 }, device);
             }
             case "fortunes":

@@ -31,7 +31,7 @@ internal static class StudyReport
         string dataset = options.Dataset switch
         {
             "spurious-fashion-mnist" => "Spurious Fashion-MNIST", "colored-fashion-mnist" => "Colored Fashion-MNIST",
-            "multi-attribute-fashion-mnist" => "Multi-attribute Fashion-MNIST (3 labels x 3 background colours)", "gaussian" => "the Gaussian task (JM1, Appendix C)",
+            "multi-attribute-fashion-mnist" => $"Multi-attribute Fashion-MNIST (3 labels x {options.ColoursInEffect} background colours)", "gaussian" => "the Gaussian task (JM1, Appendix C)",
             "fortunes" => "Spurious Fortunes (Debian's fortunes, computers vs politics, a planted \"alice/bob writes:\" cue)",
             "waterbirds" => "Waterbirds", "celeba" => "CelebA", "multinli" => "MultiNLI", _ => $"{Path.GetFileName(options.DatasetPath)} (normalized CSV)",
         };
@@ -47,6 +47,7 @@ internal static class StudyReport
         // the size and correlation options apply only to the datasets built here; the others come as published
         string trainSize = options.Dataset is "spurious-fashion-mnist" or "gaussian" or "colored-fashion-mnist" or "multi-attribute-fashion-mnist" ? string.Create(CultureInfo.InvariantCulture, $"train size {options.TrainSize}, ") : "";
         if (options.Dataset == "gaussian") trainSize += string.Create(CultureInfo.InvariantCulture, $"{options.Dimensions} dimensions, ");
+        if (options.Dataset == "multi-attribute-fashion-mnist") trainSize += string.Create(CultureInfo.InvariantCulture, $"{options.ColoursInEffect} colours, ");
         string correlation = options.Dataset is "spurious-fashion-mnist" or "colored-fashion-mnist" or "multi-attribute-fashion-mnist" or "fortunes" or "gaussian"
             ? string.Create(CultureInfo.InvariantCulture, $"spurious correlation {options.Correlation}, ") : "";
         sb.AppendLine(CultureInfo.InvariantCulture, $"Settings: {options.Epochs} epochs, phase I candidates T in 1..{options.Phase1Epochs} (rule {options.IdentificationRule}), batch {options.BatchSize}, Adam lr {options.LearningRate}, {trainSize}{correlation}" +

@@ -272,6 +272,26 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
     private static string Flat(string text) => System.Text.RegularExpressions.Regex.Replace(text, @"\s+", " ");
 
     [Fact]
+    public void The_multi_attribute_benchmark_takes_two_colours_and_colours_is_refused_elsewhere_or_out_of_range()
+    {
+        using var dir = new TempDirectory();
+        var (code, text) = Study("--dataset", "multi-attribute-fashion-mnist", "--colours", "2", "--train-size", "300", "--methods", "erm",
+            "--epochs", "1", "--phase1-epochs", "1", "--no-labels-section", "false", "--tensorboard", "false", "--output", dir.File("out"));
+        Assert.True(code == 0, $"exit code {code}: {text}");
+        var report = File.ReadAllText(dir.File("out/report.md"));
+        Assert.Contains("# GroupRobust study: Multi-attribute Fashion-MNIST (3 labels x 2 background colours)", report);
+        Assert.Contains("train size 300, 2 colours, spurious correlation 0.9", report);
+        // six groups: every label on orange and blue, none on the third colour
+        Assert.Contains("| method | (Sandal+Sneaker, orange) | (Sandal+Sneaker, blue) | (Bag+Ankle boot, orange) | (Bag+Ankle boot, blue) | (T-shirt/top+Pullover, orange) | (T-shirt/top+Pullover, blue) |", report);
+        Assert.DoesNotContain("green", report);
+        foreach (var given in new[] { "2", "3" })   // given at all, even at the benchmark's default
+            Assert.Contains("--colours applies to --dataset multi-attribute-fashion-mnist, not to gaussian", Flat(Refusal(dir.File("refused"), "--colours", given, "--methods", "erm")));
+        var (outOfRange, message) = Study("--dataset", "multi-attribute-fashion-mnist", "--colours", "4", "--methods", "erm", "--output", dir.File("refused"));
+        Assert.True(outOfRange == 2, $"exit code {outOfRange}, not 2: {message}");
+        Assert.Contains("the multi-attribute benchmark has 2 or 3 background colours", Flat(message));
+    }
+
+    [Fact]
     public void JTT_rows_compare_the_automatic_lambda_a_fixed_one_the_grid_and_a_choice_of_identifiers_on_the_gaussian_task()
     {
         using var dir = new TempDirectory();
