@@ -31,7 +31,7 @@ public sealed record StudyOptions
     public string MixingLayer { get; init; } = "input";
     public PartnerSource? Partners { get; init; }
     public bool DetachPartners { get; init; }
-    public string AlphaSchedule { get; init; } = "ub";
+    public string AlphaSchedule { get; init; } = "uniform";
     public AlphaOrientation Orientation { get; init; } = AlphaOrientation.MajorityWeight;
     public int JttLambda { get; init; } = 20;
     public int TrainSize { get; init; } = 10_000;
@@ -51,6 +51,7 @@ public sealed record StudyOptions
     public int? Colours { get; init; }
 
     /// <summary>The multi-attribute benchmark's colours in effect: <see cref="Colours"/>, or 3.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int ColoursInEffect => Colours ?? 3;
 
     /// <summary>The Gaussian task's input dimension (default 10: the two signal coordinates in ten, as the JM1 paper's Appendix C).</summary>

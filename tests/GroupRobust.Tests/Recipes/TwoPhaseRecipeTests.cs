@@ -728,7 +728,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         var recipe = NeverLearning(data, loggers);
         using var phaseOne = recipe.TrainPhaseOne();
         var groups = recipe.Identify(phaseOne, everyCandidate: true);
-        using (var run = recipe.TrainGrid(MethodCatalog.Jm1, groups, [new Jm1Options(), new Jm1Options { Schedule = AlphaSchedule.Uniform() }]))
+        using (var run = recipe.TrainGrid(MethodCatalog.Jm1, groups, [new Jm1Options(), new Jm1Options { Schedule = AlphaSchedule.UniformThenBeta() }]))
         {
             var warning = Assert.Single(loggers.Logger.Messages, m => m.Contains("phase II did not improve"));
             Assert.StartsWith($"{run.Name} on the groups of {groups.Identifier}:", warning);
