@@ -184,10 +184,10 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
 
         if (options.NoLabelsSection && phaseOne is not null && rows.Any(r => r.Method == MethodCatalog.Jm1))
         {
-            // the JM1 paper's Table 4 protocol: no group labels anywhere; a fixed T, the epoch chosen by validation average accuracy
+            // the JM1 paper's Table 4 protocol: no group labels anywhere; each fixed T, the epoch chosen by validation average accuracy; then T chosen by it too
             foreach (var t in phaseOne.Candidates)
             {
-                warnings.Enter(seed, NoLabelRecord.RowName(t));
+                warnings.Enter(seed, NoLabelRecord.FixedTName(t));
                 if (jm1 is { } main && main.T == t && main.History.Epochs.All(e => e.OracleReference is not null))
                 {
                     // the main JM1 row trained this very run (the same error set, seeds and options; the selection rule only
@@ -203,12 +203,21 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     }));
                     progress($"JM1 at T = {t} without labels: the main JM1 run above is this run; its epoch {chosen.Epoch} by validation average accuracy (not trained twice)");
                     // its warnings are the main run's, but for the guards that read validation groups, which this row does not
-                    warnings.Copy(seed, "jm1", NoLabelRecord.RowName(t), w => w.EventId is not (144 or 146 or 148));
+                    warnings.Copy(seed, "jm1", NoLabelRecord.FixedTName(t), w => w.EventId is not (144 or 146 or 148));
                     continue;
                 }
                 clock.Restart();
                 using var run = recipe.Train(MethodCatalog.Jm1, GroupsOf(MethodCatalog.Misclassified), options.MixingOptions(MethodCatalog.Jm1, null), t, SelectionRule.AverageAccuracy);
                 noLabels.Add(new NoLabelRecord(seed, t, MethodResult.Of(run, run.Name, seed, Test(run.Model), clock.Elapsed.TotalSeconds)));
+            }
+            if (phaseOne.Candidates.Count > 1)
+            {
+                // T chosen without labels as well: the fixed-T run of best validation average accuracy (what TrainJointly
+                // returns under that rule, from the same runs), with that run's warnings
+                var chosen = NoLabelRecord.ChooseT(noLabels);
+                noLabels.Add(chosen);
+                warnings.Copy(seed, NoLabelRecord.FixedTName(chosen.T), chosen.RowName, _ => true);
+                progress($"JM1 without labels, T by validation average accuracy: T = {chosen.T}, epoch {chosen.Result.BestEpoch}");
             }
         }
         return (results, identification, noLabels, refused);

@@ -63,8 +63,7 @@ internal static class AgainstErm
         }
         var rows = StudyReport.MethodOrder(results).Where(m => results.First(r => r.Method == m).Spec != "erm")
             .Select(m => Compare(m, results.Where(r => r.Method == m).ToList()));
-        var noLabelRows = noLabels.Select(n => n.T).Distinct().Order()
-            .Select(t => Compare(NoLabelRecord.RowName(t), noLabels.Where(n => n.T == t).Select(n => n.Result).ToList()));
+        var noLabelRows = NoLabelRecord.Rows(noLabels).Select(row => Compare(row.Key, row.Select(n => n.Result).ToList()));
         return rows.Concat(noLabelRows).OfType<Row>().ToList();
     }
 

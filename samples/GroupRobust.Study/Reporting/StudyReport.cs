@@ -112,15 +112,17 @@ internal static class StudyReport
         if (noLabels.Count > 0)
         {
             sb.AppendLine("## No group labels: the paper's Table 4 protocol").AppendLine();
-            sb.AppendLine("JM1 on the error set of every candidate phase-I epoch T (no rule chooses T), each selected by validation *average* accuracy: no group label of any split is read. " +
+            sb.AppendLine("JM1 on the error set of every candidate phase-I epoch T, each selected by validation *average* accuracy: no group label of any split is read. " +
+                          "The first row chooses T as well, as the candidate run of best validation average accuracy (`TrainJointly` under that rule; still no label read); the others fix T in advance. " +
                           "The error-set quality columns compare with the true groups afterwards (a report, not an input). JTT above used validation groups to choose T and its epoch.").AppendLine();
             sb.AppendLine("| T | labels used | |E| | precision | recall | test average | test worst-group | best epoch |");
-            sb.AppendLine("|---:|---|---:|---:|---:|---:|---:|---:|");
-            foreach (var t in noLabels.Select(n => n.T).Distinct().Order())
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var row in NoLabelRecord.Rows(noLabels))
             {
-                var rows = noLabels.Where(n => n.T == t).ToList();
+                var rows = row.ToList();
                 var agg = AggregatedResult.Aggregate(rows.Select(n => n.Result.Test).ToList());
-                var ids = identification.Where(i => i.Source == "ERM misclassified" && i.Epoch == t).ToList();
+                var ids = rows.SelectMany(n => identification.Where(i => i.Source == "ERM misclassified" && i.Epoch == n.T && i.Seed == n.Seed)).ToList();
+                string t = rows[0].TByValidation ? "by validation average (" + string.Join("/", rows.Select(n => n.T)) + ")" : rows[0].T.ToString(CultureInfo.InvariantCulture);
                 sb.AppendLine(CultureInfo.InvariantCulture,
                     $"| {t} | {Labels(rows[0].Result.LabelsUsed)} | {ids.Average(i => (double)i.ErrorSetSize):F0} | {Summary(ids.Select(i => i.Quality.Precision), runs)} | {Summary(ids.Select(i => i.Quality.Recall), runs)} | {Cell(agg.AverageAccuracy, runs)} | {Cell(agg.WorstGroupAccuracy, runs)} | {string.Join("/", rows.Select(n => n.Result.BestEpoch))} |");
             }

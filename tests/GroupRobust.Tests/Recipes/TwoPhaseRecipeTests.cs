@@ -118,6 +118,34 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public void Without_any_group_label_T_and_the_epoch_are_chosen_together_by_validation_average_accuracy()
+    {
+        // the validation split without group labels: no rule can read them, and the budget says none was read
+        using var data = MethodFactory.Data(200);
+        var ungrouped = new DatasetSplits(data.Train, data.Validation.WithoutGroupLabels(), data.Test);
+        var recipe = Recipe(ungrouped, options: Options with { Selection = SelectionRule.AverageAccuracy, IdentificationRule = SelectionRule.AverageAccuracy });
+        using var phaseOne = recipe.TrainPhaseOne();
+        var groups = recipe.Identify(phaseOne, everyCandidate: true);
+        using var joint = recipe.TrainJointly(MethodCatalog.Jm1, groups);
+        Assert.Equal(LabelBudget.None, joint.LabelBudget);
+        Assert.Null(joint.History.Best.Validation.WorstGroupAccuracy);
+
+        // the same as JM1 at each fixed T, selected by the same rule: the run of best validation average accuracy, the smallest T on ties
+        var fixedT = groups.Candidates.Keys.Order().Select(t =>
+        {
+            using var run = recipe.Train(MethodCatalog.Jm1, groups, epoch: t, selection: SelectionRule.AverageAccuracy);
+            Assert.Equal(LabelBudget.None, run.LabelBudget);
+            return (T: t, Best: run.History.Best, Parameters: run.Model.parameters().Select(p => p.detach().clone()).ToList());
+        }).ToList();
+        var expected = fixedT.First(r => r.Best.Validation.AverageAccuracy == fixedT.Max(o => o.Best.Validation.AverageAccuracy));
+        Assert.Equal(expected.T, joint.IdentificationEpoch);
+        Assert.Equal(expected.Best.Epoch, joint.History.Best.Epoch);
+        Assert.Equal(expected.Best.Validation.ToJson(), joint.History.Best.Validation.ToJson());
+        foreach (var (a, b) in expected.Parameters.Zip(joint.Model.parameters().Select(p => (Tensor)p))) Assert.True(a.allclose(b, 0, 0), "TrainJointly's run differs from the fixed-T run it chose");
+        foreach (var p in fixedT.SelectMany(r => r.Parameters)) p.Dispose();
+    }
+
+    [Fact]
     public void The_grid_search_chooses_T_options_and_epoch_together_as_the_best_of_the_runs_it_trains()
     {
         using var data = MethodFactory.Data(200);

@@ -142,7 +142,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         void Record(string name, System.Text.Json.JsonElement result)
             => (perSeed.TryGetValue(name, out var d) ? d : perSeed[name] = [])[result.GetProperty("seed").GetInt32()] = result.GetProperty("test").GetProperty("worstGroupAccuracy").GetDouble();
         foreach (var r in json.RootElement.GetProperty("results").EnumerateArray()) Record(r.GetProperty("method").GetString()!, r);
-        foreach (var n in json.RootElement.GetProperty("noLabels").EnumerateArray()) Record($"JM1 without group labels, T = {n.GetProperty("t").GetInt32()}", n.GetProperty("result"));
+        foreach (var n in json.RootElement.GetProperty("noLabels").EnumerateArray()) Record(n.GetProperty("rowName").GetString()!, n.GetProperty("result"));
         Assert.Equal("erm", json.RootElement.GetProperty("results")[0].GetProperty("spec").GetString());
         var erm = perSeed["ERM"];
         double gap = perSeed["GroupDRO"].Values.Average() - erm.Values.Average();
@@ -181,8 +181,10 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(name is not ("GroupDRO" or "DFR (ERM backbone)"), light);
             if (light && mean < 0) below.Add(name);
         }
-        var best = perSeed.Where(kv => kv.Key is not ("ERM" or "GroupDRO" or "DFR (ERM backbone)")).MaxBy(kv => kv.Value.Values.Average()).Key;
-        Assert.Contains($"Best label-light row: {best}, ", section);
+        // the best label-light row by mean (the first in the report's order on ties: T chosen on validation may equal a fixed T's row)
+        var lightRows = perSeed.Where(kv => kv.Key is not ("ERM" or "GroupDRO" or "DFR (ERM backbone)")).ToList();
+        var named = System.Text.RegularExpressions.Regex.Match(section, "Best label-light row: (?<name>[^\n]+?), [+-][0-9.]+( ± [0-9.]+)? points").Groups["name"].Value;
+        Assert.Equal(lightRows.Max(kv => kv.Value.Values.Average()), perSeed[named].Values.Average(), 1e-12);
         var verdict = section[section.IndexOf("Label-light rows below ERM's mean worst-group: ", StringComparison.Ordinal)..];
         if (below.Count == 0) Assert.Contains("Label-light rows below ERM's mean worst-group: none.", section);
         foreach (var name in below) Assert.Contains($"{name} (", verdict);
@@ -193,6 +195,30 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
             if (!significant.Intersect(below).Any()) Assert.StartsWith("Of them, below ERM by a paired one-sided t-test at p < 0.05: none.", tested);
             foreach (var name in below) Assert.Equal(significant.Contains(name), tested.Contains(name, StringComparison.Ordinal));
         }
+
+        // without any label, T is chosen as the fixed-T run of best validation average accuracy (the smallest T on ties),
+        // and that row is the chosen run's, under its own name, with its warnings
+        var noLabels = json.RootElement.GetProperty("noLabels").EnumerateArray().ToList();
+        foreach (int seed in new[] { 0, 1 })
+        {
+            var ofSeed = noLabels.Where(n => n.GetProperty("seed").GetInt32() == seed).ToList();
+            var chosen = Assert.Single(ofSeed, n => n.GetProperty("tByValidation").GetBoolean());
+            Assert.Equal("JM1 without group labels, T by validation average accuracy", chosen.GetProperty("rowName").GetString());
+            var fixedT = ofSeed.Where(n => !n.GetProperty("tByValidation").GetBoolean()).OrderBy(n => n.GetProperty("t").GetInt32()).ToList();
+            Assert.Equal([1, 2], fixedT.Select(n => n.GetProperty("t").GetInt32()));
+            static double BestAverage(System.Text.Json.JsonElement n) => n.GetProperty("result").GetProperty("validationHistory").EnumerateArray()
+                .Max(e => e.GetProperty("result").GetProperty("averageAccuracy").GetDouble());
+            var expected = fixedT.First(n => BestAverage(n) == fixedT.Max(BestAverage));
+            Assert.Equal(expected.GetProperty("t").GetInt32(), chosen.GetProperty("t").GetInt32());
+            Assert.Equal(expected.GetProperty("result").GetProperty("test").GetRawText(), chosen.GetProperty("result").GetProperty("test").GetRawText());
+            Assert.Equal(expected.GetProperty("result").GetProperty("bestEpoch").GetInt32(), chosen.GetProperty("result").GetProperty("bestEpoch").GetInt32());
+            Assert.Equal("None", chosen.GetProperty("result").GetProperty("labelsUsed").GetString());
+            Assert.Equal(Warned(expected.GetProperty("rowName").GetString()!).Contains($"{seed}", StringComparison.Ordinal),
+                Warned("JM1 without group labels, T by validation average accuracy").Contains($"{seed}", StringComparison.Ordinal));
+        }
+        var noLabelSection = report[report.IndexOf("## No group labels", StringComparison.Ordinal)..];
+        Assert.Matches(@"\| by validation average \([12]/[12]\) \| none \|", noLabelSection);
+        Assert.True(noLabelSection.IndexOf("| by validation average", StringComparison.Ordinal) < noLabelSection.IndexOf("| 1 | none |", StringComparison.Ordinal), "the chosen T's row comes first");
     }
 
     [Fact]
@@ -218,9 +244,10 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         // of the two candidate T, the main JM1 run is the no-labels run at its T; the other T's no-labels run trained (and would have warned)
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(text, "without labels: the main JM1 run above is this run").Count);
         // every warning the console printed is recorded, none twice, and none that it did not print (but for a no-labels
-        // row's copies of the main JM1 run's, when it is that run)
+        // row's copies of the main JM1 run's, when it is that run, and the chosen T's row's copies of that T's row)
         var logged = warnings.Where(w => !(w.Scope.StartsWith("JM1 without group labels", StringComparison.Ordinal)
-            && warnings.Any(o => o.Seed == w.Seed && o.Scope == "jm1" && o.Id == w.Id && o.Message == w.Message))).ToList();
+            && warnings.Any(o => o.Seed == w.Seed && o.Scope == "jm1" && o.Id == w.Id && o.Message == w.Message))
+            && w.Scope != "JM1 without group labels, T by validation average accuracy").ToList();
         var printed = System.Text.RegularExpressions.Regex.Matches(text, @"warn: \S+\[(?<id>\d+)\] (?<message>.+)$", System.Text.RegularExpressions.RegexOptions.Multiline)
             .Select(m => (Id: int.Parse(m.Groups["id"].Value, System.Globalization.CultureInfo.InvariantCulture), Message: m.Groups["message"].Value.TrimEnd())).ToList();
         Assert.Equal(printed.Order(), logged.Select(w => (w.Id, w.Message)).Order());
