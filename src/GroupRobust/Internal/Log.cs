@@ -44,6 +44,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Identification epoch T = {Epoch} chosen by {Criterion} ({Score:P2}); {Reason}")]
     public static partial void IdentificationEpochChosen(ILogger logger, int epoch, string criterion, double score, string reason);
 
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "The validation split has no group labels: {Method} trains at each of the {Candidates} candidate T, and T is chosen with the epoch by validation {Rule}, which reads none (TrainJointly).")]
+    public static partial void TChosenWithEpoch(ILogger logger, string method, string rule, int candidates);
+
+    [LoggerMessage(EventId = 151, Level = LogLevel.Warning, Message = "The validation split has no group labels, so the identification rule ({Rule}) cannot choose T; T = {Epoch} by validation average accuracy, which reads none. To choose T with the phase-II epoch instead, train with TrainJointly (TwoPhaseRecipe.Run does).")]
+    public static partial void NoValidationGroupsForT(ILogger logger, string rule, int epoch);
+
     [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "JTT upsampling: {ErrorCount} error samples repeated lambda = {Lambda} extra times; epoch length {EpochLength} (dataset {Count}).")]
     public static partial void JttConfigured(ILogger logger, int errorCount, int lambda, long epochLength, int count);
 

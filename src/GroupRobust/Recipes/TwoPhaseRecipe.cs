@@ -87,6 +87,16 @@ public sealed class TwoPhaseRecipe
     /// on the true groups (which reads training group labels); a method that takes no groups trains alone. The run warns
     /// as <see cref="Train"/> does (its phase I is the recipe's ERM baseline only if it trains as long as phase II).
     /// </summary>
+    /// <remarks>
+    /// Without group labels on the validation split, an identification rule that reads them cannot choose T. A method on
+    /// phase-I groups then trains at every candidate T, and T is chosen together with the epoch under
+    /// <see cref="RecipeOptions.Selection"/> (<see cref="SelectionRule.Auto"/> resolves to validation average accuracy):
+    /// <see cref="TrainJointly"/>, the JM1 paper's no-labels protocol with T chosen on validation as well. No group label
+    /// is read, and the run's budget says so. It costs one phase-II run per candidate T, and it is logged. On four
+    /// benchmarks this choice was above ERM, where some fixed T fell below it on two (docs/results.md, "No group labels: T
+    /// chosen on validation average accuracy"). An identification rule that reads no label
+    /// (<see cref="SelectionRule.AverageAccuracy"/>, <see cref="SelectionRule.FixedEpoch"/>) is followed as given.
+    /// </remarks>
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
     /// <param name="methodOptions">
@@ -111,8 +121,12 @@ public sealed class TwoPhaseRecipe
         bool grid = methodOptions is null && Options.SearchPublishedGrid && method.PublishedGrid.Count > 0;
         try
         {
-            var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, everyCandidate: grid);
-            var run = !grid ? Train(method, groups, methodOptions)
+            // no validation group labels for the identification rule: T is chosen with the epoch, reading none (remarks)
+            bool jointT = !grid && phaseOne is not null && phaseOne.Candidates.Count > 1 && RuleLacksValidationGroups(Options.IdentificationRule, phaseOne.CandidateHistory);
+            if (jointT) Log.TChosenWithEpoch(_log, method.Name, Options.Selection.Resolve(phaseOne!.CandidateHistory).Name, phaseOne.Candidates.Count);
+            var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, null, everyCandidate: grid || jointT, quiet: grid || jointT);
+            var run = jointT ? TrainJointly(method, groups!, methodOptions)
+                : !grid ? Train(method, groups, methodOptions)
                 : method.TakesGroups ? TrainGrid(method, groups!, method.PublishedGrid)
                 : TrainGrid(method, method.PublishedGrid);
             return new TwoPhaseResult(phaseOne, groups, run);
@@ -175,6 +189,10 @@ public sealed class TwoPhaseRecipe
     /// <exception cref="ArgumentException">The identifier does not read a phase-I model, or phase I was trained on another training split (another recipe's data).</exception>
     /// <exception cref="ObjectDisposedException">Phase I was disposed.</exception>
     public IdentifiedGroups Identify(PhaseOne phaseOne, IdentifierEntry? identifier = null, object? options = null, bool everyCandidate = false)
+        => Identify(phaseOne, identifier, options, everyCandidate, quiet: false);
+
+    /// <summary><see cref="Identify(PhaseOne, IdentifierEntry?, object?, bool)"/>; <paramref name="quiet"/>: no warning when T falls back to average accuracy for want of validation group labels (Run chooses T with the epoch instead: jointly, or in its grid search).</summary>
+    private IdentifiedGroups Identify(PhaseOne phaseOne, IdentifierEntry? identifier, object? options, bool everyCandidate, bool quiet)
     {
         ArgumentNullException.ThrowIfNull(phaseOne);
         phaseOne.EnsureAlive();
@@ -186,7 +204,7 @@ public sealed class TwoPhaseRecipe
         identifier ??= MethodCatalog.Misclassified;
         if (identifier.Input != IdentifierInput.PhaseOneModel)
             throw new ArgumentException($"{identifier.Name} does not read a phase-I model; call Identify(identifier) without phase I.", nameof(identifier));
-        var (choice, ruleBudget) = ChooseEpoch(phaseOne.CandidateHistory);
+        var (choice, ruleBudget) = ChooseEpoch(phaseOne.CandidateHistory, quiet);
         var candidates = new SortedDictionary<int, GroupAssignment>();
         foreach (var t in everyCandidate ? phaseOne.Candidates : [choice.Epoch])
         {
@@ -604,9 +622,16 @@ public sealed class TwoPhaseRecipe
     /// T by validation average accuracy, with a warning (the fallback was decided from validation group labels, so the
     /// budget stays the rule's).
     /// </summary>
-    private (EpochChoice Choice, LabelBudget Budget) ChooseEpoch(IReadOnlyList<EpochResult> history)
+    private (EpochChoice Choice, LabelBudget Budget) ChooseEpoch(IReadOnlyList<EpochResult> history, bool quiet)
     {
         var rule = Options.IdentificationRule;
+        if (RuleLacksValidationGroups(rule, history))
+        {
+            // the rule reads validation group labels and the split has none: T by the rule that reads none, saying so
+            var byAverage = IdentificationEpoch.Choose(history, SelectionRule.AverageAccuracy, _log);
+            if (!quiet && history.Count > 1) Log.NoValidationGroupsForT(_log, rule.Name, byAverage.Epoch);   // one candidate: no choice to make
+            return (byAverage, LabelBudget.None);
+        }
         if (rule is ValidationErrorSetRule { ScoresEachEpochAlone: false } && IdentificationEpoch.MinorityGroupsFromValidation(history).Count == 0)
         {
             var fallback = IdentificationEpoch.Choose(history, SelectionRule.AverageAccuracy, _log);
@@ -631,6 +656,10 @@ public sealed class TwoPhaseRecipe
     }
 
     private static LabelBudget Max(LabelBudget a, LabelBudget b) => (LabelBudget)Math.Max((int)a, (int)b);
+
+    /// <summary>Whether <paramref name="rule"/>, as it resolves on <paramref name="history"/>, reads group labels that the validation split does not have.</summary>
+    private bool RuleLacksValidationGroups(SelectionRule rule, IReadOnlyList<EpochResult> history)
+        => !_data.Validation.HasGroups && rule.Resolve(history).BudgetOn(_data.Validation) != LabelBudget.None;
 
     /// <summary>
     /// Says so (a warning) when no epoch of a phase-II run reached a better validation worst-group accuracy than phase I's

@@ -142,6 +142,24 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(expected.Best.Epoch, joint.History.Best.Epoch);
         Assert.Equal(expected.Best.Validation.ToJson(), joint.History.Best.Validation.ToJson());
         foreach (var (a, b) in expected.Parameters.Zip(joint.Model.parameters().Select(p => (Tensor)p))) Assert.True(a.allclose(b, 0, 0), "TrainJointly's run differs from the fixed-T run it chose");
+
+        // Run with the default options, whose identification rule reads validation groups: the same joint choice, said
+        // once at information level, and no warning that T fell back (Identify alone warns, naming the rule)
+        var loggers = new ListLoggerFactory();
+        using (var run = new TwoPhaseRecipe(ungrouped, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options, loggers).Run(MethodCatalog.Jm1))
+        {
+            Assert.Equal(LabelBudget.None, run.LabelBudget);
+            Assert.Equal(expected.T, run.Run.IdentificationEpoch);
+            foreach (var (a, b) in expected.Parameters.Zip(run.Model.parameters().Select(p => (Tensor)p))) Assert.True(a.allclose(b, 0, 0), "Run differs from TrainJointly under average accuracy");
+        }
+        Assert.Single(loggers.Logger.Messages, m => m.StartsWith("The validation split has no group labels: JM1 trains at each of the 2 candidate T, and T is chosen with the epoch by validation average accuracy", StringComparison.Ordinal));
+        Assert.DoesNotContain(loggers.Logger.Messages, m => m.Contains("cannot choose T", StringComparison.Ordinal));
+        var alone = new TwoPhaseRecipe(ungrouped, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options, loggers);
+        using var phaseOneAlone = alone.TrainPhaseOne();
+        var identified = alone.Identify(phaseOneAlone);
+        Assert.Equal(LabelBudget.None, identified.LabelBudget);
+        Assert.Equal(SelectionRule.AverageAccuracy.Best(phaseOneAlone.CandidateHistory).Epoch, identified.Epoch);
+        Assert.Single(loggers.Logger.Messages, m => m.StartsWith("The validation split has no group labels, so the identification rule (validation error-set F1) cannot choose T; T = ", StringComparison.Ordinal));
         foreach (var p in fixedT.SelectMany(r => r.Parameters)) p.Dispose();
     }
 
