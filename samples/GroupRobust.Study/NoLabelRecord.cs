@@ -30,8 +30,9 @@ public sealed record NoLabelRecord(int Seed, int T, MethodResult Result, bool TB
     /// T chosen without any group label: of one seed's fixed-T records (one per candidate T, in any order), the one whose
     /// run reached the best validation average accuracy, the smallest T on ties. This is the (T, epoch) pair that
     /// <c>TwoPhaseRecipe.TrainJointly(MethodCatalog.Jm1, groups)</c> returns under
-    /// <c>RecipeOptions.Selection = SelectionRule.AverageAccuracy</c>: it trains the same runs (the same seed stream at each
-    /// T) and keeps the first best (TwoPhaseRecipeTests pins the equality).
+    /// <c>RecipeOptions.Selection = SelectionRule.AverageAccuracy</c>: it trains the same runs (the same seed stream and
+    /// options at each T) and keeps the first best. TwoPhaseRecipeTests pins that TrainJointly returns the best fixed-T run;
+    /// the Study's end-to-end test pins this choice against its fixed-T records.
     /// </summary>
     /// <exception cref="ArgumentException">No records, records of several seeds, or a record that is itself a chosen T.</exception>
     public static NoLabelRecord ChooseT(IReadOnlyList<NoLabelRecord> fixedT)

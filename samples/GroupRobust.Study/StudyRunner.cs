@@ -207,7 +207,9 @@ internal sealed class StudyRunner(StudyOptions options, FashionMnistFiles? files
                     continue;
                 }
                 clock.Restart();
-                using var run = recipe.Train(MethodCatalog.Jm1, GroupsOf(MethodCatalog.Misclassified), options.MixingOptions(MethodCatalog.Jm1, null), t, SelectionRule.AverageAccuracy);
+                // the main row's options (the mixing flags and --set jm1.*), so that every T trains as the main run does
+                var jm1Options = options.Overrides.Apply(MethodCatalog.Jm1.Key, options.MixingOptions(MethodCatalog.Jm1, null));
+                using var run = recipe.Train(MethodCatalog.Jm1, GroupsOf(MethodCatalog.Misclassified), jm1Options, t, SelectionRule.AverageAccuracy);
                 noLabels.Add(new NoLabelRecord(seed, t, MethodResult.Of(run, run.Name, seed, Test(run.Model), clock.Elapsed.TotalSeconds)));
             }
             if (phaseOne.Candidates.Count > 1)

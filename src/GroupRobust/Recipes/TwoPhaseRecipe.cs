@@ -92,10 +92,13 @@ public sealed class TwoPhaseRecipe
     /// phase-I groups then trains at every candidate T, and T is chosen together with the epoch under
     /// <see cref="RecipeOptions.Selection"/> (<see cref="SelectionRule.Auto"/> resolves to validation average accuracy):
     /// <see cref="TrainJointly"/>, the JM1 paper's no-labels protocol with T chosen on validation as well. No group label
-    /// is read, and the run's budget says so. It costs one phase-II run per candidate T, and it is logged. On four
-    /// benchmarks this choice was above ERM, where some fixed T fell below it on two (docs/results.md, "No group labels: T
-    /// chosen on validation average accuracy"). An identification rule that reads no label
-    /// (<see cref="SelectionRule.AverageAccuracy"/>, <see cref="SelectionRule.FixedEpoch"/>) is followed as given.
+    /// is read, and the run's budget says so. It costs one phase-II run per candidate T, and it is logged (event 105).
+    /// Options that upsample the minority side (JTT at lambda != 0, JM1+) skip a T whose minority side holds half or more
+    /// of some class, as every search does. For JM1 on four benchmarks this choice was above ERM, where a fixed T = 2 or 3
+    /// fell below it on two (docs/results.md, "No group labels: T chosen on validation average accuracy"). An
+    /// identification rule that reads no label (<see cref="SelectionRule.AverageAccuracy"/>,
+    /// <see cref="SelectionRule.FixedEpoch"/>) is followed as given, and so is a fixed-epoch <see cref="RecipeOptions.Selection"/>
+    /// (which cannot compare runs): one run at T by validation average accuracy, with a warning (event 151).
     /// </remarks>
     /// <param name="method">The phase-II method, e.g. <see cref="MethodCatalog.Jm1"/>.</param>
     /// <param name="identifier">How groups are identified (default: the method's published groups, else <see cref="MethodCatalog.Misclassified"/>).</param>
@@ -122,7 +125,8 @@ public sealed class TwoPhaseRecipe
         try
         {
             // no validation group labels for the identification rule: T is chosen with the epoch, reading none (remarks)
-            bool jointT = !grid && phaseOne is not null && phaseOne.Candidates.Count > 1 && RuleLacksValidationGroups(Options.IdentificationRule, phaseOne.CandidateHistory);
+            bool jointT = !grid && phaseOne is not null && phaseOne.Candidates.Count > 1 && RuleLacksValidationGroups(Options.IdentificationRule, phaseOne.CandidateHistory)
+                && Options.Selection.Resolve(phaseOne.CandidateHistory) is not FixedEpochRule;   // a fixed epoch scores every run alike
             if (jointT) Log.TChosenWithEpoch(_log, method.Name, Options.Selection.Resolve(phaseOne!.CandidateHistory).Name, phaseOne.Candidates.Count);
             var groups = !method.TakesGroups ? null : phaseOne is null ? Identify(identifier) : Identify(phaseOne, identifier, null, everyCandidate: grid || jointT, quiet: grid || jointT);
             var run = jointT ? TrainJointly(method, groups!, methodOptions)
@@ -181,6 +185,9 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// Identification from phase I: T chosen from phase I's validation results by <see cref="RecipeOptions.IdentificationRule"/>,
     /// then the identifier run on the model of epoch T (or of every candidate, with <paramref name="everyCandidate"/>).
+    /// When the rule reads validation group labels and the validation split has none, T is chosen by validation average
+    /// accuracy instead, with a warning (event 151), and the budget is none; <see cref="TrainJointly"/> chooses T with the
+    /// phase-II epoch instead (what <see cref="Run"/> does then).
     /// </summary>
     /// <param name="phaseOne">Phase I's run.</param>
     /// <param name="identifier">An identifier that reads a phase-I model (default <see cref="MethodCatalog.Misclassified"/>).</param>
@@ -336,7 +343,9 @@ public sealed class TwoPhaseRecipe
     /// <summary>
     /// JTT's own protocol: <paramref name="method"/> trained on the groups of every identified candidate T, and T chosen
     /// jointly with the phase-II epoch, as the pair with the best validation score (<see cref="IdentificationEpoch.ChooseJointly"/>).
-    /// Reads validation group labels for selection. <see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>
+    /// Reads validation group labels for selection under the worst-group rule, none under a rule that reads none
+    /// (<see cref="SelectionRule.AverageAccuracy"/>: the JM1 paper's no-labels protocol with T chosen on validation too).
+    /// <see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>
     /// searches the method's options as well. Options that upsample the minority side (JTT, JM1+) skip every T whose
     /// minority side holds half or more of some class, with a warning, as the grid does.
     /// </summary>
@@ -618,9 +627,10 @@ public sealed class TwoPhaseRecipe
     }
 
     /// <summary>
-    /// T by the identification rule, and the labels choosing it read; when validation shows no minority group to detect,
-    /// T by validation average accuracy, with a warning (the fallback was decided from validation group labels, so the
-    /// budget stays the rule's).
+    /// T by the identification rule, and the labels choosing it read. When the rule reads validation group labels and the
+    /// split has none, T by validation average accuracy and no budget, with a warning unless <paramref name="quiet"/> (Run
+    /// chooses T with the epoch instead). When validation shows no minority group to detect, T by validation average
+    /// accuracy, with a warning (the fallback was decided from validation group labels, so the budget stays the rule's).
     /// </summary>
     private (EpochChoice Choice, LabelBudget Budget) ChooseEpoch(IReadOnlyList<EpochResult> history, bool quiet)
     {

@@ -160,6 +160,15 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(LabelBudget.None, identified.LabelBudget);
         Assert.Equal(SelectionRule.AverageAccuracy.Best(phaseOneAlone.CandidateHistory).Epoch, identified.Epoch);
         Assert.Single(loggers.Logger.Messages, m => m.StartsWith("The validation split has no group labels, so the identification rule (validation error-set F1) cannot choose T; T = ", StringComparison.Ordinal));
+        // a fixed-epoch selection scores every run alike, so it cannot choose T: one run, at T by average accuracy, warned
+        int before = loggers.Logger.Messages.Count;
+        using (var fixedEpoch = new TwoPhaseRecipe(ungrouped, MethodFactory.Model, p => torch.optim.Adam(p, 0.01), new SeedSource(1), Options with { Selection = SelectionRule.FixedEpoch(2) }, loggers).Run(MethodCatalog.Jm1))
+        {
+            Assert.Equal(LabelBudget.None, fixedEpoch.LabelBudget);
+            Assert.Equal(identified.Epoch, fixedEpoch.Run.IdentificationEpoch);
+        }
+        Assert.Single(loggers.Logger.Messages.Skip(before), m => m.Contains("cannot choose T", StringComparison.Ordinal));
+        Assert.DoesNotContain(loggers.Logger.Messages.Skip(before), m => m.Contains("trains at each of", StringComparison.Ordinal));
         foreach (var p in fixedT.SelectMany(r => r.Parameters)) p.Dispose();
     }
 
