@@ -11,7 +11,7 @@ namespace GroupRobust.Study;
 /// <c>jtt:20</c>, or <c>jtt:grid</c> (the library's JTT protocol: T and lambda in {20, 50, 100, 0} chosen together on
 /// validation, <c>JttOptions.SearchGrid</c>; lambda alone on the groups of an identifier without phase I); for a
 /// method without groups that publishes a grid, <c>:grid</c> searches it on validation (<c>cmixup:grid</c>, <c>mixup:grid</c>,
-/// <c>cvar-dro:grid</c>, <c>focal:grid</c>, <c>ldam:grid</c>).
+/// <c>cvar-dro:grid</c>, <c>lff:grid</c>, <c>focal:grid</c>, <c>ldam:grid</c>, <c>bsoftmax:grid</c>).
 /// Several identifiers joined by '+' (<c>jtt@misclassified+gce-biased+xrm</c>) train the method on each one's groups and
 /// keep the run that validates best (<c>TwoPhaseRecipe.TrainOnBestGroups</c>).
 /// </summary>
@@ -28,7 +28,8 @@ internal sealed record StudyRow(string Spec, MethodEntry? Method, IdentifierEntr
 
     /// <summary>
     /// A row whose method's published grid is searched on validation: a method without groups (<c>cmixup:grid</c>,
-    /// <c>mixup:grid</c>, <c>cvar-dro:grid</c>, <c>focal:grid</c>, <c>ldam:grid</c>: <c>TwoPhaseRecipe.TrainGrid(method, method.PublishedGrid)</c>)
+    /// <c>mixup:grid</c>, <c>cvar-dro:grid</c>, <c>lff:grid</c>, <c>focal:grid</c>, <c>ldam:grid</c>, <c>bsoftmax:grid</c>:
+    /// <c>TwoPhaseRecipe.TrainGrid(method, method.PublishedGrid)</c>)
     /// or one on groups other than JTT (<c>spare-sampling:grid</c>: every candidate T with every grid options when the
     /// groups come from phase I, <c>TrainGrid(method, groups, method.PublishedGrid)</c>). JTT's grid is <see cref="JttLambda"/>.
     /// </summary>

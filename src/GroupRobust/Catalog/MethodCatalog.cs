@@ -108,7 +108,8 @@ public static partial class MethodCatalog
     /// <summary>Learning from Failure: a biased and a debiased network trained together.</summary>
     public static MethodEntry Lff { get; } = new("lff", "LfF", "A biased network trained with generalized cross entropy; the debiased one weights samples by their relative difficulty.",
         "Nam et al., 2020 (alinlab/LfF)", publishedGroups: null, new LffOptions(),
-        (r, o) => new LffMethod(r.Train, r.Seeds, (LffOptions)o, MethodEntry.Logger(r, "LfF")),
+        (r, o) => new LffMethod(r.Train, r.Seeds, (LffOptions)o, MethodEntry.Logger(r, "LfF")), publishedGrid: LffOptions.SearchGrid,
+        trainsAsErm: o => o is LffOptions { Reweight: false },
         model: (newModel, seeds) => new LffModel(newModel(seeds.Derive(MethodEntry.ModelInitStream)), newModel(seeds.Derive("lff-biased-init"))));
 
     /// <summary>LISA: selective mixup within a label or within a domain.</summary>
@@ -143,7 +144,8 @@ public static partial class MethodCatalog
 
     /// <summary>Balanced softmax: logits shifted by the log class sizes in training.</summary>
     public static MethodEntry BalancedSoftmax { get; } = new("bsoftmax", "Balanced softmax", "Cross entropy of the logits plus log n_y, the log class sizes; plain logits at prediction; class counts, no groups.",
-        "Ren et al., 2020; SubpopBench BSoftmax", publishedGroups: null, new BalancedSoftmaxOptions(), (r, o) => new BalancedSoftmaxMethod(r.Train, r.Seeds, (BalancedSoftmaxOptions)o));
+        "Ren et al., 2020; SubpopBench BSoftmax", publishedGroups: null, new BalancedSoftmaxOptions(), (r, o) => new BalancedSoftmaxMethod(r.Train, r.Seeds, (BalancedSoftmaxOptions)o),
+        publishedGrid: BalancedSoftmaxOptions.SearchGrid, trainsAsErm: o => o is BalancedSoftmaxOptions { Tau: 0 } b && b.Order == EpochOrder.Shuffled);
 
     /// <summary>IRMv1 over the attribute's environments.</summary>
     public static MethodEntry Irm { get; } = new("irm", "IRM", "Mean cross entropy of the environments (attribute values) plus lambda times the IRMv1 gradient penalty; lambda = 1 for 500 steps, then 100.",

@@ -73,7 +73,10 @@ public sealed class MethodEntry
     /// (<see cref="CvarDroOptions.SearchGrid"/>: the JTT paper's grid and the average loss), MixUp's alpha and the focal
     /// loss's gamma over SubpopBench's search ranges and 0 (<see cref="MixupOptions.SearchGrid"/>, <see cref="FocalOptions.SearchGrid"/>),
     /// c-MixUp's Beta(a, a) over MixUp's a (<see cref="MethodCatalog.ClassConditionalMixup"/>), LDAM's margin and scale
-    /// over SubpopBench's search ranges and m = 0 with s = 1 (<see cref="LdamOptions.SearchGrid"/>). Every grid holds its
+    /// over SubpopBench's search ranges and m = 0 with s = 1 (<see cref="LdamOptions.SearchGrid"/>), LfF's q over
+    /// SubpopBench's search range and no reweighting (<see cref="LffOptions.SearchGrid"/>), the balanced softmax's scale
+    /// tau in {0.5, 1, 2, 0} (<see cref="BalancedSoftmaxOptions.SearchGrid"/>: the library's grid, SubpopBench searches
+    /// none for it). Every grid holds its
     /// method's off setting, which trains as ERM does (<see cref="TrainsAsErm"/>), so that a search can find that the
     /// method does not help, and says so; empty when none is published. <c>TwoPhaseRecipe.Run</c> follows this protocol when it is given no options
     /// (docs/results.md: on the Gaussian task and Spurious Fashion-MNIST JTT's grid beats both its automatic lambda and a
@@ -84,8 +87,9 @@ public sealed class MethodEntry
     /// <summary>
     /// Whether a run with these options trains as ERM does, its method switched off by its own reference's setting (JTT
     /// at lambda = 0: no upsampling, so it trains the same whatever its groups; MixUp at a = 0 and c-MixUp at a constant
-    /// weight of 1: no mixing; the focal loss at gamma = 0 and LDAM at m = 0 with s = 1: the cross-entropy; CVaR-DRO at
-    /// alpha = 1: the average loss).
+    /// weight of 1: no mixing; the focal loss at gamma = 0, LDAM at m = 0 with s = 1 and the balanced softmax at tau = 0:
+    /// the cross-entropy; CVaR-DRO at alpha = 1: the average loss; LfF without reweighting: its debiased network on the
+    /// cross-entropy).
     /// A search trains such options once (over T too), after every other setting, as the recipe's ERM run itself (ERM on
     /// ERM's seed stream, so that choosing them returns the recipe's ERM, not a second ERM with another data order): the
     /// method's best setting is chosen over them only when its validation score is higher by more than one standard error

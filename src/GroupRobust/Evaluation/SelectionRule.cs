@@ -91,6 +91,13 @@ public abstract class SelectionRule
         return new FixedEpochRule(epoch);
     }
 
+    /// <summary>
+    /// Whether every result the rule chooses from must carry group labels (a rule that reads validation groups; not
+    /// <see cref="Auto"/>, which falls back to average accuracy without them): <c>TrainingLoop</c> refuses such a rule
+    /// on a validation split without group labels before it trains.
+    /// </summary>
+    internal virtual bool ReadsValidationGroups => LabelBudget != LabelBudget.None;
+
     /// <summary>A short name for tables and logs, e.g. "worst-group accuracy".</summary>
     public abstract string Name { get; }
 

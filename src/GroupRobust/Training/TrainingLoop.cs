@@ -60,7 +60,8 @@ public static class TrainingLoop
     /// <param name="options">Epochs, batch sizes, selection, best-weights storage, checkpoint.</param>
     /// <param name="progress">Receives every epoch's report; optional.</param>
     /// <param name="logger">Receives one line per epoch and the final choice; <see cref="NullLogger"/> by default.</param>
-    /// <exception cref="ArgumentException">An option is out of range, or the splits' class counts differ.</exception>
+    /// <exception cref="ArgumentException">An option is out of range, the selection rule reads validation group labels that
+    /// <paramref name="validation"/> does not have, or the splits' class counts differ.</exception>
     /// <exception cref="FormatException">The checkpoint to resume from is not valid.</exception>
     public static TrainingHistory Run(ITrainingMethod method, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, IGroupDataset train,
         IGroupDataset validation, TrainingLoopOptions options, IProgress<EpochReport>? progress = null, ILogger? logger = null)
@@ -73,6 +74,9 @@ public static class TrainingLoop
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         options.Selection.EnsureFits(options.Epochs, nameof(options));
+        if (options.Selection.ReadsValidationGroups && !validation.HasGroups)
+            throw new ArgumentException($"The selection rule, {options.Selection.Name}, reads validation group labels, and the validation split has none; " +
+                "choose by SelectionRule.Auto (average accuracy without them) or SelectionRule.AverageAccuracy, or give the validation split its groups.", nameof(options));
         if (validation.Scheme.NumClasses != train.Scheme.NumClasses)
             throw new ArgumentException($"The validation split has {validation.Scheme.NumClasses} classes but the training split has {train.Scheme.NumClasses}.", nameof(validation));
         // inferred groups the method trains on that are the split's true groups count as true groups before the method is

@@ -73,7 +73,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Null(erm.Groups);
             Assert.Equal(LabelBudget.ValidationGroupsForSelection, erm.LabelBudget);   // worst-group selection on validation
         }
-        using (var lff = Recipe(data).Run(MethodCatalog.Lff)) Assert.IsType<LffModel>(lff.Model);
+        using (var lff = Recipe(data).Run(MethodCatalog.Lff, methodOptions: new LffOptions())) Assert.IsType<LffModel>(lff.Model);
         using var a = Recipe(data, 5).Run(MethodCatalog.Jtt, methodOptions: new JttOptions { Lambda = 3 });
         using var b = Recipe(data, 5).Run(MethodCatalog.Jtt, methodOptions: new JttOptions { Lambda = 3 });
         Assert.Equal(a.History.Epochs.Select(e => e.Validation.ToJson()), b.History.Epochs.Select(e => e.Validation.ToJson()));
@@ -115,6 +115,20 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("takes no groups", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Erm, groups)).Message);
         var oracle = recipe.Identify(MethodCatalog.TrueGroups);
         Assert.Contains("not identified from phase I", Assert.Throws<ArgumentException>(() => recipe.TrainJointly(MethodCatalog.Jtt, oracle)).Message);
+    }
+
+    [Fact]
+    public void A_selection_rule_that_reads_validation_groups_is_refused_on_a_validation_split_without_them_before_phase_one_trains()
+    {
+        using var data = MethodFactory.Data(200);
+        var ungrouped = new DatasetSplits(data.Train, data.Validation.WithoutGroupLabels(), data.Test);
+        var epochs = new List<string>();
+        var recipe = Recipe(ungrouped, options: Options with { Selection = SelectionRule.WorstGroupAccuracy, OnEpoch = (name, _) => epochs.Add(name) });
+        var e = Assert.Throws<ArgumentException>(() => recipe.Run(MethodCatalog.Jm1));
+        Assert.Equal("options", e.ParamName);
+        Assert.Contains("worst-group accuracy, reads validation group labels", e.Message);
+        Assert.Empty(epochs);
+        Assert.Null(recipe.ErmBaseline);
     }
 
     [Fact]
@@ -373,7 +387,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         // the off setting is the last of every grid of a method without groups, and the only one that trains as ERM
         var searched = MethodCatalog.Methods.Where(e => !e.TakesGroups && e.PublishedGrid.Count > 0).ToList();
-        Assert.Equal([MethodCatalog.ClassConditionalMixup, MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Focal, MethodCatalog.Ldam], searched);
+        Assert.Equal([MethodCatalog.ClassConditionalMixup, MethodCatalog.Mixup, MethodCatalog.CvarDro, MethodCatalog.Lff, MethodCatalog.Focal, MethodCatalog.Ldam, MethodCatalog.BalancedSoftmax], searched);
         foreach (var entry in searched)
         {
             Assert.True(entry.TrainsAsErm(entry.PublishedGrid[^1]), $"{entry.Key}: the last setting of its grid");
@@ -383,6 +397,9 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, ((MixupOptions)MethodCatalog.Mixup.PublishedGrid[^1]).Alpha);
         Assert.Equal(0, ((FocalOptions)MethodCatalog.Focal.PublishedGrid[^1]).Gamma);
         Assert.Equal((0.0, 1.0), (((LdamOptions)MethodCatalog.Ldam.PublishedGrid[^1]).MaxMargin, ((LdamOptions)MethodCatalog.Ldam.PublishedGrid[^1]).Scale));
+        Assert.Equal([0.5, 1, 2, 0], BalancedSoftmaxOptions.SearchGrid.Select(o => o.Tau));
+        Assert.Equal([0.05, 0.7, 0.95], LffOptions.SearchGrid.SkipLast(1).Select(o => o.Q));
+        Assert.False(LffOptions.SearchGrid[^1].Reweight);
         Assert.Equal([0.1, 0.2, 0.5, 1], CvarDroOptions.SearchGrid.Select(o => o.Alpha));
         Assert.Same(CvarDroOptions.SearchGrid, MethodCatalog.CvarDro.PublishedGrid);
 
@@ -391,6 +408,7 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
         var balanced = EpochOrder.GroupBalanced(GroupAssignment.FromTrueGroups(data.Train));
         Assert.False(MethodCatalog.Mixup.TrainsAsErm(new MixupOptions { Alpha = 0, Order = balanced }));
         Assert.False(MethodCatalog.Focal.TrainsAsErm(new FocalOptions { Gamma = 0, Order = balanced }));
+        Assert.False(MethodCatalog.BalancedSoftmax.TrainsAsErm(new BalancedSoftmaxOptions { Tau = 0, Order = balanced }));
         var names = new List<string>();
         var loggers = new ListLoggerFactory();
         var options = Options with { OnEpoch = (name, report) => { if (report.Epoch == 1) names.Add(name); } };
@@ -401,10 +419,13 @@ public class TwoPhaseRecipeTests(Xunit.Abstractions.ITestOutputHelper output)
             foreach (var entry in searched)
             {
                 using var off = recipe.Train(entry, options: entry.PublishedGrid[^1], name: "stream");
-                foreach (var (a, b) in off.Model.parameters().Zip(erm.Model.parameters()))
+                // LfF trains its biased network beside the debiased one, which is its classifier
+                var classifier = off.Model is LffModel pair ? pair.Debiased : off.Model;
+                Assert.Equal(erm.Model.parameters().Count(), classifier.parameters().Count());
+                foreach (var (a, b) in classifier.parameters().Zip(erm.Model.parameters()))
                     Assert.True(a.allclose(b, 1e-4, 1e-5), $"{off.Name} did not train as ERM does");
             }
-        Assert.Equal(["c-MixUp (no mixing)", "MixUp (a=0)", "CVaR-DRO (α=1)", "Focal (γ=0)", "LDAM (m=0, s=1)"], names.Skip(1));
+        Assert.Equal(["c-MixUp (no mixing)", "MixUp (a=0)", "CVaR-DRO (α=1)", "LfF (no reweighting)", "Focal (γ=0)", "LDAM (m=0, s=1)", "Balanced softmax (τ=0)"], names.Skip(1));
 
         // the off setting trains last, wherever it stands in the grid, and a tie goes to it (here a model that never
         // learns scores alike in every run): the search returns the recipe's ERM and says so, and does not also judge

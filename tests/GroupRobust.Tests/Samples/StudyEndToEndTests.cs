@@ -118,7 +118,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         // a row per training method and per last-layer method, each with the labels it read; a method with a published grid
         // searched on validation, as TwoPhaseRecipe.Run trains it by default
         foreach (var name in new[] { "| JTT (T and λ by grid) |", "| c-MixUp (by grid) |", "| MixUp (by grid) |", "| CVaR-DRO (by grid) |", "| Focal (by grid) |", "| SPARE (by grid) |", "| JM1 (input) |",
-                     "| ReWeight |", "| SqrtReWeight |", "| CBLoss (β=0.9999) |", "| LDAM (by grid) |", "| Balanced softmax |", "| IRM (λ=100) |", "| MMD (γ=1) |", "| CORAL (γ=1) |",
+                     "| ReWeight |", "| SqrtReWeight |", "| CBLoss (β=0.9999) |", "| LDAM (by grid) |", "| Balanced softmax (by grid) |", "| LfF (by grid) |", "| IRM (λ=100) |", "| MMD (γ=1) |", "| CORAL (γ=1) |",
                      "| CRT (ERM backbone) |", "| ReWeightCRT (ERM backbone) |", "| VanillaCRT (ERM backbone) |", "| GroupDRO |", "| LISA |", "| DFR (ERM backbone) |", "| AFR |" })
             Assert.Contains(name, report);
         Assert.Contains("| ReWeight | train groups |", report);
@@ -371,7 +371,7 @@ public class StudyEndToEndTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("JTT's part after the colon is its lambda: auto, grid", Refusal(dir.File("out2"), "--methods", "erm", "jtt:many"));
         Assert.Contains("No identifier 'nope'. Known: misclassified", Refusal(dir.File("out4"), "--methods", "erm", "--identifiers", "nope"));
         Assert.Contains("choose among identifiers at a fixed lambda", Refusal(dir.File("out3"), "--methods", "erm", "jtt@misclassified+xrm:grid"));
-        Assert.Contains("LfF has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, focal:grid, ldam:grid, spare-sampling:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "lff:grid")));
+        Assert.Contains("GroupDRO has none; grids: jtt:grid (T and lambda), cmixup:grid, mixup:grid, cvar-dro:grid, lff:grid, focal:grid, ldam:grid, bsoftmax:grid, spare-sampling:grid.", Flat(Refusal(dir.File("out6"), "--methods", "erm", "groupdro:grid")));
         Assert.Contains("an identifier is named twice ('xrm')", Refusal(dir.File("out5"), "--methods", "erm", "jm1@xrm+xrm"));
     }
 

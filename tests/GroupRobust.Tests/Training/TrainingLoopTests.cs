@@ -164,6 +164,14 @@ public class TrainingLoopTests
         Assert.Equal("CheckpointPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { CheckpointPath = "" })).ParamName);
         Assert.Equal("BestWeightsPath", Assert.Throws<ArgumentException>(() => Run(new TrainingLoopOptions { BestWeightsPath = "" })).ParamName);
         Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => Run(new TrainingLoopOptions { Epochs = 2, Selection = SelectionRule.FixedEpoch(3) })).ParamName);
+        // a rule that reads validation groups, on a validation split without them: refused before the first epoch, not after it
+        var reports = new List<EpochReport>();
+        var ungrouped = data.Validation.WithoutGroupLabels();
+        var e = Assert.Throws<ArgumentException>(() => TrainingLoop.Run(method, model, opt, data.Train, ungrouped, new TrainingLoopOptions { Epochs = 1, Selection = SelectionRule.WorstGroupAccuracy }, new Sync(reports)));
+        Assert.Equal("options", e.ParamName);
+        Assert.Contains("worst-group accuracy, reads validation group labels, and the validation split has none", e.Message);
+        Assert.Empty(reports);
+        Assert.Single(TrainingLoop.Run(method, model, opt, data.Train, ungrouped, new TrainingLoopOptions { Epochs = 1 }, new Sync(reports)).Epochs);   // Auto: average accuracy
         Assert.Single(Run(new TrainingLoopOptions { Epochs = 1 }).Epochs);   // the refusals began no epoch
     }
 

@@ -17,7 +17,8 @@ namespace GroupRobust.Methods;
 /// Learning from Failure (LfF; Nam et al., NeurIPS 2020): a biased and a debiased network trained together on an
 /// <see cref="LffModel"/>. The biased network f_B learns the shortcut through generalized cross entropy; the debiased
 /// network f_D weights every sample by how much harder it is for f_B than for f_D: W(x) = L_B / (L_B + L_D).
-/// No group labels.
+/// No group labels. <see cref="LffOptions.Reweight"/> = false weighs every sample 1 (the debiased network trains as ERM
+/// does), the off setting of <see cref="LffOptions.SearchGrid"/>.
 /// </summary>
 /// <remarks>
 /// <para>Per batch, as in the reference (alinlab/LfF train.py): both networks run forward; their detached per-sample
@@ -61,7 +62,8 @@ public sealed class LffMethod : TrainingMethod
     public LffOptions Options { get; }
 
     /// <inheritdoc />
-    public override string Name => "LfF";
+    public override string Name => !Options.Reweight ? "LfF (no reweighting)"
+        : Options.Q == new LffOptions().Q ? "LfF" : string.Create(CultureInfo.InvariantCulture, $"LfF (q={Options.Q:G})");
 
     /// <inheritdoc />
     public override LabelBudget LabelBudget => LabelBudget.None;
@@ -117,7 +119,7 @@ public sealed class LffMethod : TrainingMethod
                 Update(_emaDebiased!, index, PreciseCrossEntropy(zd, y));
                 _seen!.index_fill_(0, index, true);
             }
-            w = Weights(index, _emaBiased!, _emaDebiased!);
+            w = Options.Reweight ? Weights(index, _emaBiased!, _emaDebiased!) : torch.ones(index.shape[0], ScalarType.Float64, zd.device);
             if (!Repeating) _weightSumDevice!.add_(w.sum().to(ScalarType.Float64));
         }
         var biasedLoss = GeneralizedCrossEntropy.PerSample(zb, y, Options.Q, Options.ExactGce).mean();

@@ -12,6 +12,24 @@ public sealed record LffOptions
     /// <summary>Use the exact GCE (1 - p^q)/q instead of the reference's surrogate CE * q * p^q (default false; see <see cref="Identification.GeneralizedCrossEntropy"/>).</summary>
     public bool ExactGce { get; init; }
 
+    /// <summary>
+    /// Whether the debiased network's samples are weighted by their relative difficulty W (default true, LfF). False
+    /// weighs every sample 1: the debiased network trains on the plain cross-entropy, as ERM does (the LfF reference's
+    /// vanilla baseline), while the biased network trains beside it unread; the off setting of <see cref="SearchGrid"/>.
+    /// </summary>
+    public bool Reweight { get; init; } = true;
+
+    /// <summary>
+    /// The settings searched on validation when LfF is run by its search protocol (<c>TwoPhaseRecipe.Run</c> with no
+    /// options; <c>recipe.TrainGrid(MethodCatalog.Lff, LffOptions.SearchGrid)</c>): q in {0.05, 0.7, 0.95}, the ends of
+    /// SubpopBench's search range U(0.05, 0.95) for LfF's q and its default (the reference's), and
+    /// <see cref="Reweight"/> = false, which trains as ERM does: the search trains it as the recipe's ERM run, keeps the
+    /// best q only when it beats that run on validation by more than one standard error
+    /// (<c>RecipeOptions.OneStandardErrorRule</c>), and otherwise returns ERM and warns that LfF did not help.
+    /// </summary>
+    public static IReadOnlyList<LffOptions> SearchGrid { get; } =
+        [new LffOptions { Q = 0.05 }, new LffOptions(), new LffOptions { Q = 0.95 }, new LffOptions { Reweight = false }];
+
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {

@@ -162,6 +162,35 @@ public class LffMethodTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Without_reweighting_the_debiased_network_takes_the_plain_cross_entropy_and_the_names_say_q()
+    {
+        using var data = MethodFactory.Data(100);
+        using var off = new LffMethod(data.Train, new SeedSource(0), new LffOptions { Reweight = false });
+        using var model = Pair(6);
+        using var opt = torch.optim.SGD(model.parameters(), 0.1);
+        off.BeginEpoch(1, 1);
+        // two steps: in the second the averages are non-trivial, and still every weight is 1
+        foreach (long[] indices in new[] { new long[] { 0, 1, 2, 3, 4, 5, 6, 7 }, [0, 1, 2, 3, 8, 9, 10, 11] })
+        {
+            using var batch = data.Train.GetBatch(indices);
+            using var scope = NewDisposeScope();
+            double expected;
+            using (torch.no_grad())
+                expected = GeneralizedCrossEntropy.PerSample(model.Biased.call(batch.Inputs), batch.Labels, 0.7).mean().ToDouble()
+                           + nn.functional.cross_entropy(model.Debiased.call(batch.Inputs), batch.Labels).ToDouble();
+            opt.zero_grad();
+            var loss = off.Loss(model, batch);
+            Assert.Equal(expected, loss.ToDouble(), 1e-5);
+            loss.backward();
+            opt.step();
+        }
+        Assert.Contains(off.LossAverages().Biased, v => v > 0);   // the averages are still kept
+        Assert.Equal("LfF (no reweighting)", off.Name);
+        using (var lff = new LffMethod(data.Train, new SeedSource(0))) Assert.Equal("LfF", lff.Name);
+        using (var q = new LffMethod(data.Train, new SeedSource(0), new LffOptions { Q = 0.05 })) Assert.Equal("LfF (q=0.05)", q.Name);
+    }
+
+    [Fact]
     public void A_plain_model_and_a_batch_with_a_repeated_sample_are_rejected()
     {
         using var data = MethodFactory.Data(100);
