@@ -9,8 +9,6 @@ internal sealed class AutoRule : SelectionRule
 
     public override LabelBudget LabelBudget => LabelBudget.ValidationGroupsForSelection;
 
-    internal override bool ReadsValidationGroups => false;
-
     public override SelectionRule Resolve(IReadOnlyList<EpochResult> history)
     {
         ArgumentNullException.ThrowIfNull(history);

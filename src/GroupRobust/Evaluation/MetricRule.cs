@@ -12,6 +12,9 @@ internal sealed class MetricRule(string name, LabelBudget budget, Func<Evaluatio
 
     public override LabelBudget LabelBudget => budget;
 
+    /// <summary>The group-based metrics (worst-attribute accuracy) read validation groups; the others no label.</summary>
+    internal override bool ReadsValidationGroups => budget != LabelBudget.None;
+
     internal override bool NeedsProbabilities => needsProbabilities;
 
     public override double[] Scores(IReadOnlyList<EpochResult> history)

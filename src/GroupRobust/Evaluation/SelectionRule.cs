@@ -92,11 +92,13 @@ public abstract class SelectionRule
     }
 
     /// <summary>
-    /// Whether every result the rule chooses from must carry group labels (a rule that reads validation groups; not
-    /// <see cref="Auto"/>, which falls back to average accuracy without them): <c>TrainingLoop</c> refuses such a rule
-    /// on a validation split without group labels before it trains.
+    /// Whether every result the rule chooses from must carry group labels: the library's rules that read validation
+    /// groups (worst-group accuracy, the validation error-set F1, the group-based metric rules; not <see cref="Auto"/>,
+    /// which falls back to average accuracy without them). <c>TrainingLoop</c> refuses such a rule on a validation split
+    /// without group labels before it trains. False for a rule written outside the library, which says itself what it
+    /// cannot choose from (<see cref="CheckChoosable"/>).
     /// </summary>
-    internal virtual bool ReadsValidationGroups => LabelBudget != LabelBudget.None;
+    internal virtual bool ReadsValidationGroups => false;
 
     /// <summary>A short name for tables and logs, e.g. "worst-group accuracy".</summary>
     public abstract string Name { get; }

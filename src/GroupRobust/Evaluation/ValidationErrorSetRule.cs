@@ -12,6 +12,8 @@ internal sealed class ValidationErrorSetRule(int[]? minorityGroups, LabelBudget 
 
     public override LabelBudget LabelBudget => budget;
 
+    internal override bool ReadsValidationGroups => true;
+
     public override bool ScoresEachEpochAlone => minorityGroups is not null;
 
     public override double[] Scores(IReadOnlyList<EpochResult> history)

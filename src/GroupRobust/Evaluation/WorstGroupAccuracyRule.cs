@@ -9,6 +9,8 @@ internal sealed class WorstGroupAccuracyRule : SelectionRule
 
     public override LabelBudget LabelBudget => LabelBudget.ValidationGroupsForSelection;
 
+    internal override bool ReadsValidationGroups => true;
+
     public override double[] Scores(IReadOnlyList<EpochResult> history)
     {
         RequireGroups(history);

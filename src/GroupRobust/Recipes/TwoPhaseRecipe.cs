@@ -107,10 +107,11 @@ public sealed class TwoPhaseRecipe
     /// <see cref="MethodEntry.PublishedGrid"/> on groups from phase I (JTT, SPARE's sampling), every candidate T with every grid options,
     /// chosen together on validation (<see cref="TrainGrid(MethodEntry, IdentifiedGroups, IReadOnlyList{object?}, string?)"/>),
     /// and on an identifier's groups without phase I, every grid options;
-    /// for one that takes no groups (MixUp, CVaR-DRO, the focal loss), every grid options, chosen on validation
-    /// (<see cref="TrainGrid(MethodEntry, IReadOnlyList{object?}, string?)"/>); both unless
+    /// for one that takes no groups (MixUp, CVaR-DRO, the focal loss, LDAM, LfF, the balanced softmax), every grid options, chosen on validation
+    /// (<see cref="TrainGrid(MethodEntry, IReadOnlyList{object?}, string?)"/>: the recipe's ERM, a plain model, when the
+    /// method's off setting wins; LfF's pair of networks otherwise); both unless
     /// <see cref="RecipeOptions.SearchPublishedGrid"/> is false. Otherwise its default options at the T the identification
-    /// rule chooses.
+    /// rule chooses. Pass the entry's default options (<c>new LffOptions()</c>) for the single run at them.
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="methodOptions"/> is not of the entry's options type (checked before phase I).</exception>
     /// <exception cref="InvalidOperationException">The run was refused: JTT's automatic lambda on an error set that is no minority of some class, or a search whose every setting upsamples such a set.</exception>
@@ -396,7 +397,8 @@ public sealed class TwoPhaseRecipe
     /// initialisation and draws from the same seed stream, so the runs differ only in their options. Costs |grid| runs; at
     /// most two models are alive at a time. With the worst-group rule it reads validation group labels for selection, as
     /// a single run does. Options that train as ERM does (the method's off setting, which every published grid holds:
-    /// MixUp at a = 0, the focal loss at gamma = 0, LDAM at m = 0 with s = 1, CVaR-DRO at alpha = 1) train after all the others, as the recipe's
+    /// MixUp at a = 0, c-MixUp without mixing, the focal loss at gamma = 0, LDAM at m = 0 with s = 1, the balanced softmax
+    /// at tau = 0, CVaR-DRO at alpha = 1, LfF without reweighting) train after all the others, as the recipe's
     /// ERM run itself (ERM's seed stream, <see cref="MethodEntry.TrainsAsErm"/>: choosing them returns the recipe's ERM),
     /// and the method's best setting is chosen over them only when its validation score is higher by more than one
     /// standard error (<see cref="RecipeOptions.OneStandardErrorRule"/>; strictly higher without it; ties go to ERM), and

@@ -19,7 +19,7 @@ public sealed record BalancedSoftmaxOptions
     /// The settings searched on validation when the balanced softmax is run by its search protocol (<c>TwoPhaseRecipe.Run</c>
     /// with no options; <c>recipe.TrainGrid(MethodCatalog.BalancedSoftmax, BalancedSoftmaxOptions.SearchGrid)</c>):
     /// tau in {0.5, 1, 2}, the balanced softmax (tau = 1) and a halving and a doubling of its shift (Menon et al., 2021,
-    /// "Long-tail learning via logit adjustment", section 4, treat tau as a tuning parameter), and tau = 0, the
+    /// "Long-tail learning via logit adjustment", whose logit-adjusted loss scales the log priors by tau), and tau = 0, the
     /// cross-entropy, which trains as ERM does: the search trains it as the recipe's ERM run, keeps the best tau only
     /// when it beats that run on validation by more than one standard error (<c>RecipeOptions.OneStandardErrorRule</c>),
     /// and otherwise returns ERM and warns that the balanced softmax did not help. SubpopBench searches no option of

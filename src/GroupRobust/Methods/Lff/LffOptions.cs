@@ -16,6 +16,7 @@ public sealed record LffOptions
     /// Whether the debiased network's samples are weighted by their relative difficulty W (default true, LfF). False
     /// weighs every sample 1: the debiased network trains on the plain cross-entropy, as ERM does (the LfF reference's
     /// vanilla baseline), while the biased network trains beside it unread; the off setting of <see cref="SearchGrid"/>.
+    /// (With a plain optimizer step; gradient-norm clipping and SAM take their norm over both networks.)
     /// </summary>
     public bool Reweight { get; init; } = true;
 

@@ -80,5 +80,13 @@ public class BalancedSoftmaxMethodTests
             loss.backward();
         }
         Assert.All(model.parameters(), p => Assert.True(p.grad!.isfinite().all().item<bool>()));
+
+        // at tau = 0 nothing is shifted, the empty class included (0 times log 0 would be NaN): the cross-entropy, as ERM
+        using var off = new BalancedSoftmaxMethod(data, new SeedSource(0), new BalancedSoftmaxOptions { Tau = 0 });
+        using var erm = new ErmMethod(data, new SeedSource(0));
+        off.BeginEpoch(1, 1);
+        erm.BeginEpoch(1, 1);
+        foreach (var batch in data.Batches(Enumerable.Range(0, 6).Select(i => (long)i), 6))
+            Assert.Equal(erm.Loss(model, batch).item<float>(), off.Loss(model, batch).item<float>(), 6);
     }
 }
