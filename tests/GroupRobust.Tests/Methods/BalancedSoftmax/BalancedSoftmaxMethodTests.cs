@@ -10,13 +10,15 @@ namespace GroupRobust.Tests.Methods.BalancedSoftmax;
 
 public class BalancedSoftmaxMethodTests
 {
-    [Fact]
-    public void The_loss_is_the_cross_entropy_of_the_logits_shifted_by_the_log_class_sizes()
+    [Theory]
+    [InlineData(1.0)]   // the balanced softmax
+    [InlineData(2.0)]
+    public void The_loss_is_the_cross_entropy_of_the_logits_shifted_by_tau_times_the_log_class_sizes(double tau)
     {
         using var scope = NewDisposeScope();
         int[] labels = [0, 0, 0, 0, 0, 1, 1, 2];
         using var data = Tiny.Dataset(labels, null, new GroupScheme(3, 1));
-        using var method = new BalancedSoftmaxMethod(data, new SeedSource(0));
+        using var method = new BalancedSoftmaxMethod(data, new SeedSource(0), new BalancedSoftmaxOptions { Tau = tau });
         using var model = Tiny.Network(3, 3, 4);
         Assert.Equal([5L, 2L, 1L], method.ClassCounts);
         method.BeginEpoch(1, 1);
@@ -26,7 +28,7 @@ public class BalancedSoftmaxMethodTests
             double expected = 0;
             for (int i = 0; i < labels.Length; i++)
             {
-                var row = Enumerable.Range(0, 3).Select(c => z[i * 3 + c] + Math.Log(method.ClassCounts[c])).ToArray();
+                var row = Enumerable.Range(0, 3).Select(c => z[i * 3 + c] + tau * Math.Log(method.ClassCounts[c])).ToArray();
                 expected += Math.Log(row.Sum(Math.Exp)) - row[labels[i]];
             }
             Assert.Equal(expected / labels.Length, method.Loss(model, batch).item<float>(), 4);
@@ -34,28 +36,17 @@ public class BalancedSoftmaxMethodTests
     }
 
     [Fact]
-    public void Tau_scales_the_shift_tau_zero_is_the_cross_entropy_and_a_negative_or_non_finite_tau_is_refused()
+    public void Tau_zero_is_the_cross_entropy_the_name_says_tau_and_a_negative_or_non_finite_tau_is_refused()
     {
         using var scope = NewDisposeScope();
-        int[] labels = [0, 0, 0, 0, 0, 1, 1, 2];
-        using var data = Tiny.Dataset(labels, null, new GroupScheme(3, 1));
+        using var data = Tiny.Dataset([0, 0, 0, 0, 0, 1, 1, 2], null, new GroupScheme(3, 1));
         using var erm = new ErmMethod(data, new SeedSource(0));
         using var zero = new BalancedSoftmaxMethod(data, new SeedSource(0), new BalancedSoftmaxOptions { Tau = 0 });
         using var two = new BalancedSoftmaxMethod(data, new SeedSource(0), new BalancedSoftmaxOptions { Tau = 2 });
         using var model = Tiny.Network(3, 3, 4);
-        foreach (var m in new ITrainingMethod[] { erm, zero, two }) m.BeginEpoch(1, 1);
+        foreach (var m in new ITrainingMethod[] { erm, zero }) m.BeginEpoch(1, 1);
         foreach (var batch in data.Batches(Enumerable.Range(0, 8).Select(i => (long)i), 8))
-        {
             Assert.Equal(erm.Loss(model, batch).item<float>(), zero.Loss(model, batch).item<float>(), 6);
-            var z = model.call(batch.Inputs).data<float>().ToArray();
-            double expected = 0;
-            for (int i = 0; i < labels.Length; i++)
-            {
-                var row = Enumerable.Range(0, 3).Select(c => z[i * 3 + c] + 2 * Math.Log(two.ClassCounts[c])).ToArray();
-                expected += Math.Log(row.Sum(Math.Exp)) - row[labels[i]];
-            }
-            Assert.Equal(expected / labels.Length, two.Loss(model, batch).item<float>(), 4);
-        }
         Assert.Equal(["Balanced softmax (τ=0)", "Balanced softmax (τ=2)"], new[] { zero.Name, two.Name });
         foreach (var tau in new[] { -0.5, double.NaN, double.PositiveInfinity })
         {
